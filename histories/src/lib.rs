@@ -1,0 +1,25 @@
+//! # trial-histories
+//!
+//! The history of a kafka-trial test: every client and nemesis operation,
+//! one JSON object per line (JSONL). This crate owns the operation model
+//! ([`Op`]), the typed values the workloads record ([`values`]), a writer
+//! that survives a killed controller ([`HistoryWriter`]), a streaming
+//! reader that names bad lines ([`HistoryReader`]), pairing of invocations
+//! with completions ([`Pairer`]), the store layout ([`Store`]) and pretty
+//! printing.
+//!
+//! It never touches the network, Docker or Kafka.
+
+pub mod op;
+pub mod pair;
+pub mod pretty;
+pub mod reader;
+pub mod store;
+pub mod values;
+pub mod writer;
+
+pub use op::{Op, OpType, Process, F};
+pub use pair::{pair_all, Pair, PairError, Pairer};
+pub use reader::{read_history, read_history_from, History, HistoryReader, ReadError, ReadWarning};
+pub use store::{RunDir, RunSummary, Store};
+pub use writer::HistoryWriter;

@@ -1,0 +1,283 @@
+//! The store: `store/<test-name>/<timestamp>/` with `test.json`,
+//! `history.jsonl`, `results.json`, `nodes/`, and `latest` links.
+
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub const HISTORY_FILE: &str = "history.jsonl";
+pub const RESULTS_FILE: &str = "results.json";
+pub const TEST_FILE: &str = "test.json";
+pub const NODES_DIR: &str = "nodes";
+pub const LATEST: &str = "latest";
+
+/// A store root (default `./store`).
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// One run's folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDir {
+    pub test: String,
+    pub timestamp: String,
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    pub fn history(&self) -> PathBuf {
+        self.path.join(HISTORY_FILE)
+    }
+    pub fn results(&self) -> PathBuf {
+        self.path.join(RESULTS_FILE)
+    }
+    pub fn test_json(&self) -> PathBuf {
+        self.path.join(TEST_FILE)
+    }
+    pub fn nodes(&self) -> PathBuf {
+        self.path.join(NODES_DIR)
+    }
+    /// `nodes/<name>/`, created if missing.
+    pub fn node_dir(&self, node: &str) -> io::Result<PathBuf> {
+        let p = self.nodes().join(node);
+        fs::create_dir_all(&p)?;
+        Ok(p)
+    }
+    /// Write a JSON document into the run folder (atomically: temp + rename).
+    pub fn write_json<T: Serialize>(&self, name: &str, v: &T) -> io::Result<()> {
+        write_json_atomic(&self.path.join(name), v)
+    }
+}
+
+/// Write JSON pretty-printed to `path` via a temporary file and a rename,
+/// so that a reader never sees half a document.
+pub fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let mut s = serde_json::to_vec_pretty(v).map_err(io::Error::other)?;
+    s.push(b'\n');
+    fs::write(&tmp, s)?;
+    fs::rename(&tmp, path)
+}
+
+/// What `runs` lists about one run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunSummary {
+    pub test: String,
+    pub timestamp: String,
+    pub path: PathBuf,
+    /// `true`, `false`, `"unknown"`, or absent if never checked.
+    pub verdict: Option<serde_json::Value>,
+    pub ops: Option<u64>,
+}
+
+impl RunSummary {
+    pub fn verdict_str(&self) -> &'static str {
+        match &self.verdict {
+            Some(serde_json::Value::Bool(true)) => "valid",
+            Some(serde_json::Value::Bool(false)) => "INVALID",
+            Some(_) => "unknown",
+            None => "unchecked",
+        }
+    }
+}
+
+/// A timestamp for a run folder, UTC, sortable: `20261124T153012.123Z`.
+pub fn timestamp_now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!(
+        "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
+    );
+    now.format(&fmt)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+fn valid_test_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != LATEST
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Store {
+        Store { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Make a new run folder for `test` and point the `latest` links at it.
+    pub fn create_run(&self, test: &str) -> io::Result<RunDir> {
+        if !valid_test_name(test) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("test name {test:?} must be letters, digits, '-', '_' or '.'"),
+            ));
+        }
+        let tdir = self.root.join(test);
+        fs::create_dir_all(&tdir)?;
+        let mut ts = timestamp_now();
+        let mut n = 1;
+        while tdir.join(&ts).exists() {
+            n += 1;
+            ts = format!("{}-{n}", timestamp_now());
+        }
+        let path = tdir.join(&ts);
+        fs::create_dir_all(path.join(NODES_DIR))?;
+        relink(&tdir.join(LATEST), Path::new(&ts))?;
+        relink(&self.root.join(LATEST), &Path::new(test).join(&ts))?;
+        Ok(RunDir {
+            test: test.to_string(),
+            timestamp: ts,
+            path,
+        })
+    }
+
+    /// Every run in the store, newest first.
+    pub fn list_runs(&self) -> io::Result<Vec<RunSummary>> {
+        let mut out = Vec::new();
+        let rd = match fs::read_dir(&self.root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for t in rd {
+            let t = t?;
+            let name = t.file_name().to_string_lossy().to_string();
+            if name == LATEST || !t.file_type()?.is_dir() {
+                continue;
+            }
+            for r in fs::read_dir(t.path())? {
+                let r = r?;
+                let ts = r.file_name().to_string_lossy().to_string();
+                if ts == LATEST || !r.file_type()?.is_dir() {
+                    continue;
+                }
+                let path = r.path();
+                if !path.join(HISTORY_FILE).exists() && !path.join(TEST_FILE).exists() {
+                    continue;
+                }
+                out.push(summarise(&name, &ts, &path));
+            }
+        }
+        out.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then(a.test.cmp(&b.test)));
+        Ok(out)
+    }
+
+    /// Resolve what a user typed as RUN: a path to a run folder or a history
+    /// file, `latest`, `<test>` (its latest run), `<test>/<timestamp>`, or a
+    /// unique timestamp prefix.
+    pub fn resolve(&self, run: &str) -> io::Result<PathBuf> {
+        let p = Path::new(run);
+        if p.is_file() {
+            return Ok(p.to_path_buf());
+        }
+        if p.is_dir() && p.join(HISTORY_FILE).exists() {
+            return Ok(p.join(HISTORY_FILE));
+        }
+        let in_store = self.root.join(run);
+        if in_store.join(HISTORY_FILE).exists() {
+            return Ok(in_store.join(HISTORY_FILE));
+        }
+        if in_store.join(LATEST).join(HISTORY_FILE).exists() {
+            return Ok(in_store.join(LATEST).join(HISTORY_FILE));
+        }
+        let runs = self.list_runs()?;
+        let matches: Vec<_> = runs
+            .iter()
+            .filter(|r| r.timestamp.starts_with(run))
+            .collect();
+        match matches.len() {
+            1 => Ok(matches[0].path.join(HISTORY_FILE)),
+            0 => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "no run or history file {run:?} (looked in {} too; `kafka-trial runs` lists runs)",
+                    self.root.display()
+                ),
+            )),
+            n => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{run:?} matches {n} runs; give more of the timestamp"),
+            )),
+        }
+    }
+}
+
+fn summarise(test: &str, ts: &str, path: &Path) -> RunSummary {
+    let results: Option<serde_json::Value> = fs::read(path.join(RESULTS_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let verdict = results.as_ref().and_then(|r| r.get("valid").cloned());
+    let ops = results
+        .as_ref()
+        .and_then(|r| r.get("op_count"))
+        .and_then(|v| v.as_u64())
+        .or_else(|| count_lines(&path.join(HISTORY_FILE)));
+    RunSummary {
+        test: test.to_string(),
+        timestamp: ts.to_string(),
+        path: path.to_path_buf(),
+        verdict,
+        ops,
+    }
+}
+
+fn count_lines(p: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut f = fs::File::open(p).ok()?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf).ok()?;
+        if k == 0 {
+            return Some(n);
+        }
+        n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+fn relink(link: &Path, target: &Path) -> io::Result<()> {
+    let tmp = link.with_extension("tmp-link");
+    let _ = fs::remove_file(&tmp);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target, &tmp)?;
+    fs::rename(&tmp, link)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_listed_newest_first_and_resolved() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::new(d.path());
+        let a = s.create_run("alpha").unwrap();
+        fs::write(a.history(), "").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let b = s.create_run("beta").unwrap();
+        fs::write(b.history(), "{}\n{}\n").unwrap();
+        b.write_json(RESULTS_FILE, &serde_json::json!({"valid": false}))
+            .unwrap();
+        let runs = s.list_runs().unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].test, "beta");
+        assert_eq!(runs[0].verdict_str(), "INVALID");
+        assert_eq!(runs[0].ops, Some(2));
+        assert_eq!(runs[1].verdict_str(), "unchecked");
+        assert_eq!(s.resolve("latest").unwrap(), s.root().join("latest/history.jsonl"));
+        assert_eq!(
+            fs::canonicalize(s.resolve("alpha").unwrap()).unwrap(),
+            fs::canonicalize(a.history()).unwrap()
+        );
+        assert!(s.resolve("nope").is_err());
+        assert!(s.create_run("../evil").is_err());
+        assert!(b.nodes().is_dir());
+    }
+}

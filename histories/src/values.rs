@@ -1,0 +1,179 @@
+//! Typed shapes of the values that kafka-trial's workloads record.
+//!
+//! The history stores values as JSON; these types are the contract between
+//! the suite (which writes them) and the checkers (which read them). Keys and
+//! values are integers: every sent value is unique in a test, and values of
+//! one key increase in send order, so a checker can name every record.
+
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// Kafka partition number.
+pub type Partition = i32;
+/// Kafka offset within a partition.
+pub type Offset = i64;
+
+/// A keyed produce. The invocation carries `key` and `value`; an `ok`
+/// completion adds `partition` and `offset` from the delivery report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Send {
+    pub key: u64,
+    pub value: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<Partition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<Offset>,
+}
+
+/// One consumed record, written compactly as `[partition, offset, key, value]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Record {
+    pub partition: Partition,
+    pub offset: Offset,
+    pub key: u64,
+    pub value: u64,
+}
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(4)?;
+        t.serialize_element(&self.partition)?;
+        t.serialize_element(&self.offset)?;
+        t.serialize_element(&self.key)?;
+        t.serialize_element(&self.value)?;
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Record;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a record [partition, offset, key, value]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Record, A::Error> {
+                let partition = a
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let offset = a
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                let key = a
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(2, &self))?;
+                let value = a
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(3, &self))?;
+                Ok(Record {
+                    partition,
+                    offset,
+                    key,
+                    value,
+                })
+            }
+        }
+        d.deserialize_tuple(4, V)
+    }
+}
+
+/// A consumer poll: the records it returned, in the order returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Poll {
+    #[serde(default)]
+    pub records: Vec<Record>,
+}
+
+/// Manual assignment of partitions (`assign`), or the assignment a
+/// consumer received in a group rebalance (`rebalance`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub partitions: Vec<Partition>,
+    /// Where each partition starts being read, if the client seeked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seek: Vec<(Partition, Offset)>,
+}
+
+/// Subscription to topics in a consumer group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscribe {
+    pub topics: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// After heal, a fresh consumer read a whole partition: every record from
+/// `start_offset` (the log start, normally 0) up to `high_watermark`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalRead {
+    pub partition: Partition,
+    #[serde(default)]
+    pub start_offset: Offset,
+    pub high_watermark: Offset,
+    #[serde(default)]
+    pub records: Vec<Record>,
+}
+
+/// One micro-operation of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "f", rename_all = "lowercase")]
+pub enum MicroOp {
+    Send(Send),
+    Poll(Poll),
+}
+
+/// A transaction: sends and polls that commit or abort together.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Txn {
+    pub ops: Vec<MicroOp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_is_a_compact_array() {
+        let r = Record {
+            partition: 1,
+            offset: 2,
+            key: 3,
+            value: 4,
+        };
+        assert_eq!(serde_json::to_string(&r).unwrap(), "[1,2,3,4]");
+        let back: Record = serde_json::from_str("[1,2,3,4]").unwrap();
+        assert_eq!(back, r);
+        assert!(serde_json::from_str::<Record>("[1,2,3]").is_err());
+    }
+
+    #[test]
+    fn send_omits_unknown_position() {
+        let s = Send {
+            key: 1,
+            value: 7,
+            partition: None,
+            offset: None,
+        };
+        assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"key":1,"value":7}"#);
+    }
+
+    #[test]
+    fn txn_round_trips() {
+        let t = Txn {
+            ops: vec![
+                MicroOp::Send(Send {
+                    key: 1,
+                    value: 2,
+                    partition: Some(0),
+                    offset: Some(9),
+                }),
+                MicroOp::Poll(Poll { records: vec![] }),
+            ],
+        };
+        let s = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<Txn>(&s).unwrap(), t);
+    }
+}
