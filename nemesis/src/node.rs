@@ -1,0 +1,87 @@
+//! How the nemesis reaches a node: a small trait that `suite` implements
+//! for its containers (and a test may implement for anything else).
+//!
+//! A node is a machine (a container with its own network namespace) that
+//! runs one broker *process*. Killing, pausing and restarting act on the
+//! process; the machine, its address and its iptables rules stay.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::net::IpAddr;
+
+/// The output of a command run inside a node.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+}
+
+/// The state of a node's broker process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcessState {
+    Running,
+    Paused,
+    Dead,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("node {node}: command {cmd:?} failed: {msg}")]
+    Exec {
+        node: String,
+        cmd: String,
+        msg: String,
+    },
+    #[error("node {node}: {msg}")]
+    Other { node: String, msg: String },
+}
+
+/// A node the nemesis can act on.
+#[async_trait]
+pub trait Node: Send + Sync + Debug {
+    /// `n1`, `n2`, …: also its hostname.
+    fn name(&self) -> &str;
+    /// The address peers use to reach it.
+    fn ip(&self) -> IpAddr;
+    /// Run a command inside the node (as root) and wait for it.
+    async fn exec(&self, argv: &[&str]) -> Result<ExecOutput, NodeError>;
+    /// SIGKILL the broker process (the machine stays up).
+    async fn kill(&self) -> Result<(), NodeError>;
+    /// Start the broker process again on the same data; returns once the
+    /// process is launched (not necessarily serving).
+    async fn start(&self) -> Result<(), NodeError>;
+    /// SIGSTOP the broker process.
+    async fn pause(&self) -> Result<(), NodeError>;
+    /// SIGCONT the broker process.
+    async fn resume(&self) -> Result<(), NodeError>;
+    /// Whether the broker process runs, is stopped, or is gone.
+    async fn state(&self) -> Result<ProcessState, NodeError>;
+}
+
+/// What the nemesis may ask of the suite about Kafka, to aim its faults.
+/// The nemesis never speaks Kafka's protocol itself.
+#[async_trait]
+pub trait Targets: Send + Sync {
+    /// Leader node name of each partition of the test topic.
+    async fn partition_leaders(&self) -> Result<BTreeMap<i32, String>, NodeError>;
+    /// Replica node names of each partition of the test topic (leader first).
+    async fn partition_replicas(&self) -> Result<BTreeMap<i32, Vec<String>>, NodeError>;
+    /// The active KRaft controller's node name, if known.
+    async fn active_controller(&self) -> Result<Option<String>, NodeError>;
+}
+
+/// Inside every node, libfaketime reads the clock offset from this file
+/// (brokers run with `LD_PRELOAD=libfaketime` and a short cache duration);
+/// the clock nemesis writes offsets such as `+30s` or `-2m` into it, and
+/// heal writes `+0`.
+pub const FAKETIME_FILE: &str = "/etc/faketimerc";
