@@ -59,8 +59,15 @@ pub enum PairError {
 /// Only outstanding invocations are held in memory.
 #[derive(Debug, Default)]
 pub struct Pairer {
-    open: HashMap<Process, Op>,
+    /// Outstanding invocations of workers, indexed by worker number (the
+    /// common case: a dense, small range), and of any other process.
+    workers: Vec<Option<Op>>,
+    others: HashMap<Process, Op>,
+    n_open: usize,
 }
+
+/// Workers numbered below this live in the dense table.
+const DENSE: u64 = 1 << 16;
 
 impl Pairer {
     pub fn new() -> Self {
@@ -68,19 +75,63 @@ impl Pairer {
     }
 
     /// Feed one op. Returns the pair it completes, if any.
+    fn slot(&mut self, p: &Process) -> Option<&mut Option<Op>> {
+        match p {
+            Process::Worker(n) if *n < DENSE => {
+                let n = *n as usize;
+                if n >= self.workers.len() {
+                    self.workers.resize_with(n + 1, || None);
+                }
+                Some(&mut self.workers[n])
+            }
+            _ => None,
+        }
+    }
+
+    fn get(&self, p: &Process) -> Option<&Op> {
+        match p {
+            Process::Worker(n) if *n < DENSE => {
+                self.workers.get(*n as usize).and_then(|s| s.as_ref())
+            }
+            _ => self.others.get(p),
+        }
+    }
+
+    fn insert(&mut self, op: Op) {
+        self.n_open += 1;
+        let p = op.process.clone();
+        match self.slot(&p) {
+            Some(s) => *s = Some(op),
+            None => {
+                self.others.insert(p, op);
+            }
+        }
+    }
+
+    fn remove(&mut self, p: &Process) -> Option<Op> {
+        let r = match self.slot(p) {
+            Some(s) => s.take(),
+            None => self.others.remove(p),
+        };
+        if r.is_some() {
+            self.n_open -= 1;
+        }
+        r
+    }
+
     pub fn push(&mut self, op: Op) -> Result<Option<Pair>, PairError> {
         if op.kind == OpType::Invoke {
-            if let Some(prev) = self.open.get(&op.process) {
+            if let Some(prev) = self.get(&op.process) {
                 return Err(PairError::DoubleInvoke {
                     process: op.process.clone(),
                     first: prev.index,
                     second: op.index,
                 });
             }
-            self.open.insert(op.process.clone(), op);
+            self.insert(op);
             return Ok(None);
         }
-        match self.open.remove(&op.process) {
+        match self.remove(&op.process) {
             Some(inv) => {
                 if inv.f != op.f {
                     let e = PairError::Mismatch {
@@ -90,7 +141,7 @@ impl Pairer {
                         want: inv.f.to_string(),
                         got: op.f.to_string(),
                     };
-                    self.open.insert(inv.process.clone(), inv);
+                    self.insert(inv);
                     return Err(e);
                 }
                 Ok(Some(Pair {
@@ -108,14 +159,16 @@ impl Pairer {
 
     /// Number of invocations still outstanding.
     pub fn outstanding(&self) -> usize {
-        self.open.len()
+        self.n_open
     }
 
     /// End of history: the invocations that never completed, by index.
     pub fn finish(self) -> Vec<Pair> {
         let mut v: Vec<Pair> = self
-            .open
-            .into_values()
+            .workers
+            .into_iter()
+            .flatten()
+            .chain(self.others.into_values())
             .map(|invoke| Pair {
                 invoke,
                 completion: None,

@@ -60,7 +60,7 @@ pub struct HistoryReader<R = BufReader<File>> {
     src: R,
     path: PathBuf,
     line_no: u64,
-    buf: String,
+    buf: Vec<u8>,
     warnings: Vec<ReadWarning>,
     done: bool,
 }
@@ -82,7 +82,7 @@ impl<R: BufRead> HistoryReader<R> {
             src,
             path: path.to_path_buf(),
             line_no: 0,
-            buf: String::with_capacity(512),
+            buf: Vec::with_capacity(512),
             warnings: Vec::new(),
             done: false,
         }
@@ -104,7 +104,7 @@ impl<R: BufRead> HistoryReader<R> {
                 return None;
             }
             self.buf.clear();
-            let n = match self.src.read_line(&mut self.buf) {
+            let n = match self.src.read_until(b'\n', &mut self.buf) {
                 Ok(n) => n,
                 Err(source) => {
                     self.done = true;
@@ -119,12 +119,18 @@ impl<R: BufRead> HistoryReader<R> {
                 return None;
             }
             self.line_no += 1;
-            let complete = self.buf.ends_with('\n');
-            let text = self.buf.trim();
+            let complete = self.buf.ends_with(b"\n");
+            let text = self.buf.trim_ascii();
             if text.is_empty() {
                 continue;
             }
-            return match serde_json::from_str::<Op>(text) {
+            // Validate UTF-8 once for the whole line, then parse from &str:
+            // serde_json need not re-validate strings and the raw value.
+            let parsed = match std::str::from_utf8(text) {
+                Ok(t) => serde_json::from_str::<Op>(t),
+                Err(_) => serde_json::from_slice::<Op>(text),
+            };
+            return match parsed {
                 Ok(op) => Some(Ok(op)),
                 Err(_) if !complete => {
                     self.done = true;

@@ -271,7 +271,10 @@ mod tests {
         assert_eq!(runs[0].verdict_str(), "INVALID");
         assert_eq!(runs[0].ops, Some(2));
         assert_eq!(runs[1].verdict_str(), "unchecked");
-        assert_eq!(s.resolve("latest").unwrap(), s.root().join("latest/history.jsonl"));
+        assert_eq!(
+            s.resolve("latest").unwrap(),
+            s.root().join("latest/history.jsonl")
+        );
         assert_eq!(
             fs::canonicalize(s.resolve("alpha").unwrap()).unwrap(),
             fs::canonicalize(a.history()).unwrap()

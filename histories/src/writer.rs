@@ -87,7 +87,10 @@ impl HistoryWriter {
         inner.line.clear();
         serde_json::to_writer(&mut inner.line, &op).map_err(io::Error::other)?;
         inner.line.push(b'\n');
-        let res = inner.out.write_all(&inner.line).and_then(|_| inner.out.flush());
+        let res = inner
+            .out
+            .write_all(&inner.line)
+            .and_then(|_| inner.out.flush());
         if let Err(e) = res {
             inner.failed = Some(e.to_string());
             return Err(e);

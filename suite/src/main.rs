@@ -1,1 +1,79 @@
-fn main() {}
+//! `kafka-trial`: put Apache Kafka on trial.
+
+use clap::{Parser, Subcommand};
+use kafka_trial::cmd;
+use kafka_trial::exit;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// kafka-trial: Jepsen-style fault-injection trials of Apache Kafka.
+///
+/// Starts a real multi-broker KRaft cluster in containers, drives real
+/// clients (librdkafka) against it while a nemesis partitions, kills, pauses
+/// and skews brokers, records every operation in a history, and checks the
+/// history for lost, duplicated, reordered or phantom records.
+///
+/// Exit codes: 0 valid, 1 anomalies found, 2 unknown (could not decide),
+/// 3 the harness or its input failed.
+#[derive(Parser, Debug)]
+#[command(name = "kafka-trial", version, propagate_version = true)]
+struct Cli {
+    /// Where runs are stored (`<store>/<test>/<timestamp>/`).
+    #[arg(
+        long,
+        global = true,
+        default_value = "store",
+        env = "KAFKA_TRIAL_STORE"
+    )]
+    store: PathBuf,
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a stored run or a history file now, and print the verdict.
+    Check(cmd::history::CheckArgs),
+    /// List stored runs, newest first: test, time, verdict, op count.
+    Runs(cmd::history::RunsArgs),
+    /// Print a run's history as aligned lines (like Jepsen's history.txt).
+    Show(cmd::history::ShowArgs),
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,kafka_trial=info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let store = trial_histories::Store::new(&cli.store);
+    let res = match cli.command {
+        Command::Check(a) => cmd::history::check(&store, a),
+        Command::Runs(a) => cmd::history::runs(&store, a),
+        Command::Show(a) => cmd::history::show(&store, a),
+    };
+    match res {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kafka-trial: error: {e:#}");
+            exit::code(exit::HARNESS)
+        }
+    }
+}

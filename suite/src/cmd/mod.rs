@@ -1,0 +1,3 @@
+//! CLI subcommands: each module has its clap args and a `run`.
+
+pub mod history;
