@@ -41,6 +41,14 @@ enum Command {
     Runs(cmd::history::RunsArgs),
     /// Print a run's history as aligned lines (like Jepsen's history.txt).
     Show(cmd::history::ShowArgs),
+    /// A cluster to poke at by hand: up, status, down.
+    #[command(subcommand)]
+    Cluster(cmd::cluster::ClusterCmd),
+    /// The node image: build it now (it is also built when first needed).
+    #[command(subcommand)]
+    Image(cmd::cluster::ImageCmd),
+    /// Remove every container and network the suite left behind.
+    Clean,
 }
 
 fn init_logging(verbose: u8) {
@@ -68,6 +76,9 @@ async fn main() -> ExitCode {
         Command::Check(a) => cmd::history::check(&store, a),
         Command::Runs(a) => cmd::history::runs(&store, a),
         Command::Show(a) => cmd::history::show(&store, a),
+        Command::Cluster(c) => cmd::cluster::cluster(c).await,
+        Command::Image(c) => cmd::cluster::image_cmd(c).await,
+        Command::Clean => cmd::cluster::clean().await,
     };
     match res {
         Ok(code) => code,

@@ -1,0 +1,266 @@
+//! `cluster up|down|status`, `image build` and `clean`: a cluster to poke
+//! at by hand, and housekeeping.
+
+use crate::admin;
+use crate::cluster::{self, Cluster, ClusterSpec};
+use crate::docker;
+use crate::exit;
+use crate::image;
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Options of the cluster itself, shared by `cluster up` and `test`.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Number of broker nodes (n1..nN).
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// KRaft voters (combined mode: the first K nodes; default all up to 5).
+    #[arg(long)]
+    pub controllers: Option<usize>,
+    /// Dedicated controller nodes c1..cK instead of combined broker+controller.
+    #[arg(long)]
+    pub split_roles: bool,
+    /// Default replication factor of topics.
+    #[arg(long, default_value_t = 3)]
+    pub replication_factor: usize,
+    /// `min.insync.replicas` of the brokers.
+    #[arg(long, default_value_t = 2)]
+    pub min_insync_replicas: usize,
+    /// Allow out-of-sync replicas to become leader (may lose data).
+    #[arg(long)]
+    pub unclean_leader_election: bool,
+    /// Kafka release from Maven Central (default: the newest 4.x that resolves).
+    #[arg(long)]
+    pub kafka_version: Option<String>,
+    /// Node image to use instead of the suite's own.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Extra broker property, Kafka's own name (repeatable): --broker-config log.flush.interval.messages=1
+    #[arg(long = "broker-config", value_name = "KEY=VALUE")]
+    pub broker_config: Vec<String>,
+    /// JVM heap per broker in MiB.
+    #[arg(long, default_value_t = 512)]
+    pub heap_mb: u32,
+    /// Launch brokers under libfaketime (needed by the clock nemesis).
+    #[arg(long)]
+    pub faketime: bool,
+}
+
+/// Parse `KEY=VALUE` pairs.
+pub fn parse_pairs(v: &[String], what: &str) -> Result<BTreeMap<String, String>> {
+    let mut m = BTreeMap::new();
+    for s in v {
+        match s.split_once('=') {
+            Some((k, val)) if !k.trim().is_empty() => {
+                m.insert(k.trim().to_string(), val.trim().to_string());
+            }
+            _ => bail!("{what} {s:?} is not KEY=VALUE"),
+        }
+    }
+    Ok(m)
+}
+
+impl ClusterArgs {
+    pub fn spec(&self) -> Result<ClusterSpec> {
+        let spec = ClusterSpec {
+            nodes: self.nodes,
+            controllers: self.controllers,
+            split_roles: self.split_roles,
+            kafka_version: self.kafka_version.clone(),
+            image: self.image.clone(),
+            replication_factor: self.replication_factor,
+            min_insync_replicas: self.min_insync_replicas,
+            unclean_leader_election: self.unclean_leader_election,
+            broker_overrides: parse_pairs(&self.broker_config, "--broker-config")?,
+            faketime: self.faketime,
+            heap_mb: self.heap_mb,
+            ..Default::default()
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCmd {
+    /// Start a cluster and leave it running; prints its bootstrap servers.
+    Up(ClusterArgs),
+    /// Show running clusters: nodes (IP, broker running/paused/dead), the
+    /// active controller, and every topic partition's leader, replicas, ISR.
+    Status,
+    /// Remove a cluster (all of them if no id is given).
+    Down {
+        /// Cluster id as `cluster status` prints it.
+        id: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImageCmd {
+    /// Build the node image now (debootstrap + docker import); cached.
+    Build {
+        /// Rebuild even if the image exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the image reference this version of the suite uses.
+    Name,
+}
+
+pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
+    match cmd {
+        ClusterCmd::Up(a) => {
+            let spec = match a.spec() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("kafka-trial: {e:#}");
+                    return Ok(exit::code(exit::HARNESS));
+                }
+            };
+            let t = Instant::now();
+            let c = Cluster::start(spec).await?;
+            c.detach();
+            println!(
+                "cluster {} is up in {:.1}s (Kafka {}, {} nodes)",
+                c.id,
+                t.elapsed().as_secs_f64(),
+                c.dist.version,
+                c.nodes.len()
+            );
+            for n in &c.nodes {
+                let roles = match (n.role.broker, n.role.controller) {
+                    (true, true) => "broker+controller",
+                    (true, false) => "broker",
+                    _ => "controller",
+                };
+                println!("  {:<4} {:<15} {roles}", n.role.name, n.ip);
+            }
+            println!("bootstrap servers: {}", c.bootstrap_servers());
+            println!(
+                "broker logs: {}",
+                image::cache_dir().join("clusters").join(&c.id).display()
+            );
+            println!("stop it with: kafka-trial cluster down {}", c.id);
+            Ok(exit::code(exit::VALID))
+        }
+        ClusterCmd::Status => {
+            let d = docker::connect().await?;
+            let clusters = cluster::find_clusters(&d).await?;
+            if clusters.is_empty() {
+                println!("no kafka-trial cluster is running");
+            }
+            for c in clusters {
+                println!("cluster {}", c.id);
+                let mut controller = None;
+                for (name, container, ip, running) in &c.nodes {
+                    let state = if !running {
+                        "container stopped".to_string()
+                    } else {
+                        docker::exec(
+                            &d,
+                            container,
+                            &["/opt/kt/bin/broker", "state"],
+                            Duration::from_secs(10),
+                        )
+                        .await
+                        .map(|r| r.stdout.trim().to_string())
+                        .unwrap_or_else(|e| format!("unknown ({e})"))
+                    };
+                    println!("  {name:<4} {ip:<15} broker {state}");
+                    if controller.is_none() && state == "running" {
+                        if let Ok(r) = docker::exec(
+                            &d,
+                            container,
+                            &[
+                                "cat",
+                                "/var/lib/kafka/data/__cluster_metadata-0/quorum-state",
+                            ],
+                            Duration::from_secs(5),
+                        )
+                        .await
+                        {
+                            controller = serde_json::from_str::<serde_json::Value>(&r.stdout)
+                                .ok()
+                                .and_then(|v| v.get("leaderId").and_then(|x| x.as_i64()))
+                                .filter(|id| *id >= 0);
+                        }
+                    }
+                }
+                match controller {
+                    Some(id) => println!("  active controller: node id {id}"),
+                    None => println!("  active controller: unknown"),
+                }
+                println!("  bootstrap servers: {}", c.bootstrap_servers());
+                match admin::metadata(&c.bootstrap_servers(), None, Duration::from_secs(5)).await {
+                    Ok(md) => {
+                        println!(
+                            "  brokers registered: {:?}",
+                            md.brokers.iter().map(|b| b.0).collect::<Vec<_>>()
+                        );
+                        for (t, parts) in md.topics.iter().filter(|(t, _)| !t.starts_with("__")) {
+                            for p in parts {
+                                println!(
+                                    "  {t}/{}: leader {} replicas {:?} isr {:?}",
+                                    p.id, p.leader, p.replicas, p.isr
+                                );
+                            }
+                        }
+                    }
+                    Err(e) => println!("  metadata: unavailable ({e:#})"),
+                }
+            }
+            Ok(exit::code(exit::VALID))
+        }
+        ClusterCmd::Down { id } => {
+            let d = docker::connect().await?;
+            let (nc, nn) = match &id {
+                Some(id) => cluster::remove_labelled(&d, Some(id)).await?,
+                None => {
+                    let mut tot = (0, 0);
+                    for c in cluster::find_clusters(&d).await? {
+                        let (a, b) = cluster::remove_labelled(&d, Some(&c.id)).await?;
+                        tot = (tot.0 + a, tot.1 + b);
+                    }
+                    tot
+                }
+            };
+            if let Some(id) = &id {
+                std::fs::remove_dir_all(image::cache_dir().join("clusters").join(id)).ok();
+            }
+            println!("removed {nc} containers and {nn} networks");
+            Ok(exit::code(exit::VALID))
+        }
+    }
+}
+
+pub async fn image_cmd(cmd: ImageCmd) -> Result<ExitCode> {
+    match cmd {
+        ImageCmd::Build { force } => {
+            let d = docker::connect().await?;
+            image::build(&d, force).await?;
+            println!("{}", image::default_image());
+            Ok(exit::code(exit::VALID))
+        }
+        ImageCmd::Name => {
+            println!("{}", image::default_image());
+            Ok(exit::code(exit::VALID))
+        }
+    }
+}
+
+/// Remove every container and network with the suite's label, and the
+/// work folders of clusters.
+pub async fn clean() -> Result<ExitCode> {
+    let d = docker::connect().await?;
+    let (nc, nn) = cluster::remove_labelled(&d, None).await?;
+    std::fs::remove_dir_all(image::cache_dir().join("clusters")).ok();
+    println!(
+        "removed {nc} containers and {nn} networks labelled {}",
+        docker::LABEL
+    );
+    Ok(exit::code(exit::VALID))
+}

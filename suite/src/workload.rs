@@ -1,0 +1,463 @@
+//! The queue workload: workers that send keyed, unique, increasing values
+//! and poll them back, each worker one *process* of the history, plus the
+//! final reads of every partition after heal.
+
+use crate::client::{ClientSettings, Consumer, PollResult, Producer, Rebalanced, SendOutcome};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rdkafka::Offset;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use trial_histories::values::{Assignment, FinalRead, Partition, Poll, Record, Send, Subscribe};
+use trial_histories::{HistoryWriter, Op, OpType, Process, F};
+
+/// How consumers get their partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SubVia {
+    /// Manual assignment of a random subset of partitions, read from the start.
+    Assign,
+    /// Subscription in one consumer group shared by all workers.
+    Subscribe,
+}
+
+/// The workload's knobs.
+#[derive(Debug, Clone)]
+pub struct QueueOptions {
+    pub partitions: u32,
+    /// Number of distinct keys.
+    pub keys: u64,
+    pub concurrency: usize,
+    /// Target ops/s over all workers (0 = as fast as possible).
+    pub rate: f64,
+    pub sub_via: SubVia,
+    /// Chance per op that a worker crashes its clients and opens new ones.
+    pub crash_probability: f64,
+    /// Share of ops that are sends (the rest are polls).
+    pub send_ratio: f64,
+    pub seed: u64,
+    pub group: String,
+}
+
+/// Live counters for the progress line.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub ok: AtomicU64,
+    pub fail: AtomicU64,
+    pub info: AtomicU64,
+    pub sends_ok: AtomicU64,
+}
+
+impl Counters {
+    fn count(&self, t: OpType) {
+        match t {
+            OpType::Ok => self.ok.fetch_add(1, Ordering::Relaxed),
+            OpType::Fail => self.fail.fetch_add(1, Ordering::Relaxed),
+            OpType::Info => self.info.fetch_add(1, Ordering::Relaxed),
+            OpType::Invoke => 0,
+        };
+    }
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.ok.load(Ordering::Relaxed),
+            self.fail.load(Ordering::Relaxed),
+            self.info.load(Ordering::Relaxed),
+        )
+    }
+}
+
+struct Shared {
+    history: Arc<HistoryWriter>,
+    settings: ClientSettings,
+    opts: QueueOptions,
+    stop: Arc<AtomicBool>,
+    deadline: Instant,
+    next_value: AtomicU64,
+    counters: Arc<Counters>,
+}
+
+/// A running workload: join it to wait for every worker.
+pub struct Workload {
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Workload {
+    /// Start `concurrency` worker threads that run until `time_limit` has
+    /// passed or `stop` is set. Each worker is history process `0..n`.
+    pub fn start(
+        history: Arc<HistoryWriter>,
+        settings: ClientSettings,
+        opts: QueueOptions,
+        time_limit: Duration,
+        stop: Arc<AtomicBool>,
+        counters: Arc<Counters>,
+    ) -> Workload {
+        let shared = Arc::new(Shared {
+            history,
+            settings,
+            deadline: Instant::now() + time_limit,
+            opts,
+            stop,
+            next_value: AtomicU64::new(0),
+            counters,
+        });
+        let threads = (0..shared.opts.concurrency)
+            .map(|i| {
+                let s = shared.clone();
+                std::thread::Builder::new()
+                    .name(format!("worker-{i}"))
+                    .spawn(move || worker(i as u64, &s))
+                    .expect("spawning a worker thread")
+            })
+            .collect();
+        Workload { threads }
+    }
+
+    /// Wait for every worker to finish (each finishes its current op).
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Clients {
+    producer: Option<Producer>,
+    consumer: Option<Consumer>,
+}
+
+fn record(s: &Shared, op: Op) {
+    if op.kind != OpType::Invoke {
+        s.counters.count(op.kind);
+    }
+    if let Err(e) = s.history.append(op) {
+        tracing::error!("cannot append to the history: {e}");
+        s.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn random_partitions(rng: &mut ChaCha8Rng, n: u32) -> Vec<Partition> {
+    let mut v: Vec<Partition> = (0..n as Partition).filter(|_| rng.gen_bool(0.5)).collect();
+    if v.is_empty() {
+        v.push(rng.gen_range(0..n as Partition));
+    }
+    v
+}
+
+/// Open clients and attach the consumer (assign or subscribe), recording it.
+fn open(s: &Shared, p: &Process, rng: &mut ChaCha8Rng) -> Clients {
+    let producer = match Producer::new(&s.settings) {
+        Ok(pr) => Some(pr),
+        Err(e) => {
+            tracing::warn!("worker {p}: cannot create a producer: {e}");
+            None
+        }
+    };
+    let consumer = match Consumer::new(&s.settings, &s.opts.group) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!("worker {p}: cannot create a consumer: {e}");
+            None
+        }
+    };
+    if let Some(c) = &consumer {
+        attach(s, p, c, rng);
+    }
+    Clients { producer, consumer }
+}
+
+fn attach(s: &Shared, p: &Process, c: &Consumer, rng: &mut ChaCha8Rng) {
+    match s.opts.sub_via {
+        SubVia::Assign => {
+            let parts = random_partitions(rng, s.opts.partitions);
+            let v = Assignment {
+                seek: parts.iter().map(|&p| (p, 0)).collect(),
+                partitions: parts,
+            };
+            record(
+                s,
+                Op::new(p.clone(), OpType::Invoke, F::Assign).with_value(&v),
+            );
+            let done = match c.assign(&v.partitions, Offset::Beginning) {
+                Ok(()) => Op::new(p.clone(), OpType::Ok, F::Assign).with_value(&v),
+                Err(e) => Op::new(p.clone(), OpType::Fail, F::Assign)
+                    .with_value(&v)
+                    .with_error(e.to_string()),
+            };
+            record(s, done);
+        }
+        SubVia::Subscribe => {
+            let v = Subscribe {
+                topics: vec![s.settings.topic.clone()],
+                group: Some(s.opts.group.clone()),
+            };
+            record(
+                s,
+                Op::new(p.clone(), OpType::Invoke, F::Subscribe).with_value(&v),
+            );
+            let done = match c.subscribe() {
+                Ok(()) => Op::new(p.clone(), OpType::Ok, F::Subscribe).with_value(&v),
+                Err(e) => Op::new(p.clone(), OpType::Fail, F::Subscribe)
+                    .with_value(&v)
+                    .with_error(e.to_string()),
+            };
+            record(s, done);
+        }
+    }
+}
+
+fn crash(s: &Shared, p: &Process, clients: &mut Clients, why: &str, rng: &mut ChaCha8Rng) {
+    record(s, Op::new(p.clone(), OpType::Invoke, F::Crash));
+    // Dropping closes the clients; a producer drop flushes for a bounded time.
+    if let Some(pr) = clients.producer.take() {
+        pr.flush(Duration::from_millis(200));
+    }
+    clients.consumer = None;
+    record(
+        s,
+        Op::new(p.clone(), OpType::Info, F::Crash)
+            .with_error(format!("client closed and reopened: {why}")),
+    );
+    *clients = open(s, p, rng);
+}
+
+fn do_send(s: &Shared, p: &Process, pr: &Producer, key: u64) -> OpType {
+    let value = s.next_value.fetch_add(1, Ordering::Relaxed) + 1;
+    let v = Send {
+        key,
+        value,
+        partition: None,
+        offset: None,
+    };
+    record(
+        s,
+        Op::new(p.clone(), OpType::Invoke, F::Send).with_value(&v),
+    );
+    let (t, v, err) = match pr.send(key, value) {
+        SendOutcome::Ok { partition, offset } => {
+            s.counters.sends_ok.fetch_add(1, Ordering::Relaxed);
+            (
+                OpType::Ok,
+                Send {
+                    partition: Some(partition),
+                    offset: Some(offset),
+                    ..v
+                },
+                None,
+            )
+        }
+        SendOutcome::Fail(e) => (OpType::Fail, v, Some(e)),
+        SendOutcome::Info(e) => (OpType::Info, v, Some(e)),
+    };
+    let mut op = Op::new(p.clone(), t, F::Send).with_value(&v);
+    if let Some(e) = err {
+        op = op.with_error(e);
+    }
+    record(s, op);
+    t
+}
+
+fn record_poll(s: &Shared, p: &Process, records: Vec<Record>, error: Option<String>) {
+    let (t, v) = match error {
+        Some(e) if records.is_empty() => (OpType::Fail, Some(e)),
+        // Records came back before the error: the poll did happen.
+        _ => (OpType::Ok, None),
+    };
+    let mut op = Op::new(p.clone(), t, F::Poll).with_value(&Poll { records });
+    if let Some(e) = v {
+        op = op.with_error(e);
+    }
+    record(s, op);
+}
+
+fn do_poll(s: &Shared, p: &Process, c: &Consumer) -> OpType {
+    record(s, Op::new(p.clone(), OpType::Invoke, F::Poll));
+    let PollResult {
+        records,
+        rebalance,
+        after,
+        error,
+    } = c.poll(200, Duration::from_millis(200));
+    let failed = error.is_some() && records.is_empty() && rebalance.is_none();
+    match rebalance {
+        None => record_poll(s, p, records, error),
+        Some(ev) => {
+            // The assignment changed inside this poll: close the poll with
+            // what came before, record the rebalance, and record what came
+            // after as a poll of its own.
+            record_poll(s, p, records, None);
+            let parts = match &ev {
+                Rebalanced::Assigned(v) => v.clone(),
+                Rebalanced::Revoked(_) => vec![],
+            };
+            let v = Assignment {
+                partitions: parts,
+                seek: vec![],
+            };
+            record(
+                s,
+                Op::new(p.clone(), OpType::Invoke, F::Rebalance).with_value(&v),
+            );
+            record(
+                s,
+                Op::new(p.clone(), OpType::Ok, F::Rebalance).with_value(&v),
+            );
+            record(s, Op::new(p.clone(), OpType::Invoke, F::Poll));
+            record_poll(s, p, after, error);
+        }
+    }
+    if failed {
+        OpType::Fail
+    } else {
+        OpType::Ok
+    }
+}
+
+fn worker(i: u64, s: &Shared) {
+    let p = Process::Worker(i);
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(s.opts.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i + 1)));
+    let per_worker = if s.opts.rate > 0.0 {
+        s.opts.concurrency as f64 / s.opts.rate
+    } else {
+        0.0
+    };
+    let mut clients = open(s, &p, &mut rng);
+    let mut next = Instant::now();
+    while !s.stop.load(Ordering::Relaxed) && Instant::now() < s.deadline {
+        if per_worker > 0.0 {
+            // Exponential gaps: a Poisson arrival at the target rate.
+            let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+            next += Duration::from_secs_f64(-u.ln() * per_worker);
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep((next - now).min(s.deadline.saturating_duration_since(now)));
+                if Instant::now() >= s.deadline {
+                    break;
+                }
+            } else if now - next > Duration::from_secs(1) {
+                next = now; // do not burst after a long stall
+            }
+        }
+        if rng.gen_bool(s.opts.crash_probability.clamp(0.0, 1.0)) {
+            crash(s, &p, &mut clients, "scheduled crash", &mut rng);
+            continue;
+        }
+        let send = rng.gen_bool(s.opts.send_ratio.clamp(0.0, 1.0));
+        let outcome = if send {
+            match &clients.producer {
+                Some(pr) => {
+                    let key = rng.gen_range(0..s.opts.keys.max(1));
+                    do_send(s, &p, pr, key)
+                }
+                None => OpType::Fail,
+            }
+        } else {
+            match &clients.consumer {
+                Some(c) => do_poll(s, &p, c),
+                None => OpType::Fail,
+            }
+        };
+        if (clients.producer.is_none() || clients.consumer.is_none())
+            || (outcome == OpType::Info && rng.gen_bool(0.5))
+        {
+            // A real application reopens its clients after an error.
+            std::thread::sleep(Duration::from_millis(100));
+            crash(
+                s,
+                &p,
+                &mut clients,
+                "after an indeterminate operation",
+                &mut rng,
+            );
+        }
+    }
+    if let Some(pr) = clients.producer.take() {
+        pr.flush(Duration::from_secs(1));
+    }
+}
+
+/// Read every partition from its start to its high watermark with a fresh
+/// consumer, recording one `final-read` op per partition (process `final`).
+/// Returns whether every partition was read completely.
+pub fn final_reads(
+    history: &HistoryWriter,
+    settings: &ClientSettings,
+    partitions: u32,
+    timeout: Duration,
+) -> bool {
+    let proc_ = Process::Named("final".into());
+    let mut all = true;
+    for part in 0..partitions as Partition {
+        let _ = history.append(
+            Op::new(proc_.clone(), OpType::Invoke, F::FinalRead)
+                .with_value(&serde_json::json!({ "partition": part })),
+        );
+        let (kind, value, err) = final_read_one(settings, part, timeout);
+        all &= kind == OpType::Ok;
+        let mut op = Op::new(proc_.clone(), kind, F::FinalRead).with_value(&value);
+        if let Some(e) = err {
+            op = op.with_error(e);
+        }
+        let _ = history.append(op);
+    }
+    all
+}
+
+fn final_read_one(
+    settings: &ClientSettings,
+    part: Partition,
+    timeout: Duration,
+) -> (OpType, FinalRead, Option<String>) {
+    let deadline = Instant::now() + timeout;
+    let mut fr = FinalRead {
+        partition: part,
+        ..Default::default()
+    };
+    let c = match Consumer::new(settings, &format!("kt-final-{part}")) {
+        Ok(c) => c,
+        Err(e) => return (OpType::Fail, fr, Some(e.to_string())),
+    };
+    // Watermarks first: everything below the high watermark is committed to
+    // the ISR, and the read must reach it.
+    let (lo, hi) = loop {
+        match c.watermarks(part, Duration::from_secs(5)) {
+            Ok(w) => break w,
+            Err(e) if Instant::now() >= deadline => {
+                return (OpType::Fail, fr, Some(format!("watermarks: {e}")))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    };
+    fr.start_offset = lo;
+    fr.high_watermark = hi;
+    if hi <= lo {
+        return (OpType::Ok, fr, None);
+    }
+    if let Err(e) = c.assign(&[part], Offset::Offset(lo)) {
+        return (OpType::Fail, fr, Some(e.to_string()));
+    }
+    let mut last = lo - 1;
+    while last + 1 < hi {
+        if Instant::now() >= deadline {
+            return (
+                OpType::Info,
+                fr,
+                Some(format!(
+                    "timed out at offset {} of high watermark {hi}",
+                    last + 1
+                )),
+            );
+        }
+        let r = c.poll(10_000, Duration::from_millis(500));
+        for rec in r.records.into_iter().chain(r.after) {
+            if rec.partition == part && rec.offset < hi {
+                last = last.max(rec.offset);
+                fr.records.push(rec);
+            }
+        }
+    }
+    (OpType::Ok, fr, None)
+}
