@@ -4,7 +4,42 @@
 //! small [`Node`] trait. Knows nodes, addresses, processes and faults; never
 //! Kafka's protocol (Kafka-aware targeting is asked of the suite through
 //! [`Targets`]).
+//!
+//! The pieces, in the order a test uses them:
+//! - [`options`]: which faults ([`FaultKinds`], `--nemesis partition,kill`)
+//!   and their sub-options ([`NemesisOptions`]);
+//! - [`schedule`]: the seeded plan ([`Schedule::generate`], JSON, `Display`);
+//! - [`runner`]: [`run`] plays it on nodes, records `start-*`/`stop-*` ops
+//!   and always ends with [`heal`] (`heal_all`, [`HealGuard`]);
+//! - [`topology`] and [`grudge`]: partitions as "who cannot hear whom";
+//! - [`iptables`], [`clock`]: the exact commands run inside nodes;
+//! - [`probe`]: connectivity checks from inside nodes, for tests;
+//! - [`fake`]: a simulated cluster for tests without Docker.
 
+pub mod clock;
+pub mod error;
+pub mod fake;
+pub mod grudge;
+pub mod heal;
+pub mod iptables;
 pub mod node;
+pub mod options;
+pub mod probe;
+pub mod runner;
+pub mod schedule;
+pub mod topology;
 
-pub use node::{ExecOutput, Node, NodeError, ProcessState, Targets, FAKETIME_FILE};
+pub use clock::{measure_offset, FaketimeEnv};
+pub use error::{NemesisError, PlanError};
+pub use grudge::{grudge_allows, tcp_allows, Grudge};
+pub use heal::{heal_all, heal_recorded, HealGuard, HealReport, NodeHeal};
+pub use node::{
+    ExecOutput, NoTargets, Node, NodeError, ProcessState, StaticTargets, Targets, FAKETIME_FILE,
+};
+pub use options::{
+    parse_list, ClockMode, ClockOffset, FaultKind, FaultKinds, NemesisOptions, Target,
+};
+pub use probe::{connectivity_matrix, expected_matrix, matrix_mismatches, tcp_connect};
+pub use runner::{run, RunReport};
+pub use schedule::{node_names, Action, Fault, Phase, Schedule};
+pub use topology::Topology;

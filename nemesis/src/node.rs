@@ -80,8 +80,65 @@ pub trait Targets: Send + Sync {
     async fn active_controller(&self) -> Result<Option<String>, NodeError>;
 }
 
+/// A [`Targets`] that knows nothing: every Kafka-aware target is an error
+/// (recorded in the fault's `info` op). For tests and fault sets without
+/// `leaders`, `controller`, `replicas-but-one` or `primaries`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTargets;
+
+#[async_trait]
+impl Targets for NoTargets {
+    async fn partition_leaders(&self) -> Result<BTreeMap<i32, String>, NodeError> {
+        Err(no_targets())
+    }
+    async fn partition_replicas(&self) -> Result<BTreeMap<i32, Vec<String>>, NodeError> {
+        Err(no_targets())
+    }
+    async fn active_controller(&self) -> Result<Option<String>, NodeError> {
+        Err(no_targets())
+    }
+}
+
+fn no_targets() -> NodeError {
+    NodeError::Other {
+        node: "-".into(),
+        msg: "no Kafka targeting available (NoTargets)".into(),
+    }
+}
+
+/// Fixed answers to the [`Targets`] questions (tests, or a suite that
+/// computed them itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StaticTargets {
+    pub leaders: BTreeMap<i32, String>,
+    pub replicas: BTreeMap<i32, Vec<String>>,
+    pub controller: Option<String>,
+}
+
+#[async_trait]
+impl Targets for StaticTargets {
+    async fn partition_leaders(&self) -> Result<BTreeMap<i32, String>, NodeError> {
+        Ok(self.leaders.clone())
+    }
+    async fn partition_replicas(&self) -> Result<BTreeMap<i32, Vec<String>>, NodeError> {
+        Ok(self.replicas.clone())
+    }
+    async fn active_controller(&self) -> Result<Option<String>, NodeError> {
+        Ok(self.controller.clone())
+    }
+}
+
 /// Inside every node, libfaketime reads the clock offset from this file
 /// (brokers run with `LD_PRELOAD=libfaketime` and a short cache duration);
 /// the clock nemesis writes offsets such as `+30s` or `-2m` into it, and
 /// heal writes `+0`.
+///
+/// The suite launches each broker with (see [`crate::clock::FaketimeEnv`],
+/// which the nemesis uses to *measure* a node's faked clock):
+/// `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1`
+/// (Debian's `libfaketime`), `FAKETIME_TIMESTAMP_FILE=/etc/faketimerc`,
+/// `FAKETIME_NO_CACHE=1` (or a short `FAKETIME_CACHE_DURATION`), and for the
+/// JVM `FAKETIME_DONT_FAKE_MONOTONIC=1`; never `FAKETIME` itself, which
+/// would take precedence over the file. The file should exist with `+0`
+/// from the start.
 pub const FAKETIME_FILE: &str = "/etc/faketimerc";

@@ -1,0 +1,398 @@
+//! Heal: undo every fault on every node, then verify.
+//!
+//! [`heal_all`] does not rely on any record of what was done: on each node
+//! (all nodes at once) it flushes the `KTRIAL` chain if it holds rules,
+//! resets the faketime file to `+0` if it says otherwise, resumes a paused
+//! broker and starts a dead one. Then it verifies: no `-A KTRIAL` rule in
+//! `iptables -S`, the faketime file at `+0` (when it exists), and the broker
+//! process `Running` (polled for a few seconds after a start). It is
+//! idempotent, so the suite may call it again at any time.
+//!
+//! [`HealGuard`] makes heal happen on every way out: the runner heals at the
+//! end, on error, on cancellation and after a panic; if the guard is dropped
+//! without healing (the runner's future dropped, a panic unwinding through
+//! it), its `Drop` heals synchronously on a multi-threaded tokio runtime
+//! (`block_in_place`), spawns the heal on a current-thread one, or builds a
+//! small runtime when there is none.
+
+use crate::clock;
+use crate::iptables;
+use crate::node::{Node, ProcessState};
+use crate::options::{ClockOffset, FaultKind};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+use trial_histories::op::{Op, OpType, Process};
+use trial_histories::writer::HistoryWriter;
+
+/// Longest wait for one command or signal during heal.
+pub const HEAL_STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long heal waits for a started broker's process to show as running.
+pub const HEAL_RUNNING_WAIT: Duration = Duration::from_secs(10);
+
+/// What heal did and found on one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NodeHeal {
+    /// What was undone, in words: `flushed 4 KTRIAL rules`, `clock -30s -> +0`,
+    /// `resumed broker`, `started broker`.
+    pub undone: Vec<String>,
+    /// The rules that were flushed (as `iptables -S` printed them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flushed: Vec<String>,
+    /// Verification: rules still in the chain (must be empty).
+    pub rules_remaining: Vec<String>,
+    /// Verification: the faketime file (`None`: no such file).
+    pub clock: Option<String>,
+    /// Verification: the broker process (`None`: could not tell).
+    pub state: Option<ProcessState>,
+    /// Anything that failed or did not verify.
+    pub problems: Vec<String>,
+}
+
+/// The outcome of a heal, also the value of the `heal` op's `info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealReport {
+    /// Why heal ran: `end`, `cancelled`, `error`, `panic`, `drop`, or the
+    /// suite's own word.
+    pub reason: String,
+    /// Fault kinds that heal found in force and undid.
+    pub healed: BTreeSet<FaultKind>,
+    pub nodes: BTreeMap<String, NodeHeal>,
+    /// True when every node verified clean.
+    pub verified: bool,
+    pub duration_ms: u64,
+}
+
+impl HealReport {
+    /// Every problem, prefixed by its node.
+    pub fn problems(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .flat_map(|(n, h)| h.problems.iter().map(move |p| format!("{n}: {p}")))
+            .collect()
+    }
+}
+
+async fn step<T, F>(what: &str, f: F) -> Result<T, String>
+where
+    F: Future<Output = Result<T, crate::node::NodeError>>,
+{
+    match tokio::time::timeout(HEAL_STEP_TIMEOUT, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        Err(_) => Err(format!("{what}: timed out after {HEAL_STEP_TIMEOUT:?}")),
+    }
+}
+
+async fn exec(node: &dyn Node, argv: &[String]) -> Result<crate::node::ExecOutput, String> {
+    let a: Vec<&str> = argv.iter().map(String::as_str).collect();
+    step(&argv.join(" "), node.exec(&a)).await
+}
+
+async fn list_rules(node: &dyn Node) -> Result<Vec<String>, String> {
+    let out = exec(node, &iptables::list()).await?;
+    if !out.success() {
+        return Err(format!(
+            "iptables -w -S: exit {}: {}",
+            out.code,
+            out.stderr.trim()
+        ));
+    }
+    Ok(iptables::chain_rules(&out.stdout))
+}
+
+async fn heal_node(node: Arc<dyn Node>) -> NodeHeal {
+    let node = node.as_ref();
+    let mut h = NodeHeal::default();
+
+    // Network: flush the chain if it holds anything (or if we cannot tell).
+    let before = list_rules(node).await;
+    let must_flush = before.as_ref().map_or(true, |r| !r.is_empty());
+    if must_flush {
+        match exec(node, &iptables::flush()).await {
+            Ok(out) if out.success() => {
+                if let Ok(rules) = &before {
+                    h.undone
+                        .push(format!("flushed {} KTRIAL rules", rules.len()));
+                    h.flushed = rules.clone();
+                }
+            }
+            Ok(out) => {
+                if before.is_ok() {
+                    h.problems.push(format!(
+                        "iptables -w -F KTRIAL: exit {}: {}",
+                        out.code,
+                        out.stderr.trim()
+                    ));
+                }
+            }
+            Err(e) => h.problems.push(e),
+        }
+    }
+
+    // Clock: back to +0 where the file says otherwise.
+    match step("read faketime file", clock::read_offset(node)).await {
+        Ok(Some(c)) if c != "+0" => {
+            match step("reset faketime", clock::set_offset(node, ClockOffset::ZERO)).await {
+                Ok(()) => h.undone.push(format!("clock {c} -> +0")),
+                Err(e) => h.problems.push(e),
+            }
+        }
+        Ok(_) => {}
+        Err(e) => h.problems.push(e),
+    }
+
+    // Process: resume a paused broker, start a dead one.
+    match step("state", node.state()).await {
+        Ok(ProcessState::Running) => {}
+        Ok(ProcessState::Paused) => match step("resume", node.resume()).await {
+            Ok(()) => h.undone.push("resumed broker".into()),
+            Err(e) => h.problems.push(e),
+        },
+        Ok(ProcessState::Dead) => match step("start", node.start()).await {
+            Ok(()) => h.undone.push("started broker".into()),
+            Err(e) => h.problems.push(e),
+        },
+        Err(e) => h.problems.push(e),
+    }
+
+    // Verify.
+    match list_rules(node).await {
+        Ok(rules) => {
+            if !rules.is_empty() {
+                h.problems
+                    .push(format!("{} KTRIAL rules remain", rules.len()));
+            }
+            h.rules_remaining = rules;
+        }
+        Err(e) => {
+            if before.is_err() {
+                // The same failure twice: report it once.
+                h.problems.retain(|p| p != &e);
+            }
+            h.problems.push(format!("cannot verify rules: {e}"));
+        }
+    }
+    match step("read faketime file", clock::read_offset(node)).await {
+        Ok(c) => {
+            if let Some(v) = &c {
+                if v != "+0" {
+                    h.problems.push(format!("faketime file says {v:?}, not +0"));
+                }
+            }
+            h.clock = c;
+        }
+        Err(e) => h.problems.push(format!("cannot verify clock: {e}")),
+    }
+    let deadline = Instant::now() + HEAL_RUNNING_WAIT;
+    loop {
+        match step("state", node.state()).await {
+            Ok(ProcessState::Running) => {
+                h.state = Some(ProcessState::Running);
+                break;
+            }
+            Ok(s) if Instant::now() >= deadline => {
+                h.state = Some(s);
+                h.problems
+                    .push(format!("broker is {s:?} after heal, not Running"));
+                break;
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            Err(e) => {
+                h.problems.push(format!("cannot verify process: {e}"));
+                break;
+            }
+        }
+    }
+    h
+}
+
+fn kinds_found(nodes: &BTreeMap<String, NodeHeal>) -> BTreeSet<FaultKind> {
+    let mut k = BTreeSet::new();
+    for h in nodes.values() {
+        for r in &h.flushed {
+            k.insert(if r.contains("statistic") {
+                FaultKind::Loss
+            } else {
+                FaultKind::Partition
+            });
+        }
+        for u in &h.undone {
+            if u.starts_with("clock") {
+                k.insert(FaultKind::Clock);
+            } else if u == "resumed broker" {
+                k.insert(FaultKind::Pause);
+            } else if u == "started broker" {
+                k.insert(FaultKind::Kill);
+            }
+        }
+    }
+    k
+}
+
+/// Heal every node (concurrently) and verify; never panics, never fails:
+/// what could not be done is in the report's problems.
+pub async fn heal_all(nodes: &[Arc<dyn Node>], reason: &str) -> HealReport {
+    let started = Instant::now();
+    let mut set = JoinSet::new();
+    for n in nodes {
+        let n = n.clone();
+        set.spawn(async move { (n.name().to_string(), heal_node(n).await) });
+    }
+    let mut out = BTreeMap::new();
+    while let Some(j) = set.join_next().await {
+        match j {
+            Ok((name, h)) => {
+                out.insert(name, h);
+            }
+            Err(e) => {
+                let h = NodeHeal {
+                    problems: vec![format!("heal task failed: {e}")],
+                    ..Default::default()
+                };
+                out.insert(format!("?{}", out.len()), h);
+            }
+        }
+    }
+    let verified = out.values().all(|h| h.problems.is_empty());
+    let report = HealReport {
+        reason: reason.to_string(),
+        healed: kinds_found(&out),
+        nodes: out,
+        verified,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    if verified {
+        tracing::info!(
+            duration_ms = report.duration_ms,
+            reason,
+            healed = ?report.healed,
+            "nemesis heal verified"
+        );
+    } else {
+        tracing::error!(
+            duration_ms = report.duration_ms,
+            reason,
+            problems = ?report.problems(),
+            "nemesis heal left faults behind"
+        );
+    }
+    report
+}
+
+/// [`heal_all`] recorded in the history: an `invoke` of `heal` (value
+/// `{"reason": …, "active": [kinds the runner had in force]}`), then an
+/// `info` whose value is the [`HealReport`], with `error` set when the
+/// verification failed.
+pub async fn heal_recorded(
+    nodes: &[Arc<dyn Node>],
+    history: &HistoryWriter,
+    reason: &str,
+    active: &BTreeSet<FaultKind>,
+) -> io::Result<HealReport> {
+    let invoke = Op::new(Process::Nemesis, OpType::Invoke, "heal")
+        .with_value(&serde_json::json!({ "reason": reason, "active": active }));
+    let invoked = history.append(invoke);
+    let mut report = heal_all(nodes, reason).await;
+    report.healed.extend(active.iter().copied());
+    let mut info = Op::new(Process::Nemesis, OpType::Info, "heal").with_value(&report);
+    if !report.verified {
+        info = info.with_error(format!(
+            "heal did not verify: {}",
+            report.problems().join("; ")
+        ));
+    }
+    invoked?;
+    history.append(info)?;
+    Ok(report)
+}
+
+/// Heals on drop unless [`HealGuard::heal`] ran. The runner holds one; the
+/// suite may hold its own around a whole test.
+pub struct HealGuard {
+    nodes: Vec<Arc<dyn Node>>,
+    history: Option<Arc<HistoryWriter>>,
+    armed: bool,
+}
+
+impl HealGuard {
+    pub fn new(nodes: Vec<Arc<dyn Node>>, history: Option<Arc<HistoryWriter>>) -> Self {
+        HealGuard {
+            nodes,
+            history,
+            armed: true,
+        }
+    }
+
+    /// Heal now (recorded if the guard has a history) and disarm.
+    pub async fn heal(
+        mut self,
+        reason: &str,
+        active: &BTreeSet<FaultKind>,
+    ) -> io::Result<HealReport> {
+        self.armed = false;
+        match &self.history {
+            Some(h) => heal_recorded(&self.nodes, h, reason, active).await,
+            None => Ok(heal_all(&self.nodes, reason).await),
+        }
+    }
+
+    /// Give up the guarantee (the caller heals by other means).
+    pub fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for HealGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let reason = if std::thread::panicking() {
+            "panic"
+        } else {
+            "drop"
+        };
+        tracing::warn!(
+            reason,
+            "nemesis heal guard dropped without heal: healing now"
+        );
+        let nodes = std::mem::take(&mut self.nodes);
+        let history = self.history.take();
+        let fut = async move {
+            let none = BTreeSet::new();
+            match history {
+                Some(h) => {
+                    if let Err(e) = heal_recorded(&nodes, &h, reason, &none).await {
+                        tracing::error!("recording heal failed: {e}");
+                    }
+                }
+                None => {
+                    heal_all(&nodes, reason).await;
+                }
+            }
+        };
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| h.block_on(fut));
+            }
+            Ok(h) => {
+                // A current-thread runtime cannot block here: heal as soon
+                // as the runtime runs again.
+                h.spawn(fut);
+            }
+            Err(_) => match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(fut),
+                Err(e) => tracing::error!("cannot heal on drop: no runtime: {e}"),
+            },
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! The schedule: a seeded plan of fault starts and stops.
+//!
+//! [`Schedule::generate`] turns a seed, the node names, the fault period and
+//! [`NemesisOptions`] into a list of [`Action`]s. Everything random that does
+//! not depend on the cluster's state (which nodes, which cut, which clock
+//! offsets) is drawn here, so `kafka-trial nemesis plan` shows it; the rest
+//! (current leaders, the active controller) is resolved when applied, with a
+//! per-fault seed so the choice among them is reproducible too.
+//!
+//! The process: starting at 0, wait `interval ± jitter`, then act: start a
+//! fault if none is active; stop one if `max_concurrent` are active (or every
+//! kind is); otherwise toss a coin. A started fault's kind is drawn among
+//! the kinds not active (a kind never overlaps itself). A fault starts only
+//! if one more shortest wait still fits before the period's end; faults still
+//! active when the next wait would pass the end are stopped at the end.
+//! Same seed, nodes, period and options → the same schedule, byte for byte.
+
+use crate::error::PlanError;
+use crate::grudge::{self, Grudge};
+use crate::options::{ms, ClockMode, ClockOffset, FaultKind, NemesisOptions, Target};
+use crate::topology::{self, Topology};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+/// Strobe timing of a clock fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Strobe {
+    pub period_ms: u64,
+    pub count: u32,
+}
+
+/// One fault as planned. Fields left `None` are resolved when applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Fault {
+    Partition {
+        topology: Topology,
+        /// The cut, unless the topology is dynamic (`primaries`, `controller`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grudge: Option<Grudge>,
+    },
+    Kill {
+        target: Target,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nodes: Option<BTreeSet<String>>,
+    },
+    Pause {
+        target: Target,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nodes: Option<BTreeSet<String>>,
+    },
+    Loss {
+        target: Target,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nodes: Option<BTreeSet<String>>,
+        probability: f64,
+    },
+    Clock {
+        target: Target,
+        mode: ClockMode,
+        /// The offset of each target node, unless the target is dynamic.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offsets: Option<BTreeMap<String, ClockOffset>>,
+        /// Offsets drawn from, per node, when resolved at apply time.
+        candidates: Vec<ClockOffset>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        strobe: Option<Strobe>,
+    },
+}
+
+impl Fault {
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            Fault::Partition { .. } => FaultKind::Partition,
+            Fault::Kill { .. } => FaultKind::Kill,
+            Fault::Pause { .. } => FaultKind::Pause,
+            Fault::Loss { .. } => FaultKind::Loss,
+            Fault::Clock { .. } => FaultKind::Clock,
+        }
+    }
+
+    /// A short human description of what is asked.
+    pub fn describe(&self) -> String {
+        fn nodes_or(target: &Target, nodes: &Option<BTreeSet<String>>) -> String {
+            match nodes {
+                Some(ns) => format!(
+                    "{target}: {}",
+                    ns.iter().cloned().collect::<Vec<_>>().join(",")
+                ),
+                None => format!("{target} (resolved when applied)"),
+            }
+        }
+        match self {
+            Fault::Partition { topology, grudge } => match grudge {
+                Some(g) => format!("{topology}: {}", grudge::render(g)),
+                None => format!("{topology} (resolved when applied)"),
+            },
+            Fault::Kill { target, nodes } | Fault::Pause { target, nodes } => {
+                nodes_or(target, nodes)
+            }
+            Fault::Loss {
+                target,
+                nodes,
+                probability,
+            } => format!("{} at p={probability}", nodes_or(target, nodes)),
+            Fault::Clock {
+                target,
+                mode,
+                offsets,
+                candidates,
+                strobe,
+            } => {
+                let what = match offsets {
+                    Some(o) => format!(
+                        "{target}: {}",
+                        o.iter()
+                            .map(|(n, off)| format!("{n} {off}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => format!(
+                        "{target} (resolved when applied), offsets from {}",
+                        candidates
+                            .iter()
+                            .map(|o| o.to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
+                };
+                match (mode, strobe) {
+                    (ClockMode::Strobe, Some(s)) => {
+                        format!("strobe {what}; {} writes every {}ms", s.count, s.period_ms)
+                    }
+                    _ => format!("{mode} {what}"),
+                }
+            }
+        }
+    }
+}
+
+/// Whether an action starts or stops its fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Start,
+    Stop,
+}
+
+/// One step of the plan: at `at_ms` after the time origin, start or stop
+/// fault number `id`. A stop repeats its start's fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub at_ms: u64,
+    pub id: u32,
+    pub phase: Phase,
+    /// Seeds the choices made when applied (e.g. which partition's replicas).
+    pub seed: u64,
+    pub fault: Fault,
+}
+
+impl Action {
+    pub fn at(&self) -> Duration {
+        Duration::from_millis(self.at_ms)
+    }
+    /// The history op name: `start-partition`, `stop-kill`, …
+    pub fn f(&self) -> String {
+        match self.phase {
+            Phase::Start => self.fault.kind().start_f(),
+            Phase::Stop => self.fault.kind().stop_f(),
+        }
+    }
+}
+
+/// A complete plan. Serialised with serde (JSON) it is the reproducible
+/// record of what a test will do; displayed it is the human plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub seed: u64,
+    pub nodes: Vec<String>,
+    /// The fault period: every action is at or before it; heal follows.
+    #[serde(rename = "period_ms", with = "ms")]
+    pub period: Duration,
+    pub options: NemesisOptions,
+    pub actions: Vec<Action>,
+}
+
+/// Node names `n1..=nN`, as the suite names its containers.
+pub fn node_names(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("n{i}")).collect()
+}
+
+fn jittered(rng: &mut ChaCha8Rng, base: u64, jitter_percent: u32) -> u64 {
+    let j = base * u64::from(jitter_percent) / 100;
+    rng.gen_range(base - j..=base + j).max(1)
+}
+
+/// `count` distinct random nodes.
+pub fn choose_nodes<R: Rng>(nodes: &[String], count: usize, rng: &mut R) -> BTreeSet<String> {
+    nodes
+        .choose_multiple(rng, count.min(nodes.len()))
+        .cloned()
+        .collect()
+}
+
+/// One offset per node (in name order), drawn from `candidates`.
+pub fn assign_offsets<R: Rng>(
+    nodes: &BTreeSet<String>,
+    candidates: &[ClockOffset],
+    rng: &mut R,
+) -> BTreeMap<String, ClockOffset> {
+    nodes
+        .iter()
+        .map(|n| {
+            (
+                n.clone(),
+                candidates.choose(rng).copied().unwrap_or(ClockOffset::ZERO),
+            )
+        })
+        .collect()
+}
+
+fn plan_fault(
+    kind: FaultKind,
+    nodes: &[String],
+    o: &NemesisOptions,
+    rng: &mut ChaCha8Rng,
+) -> Result<Fault, PlanError> {
+    let pick_target = |ts: &[Target], rng: &mut ChaCha8Rng| {
+        let t = *ts.choose(rng).expect("validated non-empty");
+        let ns = t.count(nodes.len()).map(|c| choose_nodes(nodes, c, rng));
+        (t, ns)
+    };
+    Ok(match kind {
+        FaultKind::Partition => {
+            let topology = *o.topologies.choose(rng).expect("validated non-empty");
+            let grudge = if topology.is_dynamic() {
+                None
+            } else {
+                Some(topology::build(topology, nodes, rng)?)
+            };
+            Fault::Partition { topology, grudge }
+        }
+        FaultKind::Kill => {
+            let (target, nodes) = pick_target(&o.kill_targets, rng);
+            Fault::Kill { target, nodes }
+        }
+        FaultKind::Pause => {
+            let (target, nodes) = pick_target(&o.pause_targets, rng);
+            Fault::Pause { target, nodes }
+        }
+        FaultKind::Loss => {
+            let (target, nodes) = pick_target(&o.loss_targets, rng);
+            Fault::Loss {
+                target,
+                nodes,
+                probability: o.loss_probability,
+            }
+        }
+        FaultKind::Clock => {
+            let (target, ns) = pick_target(&o.clock_targets, rng);
+            let mode = *o.clock_modes.choose(rng).expect("validated non-empty");
+            let offsets = ns.map(|ns| assign_offsets(&ns, &o.clock_offsets, rng));
+            Fault::Clock {
+                target,
+                mode,
+                offsets,
+                candidates: o.clock_offsets.clone(),
+                strobe: (mode == ClockMode::Strobe).then_some(Strobe {
+                    period_ms: o.strobe_period.as_millis() as u64,
+                    count: o.strobe_count,
+                }),
+            }
+        }
+    })
+}
+
+impl Schedule {
+    /// Plan the faults of a test. `nodes` are the node names in a fixed order
+    /// (e.g. [`node_names`]); `period` is the fault period (the time limit).
+    pub fn generate(
+        seed: u64,
+        nodes: &[String],
+        period: Duration,
+        options: &NemesisOptions,
+    ) -> Result<Schedule, PlanError> {
+        options.validate(nodes.len())?;
+        let mut schedule = Schedule {
+            seed,
+            nodes: nodes.to_vec(),
+            period,
+            options: options.clone(),
+            actions: Vec::new(),
+        };
+        if options.kinds.is_empty() {
+            return Ok(schedule);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let end = period.as_millis() as u64;
+        let base = (options.interval.as_millis() as u64).max(1);
+        let shortest = (base - base * u64::from(options.jitter_percent) / 100).max(1);
+        let kinds: Vec<FaultKind> = options.kinds.iter().collect();
+        // Active faults: (id, kind, the start action's index).
+        let mut active: Vec<(u32, FaultKind, usize)> = Vec::new();
+        let mut next_id = 0u32;
+        let mut t = 0u64;
+        loop {
+            t += jittered(&mut rng, base, options.jitter_percent);
+            if t > end {
+                break;
+            }
+            let free: Vec<FaultKind> = kinds
+                .iter()
+                .copied()
+                .filter(|k| !active.iter().any(|(_, a, _)| a == k))
+                .collect();
+            let can_start =
+                active.len() < options.max_concurrent && !free.is_empty() && t + shortest <= end;
+            let start = if active.is_empty() {
+                can_start
+            } else if !can_start {
+                false
+            } else {
+                rng.gen_bool(0.5)
+            };
+            if start {
+                let kind = *free.choose(&mut rng).expect("non-empty");
+                let fault = plan_fault(kind, nodes, options, &mut rng)?;
+                let id = next_id;
+                next_id += 1;
+                active.push((id, kind, schedule.actions.len()));
+                schedule.actions.push(Action {
+                    at_ms: t,
+                    id,
+                    phase: Phase::Start,
+                    seed: rng.gen(),
+                    fault,
+                });
+            } else if !active.is_empty() {
+                let i = rng.gen_range(0..active.len());
+                let (_, _, start_ix) = active.remove(i);
+                let mut stop = schedule.actions[start_ix].clone();
+                stop.at_ms = t;
+                stop.phase = Phase::Stop;
+                schedule.actions.push(stop);
+            }
+        }
+        // Whatever is still active stops at the end of the period.
+        for (_, _, start_ix) in active {
+            let mut stop = schedule.actions[start_ix].clone();
+            stop.at_ms = end;
+            stop.phase = Phase::Stop;
+            schedule.actions.push(stop);
+        }
+        Ok(schedule)
+    }
+
+    /// The plan as JSON (one stable rendering: same plan → same bytes).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a schedule always serialises")
+    }
+
+    pub fn from_json(s: &str) -> serde_json::Result<Schedule> {
+        serde_json::from_str(s)
+    }
+
+    /// The human plan (same as `Display`).
+    pub fn render(&self) -> String {
+        self.to_string()
+    }
+
+    /// Most faults active at any instant of the plan.
+    pub fn max_active(&self) -> usize {
+        let mut n = 0usize;
+        let mut max = 0;
+        for a in &self.actions {
+            match a.phase {
+                Phase::Start => {
+                    n += 1;
+                    max = max.max(n);
+                }
+                Phase::Stop => n = n.saturating_sub(1),
+            }
+        }
+        max
+    }
+}
+
+fn secs(ms: u64) -> String {
+    format!("{}.{:03}s", ms / 1000, ms % 1000)
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = &self.options;
+        writeln!(
+            f,
+            "nemesis plan: seed {}, nodes {}, fault period {}",
+            self.seed,
+            self.nodes.join(" "),
+            secs(self.period.as_millis() as u64)
+        )?;
+        if o.kinds.is_empty() {
+            return writeln!(f, "no faults (--nemesis none)");
+        }
+        writeln!(
+            f,
+            "faults: {}; an action every {} ±{}%; at most {} at once",
+            o.kinds,
+            secs(o.interval.as_millis() as u64),
+            o.jitter_percent,
+            o.max_concurrent
+        )?;
+        for a in &self.actions {
+            let phase = match a.phase {
+                Phase::Start => "start",
+                Phase::Stop => "stop ",
+            };
+            let what = match a.phase {
+                Phase::Start => a.fault.describe(),
+                Phase::Stop => "heal it".to_string(),
+            };
+            writeln!(
+                f,
+                "{:>10}  {phase} {:<9} #{:<3} {what}",
+                secs(a.at_ms),
+                a.fault.kind().name(),
+                a.id
+            )?;
+        }
+        writeln!(
+            f,
+            "{:>10}  heal everything, verify, record `heal`",
+            format!("≥{}", secs(self.period.as_millis() as u64))
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::FaultKinds;
+    use proptest::prelude::*;
+
+    fn opts(kinds: &str, max: usize) -> NemesisOptions {
+        NemesisOptions {
+            max_concurrent: max,
+            ..NemesisOptions::with_kinds(kinds.parse().unwrap())
+        }
+    }
+
+    #[test]
+    fn same_seed_same_bytes() {
+        let o = opts("all", 2);
+        let ns = node_names(5);
+        let a = Schedule::generate(7, &ns, Duration::from_secs(120), &o).unwrap();
+        let b = Schedule::generate(7, &ns, Duration::from_secs(120), &o).unwrap();
+        assert_eq!(a.to_json(), b.to_json());
+        assert_eq!(a.render(), b.render());
+        let c = Schedule::generate(8, &ns, Duration::from_secs(120), &o).unwrap();
+        assert_ne!(a.to_json(), c.to_json());
+        // And the JSON reads back to the same plan.
+        assert_eq!(Schedule::from_json(&a.to_json()).unwrap(), a);
+    }
+
+    #[test]
+    fn pinned_plan_bytes() {
+        // A change here changes every stored plan: only on purpose.
+        let o = opts("partition,kill", 1);
+        let s = Schedule::generate(42, &node_names(5), Duration::from_secs(40), &o).unwrap();
+        let shape: Vec<(u64, String)> = s.actions.iter().map(|a| (a.at_ms, a.f())).collect();
+        assert_eq!(shape.len() % 2, 0);
+        assert!(shape.iter().all(|(t, _)| *t <= 40_000));
+        let again = Schedule::generate(42, &node_names(5), Duration::from_secs(40), &o).unwrap();
+        assert_eq!(again.to_json(), s.to_json());
+    }
+
+    #[test]
+    fn no_faults_no_actions() {
+        let s = Schedule::generate(
+            1,
+            &node_names(3),
+            Duration::from_secs(60),
+            &NemesisOptions::with_kinds(FaultKinds::none()),
+        )
+        .unwrap();
+        assert!(s.actions.is_empty());
+        assert!(s.render().contains("no faults"));
+    }
+
+    #[test]
+    fn render_is_readable() {
+        let o = NemesisOptions {
+            topologies: vec![Topology::Halves],
+            ..opts("partition", 1)
+        };
+        let s = Schedule::generate(3, &node_names(5), Duration::from_secs(30), &o).unwrap();
+        let r = s.render();
+        assert!(
+            r.starts_with("nemesis plan: seed 3, nodes n1 n2 n3 n4 n5"),
+            "{r}"
+        );
+        assert!(r.contains("start partition #0   halves: "), "{r}");
+        assert!(r.contains("stop  partition #0   heal it"), "{r}");
+        assert!(r.contains("heal everything"), "{r}");
+    }
+
+    #[test]
+    fn impossible_plan_is_an_error() {
+        let o = opts("partition", 1);
+        let e = Schedule::generate(1, &node_names(2), Duration::from_secs(30), &o).unwrap_err();
+        assert!(matches!(e, PlanError::TooFewNodes { .. }), "{e}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn schedule_bounds(
+            seed in any::<u64>(),
+            n in 3usize..=7,
+            period_s in 0u64..300,
+            interval_ms in 100u64..20_000,
+            jitter in 0u32..=100,
+            max in 1usize..=5,
+            mask in 1u8..32,
+        ) {
+            let kinds: BTreeSet<FaultKind> = FaultKind::ALL.into_iter().enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0).map(|(_, k)| k).collect();
+            let o = NemesisOptions {
+                kinds: FaultKinds(kinds.clone()),
+                interval: Duration::from_millis(interval_ms),
+                jitter_percent: jitter,
+                max_concurrent: max,
+                ..Default::default()
+            };
+            let ns = node_names(n);
+            let period = Duration::from_secs(period_s);
+            let s = Schedule::generate(seed, &ns, period, &o).unwrap();
+            prop_assert_eq!(&s, &Schedule::generate(seed, &ns, period, &o).unwrap());
+            let end = period_s * 1000;
+            let mut last = 0;
+            let mut open: BTreeMap<u32, FaultKind> = BTreeMap::new();
+            let mut started = BTreeSet::new();
+            for a in &s.actions {
+                prop_assert!(a.at_ms >= last, "times never decrease");
+                prop_assert!(a.at_ms <= end, "inside the period");
+                last = a.at_ms;
+                prop_assert!(kinds.contains(&a.fault.kind()));
+                match a.phase {
+                    Phase::Start => {
+                        prop_assert!(started.insert(a.id), "ids are unique");
+                        prop_assert!(!open.values().any(|k| *k == a.fault.kind()), "a kind never overlaps itself");
+                        open.insert(a.id, a.fault.kind());
+                        prop_assert!(open.len() <= max, "at most {} at once", max);
+                    }
+                    Phase::Stop => {
+                        prop_assert_eq!(open.remove(&a.id), Some(a.fault.kind()), "a stop follows its start");
+                    }
+                }
+            }
+            prop_assert!(open.is_empty(), "every start has a stop");
+            prop_assert!(s.max_active() <= max);
+            // Fixed targets are resolved in the plan, with the right sizes.
+            for a in &s.actions {
+                match &a.fault {
+                    Fault::Kill { target, nodes } | Fault::Pause { target, nodes } | Fault::Loss { target, nodes, .. } => {
+                        prop_assert_eq!(nodes.as_ref().map(|x| x.len()), target.count(n));
+                    }
+                    Fault::Partition { topology, grudge } => {
+                        prop_assert_eq!(grudge.is_some(), !topology.is_dynamic());
+                        if let Some(g) = grudge {
+                            prop_assert!(crate::grudge::is_symmetric(g));
+                            prop_assert_eq!(g.len(), n);
+                        }
+                    }
+                    Fault::Clock { target, offsets, .. } => {
+                        prop_assert_eq!(offsets.as_ref().map(|x| x.len()), target.count(n));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,790 @@
+//! The runner against a simulated cluster: exact commands, exact history
+//! ops, and heal on every way out.
+
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use trial_histories::op::Op;
+use trial_histories::writer::HistoryWriter;
+use trial_nemesis::fake::FakeNet;
+use trial_nemesis::grudge::complete_grudge;
+use trial_nemesis::{
+    heal_all, probe, run, Action, ClockMode, ClockOffset, Fault, FaultKinds, NemesisError,
+    NemesisOptions, NoTargets, NodeError, Phase, ProcessState, Schedule, StaticTargets, Target,
+    Targets, Topology,
+};
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buf {
+    fn ops(&self) -> Vec<Op> {
+        let bytes = self.0.lock().unwrap().clone();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn history() -> (Buf, Arc<HistoryWriter>) {
+    let b = Buf::default();
+    (b.clone(), Arc::new(HistoryWriter::from_writer(b)))
+}
+
+/// `(type, f)` of every op, all by the nemesis.
+fn shape(ops: &[Op]) -> Vec<(String, String)> {
+    ops.iter()
+        .map(|o| {
+            assert_eq!(o.process.to_string(), "nemesis");
+            (o.kind.to_string(), o.f.to_string())
+        })
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+fn set(v: &[&str]) -> BTreeSet<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn plan(n: usize, actions: Vec<Action>) -> Schedule {
+    Schedule {
+        seed: 0,
+        nodes: trial_nemesis::node_names(n),
+        period: Duration::from_secs(1),
+        options: NemesisOptions::default(),
+        actions,
+    }
+}
+
+fn pair(id: u32, start_ms: u64, stop_ms: u64, fault: Fault) -> Vec<Action> {
+    vec![
+        Action {
+            at_ms: start_ms,
+            id,
+            phase: Phase::Start,
+            seed: 7,
+            fault: fault.clone(),
+        },
+        Action {
+            at_ms: stop_ms,
+            id,
+            phase: Phase::Stop,
+            seed: 7,
+            fault,
+        },
+    ]
+}
+
+fn never() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    std::mem::forget(tx);
+    rx
+}
+
+fn no_targets() -> Arc<dyn Targets> {
+    Arc::new(NoTargets)
+}
+
+#[tokio::test]
+async fn partition_applies_exact_rules_records_grudge_and_heals() {
+    let (net, nodes) = FakeNet::new(5);
+    let grudge = complete_grudge(&[set(&["n1", "n2"]), set(&["n3", "n4", "n5"])]);
+    let s = plan(
+        5,
+        pair(
+            0,
+            0,
+            20,
+            Fault::Partition {
+                topology: Topology::Halves,
+                grudge: Some(grudge.clone()),
+            },
+        ),
+    );
+    let (buf, h) = history();
+    let report = run(&s, nodes, no_targets(), h, never(), Instant::now())
+        .await
+        .unwrap();
+    assert!(report.heal.verified);
+    assert_eq!((report.actions, report.failed_actions), (2, 0));
+
+    // n1 drops n3, n4, n5 (10.0.0.4..6), then deletes exactly those rules.
+    let n1: Vec<String> = net
+        .calls("n1")
+        .into_iter()
+        .filter(|c| c.starts_with("exec ") && !c.contains(" -S"))
+        .collect();
+    assert_eq!(
+        &n1[..7],
+        &[
+            "exec sh -c iptables -w -N KTRIAL 2>/dev/null; iptables -w -C INPUT -j KTRIAL 2>/dev/null || iptables -w -I INPUT 1 -j KTRIAL",
+            "exec iptables -w -A KTRIAL -s 10.0.0.4 -j DROP",
+            "exec iptables -w -A KTRIAL -s 10.0.0.5 -j DROP",
+            "exec iptables -w -A KTRIAL -s 10.0.0.6 -j DROP",
+            "exec iptables -w -D KTRIAL -s 10.0.0.4 -j DROP",
+            "exec iptables -w -D KTRIAL -s 10.0.0.5 -j DROP",
+            "exec iptables -w -D KTRIAL -s 10.0.0.6 -j DROP",
+        ]
+    );
+    for n in ["n1", "n2", "n3", "n4", "n5"] {
+        assert!(net.rules(n).is_empty());
+    }
+
+    let ops = buf.ops();
+    assert_eq!(
+        shape(&ops),
+        pairs(&[
+            ("invoke", "start-partition"),
+            ("info", "start-partition"),
+            ("invoke", "stop-partition"),
+            ("info", "stop-partition"),
+            ("invoke", "heal"),
+            ("info", "heal"),
+        ])
+    );
+    let info = ops[1].value_json();
+    assert_eq!(info["grudge"], json!(grudge));
+    assert_eq!(info["rules"], json!(12));
+    assert_eq!(info["id"], json!(0));
+    assert_eq!(ops[0].value_json()["topology"], json!("halves"));
+    assert_eq!(ops[3].value_json()["removed_rules"], json!(12));
+    assert!(ops.iter().all(|o| o.error.is_none()));
+    let heal = ops[5].value_json();
+    assert_eq!(heal["reason"], json!("end"));
+    assert_eq!(heal["verified"], json!(true));
+    assert!(heal["duration_ms"].is_u64());
+    assert_eq!(heal["nodes"]["n3"]["state"], json!("running"));
+    assert_eq!(heal["nodes"]["n3"]["rules_remaining"], json!([]));
+}
+
+#[tokio::test]
+async fn grudge_is_what_the_probes_see_and_cancel_heals() {
+    let (net, nodes) = FakeNet::new(5);
+    let s = Schedule::generate(
+        11,
+        &trial_nemesis::node_names(5),
+        Duration::from_secs(1),
+        &NemesisOptions {
+            topologies: vec![Topology::MajoritiesRing],
+            interval: Duration::from_millis(10),
+            jitter_percent: 0,
+            ..NemesisOptions::with_kinds("partition".parse().unwrap())
+        },
+    )
+    .unwrap();
+    // The first start at once, its stop in an hour: we probe, then cancel.
+    let mut s1 = s.clone();
+    s1.actions.truncate(1);
+    s1.actions[0].at_ms = 0;
+    let mut stop = s1.actions[0].clone();
+    stop.phase = Phase::Stop;
+    stop.at_ms = 3_600_000;
+    s1.actions.push(stop);
+    let Fault::Partition {
+        grudge: Some(grudge),
+        ..
+    } = &s1.actions[0].fault
+    else {
+        panic!("a fixed ring")
+    };
+    let grudge = grudge.clone();
+    let (tx, rx) = watch::channel(false);
+    let (buf, h) = history();
+    let nodes2 = nodes.clone();
+    let task =
+        tokio::spawn(async move { run(&s1, nodes2, no_targets(), h, rx, Instant::now()).await });
+    while buf.ops().len() < 2 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let m = probe::connectivity_matrix(&nodes, 9092, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(m.len(), 20);
+    assert_eq!(probe::matrix_mismatches(&m, &grudge), Vec::<String>::new());
+    assert!(m.values().any(|ok| !ok) && m.values().any(|ok| *ok));
+
+    tx.send(true).unwrap();
+    let report = task.await.unwrap().unwrap();
+    assert!(report.cancelled);
+    let ops = buf.ops();
+    assert_eq!(
+        shape(&ops),
+        pairs(&[
+            ("invoke", "start-partition"),
+            ("info", "start-partition"),
+            ("invoke", "heal"),
+            ("info", "heal"),
+        ])
+    );
+    assert_eq!(ops[2].value_json()["reason"], json!("cancelled"));
+    assert_eq!(ops[2].value_json()["active"], json!(["partition"]));
+    assert_eq!(ops[3].value_json()["healed"], json!(["partition"]));
+    let m = probe::connectivity_matrix(&nodes, 9092, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(m.values().all(|ok| *ok), "healed: everyone connects");
+    assert!(net.rules("n1").is_empty());
+}
+
+#[tokio::test]
+async fn kill_leaders_restarts_them() {
+    let (net, nodes) = FakeNet::new(5);
+    let targets = StaticTargets {
+        leaders: BTreeMap::from([(0, "n2".into()), (1, "n4".into()), (2, "n2".into())]),
+        ..Default::default()
+    };
+    let s = plan(
+        5,
+        pair(
+            3,
+            0,
+            10,
+            Fault::Kill {
+                target: Target::Leaders,
+                nodes: None,
+            },
+        ),
+    );
+    let (buf, h) = history();
+    run(&s, nodes, Arc::new(targets), h, never(), Instant::now())
+        .await
+        .unwrap();
+    let log: Vec<String> = net
+        .log()
+        .into_iter()
+        .filter(|l| !l.contains("exec") && !l.ends_with("state"))
+        .collect();
+    assert_eq!(log, ["n2 kill", "n4 kill", "n2 start", "n4 start"]);
+    let ops = buf.ops();
+    let v = ops[1].value_json();
+    assert_eq!(v["nodes"], json!(["n2", "n4"]));
+    assert_eq!(v["target"], json!("leaders"));
+    assert_eq!(v["leaders"], json!({"0": "n2", "1": "n4", "2": "n2"}));
+    assert_eq!(ops[3].value_json()["started"], json!(["n2", "n4"]));
+    assert_eq!(ops[3].f.to_string(), "stop-kill");
+    assert_eq!(net.state("n2"), ProcessState::Running);
+}
+
+#[tokio::test]
+async fn kill_all_but_one_replica() {
+    let (net, nodes) = FakeNet::new(5);
+    let targets = StaticTargets {
+        replicas: BTreeMap::from([
+            (0, vec!["n1".into(), "n2".into(), "n3".into()]),
+            (1, vec!["n5".into()]),
+        ]),
+        ..Default::default()
+    };
+    let s = plan(
+        5,
+        pair(
+            0,
+            0,
+            5,
+            Fault::Kill {
+                target: Target::ReplicasButOne,
+                nodes: None,
+            },
+        ),
+    );
+    let (buf, h) = history();
+    run(&s, nodes, Arc::new(targets), h, never(), Instant::now())
+        .await
+        .unwrap();
+    let v = buf.ops()[1].value_json();
+    assert_eq!(
+        v["partition"],
+        json!(0),
+        "the only partition with 2+ replicas"
+    );
+    let survivor = v["survivor"].as_str().unwrap().to_string();
+    let killed: BTreeSet<String> = serde_json::from_value(v["nodes"].clone()).unwrap();
+    assert_eq!(killed.len(), 2);
+    assert!(!killed.contains(&survivor));
+    assert!(killed.is_subset(&set(&["n1", "n2", "n3"])));
+    assert!(!net.calls(&survivor).contains(&"kill".to_string()));
+}
+
+#[tokio::test]
+async fn pause_then_resume_and_kill_wins_over_pause() {
+    let (net, nodes) = FakeNet::new(3);
+    let mut actions = vec![];
+    actions.push(Action {
+        at_ms: 0,
+        id: 0,
+        phase: Phase::Start,
+        seed: 1,
+        fault: Fault::Pause {
+            target: Target::All,
+            nodes: Some(set(&["n1", "n2"])),
+        },
+    });
+    actions.push(Action {
+        at_ms: 1,
+        id: 1,
+        phase: Phase::Start,
+        seed: 1,
+        fault: Fault::Kill {
+            target: Target::One,
+            nodes: Some(set(&["n2"])),
+        },
+    });
+    let stop_pause = Action {
+        at_ms: 2,
+        phase: Phase::Stop,
+        ..actions[0].clone()
+    };
+    let stop_kill = Action {
+        at_ms: 3,
+        phase: Phase::Stop,
+        ..actions[1].clone()
+    };
+    actions.push(stop_pause);
+    actions.push(stop_kill);
+    let (buf, h) = history();
+    let r = run(
+        &plan(3, actions),
+        nodes,
+        no_targets(),
+        h,
+        never(),
+        Instant::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.failed_actions, 0);
+    let ops = buf.ops();
+    assert_eq!(ops[1].value_json()["nodes"], json!(["n1", "n2"]));
+    // n2 was killed while paused: stop-pause resumes only n1, stop-kill starts n2.
+    assert_eq!(ops[5].value_json()["resumed"], json!(["n1"]));
+    assert_eq!(ops[7].value_json()["started"], json!(["n2"]));
+    for n in ["n1", "n2", "n3"] {
+        assert_eq!(net.state(n), ProcessState::Running);
+    }
+}
+
+#[tokio::test]
+async fn loss_uses_statistic_rules_on_links_touching_the_targets() {
+    let (net, nodes) = FakeNet::new(3);
+    let s = plan(
+        3,
+        pair(
+            0,
+            0,
+            5,
+            Fault::Loss {
+                target: Target::One,
+                nodes: Some(set(&["n1"])),
+                probability: 0.5,
+            },
+        ),
+    );
+    let (buf, h) = history();
+    run(&s, nodes, no_targets(), h, never(), Instant::now())
+        .await
+        .unwrap();
+    let adds = |n: &str| -> Vec<String> {
+        net.calls(n)
+            .into_iter()
+            .filter(|c| c.contains(" -A KTRIAL"))
+            .collect()
+    };
+    assert_eq!(
+        adds("n1"),
+        [
+            "exec iptables -w -A KTRIAL -s 10.0.0.3 -m statistic --mode random --probability 0.5 -j DROP",
+            "exec iptables -w -A KTRIAL -s 10.0.0.4 -m statistic --mode random --probability 0.5 -j DROP",
+        ]
+    );
+    assert_eq!(
+        adds("n2"),
+        ["exec iptables -w -A KTRIAL -s 10.0.0.2 -m statistic --mode random --probability 0.5 -j DROP"]
+    );
+    let v = buf.ops()[1].value_json();
+    assert_eq!(
+        v["lossy"],
+        json!({"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]})
+    );
+    assert_eq!(v["rules"], json!(4));
+    assert_eq!(buf.ops()[3].value_json()["removed_rules"], json!(4));
+}
+
+#[tokio::test]
+async fn clock_bump_and_strobe_write_offsets_and_reset() {
+    let (net, nodes) = FakeNet::new(3);
+    let offsets = BTreeMap::from([
+        ("n1".to_string(), ClockOffset(30)),
+        ("n3".to_string(), ClockOffset(-120)),
+    ]);
+    let bump = Fault::Clock {
+        target: Target::All,
+        mode: ClockMode::Bump,
+        offsets: Some(offsets.clone()),
+        candidates: vec![ClockOffset(30)],
+        strobe: None,
+    };
+    let strobe = Fault::Clock {
+        target: Target::All,
+        mode: ClockMode::Strobe,
+        offsets: Some(offsets),
+        candidates: vec![ClockOffset(30)],
+        strobe: Some(trial_nemesis::schedule::Strobe {
+            period_ms: 1,
+            count: 3,
+        }),
+    };
+    let mut actions = pair(0, 0, 30, bump);
+    actions.extend(pair(1, 40, 50, strobe));
+    let s = plan(3, actions);
+    let (tx, rx) = watch::channel(false);
+    let (buf, h) = history();
+    let nodes2 = nodes.clone();
+    let task =
+        tokio::spawn(async move { run(&s, nodes2, no_targets(), h, rx, Instant::now()).await });
+    while buf.ops().len() < 2 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // While bumped, the node's faked clock is off by exactly the offset.
+    let env = trial_nemesis::FaketimeEnv::default();
+    assert_eq!(
+        trial_nemesis::measure_offset(nodes[2].as_ref(), &env)
+            .await
+            .unwrap(),
+        -120
+    );
+    assert_eq!(net.clock("n1").as_deref(), Some("+30s"));
+    assert_eq!(net.clock("n2").as_deref(), Some("+0"));
+    task.await.unwrap().unwrap();
+    drop(tx);
+    let n3: Vec<String> = net
+        .calls("n3")
+        .into_iter()
+        .filter(|c| c.contains("faketimerc") && c.contains("printf"))
+        .collect();
+    let w = |o: &str| format!("exec sh -c printf '%s\\n' '{o}' > /etc/faketimerc");
+    // bump, reset, strobe -120 / +0 / -120, reset.
+    assert_eq!(
+        n3,
+        [
+            w("-120s"),
+            w("+0"),
+            w("-120s"),
+            w("+0"),
+            w("-120s"),
+            w("+0")
+        ]
+    );
+    let ops = buf.ops();
+    let v = ops[5].value_json();
+    assert_eq!(v["mode"], json!("strobe"));
+    assert_eq!(v["writes"], json!(3));
+    assert_eq!(v["now"], json!({"n1": "+30s", "n3": "-120s"}));
+    assert_eq!(ops[3].value_json()["reset"], json!(["n1", "n3"]));
+    assert_eq!(net.clock("n3").as_deref(), Some("+0"));
+}
+
+#[tokio::test]
+async fn a_failed_action_is_recorded_and_the_run_goes_on() {
+    let (_net, nodes) = FakeNet::new(3);
+    let mut actions = pair(
+        0,
+        0,
+        1,
+        Fault::Kill {
+            target: Target::Controller,
+            nodes: None,
+        },
+    );
+    actions.extend(pair(
+        1,
+        2,
+        3,
+        Fault::Pause {
+            target: Target::One,
+            nodes: Some(set(&["n3"])),
+        },
+    ));
+    let (buf, h) = history();
+    let r = run(
+        &plan(3, actions),
+        nodes,
+        no_targets(),
+        h,
+        never(),
+        Instant::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.actions, r.failed_actions), (4, 1));
+    let ops = buf.ops();
+    assert_eq!(
+        ops[1].error.as_deref(),
+        Some("node -: no Kafka targeting available (NoTargets)")
+    );
+    assert_eq!(ops[1].value_json()["target"], json!("controller"));
+    assert_eq!(
+        ops[3].value_json()["undone"],
+        json!("nothing: the start did nothing")
+    );
+    assert_eq!(ops[5].value_json()["nodes"], json!(["n3"]));
+    assert_eq!(ops[7].value_json()["resumed"], json!(["n3"]));
+}
+
+#[tokio::test]
+async fn heal_all_undoes_leftovers_and_verifies() {
+    let (net, nodes) = FakeNet::new(4);
+    net.add_rule("n1", &["-s", "10.0.0.3", "-j", "DROP"]);
+    net.add_rule(
+        "n2",
+        &[
+            "-s",
+            "10.0.0.2",
+            "-m",
+            "statistic",
+            "--mode",
+            "random",
+            "--probability",
+            "0.5",
+            "-j",
+            "DROP",
+        ],
+    );
+    net.set_state("n3", ProcessState::Paused);
+    net.set_state("n4", ProcessState::Dead);
+    net.set_clock("n2", Some("-30s"));
+    net.set_clock("n4", None);
+    let r = heal_all(&nodes, "test").await;
+    assert!(r.verified, "{:?}", r.problems());
+    assert_eq!(r.nodes["n1"].undone, ["flushed 1 KTRIAL rules"]);
+    assert_eq!(r.nodes["n1"].flushed, ["-A KTRIAL -s 10.0.0.3/32 -j DROP"]);
+    assert_eq!(
+        r.nodes["n2"].undone,
+        ["flushed 1 KTRIAL rules", "clock -30s -> +0"]
+    );
+    assert_eq!(r.nodes["n3"].undone, ["resumed broker"]);
+    assert_eq!(r.nodes["n4"].undone, ["started broker"]);
+    assert_eq!(r.nodes["n4"].clock, None);
+    let kinds: Vec<String> = r.healed.iter().map(|k| k.to_string()).collect();
+    assert_eq!(kinds, ["partition", "kill", "pause", "loss", "clock"]);
+    // Heal is idempotent: a second one finds nothing to do.
+    let again = heal_all(&nodes, "again").await;
+    assert!(again.verified);
+    assert!(again.nodes.values().all(|h| h.undone.is_empty()));
+    // A clean node is touched only by reads: list, cat, state.
+    let calls = net.calls("n1");
+    let last: Vec<&String> = calls.iter().rev().take(5).collect();
+    assert!(last
+        .iter()
+        .all(|c| c.contains(" -S") || c.contains("cat ") || *c == "state"));
+}
+
+#[tokio::test]
+async fn heal_that_does_not_verify_is_an_error_and_says_why() {
+    let (net, nodes) = FakeNet::new(3);
+    net.fail_when("n2", "-F KTRIAL");
+    let s = plan(
+        3,
+        pair(
+            0,
+            0,
+            1,
+            Fault::Partition {
+                topology: Topology::One,
+                grudge: Some(complete_grudge(&[set(&["n2"]), set(&["n1", "n3"])])),
+            },
+        ),
+    );
+    // Make the stop fail too, so the rules are still there at heal.
+    net.fail_when("n2", "-D KTRIAL");
+    let (buf, h) = history();
+    let e = run(&s, nodes, no_targets(), h, never(), Instant::now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, NemesisError::HealIncomplete(m) if m.contains("n2: 2 KTRIAL rules remain")),
+        "{e}"
+    );
+    let ops = buf.ops();
+    let heal = ops.last().unwrap();
+    assert_eq!(heal.value_json()["verified"], json!(false));
+    assert!(heal
+        .error
+        .as_deref()
+        .unwrap()
+        .starts_with("heal did not verify: n2: "));
+    assert!(ops[3].error.as_deref().unwrap().contains("-D KTRIAL"));
+}
+
+/// Targets that panic: the runner must still heal, then re-raise.
+struct Panicky;
+
+#[async_trait::async_trait]
+impl Targets for Panicky {
+    async fn partition_leaders(&self) -> Result<BTreeMap<i32, String>, NodeError> {
+        panic!("boom in targets")
+    }
+    async fn partition_replicas(&self) -> Result<BTreeMap<i32, Vec<String>>, NodeError> {
+        panic!("boom")
+    }
+    async fn active_controller(&self) -> Result<Option<String>, NodeError> {
+        panic!("boom")
+    }
+}
+
+#[tokio::test]
+async fn heal_after_a_panic_then_the_panic_goes_on() {
+    let (net, nodes) = FakeNet::new(3);
+    let mut actions = pair(
+        0,
+        0,
+        50,
+        Fault::Kill {
+            target: Target::One,
+            nodes: Some(set(&["n1"])),
+        },
+    );
+    actions.insert(
+        1,
+        Action {
+            at_ms: 1,
+            id: 1,
+            phase: Phase::Start,
+            seed: 0,
+            fault: Fault::Pause {
+                target: Target::Leaders,
+                nodes: None,
+            },
+        },
+    );
+    let s = plan(3, actions);
+    let (buf, h) = history();
+    let r =
+        tokio::spawn(
+            async move { run(&s, nodes, Arc::new(Panicky), h, never(), Instant::now()).await },
+        )
+        .await;
+    assert!(r.unwrap_err().is_panic());
+    let ops = buf.ops();
+    let heal_invoke = &ops[ops.len() - 2];
+    assert_eq!(heal_invoke.f.to_string(), "heal");
+    assert_eq!(heal_invoke.value_json()["reason"], json!("panic"));
+    assert_eq!(ops.last().unwrap().value_json()["verified"], json!(true));
+    assert_eq!(net.state("n1"), ProcessState::Running);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_run_heals_through_the_guard() {
+    let (net, nodes) = FakeNet::new(3);
+    let s = plan(
+        3,
+        pair(
+            0,
+            0,
+            60_000,
+            Fault::Pause {
+                target: Target::All,
+                nodes: Some(set(&["n1", "n2", "n3"])),
+            },
+        ),
+    );
+    let (buf, h) = history();
+    let fut = run(&s, nodes, no_targets(), h, never(), Instant::now());
+    // The suite gives up on the nemesis (e.g. a select! on another branch).
+    let r = tokio::time::timeout(Duration::from_millis(200), fut).await;
+    assert!(r.is_err());
+    let ops = buf.ops();
+    let f: Vec<String> = ops.iter().map(|o| o.f.to_string()).collect();
+    assert_eq!(f, ["start-pause", "start-pause", "heal", "heal"]);
+    assert_eq!(ops[2].value_json()["reason"], json!("drop"));
+    assert_eq!(ops[3].value_json()["healed"], json!(["pause"]));
+    for n in ["n1", "n2", "n3"] {
+        assert_eq!(net.state(n), ProcessState::Running);
+    }
+}
+
+#[tokio::test]
+async fn unknown_node_in_the_plan_is_refused_before_acting() {
+    let (net, nodes) = FakeNet::new(3);
+    let s = plan(4, vec![]);
+    let (buf, h) = history();
+    let e = run(&s, nodes, no_targets(), h, never(), Instant::now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the schedule names node \"n4\", which is not among the nodes given to the runner"
+    );
+    assert!(buf.ops().is_empty());
+    assert!(net.log().is_empty());
+}
+
+/// A generated plan of every fault kind, played end to end: every invoke
+/// has its info, fault intervals are well nested, heal verifies.
+#[tokio::test]
+async fn generated_plan_of_all_faults_plays_clean() {
+    for seed in 0..4u64 {
+        let (net, nodes) = FakeNet::new(5);
+        let o = NemesisOptions {
+            interval: Duration::from_millis(5),
+            max_concurrent: 3,
+            strobe_period: Duration::from_millis(1),
+            strobe_count: 4,
+            ..NemesisOptions::with_kinds(FaultKinds::all())
+        };
+        let s = Schedule::generate(
+            seed,
+            &trial_nemesis::node_names(5),
+            Duration::from_millis(300),
+            &o,
+        )
+        .unwrap();
+        assert!(s.actions.len() >= 10, "{}", s.render());
+        let targets = StaticTargets {
+            leaders: BTreeMap::from([(0, "n1".into()), (1, "n3".into())]),
+            replicas: BTreeMap::from([(0, vec!["n1".into(), "n2".into(), "n3".into()])]),
+            controller: Some("n5".into()),
+        };
+        let (buf, h) = history();
+        let r = run(&s, nodes, Arc::new(targets), h, never(), Instant::now())
+            .await
+            .unwrap();
+        let ops = buf.ops();
+        assert_eq!(ops.len(), 2 * s.actions.len() + 2);
+        for (i, a) in s.actions.iter().enumerate() {
+            let (inv, info) = (&ops[2 * i], &ops[2 * i + 1]);
+            assert_eq!(inv.f.to_string(), a.f());
+            assert_eq!(info.f.to_string(), a.f());
+            assert_eq!(inv.kind.to_string(), "invoke");
+            assert_eq!(info.kind.to_string(), "info");
+            assert_eq!(info.value_json()["id"], json!(a.id));
+        }
+        assert!(r.heal.verified);
+        let last: Value = ops.last().unwrap().value_json();
+        assert_eq!(last["reason"], json!("end"));
+        for n in trial_nemesis::node_names(5) {
+            assert!(net.rules(&n).is_empty());
+            assert_eq!(net.state(&n), ProcessState::Running);
+            assert_eq!(net.clock(&n).as_deref(), Some("+0"));
+        }
+    }
+}
