@@ -708,34 +708,9 @@ impl Cluster {
             .collect()
     }
 
-    /// The active KRaft controller's node name, read from the quorum state
-    /// that a running controller keeps on disk.
+    /// The active KRaft controller's node name.
     pub async fn active_controller(&self) -> Option<String> {
-        for n in self.nodes.iter().filter(|n| n.role.controller) {
-            if !matches!(n.state().await, Ok(ProcessState::Running)) {
-                continue;
-            }
-            let Ok(out) = n
-                .exec_timeout(
-                    &[
-                        "cat",
-                        "/var/lib/kafka/data/__cluster_metadata-0/quorum-state",
-                    ],
-                    Duration::from_secs(5),
-                )
-                .await
-            else {
-                continue;
-            };
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&out.stdout) {
-                if let Some(id) = v.get("leaderId").and_then(|x| x.as_i64()) {
-                    if id >= 0 {
-                        return self.name_of(id as i32);
-                    }
-                }
-            }
-        }
-        None
+        active_controller_of(&self.nodes).await
     }
 
     /// Keep the cluster running after this handle is dropped (`cluster up`).
@@ -799,6 +774,36 @@ impl Drop for Cluster {
             Err(_) => eprintln!("kafka-trial: teardown of cluster {} panicked", self.id),
         }
     }
+}
+
+/// The active KRaft controller's node name, read from the quorum state that
+/// a running controller keeps on disk (`__cluster_metadata-0/quorum-state`).
+pub async fn active_controller_of(nodes: &[Arc<ContainerNode>]) -> Option<String> {
+    for n in nodes.iter().filter(|n| n.role.controller) {
+        if !matches!(n.state().await, Ok(ProcessState::Running)) {
+            continue;
+        }
+        let Ok(out) = n
+            .exec_timeout(
+                &["cat", "/var/lib/kafka/data/__cluster_metadata-0/quorum-state"],
+                Duration::from_secs(5),
+            )
+            .await
+        else {
+            continue;
+        };
+        let leader = serde_json::from_str::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|v| v.get("leaderId").and_then(|x| x.as_i64()))
+            .filter(|id| *id >= 0);
+        if let Some(id) = leader {
+            return nodes
+                .iter()
+                .find(|x| i64::from(x.role.id) == id)
+                .map(|x| x.role.name.clone());
+        }
+    }
+    None
 }
 
 fn set_executable(p: &Path) -> Result<()> {
