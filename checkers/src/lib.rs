@@ -1,1 +1,286 @@
-pub fn placeholder() {}
+//! # trial-checkers
+//!
+//! Pure analysis of a kafka-trial history: no network, Docker or Kafka.
+//!
+//! - [`queue`]: reconstructs each partition's log and reports Jepsen's
+//!   Kafka anomaly classes (lost writes, duplicates, skips, non-monotonic
+//!   sends and polls, inconsistent offsets, garbage/failed/aborted reads,
+//!   transaction cycles), with counts and examples.
+//! - [`linear`]: a Wing–Gong/Lowe linearizability checker, generic over a
+//!   [`linear::Model`], with models of a Kafka partition log, a register, a
+//!   CAS register and a key-value map; reads Jepsen EDN histories too.
+//! - [`stats`]: outcomes, availability over time, latency quantiles.
+//! - [`results`]: the verdict and `results.json`.
+//! - [`sim`]: a simulated Kafka that writes valid histories, and faults
+//!   that inject exactly one anomaly class (for property tests and
+//!   benchmarks).
+//!
+//! The entry point is [`check_history_file`]. Two rules keep a verdict
+//! honest: no vacuous pass (a history that cannot show loss is `unknown`,
+//! never `valid`), and proven loss apart from suspicion (`lost-write` only
+//! when a read covered the offset; otherwise `unseen`).
+
+pub mod cycles;
+pub mod fx;
+pub mod ingest;
+pub mod linear;
+pub mod queue;
+pub mod results;
+pub mod sim;
+pub mod stats;
+
+pub use linear::{check_edn_file, LinearResult};
+pub use queue::{QueueOptions, QueueResults};
+pub use results::{anomaly_definitions, AnomalyReport, Example, Results, Validity};
+pub use stats::Stats;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use trial_histories::Op;
+
+/// Why a history could not be checked at all (the harness's exit code 3).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The file cannot be read, or a line is not an operation (names the line).
+    #[error(transparent)]
+    Read(#[from] trial_histories::ReadError),
+    /// An op's value does not have the shape its `f` requires.
+    #[error("{path}: line {line}: op {index} ({f}): malformed value: {message}")]
+    Value {
+        path: PathBuf,
+        line: u64,
+        index: u64,
+        f: String,
+        message: String,
+    },
+    /// Invocations and completions do not pair up.
+    #[error("{path}: line {line}: op {index}: {message}")]
+    Pairing {
+        path: PathBuf,
+        line: u64,
+        index: u64,
+        message: String,
+    },
+    /// An EDN history could not be parsed.
+    #[error("{path}: line {line}: {message}")]
+    Edn {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    /// Bad options (e.g. an unknown model).
+    #[error("{0}")]
+    Options(String),
+}
+
+impl CheckError {
+    /// The 1-based line the problem is on, if it is about one line.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            CheckError::Read(e) => e.line(),
+            CheckError::Value { line, .. }
+            | CheckError::Pairing { line, .. }
+            | CheckError::Edn { line, .. } => Some(*line),
+            CheckError::Options(_) => None,
+        }
+    }
+}
+
+/// Options of a check.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// At most this many examples per anomaly class.
+    pub max_examples: usize,
+    /// Anomaly classes reported but not counted against validity. Default:
+    /// `int-send-skip` (Kafka does not promise that a transaction's sends to
+    /// a partition are contiguous; concurrent transactions interleave).
+    pub informational: Vec<String>,
+    /// If faults were active and fewer than this fraction of the client
+    /// operations that completed meanwhile were ok, the verdict is
+    /// `unknown`: the faults were not tested against a working system.
+    pub min_ok_fraction_during_faults: f64,
+    /// Also run the linearizability checker with this model on the history
+    /// (`log` is the only model that applies to a queue history).
+    pub linear_model: Option<String>,
+    /// Time limit of the linearizability search.
+    pub linear_time_limit: Duration,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            max_examples: 8,
+            informational: vec![results::class::INT_SEND_SKIP.to_string()],
+            min_ok_fraction_during_faults: 0.01,
+            linear_model: None,
+            linear_time_limit: Duration::from_secs(60),
+        }
+    }
+}
+
+impl CheckOptions {
+    fn queue(&self) -> QueueOptions {
+        QueueOptions {
+            max_examples: self.max_examples,
+            informational: self.informational.clone(),
+        }
+    }
+}
+
+/// Check a history file (`history.jsonl`): read it once as a stream, run
+/// the queue checker and the stats (and, if asked, the linearizability
+/// checker), and combine the verdict.
+pub fn check_history_file(path: &Path, opts: &CheckOptions) -> Result<Results, CheckError> {
+    let ing = ingest::ingest_file(path, opts.queue())?;
+    let linear = match &opts.linear_model {
+        Some(m) => Some(linear::check_history_log(path, m, opts.linear_time_limit)?),
+        None => None,
+    };
+    Ok(assemble(ing, linear, opts))
+}
+
+/// Check a history held in memory (tests, generated histories).
+pub fn check_ops(ops: &[Op], opts: &CheckOptions) -> Result<Results, CheckError> {
+    let ing = ingest::ingest_ops(ops, opts.queue())?;
+    let linear = match &opts.linear_model {
+        Some(m) => Some(linear::check_ops_log(ops, m, opts.linear_time_limit)?),
+        None => None,
+    };
+    Ok(assemble(ing, linear, opts))
+}
+
+/// Wrap a linearizability result of an EDN history as `Results`.
+pub fn results_from_linear(l: LinearResult, ops: u64) -> Results {
+    let mut anomaly_counts = std::collections::BTreeMap::new();
+    anomaly_counts.insert(
+        results::class::NONLINEARIZABLE.to_string(),
+        u64::from(l.valid == Validity::Invalid),
+    );
+    let unknown_reasons: Vec<String> = l.unknown_reason.iter().cloned().collect();
+    let summary = match l.valid {
+        Validity::Valid => format!("valid: {ops} ops linearizable as a {}", l.model),
+        Validity::Invalid => format!(
+            "INVALID: not linearizable as a {}: {}",
+            l.model,
+            l.counterexample
+                .as_ref()
+                .map_or(String::new(), |c| c.message.clone())
+        ),
+        Validity::Unknown => format!(
+            "unknown: {}",
+            unknown_reasons.first().cloned().unwrap_or_default()
+        ),
+    };
+    Results {
+        valid: l.valid,
+        summary,
+        anomaly_counts,
+        unknown_reasons,
+        checkers: results::CheckerResults {
+            queue: None,
+            stats: Stats::default(),
+            linearizable: Some(l),
+        },
+        ops,
+        warnings: Vec::new(),
+    }
+}
+
+fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOptions) -> Results {
+    let q = ing.queue;
+    let stats = ing.stats;
+    let mut unknown_reasons = q.unknown_reasons.clone();
+    // No vacuous pass: faults must have met a working system.
+    let df = &stats.during_faults;
+    if df.fault_seconds > 0.0 {
+        if df.completed == 0 {
+            unknown_reasons.push(format!(
+                "faults were active for {:.1} s but no client operation completed meanwhile",
+                df.fault_seconds
+            ));
+        } else if (df.ok as f64) < opts.min_ok_fraction_during_faults * df.completed as f64
+            || df.ok == 0
+        {
+            unknown_reasons.push(format!(
+                "only {} of {} client operations that completed while faults were active were \
+                 ok ({:.2}% < {:.2}%): the faults did not meet a working system",
+                df.ok,
+                df.completed,
+                100.0 * df.ok as f64 / df.completed as f64,
+                100.0 * opts.min_ok_fraction_during_faults
+            ));
+        }
+    }
+    let mut anomaly_counts = std::collections::BTreeMap::new();
+    for (c, a) in &q.anomalies {
+        anomaly_counts.insert(c.clone(), a.count);
+    }
+    let mut valid = q.valid;
+    if valid == Validity::Valid && !unknown_reasons.is_empty() {
+        valid = Validity::Unknown;
+    }
+    if let Some(l) = &linear {
+        anomaly_counts.insert(
+            results::class::NONLINEARIZABLE.to_string(),
+            u64::from(l.valid == Validity::Invalid),
+        );
+        if let Some(r) = &l.unknown_reason {
+            unknown_reasons.push(format!("linearizability: {r}"));
+        }
+        valid = valid.and(l.valid);
+    }
+    let found: Vec<String> = q
+        .anomalies
+        .iter()
+        .filter(|(c, a)| {
+            a.count > 0
+                && !a.informational
+                && (c.as_str() != results::class::UNSEEN || q.unseen.is_loss)
+        })
+        .map(|(c, a)| format!("{} {c}", a.count))
+        .chain(
+            linear
+                .as_ref()
+                .filter(|l| l.valid == Validity::Invalid)
+                .map(|l| format!("not linearizable as a {}", l.model)),
+        )
+        .collect();
+    let ok_sends: u64 = q.partitions.values().map(|p| p.ok_sends).sum();
+    let summary = match valid {
+        Validity::Invalid => format!(
+            "INVALID: {} ({} ops, {} acknowledged sends)",
+            found.join(", "),
+            ing.ops,
+            ok_sends
+        ),
+        Validity::Unknown => format!(
+            "unknown: {}{} ({} ops)",
+            unknown_reasons.first().cloned().unwrap_or_default(),
+            if unknown_reasons.len() > 1 {
+                format!(" (+{} more)", unknown_reasons.len() - 1)
+            } else {
+                String::new()
+            },
+            ing.ops
+        ),
+        Validity::Valid => format!(
+            "valid: {} ops, {} acknowledged sends in {} partitions, every one read back",
+            ing.ops,
+            ok_sends,
+            q.partitions.len()
+        ),
+    };
+    Results {
+        valid,
+        summary,
+        anomaly_counts,
+        unknown_reasons,
+        checkers: results::CheckerResults {
+            queue: Some(q),
+            stats,
+            linearizable: linear,
+        },
+        ops: ing.ops,
+        warnings: ing.warnings,
+    }
+}

@@ -1,0 +1,593 @@
+//! Linearizability checking: is there a total order of the operations,
+//! consistent with real time (an op that completed before another was
+//! invoked comes first), in which every op's outcome agrees with a
+//! sequential model?
+//!
+//! - [`Model`]: initial state, `step(state, input, output) -> Option<state>`,
+//!   a partition key (P-compositionality: independent objects are checked
+//!   separately, which turns one exponential search into many small ones),
+//!   and descriptions for counterexamples.
+//! - [`check`]: Wing–Gong/Lowe search with memoisation ([`wgl`]), per
+//!   partition, under a time limit; giving up is `unknown`, never a guess.
+//! - Histories: Jepsen EDN ([`check_edn_file`], models `register`,
+//!   `cas-register`, `kv`) and kafka-trial JSONL ([`check_history_log`],
+//!   model `log`).
+//!
+//! `fail` ops did not happen and are dropped; `info` ops and invocations
+//! that never completed may take effect at any point after their
+//! invocation, or never.
+
+pub mod edn;
+pub mod models;
+pub mod wgl;
+
+use crate::results::Validity;
+use crate::CheckError;
+use models::{CasRegister, Kv, Log, LogInput, LogOutput, RegInput, Register};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use trial_histories::values::{FinalRead, Poll, Record, Send};
+use trial_histories::{HistoryReader, Op, OpType, F};
+
+/// A sequential specification.
+pub trait Model {
+    type State: Clone + Eq + Hash + Debug;
+    type Input: Clone + Debug;
+    type Output: Clone + Debug;
+    fn name(&self) -> &str;
+    fn init(&self) -> Self::State;
+    /// Apply an op to a state. `output` is None when the outcome is unknown
+    /// (`info`): any output is acceptable. None if the op cannot happen in
+    /// this state with this output.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State>;
+    /// Ops with different keys touch independent objects.
+    fn partition(&self, _input: &Self::Input) -> u64 {
+        0
+    }
+    fn describe(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;
+    fn describe_state(&self, s: &Self::State) -> String {
+        format!("{s:?}")
+    }
+}
+
+/// One operation of a history, as the checker sees it.
+#[derive(Debug, Clone)]
+pub struct Call<I, O> {
+    pub input: I,
+    /// None: unknown outcome (`info` or never completed).
+    pub output: Option<O>,
+    /// Real-time position of the invocation (e.g. its history index).
+    pub invoke: u64,
+    /// Position of the completion; None if it never (knowably) completed.
+    pub complete: Option<u64>,
+    /// Index of the invocation in the source history (for reports).
+    pub index: u64,
+    pub process: String,
+}
+
+/// Evidence that a history is not linearizable.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Counterexample {
+    /// The partition (key) of the model that failed.
+    pub partition: u64,
+    /// Length of the longest linearizable prefix found.
+    pub prefix_len: usize,
+    /// Its last ops (at most 20), in linearization order: `[index, text]`.
+    pub prefix_tail: Vec<(u64, String)>,
+    /// The model state after the prefix.
+    pub state: String,
+    /// The op that cannot be placed: its index, process and description.
+    pub op_index: u64,
+    pub op_process: String,
+    pub op: String,
+    pub message: String,
+}
+
+/// The linearizability checker's verdict.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LinearResult {
+    pub valid: Validity,
+    pub model: String,
+    /// Operations considered (after dropping failed ones).
+    pub ops: u64,
+    pub partitions: u64,
+    /// Search steps taken, all partitions.
+    pub explored: u64,
+    pub elapsed_ms: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counterexample: Option<Counterexample>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_reason: Option<String>,
+}
+
+/// Cached configurations per partition before giving up (memory bound).
+pub const MAX_CACHE: usize = 20_000_000;
+
+/// Check `calls` against `model` within `time_limit`.
+pub fn check<M: Model>(
+    model: &M,
+    calls: Vec<Call<M::Input, M::Output>>,
+    time_limit: Duration,
+) -> LinearResult {
+    let t0 = Instant::now();
+    let deadline = t0 + time_limit;
+    let n = calls.len() as u64;
+    type Calls<M> = Vec<Call<<M as Model>::Input, <M as Model>::Output>>;
+    let mut parts: BTreeMap<u64, Calls<M>> = BTreeMap::new();
+    for c in calls {
+        parts.entry(model.partition(&c.input)).or_default().push(c);
+    }
+    let mut stats = wgl::SearchStats::default();
+    let mut unknown: Option<String> = None;
+    let mut counterexample = None;
+    // Small partitions first: a counterexample is found sooner.
+    let mut order: Vec<_> = parts.iter().collect();
+    order.sort_by_key(|(_, v)| v.len());
+    for (&key, calls) in order {
+        match wgl::search(model, calls, deadline, MAX_CACHE, &mut stats) {
+            wgl::Outcome::Linearizable => {}
+            wgl::Outcome::NotLinearizable {
+                prefix,
+                state,
+                blocked,
+            } => {
+                let b = &calls[blocked];
+                let tail: Vec<(u64, String)> = prefix
+                    .iter()
+                    .skip(prefix.len().saturating_sub(20))
+                    .map(|&i| {
+                        (
+                            calls[i].index,
+                            model.describe(&calls[i].input, calls[i].output.as_ref()),
+                        )
+                    })
+                    .collect();
+                let st = model.describe_state(&state);
+                let op = model.describe(&b.input, b.output.as_ref());
+                counterexample = Some(Counterexample {
+                    partition: key,
+                    prefix_len: prefix.len(),
+                    prefix_tail: tail,
+                    message: format!(
+                        "after a linearizable prefix of {} ops (state {st}), op {} of process \
+                         {} ({op}) cannot be linearized",
+                        prefix.len(),
+                        b.index,
+                        b.process
+                    ),
+                    state: st,
+                    op_index: b.index,
+                    op_process: b.process.clone(),
+                    op,
+                });
+                break;
+            }
+            wgl::Outcome::GaveUp(why) => {
+                unknown.get_or_insert(format!("partition {key}: {why}"));
+                if Instant::now() >= deadline {
+                    break;
+                }
+            }
+        }
+    }
+    let valid = if counterexample.is_some() {
+        Validity::Invalid
+    } else if unknown.is_some() {
+        Validity::Unknown
+    } else if n == 0 {
+        unknown = Some("no operation to check".to_string());
+        Validity::Unknown
+    } else {
+        Validity::Valid
+    };
+    LinearResult {
+        valid,
+        model: model.name().to_string(),
+        ops: n,
+        partitions: parts.len() as u64,
+        explored: stats.explored,
+        elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+        counterexample,
+        unknown_reason: if valid == Validity::Invalid {
+            None
+        } else {
+            unknown
+        },
+    }
+}
+
+/// The model names `check_edn_file` accepts.
+pub const EDN_MODELS: &[&str] = &["register", "cas-register", "kv"];
+
+/// Check a Jepsen EDN history (as in knossos's `data/`) against a model:
+/// `register`, `cas-register` or `kv` (values `[key v]`, `[key [old new]]`).
+pub fn check_edn_file(
+    path: &Path,
+    model_name: &str,
+    time_limit: Duration,
+) -> Result<LinearResult, CheckError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CheckError::Read(trial_histories::ReadError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    })?;
+    check_edn_str(&text, path, model_name, time_limit)
+}
+
+/// Same, from text (`path` is used in messages).
+pub fn check_edn_str(
+    text: &str,
+    path: &Path,
+    model_name: &str,
+    time_limit: Duration,
+) -> Result<LinearResult, CheckError> {
+    let ops = edn::parse_ops(text).map_err(|e| CheckError::Edn {
+        path: path.to_path_buf(),
+        line: e.line,
+        message: e.message,
+    })?;
+    match model_name {
+        "register" => {
+            let calls = edn_calls(&ops, path, reg_input, reg_output)?;
+            Ok(check(&Register, calls, time_limit))
+        }
+        "cas-register" => {
+            let calls = edn_calls(&ops, path, reg_input, reg_output)?;
+            Ok(check(&CasRegister, calls, time_limit))
+        }
+        "kv" => {
+            let calls = edn_calls(
+                &ops,
+                path,
+                |f, v| {
+                    let s = v.as_seq().filter(|s| s.len() == 2)?;
+                    Some((s[0].as_int()?, reg_input(f, &s[1])?))
+                },
+                |f, v| match v.as_seq() {
+                    Some(s) if s.len() == 2 => reg_output(f, &s[1]),
+                    _ => Some(None),
+                },
+            )?;
+            Ok(check(&Kv, calls, time_limit))
+        }
+        other => Err(CheckError::Options(format!(
+            "unknown model {other:?} for an EDN history: expected one of {}",
+            EDN_MODELS.join(", ")
+        ))),
+    }
+}
+
+fn reg_input(f: &str, v: &edn::Edn) -> Option<RegInput> {
+    match f {
+        "read" => Some(RegInput::Read),
+        "write" => Some(RegInput::Write(v.as_int()?)),
+        "cas" => {
+            let s = v.as_seq().filter(|s| s.len() == 2)?;
+            Some(RegInput::Cas(s[0].as_int()?, s[1].as_int()?))
+        }
+        _ => None,
+    }
+}
+
+/// The output of a completed op: a read's value (nil: unconstrained).
+fn reg_output(f: &str, v: &edn::Edn) -> Option<Option<i64>> {
+    match f {
+        "read" => Some(v.as_int()),
+        _ => Some(None),
+    }
+}
+
+fn edn_calls<I: Clone + Debug, O: Clone + Debug>(
+    ops: &[(u64, edn::Edn)],
+    path: &Path,
+    input: impl Fn(&str, &edn::Edn) -> Option<I>,
+    output: impl Fn(&str, &edn::Edn) -> Option<O>,
+) -> Result<Vec<Call<I, O>>, CheckError> {
+    let bad = |line: u64, m: String| CheckError::Edn {
+        path: path.to_path_buf(),
+        line,
+        message: m,
+    };
+    let mut pending: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    let mut calls: Vec<Call<I, O>> = Vec::new();
+    let mut keep: Vec<bool> = Vec::new();
+    let nil = edn::Edn::Nil;
+    for (pos, (line, op)) in ops.iter().enumerate() {
+        let process = match op.get("process") {
+            Some(edn::Edn::Int(p)) => p.to_string(),
+            // Nemesis and other named actors are not clients of the model.
+            Some(_) | None => continue,
+        };
+        let kind = op
+            .get("type")
+            .and_then(|t| t.as_keyword())
+            .ok_or_else(|| bad(*line, format!("op {pos}: no :type")))?;
+        let f = op
+            .get("f")
+            .and_then(|t| t.as_keyword())
+            .ok_or_else(|| bad(*line, format!("op {pos}: no :f")))?;
+        let value = op.get("value").unwrap_or(&nil);
+        let index = op
+            .get("index")
+            .and_then(|i| i.as_int())
+            .map_or(pos as u64, |i| i as u64);
+        match kind {
+            "invoke" => {
+                if let Some((prev, _)) = pending.get(&process) {
+                    return Err(bad(
+                        *line,
+                        format!(
+                            "process {process} invoked op {index} while op {} was outstanding",
+                            calls[*prev].index
+                        ),
+                    ));
+                }
+                let inp = input(f, value).ok_or_else(|| {
+                    bad(
+                        *line,
+                        format!("op {index}: unsupported :f :{f} with value {value:?}"),
+                    )
+                })?;
+                pending.insert(process.clone(), (calls.len(), pos as u64));
+                calls.push(Call {
+                    input: inp,
+                    output: None,
+                    invoke: pos as u64,
+                    complete: None,
+                    index,
+                    process,
+                });
+                keep.push(true);
+            }
+            "ok" | "fail" | "info" => {
+                let Some((ci, _)) = pending.remove(&process) else {
+                    return Err(bad(
+                        *line,
+                        format!("process {process} completed op {index} it never invoked"),
+                    ));
+                };
+                match kind {
+                    "ok" => {
+                        calls[ci].complete = Some(pos as u64);
+                        calls[ci].output = output(f, value);
+                        // A completed read's value is in the completion;
+                        // re-derive the input in case the invoke lacked it.
+                        if let Some(i) = input(f, value) {
+                            if matches!(f, "read") {
+                                calls[ci].input = i;
+                            }
+                        }
+                    }
+                    "fail" => keep[ci] = false,
+                    _ => {}
+                }
+            }
+            other => return Err(bad(*line, format!("op {index}: unknown :type :{other}"))),
+        }
+    }
+    Ok(calls
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(c, _)| c)
+        .collect())
+}
+
+/// Check a kafka-trial JSONL history with the `log` model: sends append
+/// and return their offset, polls and final reads return contiguous
+/// slices of a partition's log. Transactions are skipped. Offsets are
+/// taken relative to the lowest offset seen in each partition (the
+/// topic is assumed fresh and without transaction markers).
+pub fn check_history_log(
+    path: &Path,
+    model_name: &str,
+    time_limit: Duration,
+) -> Result<LinearResult, CheckError> {
+    if model_name != "log" {
+        return Err(CheckError::Options(format!(
+            "model {model_name:?} does not apply to a kafka-trial history; use `log` (or give \
+             an EDN history for {})",
+            EDN_MODELS.join(", ")
+        )));
+    }
+    let mut r = HistoryReader::open(path)?;
+    let mut ops = Vec::new();
+    for op in &mut r {
+        ops.push(op?);
+    }
+    check_ops_log(&ops, model_name, time_limit)
+}
+
+/// [`check_history_log`] for ops in memory.
+pub fn check_ops_log(
+    ops: &[Op],
+    model_name: &str,
+    time_limit: Duration,
+) -> Result<LinearResult, CheckError> {
+    if model_name != "log" {
+        return Err(CheckError::Options(format!(
+            "model {model_name:?} does not apply to a kafka-trial history; use `log`"
+        )));
+    }
+    Ok(check(&Log, log_calls(ops), time_limit))
+}
+
+/// Turn a kafka-trial history into calls of the log model.
+pub fn log_calls(ops: &[Op]) -> Vec<Call<LogInput, LogOutput>> {
+    // Pass 1: where each partition starts, and where keys and values live
+    // (an `info` send's partition is not in its op: the key's partition,
+    // learnt from acknowledged sends, or a read of its value, says it).
+    let mut base: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut key_part: BTreeMap<u64, i32> = BTreeMap::new();
+    let mut value_part: BTreeMap<u64, i32> = BTreeMap::new();
+    let note = |p: i32, o: i64, base: &mut BTreeMap<i32, i64>| {
+        let b = base.entry(p).or_insert(o);
+        *b = (*b).min(o);
+    };
+    for op in ops {
+        if op.kind != OpType::Ok {
+            continue;
+        }
+        match op.f {
+            F::Send => {
+                if let Ok(Send {
+                    key,
+                    partition: Some(p),
+                    offset: Some(o),
+                    ..
+                }) = op.value_as::<Send>()
+                {
+                    note(p, o, &mut base);
+                    key_part.insert(key, p);
+                }
+            }
+            F::Poll => {
+                if let Ok(poll) = op.value_as::<Poll>() {
+                    for r in poll.records {
+                        note(r.partition, r.offset, &mut base);
+                        value_part.insert(r.value, r.partition);
+                    }
+                }
+            }
+            F::FinalRead => {
+                if let Ok(fr) = op.value_as::<FinalRead>() {
+                    note(fr.partition, fr.start_offset, &mut base);
+                    for r in fr.records {
+                        value_part.insert(r.value, r.partition);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let rel = |p: i32, o: i64| (o - base.get(&p).copied().unwrap_or(0)).max(0) as u64;
+
+    // Pass 2: calls.
+    struct Pend {
+        f: F,
+        index: u64,
+        pos: u64,
+        send: Option<usize>,
+    }
+    let mut pending: BTreeMap<String, Pend> = BTreeMap::new();
+    let mut out: Vec<Call<LogInput, LogOutput>> = Vec::new();
+    let mut dropped: Vec<bool> = Vec::new();
+    for (pos, op) in ops.iter().enumerate() {
+        let pos = pos as u64;
+        let process = op.process.to_string();
+        if op.kind == OpType::Invoke {
+            let mut send = None;
+            if op.f == F::Send {
+                if let Ok(s) = op.value_as::<Send>() {
+                    let part = key_part
+                        .get(&s.key)
+                        .or_else(|| value_part.get(&s.value))
+                        .copied();
+                    if let Some(p) = part {
+                        out.push(Call {
+                            input: LogInput::Send {
+                                partition: p,
+                                value: s.value,
+                            },
+                            output: None,
+                            invoke: pos,
+                            complete: None,
+                            index: op.index,
+                            process: process.clone(),
+                        });
+                        dropped.push(false);
+                        send = Some(out.len() - 1);
+                    }
+                }
+            }
+            pending.insert(
+                process,
+                Pend {
+                    f: op.f.clone(),
+                    index: op.index,
+                    pos,
+                    send,
+                },
+            );
+            continue;
+        }
+        let Some(pd) = pending.remove(&process) else {
+            continue; // a standalone event (crash, rebalance)
+        };
+        if pd.f != op.f {
+            pending.insert(process, pd);
+            continue;
+        }
+        match (&op.f, op.kind) {
+            (F::Send, OpType::Ok) => {
+                if let (Some(ci), Ok(s)) = (pd.send, op.value_as::<Send>()) {
+                    if let (Some(p), Some(o)) = (s.partition, s.offset) {
+                        out[ci].input = LogInput::Send {
+                            partition: p,
+                            value: s.value,
+                        };
+                        out[ci].output = Some(LogOutput::Offset(rel(p, o)));
+                        out[ci].complete = Some(pos);
+                    }
+                }
+            }
+            (F::Send, OpType::Fail) => {
+                if let Some(ci) = pd.send {
+                    dropped[ci] = true;
+                }
+            }
+            (F::Poll, OpType::Ok) | (F::FinalRead, OpType::Ok) => {
+                let recs: Vec<Record> = if op.f == F::Poll {
+                    op.value_as::<Poll>().map(|p| p.records).unwrap_or_default()
+                } else {
+                    op.value_as::<FinalRead>()
+                        .map(|p| p.records)
+                        .unwrap_or_default()
+                };
+                // One read per contiguous run of a partition's records.
+                let mut i = 0;
+                while i < recs.len() {
+                    let p = recs[i].partition;
+                    let mut j = i + 1;
+                    while j < recs.len()
+                        && recs[j].partition == p
+                        && recs[j].offset == recs[j - 1].offset + 1
+                    {
+                        j += 1;
+                    }
+                    out.push(Call {
+                        input: LogInput::Read {
+                            partition: p,
+                            from: rel(p, recs[i].offset),
+                        },
+                        output: Some(LogOutput::Values(
+                            recs[i..j].iter().map(|r| r.value).collect(),
+                        )),
+                        invoke: pd.pos,
+                        complete: Some(pos),
+                        index: pd.index,
+                        process: process.clone(),
+                    });
+                    dropped.push(false);
+                    i = j;
+                }
+            }
+            _ => {}
+        }
+    }
+    out.into_iter()
+        .zip(dropped)
+        .filter(|(_, d)| !d)
+        .map(|(c, _)| c)
+        .collect()
+}

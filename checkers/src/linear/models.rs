@@ -1,0 +1,296 @@
+//! Models for the linearizability checker: register, CAS register,
+//! key-value map (a CAS register per key) and a Kafka partition log.
+
+use super::Model;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+
+/// A register holding an integer or nil. Reads of nil with an `ok` type
+/// in Jepsen histories mean "did not say" (knossos's convention), so a read
+/// output of `None` is unconstrained, like an unknown outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RegInput {
+    Read,
+    Write(i64),
+    Cas(i64, i64),
+}
+
+/// A read's value (`None`: nil).
+pub type RegOutput = Option<i64>;
+
+fn reg_step(s: &Option<i64>, i: &RegInput, o: Option<&RegOutput>) -> Option<Option<i64>> {
+    match i {
+        RegInput::Read => match o {
+            Some(Some(v)) if *s != Some(*v) => None,
+            _ => Some(*s),
+        },
+        RegInput::Write(v) => Some(Some(*v)),
+        RegInput::Cas(old, new) => (*s == Some(*old)).then_some(Some(*new)),
+    }
+}
+
+fn reg_describe(i: &RegInput, o: Option<&RegOutput>) -> String {
+    match (i, o) {
+        (RegInput::Read, Some(Some(v))) => format!("read → {v}"),
+        (RegInput::Read, _) => "read → ?".to_string(),
+        (RegInput::Write(v), _) => format!("write {v}"),
+        (RegInput::Cas(a, b), _) => format!("cas {a} → {b}"),
+    }
+}
+
+/// A read/write register, initially nil.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Register;
+
+impl Model for Register {
+    type State = Option<i64>;
+    type Input = RegInput;
+    type Output = RegOutput;
+    fn name(&self) -> &str {
+        "register"
+    }
+    fn init(&self) -> Option<i64> {
+        None
+    }
+    fn step(&self, s: &Option<i64>, i: &RegInput, o: Option<&RegOutput>) -> Option<Option<i64>> {
+        match i {
+            RegInput::Cas(..) => None,
+            _ => reg_step(s, i, o),
+        }
+    }
+    fn describe(&self, i: &RegInput, o: Option<&RegOutput>) -> String {
+        reg_describe(i, o)
+    }
+}
+
+/// A compare-and-set register, initially nil.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CasRegister;
+
+impl Model for CasRegister {
+    type State = Option<i64>;
+    type Input = RegInput;
+    type Output = RegOutput;
+    fn name(&self) -> &str {
+        "cas-register"
+    }
+    fn init(&self) -> Option<i64> {
+        None
+    }
+    fn step(&self, s: &Option<i64>, i: &RegInput, o: Option<&RegOutput>) -> Option<Option<i64>> {
+        reg_step(s, i, o)
+    }
+    fn describe(&self, i: &RegInput, o: Option<&RegOutput>) -> String {
+        reg_describe(i, o)
+    }
+}
+
+/// A map of keys to CAS registers; partitioned by key, so each key is
+/// checked on its own (P-compositionality).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kv;
+
+impl Model for Kv {
+    type State = Option<i64>;
+    type Input = (i64, RegInput);
+    type Output = RegOutput;
+    fn name(&self) -> &str {
+        "kv"
+    }
+    fn init(&self) -> Option<i64> {
+        None
+    }
+    fn step(
+        &self,
+        s: &Option<i64>,
+        i: &(i64, RegInput),
+        o: Option<&RegOutput>,
+    ) -> Option<Option<i64>> {
+        reg_step(s, &i.1, o)
+    }
+    fn partition(&self, i: &(i64, RegInput)) -> u64 {
+        i.0 as u64
+    }
+    fn describe(&self, i: &(i64, RegInput), o: Option<&RegOutput>) -> String {
+        format!("key {}: {}", i.0, reg_describe(&i.1, o))
+    }
+}
+
+/// A Kafka partition log: `Send(v)` appends v and returns its offset;
+/// `Read(from)` returns a contiguous slice `log[from..from+k]` of the log
+/// as it stood at one instant (any k, up to the end). Partitioned by Kafka
+/// partition. Offsets are relative to the partition's first offset.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Log;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogInput {
+    Send { partition: i32, value: u64 },
+    Read { partition: i32, from: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LogOutput {
+    /// The offset a send was acknowledged at.
+    Offset(u64),
+    /// The values a read returned, from its `from` offset on.
+    Values(Vec<u64>),
+}
+
+/// A persistent (shared-prefix) log, so that states are cheap to clone and
+/// to keep in the search cache.
+#[derive(Clone, Default)]
+pub struct LogState(Option<Rc<LogNode>>);
+
+pub struct LogNode {
+    value: u64,
+    len: u64,
+    hash: u64,
+    prev: Option<Rc<LogNode>>,
+}
+
+impl LogState {
+    pub fn len(&self) -> u64 {
+        self.0.as_ref().map_or(0, |n| n.len)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn hash_value(&self) -> u64 {
+        self.0.as_ref().map_or(0, |n| n.hash)
+    }
+    fn push(&self, v: u64) -> LogState {
+        let h = (self.hash_value().rotate_left(5) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        LogState(Some(Rc::new(LogNode {
+            value: v,
+            len: self.len() + 1,
+            hash: h,
+            prev: self.0.clone(),
+        })))
+    }
+    /// `log[from..from+k]`, if the log is that long.
+    fn slice(&self, from: u64, k: usize) -> Option<Vec<u64>> {
+        let end = from + k as u64;
+        if end > self.len() {
+            return None;
+        }
+        let mut out = vec![0u64; k];
+        let mut cur = self.0.as_ref();
+        while let Some(n) = cur {
+            if n.len <= from {
+                break;
+            }
+            if n.len <= end {
+                out[(n.len - 1 - from) as usize] = n.value;
+            }
+            cur = n.prev.as_ref();
+        }
+        Some(out)
+    }
+    /// The whole log, oldest first (for descriptions).
+    pub fn to_vec(&self) -> Vec<u64> {
+        self.slice(0, self.len() as usize).unwrap_or_default()
+    }
+}
+
+impl PartialEq for LogState {
+    fn eq(&self, o: &LogState) -> bool {
+        if self.len() != o.len() || self.hash_value() != o.hash_value() {
+            return false;
+        }
+        let (mut a, mut b) = (self.0.as_ref(), o.0.as_ref());
+        loop {
+            match (a, b) {
+                (Some(x), Some(y)) => {
+                    if Rc::ptr_eq(x, y) {
+                        return true;
+                    }
+                    if x.value != y.value {
+                        return false;
+                    }
+                    a = x.prev.as_ref();
+                    b = y.prev.as_ref();
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+impl Eq for LogState {}
+impl Hash for LogState {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash_value());
+        h.write_u64(self.len());
+    }
+}
+impl std::fmt::Debug for LogState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.to_vec();
+        if v.len() > 12 {
+            write!(f, "[… {} values …, {:?}]", v.len() - 8, &v[v.len() - 8..])
+        } else {
+            write!(f, "{v:?}")
+        }
+    }
+}
+
+impl Model for Log {
+    type State = LogState;
+    type Input = LogInput;
+    type Output = LogOutput;
+    fn name(&self) -> &str {
+        "log"
+    }
+    fn init(&self) -> LogState {
+        LogState::default()
+    }
+    fn step(&self, s: &LogState, i: &LogInput, o: Option<&LogOutput>) -> Option<LogState> {
+        match (i, o) {
+            (LogInput::Send { value, .. }, Some(LogOutput::Offset(off))) => {
+                (s.len() == *off).then(|| s.push(*value))
+            }
+            (LogInput::Send { value, .. }, _) => Some(s.push(*value)),
+            (LogInput::Read { from, .. }, Some(LogOutput::Values(vs))) => {
+                (s.slice(*from, vs.len())? == *vs).then(|| s.clone())
+            }
+            (LogInput::Read { .. }, _) => Some(s.clone()),
+        }
+    }
+    fn partition(&self, i: &LogInput) -> u64 {
+        match i {
+            LogInput::Send { partition, .. } | LogInput::Read { partition, .. } => {
+                *partition as u32 as u64
+            }
+        }
+    }
+    fn describe(&self, i: &LogInput, o: Option<&LogOutput>) -> String {
+        match (i, o) {
+            (LogInput::Send { partition, value }, Some(LogOutput::Offset(off))) => {
+                format!("send {value} to {partition} → offset {off}")
+            }
+            (LogInput::Send { partition, value }, _) => format!("send {value} to {partition} → ?"),
+            (LogInput::Read { partition, from }, Some(LogOutput::Values(v))) => {
+                format!("read {partition} from {from} → {v:?}")
+            }
+            (LogInput::Read { partition, from }, _) => format!("read {partition} from {from} → ?"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_state_slices_and_compares() {
+        let a = LogState::default().push(1).push(2).push(3);
+        assert_eq!(a.slice(1, 2), Some(vec![2, 3]));
+        assert_eq!(a.slice(0, 0), Some(vec![]));
+        assert_eq!(a.slice(2, 2), None);
+        let b = LogState::default().push(1).push(2).push(3);
+        assert_eq!(a, b);
+        assert_ne!(a, LogState::default().push(1).push(3).push(2));
+        assert_eq!(a.to_vec(), vec![1, 2, 3]);
+    }
+}
