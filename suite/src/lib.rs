@@ -11,4 +11,5 @@ pub mod docker;
 pub mod exit;
 pub mod image;
 pub mod kafka_dist;
+pub mod runner;
 pub mod workload;

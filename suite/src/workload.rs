@@ -279,7 +279,7 @@ fn do_poll(s: &Shared, p: &Process, c: &Consumer) -> OpType {
         rebalance,
         after,
         error,
-    } = c.poll(200, Duration::from_millis(200));
+    } = c.poll(200, Duration::from_millis(100));
     let failed = error.is_some() && records.is_empty() && rebalance.is_none();
     match rebalance {
         None => record_poll(s, p, records, error),
