@@ -289,6 +289,16 @@ impl Schedule {
         options: &NemesisOptions,
     ) -> Result<Schedule, PlanError> {
         options.validate(nodes.len())?;
+        let mut seen = BTreeSet::new();
+        for n in nodes {
+            if n.is_empty() || !seen.insert(n) {
+                return Err(PlanError::invalid(
+                    "node list",
+                    nodes.join(","),
+                    format!("node names must be unique and non-empty ({n:?})"),
+                ));
+            }
+        }
         let mut schedule = Schedule {
             seed,
             nodes: nodes.to_vec(),
@@ -519,6 +529,13 @@ mod tests {
         assert!(r.contains("start partition #0   halves: "), "{r}");
         assert!(r.contains("stop  partition #0   undo it"), "{r}");
         assert!(r.contains("heal everything"), "{r}");
+    }
+
+    #[test]
+    fn duplicate_nodes_are_an_error() {
+        let ns = vec!["n1".to_string(), "n2".into(), "n1".into()];
+        let e = Schedule::generate(1, &ns, Duration::from_secs(30), &opts("kill", 1)).unwrap_err();
+        assert!(e.to_string().contains("unique"), "{e}");
     }
 
     #[test]
