@@ -325,9 +325,27 @@ impl Runner {
             .ok_or_else(|| format!("unknown node {name:?}"))
     }
 
-    /// Resolve a target to node names; `extra` describes how (e.g. which
-    /// partition's replicas).
+    /// Resolve a target to node names, with a description of how (e.g.
+    /// which partition's replicas). Names that are not nodes of this run
+    /// (a `Targets` answer gone wrong) make the action fail.
     async fn resolve(
+        &self,
+        target: Target,
+        planned: &Option<BTreeSet<String>>,
+        seed: u64,
+    ) -> Result<(BTreeSet<String>, Value), String> {
+        let (ns, how) = self.resolve_names(target, planned, seed).await?;
+        let unknown: Vec<&String> = ns.iter().filter(|n| !self.nodes.contains_key(*n)).collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "target {target} resolved to {unknown:?}, not nodes of this run ({})",
+                self.names.join(",")
+            ));
+        }
+        Ok((ns, how))
+    }
+
+    async fn resolve_names(
         &self,
         target: Target,
         planned: &Option<BTreeSet<String>>,

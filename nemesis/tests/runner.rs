@@ -636,6 +636,37 @@ async fn heal_that_does_not_verify_is_an_error_and_says_why() {
     assert!(ops[3].error.as_deref().unwrap().contains("-D KTRIAL"));
 }
 
+#[tokio::test]
+async fn targets_naming_unknown_nodes_fail_the_action() {
+    let (net, nodes) = FakeNet::new(3);
+    let targets = StaticTargets {
+        controller: Some("broker-7".into()),
+        ..Default::default()
+    };
+    let s = plan(
+        3,
+        pair(
+            0,
+            0,
+            1,
+            Fault::Partition {
+                topology: Topology::Controller,
+                grudge: None,
+            },
+        ),
+    );
+    let (buf, h) = history();
+    let r = run(&s, nodes, Arc::new(targets), h, never(), Instant::now())
+        .await
+        .unwrap();
+    assert_eq!(r.failed_actions, 1);
+    assert_eq!(
+        buf.ops()[1].error.as_deref(),
+        Some("target controller resolved to [\"broker-7\"], not nodes of this run (n1,n2,n3)")
+    );
+    assert!(!net.log().iter().any(|l| l.contains(" -A KTRIAL")));
+}
+
 /// Targets that panic: the runner must still heal, then re-raise.
 struct Panicky;
 
