@@ -93,12 +93,27 @@ pub fn rule_count(grudge: &Grudge) -> usize {
 /// clean cut into components (each node hears exactly its component);
 /// otherwise `n1 drops n4,n5; n2 drops n5; …` for the nodes with a grudge.
 pub fn render(grudge: &Grudge) -> String {
-    if let Some(components) = components_of(grudge) {
-        return components
-            .iter()
+    let join = |cs: &[BTreeSet<String>]| {
+        cs.iter()
             .map(|c| c.iter().cloned().collect::<Vec<_>>().join(","))
             .collect::<Vec<_>>()
-            .join(" | ");
+            .join(" | ")
+    };
+    if let Some(components) = components_of(grudge) {
+        return join(&components);
+    }
+    // A cut bridged by nodes that hear and are heard by everyone.
+    let bridges: Vec<String> = grudge
+        .keys()
+        .filter(|n| hears(grudge, n).len() == grudge.len() && sees(grudge, n).len() == grudge.len())
+        .cloned()
+        .collect();
+    if !bridges.is_empty() {
+        let mut rest = grudge.clone();
+        rest.retain(|n, _| !bridges.contains(n));
+        if let Some(components) = components_of(&rest) {
+            return format!("{} (bridged by {})", join(&components), bridges.join(","));
+        }
     }
     let parts: Vec<String> = grudge
         .iter()
@@ -170,5 +185,12 @@ mod tests {
         assert!(!is_symmetric(&g));
         assert_eq!(render(&g), "b drops a");
         assert_eq!(render(&empty_grudge(&["a"])), "no grudge");
+    }
+
+    #[test]
+    fn bridge_renders_as_a_bridged_cut() {
+        let mut g = complete_grudge(&[set(&["n1", "n2"]), set(&["n4", "n5"])]);
+        g.insert("n3".into(), BTreeSet::new());
+        assert_eq!(render(&g), "n1,n2 | n4,n5 (bridged by n3)");
     }
 }

@@ -23,7 +23,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use trial_histories::op::{Op, OpType, Process};
@@ -311,21 +311,44 @@ pub async fn heal_recorded(
     Ok(report)
 }
 
+/// The nemesis op invoked and not yet completed, shared between the runner
+/// and its guard: if heal interrupts it (panic, drop), it is completed with
+/// an `info` first, so the nemesis never has two ops outstanding.
+pub(crate) type Pending = Arc<Mutex<Option<Op>>>;
+
+fn complete_pending(history: &HistoryWriter, pending: &Pending, reason: &str) -> io::Result<()> {
+    let taken = pending.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(inv) = taken {
+        history.append(
+            inv.complete(OpType::Info)
+                .with_error(format!("interrupted ({reason}) before it completed")),
+        )?;
+    }
+    Ok(())
+}
+
 /// Heals on drop unless [`HealGuard::heal`] ran. The runner holds one; the
 /// suite may hold its own around a whole test.
 pub struct HealGuard {
     nodes: Vec<Arc<dyn Node>>,
     history: Option<Arc<HistoryWriter>>,
+    pending: Pending,
     armed: bool,
 }
 
 impl HealGuard {
+    /// A guard over `nodes`; with a history, heal is recorded as `heal` ops.
     pub fn new(nodes: Vec<Arc<dyn Node>>, history: Option<Arc<HistoryWriter>>) -> Self {
         HealGuard {
             nodes,
             history,
+            pending: Pending::default(),
             armed: true,
         }
+    }
+
+    pub(crate) fn pending(&self) -> Pending {
+        self.pending.clone()
     }
 
     /// Heal now (recorded if the guard has a history) and disarm.
@@ -336,7 +359,11 @@ impl HealGuard {
     ) -> io::Result<HealReport> {
         self.armed = false;
         match &self.history {
-            Some(h) => heal_recorded(&self.nodes, h, reason, active).await,
+            Some(h) => {
+                let done = complete_pending(h, &self.pending, reason);
+                let report = heal_recorded(&self.nodes, h, reason, active).await;
+                done.and(report)
+            }
             None => Ok(heal_all(&self.nodes, reason).await),
         }
     }
@@ -363,10 +390,14 @@ impl Drop for HealGuard {
         );
         let nodes = std::mem::take(&mut self.nodes);
         let history = self.history.take();
+        let pending = self.pending.clone();
         let fut = async move {
             let none = BTreeSet::new();
             match history {
                 Some(h) => {
+                    if let Err(e) = complete_pending(&h, &pending, reason) {
+                        tracing::error!("recording the interrupted op failed: {e}");
+                    }
                     if let Err(e) = heal_recorded(&nodes, &h, reason, &none).await {
                         tracing::error!("recording heal failed: {e}");
                     }

@@ -39,7 +39,9 @@ pub use node::{
 pub use options::{
     parse_list, ClockMode, ClockOffset, FaultKind, FaultKinds, NemesisOptions, Target,
 };
-pub use probe::{connectivity_matrix, expected_matrix, matrix_mismatches, tcp_connect};
+pub use probe::{
+    connectivity_matrix, expected_matrix, matrix_mismatches, tcp_connect, tcp_probe, Probe,
+};
 pub use runner::{run, RunReport};
 pub use schedule::{node_names, Action, Fault, Phase, Schedule};
 pub use topology::Topology;

@@ -3,8 +3,13 @@
 //! The node image has bash but neither `nc` nor `ping`, so a TCP connect is
 //! bash's `/dev/tcp`: `timeout 2 bash -c '</dev/tcp/IP/PORT'` exits 0 when the
 //! connection is established. A connect from `a` to `b` needs packets both
-//! ways, so under a grudge it succeeds iff [`crate::grudge::tcp_allows`];
-//! the target port must be listening (a dead broker refuses: `false`).
+//! ways, so under a grudge it gets an answer iff
+//! [`crate::grudge::tcp_allows`]. The answer may be a refusal: a reset from
+//! a port where nothing listens still proves that packets pass both ways,
+//! while dropped packets make the connect time out (exit 124). So the
+//! probes need no listener, and a dead broker does not look like a cut.
+//!
+//! The image also has `ping` (iputils), for [`ping_loss`].
 
 use crate::grudge::{tcp_allows, Grudge};
 use crate::node::{Node, NodeError};
@@ -36,37 +41,76 @@ pub fn tcp_attempts_argv(ip: IpAddr, port: u16, attempts: u32, timeout: Duration
         "-c".into(),
         format!(
             "ok=0; for i in $(seq {attempts}); do timeout {} bash -c '</dev/tcp/{ip}/{port}' \
-             2>/dev/null && ok=$((ok+1)); done; echo $ok",
+             2>/dev/null; [ $? -ne 124 ] && ok=$((ok+1)); done; echo $ok",
             secs(timeout)
         ),
     ]
 }
 
+/// What a TCP connect attempt from inside a node met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// The connection was established (a listener answered).
+    Connected,
+    /// The peer answered with a reset (nothing listens there): packets
+    /// still passed both ways.
+    Refused,
+    /// No answer within the timeout: packets were dropped one way or the
+    /// other (or the peer is paused with a full backlog, or gone).
+    TimedOut,
+    /// Anything else (no route, …), with bash's message.
+    Failed(String),
+}
+
+impl Probe {
+    /// Packets pass both ways: connected or refused.
+    pub fn reachable(&self) -> bool {
+        matches!(self, Probe::Connected | Probe::Refused)
+    }
+}
+
+/// Try a TCP connect from inside `from` to `ip:port` within `timeout`.
+/// Missing tools (exit 126/127) are an error.
+pub async fn tcp_probe(
+    from: &dyn Node,
+    ip: IpAddr,
+    port: u16,
+    timeout: Duration,
+) -> Result<Probe, NodeError> {
+    let argv = tcp_connect_argv(ip, port, timeout);
+    let a: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let out = from.exec(&a).await?;
+    Ok(match out.code {
+        0 => Probe::Connected,
+        124 => Probe::TimedOut,
+        126 | 127 => {
+            return Err(NodeError::Exec {
+                node: from.name().to_string(),
+                cmd: argv.join(" "),
+                msg: format!("cannot run the probe: {}", out.stderr.trim()),
+            })
+        }
+        _ if out.stderr.contains("refused") => Probe::Refused,
+        _ => Probe::Failed(out.stderr.trim().to_string()),
+    })
+}
+
 /// Whether a TCP connection from inside `from` to `ip:port` is established
-/// within `timeout`. Missing tools (exit 126/127) are an error, not `false`.
+/// within `timeout` (a listener must be there).
 pub async fn tcp_connect(
     from: &dyn Node,
     ip: IpAddr,
     port: u16,
     timeout: Duration,
 ) -> Result<bool, NodeError> {
-    let argv = tcp_connect_argv(ip, port, timeout);
-    let a: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = from.exec(&a).await?;
-    match out.code {
-        0 => Ok(true),
-        126 | 127 => Err(NodeError::Exec {
-            node: from.name().to_string(),
-            cmd: argv.join(" "),
-            msg: format!("cannot run the probe: {}", out.stderr.trim()),
-        }),
-        _ => Ok(false),
-    }
+    Ok(tcp_probe(from, ip, port, timeout).await? == Probe::Connected)
 }
 
-/// For every ordered pair of distinct nodes `(from, to)`, whether `from`
-/// can open a TCP connection to `to`'s address on `port`. All probes run
-/// concurrently, so the whole matrix takes about one `timeout`.
+/// For every ordered pair of distinct nodes `(from, to)`, whether packets
+/// pass both ways between them, seen by a TCP connect from `from` to `to`'s
+/// address on `port`: `true` if it connected *or was refused* (so a dead
+/// broker does not look like a partition), `false` if it timed out. All
+/// probes run concurrently: the matrix takes about one `timeout`.
 pub async fn connectivity_matrix(
     nodes: &[Arc<dyn Node>],
     port: u16,
@@ -80,7 +124,7 @@ pub async fn connectivity_matrix(
             }
             let (a, ip, to) = (a.clone(), b.ip(), b.name().to_string());
             set.spawn(async move {
-                let r = tcp_connect(a.as_ref(), ip, port, timeout).await;
+                let r = tcp_probe(a.as_ref(), ip, port, timeout).await;
                 ((a.name().to_string(), to), r)
             });
         }
@@ -91,7 +135,7 @@ pub async fn connectivity_matrix(
             node: "?".into(),
             msg: format!("probe task failed: {e}"),
         })?;
-        out.insert(pair, r?);
+        out.insert(pair, r?.reachable());
     }
     Ok(out)
 }
@@ -135,10 +179,10 @@ pub fn matrix_mismatches(
 }
 
 /// Of `attempts` sequential TCP connects from `from` to `ip:port`, how many
-/// succeeded (one exec). Under loss probability `p` on the packets each way
-/// (the `loss` fault on both ends), a connect without retransmission
-/// succeeds with probability `(1-p)^2`; keep `timeout` below 1s (the first
-/// SYN retransmit) for that to hold.
+/// got an answer, connected or refused (one exec). Under loss probability
+/// `p` on the packets each way (the `loss` fault on both ends), an attempt
+/// without retransmission is answered with probability `(1-p)^2`; keep
+/// `timeout` below 1s (the first SYN retransmit) for that to hold.
 pub async fn tcp_success_count(
     from: &dyn Node,
     ip: IpAddr,

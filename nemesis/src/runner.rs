@@ -11,7 +11,7 @@
 use crate::clock;
 use crate::error::NemesisError;
 use crate::grudge::Grudge;
-use crate::heal::{HealGuard, HealReport};
+use crate::heal::{HealGuard, HealReport, Pending};
 use crate::iptables;
 use crate::node::{Node, NodeError, Targets};
 use crate::options::{ClockMode, ClockOffset, FaultKind, Target};
@@ -76,6 +76,7 @@ pub async fn run(
     }
     let guard = HealGuard::new(nodes.clone(), Some(history.clone()));
     let mut state = Runner {
+        pending: guard.pending(),
         names: nodes.iter().map(|n| n.name().to_string()).collect(),
         nodes: by_name,
         targets,
@@ -155,6 +156,8 @@ enum Undo {
 }
 
 struct Runner {
+    /// The invoke written and not yet completed (shared with the guard).
+    pending: Pending,
     names: Vec<String>,
     nodes: BTreeMap<String, Arc<dyn Node>>,
     targets: Arc<dyn Targets>,
@@ -284,8 +287,10 @@ impl Runner {
         if let Value::Object(m) = &mut asked {
             m.insert("id".into(), json!(action.id));
         }
-        self.history
+        let invoked = self
+            .history
             .append(Op::new(Process::Nemesis, OpType::Invoke, f.as_str()).with_value(&asked))?;
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(invoked);
         let done = match action.phase {
             Phase::Start => self.start(action, cancel).await,
             Phase::Stop => self.stop(action).await,
@@ -304,6 +309,11 @@ impl Runner {
         } else {
             tracing::info!("nemesis {f} #{}: {value}", action.id);
         }
+        // Completed: no longer the guard's to complete.
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         self.history.append(op)?;
         Ok(())
     }
@@ -315,9 +325,27 @@ impl Runner {
             .ok_or_else(|| format!("unknown node {name:?}"))
     }
 
-    /// Resolve a target to node names; `extra` describes how (e.g. which
-    /// partition's replicas).
+    /// Resolve a target to node names, with a description of how (e.g.
+    /// which partition's replicas). Names that are not nodes of this run
+    /// (a `Targets` answer gone wrong) make the action fail.
     async fn resolve(
+        &self,
+        target: Target,
+        planned: &Option<BTreeSet<String>>,
+        seed: u64,
+    ) -> Result<(BTreeSet<String>, Value), String> {
+        let (ns, how) = self.resolve_names(target, planned, seed).await?;
+        let unknown: Vec<&String> = ns.iter().filter(|n| !self.nodes.contains_key(*n)).collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "target {target} resolved to {unknown:?}, not nodes of this run ({})",
+                self.names.join(",")
+            ));
+        }
+        Ok((ns, how))
+    }
+
+    async fn resolve_names(
         &self,
         target: Target,
         planned: &Option<BTreeSet<String>>,

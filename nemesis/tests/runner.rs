@@ -46,8 +46,9 @@ fn history() -> (Buf, Arc<HistoryWriter>) {
     (b.clone(), Arc::new(HistoryWriter::from_writer(b)))
 }
 
-/// `(type, f)` of every op, all by the nemesis.
+/// `(type, f)` of every op, all by the nemesis; the ops must pair.
 fn shape(ops: &[Op]) -> Vec<(String, String)> {
+    trial_histories::pair::pair_all(ops.iter().cloned()).expect("ops pair up");
     ops.iter()
         .map(|o| {
             assert_eq!(o.process.to_string(), "nemesis");
@@ -635,6 +636,37 @@ async fn heal_that_does_not_verify_is_an_error_and_says_why() {
     assert!(ops[3].error.as_deref().unwrap().contains("-D KTRIAL"));
 }
 
+#[tokio::test]
+async fn targets_naming_unknown_nodes_fail_the_action() {
+    let (net, nodes) = FakeNet::new(3);
+    let targets = StaticTargets {
+        controller: Some("broker-7".into()),
+        ..Default::default()
+    };
+    let s = plan(
+        3,
+        pair(
+            0,
+            0,
+            1,
+            Fault::Partition {
+                topology: Topology::Controller,
+                grudge: None,
+            },
+        ),
+    );
+    let (buf, h) = history();
+    let r = run(&s, nodes, Arc::new(targets), h, never(), Instant::now())
+        .await
+        .unwrap();
+    assert_eq!(r.failed_actions, 1);
+    assert_eq!(
+        buf.ops()[1].error.as_deref(),
+        Some("target controller resolved to [\"broker-7\"], not nodes of this run (n1,n2,n3)")
+    );
+    assert!(!net.log().iter().any(|l| l.contains(" -A KTRIAL")));
+}
+
 /// Targets that panic: the runner must still heal, then re-raise.
 struct Panicky;
 
@@ -685,6 +717,22 @@ async fn heal_after_a_panic_then_the_panic_goes_on() {
         .await;
     assert!(r.unwrap_err().is_panic());
     let ops = buf.ops();
+    // The pause that panicked is completed before heal: the ops pair up.
+    assert_eq!(
+        shape(&ops),
+        pairs(&[
+            ("invoke", "start-kill"),
+            ("info", "start-kill"),
+            ("invoke", "start-pause"),
+            ("info", "start-pause"),
+            ("invoke", "heal"),
+            ("info", "heal"),
+        ])
+    );
+    assert_eq!(
+        ops[3].error.as_deref(),
+        Some("interrupted (panic) before it completed")
+    );
     let heal_invoke = &ops[ops.len() - 2];
     assert_eq!(heal_invoke.f.to_string(), "heal");
     assert_eq!(heal_invoke.value_json()["reason"], json!("panic"));
@@ -787,4 +835,92 @@ async fn generated_plan_of_all_faults_plays_clean() {
             assert_eq!(net.clock(&n).as_deref(), Some("+0"));
         }
     }
+}
+
+/// A node whose `pause` hangs (a stuck `docker` call).
+#[derive(Debug)]
+struct StuckPause(Arc<dyn trial_nemesis::Node>);
+
+#[async_trait::async_trait]
+impl trial_nemesis::Node for StuckPause {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn ip(&self) -> std::net::IpAddr {
+        self.0.ip()
+    }
+    async fn exec(&self, argv: &[&str]) -> Result<trial_nemesis::ExecOutput, NodeError> {
+        self.0.exec(argv).await
+    }
+    async fn kill(&self) -> Result<(), NodeError> {
+        self.0.kill().await
+    }
+    async fn start(&self) -> Result<(), NodeError> {
+        self.0.start().await
+    }
+    async fn pause(&self) -> Result<(), NodeError> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        self.0.pause().await
+    }
+    async fn resume(&self) -> Result<(), NodeError> {
+        self.0.resume().await
+    }
+    async fn state(&self) -> Result<ProcessState, NodeError> {
+        self.0.state().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_run_mid_action_completes_the_op_then_heals() {
+    let (net, nodes) = FakeNet::new(3);
+    let nodes: Vec<Arc<dyn trial_nemesis::Node>> = nodes
+        .into_iter()
+        .map(|n| Arc::new(StuckPause(n)) as Arc<dyn trial_nemesis::Node>)
+        .collect();
+    let mut actions = pair(
+        0,
+        0,
+        1,
+        Fault::Kill {
+            target: Target::One,
+            nodes: Some(set(&["n2"])),
+        },
+    );
+    actions.extend(pair(
+        1,
+        2,
+        60_000,
+        Fault::Pause {
+            target: Target::One,
+            nodes: Some(set(&["n1"])),
+        },
+    ));
+    let s = plan(3, actions);
+    let (buf, h) = history();
+    let fut = run(&s, nodes, no_targets(), h, never(), Instant::now());
+    assert!(tokio::time::timeout(Duration::from_millis(300), fut)
+        .await
+        .is_err());
+    let ops = buf.ops();
+    assert_eq!(
+        shape(&ops),
+        pairs(&[
+            ("invoke", "start-kill"),
+            ("info", "start-kill"),
+            ("invoke", "stop-kill"),
+            ("info", "stop-kill"),
+            ("invoke", "start-pause"),
+            ("info", "start-pause"),
+            ("invoke", "heal"),
+            ("info", "heal"),
+        ])
+    );
+    assert_eq!(
+        ops[5].error.as_deref(),
+        Some("interrupted (drop) before it completed")
+    );
+    assert_eq!(ops[6].value_json()["reason"], json!("drop"));
+    assert_eq!(ops[7].value_json()["verified"], json!(true));
+    assert_eq!(net.state("n1"), ProcessState::Running);
+    assert_eq!(net.state("n2"), ProcessState::Running);
 }
