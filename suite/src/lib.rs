@@ -5,3 +5,5 @@
 
 pub mod cmd;
 pub mod exit;
+pub mod report;
+pub mod serve;
