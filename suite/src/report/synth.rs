@@ -67,8 +67,10 @@ pub struct SynthRun {
     pub processes: Vec<String>,
 }
 
-/// The markup hostile text uses; a report must show it, never run it.
-pub const HOSTILE: &str = "<script>alert('pwned')</script>";
+/// The markup hostile text uses; a report must show it, never run it. If
+/// it ran, the page's root element would get a `data-pwned` attribute.
+pub const HOSTILE: &str = "<script>document.documentElement.dataset.pwned=1</script>\
+<img src=x onerror=\"document.documentElement.dataset.pwned=2\">";
 
 struct Line<'a> {
     time: u64,
@@ -169,6 +171,12 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
                 json!({"healed": kind}),
             ));
         }
+    }
+    if spec.hostile_text {
+        // A fault kind with markup in its name: plots and timeline label it.
+        let f = "start-<i>odd</i>".to_string();
+        nem.push((at(0.05), f.clone(), "invoke", json!(HOSTILE)));
+        nem.push((at(0.05) + s / 50, f, "info", json!({"what": HOSTILE})));
     }
     nem.push((heal_at, "heal".into(), "invoke", Value::Null));
     nem.push((
@@ -415,6 +423,7 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
     run.processes.push("final".into());
     if spec.hostile_text {
         run.processes.push("<b>evil</b>".into());
+        run.fault_kinds.push("<i>odd</i>".into());
     }
 
     // test.json
