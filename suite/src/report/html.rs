@@ -309,13 +309,26 @@ fn warnings(o: &mut String, run: &RunData, plots: &Plots) {
     o.push_str("</ul></section>\n");
 }
 
+/// A link to an op named by an anomaly, saying what the op is.
 fn op_link(o: &mut String, i: u64, h: &HistoryDigest) {
-    let known = h.named_ops.contains_key(&i);
-    let _ = write!(
-        o,
-        r##"<a class="op-link{}" href="#op-{i}" data-op="{i}">op {i}</a>"##,
-        if known { "" } else { " unknown-op" }
-    );
+    match h.named_ops.get(&i) {
+        Some(r) => {
+            let _ = write!(
+                o,
+                r##"<a class="op-link" href="#op-{i}" data-op="{i}" title="{t} s">op {i}</a> <span class="op-what">({f} {k}, process {p})</span>"##,
+                t = secs(r.time_ns),
+                f = esc(&r.f),
+                k = r.kind,
+                p = esc(&r.process),
+            );
+        }
+        None => {
+            let _ = write!(
+                o,
+                r##"<a class="op-link unknown-op" href="#op-{i}" data-op="{i}">op {i}</a> <span class="op-what">(not in the history)</span>"##
+            );
+        }
+    }
 }
 
 fn anomalies(o: &mut String, run: &RunData) {
@@ -499,15 +512,29 @@ fn named_ops(o: &mut String, run: &RunData) {
 fn named_row(o: &mut String, r: &OpRow) {
     let _ = write!(
         o,
-        r##"<tr id="op-{i}" class="t-{kind}"><td>{i}</td><td>{t}</td><td>{p}</td><td class="type">{kind}</td><td>{f}</td><td class="val"><code>{v}</code></td><td class="err">{e}</td><td><a class="to-timeline" href="#t-{i}" data-op="{i}">timeline</a> <a class="to-row" href="#row-{i}" data-op="{i}">in table</a></td></tr>"##,
+        r##"<tr id="op-{i}" class="t-{kind}"><td>{i}</td><td>{t}</td><td>{p}</td><td class="type">{kind}</td><td>{f}</td><td class="val">{v}</td><td class="err">{e}</td><td><a class="to-timeline" href="#t-{i}" data-op="{i}">timeline</a> <a class="to-row" href="#row-{i}" data-op="{i}">in table</a></td></tr>"##,
         i = r.index,
         t = secs(r.time_ns),
         p = esc(&r.process),
         kind = r.kind,
         f = esc(&r.f),
-        v = esc(&r.value),
+        v = long_code(&r.value),
         e = esc(r.error.as_deref().unwrap_or("")),
     );
+}
+
+/// Code that folds when long: the first 200 characters, the rest on click.
+fn long_code(v: &str) -> String {
+    const FOLD: usize = 200;
+    if v.chars().count() <= FOLD + 40 {
+        return format!("<code>{}</code>", esc(v));
+    }
+    format!(
+        "<details class=\"long\"><summary><code>{}</code> <span class=\"muted\">({} characters; show all)</span></summary><code>{}</code></details>",
+        esc(&super::data::shorten(v, FOLD)),
+        v.chars().count(),
+        esc(v)
+    )
 }
 
 fn options(o: &mut String, run: &RunData) {
@@ -661,7 +688,7 @@ fn op_table(o: &mut String, h: &HistoryDigest) {
         o,
         r#"<section id="ops"><h2>All ops</h2>
 <p class="help">{n} ops ({spans} invocation/completion pairs), 100 per page; rate plot buckets: {b} s. Type an op index to jump to it.</p>
-<div class="table-controls"><button type="button" data-page="first">⏮</button><button type="button" data-page="prev">◀</button><span id="page-info"></span><button type="button" data-page="next">▶</button><button type="button" data-page="last">⏭</button>
+<div class="table-controls"><button type="button" data-page="first">« first</button><button type="button" data-page="prev">‹ prev</button><span id="page-info"></span><button type="button" data-page="next">next ›</button><button type="button" data-page="last">last »</button>
 <label>go to op <input id="goto-op" type="number" min="0" size="8"></label>
 <label>process <select id="flt-process"><option value="">any</option></select></label>
 <label>f <select id="flt-f"><option value="">any</option></select></label>
@@ -693,6 +720,9 @@ fn details(o: &mut String, run: &RunData) {
     }
     o.push_str("</section>\n");
 }
+
+/// Characters of op values the page embeds in all (see [`embedded_data`]).
+const VALUE_BUDGET: usize = 8_000_000;
 
 /// The compact data the timeline and op table are drawn from.
 pub fn embedded_data(h: &HistoryDigest) -> String {
@@ -729,6 +759,9 @@ pub fn embedded_data(h: &HistoryDigest) -> String {
         );
     }
     s.push_str("],\"ops\":[");
+    // Very long histories keep less of each value, so that the page stays
+    // around 20 MB: 120 characters up to ~130,000 ops, then fewer.
+    let budget = (VALUE_BUDGET / h.spans.len().max(1)).clamp(16, super::data::SHORT_TEXT);
     // [lane, f, outcome, start µs, end µs | -1, invoke, completion | -1, value, error]
     for (i, sp) in h.spans.iter().enumerate() {
         if i > 0 {
@@ -745,7 +778,12 @@ pub fn embedded_data(h: &HistoryDigest) -> String {
             sp.invoke,
             sp.completion.map_or(-1, |c| c as i64),
         );
-        s.push_str(&serde_json::to_string(&sp.value).unwrap_or_else(|_| "\"\"".into()));
+        let value = if budget < super::data::SHORT_TEXT {
+            std::borrow::Cow::Owned(super::data::shorten(&sp.value, budget))
+        } else {
+            std::borrow::Cow::Borrowed(sp.value.as_str())
+        };
+        s.push_str(&serde_json::to_string(&value).unwrap_or_else(|_| "\"\"".into()));
         s.push(',');
         s.push_str(
             &serde_json::to_string(sp.error.as_deref().unwrap_or(""))

@@ -254,16 +254,17 @@ fn draw_marker<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     area: &DrawingArea<DB, CT>,
     pts: &[(f64, f64)],
     m: Marker,
+    r: i32,
     style: ShapeStyle,
 ) -> std::result::Result<(), Err<DB>> {
     for &p in pts {
         match m {
-            Marker::Circle => area.draw(&Circle::new(p, 3, style))?,
-            Marker::Triangle => area.draw(&TriangleMarker::new(p, 4, style))?,
+            Marker::Circle => area.draw(&Circle::new(p, r, style))?,
+            Marker::Triangle => area.draw(&TriangleMarker::new(p, r + 1, style))?,
             Marker::Square => {
-                area.draw(&(EmptyElement::at(p) + Rectangle::new([(-3, -3), (3, 3)], style)))?
+                area.draw(&(EmptyElement::at(p) + Rectangle::new([(-r, -r), (r, r)], style)))?
             }
-            Marker::Cross => area.draw(&Cross::new(p, 3, style))?,
+            Marker::Cross => area.draw(&Cross::new(p, r, style))?,
         }
     }
     Ok(())
@@ -333,12 +334,16 @@ fn draw_latency<DB: DrawingBackend>(
     draw_faults(&mut chart, h)?;
 
     let marks = markers(h, &spans);
-    // Points in pixel cells already drawn, per colour and marker.
+    // Dense plots get smaller markers, so that their structure shows, and
+    // draw one marker per 3×3-pixel cell, colour and shape: the picture is
+    // the same, the SVG a fraction of the size.
+    let dense = lat.len() > 5_000;
+    let (r, cell) = if dense { (2, 3) } else { (3, 1) };
     let mut seen: HashSet<(i32, i32, Outcome, Marker)> = HashSet::new();
     let mut groups: BTreeMap<(u8, u16), Vec<(f64, f64)>> = BTreeMap::new();
     for &(x, y, s) in &lat {
         let (px, py) = chart.backend_coord(&(x, y));
-        if seen.insert((px, py, s.outcome, marks[s.f as usize])) {
+        if seen.insert((px / cell, py / cell, s.outcome, marks[s.f as usize])) {
             groups
                 .entry((s.outcome.code(), s.f))
                 .or_default()
@@ -355,7 +360,7 @@ fn draw_latency<DB: DrawingBackend>(
         } else {
             c.mix(0.55).filled()
         };
-        draw_marker(area, pts, marks[*f as usize], style)?;
+        draw_marker(area, pts, marks[*f as usize], r, style)?;
     }
     // Legend: colours for outcomes, shapes for functions.
     let mut present_o: Vec<Outcome> = lat.iter().map(|p| p.2.outcome).collect();
@@ -368,7 +373,7 @@ fn draw_latency<DB: DrawingBackend>(
             .legend(legend_marker(Marker::Circle, outcome_color(o)));
     }
     let mut present_f: Vec<u16> = lat.iter().map(|p| p.2.f).collect();
-    present_f.sort();
+    present_f.sort_by_key(|&f| (marks[f as usize] as u8, f));
     present_f.dedup();
     for f in present_f {
         chart
@@ -472,7 +477,10 @@ fn draw_rate<DB: DrawingBackend>(
         .draw()?;
     draw_faults(&mut chart, h)?;
     let marks = markers(h, &spans);
-    for (&(f, oc), counts) in &series {
+    let mut series: Vec<((u16, u8), Vec<u64>)> = series.into_iter().collect();
+    series.sort_by_key(|&((f, oc), _)| (marks[f as usize] as u8, f, oc));
+    for ((f, oc), counts) in &series {
+        let (f, oc) = (*f, *oc);
         let o = outcome_from_code(oc);
         let c = outcome_color(o);
         let pts: Vec<(f64, f64)> = counts
@@ -497,7 +505,7 @@ fn draw_rate<DB: DrawingBackend>(
             }
         }
         if pts.len() <= 200 {
-            draw_marker(chart.plotting_area(), &pts, m, c.filled())?;
+            draw_marker(chart.plotting_area(), &pts, m, 3, c.filled())?;
         }
         chart
             .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?

@@ -185,10 +185,11 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
         "info",
         json!({"healed": ["clock"]}),
     ));
+    // Faults that slow clients down (a skewed clock does not).
     let in_fault = |t: u64| {
         schedule
             .iter()
-            .any(|(a, b, _)| t >= at(*a) && t < at(b.min(1.0)))
+            .any(|(a, b, k)| *k != "clock" && t >= at(*a) && t < at(b.min(1.0)))
     };
 
     let parts = spec.partitions.max(1) as usize;
@@ -218,9 +219,8 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
     let mut lost: Option<(u64, u64, i32, i64, u64)> = None; // (inv, ok, p, offset, value)
     let mut dup: Option<(u64, u64, i32, u64)> = None;
     let mut hostile_done = false;
-    // Time between a worker's ops, so that `ops` fit `duration_s`.
-    let per_worker = (spec.ops.max(2) as f64 / 2.0 / spec.workers.max(1) as f64).max(1.0);
-    let step = (dur as f64 / per_worker) as u64;
+    // Each worker's share of the ops, spread over the time it has left.
+    let per_worker = (spec.ops.max(2) / 2).div_ceil(spec.workers.max(1));
     let mut done_ops = vec![0u64; spec.workers as usize];
 
     while let Some(Event(std::cmp::Reverse((t, _)), ev)) = heap.pop() {
@@ -242,8 +242,8 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
                 }
                 client_lines += 2;
                 let faulty = in_fault(t);
-                let latency = if faulty && rng.gen_bool(0.12) {
-                    rng.gen_range(s / 2..5 * s)
+                let latency = if faulty && rng.gen_bool(0.04) {
+                    rng.gen_range(s / 5..3 * s)
                 } else {
                     (rng.gen::<f64>().powi(3) * 50e6) as u64 + 300_000
                 };
@@ -362,13 +362,17 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
                         error: p.error,
                     })?;
                 }
-                // Like a rate-limited generator: the k-th op of a worker is
-                // due at k × step; a worker that fell behind (slow ops
-                // during a fault) catches up with little think time.
+                // Like a rate-limited generator: the worker's remaining ops
+                // spread over the remaining time, so that one that fell
+                // behind (slow ops during a fault) catches up.
                 done_ops[w as usize] += 1;
-                let due = done_ops[w as usize] * step + rng.gen_range(0..step.max(2) / 2);
-                let next = due.max(t + rng.gen_range(100_000..1_000_000));
-                push(&mut heap, next, Ev::Invoke(w));
+                let left = per_worker.saturating_sub(done_ops[w as usize]);
+                if left > 0 && t < dur {
+                    // Less the typical latency (~15 ms) the next op takes.
+                    let gap = ((dur - t) / (left + 1)).saturating_sub(15_000_000).max(2);
+                    let next = t + 100_000 + rng.gen_range(gap / 2..gap.max(2) * 3 / 2);
+                    push(&mut heap, next, Ev::Invoke(w));
+                }
             }
         }
     }
