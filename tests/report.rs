@@ -397,6 +397,31 @@ fn the_report_command_renders_a_stored_run() {
     assert_eq!(out.status.code(), Some(3));
 }
 
+#[test]
+fn without_a_font_the_report_is_written_without_plots_and_says_why() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("run");
+    write_synthetic_run(&dir, &SynthSpec::default()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kafka-trial"))
+        .env("KAFKA_TRIAL_FONT", d.path().join("no-such-font.ttf"))
+        .arg("report")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("the report has no plots"), "{stderr}");
+    assert!(
+        stderr.contains("no-such-font.ttf") && stderr.contains("fonts-dejavu-core"),
+        "{stderr}"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("No plots: no TrueType font"));
+    assert!(!dir.join("latency-raw.png").exists() && !dir.join("rate.svg").exists());
+    // The rest of the report is there.
+    assert!(html.contains(r#"data-verdict="valid""#) && html.contains(r#"id="timeline""#));
+}
+
 /// The figures for a 100,000-op history. Not a timed test: run it to see.
 ///
 /// ```sh

@@ -465,10 +465,22 @@ fn a_real_browser_shows_the_index_and_a_report() {
         dom.contains(r#"<tr id="row-"#) && dom.contains(r#"class="hl""#),
         "no highlighted row"
     );
+    // A timeline link selects the op and zooms to it.
+    let dom = run_chromium(&bin, &["--dump-dom".into(), format!("{url}#t-250")]);
+    assert!(dom.contains("show in the op table"), "no op selected");
+    let range = dom
+        .split(r#"<span id="tl-range" class="muted">"#)
+        .nth(1)
+        .unwrap();
+    assert!(
+        !range.starts_with("0.000–"),
+        "the timeline did not zoom: {}",
+        &range[..40]
+    );
     for (name, size, frag) in [
         ("report-top.png", "1400,1000", ""),
-        ("report-timeline.png", "1400,1000", "#timeline"),
-        ("report-full.png", "1400,6000", ""),
+        ("report-full.png", "1400,6500", ""),
+        ("report-linked-op.png", "1400,6500", "#t-250"),
     ] {
         run_chromium(
             &bin,

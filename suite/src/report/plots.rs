@@ -10,9 +10,10 @@
 //! Both shade the nemesis's fault intervals and label them by kind.
 //!
 //! Text needs a font: plotters' `ab_glyph` renderer is given a TrueType
-//! file found at run time (`KAFKA_TRIAL_FONT`, else well-known paths such as
-//! Debian's `fonts-dejavu-core`), so no fontconfig or freetype is needed.
-//! Without a font, plotting fails with a message saying how to get one.
+//! file found at run time (the file `KAFKA_TRIAL_FONT` names, else
+//! well-known paths such as Debian's `fonts-dejavu-core`), so no fontconfig
+//! or freetype is needed. Without a font, plotting fails with a message
+//! saying how to get one (and the report is written without plots).
 //!
 //! Thousands of points that land on the same pixel with the same colour and
 //! marker are drawn once: a 100,000-op history gives an SVG of a few
@@ -34,7 +35,7 @@ const FAMILY: &str = "sans-serif";
 /// Environment variable naming a TrueType font file for plot text.
 pub const FONT_ENV: &str = "KAFKA_TRIAL_FONT";
 
-/// Where fonts are looked for, in order, after `KAFKA_TRIAL_FONT`.
+/// Where fonts are looked for, in order, unless `KAFKA_TRIAL_FONT` names one.
 pub const FONT_CANDIDATES: &[&str] = &[
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
@@ -53,13 +54,14 @@ pub const FONT_CANDIDATES: &[&str] = &[
 pub fn ensure_font() -> Result<PathBuf> {
     static FONT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
     FONT.get_or_init(|| {
-        let from_env = std::env::var_os(FONT_ENV).map(PathBuf::from);
+        // A font the user names is the only one tried: a typo should say
+        // so, not be papered over by another font.
+        let candidates: Vec<PathBuf> = match std::env::var_os(FONT_ENV) {
+            Some(p) if !p.is_empty() => vec![PathBuf::from(p)],
+            _ => FONT_CANDIDATES.iter().map(PathBuf::from).collect(),
+        };
         let mut tried = Vec::new();
-        for p in from_env
-            .iter()
-            .cloned()
-            .chain(FONT_CANDIDATES.iter().map(PathBuf::from))
-        {
+        for p in candidates {
             match std::fs::read(&p) {
                 Ok(bytes) => {
                     // plotters keeps fonts for the life of the process.

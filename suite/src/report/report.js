@@ -122,6 +122,16 @@
       }
     }
     g.globalAlpha = 1;
+    // Fault edges on top: dense lanes hide the shaded bands behind them.
+    g.setLineDash([4, 3]); g.lineWidth = 1.5;
+    D.faults.forEach(function (f) {
+      g.strokeStyle = f[3];
+      [x(f[1]), x(f[2])].forEach(function (px) {
+        if (px < 0 || px > W) return;
+        g.beginPath(); g.moveTo(Math.round(px) + 0.5, AXIS_H - 12); g.lineTo(Math.round(px) + 0.5, H); g.stroke();
+      });
+    });
+    g.setLineDash([]); g.lineWidth = 1;
     if (selected >= 0) {
       var s = OPS[selected], sa = x(s[3]), sb = x(endOf(s));
       g.strokeStyle = "#000"; g.lineWidth = 2;
@@ -152,11 +162,13 @@
     }
     return best;
   }
-  function select(i, scroll) {
+  // Select an op; `focus` zooms the timeline to it and its neighbours
+  // (a link was followed), else the view only moves if it is out of sight.
+  function select(i, focus) {
     selected = i;
     if (i < 0) return draw();
-    var o = OPS[i], pad = Math.max((endOf(o) - o[3]) * 2, 2e6);
-    if (o[3] < view.t0 || endOf(o) > view.t1 || view.t1 - view.t0 > 60 * pad) setView(o[3] - pad, endOf(o) + pad);
+    var o = OPS[i], pad = Math.max((endOf(o) - o[3]) * 2, 1e6);
+    if (focus || o[3] < view.t0 || endOf(o) > view.t1) setView(o[3] - pad, endOf(o) + pad);
     else draw();
     if (detail) {
       detail.textContent = describe(o) + "\n";
@@ -165,7 +177,7 @@
       a.href = "#row-" + o[5]; a.textContent = "show in the op table";
       detail.appendChild(a);
     }
-    if (scroll && cv) cv.scrollIntoView({ block: "center" });
+    if (focus && cv) cv.scrollIntoView({ block: "center" });
   }
 
   if (cv) {
