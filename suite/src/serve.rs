@@ -484,11 +484,21 @@ fn run_row(o: &mut String, r: &RunRow) {
     };
     let _ = write!(
         o,
-        r#"<tr class="run" data-verdict="{vclass}" data-run="{rel}"><td class="v"><span class="verdict {vclass}">{vlabel}</span></td><td><a class="report-link" href="{base}">{test}</a></td><td>{time}</td><td>"#,
+        r#"<tr class="run" data-verdict="{vclass}" data-run="{rel}"><td class="v"><span class="verdict {vclass}">{vlabel}</span></td><td class="test"><a class="report-link" href="{base}">{test}</a>{summary}</td><td class="time">{time}</td><td>"#,
         rel = esc(&r.rel),
         base = esc(&base),
         test = esc(&r.test),
         time = esc(&pretty_stamp(&r.stamp)),
+        summary = r
+            .results
+            .as_ref()
+            .and_then(|x| x.get("summary"))
+            .and_then(Value::as_str)
+            .map(|s| format!(
+                r#"<div class="run-summary">{}</div>"#,
+                esc(&data::shorten(s, 160))
+            ))
+            .unwrap_or_default(),
     );
     for k in KEY_OPTIONS {
         if let Some(v) = option(&r.test_json, k) {
