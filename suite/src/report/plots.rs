@@ -383,22 +383,34 @@ fn draw_latency<DB: DrawingBackend>(
             .label(h.fs[f as usize].as_str())
             .legend(legend_marker(marks[f as usize], RGBColor(0x55, 0x55, 0x55)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(0xbb, 0xbb, 0xbb))
-        .label_font((FAMILY, 13))
-        .draw()?;
     if lat.is_empty() {
-        root.draw(&Text::new(
-            "no completed client ops",
-            (SIZE.0 as i32 / 2 - 80, SIZE.1 as i32 / 2),
-            (FAMILY, 16).into_font(),
-        ))?;
+        no_data(root)?;
+    } else {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(0xbb, 0xbb, 0xbb))
+            .label_font((FAMILY, 13))
+            .draw()?;
     }
     root.present()?;
     Ok(())
+}
+
+/// Say so in the middle of an empty plot.
+fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>) -> std::result::Result<(), Err<DB>> {
+    let style = TextStyle::from((FAMILY, 16).into_font())
+        .color(&RGBColor(0x66, 0x66, 0x66))
+        .pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Center,
+        ));
+    root.draw(&Text::new(
+        "no completed client ops (yet)",
+        (SIZE.0 as i32 / 2, SIZE.1 as i32 / 2),
+        style,
+    ))
 }
 
 fn outcome_from_code(c: u8) -> Outcome {
@@ -514,7 +526,9 @@ fn draw_rate<DB: DrawingBackend>(
             .label(format!("{} {}", h.fs[f as usize], o.as_str()))
             .legend(legend_marker(m, c));
     }
-    if !series.is_empty() {
+    if series.is_empty() {
+        no_data(root)?;
+    } else {
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
