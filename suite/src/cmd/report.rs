@@ -80,8 +80,10 @@ pub fn human_size(n: u64) -> String {
 pub async fn serve(store: &Store, a: ServeArgs) -> Result<ExitCode> {
     let root = store.root().to_path_buf();
     if !root.is_dir() {
+        // Serving an empty store is useful: runs appear as they start.
         std::fs::create_dir_all(&root)
             .with_context(|| format!("creating the store {}", root.display()))?;
+        eprintln!("note: {} did not exist; created it empty", root.display());
     }
     let server = crate::serve::Server::bind(&root, (a.bind, a.port).into()).await?;
     println!(
