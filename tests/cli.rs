@@ -17,8 +17,7 @@ fn line(i: u64, p: u64, t: &str, f: &str, v: &str) -> String {
 
 fn write_history(path: &std::path::Path, bad_line: Option<usize>) {
     let mut f = std::fs::File::create(path).unwrap();
-    let mut i = 0;
-    for n in 0..10u64 {
+    for (i, n) in (0..10u64).enumerate() {
         let l = if Some(i + 1) == bad_line {
             "{\"index\": 7, \"time\": oops".to_string()
         } else if n % 2 == 0 {
@@ -33,7 +32,6 @@ fn write_history(path: &std::path::Path, bad_line: Option<usize>) {
             )
         };
         writeln!(f, "{l}").unwrap();
-        i += 1;
     }
 }
 

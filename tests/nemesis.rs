@@ -70,10 +70,18 @@ async fn matrix(nodes: &[Arc<dyn Node>]) -> BTreeMap<(String, String), bool> {
 
 async fn assert_healed(nodes: &[Arc<dyn Node>]) {
     let m = matrix(nodes).await;
-    assert!(m.values().all(|ok| *ok), "after heal every pair connects: {m:?}");
+    assert!(
+        m.values().all(|ok| *ok),
+        "after heal every pair connects: {m:?}"
+    );
     for n in nodes {
         let out = n.exec(&["iptables", "-w", "-S"]).await.unwrap();
-        assert!(iptables::chain_rules(&out.stdout).is_empty(), "{}: {}", n.name(), out.stdout);
+        assert!(
+            iptables::chain_rules(&out.stdout).is_empty(),
+            "{}: {}",
+            n.name(),
+            out.stdout
+        );
         assert_eq!(n.state().await.unwrap(), ProcessState::Running);
     }
 }
@@ -114,7 +122,14 @@ async fn every_fault_has_its_real_effect_on_a_five_node_cluster_and_heals() {
         let g = topology::build(t, &names, &mut rng).unwrap();
         let r = start(
             &nodes,
-            one_fault(&names, Fault::Partition { topology: t, grudge: Some(g.clone()) }, 600_000),
+            one_fault(
+                &names,
+                Fault::Partition {
+                    topology: t,
+                    grudge: Some(g.clone()),
+                },
+                600_000,
+            ),
             Arc::new(NoTargets),
         )
         .await;
@@ -133,24 +148,48 @@ async fn every_fault_has_its_real_effect_on_a_five_node_cluster_and_heals() {
     }
 
     // primaries: the leaders of a real topic, asked of the metadata.
-    admin::create_topic(&cluster.bootstrap_servers(), "t", 2, 3, &[], Duration::from_secs(60))
-        .await
-        .unwrap();
-    let md = admin::metadata(&cluster.bootstrap_servers(), Some("t"), Duration::from_secs(5))
-        .await
-        .unwrap();
+    admin::create_topic(
+        &cluster.bootstrap_servers(),
+        "t",
+        2,
+        3,
+        &[],
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let md = admin::metadata(
+        &cluster.bootstrap_servers(),
+        Some("t"),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     let leaders: BTreeMap<i32, String> = md.topics["t"]
         .iter()
         .map(|p| (p.id, cluster.name_of(p.leader).unwrap()))
         .collect();
     let r = start(
         &nodes,
-        one_fault(&names, Fault::Partition { topology: Topology::Primaries, grudge: None }, 600_000),
-        Arc::new(StaticTargets { leaders: leaders.clone(), ..Default::default() }),
+        one_fault(
+            &names,
+            Fault::Partition {
+                topology: Topology::Primaries,
+                grudge: None,
+            },
+            600_000,
+        ),
+        Arc::new(StaticTargets {
+            leaders: leaders.clone(),
+            ..Default::default()
+        }),
     )
     .await;
     let want = topology::isolate(&names, &leaders.values().cloned().collect());
-    assert_eq!(probe::matrix_mismatches(&matrix(&nodes).await, &want), Vec::<String>::new());
+    assert_eq!(
+        probe::matrix_mismatches(&matrix(&nodes).await, &want),
+        Vec::<String>::new()
+    );
     r.cancel.send(true).unwrap();
     r.task.await.unwrap().unwrap();
     assert_healed(&nodes).await;
@@ -161,16 +200,24 @@ async fn every_fault_has_its_real_effect_on_a_five_node_cluster_and_heals() {
         &nodes,
         one_fault(
             &names,
-            Fault::Kill { target: Target::One, nodes: Some([victim.name().to_string()].into()) },
+            Fault::Kill {
+                target: Target::One,
+                nodes: Some([victim.name().to_string()].into()),
+            },
             600_000,
         ),
         Arc::new(NoTargets),
     )
     .await;
     assert_eq!(victim.state().await.unwrap(), ProcessState::Dead);
-    let p = probe::tcp_probe(nodes[0].as_ref(), victim.ip(), BROKER_PORT, Duration::from_secs(2))
-        .await
-        .unwrap();
+    let p = probe::tcp_probe(
+        nodes[0].as_ref(),
+        victim.ip(),
+        BROKER_PORT,
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
     assert_eq!(p, probe::Probe::Refused, "a killed broker's port refuses");
     r.cancel.send(true).unwrap();
     r.task.await.unwrap().unwrap();
@@ -184,7 +231,10 @@ async fn every_fault_has_its_real_effect_on_a_five_node_cluster_and_heals() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(back, "the restarted broker serves again");
-    eprintln!("kill: restarted broker served after {:.1}s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "kill: restarted broker served after {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
     assert_healed(&nodes).await;
 
     // Pause: the broker answers nothing in time; resume and it answers.
@@ -194,17 +244,26 @@ async fn every_fault_has_its_real_effect_on_a_five_node_cluster_and_heals() {
         &nodes,
         one_fault(
             &names,
-            Fault::Pause { target: Target::One, nodes: Some([victim.name().to_string()].into()) },
+            Fault::Pause {
+                target: Target::One,
+                nodes: Some([victim.name().to_string()].into()),
+            },
             600_000,
         ),
         Arc::new(NoTargets),
     )
     .await;
     assert_eq!(victim.state().await.unwrap(), ProcessState::Paused);
-    assert!(!answers(&victim, Duration::from_secs(3)).await, "a paused broker answers nothing");
+    assert!(
+        !answers(&victim, Duration::from_secs(3)).await,
+        "a paused broker answers nothing"
+    );
     r.cancel.send(true).unwrap();
     r.task.await.unwrap().unwrap();
-    assert!(answers(&victim, Duration::from_secs(20)).await, "resumed, it answers");
+    assert!(
+        answers(&victim, Duration::from_secs(20)).await,
+        "resumed, it answers"
+    );
     assert_healed(&nodes).await;
 
     // Loss at 50 % on the links of n1 and n2: pings are measurably dropped.
@@ -252,7 +311,10 @@ async fn every_fault_has_its_real_effect_on_a_five_node_cluster_and_heals() {
     )
     .await;
     let off = measure_offset(c.as_ref(), &env).await.unwrap();
-    assert!((-123..=-117).contains(&off), "measured offset {off}s, asked -120s");
+    assert!(
+        (-123..=-117).contains(&off),
+        "measured offset {off}s, asked -120s"
+    );
     r.cancel.send(true).unwrap();
     r.task.await.unwrap().unwrap();
     let off = measure_offset(c.as_ref(), &env).await.unwrap();

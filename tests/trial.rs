@@ -36,16 +36,24 @@ async fn a_short_trial_records_everything_and_every_checker_judges_it() {
     let history = read_history(&report.run_dir.join("history.jsonl")).expect("history reads back");
     let ops = &history.ops;
     let count = |f: &F, t: OpType| ops.iter().filter(|o| &o.f == f && o.kind == t).count();
-    assert!(count(&F::Send, OpType::Ok) > 50, "acknowledged sends recorded");
+    assert!(
+        count(&F::Send, OpType::Ok) > 50,
+        "acknowledged sends recorded"
+    );
     assert!(count(&F::Poll, OpType::Ok) > 10, "polls recorded");
-    assert_eq!(count(&F::FinalRead, OpType::Ok), 2, "one final read per partition");
+    assert_eq!(
+        count(&F::FinalRead, OpType::Ok),
+        2,
+        "one final read per partition"
+    );
     assert!(
         ops.iter()
             .any(|o| o.process == Process::Nemesis && o.f.as_str() == "start-pause"),
         "nemesis ops recorded"
     );
     assert!(
-        ops.iter().any(|o| o.process == Process::Nemesis && o.f == F::Heal),
+        ops.iter()
+            .any(|o| o.process == Process::Nemesis && o.f == F::Heal),
         "heal recorded"
     );
 
@@ -54,15 +62,33 @@ async fn a_short_trial_records_everything_and_every_checker_judges_it() {
     )
     .unwrap();
     assert!(results["valid"].is_boolean() || results["valid"] == "unknown");
-    assert!(results["checkers"]["queue"]["valid"].is_boolean() || results["checkers"]["queue"]["valid"] == "unknown");
-    assert!(results["checkers"]["stats"]["by_f"]["send"]["ok"].as_u64().unwrap() > 0);
+    assert!(
+        results["checkers"]["queue"]["valid"].is_boolean()
+            || results["checkers"]["queue"]["valid"] == "unknown"
+    );
+    assert!(
+        results["checkers"]["stats"]["by_f"]["send"]["ok"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     assert!(results["anomaly_counts"]["lost-write"].is_u64());
     // RF 3, acks=all, idempotence: a pause of one broker loses nothing.
-    assert_eq!(report.anomaly("lost-write"), 0, "{}", report.results.summary);
+    assert_eq!(
+        report.anomaly("lost-write"),
+        0,
+        "{}",
+        report.results.summary
+    );
     assert_eq!(report.anomaly("duplicate"), 0, "{}", report.results.summary);
     for n in ["n1", "n2", "n3"] {
         assert!(
-            report.run_dir.join("nodes").join(n).join("server.log").exists(),
+            report
+                .run_dir
+                .join("nodes")
+                .join(n)
+                .join("server.log")
+                .exists(),
             "broker log of {n} collected"
         );
     }

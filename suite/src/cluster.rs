@@ -785,7 +785,10 @@ pub async fn active_controller_of(nodes: &[Arc<ContainerNode>]) -> Option<String
         }
         let Ok(out) = n
             .exec_timeout(
-                &["cat", "/var/lib/kafka/data/__cluster_metadata-0/quorum-state"],
+                &[
+                    "cat",
+                    "/var/lib/kafka/data/__cluster_metadata-0/quorum-state",
+                ],
                 Duration::from_secs(5),
             )
             .await

@@ -54,6 +54,23 @@ enum Command {
     Image(cmd::cluster::ImageCmd),
     /// Remove every container and network the suite left behind.
     Clean,
+    /// (Re)render a stored run's report: report.html, latency-raw.svg/.png
+    /// and rate.svg/.png in the run folder.
+    ///
+    /// report.html is self-contained (no network): the verdict, each
+    /// anomaly with its definition and the ops involved, the test's options
+    /// and the command that repeats it, the plots, a zoomable timeline of
+    /// every op (one lane per process, nemesis faults shaded) and a paged
+    /// table of all ops. Open it from disk or through `kafka-trial serve`.
+    Report(cmd::report::ReportArgs),
+    /// Browse the store in a web browser (read-only).
+    ///
+    /// Lists every run newest first with its verdict, options and anomaly
+    /// counts, and serves each run's report, plots, history and node logs.
+    /// A run with no report.html yet (or one older than its results) is
+    /// rendered on demand in memory, never written. Serves only files
+    /// inside the store; binds 127.0.0.1 unless told otherwise.
+    Serve(cmd::report::ServeArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -88,6 +105,8 @@ async fn main() -> ExitCode {
         Command::Cluster(c) => cmd::cluster::cluster(c).await,
         Command::Image(c) => cmd::cluster::image_cmd(c).await,
         Command::Clean => cmd::cluster::clean().await,
+        Command::Report(a) => cmd::report::report(&store, a),
+        Command::Serve(a) => cmd::report::serve(&store, a).await,
     };
     match res {
         Ok(code) => code,

@@ -257,7 +257,8 @@ impl TestSpec {
         if self.time_limit < Duration::from_secs(1) {
             bail!("--time-limit must be at least 1s");
         }
-        if !(0.0..=1.0).contains(&self.send_ratio) || !(0.0..=1.0).contains(&self.crash_probability) {
+        if !(0.0..=1.0).contains(&self.send_ratio) || !(0.0..=1.0).contains(&self.crash_probability)
+        {
             bail!("send ratio and crash probability must be within 0..1");
         }
         if self.idempotence && self.acks != Acks::All {
@@ -275,7 +276,10 @@ impl TestSpec {
                 for s in steps {
                     if let Who::LeaderOf(p) | Who::FollowersOf(p) = s.who {
                         if p < 0 || p as u32 >= self.partitions {
-                            bail!("scripted fault names partition {p}, the topic has {}", self.partitions);
+                            bail!(
+                                "scripted fault names partition {p}, the topic has {}",
+                                self.partitions
+                            );
                         }
                     }
                 }
@@ -327,6 +331,8 @@ pub struct Report {
     pub outcomes: (u64, u64, u64),
     pub sends_ok: u64,
     pub workload_secs: f64,
+    /// The run's report.html, if it could be rendered.
+    pub report_html: Option<PathBuf>,
 }
 
 impl Report {
@@ -335,11 +341,7 @@ impl Report {
     }
     /// Count of one anomaly class (`lost-write`, `duplicate`, …).
     pub fn anomaly(&self, class: &str) -> u64 {
-        self.results
-            .anomaly_counts
-            .get(class)
-            .copied()
-            .unwrap_or(0)
+        self.results.anomaly_counts.get(class).copied().unwrap_or(0)
     }
 }
 
@@ -392,10 +394,13 @@ impl ClusterTargets {
                 node: "-".into(),
                 msg: format!("metadata: {e:#}"),
             })?;
-        md.topics.get(TOPIC).cloned().ok_or_else(|| NodeError::Other {
-            node: "-".into(),
-            msg: format!("topic {TOPIC} not in the metadata"),
-        })
+        md.topics
+            .get(TOPIC)
+            .cloned()
+            .ok_or_else(|| NodeError::Other {
+                node: "-".into(),
+                msg: format!("topic {TOPIC} not in the metadata"),
+            })
     }
 }
 
@@ -414,11 +419,17 @@ fn resolve_script(
     for s in steps {
         let nodes: BTreeSet<String> = match &s.who {
             Who::LeaderOf(p) => {
-                let part = parts.iter().find(|x| x.id == *p).context("no such partition")?;
+                let part = parts
+                    .iter()
+                    .find(|x| x.id == *p)
+                    .context("no such partition")?;
                 [name(&part.leader)].into()
             }
             Who::FollowersOf(p) => {
-                let part = parts.iter().find(|x| x.id == *p).context("no such partition")?;
+                let part = parts
+                    .iter()
+                    .find(|x| x.id == *p)
+                    .context("no such partition")?;
                 part.replicas
                     .iter()
                     .filter(|r| **r != part.leader)
@@ -437,8 +448,11 @@ fn resolve_script(
                 nodes: Some(nodes),
             },
             ScriptFault::Isolate => {
-                let rest: BTreeSet<String> =
-                    all.iter().filter(|n| !nodes.contains(*n)).cloned().collect();
+                let rest: BTreeSet<String> = all
+                    .iter()
+                    .filter(|n| !nodes.contains(*n))
+                    .cloned()
+                    .collect();
                 Fault::Partition {
                     topology: Topology::One,
                     grudge: Some(trial_nemesis::grudge::complete_grudge(&[nodes, rest])),
@@ -537,7 +551,15 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         cluster.nodes.len(),
         cluster.bootstrap_servers()
     ));
-    let outcome = trial(&spec, &cluster, &run_dir, &pb, interrupted.clone(), cancel_rx).await;
+    let outcome = trial(
+        &spec,
+        &cluster,
+        &run_dir,
+        &pb,
+        interrupted.clone(),
+        cancel_rx,
+    )
+    .await;
     // Logs and teardown happen whatever the trial's outcome.
     pb.set_message("collecting logs and tearing down");
     if let Err(e) = cluster.collect_logs(&run_dir.nodes()) {
@@ -555,6 +577,16 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     })
     .await??;
     run_dir.write_json("results.json", &results)?;
+    pb.set_message("rendering the report");
+    let dir = run_dir.path.clone();
+    let report_html =
+        match tokio::task::spawn_blocking(move || crate::report::write_run_report(&dir)).await? {
+            Ok(files) => Some(files.html),
+            Err(e) => {
+                tracing::warn!("rendering report.html: {e:#}");
+                None
+            }
+        };
     pb.finish_and_clear();
     let (ok, fail, info) = counters.snapshot();
     Ok(Report {
@@ -566,6 +598,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         outcomes: (ok, fail, info),
         sends_ok: counters.sends_ok.load(Ordering::Relaxed),
         workload_secs,
+        report_html,
     })
 }
 
@@ -593,7 +626,13 @@ async fn trial(
     .await?;
     for p in &parts {
         if p.replicas.len() != spec.cluster.replication_factor || p.isr.len() != p.replicas.len() {
-            bail!("topic {TOPIC} partition {} has replicas {:?} and ISR {:?}, expected {} in sync", p.id, p.replicas, p.isr, spec.cluster.replication_factor);
+            bail!(
+                "topic {TOPIC} partition {} has replicas {:?} and ISR {:?}, expected {} in sync",
+                p.id,
+                p.replicas,
+                p.isr,
+                spec.cluster.replication_factor
+            );
         }
     }
     let names: BTreeMap<i32, String> = cluster
@@ -603,13 +642,16 @@ async fn trial(
         .collect();
     let all_names: Vec<String> = cluster.nodes.iter().map(|n| n.role.name.clone()).collect();
     let schedule = match &spec.nemesis {
-        NemesisPlan::Generated(o) => {
-            Schedule::generate(spec.seed, &all_names, spec.time_limit, o)
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-        }
-        NemesisPlan::Script(steps) => {
-            resolve_script(steps, &parts, &names, &all_names, spec.time_limit, spec.seed)?
-        }
+        NemesisPlan::Generated(o) => Schedule::generate(spec.seed, &all_names, spec.time_limit, o)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        NemesisPlan::Script(steps) => resolve_script(
+            steps,
+            &parts,
+            &names,
+            &all_names,
+            spec.time_limit,
+            spec.seed,
+        )?,
     };
     run_dir.write_json("schedule.json", &schedule)?;
 
@@ -659,7 +701,11 @@ async fn trial(
             "{:>3.0}/{}s  ok {ok}  fail {fail}  info {info}  faults: {}",
             started.elapsed().as_secs_f64(),
             spec.time_limit.as_secs(),
-            if faults.is_empty() { "none".to_string() } else { faults.join(", ") }
+            if faults.is_empty() {
+                "none".to_string()
+            } else {
+                faults.join(", ")
+            }
         ));
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -670,7 +716,11 @@ async fn trial(
     pb.set_message("healing");
     let nemesis_report = nemesis.await?;
     match &nemesis_report {
-        Ok(r) => tracing::info!(actions = r.actions, failed = r.failed_actions, "nemesis done"),
+        Ok(r) => tracing::info!(
+            actions = r.actions,
+            failed = r.failed_actions,
+            "nemesis done"
+        ),
         Err(e) => tracing::warn!("nemesis: {e}"),
     }
 
@@ -726,5 +776,8 @@ pub fn summary(report: &Report) -> String {
         s.push_str("interrupted: no final reads were made\n");
     }
     s.push_str(&format!("run folder: {}\n", report.run_dir.display()));
+    if let Some(h) = &report.report_html {
+        s.push_str(&format!("report: {}\n", h.display()));
+    }
     s
 }

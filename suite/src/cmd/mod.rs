@@ -2,4 +2,5 @@
 
 pub mod cluster;
 pub mod history;
+pub mod report;
 pub mod test;

@@ -109,7 +109,10 @@ pub struct TestArgs {
 impl TestArgs {
     pub fn spec(&self, store: &Path) -> Result<TestSpec> {
         if self.workload != "queue" {
-            bail!("unknown workload {:?}: the workload is `queue`", self.workload);
+            bail!(
+                "unknown workload {:?}: the workload is `queue`",
+                self.workload
+            );
         }
         let mut o = NemesisOptions {
             kinds: self.nemesis.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -216,10 +219,34 @@ fn opts(kinds: &str, f: impl FnOnce(&mut NemesisOptions)) -> NemesisPlan {
 pub fn unclean_script(t: Duration) -> Vec<ScriptStep> {
     let at = |f: f64| Duration::from_secs_f64(t.as_secs_f64() * f);
     vec![
-        ScriptStep { at: at(0.15), id: 0, start: true, fault: ScriptFault::Pause, who: Who::FollowersOf(0) },
-        ScriptStep { at: at(0.40), id: 1, start: true, fault: ScriptFault::Kill, who: Who::LeaderOf(0) },
-        ScriptStep { at: at(0.42), id: 0, start: false, fault: ScriptFault::Pause, who: Who::FollowersOf(0) },
-        ScriptStep { at: at(0.85), id: 1, start: false, fault: ScriptFault::Kill, who: Who::LeaderOf(0) },
+        ScriptStep {
+            at: at(0.15),
+            id: 0,
+            start: true,
+            fault: ScriptFault::Pause,
+            who: Who::FollowersOf(0),
+        },
+        ScriptStep {
+            at: at(0.40),
+            id: 1,
+            start: true,
+            fault: ScriptFault::Kill,
+            who: Who::LeaderOf(0),
+        },
+        ScriptStep {
+            at: at(0.42),
+            id: 0,
+            start: false,
+            fault: ScriptFault::Pause,
+            who: Who::FollowersOf(0),
+        },
+        ScriptStep {
+            at: at(0.85),
+            id: 1,
+            start: false,
+            fault: ScriptFault::Kill,
+            who: Who::LeaderOf(0),
+        },
     ]
 }
 
@@ -373,8 +400,14 @@ pub async fn scenario(store: &Path, cmd: ScenarioCmd) -> Result<ExitCode> {
                     return Ok(exit::code(exit::HARNESS));
                 }
             };
-            let sc = SCENARIOS.iter().find(|s| s.name == a.name).expect("checked");
-            eprintln!("scenario {}: {} (expected: {})", sc.name, sc.purpose, sc.expected);
+            let sc = SCENARIOS
+                .iter()
+                .find(|s| s.name == a.name)
+                .expect("checked");
+            eprintln!(
+                "scenario {}: {} (expected: {})",
+                sc.name, sc.purpose, sc.expected
+            );
             run_spec(spec, a.dry_run).await
         }
     }

@@ -1,0 +1,723 @@
+//! What a report is made of, read leniently from a run folder: the test's
+//! options (`test.json`), the checkers' results (`results.json`) and a
+//! compact digest of the history (`history.jsonl`).
+//!
+//! Every input may be missing or partial (a run still being written, a
+//! crashed controller, an older checker): nothing here fails on content; a
+//! problem becomes a warning shown in the report. Only I/O errors other
+//! than "not found" are errors.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use trial_histories::store::{HISTORY_FILE, NODES_DIR, RESULTS_FILE, TEST_FILE};
+use trial_histories::{HistoryReader, Op, OpType, Process};
+
+/// Longest value or error text kept per op for the op table (characters).
+pub const SHORT_TEXT: usize = 120;
+/// Longest value or error text kept for an op that an anomaly names.
+pub const LONG_TEXT: usize = 4000;
+
+/// How an operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    Ok,
+    Fail,
+    Info,
+    /// Invoked, never completed (the history ended first): like `info`.
+    Open,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Fail => "fail",
+            Outcome::Info => "info",
+            Outcome::Open => "open",
+        }
+    }
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+    fn of(t: OpType) -> Outcome {
+        match t {
+            OpType::Ok => Outcome::Ok,
+            OpType::Fail => Outcome::Fail,
+            _ => Outcome::Info,
+        }
+    }
+}
+
+/// One operation from invocation to completion (or a lone completion such
+/// as a `rebalance` or `crash` event, whose start and end coincide).
+#[derive(Debug, Clone)]
+pub struct OpSpan {
+    /// Index into [`HistoryDigest::lanes`].
+    pub lane: u32,
+    /// Index into [`HistoryDigest::fs`].
+    pub f: u16,
+    pub outcome: Outcome,
+    pub start_ns: u64,
+    pub end_ns: Option<u64>,
+    /// Index of the invocation (or of the lone completion).
+    pub invoke: u64,
+    pub completion: Option<u64>,
+    /// The completion's value if it has one, else the invocation's;
+    /// shortened to [`SHORT_TEXT`].
+    pub value: String,
+    pub error: Option<String>,
+}
+
+impl OpSpan {
+    pub fn latency_ns(&self) -> Option<u64> {
+        self.end_ns.map(|e| e.saturating_sub(self.start_ns))
+    }
+}
+
+/// A fault interval: from a `start-<kind>` info to the next `stop-<kind>`
+/// (or `heal`), or to the end of the history if it was never stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultInterval {
+    pub kind: String,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// False when no stop or heal was recorded (history ended first).
+    pub stopped: bool,
+    /// The `start-<kind>` info op.
+    pub start_op: u64,
+    /// The op that ended it, if any.
+    pub end_op: Option<u64>,
+    /// What the nemesis says it did (shortened).
+    pub detail: String,
+}
+
+/// Every field of one history line, for the ops that anomalies name.
+#[derive(Debug, Clone)]
+pub struct OpRow {
+    pub index: u64,
+    pub time_ns: u64,
+    pub process: String,
+    pub kind: &'static str,
+    pub f: String,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+/// A compact digest of a history, enough for plots, the timeline and the
+/// op table.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryDigest {
+    /// Was there a history file at all?
+    pub present: bool,
+    /// Lines read as ops.
+    pub op_count: u64,
+    /// Processes, in lane order: nemesis, workers by number, then others.
+    pub lanes: Vec<String>,
+    pub lane_is_nemesis: Vec<bool>,
+    /// Function names, indexed by [`OpSpan::f`].
+    pub fs: Vec<String>,
+    /// Ops in invocation order.
+    pub spans: Vec<OpSpan>,
+    pub faults: Vec<FaultInterval>,
+    /// The last time in the history (ns).
+    pub end_ns: u64,
+    /// The ops named by anomaly examples, in full.
+    pub named_ops: BTreeMap<u64, OpRow>,
+    /// Problems met while reading (skipped lines, truncated tail, …).
+    pub warnings: Vec<String>,
+}
+
+/// One example of an anomaly, as the checker gave it.
+#[derive(Debug, Clone, Default)]
+pub struct Example {
+    /// The ops involved (history indices).
+    pub ops: Vec<u64>,
+    /// Every other field, rendered as compact JSON (strings without quotes).
+    pub fields: Vec<(String, String)>,
+    pub message: Option<String>,
+}
+
+/// An anomaly class reported by a checker.
+#[derive(Debug, Clone, Default)]
+pub struct AnomalyClass {
+    pub checker: String,
+    pub name: String,
+    pub count: u64,
+    pub definition: Option<String>,
+    pub examples: Vec<Example>,
+}
+
+/// The verdict of results.json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Valid,
+    Invalid,
+    Unknown,
+    /// No results.json (yet): the run is being written or was never checked.
+    Pending,
+}
+
+impl Verdict {
+    pub fn from_results(results: Option<&Value>) -> Verdict {
+        match results.and_then(|r| r.get("valid")) {
+            Some(Value::Bool(true)) => Verdict::Valid,
+            Some(Value::Bool(false)) => Verdict::Invalid,
+            Some(_) => Verdict::Unknown,
+            None if results.is_some() => Verdict::Unknown,
+            None => Verdict::Pending,
+        }
+    }
+    /// A CSS class name and a word for people.
+    pub fn class(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Invalid => "invalid",
+            Verdict::Unknown => "unknown",
+            Verdict::Pending => "pending",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Invalid => "INVALID",
+            Verdict::Unknown => "unknown",
+            Verdict::Pending => "no verdict yet",
+        }
+    }
+}
+
+/// Everything a report shows about one run.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    pub dir: PathBuf,
+    /// test.json as an object (empty if missing or not an object).
+    pub test: serde_json::Map<String, Value>,
+    pub results: Option<Value>,
+    pub verdict: Verdict,
+    pub anomalies: Vec<AnomalyClass>,
+    /// Node log files, relative to the run folder (`nodes/n1/server.log`).
+    pub node_logs: Vec<String>,
+    pub history: HistoryDigest,
+    /// Problems with test.json / results.json.
+    pub warnings: Vec<String>,
+}
+
+impl RunData {
+    pub fn results_str(&self, key: &str) -> Option<&str> {
+        self.results.as_ref()?.get(key)?.as_str()
+    }
+}
+
+/// Read a JSON file; `Ok(None)` if it does not exist, a warning if it does
+/// not parse (a half-written file: tolerated).
+pub fn read_json(path: &Path, warnings: &mut Vec<String>) -> io::Result<Option<Value>> {
+    match fs::read(path) {
+        Ok(b) => match serde_json::from_slice(&b) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                warnings.push(format!(
+                    "{}: not valid JSON ({e}); ignored",
+                    file_name(path)
+                ));
+                Ok(None)
+            }
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// Read everything about a run folder.
+pub fn load_run(dir: &Path) -> io::Result<RunData> {
+    let mut warnings = Vec::new();
+    let test = match read_json(&dir.join(TEST_FILE), &mut warnings)? {
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            warnings.push(format!("{TEST_FILE}: not a JSON object; ignored"));
+            Default::default()
+        }
+        None => Default::default(),
+    };
+    let results = read_json(&dir.join(RESULTS_FILE), &mut warnings)?;
+    let verdict = Verdict::from_results(results.as_ref());
+    let anomalies = results.as_ref().map(anomaly_classes).unwrap_or_default();
+    let named: BTreeSet<u64> = anomalies
+        .iter()
+        .flat_map(|a| a.examples.iter().flat_map(|e| e.ops.iter().copied()))
+        .collect();
+    let history = digest_history(&dir.join(HISTORY_FILE), &named)?;
+    let node_logs = list_node_logs(dir);
+    Ok(RunData {
+        dir: dir.to_path_buf(),
+        test,
+        results,
+        verdict,
+        anomalies,
+        node_logs,
+        history,
+        warnings,
+    })
+}
+
+/// `nodes/<node>/<file>` for every regular file two levels down, sorted
+/// (n2 before n10).
+pub fn list_node_logs(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir(dir.join(NODES_DIR)) else {
+        return out;
+    };
+    let mut nodes: Vec<_> = rd.flatten().filter(|e| e.path().is_dir()).collect();
+    nodes.sort_by_key(|e| natural_key(&e.file_name().to_string_lossy()));
+    for n in nodes {
+        let Ok(files) = fs::read_dir(n.path()) else {
+            continue;
+        };
+        let mut files: Vec<_> = files.flatten().filter(|e| e.path().is_file()).collect();
+        files.sort_by_key(|e| e.file_name());
+        for f in files {
+            out.push(format!(
+                "{NODES_DIR}/{}/{}",
+                n.file_name().to_string_lossy(),
+                f.file_name().to_string_lossy()
+            ));
+        }
+    }
+    out
+}
+
+/// Sort key that orders `n2` before `n10`.
+pub fn natural_key(s: &str) -> (String, u64, String) {
+    let digits_at = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());
+    let (head, rest) = s.split_at(digits_at);
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let n = rest[..end].parse().unwrap_or(0);
+    (head.to_string(), n, rest[end..].to_string())
+}
+
+/// Shorten to `max` characters, marking the cut.
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((i, _)) => format!("{}…", &s[..i]),
+    }
+}
+
+/// Render a JSON value for people: strings without quotes, the rest compact.
+pub fn json_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The anomaly classes of results.json: every `checkers.<c>.anomalies.<name>`
+/// plus any `anomaly_counts` entry no checker details. Classes with a count
+/// of zero are kept (the report lists them as "none found").
+pub fn anomaly_classes(results: &Value) -> Vec<AnomalyClass> {
+    let mut out: Vec<AnomalyClass> = Vec::new();
+    if let Some(checkers) = results.get("checkers").and_then(Value::as_object) {
+        for (cname, c) in checkers {
+            let Some(anoms) = c.get("anomalies").and_then(Value::as_object) else {
+                continue;
+            };
+            for (name, a) in anoms {
+                let examples: Vec<Example> = a
+                    .get("examples")
+                    .and_then(Value::as_array)
+                    .map(|xs| xs.iter().map(example).collect())
+                    .unwrap_or_default();
+                let count = a
+                    .get("count")
+                    .and_then(Value::as_u64)
+                    .or_else(|| a.as_u64())
+                    .unwrap_or(examples.len() as u64);
+                out.push(AnomalyClass {
+                    checker: cname.clone(),
+                    name: name.clone(),
+                    count,
+                    definition: a
+                        .get("definition")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    examples,
+                });
+            }
+        }
+    }
+    if let Some(counts) = results.get("anomaly_counts").and_then(Value::as_object) {
+        for (name, n) in counts {
+            let n = n.as_u64().unwrap_or(0);
+            if let Some(a) = out.iter_mut().find(|a| &a.name == name) {
+                a.count = a.count.max(n);
+            } else {
+                out.push(AnomalyClass {
+                    checker: String::new(),
+                    name: name.clone(),
+                    count: n,
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    for a in &mut out {
+        if a.definition.is_none() {
+            a.definition = known_definition(&a.name).map(str::to_string);
+        }
+    }
+    // Found anomalies first (most first), then the rest by name.
+    out.sort_by(|a, b| {
+        (b.count > 0)
+            .cmp(&(a.count > 0))
+            .then(b.count.cmp(&a.count))
+            .then(a.name.cmp(&b.name))
+    });
+    out
+}
+
+fn example(v: &Value) -> Example {
+    let mut ex = Example::default();
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match k.as_str() {
+                    "ops" => {
+                        ex.ops = x
+                            .as_array()
+                            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                            .or_else(|| x.as_u64().map(|n| vec![n]))
+                            .unwrap_or_default()
+                    }
+                    "op" => ex.ops.extend(x.as_u64()),
+                    "message" => ex.message = Some(json_text(x)),
+                    _ => ex
+                        .fields
+                        .push((k.clone(), shorten(&json_text(x), LONG_TEXT))),
+                }
+            }
+        }
+        other => ex.message = Some(shorten(&json_text(other), LONG_TEXT)),
+    }
+    ex
+}
+
+/// Definitions of the anomaly vocabulary (Jepsen's Kafka workload), for
+/// results that do not carry their own.
+pub fn known_definition(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "lost-write" => "an acknowledged send (ok) whose record was never read, although a read went past its offset in that partition",
+        "duplicate" => "one sent value appears at more than one offset (in one or several partitions)",
+        "unseen" => "an acknowledged send not read by the end of the test; not proof of loss while reads did not reach its offset",
+        "poll-skip" => "a consumer's consecutive polls of a partition skipped over offsets that other reads show holding records",
+        "int-poll-skip" => "within one poll, records of a partition skip over offsets that other reads show holding records",
+        "nonmonotonic-poll" => "a consumer's polls of a partition went backwards (a later poll returned a lower offset) without a reassignment in between",
+        "int-nonmonotonic-poll" => "within one poll, offsets of a partition did not increase",
+        "nonmonotonic-send" => "one producer's successive sends to a partition were acknowledged at offsets that did not increase",
+        "int-send-skip" | "send-skip" => "a producer's successive acknowledged sends to a partition left offsets between them that hold other producers' records",
+        "inconsistent-offsets" => "two reads disagree about which value is at one offset of a partition",
+        "aborted-read" => "a read saw a record written by a transaction that aborted",
+        "phantom-read" | "phantom" => "a read returned a value that no send ever wrote",
+        "failed-read" | "fail-read" => "a read returned a value whose send definitely failed",
+        "G0" | "G1c" | "G1a" | "G1b" | "cycle" => "a dependency cycle between transactions: no serial order explains what they read and wrote",
+        _ => return None,
+    })
+}
+
+/// Order of lanes: nemesis first, then workers by number, then other actors.
+fn lane_rank(p: &Process) -> (u8, u64, String) {
+    match p {
+        Process::Nemesis => (0, 0, String::new()),
+        Process::Worker(n) => (1, *n, String::new()),
+        Process::Named(s) => (2, 0, s.clone()),
+    }
+}
+
+struct Open {
+    f: u16,
+    start_ns: u64,
+    index: u64,
+    value: String,
+}
+
+/// Read a history into a [`HistoryDigest`], streaming, leniently: malformed
+/// lines are skipped with a warning; an invocation followed by another one
+/// of the same process is closed as never completed; a lone completion
+/// (`rebalance`, `crash`) is an instant op.
+pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryDigest> {
+    let mut d = HistoryDigest::default();
+    let mut reader = match HistoryReader::open(path) {
+        Ok(r) => r,
+        Err(trial_histories::ReadError::Io { source, .. })
+            if source.kind() == io::ErrorKind::NotFound =>
+        {
+            return Ok(d);
+        }
+        Err(trial_histories::ReadError::Io { source, .. }) => return Err(source),
+        Err(e) => return Err(io::Error::other(e.to_string())),
+    };
+    d.present = true;
+    let mut lane_of: HashMap<Process, u32> = HashMap::new();
+    let mut procs: Vec<Process> = Vec::new();
+    let mut f_of: HashMap<String, u16> = HashMap::new();
+    let mut open: HashMap<u32, Open> = HashMap::new();
+    // Open fault intervals by kind: (start time, start op, detail).
+    let mut active: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
+    let mut skipped = 0u64;
+    let mut first_skip: Option<String> = None;
+
+    for item in &mut reader {
+        let op: Op = match item {
+            Ok(op) => op,
+            Err(trial_histories::ReadError::Io { source, .. }) => return Err(source),
+            Err(e) => {
+                skipped += 1;
+                first_skip.get_or_insert_with(|| e.to_string());
+                continue;
+            }
+        };
+        d.op_count += 1;
+        d.end_ns = d.end_ns.max(op.time);
+        if named.contains(&op.index) {
+            d.named_ops.insert(
+                op.index,
+                OpRow {
+                    index: op.index,
+                    time_ns: op.time,
+                    process: op.process.to_string(),
+                    kind: op.kind.as_str(),
+                    f: op.f.as_str().to_string(),
+                    value: shorten(op.value.get(), LONG_TEXT),
+                    error: op.error.as_deref().map(|e| shorten(e, LONG_TEXT)),
+                },
+            );
+        }
+        let lane = *lane_of.entry(op.process.clone()).or_insert_with(|| {
+            procs.push(op.process.clone());
+            (procs.len() - 1) as u32
+        });
+        let fname = op.f.as_str();
+        let f = match f_of.get(fname) {
+            Some(&f) => f,
+            None => {
+                let f = d.fs.len().min(u16::MAX as usize) as u16;
+                d.fs.push(fname.to_string());
+                f_of.insert(fname.to_string(), f);
+                f
+            }
+        };
+        if op.process == Process::Nemesis && op.kind.is_completion() {
+            track_fault(&mut d, &mut active, &op);
+        }
+        if op.kind == OpType::Invoke {
+            if let Some(prev) = open.remove(&lane) {
+                d.spans.push(OpSpan {
+                    lane,
+                    f: prev.f,
+                    outcome: Outcome::Open,
+                    start_ns: prev.start_ns,
+                    end_ns: None,
+                    invoke: prev.index,
+                    completion: None,
+                    value: prev.value,
+                    error: None,
+                });
+            }
+            open.insert(
+                lane,
+                Open {
+                    f,
+                    start_ns: op.time,
+                    index: op.index,
+                    value: shorten(op.value.get(), SHORT_TEXT),
+                },
+            );
+            continue;
+        }
+        let outcome = Outcome::of(op.kind);
+        let value = op.value.get();
+        let error = op.error.as_deref().map(|e| shorten(e, SHORT_TEXT));
+        match open.remove(&lane) {
+            Some(inv) => d.spans.push(OpSpan {
+                lane,
+                f: inv.f,
+                outcome,
+                start_ns: inv.start_ns,
+                end_ns: Some(op.time.max(inv.start_ns)),
+                invoke: inv.index,
+                completion: Some(op.index),
+                value: if value == "null" || value == "{}" {
+                    inv.value
+                } else {
+                    shorten(value, SHORT_TEXT)
+                },
+                error,
+            }),
+            None => d.spans.push(OpSpan {
+                lane,
+                f,
+                outcome,
+                start_ns: op.time,
+                end_ns: Some(op.time),
+                invoke: op.index,
+                completion: Some(op.index),
+                value: shorten(value, SHORT_TEXT),
+                error,
+            }),
+        }
+    }
+    for (lane, o) in open {
+        d.spans.push(OpSpan {
+            lane,
+            f: o.f,
+            outcome: Outcome::Open,
+            start_ns: o.start_ns,
+            end_ns: None,
+            invoke: o.index,
+            completion: None,
+            value: o.value,
+            error: None,
+        });
+    }
+    for (kind, (start_ns, start_op, detail)) in std::mem::take(&mut active) {
+        d.faults.push(FaultInterval {
+            kind,
+            start_ns,
+            end_ns: d.end_ns.max(start_ns),
+            stopped: false,
+            start_op,
+            end_op: None,
+            detail,
+        });
+    }
+    d.faults.sort_by_key(|f| (f.start_ns, f.end_ns));
+    d.spans.sort_by_key(|s| s.invoke);
+    for w in reader.warnings() {
+        d.warnings.push(format!("{HISTORY_FILE}: {w}"));
+    }
+    if skipped > 0 {
+        d.warnings.push(format!(
+            "{HISTORY_FILE}: {skipped} malformed line(s) skipped; the first: {}",
+            first_skip.unwrap_or_default()
+        ));
+    }
+
+    // Lanes in a stable, readable order; renumber the spans to match.
+    let mut order: Vec<u32> = (0..procs.len() as u32).collect();
+    order.sort_by_key(|&i| lane_rank(&procs[i as usize]));
+    let mut new_of_old = vec![0u32; procs.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_of_old[old as usize] = new as u32;
+    }
+    for s in &mut d.spans {
+        s.lane = new_of_old[s.lane as usize];
+    }
+    d.lanes = order
+        .iter()
+        .map(|&i| procs[i as usize].to_string())
+        .collect();
+    d.lane_is_nemesis = order
+        .iter()
+        .map(|&i| procs[i as usize] == Process::Nemesis)
+        .collect();
+    Ok(d)
+}
+
+/// Fault intervals from the nemesis's completions: `start-X` (info or ok)
+/// opens X; `stop-X` closes X; `heal` closes every open fault.
+fn track_fault(d: &mut HistoryDigest, active: &mut BTreeMap<String, (u64, u64, String)>, op: &Op) {
+    let f = op.f.as_str();
+    let close = |d: &mut HistoryDigest, kind: String, (s, sop, detail): (u64, u64, String)| {
+        d.faults.push(FaultInterval {
+            kind,
+            start_ns: s,
+            end_ns: op.time.max(s),
+            stopped: true,
+            start_op: sop,
+            end_op: Some(op.index),
+            detail,
+        });
+    };
+    if let Some(kind) = f.strip_prefix("start-") {
+        if op.kind == OpType::Fail {
+            return;
+        }
+        // A second start of the same kind while one is open extends it.
+        active
+            .entry(kind.to_string())
+            .or_insert_with(|| (op.time, op.index, shorten(op.value.get(), SHORT_TEXT * 2)));
+    } else if let Some(kind) = f.strip_prefix("stop-") {
+        if let Some(open) = active.remove(kind) {
+            close(d, kind.to_string(), open);
+        }
+    } else if f == "heal" {
+        for (kind, open) in std::mem::take(active) {
+            close(d, kind, open);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_and_shorten() {
+        let mut v = vec!["n10", "n2", "n1"];
+        v.sort_by_key(|s| natural_key(s));
+        assert_eq!(v, ["n1", "n2", "n10"]);
+        assert_eq!(shorten("abcdef", 3), "abc…");
+        assert_eq!(shorten("ab", 3), "ab");
+        assert_eq!(shorten("ééé", 2), "éé…");
+    }
+
+    #[test]
+    fn verdicts() {
+        use serde_json::json;
+        assert_eq!(Verdict::from_results(None), Verdict::Pending);
+        assert_eq!(
+            Verdict::from_results(Some(&json!({"valid": true}))),
+            Verdict::Valid
+        );
+        assert_eq!(
+            Verdict::from_results(Some(&json!({"valid": false}))),
+            Verdict::Invalid
+        );
+        assert_eq!(
+            Verdict::from_results(Some(&json!({"valid": "unknown"}))),
+            Verdict::Unknown
+        );
+        assert_eq!(Verdict::from_results(Some(&json!({}))), Verdict::Unknown);
+    }
+
+    #[test]
+    fn anomaly_classes_are_read_leniently() {
+        use serde_json::json;
+        let r = json!({
+            "anomaly_counts": {"lost-write": 3, "duplicate": 0, "poll-skip": 2},
+            "checkers": {"queue": {"anomalies": {
+                "lost-write": {"count": 3, "definition": "D", "examples": [
+                    {"ops": [12, 40], "partition": 1, "message": "m"}, "odd"]},
+                "weird": "not an object"}},
+                "stats": 7}
+        });
+        let a = anomaly_classes(&r);
+        assert_eq!(a[0].name, "lost-write");
+        assert_eq!(a[0].examples[0].ops, [12, 40]);
+        assert_eq!(a[0].examples[0].message.as_deref(), Some("m"));
+        assert_eq!(a[0].examples[1].message.as_deref(), Some("odd"));
+        assert_eq!(a[1].name, "poll-skip");
+        assert!(a[1].definition.is_some());
+        assert!(a.iter().any(|c| c.name == "duplicate" && c.count == 0));
+        assert!(anomaly_classes(&json!([1, 2])).is_empty());
+    }
+}

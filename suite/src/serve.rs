@@ -1,0 +1,636 @@
+//! `kafka-trial serve`: browse the store in a browser.
+//!
+//! - `/` — every run in the store, newest first: verdict, test, time, key
+//!   options, anomaly counts, links to the report, plots, history, results
+//!   and node logs.
+//! - `/runs/<test>/<timestamp>/` — the run's report. `report.html` is served
+//!   when it is at least as new as `results.json` and `history.jsonl`;
+//!   otherwise (a run still being written, a run re-checked since, a run
+//!   never reported) the report is **rendered on demand in memory and not
+//!   saved** — serve never writes into the store; `kafka-trial report RUN`
+//!   saves it. A run without `results.json` shows "no verdict yet".
+//! - `/runs/<path>` — any other file of the store (history, logs, plots),
+//!   streamed; folders get a plain listing.
+//!
+//! Read-only and careful about paths: only GET and HEAD; every request path
+//! is percent-decoded segment by segment and refused (404) if a segment is
+//! empty, `.`, `..`, hidden (`.x`), or holds `/`, `\` or NUL after decoding;
+//! the joined path is canonicalised (resolving symlinks) and must stay
+//! inside the canonical store root, else 404. Binds 127.0.0.1 by default.
+
+use crate::report::data::{self, natural_key, Verdict};
+use crate::report::html::{esc, url_path, CSP};
+use crate::report::{self, REPORT_FILE};
+use anyhow::{Context, Result};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::Value;
+use std::fmt::Write;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use trial_histories::store::{HISTORY_FILE, LATEST, NODES_DIR, RESULTS_FILE, TEST_FILE};
+
+const CSS: &str = include_str!("report/report.css");
+
+/// A run whose history changed this recently and that has no results is
+/// shown as "running".
+const RUNNING_WINDOW: Duration = Duration::from_secs(120);
+
+struct St {
+    /// The canonical store root.
+    root: PathBuf,
+    /// Rendering a report on demand takes a core for a moment (0.2 s at
+    /// 100,000 ops): at most two at once, however many tabs reload.
+    renders: tokio::sync::Semaphore,
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: Router,
+}
+
+/// The router for a store root (for embedding or tests).
+pub fn router(store_root: &Path) -> Result<Router> {
+    let root = std::fs::canonicalize(store_root)
+        .with_context(|| format!("the store {}", store_root.display()))?;
+    let st = Arc::new(St {
+        root,
+        renders: tokio::sync::Semaphore::new(2),
+    });
+    Ok(Router::new().fallback(handle).with_state(st))
+}
+
+impl Server {
+    /// Bind `addr` (port 0: any free port) to serve the store at `store_root`.
+    pub async fn bind(store_root: &Path, addr: SocketAddr) -> Result<Server> {
+        let app = router(store_root)?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        Ok(Server { listener, app })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serve until `shutdown` completes.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving")
+    }
+}
+
+async fn handle(State(st): State<Arc<St>>, method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "read-only: GET and HEAD only\n",
+        )
+            .into_response();
+    }
+    let path = uri.path();
+    if path == "/" || path == "/index.html" {
+        let st2 = st.clone();
+        return match tokio::task::spawn_blocking(move || index_page(&st2.root)).await {
+            Ok(page) => html(StatusCode::OK, page),
+            Err(e) => error_page(&format!("listing the store failed: {e}")),
+        };
+    }
+    if path == "/runs" {
+        return redirect("/");
+    }
+    let Some(rest) = path.strip_prefix("/runs/") else {
+        return not_found();
+    };
+    let Some(rel) = safe_relative(rest) else {
+        return not_found();
+    };
+    let joined = st.root.join(&rel);
+    let Ok(real) = tokio::fs::canonicalize(&joined).await else {
+        return not_found();
+    };
+    if !real.starts_with(&st.root) {
+        return not_found();
+    }
+    let Ok(meta) = tokio::fs::metadata(&real).await else {
+        return not_found();
+    };
+    if meta.is_dir() {
+        if !path.ends_with('/') {
+            return redirect(&format!("{path}/"));
+        }
+        let is_run = real.join(HISTORY_FILE).is_file() || real.join(TEST_FILE).is_file();
+        let _permit = match st.renders.acquire().await {
+            Ok(p) => p,
+            Err(_) => return error_page("the server is shutting down"),
+        };
+        let root = st.root.clone();
+        let shown = rest.to_string();
+        let res = tokio::task::spawn_blocking(move || {
+            if is_run {
+                run_page(&real)
+            } else {
+                Ok(listing(&root, &real, &shown))
+            }
+        })
+        .await;
+        return match res {
+            Ok(Ok(page)) => html(StatusCode::OK, page),
+            Ok(Err(e)) => error_page(&format!("{e:#}")),
+            Err(e) => error_page(&format!("{e}")),
+        };
+    }
+    if !meta.is_file() {
+        return not_found();
+    }
+    file_response(&real, meta.len()).await
+}
+
+/// Decode a request path below `/runs/` into a relative path, or `None` if
+/// it could name anything outside (see the module doc).
+pub fn safe_relative(raw: &str) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    let raw = raw.strip_suffix('/').unwrap_or(raw);
+    if raw.is_empty() {
+        return None;
+    }
+    for seg in raw.split('/') {
+        let bytes = percent_decode(seg)?;
+        let s = String::from_utf8(bytes).ok()?;
+        if s.is_empty()
+            || s.starts_with('.')
+            || s.contains(['/', '\\', '\0'])
+            || (cfg!(windows) && s.contains(':'))
+        {
+            return None;
+        }
+        out.push(s);
+    }
+    Some(out)
+}
+
+/// Percent-decode; `None` on a malformed escape.
+pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "not found\n",
+    )
+        .into_response()
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::PERMANENT_REDIRECT.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn html(status: StatusCode, page: String) -> Response {
+    let mut r = (status, page).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn error_page(msg: &str) -> Response {
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>error</title></head><body><h1>Could not show this</h1><pre>{}</pre><p><a href=\"/\">all runs</a></p></body></html>",
+            esc(msg)
+        ),
+    )
+}
+
+/// Content type by extension; history-derived text is served as plain text.
+fn content_type(p: &Path) -> &'static str {
+    match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "css" => "text/css; charset=utf-8",
+        "gz" => "application/gzip",
+        _ => "text/plain; charset=utf-8",
+    }
+}
+
+async fn file_response(p: &Path, len: u64) -> Response {
+    let f = match tokio::fs::File::open(p).await {
+        Ok(f) => f,
+        Err(_) => return not_found(),
+    };
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(f, 1 << 16));
+    let mut r = Response::new(body);
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(p)),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// The report of a run: the saved one if it is current, else rendered now.
+fn run_page(dir: &Path) -> Result<String> {
+    let saved = dir.join(REPORT_FILE);
+    if let Some(rt) = mtime(&saved) {
+        let fresh = [RESULTS_FILE, HISTORY_FILE]
+            .iter()
+            .all(|f| mtime(&dir.join(f)).is_none_or(|t| t <= rt));
+        if fresh {
+            if let Ok(s) = std::fs::read_to_string(&saved) {
+                return Ok(s);
+            }
+        }
+    }
+    let note = if saved.exists() {
+        "This run changed since its report.html was written: rendered now, not saved (kafka-trial report RUN saves it)."
+    } else if dir.join(RESULTS_FILE).exists() {
+        "This run has no report.html: rendered now, not saved (kafka-trial report RUN saves it)."
+    } else {
+        "No results yet: rendered now from what the run has written so far. Reload to update."
+    };
+    report::render_report_page(dir, Some(note))
+}
+
+/// A plain listing of a folder of the store (test folders, `nodes/`).
+fn listing(root: &Path, dir: &Path, shown: &str) -> String {
+    let mut names: Vec<(String, bool)> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if name.starts_with('.') {
+                        return None;
+                    }
+                    let real = std::fs::canonicalize(e.path()).ok()?;
+                    real.starts_with(root).then(|| (name, real.is_dir()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort_by_key(|a| natural_key(&a.0));
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{t}</title><style>{CSS}</style></head><body><header><div class=\"crumbs\"><a href=\"/\">all runs</a></div><h1>{t}</h1></header><main><ul>",
+        t = esc(shown)
+    );
+    for (n, is_dir) in names {
+        let href = format!("{}{}", url_path(&n), if is_dir { "/" } else { "" });
+        let _ = write!(
+            o,
+            "<li><a href=\"{}\">{}{}</a></li>",
+            esc(&href),
+            esc(&n),
+            if is_dir { "/" } else { "" }
+        );
+    }
+    o.push_str("</ul></main></body></html>");
+    o
+}
+
+/// What the index shows about one run.
+struct RunRow {
+    test: String,
+    stamp: String,
+    rel: String,
+    test_json: serde_json::Map<String, Value>,
+    results: Option<Value>,
+    verdict: Verdict,
+    running: bool,
+    history_bytes: Option<u64>,
+    has_report: bool,
+    plots: Vec<&'static str>,
+    node_logs: Vec<String>,
+}
+
+fn runs(root: &Path) -> Vec<RunRow> {
+    let mut out = Vec::new();
+    let Ok(tests) = std::fs::read_dir(root) else {
+        return out;
+    };
+    for t in tests.flatten() {
+        let test = t.file_name().to_string_lossy().into_owned();
+        if test == LATEST || test.starts_with('.') || !t.path().is_dir() {
+            continue;
+        }
+        let Ok(rs) = std::fs::read_dir(t.path()) else {
+            continue;
+        };
+        for r in rs.flatten() {
+            let stamp = r.file_name().to_string_lossy().into_owned();
+            let dir = r.path();
+            // Skip `latest` links and anything that is not a real folder here.
+            if stamp == LATEST
+                || stamp.starts_with('.')
+                || r.file_type()
+                    .map(|f| f.is_symlink() || !f.is_dir())
+                    .unwrap_or(true)
+            {
+                continue;
+            }
+            let history = dir.join(HISTORY_FILE);
+            if !history.is_file() && !dir.join(TEST_FILE).is_file() {
+                continue;
+            }
+            let mut warnings = Vec::new();
+            let test_json = match data::read_json(&dir.join(TEST_FILE), &mut warnings) {
+                Ok(Some(Value::Object(m))) => m,
+                _ => Default::default(),
+            };
+            let results = data::read_json(&dir.join(RESULTS_FILE), &mut warnings)
+                .ok()
+                .flatten();
+            let verdict = Verdict::from_results(results.as_ref());
+            let running = verdict == Verdict::Pending
+                && mtime(&history)
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age < RUNNING_WINDOW);
+            out.push(RunRow {
+                rel: format!("{test}/{stamp}"),
+                test: test.clone(),
+                stamp,
+                test_json,
+                verdict,
+                running,
+                history_bytes: std::fs::metadata(&history).map(|m| m.len()).ok(),
+                has_report: dir.join(REPORT_FILE).is_file(),
+                plots: ["latency-raw", "rate"]
+                    .into_iter()
+                    .filter(|p| dir.join(format!("{p}.png")).is_file())
+                    .collect(),
+                node_logs: data::list_node_logs(&dir),
+                results,
+            });
+        }
+    }
+    out.sort_by(|a, b| b.stamp.cmp(&a.stamp).then(a.test.cmp(&b.test)));
+    out
+}
+
+/// The options the index shows, in order, under either spelling.
+const KEY_OPTIONS: &[&str] = &[
+    "workload",
+    "nodes",
+    "replication_factor",
+    "min_insync_replicas",
+    "acks",
+    "idempotence",
+    "transactions",
+    "unclean_leader_election",
+    "nemesis",
+    "nemesis_interval",
+    "time_limit",
+    "rate",
+    "concurrency",
+    "seed",
+];
+
+fn option<'a>(m: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
+    m.get(key).or_else(|| m.get(&key.replace('_', "-")))
+}
+
+fn index_page(root: &Path) -> String {
+    let rows = runs(root);
+    let mut o = String::with_capacity(8192 + rows.len() * 1024);
+    let refresh = if rows.iter().any(|r| r.running) {
+        "<meta http-equiv=\"refresh\" content=\"10\">"
+    } else {
+        ""
+    };
+    let _ = write!(
+        o,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">{refresh}
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<title>kafka-trial — runs</title><style>{CSS}</style></head>
+<body class="index"><header><div class="crumbs"><span class="brand">kafka-trial</span> serve</div>
+<h1>Runs <span class="stamp">{n} in {root}</span></h1></header><main>
+"#,
+        csp = esc(CSP),
+        n = rows.len(),
+        root = esc(&root.display().to_string()),
+    );
+    if rows.is_empty() {
+        o.push_str("<p id=\"no-runs\">No runs in the store yet. <code>kafka-trial test</code> or <code>kafka-trial scenario run NAME</code> makes one.</p>");
+    } else {
+        o.push_str(r#"<table class="runs" id="runs"><thead><tr><th>verdict</th><th>test</th><th>time (UTC)</th><th>options</th><th>anomalies</th><th>ops</th><th>files</th></tr></thead><tbody>"#);
+        for r in &rows {
+            run_row(&mut o, r);
+        }
+        o.push_str("</tbody></table>");
+    }
+    o.push_str("</main></body></html>\n");
+    o
+}
+
+fn run_row(o: &mut String, r: &RunRow) {
+    let base = format!("/runs/{}/", url_path(&r.rel));
+    let (vclass, vlabel) = if r.running {
+        ("running", "running")
+    } else {
+        (r.verdict.class(), r.verdict.label())
+    };
+    let _ = write!(
+        o,
+        r#"<tr class="run" data-verdict="{vclass}" data-run="{rel}"><td class="v"><span class="verdict {vclass}">{vlabel}</span></td><td class="test"><a class="report-link" href="{base}">{test}</a>{summary}</td><td class="time">{time}</td><td>"#,
+        rel = esc(&r.rel),
+        base = esc(&base),
+        test = esc(&r.test),
+        time = esc(&pretty_stamp(&r.stamp)),
+        summary = r
+            .results
+            .as_ref()
+            .and_then(|x| x.get("summary"))
+            .and_then(Value::as_str)
+            .map(|s| format!(
+                r#"<div class="run-summary">{}</div>"#,
+                esc(&data::shorten(s, 160))
+            ))
+            .unwrap_or_default(),
+    );
+    for k in KEY_OPTIONS {
+        if let Some(v) = option(&r.test_json, k) {
+            let text = match v {
+                Value::Array(xs) => xs.iter().map(data::json_text).collect::<Vec<_>>().join(","),
+                v => data::json_text(v),
+            };
+            let _ = write!(
+                o,
+                r#"<span class="kv">{}: <b>{}</b></span> "#,
+                esc(&k.replace('_', "-")),
+                esc(&data::shorten(&text, 60))
+            );
+        }
+    }
+    o.push_str(r#"</td><td class="counts">"#);
+    let counts: Vec<(String, u64)> = r
+        .results
+        .as_ref()
+        .and_then(|x| x.get("anomaly_counts"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        })
+        .unwrap_or_default();
+    if counts.is_empty() {
+        o.push_str(if r.results.is_some() { "none" } else { "—" });
+    }
+    for (k, n) in counts {
+        let _ = write!(o, r#"<span class="bad">{} ×{n}</span> "#, esc(&k));
+    }
+    let ops = r
+        .results
+        .as_ref()
+        .and_then(|x| x.get("ops").or_else(|| x.get("op_count")))
+        .and_then(Value::as_u64)
+        .map(|n| n.to_string())
+        .or_else(|| {
+            r.history_bytes
+                .map(|b| format!("({})", crate::cmd::report::human_size(b)))
+        })
+        .unwrap_or_else(|| "—".into());
+    let _ = write!(o, "</td><td>{}</td><td>", esc(&ops));
+    let mut link = |href: String, text: &str| {
+        let _ = write!(o, r#"<a href="{}">{}</a> "#, esc(&href), esc(text));
+    };
+    link(
+        base.clone(),
+        if r.has_report {
+            "report"
+        } else {
+            "report (live)"
+        },
+    );
+    for p in &r.plots {
+        link(format!("{base}{p}.png"), p);
+    }
+    link(format!("{base}{HISTORY_FILE}"), "history");
+    if r.results.is_some() {
+        link(format!("{base}{RESULTS_FILE}"), "results");
+    }
+    link(format!("{base}{TEST_FILE}"), "test.json");
+    for l in &r.node_logs {
+        let short = l.strip_prefix(&format!("{NODES_DIR}/")).unwrap_or(l);
+        link(format!("{base}{}", url_path(l)), short);
+    }
+    o.push_str("</td></tr>\n");
+}
+
+/// `20261124T153012.123Z` → `2026-11-24 15:30:12`; anything else as is.
+fn pretty_stamp(s: &str) -> String {
+    let b = s.as_bytes();
+    if b.len() >= 15 && b[8] == b'T' && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit) {
+        format!(
+            "{}-{}-{} {}:{}:{}",
+            &s[..4],
+            &s[4..6],
+            &s[6..8],
+            &s[9..11],
+            &s[11..13],
+            &s[13..15]
+        )
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_decoded_and_checked() {
+        assert_eq!(safe_relative("a/b/c.log"), Some(PathBuf::from("a/b/c.log")));
+        assert_eq!(safe_relative("a/b/"), Some(PathBuf::from("a/b")));
+        assert_eq!(safe_relative("a%20b"), Some(PathBuf::from("a b")));
+        for bad in [
+            "",
+            "..",
+            "a/../b",
+            "%2e%2e/x",
+            "%2E%2E",
+            "..%2f..%2fetc/passwd",
+            "a%2fb",
+            "a%5cb",
+            "a//b",
+            ".hidden",
+            "a/%00",
+            "a%zz",
+            "a%2",
+            "%ff%fe",
+        ] {
+            assert_eq!(safe_relative(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn stamps_are_pretty() {
+        assert_eq!(pretty_stamp("20261124T153012.123Z"), "2026-11-24 15:30:12");
+        assert_eq!(pretty_stamp("x"), "x");
+    }
+}
