@@ -62,6 +62,7 @@ async fn assert_no_leftovers(id: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn leader_kill_loses_nothing_with_rf3_and_the_broker_rejoins_the_isr() {
+    let _serial = kafka_trial::testing::serial().await;
     let t = Instant::now();
     let cluster = Cluster::start(ClusterSpec {
         nodes: 3,
@@ -162,6 +163,7 @@ async fn leader_kill_loses_nothing_with_rf3_and_the_broker_rejoins_the_isr() {
 
 #[tokio::test]
 async fn impossible_options_fail_before_anything_starts() {
+    let _serial = kafka_trial::testing::serial().await;
     let e = Cluster::start(ClusterSpec {
         nodes: 2,
         replication_factor: 3,
@@ -174,6 +176,7 @@ async fn impossible_options_fail_before_anything_starts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_cluster_leaves_nothing_behind() {
+    let _serial = kafka_trial::testing::serial().await;
     let cluster = Cluster::start(ClusterSpec {
         nodes: 1,
         replication_factor: 1,

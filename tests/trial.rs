@@ -18,6 +18,7 @@ fn store() -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_short_trial_records_everything_and_every_checker_judges_it() {
+    let _serial = kafka_trial::testing::serial().await;
     let report = run(TestSpec::new("short")
         .nodes(3)
         .partitions(2)
@@ -116,6 +117,7 @@ fn teeth(acks: Acks, min_insync: usize) -> TestSpec {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn teeth_acks_1_with_a_stale_leader_loses_acknowledged_writes() {
+    let _serial = kafka_trial::testing::serial().await;
     let mut spec = teeth(Acks::One, 1);
     spec.send_ratio = 0.8;
     let report = run(spec).await.expect("the trial runs");
@@ -130,6 +132,7 @@ async fn teeth_acks_1_with_a_stale_leader_loses_acknowledged_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn teeth_acks_all_min_insync_2_loses_nothing() {
+    let _serial = kafka_trial::testing::serial().await;
     let mut spec = teeth(Acks::All, 2);
     spec.send_ratio = 0.8;
     let report = run(spec).await.expect("the trial runs");

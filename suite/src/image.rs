@@ -135,9 +135,55 @@ fn spinner(msg: &str) -> ProgressBar {
     pb
 }
 
+/// An exclusive lock on `<cache>/<name>.lock`, across threads and
+/// processes (flock), so that two trials starting at once do not both
+/// build the image or resolve the same Kafka. Released on drop.
+pub struct CacheLock {
+    _file: std::fs::File,
+    _guard: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Take the cache lock `name` (waits for whoever holds it).
+pub async fn cache_lock(name: &str) -> Result<CacheLock> {
+    static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let guard = IN_PROCESS.lock().await;
+    let dir = cache_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let path = dir.join(format!("{name}.lock"));
+    let file = tokio::task::spawn_blocking(move || -> Result<std::fs::File> {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("open {}", path.display()))?;
+        // SAFETY: flock on a file descriptor we own; blocks until granted.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        if rc != 0 {
+            bail!(
+                "lock {}: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(f)
+    })
+    .await??;
+    Ok(CacheLock {
+        _file: file,
+        _guard: guard,
+    })
+}
+
 /// Make sure `reference` exists locally; build it if it is this recipe's
 /// image and missing. A user-given image that is missing is an error.
 pub async fn ensure(docker: &Docker, reference: &str) -> Result<()> {
+    if docker::image_exists(docker, reference).await? {
+        tracing::info!(image = reference, "image present");
+        return Ok(());
+    }
+    let _lock = cache_lock("image").await?;
     if docker::image_exists(docker, reference).await? {
         tracing::info!(image = reference, "image present");
         return Ok(());

@@ -94,6 +94,14 @@ pub async fn resolve(version: &str) -> Result<KafkaDist> {
             libs,
         });
     }
+    let _lock = crate::image::cache_lock("kafka").await?;
+    if libs.join(".complete").exists() {
+        // Someone else resolved it while we waited.
+        return Ok(KafkaDist {
+            version: version.into(),
+            libs,
+        });
+    }
     if which("mvn").is_none() {
         bail!("resolving Kafka from Maven Central needs Maven: `apt-get install maven` (bash .ci/setup installs it)");
     }

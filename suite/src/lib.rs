@@ -14,4 +14,5 @@ pub mod kafka_dist;
 pub mod report;
 pub mod runner;
 pub mod serve;
+pub mod testing;
 pub mod workload;

@@ -490,6 +490,15 @@ fn progress_bar(enabled: bool) -> ProgressBar {
     pb
 }
 
+/// A line for the person watching: above the progress line, or in the log.
+fn note(pb: &ProgressBar, m: String) {
+    if pb.is_hidden() {
+        tracing::warn!("{m}");
+    } else {
+        pb.println(m);
+    }
+}
+
 /// Faults of the schedule active `t` after the origin (for the progress line).
 fn active_faults(s: &Schedule, t: Duration) -> Vec<String> {
     let t = t.as_millis() as u64;
@@ -711,7 +720,13 @@ async fn trial(
     }
     stop.store(true, Ordering::SeqCst);
     pb.set_message("stopping the workload (each worker finishes its operation)");
-    tokio::task::spawn_blocking(move || workload.join()).await?;
+    let join_limit = spec.message_timeout + spec.request_timeout + Duration::from_secs(10);
+    let stuck = tokio::task::spawn_blocking(move || workload.join_within(join_limit)).await?;
+    if !stuck.is_empty() {
+        note(pb, format!(
+            "workers {stuck:?} are stuck inside librdkafka and were abandoned; their open operations count as indeterminate"
+        ));
+    }
     let workload_secs = started.elapsed().as_secs_f64();
     pb.set_message("healing");
     let nemesis_report = nemesis.await?;
@@ -753,8 +768,19 @@ async fn trial(
     let h = history.clone();
     let parts_n = spec.partitions;
     let timeout = spec.final_read_timeout;
-    tokio::task::spawn_blocking(move || workload::final_reads(&h, &settings, parts_n, timeout))
-        .await?;
+    // Bounded even if librdkafka hangs: a final read that never returns
+    // leaves its op open, and the checkers then say `unknown`.
+    let reads =
+        tokio::task::spawn_blocking(move || workload::final_reads(&h, &settings, parts_n, timeout));
+    let limit = spec.final_read_timeout * (spec.partitions + 1) + Duration::from_secs(30);
+    if tokio::time::timeout(limit, reads).await.is_err() {
+        note(
+            pb,
+            format!(
+                "final reads did not finish within {limit:?}; the verdict will say what is missing"
+            ),
+        );
+    }
     history.sync().ok();
     Ok((counters, workload_secs))
 }

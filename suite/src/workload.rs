@@ -80,7 +80,7 @@ struct Shared {
 
 /// A running workload: join it to wait for every worker.
 pub struct Workload {
-    threads: Vec<std::thread::JoinHandle<()>>,
+    threads: Vec<(u64, std::thread::JoinHandle<()>)>,
 }
 
 impl Workload {
@@ -106,20 +106,39 @@ impl Workload {
         let threads = (0..shared.opts.concurrency)
             .map(|i| {
                 let s = shared.clone();
-                std::thread::Builder::new()
+                let h = std::thread::Builder::new()
                     .name(format!("worker-{i}"))
                     .spawn(move || worker(i as u64, &s))
-                    .expect("spawning a worker thread")
+                    .expect("spawning a worker thread");
+                (i as u64, h)
             })
             .collect();
         Workload { threads }
     }
 
-    /// Wait for every worker to finish (each finishes its current op).
-    pub fn join(self) {
-        for t in self.threads {
-            let _ = t.join();
+    /// Wait, at most `limit`, for every worker to finish its current op.
+    /// Returns the workers still running then: they are stuck inside the
+    /// client library (librdkafka has lock-order deadlocks around leader
+    /// changes, e.g. confluentinc/librdkafka#5476) and are abandoned. Their
+    /// last op stays without a completion, which checkers read as unknown —
+    /// exactly what a client that never answers means.
+    pub fn join_within(self, limit: Duration) -> Vec<u64> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline && self.threads.iter().any(|(_, h)| !h.is_finished()) {
+            std::thread::sleep(Duration::from_millis(50));
         }
+        let mut stuck = vec![];
+        for (i, h) in self.threads {
+            if h.is_finished() {
+                let _ = h.join();
+            } else {
+                tracing::warn!(
+                    "worker {i} did not return within {limit:?}: stuck inside librdkafka; abandoned, its open op counts as indeterminate"
+                );
+                stuck.push(i);
+            }
+        }
+        stuck
     }
 }
 

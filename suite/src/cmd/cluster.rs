@@ -241,6 +241,7 @@ pub async fn image_cmd(cmd: ImageCmd) -> Result<ExitCode> {
     match cmd {
         ImageCmd::Build { force } => {
             let d = docker::connect().await?;
+            let _lock = image::cache_lock("image").await?;
             image::build(&d, force).await?;
             println!("{}", image::default_image());
             Ok(exit::code(exit::VALID))
