@@ -489,9 +489,9 @@ pub fn log_calls(ops: &[Op]) -> Vec<Call<LogInput, LogOutput>> {
             let mut send = None;
             if op.f == F::Send {
                 if let Ok(s) = op.value_as::<Send>() {
-                    let part = key_part
-                        .get(&s.key)
-                        .or_else(|| value_part.get(&s.value))
+                    let part = value_part
+                        .get(&s.value)
+                        .or_else(|| key_part.get(&s.key))
                         .copied();
                     if let Some(p) = part {
                         out.push(Call {
