@@ -553,14 +553,24 @@ impl Sim<'_> {
             self.workers[w].busy = Some(InFlight::Poll);
         } else if r < 95 {
             let parts = self.random_parts();
-            self.emit(proc_, OpType::Invoke, F::Assign, &json!({ "partitions": parts }));
+            self.emit(
+                proc_,
+                OpType::Invoke,
+                F::Assign,
+                &json!({ "partitions": parts }),
+            );
             self.workers[w].busy = Some(InFlight::Assign(parts));
         } else if r < 97 {
             self.emit(proc_, OpType::Info, F::Crash, &());
             self.random_positions(w);
         } else {
             let parts = self.random_parts();
-            self.emit(proc_, OpType::Info, F::Rebalance, &json!({ "partitions": parts }));
+            self.emit(
+                proc_,
+                OpType::Info,
+                F::Rebalance,
+                &json!({ "partitions": parts }),
+            );
             self.workers[w].assigned = parts;
             self.random_positions(w);
         }
@@ -659,7 +669,12 @@ impl Sim<'_> {
                 }
             }
             InFlight::Assign(parts) => {
-                self.emit(proc_, OpType::Ok, F::Assign, &json!({ "partitions": parts }));
+                self.emit(
+                    proc_,
+                    OpType::Ok,
+                    F::Assign,
+                    &json!({ "partitions": parts }),
+                );
                 self.workers[w].assigned = parts;
                 self.random_positions(w);
             }
@@ -674,7 +689,14 @@ impl Sim<'_> {
                 let mut acked = Vec::new();
                 let mut touched = Vec::new();
                 for &(v, p) in &sends {
-                    let o = self.append(p, if commit { Slot::Val(v) } else { Slot::Aborted(v) });
+                    let o = self.append(
+                        p,
+                        if commit {
+                            Slot::Val(v)
+                        } else {
+                            Slot::Aborted(v)
+                        },
+                    );
                     acked.push((v, p, o));
                     if !touched.contains(&p) {
                         touched.push(p);
@@ -696,7 +718,13 @@ impl Sim<'_> {
         }
     }
 
-    fn forced_send(&mut self, p: u64, partition: i32, slot: Option<Slot>, kind: OpType) -> (u64, usize) {
+    fn forced_send(
+        &mut self,
+        p: u64,
+        partition: i32,
+        slot: Option<Slot>,
+        kind: OpType,
+    ) -> (u64, usize) {
         let v = self.fresh();
         let proc_ = Process::Worker(p);
         // A key that the partitioner maps to `partition`, as Kafka's would.
@@ -730,7 +758,12 @@ impl Sim<'_> {
             r.push(rec(0, o, v));
         }
         let c = Process::Worker(FORCED + 2);
-        self.emit(c.clone(), OpType::Invoke, F::Assign, &json!({"partitions": [0]}));
+        self.emit(
+            c.clone(),
+            OpType::Invoke,
+            F::Assign,
+            &json!({"partitions": [0]}),
+        );
         self.emit(c, OpType::Ok, F::Assign, &json!({"partitions": [0]}));
         [r[0], r[1], r[2]]
     }
@@ -743,7 +776,13 @@ impl Sim<'_> {
 
     /// A transaction by a fresh process: `plan` is (value, partition,
     /// offset) in micro-op order; the caller has appended the records.
-    fn txn_as(&mut self, p: u64, plan: &[(u64, i32, usize)], kind: OpType, polled: Option<&[Record]>) {
+    fn txn_as(
+        &mut self,
+        p: u64,
+        plan: &[(u64, i32, usize)],
+        kind: OpType,
+        polled: Option<&[Record]>,
+    ) {
         let proc_ = Process::Worker(p);
         let sends: Vec<(u64, i32)> = plan.iter().map(|x| (x.0, x.1)).collect();
         let t = txn_value(&sends, None, polled.map(|_| &[][..]));
@@ -782,7 +821,12 @@ impl Sim<'_> {
                     .position(|s| matches!(s, Slot::Val(_)))
                     .unwrap_or(0);
                 let c = Process::Worker(B);
-                self.emit(c.clone(), OpType::Invoke, F::Assign, &json!({"partitions": [0]}));
+                self.emit(
+                    c.clone(),
+                    OpType::Invoke,
+                    F::Assign,
+                    &json!({"partitions": [0]}),
+                );
                 self.emit(c, OpType::Ok, F::Assign, &json!({"partitions": [0]}));
                 self.poll_as(B, vec![rec(0, o, x)]);
             }
@@ -914,7 +958,12 @@ impl Sim<'_> {
         }
         let fin = Process::Named("final".into());
         for p in 0..self.logs.len() {
-            self.emit(fin.clone(), OpType::Invoke, F::FinalRead, &json!({ "partition": p }));
+            self.emit(
+                fin.clone(),
+                OpType::Invoke,
+                F::FinalRead,
+                &json!({ "partition": p }),
+            );
             let records: Vec<Record> = self.logs[p]
                 .iter()
                 .enumerate()
@@ -934,7 +983,11 @@ impl Sim<'_> {
     }
 }
 
-fn txn_value(sends: &[(u64, i32)], acked: Option<&[(u64, i32, usize)]>, polled: Option<&[Record]>) -> Txn {
+fn txn_value(
+    sends: &[(u64, i32)],
+    acked: Option<&[(u64, i32, usize)]>,
+    polled: Option<&[Record]>,
+) -> Txn {
     let mut ops: Vec<MicroOp> = sends
         .iter()
         .enumerate()
@@ -949,7 +1002,9 @@ fn txn_value(sends: &[(u64, i32)], acked: Option<&[(u64, i32, usize)]>, polled: 
         })
         .collect();
     if let Some(r) = polled {
-        ops.push(MicroOp::Poll(Poll { records: r.to_vec() }));
+        ops.push(MicroOp::Poll(Poll {
+            records: r.to_vec(),
+        }));
     }
     Txn { ops }
 }

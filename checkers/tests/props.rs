@@ -21,17 +21,25 @@ fn cases() -> u32 {
 }
 
 fn config() -> impl Strategy<Value = SimConfig> {
-    (any::<u64>(), 1u32..5, 1u32..7, 0u64..300, any::<bool>(), any::<bool>()).prop_map(
-        |(seed, partitions, workers, steps, txns, nemesis)| SimConfig {
-            seed,
-            partitions,
-            workers,
-            steps,
-            txns,
-            nemesis,
-            fault: None,
-        },
+    (
+        any::<u64>(),
+        1u32..5,
+        1u32..7,
+        0u64..300,
+        any::<bool>(),
+        any::<bool>(),
     )
+        .prop_map(
+            |(seed, partitions, workers, steps, txns, nemesis)| SimConfig {
+                seed,
+                partitions,
+                workers,
+                steps,
+                txns,
+                nemesis,
+                fault: None,
+            },
+        )
 }
 
 fn check(ops: &[Op]) -> Results {
