@@ -13,13 +13,16 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
 
     let cas = cas_register_calls(7, 10_000, 10);
-    g.bench_function(format!("cas-register {} ops, concurrency 10", cas.len()), |b| {
-        b.iter(|| {
-            let r = check(&CasRegister, cas.clone(), Duration::from_secs(60));
-            assert_eq!(r.valid, Validity::Valid);
-            r
-        })
-    });
+    g.bench_function(
+        format!("cas-register {} ops, concurrency 10", cas.len()),
+        |b| {
+            b.iter(|| {
+                let r = check(&CasRegister, cas.clone(), Duration::from_secs(60));
+                assert_eq!(r.valid, Validity::Valid);
+                r
+            })
+        },
+    );
 
     // A 1-partition Kafka history: one log of ~10k ops (no P-compositionality help).
     let ops = simulate(&SimConfig {

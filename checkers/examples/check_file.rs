@@ -44,6 +44,17 @@ fn main() {
                 r.ops as f64 / s
             );
         }
-        _ => eprintln!("usage: check_file gen FILE [N] [txns] | check FILE"),
+        Some("read") if a.len() >= 3 => {
+            // The floor: trial_histories::HistoryReader alone.
+            let t = Instant::now();
+            let mut n = 0u64;
+            for op in trial_histories::HistoryReader::open(Path::new(&a[2])).expect("open") {
+                op.expect("op");
+                n += 1;
+            }
+            let s = t.elapsed().as_secs_f64();
+            println!("{n} ops read in {s:.3} s: {:.0} ops/s", n as f64 / s);
+        }
+        _ => eprintln!("usage: check_file gen FILE [N] [txns] | check FILE | read FILE"),
     }
 }

@@ -1168,4 +1168,3 @@ pub fn cas_register_calls(
         .map(|(c, _)| c)
         .collect()
 }
-
