@@ -24,8 +24,8 @@ fn config() -> impl Strategy<Value = SimConfig> {
     (
         any::<u64>(),
         1u32..5,
-        1u32..7,
-        0u64..300,
+        1u32..9,
+        0u64..600,
         any::<bool>(),
         any::<bool>(),
     )
