@@ -29,7 +29,7 @@ fn bench(c: &mut Criterion) {
         seed: 7,
         partitions: 1,
         workers: 10,
-        steps: 12_000,
+        steps: 27_000,
         txns: false,
         nemesis: false,
         fault: None,

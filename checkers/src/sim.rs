@@ -1142,8 +1142,10 @@ pub fn cas_register_calls(
                         inflight[p] = Some((c, true));
                     }
                     None => {
-                        // A failed cas did not happen: drop it, like `fail`.
+                        // A failed cas did not happen: drop it, like `fail`
+                        // (and do not count it towards n).
                         keep[c] = false;
+                        started -= 1;
                         inflight[p] = None;
                     }
                 }

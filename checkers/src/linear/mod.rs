@@ -509,8 +509,8 @@ pub fn log_calls(ops: &[Op]) -> Vec<Call<LogInput, LogOutput>> {
                     // removes anything). Both prune the search, which
                     // otherwise tries every order of indefinite sends.
                     let read_at = value_pos.get(&s.value).copied();
-                    let drop_it = read_at.is_none()
-                        && part.is_some_and(|p| complete_final.contains(&p));
+                    let drop_it =
+                        read_at.is_none() && part.is_some_and(|p| complete_final.contains(&p));
                     if let Some(p) = part.filter(|_| !drop_it) {
                         out.push(Call {
                             input: LogInput::Send {
