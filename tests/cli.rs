@@ -117,3 +117,202 @@ fn runs_and_show_read_the_store() {
         .lines()
         .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
 }
+
+// --- check runs the checkers -------------------------------------------
+
+/// A small correct history: two acknowledged sends, a poll, final read.
+/// With `lose`, the final read misses the first value: a proven loss.
+fn queue_history(path: &std::path::Path, lose: bool, final_read: bool) {
+    let mut f = std::fs::File::create(path).unwrap();
+    let mut i = 0u64;
+    let mut w = |p: &str, t: &str, f_: &str, v: &str| {
+        writeln!(
+            f,
+            r#"{{"index":{i},"time":{},"process":{p},"type":"{t}","f":"{f_}","value":{v}}}"#,
+            i * 1_000_000
+        )
+        .unwrap();
+        i += 1;
+    };
+    w("1", "invoke", "send", r#"{"key":1,"value":10}"#);
+    w(
+        "1",
+        "ok",
+        "send",
+        r#"{"key":1,"value":10,"partition":0,"offset":0}"#,
+    );
+    w("1", "invoke", "send", r#"{"key":1,"value":11}"#);
+    w(
+        "1",
+        "ok",
+        "send",
+        r#"{"key":1,"value":11,"partition":0,"offset":1}"#,
+    );
+    w("2", "invoke", "poll", "null");
+    w("2", "ok", "poll", r#"{"records":[[0,1,1,11]]}"#);
+    if final_read {
+        w("\"final\"", "invoke", "final-read", r#"{"partition":0}"#);
+        let recs = if lose {
+            "[[0,1,1,11]]"
+        } else {
+            "[[0,0,1,10],[0,1,1,11]]"
+        };
+        w(
+            "\"final\"",
+            "ok",
+            "final-read",
+            &format!(r#"{{"partition":0,"start_offset":0,"high_watermark":2,"records":{recs}}}"#),
+        );
+    }
+}
+
+#[test]
+fn check_a_valid_run_writes_results_json_and_exits_0() {
+    let d = tempfile::tempdir().unwrap();
+    let store = trial_histories::Store::new(d.path());
+    let run = store.create_run("demo").unwrap();
+    queue_history(&run.history(), false, true);
+    let out = bin()
+        .arg("--store")
+        .arg(d.path())
+        .args(["check", "demo"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{s}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.starts_with("valid"), "{s}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.results()).unwrap()).unwrap();
+    assert_eq!(r["valid"], serde_json::json!(true));
+    assert_eq!(r["ops"], 8);
+    assert_eq!(r["anomaly_counts"]["lost-write"], 0);
+    // `runs` now shows the verdict.
+    let out = bin()
+        .arg("--store")
+        .arg(d.path())
+        .arg("runs")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
+}
+
+#[test]
+fn check_reports_anomalies_with_examples_and_exits_1() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("h.jsonl");
+    queue_history(&p, true, true);
+    let out = bin().arg("check").arg(&p).output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{s}");
+    assert!(s.starts_with("INVALID"), "{s}");
+    assert!(s.contains("lost-write: 1"), "{s}");
+    assert!(s.contains("value 10"), "an example: {s}");
+    // Not in a run folder: results beside the file.
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("h.jsonl.results.json")).unwrap())
+            .unwrap();
+    assert_eq!(r["valid"], serde_json::json!(false));
+    assert_eq!(
+        r["checkers"]["queue"]["anomalies"]["lost-write"]["examples"][0]["value"],
+        10
+    );
+}
+
+#[test]
+fn check_without_final_reads_is_unknown_and_exits_2() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("h.jsonl");
+    queue_history(&p, false, false);
+    let out = bin().arg("check").arg(&p).arg("--json").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["valid"], "unknown");
+    assert!(r["unknown_reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("no final read"));
+}
+
+#[test]
+fn check_with_the_log_model() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("h.jsonl");
+    queue_history(&p, false, true);
+    let out = bin()
+        .arg("check")
+        .arg(&p)
+        .args(["--model", "log", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        r["checkers"]["linearizable"]["valid"],
+        serde_json::json!(true)
+    );
+    assert_eq!(r["checkers"]["linearizable"]["model"], "log");
+    // Register models apply to EDN histories only.
+    let out = bin()
+        .arg("check")
+        .arg(&p)
+        .args(["--model", "cas-register"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn check_edn_histories_for_linearizability() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../checkers/tests/data");
+    let d = tempfile::tempdir().unwrap();
+    for (name, model, code) in [
+        ("cas-valid.edn", "cas-register", 0),
+        ("cas-info.edn", "cas-register", 0),
+        ("cas-invalid.edn", "cas-register", 1),
+        ("kv-invalid.edn", "kv", 1),
+    ] {
+        let p = d.path().join(name);
+        std::fs::copy(data.join(name), &p).unwrap();
+        let out = bin()
+            .arg("check")
+            .args(["--model", model])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{name}: {s}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if code == 1 {
+            assert!(s.contains("cannot be linearized"), "{s}");
+        }
+        assert!(d.path().join(format!("{name}.results.json")).exists());
+    }
+    // A malformed EDN file names its line.
+    let p = d.path().join("bad.edn");
+    std::fs::write(
+        &p,
+        "{:process 0 :type :invoke :f :read :value nil}\n{:process 0 :type\n",
+    )
+    .unwrap();
+    let out = bin()
+        .arg("check")
+        .args(["--model", "cas-register"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

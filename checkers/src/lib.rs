@@ -21,6 +21,7 @@
 //! when a read covered the offset; otherwise `unseen`).
 
 pub mod cycles;
+mod fast;
 pub mod fx;
 pub mod ingest;
 pub mod linear;

@@ -239,7 +239,12 @@ enum Source {
 /// The streaming queue checker.
 pub struct QueueChecker {
     opts: QueueOptions,
+    /// Value → id for small values (workloads number values densely from
+    /// 1): one array index instead of a hash lookup. `u32::MAX`: none.
+    dense_vids: Vec<u32>,
     vids: FxHashMap<u64, u32>,
+    /// Partition → index into `parts`, for small partition numbers.
+    dense_parts: Vec<u32>,
     vinfo: Vec<VInfo>,
     part_ix: FxHashMap<Partition, u32>,
     parts: Vec<(Partition, PartState)>,
@@ -301,7 +306,9 @@ impl QueueChecker {
     pub fn new(opts: QueueOptions) -> Self {
         QueueChecker {
             opts,
+            dense_vids: Vec::new(),
             vids: FxHashMap::default(),
+            dense_parts: Vec::new(),
             vinfo: Vec::new(),
             part_ix: FxHashMap::default(),
             parts: Vec::new(),
@@ -332,32 +339,71 @@ impl QueueChecker {
             .unwrap_or_else(|| p.to_string())
     }
 
-    fn vid(&mut self, value: u64) -> u32 {
-        let n = self.vinfo.len() as u32;
-        let vinfo = &mut self.vinfo;
-        *self.vids.entry(value).or_insert_with(|| {
-            vinfo.push(VInfo {
-                value,
-                writer_op: NO,
-                ack_op: NO,
-                ack_time: 0,
-                first_read_op: NO,
-                offset: -1,
-                partition: -1,
-                status: S_NONE,
-                flags: 0,
-            });
-            n
-        })
+    fn new_value(&mut self, value: u64) -> u32 {
+        self.vinfo.push(VInfo {
+            value,
+            writer_op: NO,
+            ack_op: NO,
+            ack_time: 0,
+            first_read_op: NO,
+            offset: -1,
+            partition: -1,
+            status: S_NONE,
+            flags: 0,
+        });
+        (self.vinfo.len() - 1) as u32
     }
 
+    #[inline]
+    fn vid(&mut self, value: u64) -> u32 {
+        let i = value as usize;
+        if value < (1 << 40) && i < self.dense_vids.len() {
+            let v = self.dense_vids[i];
+            if v != u32::MAX {
+                return v;
+            }
+            let v = self.new_value(value);
+            self.dense_vids[i] = v;
+            return v;
+        }
+        if value < (1 << 40) && i <= self.dense_vids.len() * 2 + (1 << 16) {
+            self.dense_vids
+                .resize((i + 1).max(self.dense_vids.len() * 2), u32::MAX);
+            let v = self.new_value(value);
+            self.dense_vids[i] = v;
+            return v;
+        }
+        if let Some(v) = self.vids.get(&value) {
+            return *v;
+        }
+        let v = self.new_value(value);
+        self.vids.insert(value, v);
+        v
+    }
+
+    #[inline]
     fn part(&mut self, p: Partition) -> usize {
+        if (0..4096).contains(&p) {
+            if let Some(&i) = self.dense_parts.get(p as usize) {
+                if i != u32::MAX {
+                    return i as usize;
+                }
+            }
+        }
         let n = self.parts.len() as u32;
         let parts = &mut self.parts;
-        *self.part_ix.entry(p).or_insert_with(|| {
+        let i = *self.part_ix.entry(p).or_insert_with(|| {
             parts.push((p, PartState::default()));
             n
-        }) as usize
+        });
+        if (0..4096).contains(&p) {
+            let pu = p as usize;
+            if pu >= self.dense_parts.len() {
+                self.dense_parts.resize(pu + 1, u32::MAX);
+            }
+            self.dense_parts[pu] = i;
+        }
+        i as usize
     }
 
     fn bump_delta(&mut self, time: u64, d: i64) {

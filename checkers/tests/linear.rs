@@ -178,3 +178,12 @@ fn log_model_on_a_kafka_history() {
         OpType::Ok,
     );
 }
+
+#[test]
+fn generated_cas_register_histories_are_linearizable() {
+    for seed in 0..20 {
+        let calls = trial_checkers::sim::cas_register_calls(seed, 300, 5);
+        let r = check(&CasRegister, calls, T);
+        assert_eq!(r.valid, Validity::Valid, "seed {seed}: {r:?}");
+    }
+}

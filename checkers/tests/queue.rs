@@ -423,3 +423,55 @@ fn results_json_has_the_contract_shape() {
     let back: Results = serde_json::from_value(v).unwrap();
     assert_eq!(back.valid, Validity::Invalid);
 }
+
+#[test]
+fn reading_a_file_agrees_with_checking_in_memory() {
+    use trial_checkers::sim::{simulate, simulate_to_file, Fault, SimConfig};
+    let d = tempfile::tempdir().unwrap();
+    for (i, fault) in [None, Some(Fault::LostWrite), Some(Fault::PollSkip)]
+        .into_iter()
+        .enumerate()
+    {
+        let cfg = SimConfig {
+            seed: i as u64,
+            steps: 5000, // several batches of the reading thread
+            txns: i == 2,
+            fault,
+            ..SimConfig::default()
+        };
+        let p = d.path().join(format!("h{i}.jsonl"));
+        let n = simulate_to_file(&cfg, &p).unwrap();
+        let from_file = trial_checkers::check_history_file(&p, &CheckOptions::default()).unwrap();
+        let in_mem = check_ops(&simulate(&cfg), &CheckOptions::default()).unwrap();
+        assert_eq!(from_file.ops, n);
+        assert_eq!(from_file.valid, in_mem.valid);
+        assert_eq!(from_file.anomaly_counts, in_mem.anomaly_counts);
+        assert_eq!(
+            serde_json::to_value(&from_file.checkers.queue).unwrap(),
+            serde_json::to_value(&in_mem.checkers.queue).unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_malformed_line_deep_in_a_file_is_named() {
+    use std::io::Write;
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("h.jsonl");
+    let ops = trial_checkers::sim::simulate(&trial_checkers::sim::SimConfig {
+        steps: 4000,
+        ..Default::default()
+    });
+    let mut f = std::fs::File::create(&p).unwrap();
+    for (i, op) in ops.iter().enumerate() {
+        if i == 3000 {
+            writeln!(f, "{{\"index\": 3000, \"time\": oops").unwrap();
+        } else {
+            writeln!(f, "{}", serde_json::to_string(op).unwrap()).unwrap();
+        }
+    }
+    drop(f);
+    let e = trial_checkers::check_history_file(&p, &CheckOptions::default()).unwrap_err();
+    assert_eq!(e.line(), Some(3001), "{e}");
+    assert!(e.to_string().contains("line 3001"), "{e}");
+}

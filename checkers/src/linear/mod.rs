@@ -430,6 +430,10 @@ pub fn log_calls(ops: &[Op]) -> Vec<Call<LogInput, LogOutput>> {
     let mut base: BTreeMap<i32, i64> = BTreeMap::new();
     let mut key_part: BTreeMap<u64, i32> = BTreeMap::new();
     let mut value_part: BTreeMap<u64, i32> = BTreeMap::new();
+    // Where each value was first read, and which partitions a final read
+    // returned completely.
+    let mut value_pos: BTreeMap<u64, (i32, i64)> = BTreeMap::new();
+    let mut complete_final: std::collections::BTreeSet<i32> = Default::default();
     let note = |p: i32, o: i64, base: &mut BTreeMap<i32, i64>| {
         let b = base.entry(p).or_insert(o);
         *b = (*b).min(o);
@@ -456,14 +460,19 @@ pub fn log_calls(ops: &[Op]) -> Vec<Call<LogInput, LogOutput>> {
                     for r in poll.records {
                         note(r.partition, r.offset, &mut base);
                         value_part.insert(r.value, r.partition);
+                        value_pos.entry(r.value).or_insert((r.partition, r.offset));
                     }
                 }
             }
             F::FinalRead => {
                 if let Ok(fr) = op.value_as::<FinalRead>() {
                     note(fr.partition, fr.start_offset, &mut base);
+                    if fr.records.len() as i64 >= fr.high_watermark - fr.start_offset {
+                        complete_final.insert(fr.partition);
+                    }
                     for r in fr.records {
                         value_part.insert(r.value, r.partition);
+                        value_pos.entry(r.value).or_insert((r.partition, r.offset));
                     }
                 }
             }
@@ -489,17 +498,26 @@ pub fn log_calls(ops: &[Op]) -> Vec<Call<LogInput, LogOutput>> {
             let mut send = None;
             if op.f == F::Send {
                 if let Ok(s) = op.value_as::<Send>() {
-                    let part = key_part
-                        .get(&s.key)
-                        .or_else(|| value_part.get(&s.value))
+                    let part = value_part
+                        .get(&s.value)
+                        .or_else(|| key_part.get(&s.key))
                         .copied();
-                    if let Some(p) = part {
+                    // An indefinite send whose value was read is placed
+                    // where it was read (a send appends once); one never
+                    // read, in a partition whose final read returned the
+                    // whole log, did not take effect (the log model never
+                    // removes anything). Both prune the search, which
+                    // otherwise tries every order of indefinite sends.
+                    let read_at = value_pos.get(&s.value).copied();
+                    let drop_it =
+                        read_at.is_none() && part.is_some_and(|p| complete_final.contains(&p));
+                    if let Some(p) = part.filter(|_| !drop_it) {
                         out.push(Call {
                             input: LogInput::Send {
                                 partition: p,
                                 value: s.value,
                             },
-                            output: None,
+                            output: read_at.map(|(rp, ro)| LogOutput::Offset(rel(rp, ro))),
                             invoke: pos,
                             complete: None,
                             index: op.index,

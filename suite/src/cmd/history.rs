@@ -4,16 +4,28 @@ use crate::exit;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+use trial_checkers::{check_history_file, CheckOptions};
+use trial_histories::store::{write_json_atomic, HISTORY_FILE, RESULTS_FILE};
 use trial_histories::{pretty, HistoryReader, OpType, Pairer, Store};
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
     /// A run (`latest`, `<test>`, `<test>/<timestamp>`, a timestamp prefix,
-    /// a run folder) or a history file (`history.jsonl`).
+    /// a run folder), a history file (`history.jsonl`), or with `--model`
+    /// a Jepsen EDN history (`*.edn`).
     pub run: String,
     /// Print the results as JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
+    /// Also check linearizability against a model: `log` for a kafka-trial
+    /// history; `cas-register`, `register` or `kv` for an EDN history.
+    #[arg(long, value_parser = ["cas-register", "register", "log", "kv"])]
+    pub model: Option<String>,
+    /// Time limit of the linearizability search, in seconds; when it is
+    /// reached the verdict is unknown.
+    #[arg(long, default_value_t = 60.0)]
+    pub time_limit: f64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -65,24 +77,68 @@ pub fn validate_well_formed(path: &Path) -> Result<(u64, usize, Vec<String>)> {
     Ok((n, p.outstanding(), warnings))
 }
 
+/// Where `check` writes its results: `results.json` beside a run's
+/// `history.jsonl`; `<file>.results.json` beside any other history file.
+pub fn results_path(history: &Path) -> PathBuf {
+    let in_run_dir = history.file_name().and_then(|n| n.to_str()) == Some(HISTORY_FILE);
+    match history.parent() {
+        Some(dir) if in_run_dir => dir.join(RESULTS_FILE),
+        _ => {
+            let mut name = history.file_name().unwrap_or_default().to_os_string();
+            name.push(".results.json");
+            history.with_file_name(name)
+        }
+    }
+}
+
+fn is_edn(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()) == Some("edn")
+}
+
+/// Check a history: run the checkers, print a summary (or JSON), write the
+/// results next to the history, and exit 0 valid / 1 anomalies / 2 unknown.
+/// Malformed input is an error (exit 3) naming the line.
 pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
     let path = resolve(store, &a.run)?;
-    let (ops, outstanding, warnings) = validate_well_formed(&path)?;
-    for w in &warnings {
-        eprintln!("warning: {}: {w}", path.display());
+    if !a.time_limit.is_finite() || a.time_limit <= 0.0 {
+        anyhow::bail!("--time-limit must be a positive number of seconds");
     }
-    if a.json {
-        println!(
-            "{}",
-            serde_json::json!({"valid": true, "op_count": ops, "outstanding": outstanding, "warnings": warnings})
-        );
+    let time_limit = Duration::from_secs_f64(a.time_limit);
+    let results = if is_edn(&path) {
+        let model = a.model.as_deref().unwrap_or("cas-register");
+        if model == "log" {
+            anyhow::bail!("--model log applies to kafka-trial histories (history.jsonl), not EDN");
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let ops = trial_checkers::linear::edn::parse_ops(&text)
+            .map(|v| v.len() as u64)
+            .unwrap_or(0);
+        let l = trial_checkers::linear::check_edn_str(&text, &path, model, time_limit)?;
+        trial_checkers::results_from_linear(l, ops)
     } else {
-        println!(
-            "{}: {ops} ops, well-formed ({outstanding} invocations never completed)",
-            path.display()
-        );
+        if let Some(m) = a.model.as_deref().filter(|m| *m != "log") {
+            anyhow::bail!(
+                "--model {m} applies to Jepsen EDN histories (*.edn); a kafka-trial history \
+                 takes --model log"
+            );
+        }
+        let opts = CheckOptions {
+            linear_model: a.model.clone(),
+            linear_time_limit: time_limit,
+            ..CheckOptions::default()
+        };
+        check_history_file(&path, &opts)?
+    };
+    let out = results_path(&path);
+    write_json_atomic(&out, &results).with_context(|| format!("writing {}", out.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        print!("{}", results.human_summary(2));
+        println!("results: {}", out.display());
     }
-    Ok(exit::code(exit::VALID))
+    Ok(exit::code(results.exit_code()))
 }
 
 pub fn runs(store: &Store, a: RunsArgs) -> Result<ExitCode> {

@@ -1,0 +1,60 @@
+//! Generate a big simulated history, or check one and report ops/s.
+//! For peak memory, run under `/usr/bin/time -v`:
+//!
+//! ```sh
+//! cargo build --release -p trial-checkers --example check_file
+//! target/release/examples/check_file gen /tmp/q1m.jsonl 1000000
+//! /usr/bin/time -v target/release/examples/check_file check /tmp/q1m.jsonl
+//! ```
+
+use std::path::Path;
+use std::time::Instant;
+use trial_checkers::sim::{simulate_to_file, SimConfig};
+use trial_checkers::{check_history_file, CheckOptions};
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    match a.get(1).map(String::as_str) {
+        Some("gen") if a.len() >= 3 => {
+            let n: u64 = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+            let txns = a.get(4).is_some_and(|s| s == "txns");
+            let cfg = SimConfig {
+                seed: 42,
+                partitions: 8,
+                workers: 10,
+                // About one op per step; final reads and heal add a few.
+                steps: n.saturating_sub(20),
+                txns,
+                nemesis: true,
+                fault: None,
+            };
+            let t = Instant::now();
+            let ops = simulate_to_file(&cfg, Path::new(&a[2])).expect("write");
+            println!("{ops} ops written in {:.2} s", t.elapsed().as_secs_f64());
+        }
+        Some("check") if a.len() >= 3 => {
+            let t = Instant::now();
+            let r = check_history_file(Path::new(&a[2]), &CheckOptions::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let s = t.elapsed().as_secs_f64();
+            println!("{}", r.human_summary(2));
+            println!(
+                "{} ops checked in {s:.3} s: {:.0} ops/s",
+                r.ops,
+                r.ops as f64 / s
+            );
+        }
+        Some("read") if a.len() >= 3 => {
+            // The floor: trial_histories::HistoryReader alone.
+            let t = Instant::now();
+            let mut n = 0u64;
+            for op in trial_histories::HistoryReader::open(Path::new(&a[2])).expect("open") {
+                op.expect("op");
+                n += 1;
+            }
+            let s = t.elapsed().as_secs_f64();
+            println!("{n} ops read in {s:.3} s: {:.0} ops/s", n as f64 / s);
+        }
+        _ => eprintln!("usage: check_file gen FILE [N] [txns] | check FILE | read FILE"),
+    }
+}
