@@ -216,7 +216,7 @@ fn summarise(test: &str, ts: &str, path: &Path) -> RunSummary {
     let verdict = results.as_ref().and_then(|r| r.get("valid").cloned());
     let ops = results
         .as_ref()
-        .and_then(|r| r.get("op_count"))
+        .and_then(|r| r.get("ops").or_else(|| r.get("op_count")))
         .and_then(|v| v.as_u64())
         .or_else(|| count_lines(&path.join(HISTORY_FILE)));
     RunSummary {

@@ -472,9 +472,16 @@ fn new_cluster_id() -> String {
 fn kraft_cluster_id() -> String {
     use base64::Engine;
     use rand::RngCore;
-    let mut b = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    // Like Kafka's own Uuid.randomUuid: never an id that starts with '-',
+    // which command-line parsers (kafka-storage's among them) take for an option.
+    loop {
+        let mut b = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut b);
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
 }
 
 impl Cluster {
@@ -1010,6 +1017,15 @@ mod tests {
         }
         .validate()
         .is_err());
+    }
+
+    #[test]
+    fn kraft_ids_are_22_chars_and_never_look_like_an_option() {
+        for _ in 0..2000 {
+            let id = kraft_cluster_id();
+            assert_eq!(id.len(), 22);
+            assert!(!id.starts_with('-'), "{id}");
+        }
     }
 
     #[test]

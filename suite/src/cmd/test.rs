@@ -89,6 +89,9 @@ pub struct TestArgs {
     /// Worker processes.
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
+    /// Share of operations that are sends (the rest are polls).
+    #[arg(long, default_value_t = 0.5)]
+    pub send_ratio: f64,
     /// Seed of the workload and the nemesis schedule.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -144,6 +147,7 @@ impl TestArgs {
         spec.time_limit = self.time_limit;
         spec.rate = self.rate;
         spec.concurrency = self.concurrency;
+        spec.send_ratio = self.send_ratio;
         spec.seed = self.seed;
         spec.message_timeout = self.message_timeout;
         spec.producer_overrides = parse_pairs(&self.producer_config, "--producer-config")?;
