@@ -187,3 +187,16 @@ fn generated_cas_register_histories_are_linearizable() {
         assert_eq!(r.valid, Validity::Valid, "seed {seed}: {r:?}");
     }
 }
+
+#[test]
+fn a_history_with_nothing_completed_is_unknown() {
+    let calls = vec![call(RegInput::Write(1), None, 0, None)];
+    let r = check(&CasRegister, calls, T);
+    assert_eq!(r.valid, Validity::Unknown);
+    assert!(r
+        .unknown_reason
+        .unwrap()
+        .contains("no operation completed ok"));
+    let r = check(&CasRegister, Vec::new(), T);
+    assert_eq!(r.valid, Validity::Unknown);
+}
