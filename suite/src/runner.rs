@@ -546,6 +546,12 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
                 eprintln!("\ninterrupted: stopping the workload, healing, tearing down (Ctrl-C again to abandon)");
                 interrupted.store(true, Ordering::SeqCst);
                 let _ = cancel_tx.send(true);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!(
+                        "abandoned: faults may remain and containers are left; `kafka-trial clean` removes them"
+                    );
+                    std::process::exit(i32::from(crate::exit::HARNESS));
+                }
             }
         });
     }
