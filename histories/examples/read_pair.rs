@@ -24,7 +24,7 @@ pub fn generate(path: &Path, n: u64) {
     while i < n {
         let p = i % 10;
         let proc_ = Process::Worker(p);
-        if (i / 10) % 2 == 0 {
+        if (i / 10) & 1 == 0 {
             value += 1;
             let key = value % 16;
             let part = (key % 8) as i32;
