@@ -145,3 +145,45 @@ async fn teeth_acks_all_min_insync_2_loses_nothing() {
     );
     assert!(report.sends_ok > 20, "the workload made progress");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pipelined_senders_keep_one_send_outstanding_per_process() {
+    let _serial = kafka_trial::testing::serial().await;
+    let report = run(TestSpec::new("pipeline")
+        .nodes(3)
+        .acks_all()
+        .idempotence(true)
+        .pipeline(64)
+        .concurrency(2)
+        .rate(0.0)
+        .time_limit(Duration::from_secs(15))
+        .seed(3)
+        .store(store())
+        .nemesis("kill")
+        .unwrap())
+    .await
+    .expect("the trial runs");
+    eprintln!("{}", kafka_trial::runner::summary(&report));
+    assert!(
+        report.sends_ok > 1000,
+        "pipelined sends are fast: {}",
+        report.sends_ok
+    );
+    assert_eq!(
+        report.anomaly("lost-write"),
+        0,
+        "{}",
+        report.results.summary
+    );
+    // The pairing rules hold: every sender process (2..66) has at most one
+    // send outstanding at any time (the checker would refuse the history).
+    let history = read_history(&report.run_dir.join("history.jsonl")).unwrap();
+    let senders: std::collections::BTreeSet<u64> = history
+        .ops
+        .iter()
+        .filter(|o| o.f == F::Send)
+        .filter_map(|o| o.process.worker())
+        .collect();
+    assert!(senders.iter().all(|p| (2..66).contains(p)), "{senders:?}");
+    assert!(senders.len() > 32, "many sender processes were used");
+}

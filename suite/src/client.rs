@@ -148,28 +148,32 @@ impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = Box<mpsc::SyncSender<SendOutcome>>;
 
     fn delivery(&self, r: &DeliveryResult<'_>, tx: Self::DeliveryOpaque) {
-        let outcome = match r {
-            Ok(m) if m.offset() >= 0 => SendOutcome::Ok {
-                partition: m.partition(),
-                offset: m.offset(),
-            },
-            Ok(_) => SendOutcome::Info("persisted, but the offset is unknown".into()),
-            Err((e, m)) => {
-                // SAFETY: `m` is the live message of this delivery report;
-                // rd_kafka_message_status only reads its status field.
-                let status = unsafe { rdkafka::bindings::rd_kafka_message_status(m.ptr()) };
-                match status {
-                    rdkafka::bindings::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_NOT_PERSISTED => {
-                        SendOutcome::Fail(format!("{e} (not persisted)"))
-                    }
-                    rdkafka::bindings::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED => {
-                        SendOutcome::Info(format!("{e} (possibly persisted)"))
-                    }
-                    _ => SendOutcome::Info(format!("{e} (persisted, yet reported as an error)")),
+        let _ = tx.send(classify(r));
+    }
+}
+
+/// The history outcome of one delivery report (see the table above).
+pub fn classify(r: &DeliveryResult<'_>) -> SendOutcome {
+    match r {
+        Ok(m) if m.offset() >= 0 => SendOutcome::Ok {
+            partition: m.partition(),
+            offset: m.offset(),
+        },
+        Ok(_) => SendOutcome::Info("persisted, but the offset is unknown".into()),
+        Err((e, m)) => {
+            // SAFETY: `m` is the live message of this delivery report;
+            // rd_kafka_message_status only reads its status field.
+            let status = unsafe { rdkafka::bindings::rd_kafka_message_status(m.ptr()) };
+            match status {
+                rdkafka::bindings::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_NOT_PERSISTED => {
+                    SendOutcome::Fail(format!("{e} (not persisted)"))
                 }
+                rdkafka::bindings::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED => {
+                    SendOutcome::Info(format!("{e} (possibly persisted)"))
+                }
+                _ => SendOutcome::Info(format!("{e} (persisted, yet reported as an error)")),
             }
-        };
-        let _ = tx.send(outcome);
+        }
     }
 }
 

@@ -115,6 +115,9 @@ pub struct TestSpec {
     /// Target ops/s over all workers (0 = as fast as they go).
     pub rate: f64,
     pub sub_via: SubVia,
+    /// Pipelined senders sharing one producer (0 = off); see `QueueOptions`.
+    #[serde(default)]
+    pub pipeline: usize,
     pub crash_probability: f64,
     pub send_ratio: f64,
     pub acks: Acks,
@@ -151,6 +154,7 @@ impl TestSpec {
             concurrency: 10,
             rate: 200.0,
             sub_via: SubVia::Assign,
+            pipeline: 0,
             crash_probability: 0.005,
             send_ratio: 0.5,
             acks: Acks::All,
@@ -210,6 +214,11 @@ impl TestSpec {
     }
     pub fn concurrency(mut self, c: usize) -> Self {
         self.concurrency = c;
+        self
+    }
+    /// `n` send-only processes through one shared producer (high throughput).
+    pub fn pipeline(mut self, n: usize) -> Self {
+        self.pipeline = n;
         self
     }
     pub fn seed(mut self, s: u64) -> Self {
@@ -689,6 +698,7 @@ async fn trial(
             send_ratio: spec.send_ratio,
             seed: spec.seed,
             group: format!("kt-{}", cluster.id),
+            pipeline: spec.pipeline,
         },
         spec.time_limit,
         stop.clone(),

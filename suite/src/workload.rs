@@ -39,6 +39,10 @@ pub struct QueueOptions {
     pub send_ratio: f64,
     pub seed: u64,
     pub group: String,
+    /// Pipelined senders: this many send-only processes share one producer,
+    /// each with one send outstanding, so librdkafka batches across them
+    /// (0: every worker sends and polls with its own clients).
+    pub pipeline: usize,
 }
 
 /// Live counters for the progress line.
@@ -103,7 +107,7 @@ impl Workload {
             next_value: AtomicU64::new(0),
             counters,
         });
-        let threads = (0..shared.opts.concurrency)
+        let mut threads: Vec<(u64, std::thread::JoinHandle<()>)> = (0..shared.opts.concurrency)
             .map(|i| {
                 let s = shared.clone();
                 let h = std::thread::Builder::new()
@@ -113,6 +117,14 @@ impl Workload {
                 (i as u64, h)
             })
             .collect();
+        if shared.opts.pipeline > 0 {
+            let s = shared.clone();
+            let h = std::thread::Builder::new()
+                .name("pipeline".into())
+                .spawn(move || pipeline(&s))
+                .expect("spawning the pipeline thread");
+            threads.push((u64::MAX, h));
+        }
         Workload { threads }
     }
 
@@ -364,7 +376,13 @@ fn worker(i: u64, s: &Shared) {
             crash(s, &p, &mut clients, "scheduled crash", &mut rng);
             continue;
         }
-        let send = rng.gen_bool(s.opts.send_ratio.clamp(0.0, 1.0));
+        // With pipelined senders the workers only poll.
+        let ratio = if s.opts.pipeline > 0 {
+            0.0
+        } else {
+            s.opts.send_ratio
+        };
+        let send = rng.gen_bool(ratio.clamp(0.0, 1.0));
         let outcome = if send {
             match &clients.producer {
                 Some(pr) => {
@@ -479,4 +497,133 @@ fn final_read_one(
         }
     }
     (OpType::Ok, fr, None)
+}
+
+/// Delivery reports of the pipelined senders: each completes its send in
+/// the history and frees its process for the next one.
+struct PipelineContext {
+    history: Arc<HistoryWriter>,
+    counters: Arc<Counters>,
+    idle: std::sync::mpsc::Sender<u64>,
+}
+
+impl rdkafka::ClientContext for PipelineContext {}
+
+impl rdkafka::producer::ProducerContext for PipelineContext {
+    /// (process, key, value)
+    type DeliveryOpaque = Box<(u64, u64, u64)>;
+
+    fn delivery(&self, r: &rdkafka::message::DeliveryResult<'_>, o: Self::DeliveryOpaque) {
+        let (process, key, value) = *o;
+        let v = Send {
+            key,
+            value,
+            partition: None,
+            offset: None,
+        };
+        let op = match crate::client::classify(r) {
+            SendOutcome::Ok { partition, offset } => {
+                self.counters.sends_ok.fetch_add(1, Ordering::Relaxed);
+                Op::new(Process::Worker(process), OpType::Ok, F::Send).with_value(&Send {
+                    partition: Some(partition),
+                    offset: Some(offset),
+                    ..v
+                })
+            }
+            SendOutcome::Fail(e) => Op::new(Process::Worker(process), OpType::Fail, F::Send)
+                .with_value(&v)
+                .with_error(e),
+            SendOutcome::Info(e) => Op::new(Process::Worker(process), OpType::Info, F::Send)
+                .with_value(&v)
+                .with_error(e),
+        };
+        self.counters.count(op.kind);
+        let _ = self.history.append(op);
+        let _ = self.idle.send(process);
+    }
+}
+
+/// The pipelined senders: processes `concurrency .. concurrency+pipeline`,
+/// each with at most one send outstanding, all through one producer.
+fn pipeline(s: &Shared) {
+    use rdkafka::producer::{BaseRecord, Producer as _, ThreadedProducer};
+    let first = s.opts.concurrency as u64;
+    let (idle_tx, idle_rx) = std::sync::mpsc::channel::<u64>();
+    for p in first..first + s.opts.pipeline as u64 {
+        let _ = idle_tx.send(p);
+    }
+    let ctx = PipelineContext {
+        history: s.history.clone(),
+        counters: s.counters.clone(),
+        idle: idle_tx.clone(),
+    };
+    let mut cfg = s.settings.producer_config();
+    // Batch across the in-flight sends, as a real high-throughput producer would.
+    if !s.settings.producer_overrides.contains_key("linger.ms") {
+        cfg.set("linger.ms", "5");
+    }
+    let producer: ThreadedProducer<PipelineContext> = match cfg.create_with_context(ctx) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("cannot create the pipelined producer: {e}");
+            return;
+        }
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(s.opts.seed ^ 0x5EED_F00D);
+    let gap = if s.opts.rate > 0.0 {
+        1.0 / (s.opts.rate * s.opts.send_ratio.max(0.01))
+    } else {
+        0.0
+    };
+    let mut next = Instant::now();
+    while !s.stop.load(Ordering::Relaxed) && Instant::now() < s.deadline {
+        if gap > 0.0 {
+            let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+            next += Duration::from_secs_f64(-u.ln() * gap);
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            } else if now - next > Duration::from_secs(1) {
+                next = now;
+            }
+        }
+        let Ok(p) = idle_rx.recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
+        let key = rng.gen_range(0..s.opts.keys.max(1));
+        let value = s.next_value.fetch_add(1, Ordering::Relaxed) + 1;
+        let v = Send {
+            key,
+            value,
+            partition: None,
+            offset: None,
+        };
+        record(
+            s,
+            Op::new(Process::Worker(p), OpType::Invoke, F::Send).with_value(&v),
+        );
+        let (k, pl) = (key.to_string(), value.to_string());
+        let rec = BaseRecord::with_opaque_to(&s.settings.topic, Box::new((p, key, value)))
+            .key(&k)
+            .payload(&pl);
+        if let Err((e, _)) = producer.send(rec) {
+            record(
+                s,
+                Op::new(Process::Worker(p), OpType::Fail, F::Send)
+                    .with_value(&v)
+                    .with_error(format!("refused by the client before sending: {e}")),
+            );
+            let _ = idle_tx.send(p);
+            if matches!(
+                e,
+                rdkafka::error::KafkaError::MessageProduction(
+                    rdkafka::types::RDKafkaErrorCode::QueueFull
+                )
+            ) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+    // Every outstanding send gets its report within message.timeout.ms.
+    let _ = producer.flush(s.settings.message_timeout + Duration::from_secs(5));
 }

@@ -89,6 +89,11 @@ pub struct TestArgs {
     /// Worker processes.
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
+    /// Pipelined senders: N send-only processes sharing one producer, each
+    /// with one send outstanding, so librdkafka batches across them; the
+    /// --concurrency workers then only poll. 0: every worker sends and polls.
+    #[arg(long, default_value_t = 0)]
+    pub pipeline: usize,
     /// Share of operations that are sends (the rest are polls).
     #[arg(long, default_value_t = 0.5)]
     pub send_ratio: f64,
@@ -148,6 +153,7 @@ impl TestArgs {
         spec.rate = self.rate;
         spec.concurrency = self.concurrency;
         spec.send_ratio = self.send_ratio;
+        spec.pipeline = self.pipeline;
         spec.seed = self.seed;
         spec.message_timeout = self.message_timeout;
         spec.producer_overrides = parse_pairs(&self.producer_config, "--producer-config")?;
