@@ -12,35 +12,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use trial_histories::HistoryWriter;
 use trial_nemesis::{
-    iptables, measure_offset, probe, run, topology, Action, ClockMode, ClockOffset, FaketimeEnv,
-    Fault, NoTargets, Node, Phase, ProcessState, Schedule, StaticTargets, Target, Targets,
-    Topology,
+    iptables, measure_offset, probe, run, topology, ClockMode, ClockOffset, FaketimeEnv, Fault,
+    NoTargets, Node, ProcessState, Schedule, StaticTargets, Target, Targets, Topology,
 };
 
 /// A schedule of one fault, started at once and stopped at `stop_ms`.
 fn one_fault(nodes: &[String], fault: Fault, stop_ms: u64) -> Schedule {
-    Schedule {
-        seed: 1,
-        nodes: nodes.to_vec(),
-        period: Duration::from_millis(stop_ms + 1),
-        options: Default::default(),
-        actions: vec![
-            Action {
-                at_ms: 0,
-                id: 0,
-                phase: Phase::Start,
-                seed: 1,
-                fault: fault.clone(),
-            },
-            Action {
-                at_ms: stop_ms,
-                id: 0,
-                phase: Phase::Stop,
-                seed: 1,
-                fault,
-            },
-        ],
-    }
+    Schedule::single(nodes, fault, Duration::from_millis(stop_ms))
 }
 
 struct Running {

@@ -379,6 +379,30 @@ impl Schedule {
     }
 
     /// The human plan (same as `Display`).
+    /// A plan of one fault on `nodes`: started at once, stopped `stop_after`
+    /// later, then heal. For tests and hand-made experiments.
+    pub fn single(nodes: &[String], fault: Fault, stop_after: Duration) -> Schedule {
+        let start = Action {
+            at_ms: 0,
+            id: 0,
+            phase: Phase::Start,
+            seed: 0,
+            fault,
+        };
+        let stop = Action {
+            at_ms: stop_after.as_millis() as u64,
+            phase: Phase::Stop,
+            ..start.clone()
+        };
+        Schedule {
+            seed: 0,
+            nodes: nodes.to_vec(),
+            period: stop_after,
+            options: NemesisOptions::default(),
+            actions: vec![start, stop],
+        }
+    }
+
     pub fn render(&self) -> String {
         self.to_string()
     }

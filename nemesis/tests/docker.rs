@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use trial_histories::writer::HistoryWriter;
 use trial_nemesis::{
-    iptables, measure_offset, probe, run, topology, Action, ClockMode, ClockOffset, ExecOutput,
-    FaketimeEnv, Fault, NoTargets, Node, NodeError, Phase, ProcessState, Schedule, StaticTargets,
-    Target, Targets, Topology,
+    iptables, measure_offset, probe, run, topology, ClockMode, ClockOffset, ExecOutput,
+    FaketimeEnv, Fault, NoTargets, Node, NodeError, ProcessState, Schedule, StaticTargets, Target,
+    Targets, Topology,
 };
 
 const PORT: u16 = 9092;
@@ -229,25 +229,11 @@ impl Drop for Cluster {
 }
 
 fn one_fault(fault: Fault, stop_ms: u64) -> Schedule {
-    let start = Action {
-        at_ms: 0,
-        id: 0,
-        phase: Phase::Start,
-        seed: 3,
+    Schedule::single(
+        &trial_nemesis::node_names(5),
         fault,
-    };
-    let stop = Action {
-        at_ms: stop_ms,
-        phase: Phase::Stop,
-        ..start.clone()
-    };
-    Schedule {
-        seed: 0,
-        nodes: trial_nemesis::node_names(5),
-        period: Duration::from_millis(stop_ms),
-        options: Default::default(),
-        actions: vec![start, stop],
-    }
+        Duration::from_millis(stop_ms),
+    )
 }
 
 struct Running {
