@@ -187,3 +187,72 @@ async fn pipelined_senders_keep_one_send_outstanding_per_process() {
     assert!(senders.iter().all(|p| (2..66).contains(p)), "{senders:?}");
     assert!(senders.len() > 32, "many sender processes were used");
 }
+
+/// Ctrl-C in the middle of a trial with a partition active: the CLI heals,
+/// tears the cluster down, checks what was recorded and exits with the
+/// verdict's code, leaving the history, results.json and no container.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_heals_tears_down_and_keeps_the_history() {
+    let _serial = kafka_trial::testing::serial().await;
+    let store = store().join("ctrl-c");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kafka-trial"))
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "test",
+            "--name",
+            "interrupted",
+        ])
+        .args(["--nemesis", "partition", "--nemesis-interval", "3s"])
+        .args(["--time-limit", "120s", "--rate", "50", "--concurrency", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    // Wait until the workload has recorded something and a fault is on.
+    let history = |p: &std::path::Path| {
+        std::fs::read_to_string(p.join("interrupted/latest/history.jsonl")).unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    while !history(&store).contains("\"f\":\"start-partition\",\"value\"")
+        || !history(&store).contains("\"type\":\"info\",\"f\":\"start-partition\"")
+    {
+        assert!(std::time::Instant::now() < deadline, "no partition started");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let pid = child.id().expect("running") as i32;
+    // SAFETY: signalling the child we spawned.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = tokio::time::timeout(Duration::from_secs(180), child.wait_with_output())
+        .await
+        .expect("the CLI finishes after Ctrl-C")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code().expect("exited, not killed");
+    assert!((0..=2).contains(&code), "exit {code}: {stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let run = store.join("interrupted/latest");
+    assert!(run.join("results.json").exists(), "results.json written");
+    let h = read_history(&run.join("history.jsonl")).expect("history reads back");
+    assert!(h.ops.iter().any(|o| o.f == F::Send && o.kind == OpType::Ok));
+    let heal = h
+        .ops
+        .iter()
+        .rev()
+        .find(|o| o.process == Process::Nemesis && o.f == F::Heal && o.kind == OpType::Info)
+        .expect("heal recorded");
+    assert!(
+        heal.value.get().contains("\"reason\":\"cancel"),
+        "healed on cancel: {}",
+        heal.value.get()
+    );
+    let d = kafka_trial::docker::connect().await.unwrap();
+    assert!(
+        kafka_trial::cluster::find_clusters(&d)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no cluster left after Ctrl-C"
+    );
+}
