@@ -533,7 +533,12 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     let pb = progress_bar(spec.progress);
     let say = |m: String| {
         if spec.progress {
-            pb.println(m);
+            if pb.is_hidden() {
+                // Not a terminal (a CI log, a pipe): plain lines.
+                eprintln!("{m}");
+            } else {
+                pb.println(m);
+            }
         } else {
             tracing::info!("{m}");
         }
@@ -721,10 +726,13 @@ async fn trial(
 
     // The live progress line, until the time limit or an interruption.
     let started = Instant::now();
+    // Without a terminal the spinner is hidden: print the line every 10 s.
+    let plain = spec.progress && pb.is_hidden();
+    let mut last_plain = Instant::now();
     while started.elapsed() < spec.time_limit && !interrupted.load(Ordering::SeqCst) {
         let (ok, fail, info) = counters.snapshot();
         let faults = active_faults(&schedule, history.start().elapsed());
-        pb.set_message(format!(
+        let line = format!(
             "{:>3.0}/{}s  ok {ok}  fail {fail}  info {info}  faults: {}",
             started.elapsed().as_secs_f64(),
             spec.time_limit.as_secs(),
@@ -733,7 +741,12 @@ async fn trial(
             } else {
                 faults.join(", ")
             }
-        ));
+        );
+        if plain && last_plain.elapsed() >= Duration::from_secs(10) {
+            eprintln!("{line}");
+            last_plain = Instant::now();
+        }
+        pb.set_message(line);
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     stop.store(true, Ordering::SeqCst);
