@@ -175,18 +175,12 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
                         if let Ok(r) = docker::exec(
                             &d,
                             container,
-                            &[
-                                "cat",
-                                "/var/lib/kafka/data/__cluster_metadata-0/quorum-state",
-                            ],
+                            &["cat", cluster::QUORUM_STATE],
                             Duration::from_secs(5),
                         )
                         .await
                         {
-                            controller = serde_json::from_str::<serde_json::Value>(&r.stdout)
-                                .ok()
-                                .and_then(|v| v.get("leaderId").and_then(|x| x.as_i64()))
-                                .filter(|id| *id >= 0);
+                            controller = cluster::quorum_leader(&r.stdout);
                         }
                     }
                 }
