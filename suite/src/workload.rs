@@ -154,6 +154,40 @@ impl Workload {
     }
 }
 
+/// Paces a loop at a mean gap (seconds; 0 = no pacing) with exponential
+/// gaps: Poisson arrivals at the target rate.
+struct Pacer {
+    gap: f64,
+    next: Instant,
+}
+
+impl Pacer {
+    fn new(gap: f64) -> Pacer {
+        Pacer {
+            gap,
+            next: Instant::now(),
+        }
+    }
+
+    /// Sleep until the next arrival; false if `deadline` came first.
+    fn wait(&mut self, rng: &mut ChaCha8Rng, deadline: Instant) -> bool {
+        if self.gap <= 0.0 {
+            return true;
+        }
+        let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+        self.next += Duration::from_secs_f64(-u.ln() * self.gap);
+        let now = Instant::now();
+        if self.next > now {
+            std::thread::sleep((self.next - now).min(deadline.saturating_duration_since(now)));
+            return Instant::now() < deadline;
+        }
+        if now - self.next > Duration::from_secs(1) {
+            self.next = now; // do not burst after a long stall
+        }
+        true
+    }
+}
+
 struct Clients {
     producer: Option<Producer>,
     consumer: Option<Consumer>,
@@ -356,21 +390,10 @@ fn worker(i: u64, s: &Shared) {
         0.0
     };
     let mut clients = open(s, &p, &mut rng);
-    let mut next = Instant::now();
+    let mut pacer = Pacer::new(per_worker);
     while !s.stop.load(Ordering::Relaxed) && Instant::now() < s.deadline {
-        if per_worker > 0.0 {
-            // Exponential gaps: a Poisson arrival at the target rate.
-            let u: f64 = rng.gen_range(f64::EPSILON..1.0);
-            next += Duration::from_secs_f64(-u.ln() * per_worker);
-            let now = Instant::now();
-            if next > now {
-                std::thread::sleep((next - now).min(s.deadline.saturating_duration_since(now)));
-                if Instant::now() >= s.deadline {
-                    break;
-                }
-            } else if now - next > Duration::from_secs(1) {
-                next = now; // do not burst after a long stall
-            }
+        if !pacer.wait(&mut rng, s.deadline) {
+            break;
         }
         if rng.gen_bool(s.opts.crash_probability.clamp(0.0, 1.0)) {
             crash(s, &p, &mut clients, "scheduled crash", &mut rng);
@@ -575,17 +598,10 @@ fn pipeline(s: &Shared) {
     } else {
         0.0
     };
-    let mut next = Instant::now();
+    let mut pacer = Pacer::new(gap);
     while !s.stop.load(Ordering::Relaxed) && Instant::now() < s.deadline {
-        if gap > 0.0 {
-            let u: f64 = rng.gen_range(f64::EPSILON..1.0);
-            next += Duration::from_secs_f64(-u.ln() * gap);
-            let now = Instant::now();
-            if next > now {
-                std::thread::sleep(next - now);
-            } else if now - next > Duration::from_secs(1) {
-                next = now;
-            }
+        if !pacer.wait(&mut rng, s.deadline) {
+            break;
         }
         let Ok(p) = idle_rx.recv_timeout(Duration::from_millis(100)) else {
             continue;
