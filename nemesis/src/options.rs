@@ -503,7 +503,7 @@ impl NemesisOptions {
 }
 
 /// Serialise a `Duration` as whole milliseconds.
-pub(crate) mod ms {
+pub mod ms {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -61,7 +61,7 @@ pub enum ScriptFault {
 /// One step of a scripted nemesis: at `at` start (or stop) fault `id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptStep {
-    #[serde(with = "ms")]
+    #[serde(with = "trial_nemesis::options::ms")]
     pub at: Duration,
     pub id: u32,
     pub start: bool,
@@ -80,17 +80,6 @@ pub enum NemesisPlan {
     /// A fixed sequence whose targets are resolved once the topic exists
     /// (deterministic scenarios such as "pause the followers, kill the leader").
     Script(Vec<ScriptStep>),
-}
-
-mod ms {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_millis(u64::deserialize(d)?))
-    }
 }
 
 mod secs {
@@ -501,10 +490,14 @@ fn progress_bar(enabled: bool) -> ProgressBar {
     pb
 }
 
-/// A line for the person watching: above the progress line, or in the log.
-fn note(pb: &ProgressBar, m: String) {
-    if pb.is_hidden() {
-        tracing::warn!("{m}");
+/// A line for the person watching: above the live progress line, as a
+/// plain line when stderr is not a terminal (a CI log, a pipe), or in the
+/// log when the caller asked for no progress output (library use).
+fn note(pb: &ProgressBar, progress: bool, m: String) {
+    if !progress {
+        tracing::info!("{m}");
+    } else if pb.is_hidden() {
+        eprintln!("{m}");
     } else {
         pb.println(m);
     }
@@ -531,18 +524,7 @@ fn active_faults(s: &Schedule, t: Duration) -> Vec<String> {
 pub async fn run(spec: TestSpec) -> Result<Report> {
     spec.validate()?;
     let pb = progress_bar(spec.progress);
-    let say = |m: String| {
-        if spec.progress {
-            if pb.is_hidden() {
-                // Not a terminal (a CI log, a pipe): plain lines.
-                eprintln!("{m}");
-            } else {
-                pb.println(m);
-            }
-        } else {
-            tracing::info!("{m}");
-        }
-    };
+    let say = |m: String| note(&pb, spec.progress, m);
     let t0 = Instant::now();
     let store = Store::new(&spec.store);
     let run_dir = store
@@ -754,7 +736,7 @@ async fn trial(
     let join_limit = spec.message_timeout + spec.request_timeout + Duration::from_secs(10);
     let stuck = tokio::task::spawn_blocking(move || workload.join_within(join_limit)).await?;
     if !stuck.is_empty() {
-        note(pb, format!(
+        note(pb, spec.progress, format!(
             "workers {stuck:?} are stuck inside librdkafka and were abandoned; their open operations count as indeterminate"
         ));
     }
@@ -807,6 +789,7 @@ async fn trial(
     if tokio::time::timeout(limit, reads).await.is_err() {
         note(
             pb,
+            spec.progress,
             format!(
                 "final reads did not finish within {limit:?}; the verdict will say what is missing"
             ),
