@@ -3,11 +3,11 @@
 //!
 //! Needs a Docker engine, debootstrap and Maven (`bash .ci/setup`).
 
-use kafka_trial::admin;
-use kafka_trial::client::{Acks, ClientSettings, Consumer, Producer, SendOutcome};
-use kafka_trial::cluster::{Cluster, ClusterSpec};
-use kafka_trial::docker;
-use rdkafka::Offset;
+use kafka_trial::clients::rdkafka::{RdConsumer, RdProducer};
+use kafka_trial::clients::{Acks, ClientSettings, Consumer, Producer, SendOutcome, StartAt};
+use kafka_trial::cluster::Cluster;
+use kafka_trial::kafka::{admin, ClusterSpec};
+use kafka_trial::platform::docker::{self, engine};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +21,8 @@ fn settings(bootstrap: &str, topic: &str) -> ClientSettings {
         idempotence: true,
         message_timeout: Duration::from_secs(30),
         request_timeout: Duration::from_secs(10),
+        socket_timeout: Duration::from_secs(5),
+        session_timeout: Duration::from_secs(6),
         producer_overrides: BTreeMap::new(),
         consumer_overrides: BTreeMap::new(),
     }
@@ -30,9 +32,9 @@ fn settings(bootstrap: &str, topic: &str) -> ClientSettings {
 async fn produce(s: &ClientSettings, values: std::ops::Range<u64>) -> Vec<(i32, i64)> {
     let s = s.clone();
     tokio::task::spawn_blocking(move || {
-        let p = Producer::new(&s).expect("producer");
+        let p = RdProducer::new(&s).expect("producer");
         values
-            .map(|v| match p.send(v % 7, v) {
+            .map(|v| match p.send(v % 7, v, Duration::from_secs(35)) {
                 SendOutcome::Ok { partition, offset } => (partition, offset),
                 other => panic!("send of {v} was not acknowledged: {other:?}"),
             })
@@ -43,8 +45,8 @@ async fn produce(s: &ClientSettings, values: std::ops::Range<u64>) -> Vec<(i32, 
 }
 
 async fn assert_no_leftovers(id: &str) {
-    let d = docker::connect().await.unwrap();
-    let found = kafka_trial::cluster::find_clusters(&d).await.unwrap();
+    let d = engine::connect().await.unwrap();
+    let found = docker::find_clusters(&d).await.unwrap();
     assert!(
         found.iter().all(|c| c.id != id),
         "containers of cluster {id} remain after teardown"
@@ -125,8 +127,8 @@ async fn leader_kill_loses_nothing_with_rf3_and_the_broker_rejoins_the_isr() {
     // A fresh consumer reads all 2000, in order, from offset 0.
     let s2 = s.clone();
     let read = tokio::task::spawn_blocking(move || {
-        let c = Consumer::new(&s2, "verify").unwrap();
-        c.assign(&[0], Offset::Beginning).unwrap();
+        let c = RdConsumer::new(&s2, "verify").unwrap();
+        c.assign(&[0], StartAt::Beginning).unwrap();
         let mut got = vec![];
         let deadline = Instant::now() + Duration::from_secs(60);
         while got.len() < 2000 && Instant::now() < deadline {

@@ -4,8 +4,8 @@
 //! answers nothing until resumed, packet loss drops packets, a skewed
 //! clock reads off by the offset — and heal leaves nothing behind.
 
-use kafka_trial::admin;
-use kafka_trial::cluster::{Cluster, ClusterSpec, BROKER_PORT};
+use kafka_trial::cluster::Cluster;
+use kafka_trial::kafka::{admin, ClusterSpec, BROKER_PORT};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! folders (valid, with injected anomalies, with hostile text, partial),
 //! checked for what they show, not only that they exist.
 
-use kafka_trial::report::synth::{write_synthetic_run, SynthRun, SynthSpec, HOSTILE};
+use kafka_trial::report::sample_run::{write_synthetic_run, SynthRun, SynthSpec, HOSTILE};
 use kafka_trial::report::{write_run_report, ReportFiles};
 use serde_json::Value;
 use std::path::Path;

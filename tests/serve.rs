@@ -1,7 +1,7 @@
 //! `kafka-trial serve`: the index, run pages, files, path-traversal
 //! refusals, partial runs, and a real headless browser loading the pages.
 
-use kafka_trial::report::synth::{write_synthetic_run, SynthSpec};
+use kafka_trial::report::sample_run::{write_synthetic_run, SynthSpec};
 use kafka_trial::report::write_run_report;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -37,7 +37,7 @@ fn serve(root: &Path) -> Running {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let s = kafka_trial::serve::Server::bind(&root, ([127, 0, 0, 1], 0).into())
+            let s = kafka_trial::report::serve::Server::bind(&root, ([127, 0, 0, 1], 0).into())
                 .await
                 .unwrap();
             atx.send(s.local_addr()).unwrap();

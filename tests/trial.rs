@@ -4,9 +4,8 @@
 //! These are also the examples of the library API: build a `TestSpec`,
 //! `run` it, assert on the `Report`.
 
-use kafka_trial::client::Acks;
-use kafka_trial::cmd::test::unclean_script;
-use kafka_trial::runner::{run, TestSpec};
+use kafka_trial::clients::Acks;
+use kafka_trial::trial::{run, unclean_script, TestSpec};
 use std::time::Duration;
 use trial_histories::{read_history, OpType, Process, F};
 
@@ -121,7 +120,7 @@ async fn teeth_acks_1_with_a_stale_leader_loses_acknowledged_writes() {
     let mut spec = teeth(Acks::One, 1);
     spec.send_ratio = 0.8;
     let report = run(spec).await.expect("the trial runs");
-    eprintln!("{}", kafka_trial::runner::summary(&report));
+    eprintln!("{}", kafka_trial::trial::summary(&report));
     assert!(
         report.anomaly("lost-write") > 0,
         "acknowledged sends to a leader that died alone must be reported lost: {}",
@@ -136,7 +135,7 @@ async fn teeth_acks_all_min_insync_2_loses_nothing() {
     let mut spec = teeth(Acks::All, 2);
     spec.send_ratio = 0.8;
     let report = run(spec).await.expect("the trial runs");
-    eprintln!("{}", kafka_trial::runner::summary(&report));
+    eprintln!("{}", kafka_trial::trial::summary(&report));
     assert_eq!(
         report.anomaly("lost-write"),
         0,
@@ -163,7 +162,7 @@ async fn pipelined_senders_keep_one_send_outstanding_per_process() {
         .unwrap())
     .await
     .expect("the trial runs");
-    eprintln!("{}", kafka_trial::runner::summary(&report));
+    eprintln!("{}", kafka_trial::trial::summary(&report));
     assert!(
         report.sends_ok > 1000,
         "pipelined sends are fast: {}",
@@ -247,9 +246,11 @@ async fn ctrl_c_heals_tears_down_and_keeps_the_history() {
         "healed on cancel: {}",
         heal.value.get()
     );
-    let d = kafka_trial::docker::connect().await.unwrap();
+    let d = kafka_trial::platform::docker::engine::connect()
+        .await
+        .unwrap();
     assert!(
-        kafka_trial::cluster::find_clusters(&d)
+        kafka_trial::platform::docker::find_clusters(&d)
             .await
             .unwrap()
             .is_empty(),

@@ -14,6 +14,7 @@ pub mod op;
 pub mod pair;
 pub mod pretty;
 pub mod reader;
+pub mod serde_duration;
 pub mod store;
 pub mod values;
 pub mod writer;

@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
             "usage: report_synthetic DIR OPS [--anomalies] [--hostile] [--workers N] [--seconds S]"
         );
     };
-    let mut spec = kafka_trial::report::synth::SynthSpec {
+    let mut spec = kafka_trial::report::sample_run::SynthSpec {
         ops: ops.parse()?,
         anomalies: args.iter().any(|a| a == "--anomalies"),
         hostile_text: args.iter().any(|a| a == "--hostile"),
@@ -41,7 +41,7 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or((spec.ops as f64 / 1000.0).max(30.0));
     let dir = PathBuf::from(dir);
     let t = Instant::now();
-    let run = kafka_trial::report::synth::write_synthetic_run(&dir, &spec)?;
+    let run = kafka_trial::report::sample_run::write_synthetic_run(&dir, &spec)?;
     println!(
         "generated {} ops ({} workers, {} s) in {:.2} s",
         run.op_count,

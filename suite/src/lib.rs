@@ -1,18 +1,29 @@
 //! # kafka-trial
 //!
-//! The controller of kafka-trial: cluster lifecycle, clients, workloads,
-//! the test runner and the CLI.
+//! The controller of kafka-trial. The picture and the recipes for adding a
+//! workload, a fault, a client or a platform are in `ARCHITECTURE.md` at
+//! the root of the repository.
+//!
+//! - [`trial`]: a trial from spec to verdict (the library entry point);
+//! - [`cluster`]: a running Kafka cluster on a platform;
+//! - [`kafka`]: distributions, configuration, timing profiles, nodes, admin;
+//! - [`platform`]: where nodes come from (`Platform`, `Host`; Docker);
+//! - [`clients`]: client drivers behind one outcome contract (rdkafka);
+//! - [`workloads`]: what the clients do (queue);
+//! - [`observer`]: the cluster-state sampler;
+//! - [`report`]: plots, report.html and `serve`;
+//! - [`cli`]: the `kafka-trial` command line;
+//! - [`cache`]: the controller's cache folder and its locks;
+//! - [`testing`]: helpers for `cargo test` suites.
 
-pub mod admin;
-pub mod client;
+pub mod cache;
+pub mod cli;
+pub mod clients;
 pub mod cluster;
-pub mod cmd;
-pub mod docker;
-pub mod exit;
-pub mod image;
-pub mod kafka_dist;
+pub mod kafka;
+pub mod observer;
+pub mod platform;
 pub mod report;
-pub mod runner;
-pub mod serve;
 pub mod testing;
-pub mod workload;
+pub mod trial;
+pub mod workloads;

@@ -1,8 +1,8 @@
 //! `kafka-trial`: put Apache Kafka on trial.
 
 use clap::{Parser, Subcommand};
-use kafka_trial::cmd;
-use kafka_trial::exit;
+use kafka_trial::cli as cmd;
+use kafka_trial::cli::exit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -25,7 +25,8 @@ pub mod data;
 pub mod html;
 pub mod plots;
 #[doc(hidden)]
-pub mod synth;
+pub mod sample_run;
+pub mod serve;
 
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};

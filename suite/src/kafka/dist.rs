@@ -3,7 +3,7 @@
 //! `mvn` into `<cache>/kafka-<version>/libs` and mounted read-only into
 //! the nodes. A `.complete` marker makes a second run start at once.
 
-use crate::image::{cache_dir, which};
+use crate::cache::{cache_dir, which};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -94,7 +94,7 @@ pub async fn resolve(version: &str) -> Result<KafkaDist> {
             libs,
         });
     }
-    let _lock = crate::image::cache_lock("kafka").await?;
+    let _lock = crate::cache::cache_lock("kafka").await?;
     if libs.join(".complete").exists() {
         // Someone else resolved it while we waited.
         return Ok(KafkaDist {

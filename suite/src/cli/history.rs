@@ -1,6 +1,6 @@
 //! `check`, `runs` and `show`: working with stored histories offline.
 
-use crate::exit;
+use super::exit;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

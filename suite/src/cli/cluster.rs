@@ -1,11 +1,12 @@
 //! `cluster up|down|status`, `image build` and `clean`: a cluster to poke
 //! at by hand, and housekeeping.
 
-use crate::admin;
-use crate::cluster::{self, Cluster, ClusterSpec};
-use crate::docker;
-use crate::exit;
-use crate::image;
+use super::exit;
+use crate::cluster::Cluster;
+use crate::kafka::node::{CONTROL, LOGS};
+use crate::kafka::quorum::{quorum_leader, QUORUM_STATE};
+use crate::kafka::{admin, ClusterSpec, Timing, BROKER_PORT};
+use crate::platform::docker::{self, engine, image};
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
@@ -45,6 +46,11 @@ pub struct ClusterArgs {
     /// JVM heap per broker in MiB.
     #[arg(long, default_value_t = 512)]
     pub heap_mb: u32,
+    /// Timing profile: `fast` (failure detection within ~3 s, faults that
+    /// last ≥ 3× that) or `kafka-defaults` (Kafka's and librdkafka's own
+    /// timeouts, what production runs).
+    #[arg(long, value_enum, default_value = "fast")]
+    pub timing: Timing,
     /// Launch brokers under libfaketime (needed by the clock nemesis).
     #[arg(long)]
     pub faketime: bool,
@@ -77,6 +83,7 @@ impl ClusterArgs {
             unclean_leader_election: self.unclean_leader_election,
             broker_overrides: parse_pairs(&self.broker_config, "--broker-config")?,
             faketime: self.faketime,
+            timing: self.timing,
             heap_mb: self.heap_mb,
             ..Default::default()
         };
@@ -137,19 +144,19 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
                     (true, false) => "broker",
                     _ => "controller",
                 };
-                println!("  {:<4} {:<15} {roles}", n.role.name, n.ip);
+                println!("  {:<4} {:<15} {roles}", n.role.name, n.host.ip());
             }
             println!("bootstrap servers: {}", c.bootstrap_servers());
             println!(
-                "broker logs: {}",
-                image::cache_dir().join("clusters").join(&c.id).display()
+                "broker logs: {LOGS} inside each node, e.g. `docker exec kt-{}-n1 tail {LOGS}/server.log`",
+                c.id
             );
             println!("stop it with: kafka-trial cluster down {}", c.id);
             Ok(exit::code(exit::VALID))
         }
         ClusterCmd::Status => {
-            let d = docker::connect().await?;
-            let clusters = cluster::find_clusters(&d).await?;
+            let d = engine::connect().await?;
+            let clusters = docker::find_clusters(&d).await?;
             if clusters.is_empty() {
                 println!("no kafka-trial cluster is running");
             }
@@ -160,27 +167,22 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
                     let state = if !running {
                         "container stopped".to_string()
                     } else {
-                        docker::exec(
-                            &d,
-                            container,
-                            &["/opt/kt/bin/broker", "state"],
-                            Duration::from_secs(10),
-                        )
-                        .await
-                        .map(|r| r.stdout.trim().to_string())
-                        .unwrap_or_else(|e| format!("unknown ({e})"))
+                        engine::exec(&d, container, &[CONTROL, "state"], Duration::from_secs(10))
+                            .await
+                            .map(|r| r.stdout.trim().to_string())
+                            .unwrap_or_else(|e| format!("unknown ({e})"))
                     };
                     println!("  {name:<4} {ip:<15} broker {state}");
                     if controller.is_none() && state == "running" {
-                        if let Ok(r) = docker::exec(
+                        if let Ok(r) = engine::exec(
                             &d,
                             container,
-                            &["cat", cluster::QUORUM_STATE],
+                            &["cat", QUORUM_STATE],
                             Duration::from_secs(5),
                         )
                         .await
                         {
-                            controller = cluster::quorum_leader(&r.stdout);
+                            controller = quorum_leader(&r.stdout);
                         }
                     }
                 }
@@ -188,8 +190,9 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
                     Some(id) => println!("  active controller: node id {id}"),
                     None => println!("  active controller: unknown"),
                 }
-                println!("  bootstrap servers: {}", c.bootstrap_servers());
-                match admin::metadata(&c.bootstrap_servers(), None, Duration::from_secs(5)).await {
+                println!("  bootstrap servers: {}", c.addresses(BROKER_PORT));
+                match admin::metadata(&c.addresses(BROKER_PORT), None, Duration::from_secs(5)).await
+                {
                     Ok(md) => {
                         println!(
                             "  brokers registered: {:?}",
@@ -210,21 +213,18 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
             Ok(exit::code(exit::VALID))
         }
         ClusterCmd::Down { id } => {
-            let d = docker::connect().await?;
+            let d = engine::connect().await?;
             let (nc, nn) = match &id {
-                Some(id) => cluster::remove_labelled(&d, Some(id)).await?,
+                Some(id) => docker::remove_labelled(&d, Some(id)).await?,
                 None => {
                     let mut tot = (0, 0);
-                    for c in cluster::find_clusters(&d).await? {
-                        let (a, b) = cluster::remove_labelled(&d, Some(&c.id)).await?;
+                    for c in docker::find_clusters(&d).await? {
+                        let (a, b) = docker::remove_labelled(&d, Some(&c.id)).await?;
                         tot = (tot.0 + a, tot.1 + b);
                     }
                     tot
                 }
             };
-            if let Some(id) = &id {
-                std::fs::remove_dir_all(image::cache_dir().join("clusters").join(id)).ok();
-            }
             println!("removed {nc} containers and {nn} networks");
             Ok(exit::code(exit::VALID))
         }
@@ -234,8 +234,8 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
 pub async fn image_cmd(cmd: ImageCmd) -> Result<ExitCode> {
     match cmd {
         ImageCmd::Build { force } => {
-            let d = docker::connect().await?;
-            let _lock = image::cache_lock("image").await?;
+            let d = engine::connect().await?;
+            let _lock = crate::cache::cache_lock("image").await?;
             image::build(&d, force).await?;
             println!("{}", image::default_image());
             Ok(exit::code(exit::VALID))
@@ -250,9 +250,8 @@ pub async fn image_cmd(cmd: ImageCmd) -> Result<ExitCode> {
 /// Remove every container and network with the suite's label, and the
 /// work folders of clusters.
 pub async fn clean() -> Result<ExitCode> {
-    let d = docker::connect().await?;
-    let (nc, nn) = cluster::remove_labelled(&d, None).await?;
-    std::fs::remove_dir_all(image::cache_dir().join("clusters")).ok();
+    let d = engine::connect().await?;
+    let (nc, nn) = docker::remove_labelled(&d, None).await?;
     println!(
         "removed {nc} containers and {nn} networks labelled {}",
         docker::LABEL

@@ -1,6 +1,6 @@
 //! `report` and `serve`: results people can look at.
 
-use crate::exit;
+use super::exit;
 use crate::report;
 use anyhow::{Context, Result};
 use std::net::IpAddr;
@@ -85,7 +85,7 @@ pub async fn serve(store: &Store, a: ServeArgs) -> Result<ExitCode> {
             .with_context(|| format!("creating the store {}", root.display()))?;
         eprintln!("note: {} did not exist; created it empty", root.display());
     }
-    let server = crate::serve::Server::bind(&root, (a.bind, a.port).into()).await?;
+    let server = crate::report::serve::Server::bind(&root, (a.bind, a.port).into()).await?;
     println!(
         "serving the store {} at http://{}/  (Ctrl-C to stop)",
         root.display(),

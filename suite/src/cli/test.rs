@@ -1,17 +1,16 @@
 //! `kafka-trial test` and `kafka-trial scenario`: run a trial from the
 //! command line.
 
-use crate::client::Acks;
-use crate::cmd::cluster::{parse_pairs, ClusterArgs};
-use crate::exit;
-use crate::runner::{self, NemesisPlan, ScriptFault, ScriptStep, TestSpec, Who};
-use crate::workload::SubVia;
+use super::cluster::{parse_pairs, ClusterArgs};
+use super::exit;
+use crate::clients::Acks;
+use crate::trial::{self, NemesisPlan, TestSpec, SCENARIOS};
+use crate::workloads::SubVia;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
-use trial_nemesis::{NemesisOptions, Target, Topology};
 
 /// Parse `90`, `90s`, `500ms`, `2m`, `1h`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -50,9 +49,6 @@ pub struct TestArgs {
     /// Idempotent producers (enable.idempotence=true; needs --acks all).
     #[arg(long)]
     pub idempotence: bool,
-    /// Workload: `queue` (keyed sends and polls, final reads).
-    #[arg(long, default_value = "queue")]
-    pub workload: String,
     /// Partitions of the test topic.
     #[arg(long, default_value_t = 3)]
     pub partitions: u32,
@@ -65,9 +61,15 @@ pub struct TestArgs {
     /// Faults to mix: partition,kill,pause,loss,clock, all, or none.
     #[arg(long, default_value = "none")]
     pub nemesis: String,
-    /// Mean time between nemesis actions.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub nemesis_interval: Duration,
+    /// Mean time between nemesis actions (default: the timing profile's,
+    /// 6s with `fast`, 10s with `kafka-defaults`).
+    #[arg(long, value_parser = parse_duration)]
+    pub nemesis_interval: Option<Duration>,
+    /// Shortest fault of a generated schedule (default: the timing
+    /// profile's, 3× its detection time: 9s with `fast`, none with
+    /// `kafka-defaults`).
+    #[arg(long, value_parser = parse_duration)]
+    pub min_fault_duration: Option<Duration>,
     /// Partition topologies: halves,one,majority,majorities-ring,bridge,primaries,controller.
     #[arg(long)]
     pub partition_topologies: Option<String>,
@@ -89,11 +91,23 @@ pub struct TestArgs {
     /// Worker processes.
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
-    /// Pipelined senders: N send-only processes sharing one producer, each
-    /// with one send outstanding, so librdkafka batches across them; the
-    /// --concurrency workers then only poll. 0: every worker sends and polls.
-    #[arg(long, default_value_t = 0)]
-    pub pipeline: usize,
+    /// Logical send processes sharing one producer, each with one send
+    /// outstanding (so a stalled partition holds only the sends that went
+    /// to it, and librdkafka batches across them); a send that ends `info`
+    /// retires its process for a fresh one. The --concurrency processes
+    /// then only poll. 0: the --concurrency processes send and poll, one
+    /// blocking send at a time. (`--pipeline` is the old name.)
+    #[arg(long, alias = "pipeline", default_value_t = 64)]
+    pub senders: usize,
+    /// Workload: queue (keyed sends and polls, final reads).
+    #[arg(long, default_value = "queue")]
+    pub workload: String,
+    /// Client driver: rdkafka.
+    #[arg(long, default_value = "rdkafka")]
+    pub driver: String,
+    /// How often the observer samples leaders, ISR and the controller.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    pub observer_interval: Duration,
     /// Share of operations that are sends (the rest are polls).
     #[arg(long, default_value_t = 0.5)]
     pub send_ratio: f64,
@@ -106,9 +120,10 @@ pub struct TestArgs {
     /// librdkafka consumer property (repeatable).
     #[arg(long = "consumer-config", value_name = "KEY=VALUE")]
     pub consumer_config: Vec<String>,
-    /// librdkafka message.timeout.ms: how long a send may be retried.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub message_timeout: Duration,
+    /// librdkafka message.timeout.ms: how long a send may be retried
+    /// (default: the timing profile's, 10s with `fast`).
+    #[arg(long, value_parser = parse_duration)]
+    pub message_timeout: Option<Duration>,
     /// Print the nemesis schedule and exit, touching no cluster.
     #[arg(long)]
     pub dry_run: bool,
@@ -116,32 +131,30 @@ pub struct TestArgs {
 
 impl TestArgs {
     pub fn spec(&self, store: &Path) -> Result<TestSpec> {
-        if self.workload != "queue" {
-            bail!(
-                "unknown workload {:?}: the workload is `queue`",
-                self.workload
-            );
+        let timing = self.cluster.timing;
+        let mut o = timing.nemesis_defaults();
+        o.kinds = self.nemesis.parse()?;
+        o.max_concurrent = self.max_concurrent_faults;
+        if let Some(i) = self.nemesis_interval {
+            o.interval = i;
         }
-        let mut o = NemesisOptions {
-            kinds: self.nemesis.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
-            interval: self.nemesis_interval,
-            max_concurrent: self.max_concurrent_faults,
-            ..Default::default()
-        };
+        if let Some(_d) = self.min_fault_duration {
+            // MERGE: o.min_fault_duration = _d;
+        }
         if let Some(t) = &self.partition_topologies {
-            o.topologies = trial_nemesis::parse_list(t).map_err(|e| anyhow::anyhow!("{e}"))?;
+            o.topologies = trial_nemesis::parse_list(t)?;
         }
         if let Some(t) = &self.kill_targets {
-            o.kill_targets = trial_nemesis::parse_list(t).map_err(|e| anyhow::anyhow!("{e}"))?;
+            o.kill_targets = trial_nemesis::parse_list(t)?;
         }
         if let Some(t) = &self.pause_targets {
-            o.pause_targets = trial_nemesis::parse_list(t).map_err(|e| anyhow::anyhow!("{e}"))?;
+            o.pause_targets = trial_nemesis::parse_list(t)?;
         }
         let mut cluster = self.cluster.spec()?;
         if o.kinds.contains(trial_nemesis::FaultKind::Clock) {
             cluster.faketime = true;
         }
-        let mut spec = TestSpec::new(&self.name);
+        let mut spec = TestSpec::new(&self.name).timing(timing);
         spec.cluster = cluster;
         spec.acks = self.acks;
         spec.idempotence = self.idempotence;
@@ -153,9 +166,14 @@ impl TestArgs {
         spec.rate = self.rate;
         spec.concurrency = self.concurrency;
         spec.send_ratio = self.send_ratio;
-        spec.pipeline = self.pipeline;
+        spec.senders = self.senders;
+        spec.workload = self.workload.clone();
+        spec.driver = self.driver.clone();
+        spec.observer_interval = self.observer_interval;
         spec.seed = self.seed;
-        spec.message_timeout = self.message_timeout;
+        if let Some(m) = self.message_timeout {
+            spec.message_timeout = m;
+        }
         spec.producer_overrides = parse_pairs(&self.producer_config, "--producer-config")?;
         spec.consumer_overrides = parse_pairs(&self.consumer_config, "--consumer-config")?;
         spec.store = store.to_path_buf();
@@ -188,8 +206,8 @@ pub async fn run_spec(spec: TestSpec, dry_run: bool) -> Result<ExitCode> {
         }
         return Ok(exit::code(exit::VALID));
     }
-    let report = runner::run(spec).await?;
-    print!("{}", runner::summary(&report));
+    let report = trial::run(spec).await?;
+    print!("{}", trial::summary(&report));
     Ok(exit::code(report.exit_code))
 }
 
@@ -203,129 +221,6 @@ pub async fn test(store: &Path, a: TestArgs) -> Result<ExitCode> {
     };
     run_spec(spec, a.dry_run).await
 }
-
-/// A named, documented test preset.
-pub struct Scenario {
-    pub name: &'static str,
-    pub purpose: &'static str,
-    /// What the suite expects Kafka to do: `valid` or the anomaly it should find.
-    pub expected: &'static str,
-    pub build: fn(TestSpec) -> TestSpec,
-}
-
-fn opts(kinds: &str, f: impl FnOnce(&mut NemesisOptions)) -> NemesisPlan {
-    let mut o = NemesisOptions {
-        kinds: kinds.parse().expect("scenario fault kinds are valid"),
-        interval: Duration::from_secs(8),
-        ..Default::default()
-    };
-    f(&mut o);
-    NemesisPlan::Generated(o)
-}
-
-/// The unclean-election sequence on partition 0: pause its followers,
-/// let the leader acknowledge alone, kill it, resume the followers (one of
-/// them becomes leader without the acknowledged records), restart it.
-pub fn unclean_script(t: Duration) -> Vec<ScriptStep> {
-    let at = |f: f64| Duration::from_secs_f64(t.as_secs_f64() * f);
-    vec![
-        ScriptStep {
-            at: at(0.15),
-            id: 0,
-            start: true,
-            fault: ScriptFault::Pause,
-            who: Who::FollowersOf(0),
-        },
-        ScriptStep {
-            at: at(0.40),
-            id: 1,
-            start: true,
-            fault: ScriptFault::Kill,
-            who: Who::LeaderOf(0),
-        },
-        ScriptStep {
-            at: at(0.42),
-            id: 0,
-            start: false,
-            fault: ScriptFault::Pause,
-            who: Who::FollowersOf(0),
-        },
-        ScriptStep {
-            at: at(0.85),
-            id: 1,
-            start: false,
-            fault: ScriptFault::Kill,
-            who: Who::LeaderOf(0),
-        },
-    ]
-}
-
-pub const SCENARIOS: &[Scenario] = &[
-    Scenario {
-        name: "safe",
-        purpose: "RF 3, acks=all, min.insync 2, idempotence; partitions, kills and pauses: Kafka keeps every acknowledged write",
-        expected: "valid",
-        build: |mut s| {
-            s.cluster.replication_factor = 3;
-            s.cluster.min_insync_replicas = 2;
-            s.acks = Acks::All;
-            s.idempotence = true;
-            s.nemesis = opts("partition,kill,pause", |_| {});
-            s
-        },
-    },
-    Scenario {
-        name: "acks-1-leader-kill",
-        purpose: "acks=1 and the partition leaders SIGKILLed: writes acknowledged by a leader alone die with it",
-        expected: "lost-write",
-        build: |mut s| {
-            s.cluster.replication_factor = 3;
-            s.cluster.min_insync_replicas = 1;
-            s.acks = Acks::One;
-            s.idempotence = false;
-            s.rate = 1000.0;
-            s.concurrency = 20;
-            s.send_ratio = 0.8;
-            s.nemesis = opts("kill", |o| {
-                o.kill_targets = vec![Target::Leaders];
-                o.interval = Duration::from_secs(6);
-            });
-            s
-        },
-    },
-    Scenario {
-        name: "unclean-election",
-        purpose: "unclean election on, min.insync 1, acks=1: followers paused, the leader acknowledges alone and is killed, a stale follower takes over",
-        expected: "lost-write",
-        build: |mut s| {
-            s.cluster.replication_factor = 3;
-            s.cluster.min_insync_replicas = 1;
-            s.cluster.unclean_leader_election = true;
-            s.acks = Acks::One;
-            s.idempotence = false;
-            s.partitions = 1;
-            s.send_ratio = 0.8;
-            s.nemesis = NemesisPlan::Script(unclean_script(s.time_limit));
-            s
-        },
-    },
-    Scenario {
-        name: "minority-partition",
-        purpose: "the partition leaders isolated on the minority side; with acks=all and min.insync 2 the majority takes over and nothing acknowledged is lost",
-        expected: "valid",
-        build: |mut s| {
-            s.cluster.replication_factor = 3;
-            s.cluster.min_insync_replicas = 2;
-            s.acks = Acks::All;
-            s.idempotence = true;
-            s.nemesis = opts("partition", |o| {
-                o.topologies = vec![Topology::Primaries];
-                o.interval = Duration::from_secs(10);
-            });
-            s
-        },
-    },
-];
 
 #[derive(Subcommand, Debug)]
 pub enum ScenarioCmd {

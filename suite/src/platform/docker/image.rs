@@ -7,7 +7,8 @@
 //! Kafka version nor a change of the script needs a new image. The tag is
 //! a hash of the recipe below: change the recipe and the tag changes.
 
-use crate::docker;
+use super::engine as docker;
+use crate::cache::{cache_dir, cache_lock, which};
 use anyhow::{bail, Context, Result};
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use bollard::Docker;
@@ -111,19 +112,6 @@ fn mirror_in(text: &str, deb822: bool) -> Option<String> {
     }
 }
 
-/// Where built rootfs trees and other caches live.
-pub fn cache_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("KAFKA_TRIAL_CACHE") {
-        return PathBuf::from(d);
-    }
-    let base = std::env::var("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache")
-        });
-    base.join("kafka-trial")
-}
-
 fn spinner(msg: &str) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
     pb.set_style(
@@ -133,47 +121,6 @@ fn spinner(msg: &str) -> ProgressBar {
     pb.enable_steady_tick(Duration::from_millis(200));
     pb.set_message(msg.to_string());
     pb
-}
-
-/// An exclusive lock on `<cache>/<name>.lock`, across threads and
-/// processes (flock), so that two trials starting at once do not both
-/// build the image or resolve the same Kafka. Released on drop.
-pub struct CacheLock {
-    _file: std::fs::File,
-    _guard: tokio::sync::MutexGuard<'static, ()>,
-}
-
-/// Take the cache lock `name` (waits for whoever holds it).
-pub async fn cache_lock(name: &str) -> Result<CacheLock> {
-    static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let guard = IN_PROCESS.lock().await;
-    let dir = cache_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    let path = dir.join(format!("{name}.lock"));
-    let file = tokio::task::spawn_blocking(move || -> Result<std::fs::File> {
-        use std::os::fd::AsRawFd;
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("open {}", path.display()))?;
-        // SAFETY: flock on a file descriptor we own; blocks until granted.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-        if rc != 0 {
-            bail!(
-                "lock {}: {}",
-                path.display(),
-                std::io::Error::last_os_error()
-            );
-        }
-        Ok(f)
-    })
-    .await??;
-    Ok(CacheLock {
-        _file: file,
-        _guard: guard,
-    })
 }
 
 /// Make sure `reference` exists locally; build it if it is this recipe's
@@ -331,14 +278,6 @@ async fn import(docker: &Docker, rootfs: &Path, reference: &str) -> Result<()> {
         bail!("docker import finished but {reference} is not there");
     }
     Ok(())
-}
-
-pub(crate) fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(cmd))
-            .find(|p| p.is_file())
-    })
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use trial_histories::store::{HISTORY_FILE, LATEST, NODES_DIR, RESULTS_FILE, TEST_FILE};
 
-const CSS: &str = include_str!("report/report.css");
+const CSS: &str = include_str!("report.css");
 
 /// A run whose history changed this recently and that has no results is
 /// shown as "running".
@@ -551,7 +551,7 @@ fn run_row(o: &mut String, r: &RunRow) {
         .map(|n| n.to_string())
         .or_else(|| {
             r.history_bytes
-                .map(|b| format!("({})", crate::cmd::report::human_size(b)))
+                .map(|b| format!("({})", crate::cli::report::human_size(b)))
         })
         .unwrap_or_else(|| "—".into());
     let _ = write!(o, "</td><td>{}</td><td>", esc(&ops));

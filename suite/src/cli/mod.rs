@@ -1,0 +1,14 @@
+//! The `kafka-trial` command line: each module holds its commands' clap
+//! arguments and what they do.
+//!
+//! - [`test`]: `test` and `scenario` (run trials);
+//! - [`history`]: `check`, `runs`, `show` (the store, offline);
+//! - [`cluster`]: `cluster up|status|down`, `image`, `clean`;
+//! - [`report`]: `report` and `serve`;
+//! - [`exit`]: the exit codes.
+
+pub mod cluster;
+pub mod exit;
+pub mod history;
+pub mod report;
+pub mod test;

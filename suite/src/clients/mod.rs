@@ -1,0 +1,189 @@
+//! Kafka clients behind one contract: a [`Driver`] makes producers and
+//! consumers, and every driver maps its client's own status onto the
+//! history's `ok` / `fail` / `info` the same way.
+//!
+//! # The outcome contract (every driver meets it)
+//!
+//! What a checker may conclude depends on telling "definitely did not
+//! happen" (`fail`) from "we cannot know" (`info`). When unsure, it is `info`.
+//!
+//! | client event | outcome | why |
+//! | --- | --- | --- |
+//! | acknowledged with an offset ≥ 0 | [`SendOutcome::Ok`] (+ partition, offset) | the broker acknowledged it at that offset |
+//! | acknowledged without an offset (e.g. librdkafka's `DUPLICATE_SEQUENCE_NUMBER` handled as success) | `Info` | written, but where is unknown |
+//! | delivery error, the client knows it was never persisted (librdkafka: `NOT_PERSISTED`) | `Fail` | the broker never got it |
+//! | delivery error, possibly or actually persisted (timeouts, lost connections after sending) | `Info` | it may be in the log |
+//! | refused locally before sending (queue full, message too large, unknown partition) | `Fail` | it never left the client |
+//! | no delivery report within the message timeout + margin | `Info` | unknown |
+//! | a poll that returned an error and no records | `fail` | reads have no effect |
+//!
+//! - [`rdkafka`]: librdkafka through the `rdkafka` crate (the default);
+//! - `double` (tests only): an in-memory topic, the test double that
+//!   proves the seam (`workloads` runs its unit tests through it).
+//!
+//! Adding a client: a module implementing [`Driver`], [`Producer`] and
+//! [`Consumer`], and one line in [`driver`].
+
+#[cfg(test)]
+pub mod double;
+pub mod rdkafka;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use trial_histories::values::{Partition, Record};
+
+/// `acks` of the producer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Acks {
+    #[serde(rename = "all")]
+    All,
+    #[serde(rename = "1")]
+    One,
+    #[serde(rename = "0")]
+    Zero,
+}
+
+impl Acks {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acks::All => "all",
+            Acks::One => "1",
+            Acks::Zero => "0",
+        }
+    }
+}
+
+impl std::str::FromStr for Acks {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "all" | "-1" => Ok(Acks::All),
+            "1" => Ok(Acks::One),
+            "0" => Ok(Acks::Zero),
+            _ => Err(format!("acks must be all, 1 or 0, not {s:?}")),
+        }
+    }
+}
+
+/// What a client needs to know to connect and behave as the test asks.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub bootstrap: String,
+    pub topic: String,
+    pub acks: Acks,
+    pub idempotence: bool,
+    /// How long a send is retried before it is given up.
+    pub message_timeout: Duration,
+    /// How long one request may take.
+    pub request_timeout: Duration,
+    /// Socket and session timeouts (the timing profile's client side).
+    pub socket_timeout: Duration,
+    pub session_timeout: Duration,
+    /// Extra producer properties (the client's own names; they win).
+    pub producer_overrides: BTreeMap<String, String>,
+    /// Extra consumer properties.
+    pub consumer_overrides: BTreeMap<String, String>,
+}
+
+/// The outcome of one send (see the table above).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Ok { partition: Partition, offset: i64 },
+    Fail(String),
+    Info(String),
+}
+
+/// Called once with the outcome of an asynchronous send.
+pub type OnDelivery = Box<dyn FnOnce(SendOutcome) + Send + Sync>;
+
+/// Where an assigned partition is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    Beginning,
+    Offset(i64),
+}
+
+/// A change of assignment seen by a consumer inside a poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rebalanced {
+    Assigned(Vec<Partition>),
+    Revoked(Vec<Partition>),
+}
+
+/// What one poll returned: records, and rebalances in between.
+#[derive(Debug, Default)]
+pub struct PollResult {
+    pub records: Vec<Record>,
+    /// Set when a rebalance happened during the poll: the records that came
+    /// after it are in `after`, to be recorded as a separate poll.
+    pub rebalance: Option<Rebalanced>,
+    pub after: Vec<Record>,
+    pub error: Option<String>,
+}
+
+/// A producer of keyed records to the test topic; shareable between
+/// threads (many logical processes send through one).
+pub trait Producer: Send + Sync {
+    /// Start a send; `done` is called exactly once with its outcome. A send
+    /// the client refuses at once returns the refusal (a `Fail`) and does
+    /// not call `done`.
+    fn send_async(&self, key: u64, value: u64, done: OnDelivery) -> Result<(), SendOutcome>;
+
+    /// Send and wait (at most the message timeout + a margin) for the outcome.
+    fn send(&self, key: u64, value: u64, wait: Duration) -> SendOutcome {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let sent = self.send_async(
+            key,
+            value,
+            Box::new(move |o| {
+                let _ = tx.send(o);
+            }),
+        );
+        if let Err(refused) = sent {
+            return refused;
+        }
+        match rx.recv_timeout(wait) {
+            Ok(o) => o,
+            Err(_) => SendOutcome::Info(format!("no delivery report within {wait:?}")),
+        }
+    }
+
+    /// Wait (bounded) until every outstanding send has its outcome.
+    fn flush(&self, within: Duration);
+}
+
+/// A consumer of the test topic, by manual assignment or by subscription.
+pub trait Consumer: Send {
+    fn assign(&self, partitions: &[Partition], from: StartAt) -> Result<(), String>;
+    fn subscribe(&self) -> Result<(), String>;
+    /// Poll for up to `max` records or `within`, whichever comes first.
+    fn poll(&self, max: usize, within: Duration) -> PollResult;
+    /// Low and high watermarks of a partition.
+    fn watermarks(&self, p: Partition, within: Duration) -> Result<(i64, i64), String>;
+}
+
+/// A kind of client.
+pub trait Driver: Send + Sync + std::fmt::Debug {
+    /// `rdkafka`, …
+    fn name(&self) -> &'static str;
+    fn producer(&self, s: &ClientSettings) -> Result<Arc<dyn Producer>, String>;
+    fn consumer(&self, s: &ClientSettings, group: &str) -> Result<Box<dyn Consumer>, String>;
+}
+
+/// Names of the drivers [`driver`] knows.
+pub const DRIVERS: &[&str] = &["rdkafka"];
+
+/// The driver called `name`.
+pub fn driver(name: &str) -> Result<Arc<dyn Driver>, String> {
+    match name {
+        "rdkafka" => Ok(Arc::new(rdkafka::Rdkafka)),
+        #[cfg(test)]
+        "double" => Ok(Arc::new(double::DoubleDriver::default())),
+        _ => Err(format!(
+            "unknown client driver {name:?}; known: {}",
+            DRIVERS.join(", ")
+        )),
+    }
+}

@@ -1,0 +1,377 @@
+//! The Kafka side of a cluster: which nodes play which role
+//! ([`ClusterSpec::layout`]), and each node's `server.properties`
+//! ([`server_properties`]): suite defaults, then the spec's settings, then
+//! the user's overrides (Kafka's own names win).
+
+use crate::kafka::dist;
+use crate::kafka::timing::Timing;
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Broker listener port inside every node.
+pub const BROKER_PORT: u16 = 9092;
+/// KRaft controller listener port.
+pub const CONTROLLER_PORT: u16 = 9093;
+
+/// Everything needed to start a cluster. Validate with [`ClusterSpec::validate`]
+/// before anything starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterSpec {
+    /// Broker nodes n1..nN.
+    pub nodes: usize,
+    /// KRaft voters. Combined mode: the first `controllers` nodes are
+    /// broker+controller, the rest brokers only (default: all up to 5).
+    /// Split roles: this many extra controller-only nodes c1..cK (default 3).
+    pub controllers: Option<usize>,
+    /// Dedicated controller nodes instead of combined broker+controller.
+    pub split_roles: bool,
+    /// Kafka release (default: the newest 4.x that resolves).
+    pub kafka_version: Option<String>,
+    /// Node image (default: the suite's own, built when missing).
+    pub image: Option<String>,
+    /// `default.replication.factor`.
+    pub replication_factor: usize,
+    /// `min.insync.replicas`.
+    pub min_insync_replicas: usize,
+    /// `unclean.leader.election.enable`.
+    pub unclean_leader_election: bool,
+    /// Free-form broker properties with Kafka's own names; they win.
+    pub broker_overrides: BTreeMap<String, String>,
+    /// Launch brokers under libfaketime so the clock nemesis can skew them.
+    /// Off unless asked: libfaketime's interposition costs the JVM a lot
+    /// of CPU (measured: a 1-node broker's controller event queue overloaded).
+    pub faketime: bool,
+    /// Failure-detection knobs (see [`crate::kafka::timing`]).
+    #[serde(default)]
+    pub timing: Timing,
+    /// JVM heap per broker, in MiB.
+    pub heap_mb: u32,
+    /// How long to wait for every broker to register.
+    pub ready_timeout: Duration,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        ClusterSpec {
+            nodes: 3,
+            controllers: None,
+            split_roles: false,
+            kafka_version: None,
+            image: None,
+            replication_factor: 3,
+            min_insync_replicas: 2,
+            unclean_leader_election: false,
+            broker_overrides: BTreeMap::new(),
+            faketime: false,
+            timing: Timing::default(),
+            heap_mb: 512,
+            ready_timeout: Duration::from_secs(180),
+        }
+    }
+}
+
+impl ClusterSpec {
+    /// Refuse impossible options with a message, before anything starts.
+    pub fn validate(&self) -> Result<()> {
+        if self.nodes < 1 {
+            bail!("--nodes must be at least 1");
+        }
+        if self.nodes > 15 {
+            bail!(
+                "--nodes {} is more than this suite runs (15 at most)",
+                self.nodes
+            );
+        }
+        if self.replication_factor < 1 {
+            bail!("--replication-factor must be at least 1");
+        }
+        if self.replication_factor > self.nodes {
+            bail!(
+                "--replication-factor {} is above the node count {}: Kafka cannot place {} replicas on {} brokers",
+                self.replication_factor,
+                self.nodes,
+                self.replication_factor,
+                self.nodes
+            );
+        }
+        if self.min_insync_replicas < 1 {
+            bail!("--min-insync-replicas must be at least 1");
+        }
+        if self.min_insync_replicas > self.replication_factor {
+            bail!(
+                "--min-insync-replicas {} is above the replication factor {}: no acks=all write could ever succeed",
+                self.min_insync_replicas,
+                self.replication_factor
+            );
+        }
+        if let Some(c) = self.controllers {
+            if c < 1 {
+                bail!("--controllers must be at least 1");
+            }
+            if !self.split_roles && c > self.nodes {
+                bail!(
+                    "--controllers {c} is above the node count {} (combined mode)",
+                    self.nodes
+                );
+            }
+        }
+        if let Some(v) = &self.kafka_version {
+            dist::validate_version(v)?;
+        }
+        if self.heap_mb < 128 {
+            bail!("--heap-mb must be at least 128");
+        }
+        Ok(())
+    }
+
+    /// The roles of every node, in order: (name, node.id, broker?, controller?).
+    pub fn layout(&self) -> Vec<NodeRole> {
+        let mut v = vec![];
+        if self.split_roles {
+            let k = self.controllers.unwrap_or(3);
+            for i in 1..=k {
+                v.push(NodeRole {
+                    name: format!("c{i}"),
+                    id: 100 + i as i32,
+                    broker: false,
+                    controller: true,
+                });
+            }
+            for i in 1..=self.nodes {
+                v.push(NodeRole {
+                    name: format!("n{i}"),
+                    id: i as i32,
+                    broker: true,
+                    controller: false,
+                });
+            }
+        } else {
+            let k = self.controllers.unwrap_or(self.nodes.min(5));
+            for i in 1..=self.nodes {
+                v.push(NodeRole {
+                    name: format!("n{i}"),
+                    id: i as i32,
+                    broker: true,
+                    controller: i <= k,
+                });
+            }
+        }
+        v
+    }
+}
+
+impl ClusterSpec {
+    /// Linux capabilities every node needs: `NET_ADMIN` for the iptables
+    /// rules of the network faults.
+    pub fn capabilities(&self) -> Vec<String> {
+        vec!["NET_ADMIN".into()]
+    }
+
+    /// Devices every node needs.
+    pub fn devices(&self) -> Vec<String> {
+        vec![]
+    }
+
+    /// Environment of the broker process that the run's faults require.
+    pub fn process_env(&self) -> Vec<(String, String)> {
+        if !self.faketime {
+            return vec![];
+        }
+        [
+            (
+                "LD_PRELOAD",
+                "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+            ),
+            ("FAKETIME_TIMESTAMP_FILE", "/etc/faketimerc"),
+            ("FAKETIME_CACHE_DURATION", "1"),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
+
+/// One node's place in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRole {
+    pub name: String,
+    pub id: i32,
+    pub broker: bool,
+    pub controller: bool,
+}
+
+/// The `server.properties` of one node. Suite defaults first, then the
+/// spec's settings, then the user's overrides (Kafka's own names win).
+pub fn server_properties(spec: &ClusterSpec, role: &NodeRole, ip: &IpAddr, voters: &str) -> String {
+    let brokers = spec.nodes;
+    let internal_rf = brokers.min(3);
+    let mut p: BTreeMap<String, String> = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        p.insert(k.to_string(), v);
+    };
+    let roles = match (role.broker, role.controller) {
+        (true, true) => "broker,controller",
+        (true, false) => "broker",
+        _ => "controller",
+    };
+    set("process.roles", roles.into());
+    set("node.id", role.id.to_string());
+    set("controller.quorum.voters", voters.into());
+    let mut listeners = vec![];
+    if role.broker {
+        listeners.push(format!("PLAINTEXT://0.0.0.0:{BROKER_PORT}"));
+        set(
+            "advertised.listeners",
+            format!("PLAINTEXT://{ip}:{BROKER_PORT}"),
+        );
+        set("inter.broker.listener.name", "PLAINTEXT".into());
+    }
+    if role.controller {
+        listeners.push(format!("CONTROLLER://0.0.0.0:{CONTROLLER_PORT}"));
+    }
+    set("listeners", listeners.join(","));
+    set("controller.listener.names", "CONTROLLER".into());
+    set(
+        "listener.security.protocol.map",
+        "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".into(),
+    );
+    set("log.dirs", "/var/lib/kafka/data".into());
+    set("num.partitions", "1".into());
+    set(
+        "default.replication.factor",
+        spec.replication_factor.to_string(),
+    );
+    set("min.insync.replicas", spec.min_insync_replicas.to_string());
+    set(
+        "unclean.leader.election.enable",
+        spec.unclean_leader_election.to_string(),
+    );
+    set("offsets.topic.replication.factor", internal_rf.to_string());
+    set("offsets.topic.num.partitions", "10".into());
+    set(
+        "transaction.state.log.replication.factor",
+        internal_rf.to_string(),
+    );
+    set(
+        "transaction.state.log.min.isr",
+        internal_rf.min(2).to_string(),
+    );
+    set("transaction.state.log.num.partitions", "10".into());
+    set(
+        "share.coordinator.state.topic.replication.factor",
+        internal_rf.to_string(),
+    );
+    set(
+        "share.coordinator.state.topic.min.isr",
+        internal_rf.min(2).to_string(),
+    );
+    set("group.initial.rebalance.delay.ms", "0".into());
+    set("auto.create.topics.enable", "false".into());
+    // Smaller thread pools: up to 15 JVMs share two cores.
+    set("num.network.threads", "2".into());
+    set("num.io.threads", "4".into());
+    set("background.threads", "4".into());
+    set("num.recovery.threads.per.data.dir", "1".into());
+    set("log.cleaner.threads", "1".into());
+    for (k, v) in spec.timing.broker_properties() {
+        set(k, v.to_string());
+    }
+    for (k, v) in &spec.broker_overrides {
+        set(k, v.clone());
+    }
+    let mut s = String::from("# written by kafka-trial\n");
+    for (k, v) in p {
+        s.push_str(&format!("{k}={v}\n"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impossible_options_are_refused() {
+        let ok = ClusterSpec::default();
+        assert!(ok.validate().is_ok());
+        let e = ClusterSpec {
+            nodes: 3,
+            replication_factor: 4,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.to_string().contains("above the node count"), "{e}");
+        let e = ClusterSpec {
+            min_insync_replicas: 4,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("above the replication factor"),
+            "{e}"
+        );
+        assert!(ClusterSpec {
+            nodes: 0,
+            replication_factor: 1,
+            min_insync_replicas: 1,
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+        assert!(ClusterSpec {
+            kafka_version: Some("2.8.0".into()),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+    }
+
+    #[test]
+    fn combined_layout_caps_voters_at_five() {
+        let s = ClusterSpec {
+            nodes: 7,
+            ..Default::default()
+        };
+        let l = s.layout();
+        assert_eq!(l.len(), 7);
+        assert_eq!(l.iter().filter(|r| r.controller).count(), 5);
+        assert!(l.iter().all(|r| r.broker));
+    }
+
+    #[test]
+    fn split_layout_adds_controllers() {
+        let s = ClusterSpec {
+            nodes: 3,
+            split_roles: true,
+            controllers: Some(3),
+            ..Default::default()
+        };
+        let l = s.layout();
+        assert_eq!(l.len(), 6);
+        assert_eq!(l.iter().filter(|r| r.controller && !r.broker).count(), 3);
+    }
+
+    #[test]
+    fn properties_follow_the_spec_and_overrides_win() {
+        let mut s = ClusterSpec {
+            unclean_leader_election: true,
+            min_insync_replicas: 1,
+            ..Default::default()
+        };
+        s.broker_overrides
+            .insert("num.partitions".into(), "7".into());
+        let role = &s.layout()[0];
+        let p = server_properties(&s, role, &"10.0.0.2".parse().unwrap(), "1@10.0.0.2:9093");
+        assert!(p.contains("unclean.leader.election.enable=true\n"));
+        assert!(p.contains("min.insync.replicas=1\n"));
+        assert!(p.contains("num.partitions=7\n"));
+        assert!(p.contains("advertised.listeners=PLAINTEXT://10.0.0.2:9092\n"));
+        assert!(p.contains("process.roles=broker,controller\n"));
+    }
+}

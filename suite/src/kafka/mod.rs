@@ -1,0 +1,27 @@
+//! Kafka itself: distributions, configuration, the nodes that run it and
+//! the admin calls the suite makes.
+//!
+//! - [`dist`]: Kafka releases assembled from Maven Central into a cache;
+//! - [`config`]: roles of nodes ([`ClusterSpec::layout`]) and
+//!   `server.properties` per node;
+//! - [`node`]: [`KafkaNode`], a platform host plus the broker-control
+//!   script (`broker-ctl.sh`, included at build time) — what the nemesis
+//!   kills, pauses and restarts;
+//! - [`quorum`]: the active KRaft controller, from the quorum state;
+//! - [`timing`]: timing profiles (failure detection, client timeouts,
+//!   fault durations chosen together);
+//! - [`admin`]: topic creation, metadata, health waits (through rdkafka).
+//!
+//! Must never: know which platform the nodes are on (only `Host`).
+
+pub mod admin;
+pub mod config;
+pub mod dist;
+pub mod node;
+pub mod quorum;
+pub mod timing;
+
+pub use config::{ClusterSpec, NodeRole, BROKER_PORT, CONTROLLER_PORT};
+pub use dist::KafkaDist;
+pub use node::KafkaNode;
+pub use timing::Timing;

@@ -1,0 +1,98 @@
+//! A Kafka node: a [`Host`] of any platform plus the control script that
+//! runs the broker (or controller) JVM inside it. It is what the nemesis
+//! acts on ([`Node`]): kill, pause and restart go through the script, so
+//! they work the same on every platform.
+
+use super::config::NodeRole;
+use crate::platform::Host;
+use async_trait::async_trait;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use trial_nemesis::{ExecOutput, Node, NodeError, ProcessState};
+
+/// The broker-control script, installed in every node at [`CONTROL`].
+/// `start` daemonises the JVM and records its pid; `kill`/`pause`/`resume`
+/// signal that pid; `state` prints running, paused or dead.
+pub const CONTROL_SCRIPT: &str = include_str!("broker-ctl.sh");
+/// Where the control script lives inside a node.
+pub const CONTROL: &str = "/opt/kt/bin/broker";
+/// The log4j2 configuration of the brokers (server.log, state-change.log).
+pub const LOG4J2: &str = include_str!("log4j2.properties");
+/// Folder of the broker's logs inside a node.
+pub const LOGS: &str = "/var/log/kafka";
+
+/// One node of a Kafka cluster.
+#[derive(Debug, Clone)]
+pub struct KafkaNode {
+    pub role: NodeRole,
+    pub host: Arc<dyn Host>,
+}
+
+impl KafkaNode {
+    /// Run a command inside the node, with a timeout.
+    pub async fn exec_timeout(&self, argv: &[&str], t: Duration) -> Result<ExecOutput, NodeError> {
+        self.host.exec(argv, t).await
+    }
+
+    async fn control(&self, verb: &str) -> Result<String, NodeError> {
+        let out = self
+            .exec_timeout(&[CONTROL, verb], Duration::from_secs(30))
+            .await?;
+        if !out.success() {
+            return Err(NodeError::Exec {
+                node: self.role.name.clone(),
+                cmd: format!("broker {verb}"),
+                msg: format!("exit {}: {}{}", out.code, out.stdout, out.stderr),
+            });
+        }
+        Ok(out.stdout.trim().to_string())
+    }
+
+    /// The last `lines` of a log file of the node (for error messages).
+    pub async fn log_tail(&self, file: &str, lines: usize) -> String {
+        let path = format!("{LOGS}/{file}");
+        match self
+            .exec_timeout(
+                &["tail", "-n", &lines.to_string(), &path],
+                Duration::from_secs(10),
+            )
+            .await
+        {
+            Ok(o) => o.stdout,
+            Err(e) => format!("({path} unreadable: {e})"),
+        }
+    }
+}
+
+#[async_trait]
+impl Node for KafkaNode {
+    fn name(&self) -> &str {
+        &self.role.name
+    }
+    fn ip(&self) -> IpAddr {
+        self.host.ip()
+    }
+    async fn exec(&self, argv: &[&str]) -> Result<ExecOutput, NodeError> {
+        self.exec_timeout(argv, Duration::from_secs(60)).await
+    }
+    async fn kill(&self) -> Result<(), NodeError> {
+        self.control("kill").await.map(|_| ())
+    }
+    async fn start(&self) -> Result<(), NodeError> {
+        self.control("start").await.map(|_| ())
+    }
+    async fn pause(&self) -> Result<(), NodeError> {
+        self.control("pause").await.map(|_| ())
+    }
+    async fn resume(&self) -> Result<(), NodeError> {
+        self.control("resume").await.map(|_| ())
+    }
+    async fn state(&self) -> Result<ProcessState, NodeError> {
+        match self.control("state").await?.as_str() {
+            "running" => Ok(ProcessState::Running),
+            "paused" => Ok(ProcessState::Paused),
+            _ => Ok(ProcessState::Dead),
+        }
+    }
+}

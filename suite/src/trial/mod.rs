@@ -1,0 +1,31 @@
+//! A trial: the spec, the run from cluster to verdict, scripted nemeses,
+//! named scenarios and the progress shown meanwhile.
+//!
+//! A user's `cargo test` scenario is a few lines:
+//!
+//! ```no_run
+//! # async fn f() -> anyhow::Result<()> {
+//! use kafka_trial::trial::{run, TestSpec};
+//! let report = run(TestSpec::new("my-test").nodes(3).acks_all().nemesis("kill")?).await?;
+//! assert_eq!(report.anomaly("lost-write"), 0);
+//! # Ok(()) }
+//! ```
+//!
+//! - [`spec`]: [`TestSpec`] (→ `test.json`), [`NemesisPlan`], [`Report`];
+//! - [`run`](mod@run): [`run()`] and the terminal [`summary`];
+//! - [`script`]: scripted faults resolved against the topic's leaders;
+//! - [`scenarios`]: the named presets (`kafka-trial scenario list`);
+//! - [`targets`]: Kafka-aware targets for the nemesis;
+//! - [`progress`]: the live progress line.
+
+pub mod progress;
+pub mod run;
+pub mod scenarios;
+pub mod script;
+pub mod spec;
+pub mod targets;
+
+pub use run::{run, summary};
+pub use scenarios::{unclean_script, Scenario, SCENARIOS};
+pub use script::{ScriptFault, ScriptStep, ScriptTarget};
+pub use spec::{NemesisPlan, Report, TestSpec};

@@ -1,0 +1,321 @@
+//! One trial from start to verdict: options validated → cluster ready →
+//! topic created and verified → workload, nemesis and observer together
+//! for the time limit → heal → recovery → the workload's final phase →
+//! checkers → `results.json`, the report, a summary and an exit code.
+
+use super::progress::{active_faults, note, progress_bar};
+use super::script::resolve_script;
+use super::spec::{NemesisPlan, Report, TestSpec};
+use super::targets::ClusterTargets;
+use crate::cluster::Cluster;
+use crate::kafka::admin;
+use crate::workloads::{Context as WorkloadContext, Counters, Workload};
+use anyhow::{anyhow, bail, Context, Result};
+use indicatif::ProgressBar;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use trial_histories::{HistoryWriter, Store};
+use trial_nemesis::{Node, ProcessState, Schedule, Targets};
+
+/// Run one trial from start to verdict.
+pub async fn run(spec: TestSpec) -> Result<Report> {
+    spec.validate()?;
+    let workload = spec.build_workload()?;
+    let pb = progress_bar(spec.progress);
+    let say = |m: String| note(&pb, spec.progress, m);
+    let t0 = Instant::now();
+    let store = Store::new(&spec.store);
+    let run_dir = store
+        .create_run(&spec.name)
+        .with_context(|| format!("create a run folder in {}", spec.store.display()))?;
+    run_dir.write_json("test.json", &spec)?;
+    say(format!("run folder: {}", run_dir.path.display()));
+
+    // Ctrl-C: stop the workload and the nemesis, heal, tear down, check.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    {
+        let interrupted = interrupted.clone();
+        let cancel_tx = cancel_tx.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: stopping the workload, healing, tearing down (Ctrl-C again to abandon)");
+                interrupted.store(true, Ordering::SeqCst);
+                let _ = cancel_tx.send(true);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!(
+                        "abandoned: faults may remain and containers are left; `kafka-trial clean` removes them"
+                    );
+                    std::process::exit(i32::from(crate::cli::exit::HARNESS));
+                }
+            }
+        });
+    }
+
+    pb.set_message("starting the cluster");
+    let cluster = Cluster::start(spec.cluster.clone()).await?;
+    let cluster_ready_secs = t0.elapsed().as_secs_f64();
+    say(format!(
+        "cluster {} ready in {cluster_ready_secs:.1}s: Kafka {}, {} nodes, bootstrap {}",
+        cluster.id,
+        cluster.dist.version,
+        cluster.nodes.len(),
+        cluster.bootstrap_servers()
+    ));
+    let outcome = trial(
+        &spec,
+        workload.as_ref(),
+        &cluster,
+        &run_dir,
+        &pb,
+        interrupted.clone(),
+        cancel_rx,
+    )
+    .await;
+    // Logs and teardown happen whatever the trial's outcome.
+    pb.set_message("collecting logs and tearing down");
+    if let Err(e) = cluster.collect_logs(&run_dir.nodes()).await {
+        tracing::warn!("collecting node logs: {e:#}");
+    }
+    let td = cluster.teardown().await;
+    drop(cluster);
+    let (counters, workload_secs) = outcome?;
+    td?;
+
+    pb.set_message("checking the history");
+    let history_path = run_dir.history();
+    let check_options = workload.check_options();
+    let results = tokio::task::spawn_blocking(move || {
+        trial_checkers::check_history_file(&history_path, &check_options)
+    })
+    .await??;
+    run_dir.write_json("results.json", &results)?;
+    pb.set_message("rendering the report");
+    let dir = run_dir.path.clone();
+    let report_html =
+        match tokio::task::spawn_blocking(move || crate::report::write_run_report(&dir)).await? {
+            Ok(files) => Some(files.html),
+            Err(e) => {
+                tracing::warn!("rendering report.html: {e:#}");
+                None
+            }
+        };
+    pb.finish_and_clear();
+    let (ok, fail, info) = counters.snapshot();
+    Ok(Report {
+        run_dir: run_dir.path.clone(),
+        exit_code: results.exit_code(),
+        results,
+        interrupted: interrupted.load(Ordering::SeqCst),
+        cluster_ready_secs,
+        outcomes: (ok, fail, info),
+        sends_ok: counters.sends_ok.load(Ordering::Relaxed),
+        workload_secs,
+        report_html,
+    })
+}
+
+async fn trial(
+    spec: &TestSpec,
+    workload: &dyn Workload,
+    cluster: &Cluster,
+    run_dir: &trial_histories::RunDir,
+    pb: &ProgressBar,
+    interrupted: Arc<AtomicBool>,
+    cancel: tokio::sync::watch::Receiver<bool>,
+) -> Result<(Arc<Counters>, f64)> {
+    let bootstrap = cluster.bootstrap_servers();
+    let topic = workload.topic();
+    pb.set_message(format!("creating topic {}", topic.name));
+    let parts = admin::create_topic(
+        &bootstrap,
+        &topic.name,
+        topic.partitions as i32,
+        spec.cluster.replication_factor as i32,
+        &[(
+            "min.insync.replicas",
+            &spec.cluster.min_insync_replicas.to_string(),
+        )],
+        Duration::from_secs(60),
+    )
+    .await?;
+    for p in &parts {
+        if p.replicas.len() != spec.cluster.replication_factor || p.isr.len() != p.replicas.len() {
+            bail!(
+                "topic {} partition {} has replicas {:?} and ISR {:?}, expected {} in sync",
+                topic.name,
+                p.id,
+                p.replicas,
+                p.isr,
+                spec.cluster.replication_factor
+            );
+        }
+    }
+    let names: BTreeMap<i32, String> = cluster
+        .nodes
+        .iter()
+        .map(|n| (n.role.id, n.role.name.clone()))
+        .collect();
+    let all_names: Vec<String> = cluster.nodes.iter().map(|n| n.role.name.clone()).collect();
+    let schedule = match &spec.nemesis {
+        NemesisPlan::Generated(o) => Schedule::generate(spec.seed, &all_names, spec.time_limit, o)?,
+        NemesisPlan::Script(steps) => resolve_script(
+            steps,
+            &parts,
+            &names,
+            &all_names,
+            spec.time_limit,
+            spec.seed,
+        )?,
+    };
+    run_dir.write_json("schedule.json", &schedule)?;
+
+    let history = Arc::new(HistoryWriter::create(&run_dir.history())?);
+    let settings = spec.client_settings(&bootstrap, &topic.name);
+    let driver = crate::clients::driver(&spec.driver).map_err(|e| anyhow!(e))?;
+    let counters = Arc::new(Counters::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let ctx = WorkloadContext {
+        history: history.clone(),
+        driver,
+        settings,
+        seed: spec.seed,
+        group: format!("kt-{}", cluster.id),
+        deadline: Instant::now() + spec.time_limit,
+        stop: stop.clone(),
+        counters: counters.clone(),
+    };
+    let running = workload.start(ctx.clone());
+    let targets: Arc<dyn Targets> = Arc::new(ClusterTargets {
+        bootstrap: bootstrap.clone(),
+        topic: topic.name.clone(),
+        names,
+        nodes: cluster.nodes.clone(),
+    });
+    let nemesis = {
+        let schedule = schedule.clone();
+        let nodes = cluster.nemesis_nodes();
+        let history = history.clone();
+        let origin = history.start();
+        tokio::spawn(async move {
+            trial_nemesis::run(&schedule, nodes, targets, history, cancel, origin).await
+        })
+    };
+
+    // The live progress line, until the time limit or an interruption.
+    let started = Instant::now();
+    // Without a terminal the spinner is hidden: print the line every 10 s.
+    let plain = spec.progress && pb.is_hidden();
+    let mut last_plain = Instant::now();
+    while started.elapsed() < spec.time_limit && !interrupted.load(Ordering::SeqCst) {
+        let (ok, fail, info) = counters.snapshot();
+        let faults = active_faults(&schedule, history.start().elapsed());
+        let line = format!(
+            "{:>3.0}/{}s  ok {ok}  fail {fail}  info {info}  faults: {}",
+            started.elapsed().as_secs_f64(),
+            spec.time_limit.as_secs(),
+            if faults.is_empty() {
+                "none".to_string()
+            } else {
+                faults.join(", ")
+            }
+        );
+        if plain && last_plain.elapsed() >= Duration::from_secs(10) {
+            eprintln!("{line}");
+            last_plain = Instant::now();
+        }
+        pb.set_message(line);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    pb.set_message("stopping the workload (each worker finishes its operation)");
+    let join_limit = spec.message_timeout + spec.request_timeout + Duration::from_secs(10);
+    let stuck = tokio::task::spawn_blocking(move || running.join_within(join_limit)).await?;
+    if !stuck.is_empty() {
+        note(pb, spec.progress, format!(
+            "{stuck:?} are stuck inside the client and were abandoned; their open operations count as indeterminate"
+        ));
+    }
+    let workload_secs = started.elapsed().as_secs_f64();
+    pb.set_message("healing");
+    let nemesis_report = nemesis.await?;
+    match &nemesis_report {
+        Ok(r) => tracing::info!(
+            actions = r.actions,
+            failed = r.failed_actions,
+            "nemesis done"
+        ),
+        Err(e) => tracing::warn!("nemesis: {e}"),
+    }
+
+    if interrupted.load(Ordering::SeqCst) {
+        // No final reads after Ctrl-C: the checkers will say what they can.
+        return Ok((counters, workload_secs));
+    }
+    // Recovery: every broker running and every partition's ISR full.
+    pb.set_message("waiting for recovery (every broker up, every ISR full)");
+    let t = Instant::now();
+    for n in &cluster.nodes {
+        if !matches!(n.state().await, Ok(ProcessState::Running)) {
+            tracing::warn!("{} is not running after heal: starting it", n.role.name);
+            let _ = n.start().await;
+        }
+    }
+    let recovered = admin::wait_topic_healthy(
+        &bootstrap,
+        &topic.name,
+        topic.partitions as i32,
+        spec.cluster.replication_factor,
+        spec.recovery_timeout,
+    )
+    .await;
+    match &recovered {
+        Ok(_) => tracing::info!("recovered in {:.1}s", t.elapsed().as_secs_f64()),
+        Err(e) => tracing::warn!("not fully recovered: {e:#}"),
+    }
+    pb.set_message("final reads of every partition");
+    let timeout = spec.final_read_timeout;
+    // Bounded even if the client hangs: a final read that never returns
+    // leaves its op open, and the checkers then say `unknown`.
+    let final_workload = spec.build_workload()?;
+    let final_ctx = ctx.clone();
+    let reads =
+        tokio::task::spawn_blocking(move || final_workload.final_phase(&final_ctx, timeout));
+    let limit = spec.final_read_timeout * (topic.partitions + 1) + Duration::from_secs(30);
+    if tokio::time::timeout(limit, reads).await.is_err() {
+        note(
+            pb,
+            spec.progress,
+            format!(
+                "final reads did not finish within {limit:?}; the verdict will say what is missing"
+            ),
+        );
+    }
+    history.sync().ok();
+    Ok((counters, workload_secs))
+}
+
+/// The terminal summary of a finished trial.
+pub fn summary(report: &Report) -> String {
+    let (ok, fail, info) = report.outcomes;
+    let mut s = String::new();
+    s.push_str(&report.results.human_summary(2));
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s.push_str(&format!(
+        "workload: {:.0}s, ops ok {ok} / fail {fail} / info {info}, {:.1} acknowledged sends/s\n",
+        report.workload_secs,
+        report.sends_ok as f64 / report.workload_secs.max(0.001)
+    ));
+    if report.interrupted {
+        s.push_str("interrupted: no final reads were made\n");
+    }
+    s.push_str(&format!("run folder: {}\n", report.run_dir.display()));
+    if let Some(h) = &report.report_html {
+        s.push_str(&format!("report: {}\n", h.display()));
+    }
+    s
+}

@@ -1,0 +1,129 @@
+//! Named, documented test presets: what each shows and what the suite
+//! expects Kafka to do.
+
+use super::script::{ScriptFault, ScriptStep, ScriptTarget};
+use super::spec::{NemesisPlan, TestSpec};
+use crate::clients::Acks;
+use crate::kafka::Timing;
+use std::time::Duration;
+use trial_nemesis::{NemesisOptions, Target, Topology};
+
+/// A named, documented test preset.
+pub struct Scenario {
+    pub name: &'static str,
+    pub purpose: &'static str,
+    /// What the suite expects Kafka to do: `valid` or the anomaly it should find.
+    pub expected: &'static str,
+    pub build: fn(TestSpec) -> TestSpec,
+}
+
+/// Generated faults of `kinds`, timed by the default timing profile
+/// (faults that outlast Kafka's detection), then adjusted by `f`.
+fn opts(kinds: &str, f: impl FnOnce(&mut NemesisOptions)) -> NemesisPlan {
+    let mut o = Timing::default().nemesis_defaults();
+    o.kinds = kinds.parse().expect("scenario fault kinds are valid");
+    f(&mut o);
+    NemesisPlan::Generated(o)
+}
+
+/// The unclean-election sequence on partition 0: pause its followers,
+/// let the leader acknowledge alone, kill it, resume the followers (one of
+/// them becomes leader without the acknowledged records), restart it.
+pub fn unclean_script(t: Duration) -> Vec<ScriptStep> {
+    let at = |f: f64| Duration::from_secs_f64(t.as_secs_f64() * f);
+    vec![
+        ScriptStep {
+            at: at(0.15),
+            id: 0,
+            start: true,
+            fault: ScriptFault::Pause,
+            target: ScriptTarget::FollowersOf(0),
+        },
+        ScriptStep {
+            at: at(0.40),
+            id: 1,
+            start: true,
+            fault: ScriptFault::Kill,
+            target: ScriptTarget::LeaderOf(0),
+        },
+        ScriptStep {
+            at: at(0.42),
+            id: 0,
+            start: false,
+            fault: ScriptFault::Pause,
+            target: ScriptTarget::FollowersOf(0),
+        },
+        ScriptStep {
+            at: at(0.85),
+            id: 1,
+            start: false,
+            fault: ScriptFault::Kill,
+            target: ScriptTarget::LeaderOf(0),
+        },
+    ]
+}
+
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "safe",
+        purpose: "RF 3, acks=all, min.insync 2, idempotence; partitions, kills and pauses: Kafka keeps every acknowledged write",
+        expected: "valid",
+        build: |mut s| {
+            s.cluster.replication_factor = 3;
+            s.cluster.min_insync_replicas = 2;
+            s.acks = Acks::All;
+            s.idempotence = true;
+            s.nemesis = opts("partition,kill,pause", |_| {});
+            s
+        },
+    },
+    Scenario {
+        name: "acks-1-leader-kill",
+        purpose: "acks=1 and the partition leaders SIGKILLed: writes acknowledged by a leader alone die with it",
+        expected: "lost-write",
+        build: |mut s| {
+            s.cluster.replication_factor = 3;
+            s.cluster.min_insync_replicas = 1;
+            s.acks = Acks::One;
+            s.idempotence = false;
+            s.rate = 1000.0;
+            s.concurrency = 20;
+            s.send_ratio = 0.8;
+            s.nemesis = opts("kill", |o| {
+                o.kill_targets = vec![Target::Leaders];
+            });
+            s
+        },
+    },
+    Scenario {
+        name: "unclean-election",
+        purpose: "unclean election on, min.insync 1, acks=1: followers paused, the leader acknowledges alone and is killed, a stale follower takes over",
+        expected: "lost-write",
+        build: |mut s| {
+            s.cluster.replication_factor = 3;
+            s.cluster.min_insync_replicas = 1;
+            s.cluster.unclean_leader_election = true;
+            s.acks = Acks::One;
+            s.idempotence = false;
+            s.partitions = 1;
+            s.send_ratio = 0.8;
+            s.nemesis = NemesisPlan::Script(unclean_script(s.time_limit));
+            s
+        },
+    },
+    Scenario {
+        name: "minority-partition",
+        purpose: "the partition leaders isolated on the minority side; with acks=all and min.insync 2 the majority takes over and nothing acknowledged is lost",
+        expected: "valid",
+        build: |mut s| {
+            s.cluster.replication_factor = 3;
+            s.cluster.min_insync_replicas = 2;
+            s.acks = Acks::All;
+            s.idempotence = true;
+            s.nemesis = opts("partition", |o| {
+                o.topologies = vec![Topology::Primaries];
+            });
+            s
+        },
+    },
+];

@@ -1,0 +1,358 @@
+//! What a trial is: [`TestSpec`] (every option, written to `test.json`
+//! so that a run can be repeated), how its nemesis is driven
+//! ([`NemesisPlan`]), and what it found ([`Report`]).
+
+use super::script::{ScriptStep, ScriptTarget};
+use crate::clients::Acks;
+use crate::clients::ClientSettings;
+use crate::kafka::{ClusterSpec, Timing};
+use crate::workloads::{SubVia, Workload, WorkloadOptions};
+use anyhow::{anyhow, bail, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use trial_checkers::Results;
+use trial_histories::serde_duration::secs;
+use trial_nemesis::{FaultKinds, NemesisOptions, Schedule};
+
+fn default_workload() -> String {
+    "queue".into()
+}
+
+fn default_driver() -> String {
+    "rdkafka".into()
+}
+
+fn default_observer_interval() -> Duration {
+    Duration::from_millis(500)
+}
+
+/// How the nemesis is driven.
+// A plan is built once per trial: the size difference of the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NemesisPlan {
+    /// A seeded random schedule of the chosen fault kinds.
+    Generated(NemesisOptions),
+    /// A fixed sequence whose targets are resolved once the topic exists
+    /// (deterministic scenarios such as "pause the followers, kill the leader").
+    Script(Vec<ScriptStep>),
+}
+
+/// Everything a trial needs; written to `test.json` so a run can be repeated.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestSpec {
+    pub name: String,
+    /// The workload, by name (see [`crate::workloads::REGISTRY`]).
+    #[serde(default = "default_workload")]
+    pub workload: String,
+    /// The client driver, by name (see [`crate::clients::driver`]).
+    #[serde(default = "default_driver")]
+    pub driver: String,
+    pub cluster: ClusterSpec,
+    pub partitions: u32,
+    pub keys: u64,
+    pub concurrency: usize,
+    /// Target ops/s over all workers (0 = as fast as they go).
+    pub rate: f64,
+    pub sub_via: SubVia,
+    /// Logical send processes sharing one producer, each with one send
+    /// outstanding (0: the consumer processes send too, blocking).
+    #[serde(default, alias = "pipeline")]
+    pub senders: usize,
+    pub crash_probability: f64,
+    pub send_ratio: f64,
+    pub acks: Acks,
+    pub idempotence: bool,
+    #[serde(with = "secs")]
+    pub message_timeout: Duration,
+    #[serde(with = "secs")]
+    pub request_timeout: Duration,
+    pub producer_overrides: BTreeMap<String, String>,
+    pub consumer_overrides: BTreeMap<String, String>,
+    pub nemesis: NemesisPlan,
+    #[serde(with = "secs")]
+    pub time_limit: Duration,
+    pub seed: u64,
+    #[serde(with = "secs")]
+    pub recovery_timeout: Duration,
+    #[serde(with = "secs")]
+    pub final_read_timeout: Duration,
+    /// How often the observer samples the cluster's state.
+    #[serde(default = "default_observer_interval", with = "secs")]
+    pub observer_interval: Duration,
+    pub store: PathBuf,
+    /// Show the live progress line.
+    pub progress: bool,
+    /// The command line that repeats this run (for the report).
+    pub command: Option<String>,
+}
+
+impl TestSpec {
+    /// A 3-node, RF 3, acks=all test without faults, 60 s, seed 0.
+    pub fn new(name: &str) -> TestSpec {
+        let timing = Timing::default();
+        let t = timing.client_timeouts();
+        TestSpec {
+            name: name.to_string(),
+            workload: default_workload(),
+            driver: default_driver(),
+            cluster: ClusterSpec::default(),
+            partitions: 3,
+            keys: 16,
+            concurrency: 10,
+            rate: 200.0,
+            sub_via: SubVia::Assign,
+            senders: 64,
+            crash_probability: 0.005,
+            send_ratio: 0.5,
+            acks: Acks::All,
+            idempotence: false,
+            message_timeout: t.message,
+            request_timeout: t.request,
+            producer_overrides: BTreeMap::new(),
+            consumer_overrides: BTreeMap::new(),
+            nemesis: NemesisPlan::Generated(timing.nemesis_defaults()),
+            time_limit: Duration::from_secs(60),
+            seed: 0,
+            recovery_timeout: Duration::from_secs(120),
+            final_read_timeout: Duration::from_secs(60),
+            observer_interval: default_observer_interval(),
+            store: PathBuf::from("store"),
+            progress: false,
+            command: None,
+        }
+    }
+    pub fn nodes(mut self, n: usize) -> Self {
+        self.cluster.nodes = n;
+        self
+    }
+    pub fn replication_factor(mut self, rf: usize) -> Self {
+        self.cluster.replication_factor = rf;
+        self
+    }
+    pub fn min_insync_replicas(mut self, m: usize) -> Self {
+        self.cluster.min_insync_replicas = m;
+        self
+    }
+    pub fn unclean_leader_election(mut self, on: bool) -> Self {
+        self.cluster.unclean_leader_election = on;
+        self
+    }
+    pub fn acks(mut self, a: Acks) -> Self {
+        self.acks = a;
+        self
+    }
+    pub fn acks_all(self) -> Self {
+        self.acks(Acks::All)
+    }
+    pub fn idempotence(mut self, on: bool) -> Self {
+        self.idempotence = on;
+        self
+    }
+    pub fn partitions(mut self, p: u32) -> Self {
+        self.partitions = p;
+        self
+    }
+    pub fn time_limit(mut self, d: Duration) -> Self {
+        self.time_limit = d;
+        self
+    }
+    pub fn rate(mut self, r: f64) -> Self {
+        self.rate = r;
+        self
+    }
+    pub fn concurrency(mut self, c: usize) -> Self {
+        self.concurrency = c;
+        self
+    }
+    /// `n` logical send processes through one shared producer (0: the
+    /// consumer processes send, one blocking send at a time).
+    pub fn senders(mut self, n: usize) -> Self {
+        self.senders = n;
+        self
+    }
+    /// The old name of [`TestSpec::senders`].
+    pub fn pipeline(self, n: usize) -> Self {
+        self.senders(n)
+    }
+    /// A timing profile: Kafka's detection knobs, the clients' timeouts and
+    /// the generated nemesis' fault durations and interval.
+    pub fn timing(mut self, t: Timing) -> Self {
+        self.cluster.timing = t;
+        let c = t.client_timeouts();
+        self.message_timeout = c.message;
+        self.request_timeout = c.request;
+        if let NemesisPlan::Generated(o) = &mut self.nemesis {
+            t.apply_to(o);
+        }
+        self
+    }
+    pub fn workload(mut self, name: &str) -> Self {
+        self.workload = name.to_string();
+        self
+    }
+    pub fn seed(mut self, s: u64) -> Self {
+        self.seed = s;
+        self
+    }
+    pub fn store(mut self, p: impl Into<PathBuf>) -> Self {
+        self.store = p.into();
+        self
+    }
+    /// Fault kinds by name (`partition,kill,pause,loss,clock` or `all`),
+    /// keeping the other nemesis options.
+    pub fn nemesis(mut self, kinds: &str) -> Result<Self> {
+        let k: FaultKinds = kinds.parse()?;
+        let mut o = match self.nemesis {
+            NemesisPlan::Generated(o) => o,
+            NemesisPlan::Script(_) => self.cluster.timing.nemesis_defaults(),
+        };
+        o.kinds = k;
+        self.nemesis = NemesisPlan::Generated(o);
+        Ok(self)
+    }
+    pub fn nemesis_options(mut self, o: NemesisOptions) -> Self {
+        self.nemesis = NemesisPlan::Generated(o);
+        self
+    }
+    pub fn script(mut self, steps: Vec<ScriptStep>) -> Self {
+        self.nemesis = NemesisPlan::Script(steps);
+        self
+    }
+
+    /// Refuse impossible options with a message, before anything starts.
+    pub fn validate(&self) -> Result<()> {
+        self.cluster.validate()?;
+        if self.name.is_empty() || self.name.contains('/') || self.name.starts_with('.') {
+            bail!("test name {:?} must be a plain folder name", self.name);
+        }
+        if self.partitions < 1 {
+            bail!("--partitions must be at least 1");
+        }
+        if self.concurrency < 1 {
+            bail!("--concurrency must be at least 1");
+        }
+        self.build_workload()?;
+        crate::clients::driver(&self.driver).map_err(|e| anyhow!(e))?;
+        if self.observer_interval < Duration::from_millis(50) {
+            bail!("--observer-interval must be at least 50ms");
+        }
+        if self.rate < 0.0 || !self.rate.is_finite() {
+            bail!("--rate must be a number ≥ 0");
+        }
+        if self.time_limit < Duration::from_secs(1) {
+            bail!("--time-limit must be at least 1s");
+        }
+        if !(0.0..=1.0).contains(&self.send_ratio) || !(0.0..=1.0).contains(&self.crash_probability)
+        {
+            bail!("send ratio and crash probability must be within 0..1");
+        }
+        if self.idempotence && self.acks != Acks::All {
+            bail!("--idempotence needs --acks all (librdkafka enforces it)");
+        }
+        match &self.nemesis {
+            NemesisPlan::Generated(o) => {
+                o.validate(self.cluster.layout().len())?;
+                if o.kinds.contains(trial_nemesis::FaultKind::Clock) && !self.cluster.faketime {
+                    bail!("the clock nemesis needs brokers under libfaketime: add --faketime");
+                }
+            }
+            NemesisPlan::Script(steps) => {
+                for s in steps {
+                    if let ScriptTarget::LeaderOf(p) | ScriptTarget::FollowersOf(p) = s.target {
+                        if p < 0 || p as u32 >= self.partitions {
+                            bail!(
+                                "scripted fault names partition {p}, the topic has {}",
+                                self.partitions
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn node_names(&self) -> Vec<String> {
+        self.cluster.layout().into_iter().map(|r| r.name).collect()
+    }
+
+    /// The schedule a generated plan will play (for `--dry-run`).
+    pub fn planned_schedule(&self) -> Result<Option<Schedule>> {
+        match &self.nemesis {
+            NemesisPlan::Generated(o) => Ok(Some(Schedule::generate(
+                self.seed,
+                &self.node_names(),
+                self.time_limit,
+                o,
+            )?)),
+            NemesisPlan::Script(_) => Ok(None),
+        }
+    }
+
+    /// The options every workload reads.
+    pub fn workload_options(&self) -> WorkloadOptions {
+        WorkloadOptions {
+            partitions: self.partitions,
+            keys: self.keys,
+            concurrency: self.concurrency,
+            senders: self.senders,
+            rate: self.rate,
+            sub_via: self.sub_via,
+            crash_probability: self.crash_probability,
+            send_ratio: self.send_ratio,
+        }
+    }
+
+    /// The workload this spec names.
+    pub fn build_workload(&self) -> Result<Box<dyn Workload>> {
+        crate::workloads::build(&self.workload, &self.workload_options()).map_err(|e| anyhow!(e))
+    }
+
+    pub(crate) fn client_settings(&self, bootstrap: &str, topic: &str) -> ClientSettings {
+        let t = self.cluster.timing.client_timeouts();
+        ClientSettings {
+            bootstrap: bootstrap.to_string(),
+            topic: topic.to_string(),
+            acks: self.acks,
+            idempotence: self.idempotence,
+            message_timeout: self.message_timeout,
+            request_timeout: self.request_timeout,
+            socket_timeout: t.socket,
+            session_timeout: t.session,
+            producer_overrides: self.producer_overrides.clone(),
+            consumer_overrides: self.consumer_overrides.clone(),
+        }
+    }
+}
+
+/// What a trial found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub run_dir: PathBuf,
+    pub results: Results,
+    /// 0 valid, 1 anomalies, 2 unknown.
+    pub exit_code: u8,
+    pub interrupted: bool,
+    /// Seconds from start until the cluster answered.
+    pub cluster_ready_secs: f64,
+    /// (ok, fail, info) completions of the workload.
+    pub outcomes: (u64, u64, u64),
+    pub sends_ok: u64,
+    pub workload_secs: f64,
+    /// The run's report.html, if it could be rendered.
+    pub report_html: Option<PathBuf>,
+}
+
+impl Report {
+    pub fn valid(&self) -> bool {
+        self.exit_code == 0
+    }
+    /// Count of one anomaly class (`lost-write`, `duplicate`, …).
+    pub fn anomaly(&self, class: &str) -> u64 {
+        self.results.anomaly_counts.get(class).copied().unwrap_or(0)
+    }
+}

@@ -1,0 +1,70 @@
+//! Kafka-aware targeting for the nemesis (partition leaders, replicas,
+//! the active controller), answered from the cluster's metadata.
+
+use crate::kafka::node::KafkaNode;
+use crate::kafka::{admin, quorum};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use trial_nemesis::{NodeError, Targets};
+
+/// Kafka-aware targeting for the nemesis, answered from the metadata.
+pub(crate) struct ClusterTargets {
+    pub bootstrap: String,
+    pub topic: String,
+    pub names: BTreeMap<i32, String>,
+    pub nodes: Vec<Arc<KafkaNode>>,
+}
+
+#[async_trait]
+impl Targets for ClusterTargets {
+    async fn partition_leaders(&self) -> Result<BTreeMap<i32, String>, NodeError> {
+        let parts = self.partitions().await?;
+        Ok(parts
+            .iter()
+            .filter_map(|p| self.names.get(&p.leader).map(|n| (p.id, n.clone())))
+            .collect())
+    }
+    async fn partition_replicas(&self) -> Result<BTreeMap<i32, Vec<String>>, NodeError> {
+        let parts = self.partitions().await?;
+        Ok(parts
+            .iter()
+            .map(|p| {
+                let mut v: Vec<String> = vec![];
+                if let Some(l) = self.names.get(&p.leader) {
+                    v.push(l.clone());
+                }
+                for r in &p.replicas {
+                    if let Some(n) = self.names.get(r) {
+                        if !v.contains(n) {
+                            v.push(n.clone());
+                        }
+                    }
+                }
+                (p.id, v)
+            })
+            .collect())
+    }
+    async fn active_controller(&self) -> Result<Option<String>, NodeError> {
+        Ok(quorum::active_controller_of(&self.nodes).await)
+    }
+}
+
+impl ClusterTargets {
+    async fn partitions(&self) -> Result<Vec<admin::PartitionInfo>, NodeError> {
+        let md = admin::metadata(&self.bootstrap, Some(&self.topic), Duration::from_secs(5))
+            .await
+            .map_err(|e| NodeError::Other {
+                node: "-".into(),
+                msg: format!("metadata: {e:#}"),
+            })?;
+        md.topics
+            .get(&self.topic)
+            .cloned()
+            .ok_or_else(|| NodeError::Other {
+                node: "-".into(),
+                msg: format!("topic {} not in the metadata", self.topic),
+            })
+    }
+}

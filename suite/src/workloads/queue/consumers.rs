@@ -1,0 +1,273 @@
+//! The consumer processes of the queue workload: each owns a consumer
+//! (assigned a random subset of partitions from the start, or subscribed
+//! in the run's group) and polls; with no logical senders they also send,
+//! one blocking send at a time. Now and then a process crashes: it closes
+//! its clients and opens new ones under a fresh process id.
+
+use super::Shared;
+use crate::clients::{Consumer, PollResult, Producer, Rebalanced, SendOutcome, StartAt};
+use crate::workloads::pacing::Pacer;
+use crate::workloads::SubVia;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use trial_histories::values::{Assignment, Partition, Poll, Record, Send, Subscribe};
+use trial_histories::{Op, OpType, Process, F};
+
+struct Clients {
+    producer: Option<Arc<dyn Producer>>,
+    consumer: Option<Box<dyn Consumer>>,
+}
+
+fn random_partitions(rng: &mut ChaCha8Rng, n: u32) -> Vec<Partition> {
+    let mut v: Vec<Partition> = (0..n as Partition).filter(|_| rng.gen_bool(0.5)).collect();
+    if v.is_empty() {
+        v.push(rng.gen_range(0..n as Partition));
+    }
+    v
+}
+
+/// Open clients and attach the consumer (assign or subscribe), recording it.
+fn open(s: &Shared, p: &Process, rng: &mut ChaCha8Rng) -> Clients {
+    let ctx = &s.ctx;
+    let producer = if s.opts.senders == 0 {
+        match ctx.driver.producer(&ctx.settings) {
+            Ok(pr) => Some(pr),
+            Err(e) => {
+                tracing::warn!("process {p}: cannot create a producer: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let consumer = match ctx.driver.consumer(&ctx.settings, &ctx.group) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!("process {p}: cannot create a consumer: {e}");
+            None
+        }
+    };
+    if let Some(c) = &consumer {
+        attach(s, p, c.as_ref(), rng);
+    }
+    Clients { producer, consumer }
+}
+
+fn attach(s: &Shared, p: &Process, c: &dyn Consumer, rng: &mut ChaCha8Rng) {
+    let ctx = &s.ctx;
+    match s.opts.sub_via {
+        SubVia::Assign => {
+            let parts = random_partitions(rng, s.opts.partitions);
+            let v = Assignment {
+                seek: parts.iter().map(|&p| (p, 0)).collect(),
+                partitions: parts,
+            };
+            ctx.record(Op::new(p.clone(), OpType::Invoke, F::Assign).with_value(&v));
+            let done = match c.assign(&v.partitions, StartAt::Beginning) {
+                Ok(()) => Op::new(p.clone(), OpType::Ok, F::Assign).with_value(&v),
+                Err(e) => Op::new(p.clone(), OpType::Fail, F::Assign)
+                    .with_value(&v)
+                    .with_error(e),
+            };
+            ctx.record(done);
+        }
+        SubVia::Subscribe => {
+            let v = Subscribe {
+                topics: vec![ctx.settings.topic.clone()],
+                group: Some(ctx.group.clone()),
+            };
+            ctx.record(Op::new(p.clone(), OpType::Invoke, F::Subscribe).with_value(&v));
+            let done = match c.subscribe() {
+                Ok(()) => Op::new(p.clone(), OpType::Ok, F::Subscribe).with_value(&v),
+                Err(e) => Op::new(p.clone(), OpType::Fail, F::Subscribe)
+                    .with_value(&v)
+                    .with_error(e),
+            };
+            ctx.record(done);
+        }
+    }
+}
+
+/// Close the clients (recorded as a `crash` of process `p`) and open new
+/// ones under a fresh process id, which is returned.
+fn crash(
+    s: &Shared,
+    p: &Process,
+    clients: &mut Clients,
+    why: &str,
+    rng: &mut ChaCha8Rng,
+) -> Process {
+    let ctx = &s.ctx;
+    ctx.record(Op::new(p.clone(), OpType::Invoke, F::Crash));
+    // Dropping closes the clients; a producer flushes for a bounded time.
+    if let Some(pr) = clients.producer.take() {
+        pr.flush(Duration::from_millis(200));
+    }
+    clients.consumer = None;
+    ctx.record(
+        Op::new(p.clone(), OpType::Info, F::Crash)
+            .with_error(format!("client closed and reopened: {why}")),
+    );
+    let fresh = Process::Worker(s.fresh_process());
+    *clients = open(s, &fresh, rng);
+    fresh
+}
+
+fn do_send(s: &Shared, p: &Process, pr: &dyn Producer, key: u64) -> OpType {
+    let ctx = &s.ctx;
+    let value = s.fresh_value();
+    let v = Send {
+        key,
+        value,
+        partition: None,
+        offset: None,
+    };
+    ctx.record(Op::new(p.clone(), OpType::Invoke, F::Send).with_value(&v));
+    let wait = ctx.settings.message_timeout + Duration::from_secs(5);
+    let op = send_completion(s, p.clone(), v, pr.send(key, value, wait));
+    let t = op.kind;
+    ctx.record(op);
+    t
+}
+
+/// The completion op of a send with this outcome (and the ok counter).
+pub(crate) fn send_completion(s: &Shared, p: Process, v: Send, o: SendOutcome) -> Op {
+    match o {
+        SendOutcome::Ok { partition, offset } => {
+            s.ctx.counters.sends_ok.fetch_add(1, Ordering::Relaxed);
+            Op::new(p, OpType::Ok, F::Send).with_value(&Send {
+                partition: Some(partition),
+                offset: Some(offset),
+                ..v
+            })
+        }
+        SendOutcome::Fail(e) => Op::new(p, OpType::Fail, F::Send)
+            .with_value(&v)
+            .with_error(e),
+        SendOutcome::Info(e) => Op::new(p, OpType::Info, F::Send)
+            .with_value(&v)
+            .with_error(e),
+    }
+}
+
+fn record_poll(s: &Shared, p: &Process, records: Vec<Record>, error: Option<String>) {
+    let (t, v) = match error {
+        Some(e) if records.is_empty() => (OpType::Fail, Some(e)),
+        // Records came back before the error: the poll did happen.
+        _ => (OpType::Ok, None),
+    };
+    let mut op = Op::new(p.clone(), t, F::Poll).with_value(&Poll { records });
+    if let Some(e) = v {
+        op = op.with_error(e);
+    }
+    s.ctx.record(op);
+}
+
+fn do_poll(s: &Shared, p: &Process, c: &dyn Consumer) -> OpType {
+    let ctx = &s.ctx;
+    ctx.record(Op::new(p.clone(), OpType::Invoke, F::Poll));
+    let PollResult {
+        records,
+        rebalance,
+        after,
+        error,
+    } = c.poll(200, Duration::from_millis(100));
+    let failed = error.is_some() && records.is_empty() && rebalance.is_none();
+    match rebalance {
+        None => record_poll(s, p, records, error),
+        Some(ev) => {
+            // The assignment changed inside this poll: close the poll with
+            // what came before, record the rebalance, and record what came
+            // after as a poll of its own.
+            record_poll(s, p, records, None);
+            let parts = match &ev {
+                Rebalanced::Assigned(v) => v.clone(),
+                Rebalanced::Revoked(_) => vec![],
+            };
+            let v = Assignment {
+                partitions: parts,
+                seek: vec![],
+            };
+            ctx.record(Op::new(p.clone(), OpType::Invoke, F::Rebalance).with_value(&v));
+            ctx.record(Op::new(p.clone(), OpType::Ok, F::Rebalance).with_value(&v));
+            ctx.record(Op::new(p.clone(), OpType::Invoke, F::Poll));
+            record_poll(s, p, after, error);
+        }
+    }
+    if failed {
+        OpType::Fail
+    } else {
+        OpType::Ok
+    }
+}
+
+/// One consumer process (first id `i`), until the deadline.
+pub(crate) fn consumer_process(i: u64, s: &Shared) {
+    let ctx = &s.ctx;
+    let mut p = Process::Worker(i);
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(ctx.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i + 1)));
+    // With logical senders these processes only poll, at the polls' share
+    // of the rate.
+    let send_ratio = if s.opts.senders > 0 {
+        0.0
+    } else {
+        s.opts.send_ratio
+    };
+    let my_rate = if s.opts.senders > 0 {
+        s.opts.rate * (1.0 - s.opts.send_ratio)
+    } else {
+        s.opts.rate
+    };
+    let gap = if my_rate > 0.0 {
+        s.opts.concurrency as f64 / my_rate
+    } else {
+        0.0
+    };
+    let mut clients = open(s, &p, &mut rng);
+    let mut pacer = Pacer::new(gap);
+    while !ctx.done() {
+        if !pacer.wait(&mut rng, ctx.deadline) {
+            break;
+        }
+        if rng.gen_bool(s.opts.crash_probability.clamp(0.0, 1.0)) {
+            p = crash(s, &p, &mut clients, "scheduled crash", &mut rng);
+            continue;
+        }
+        let send = rng.gen_bool(send_ratio.clamp(0.0, 1.0));
+        let outcome = if send {
+            match &clients.producer {
+                Some(pr) => {
+                    let key = rng.gen_range(0..s.opts.keys.max(1));
+                    do_send(s, &p, pr.as_ref(), key)
+                }
+                None => OpType::Fail,
+            }
+        } else {
+            match &clients.consumer {
+                Some(c) => do_poll(s, &p, c.as_ref()),
+                None => OpType::Fail,
+            }
+        };
+        let missing =
+            (s.opts.senders == 0 && clients.producer.is_none()) || clients.consumer.is_none();
+        if missing || outcome == OpType::Info {
+            // A real application reopens its clients after an error; an
+            // indeterminate op retires the process.
+            std::thread::sleep(Duration::from_millis(100));
+            p = crash(
+                s,
+                &p,
+                &mut clients,
+                "after an indeterminate operation",
+                &mut rng,
+            );
+        }
+    }
+    if let Some(pr) = clients.producer.take() {
+        pr.flush(Duration::from_secs(1));
+    }
+}
