@@ -9,23 +9,23 @@
 //! - [`options`]: which faults ([`FaultKinds`], `--nemesis partition,kill`)
 //!   and their sub-options ([`NemesisOptions`]);
 //! - [`schedule`]: the seeded plan ([`Schedule::generate`], JSON, `Display`);
-//! - [`runner`]: [`run`] plays it on nodes, records `start-*`/`stop-*` ops
+//! - [`play`]: [`run`] plays it on nodes, records `start-*`/`stop-*` ops
 //!   and always ends with [`heal`] (`heal_all`, [`HealGuard`]);
 //! - [`topology`] and [`grudge`]: partitions as "who cannot hear whom";
 //! - [`iptables`], [`clock`]: the exact commands run inside nodes;
 //! - [`probe`]: connectivity checks from inside nodes, for tests;
-//! - [`fake`]: a simulated cluster for tests without Docker.
+//! - [`double`]: a simulated cluster (test double) for tests without Docker.
 
 pub mod clock;
+pub mod double;
 pub mod error;
-pub mod fake;
 pub mod grudge;
 pub mod heal;
 pub mod iptables;
 pub mod node;
 pub mod options;
+pub mod play;
 pub mod probe;
-pub mod runner;
 pub mod schedule;
 pub mod topology;
 
@@ -39,9 +39,9 @@ pub use node::{
 pub use options::{
     parse_list, ClockMode, ClockOffset, FaultKind, FaultKinds, NemesisOptions, Target,
 };
+pub use play::{run, RunReport};
 pub use probe::{
     connectivity_matrix, expected_matrix, matrix_mismatches, tcp_connect, tcp_probe, Probe,
 };
-pub use runner::{run, RunReport};
 pub use schedule::{node_names, Action, Fault, Phase, Schedule};
 pub use topology::Topology;

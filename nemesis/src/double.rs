@@ -1,6 +1,6 @@
 //! A simulated cluster of [`Node`]s for tests without Docker.
 //!
-//! [`FakeNet`] keeps, per node, the `KTRIAL` chain's rules, the faketime
+//! [`DoubleNet`] keeps, per node, the `KTRIAL` chain's rules, the faketime
 //! file and the broker process state, and interprets exactly the commands
 //! the nemesis sends (iptables append/delete/flush/list, the chain script,
 //! the faketime write/read/measure, the `/dev/tcp` probe). Every call is
@@ -35,27 +35,27 @@ struct Net {
     log: Vec<String>,
 }
 
-/// The shared state of a fake cluster.
+/// The shared state of a simulated cluster (a test double).
 #[derive(Debug, Default)]
-pub struct FakeNet {
+pub struct DoubleNet {
     inner: Mutex<Net>,
 }
 
-/// One node of a [`FakeNet`].
+/// One node of a [`DoubleNet`].
 #[derive(Debug, Clone)]
-pub struct FakeNode {
+pub struct DoubleNode {
     name: String,
     ip: IpAddr,
-    net: Arc<FakeNet>,
+    net: Arc<DoubleNet>,
 }
 
-/// Base time the fake `date +%s` reports.
-pub const FAKE_NOW: i64 = 1_700_000_000;
+/// Base time the double's `date +%s` reports.
+pub const DOUBLE_NOW: i64 = 1_700_000_000;
 
-impl FakeNet {
+impl DoubleNet {
     /// `n` nodes `n1..nN` at `10.0.0.2..`, brokers running, faketime `+0`.
-    pub fn new(n: usize) -> (Arc<FakeNet>, Vec<Arc<dyn Node>>) {
-        let net = Arc::new(FakeNet::default());
+    pub fn new(n: usize) -> (Arc<DoubleNet>, Vec<Arc<dyn Node>>) {
+        let net = Arc::new(DoubleNet::default());
         let mut nodes: Vec<Arc<dyn Node>> = Vec::new();
         {
             let mut g = net.lock();
@@ -74,7 +74,7 @@ impl FakeNet {
                         fail: BTreeSet::new(),
                     },
                 );
-                nodes.push(Arc::new(FakeNode {
+                nodes.push(Arc::new(DoubleNode {
                     name,
                     ip,
                     net: net.clone(),
@@ -190,7 +190,7 @@ fn drops(s: &Sim, src: IpAddr) -> bool {
     })
 }
 
-impl FakeNode {
+impl DoubleNode {
     fn call(&self, what: String) -> Result<(), NodeError> {
         let mut g = self.net.lock();
         g.log.push(format!("{} {what}", self.name));
@@ -319,15 +319,15 @@ impl FakeNode {
                     .as_deref()
                     .and_then(|c| c.parse::<crate::options::ClockOffset>().ok())
                     .map_or(0, |o| o.secs());
-                out(0, &format!("{FAKE_NOW}\n{}\n", FAKE_NOW + off), "")
+                out(0, &format!("{DOUBLE_NOW}\n{}\n", DOUBLE_NOW + off), "")
             }
-            _ => out(127, "", &format!("fake node: not simulated: {joined}")),
+            _ => out(127, "", &format!("double node: not simulated: {joined}")),
         }
     }
 }
 
 #[async_trait]
-impl Node for FakeNode {
+impl Node for DoubleNode {
     fn name(&self) -> &str {
         &self.name
     }

@@ -1,4 +1,4 @@
-//! The runner: plays a [`Schedule`] against real nodes and records every
+//! Playing a schedule: [`run`] plays a [`Schedule`] against real nodes and records every
 //! action in the history.
 //!
 //! Each action is an `invoke` (f = `start-<kind>` / `stop-<kind>`, value =

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use trial_histories::op::Op;
 use trial_histories::writer::HistoryWriter;
-use trial_nemesis::fake::FakeNet;
+use trial_nemesis::double::DoubleNet;
 use trial_nemesis::grudge::complete_grudge;
 use trial_nemesis::{
     heal_all, probe, run, Action, ClockMode, ClockOffset, Fault, FaultKinds, NemesisError,
@@ -108,7 +108,7 @@ fn no_targets() -> Arc<dyn Targets> {
 
 #[tokio::test]
 async fn partition_applies_exact_rules_records_grudge_and_heals() {
-    let (net, nodes) = FakeNet::new(5);
+    let (net, nodes) = DoubleNet::new(5);
     let grudge = complete_grudge(&[set(&["n1", "n2"]), set(&["n3", "n4", "n5"])]);
     let s = plan(
         5,
@@ -180,7 +180,7 @@ async fn partition_applies_exact_rules_records_grudge_and_heals() {
 
 #[tokio::test]
 async fn grudge_is_what_the_probes_see_and_cancel_heals() {
-    let (net, nodes) = FakeNet::new(5);
+    let (net, nodes) = DoubleNet::new(5);
     let s = Schedule::generate(
         11,
         &trial_nemesis::node_names(5),
@@ -249,7 +249,7 @@ async fn grudge_is_what_the_probes_see_and_cancel_heals() {
 
 #[tokio::test]
 async fn kill_leaders_restarts_them() {
-    let (net, nodes) = FakeNet::new(5);
+    let (net, nodes) = DoubleNet::new(5);
     let targets = StaticTargets {
         leaders: BTreeMap::from([(0, "n2".into()), (1, "n4".into()), (2, "n2".into())]),
         ..Default::default()
@@ -288,7 +288,7 @@ async fn kill_leaders_restarts_them() {
 
 #[tokio::test]
 async fn kill_all_but_one_replica() {
-    let (net, nodes) = FakeNet::new(5);
+    let (net, nodes) = DoubleNet::new(5);
     let targets = StaticTargets {
         replicas: BTreeMap::from([
             (0, vec!["n1".into(), "n2".into(), "n3".into()]),
@@ -328,7 +328,7 @@ async fn kill_all_but_one_replica() {
 
 #[tokio::test]
 async fn pause_then_resume_and_kill_wins_over_pause() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let mut actions = vec![];
     actions.push(Action {
         at_ms: 0,
@@ -386,7 +386,7 @@ async fn pause_then_resume_and_kill_wins_over_pause() {
 
 #[tokio::test]
 async fn loss_uses_statistic_rules_on_links_touching_the_targets() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let s = plan(
         3,
         pair(
@@ -432,7 +432,7 @@ async fn loss_uses_statistic_rules_on_links_touching_the_targets() {
 
 #[tokio::test]
 async fn clock_bump_and_strobe_write_offsets_and_reset() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let offsets = BTreeMap::from([
         ("n1".to_string(), ClockOffset(30)),
         ("n3".to_string(), ClockOffset(-120)),
@@ -506,7 +506,7 @@ async fn clock_bump_and_strobe_write_offsets_and_reset() {
 
 #[tokio::test]
 async fn a_failed_action_is_recorded_and_the_run_goes_on() {
-    let (_net, nodes) = FakeNet::new(3);
+    let (_net, nodes) = DoubleNet::new(3);
     let mut actions = pair(
         0,
         0,
@@ -553,7 +553,7 @@ async fn a_failed_action_is_recorded_and_the_run_goes_on() {
 
 #[tokio::test]
 async fn heal_all_undoes_leftovers_and_verifies() {
-    let (net, nodes) = FakeNet::new(4);
+    let (net, nodes) = DoubleNet::new(4);
     net.add_rule("n1", &["-s", "10.0.0.3", "-j", "DROP"]);
     net.add_rule(
         "n2",
@@ -601,7 +601,7 @@ async fn heal_all_undoes_leftovers_and_verifies() {
 
 #[tokio::test]
 async fn heal_that_does_not_verify_is_an_error_and_says_why() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     net.fail_when("n2", "-F KTRIAL");
     let s = plan(
         3,
@@ -638,7 +638,7 @@ async fn heal_that_does_not_verify_is_an_error_and_says_why() {
 
 #[tokio::test]
 async fn targets_naming_unknown_nodes_fail_the_action() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let targets = StaticTargets {
         controller: Some("broker-7".into()),
         ..Default::default()
@@ -685,7 +685,7 @@ impl Targets for Panicky {
 
 #[tokio::test]
 async fn heal_after_a_panic_then_the_panic_goes_on() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let mut actions = pair(
         0,
         0,
@@ -742,7 +742,7 @@ async fn heal_after_a_panic_then_the_panic_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_run_heals_through_the_guard() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let s = plan(
         3,
         pair(
@@ -772,7 +772,7 @@ async fn dropping_the_run_heals_through_the_guard() {
 
 #[tokio::test]
 async fn unknown_node_in_the_plan_is_refused_before_acting() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let s = plan(4, vec![]);
     let (buf, h) = history();
     let e = run(&s, nodes, no_targets(), h, never(), Instant::now())
@@ -791,7 +791,7 @@ async fn unknown_node_in_the_plan_is_refused_before_acting() {
 #[tokio::test]
 async fn generated_plan_of_all_faults_plays_clean() {
     for seed in 0..4u64 {
-        let (net, nodes) = FakeNet::new(5);
+        let (net, nodes) = DoubleNet::new(5);
         let o = NemesisOptions {
             interval: Duration::from_millis(5),
             max_concurrent: 3,
@@ -872,7 +872,7 @@ impl trial_nemesis::Node for StuckPause {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_run_mid_action_completes_the_op_then_heals() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let nodes: Vec<Arc<dyn trial_nemesis::Node>> = nodes
         .into_iter()
         .map(|n| Arc::new(StuckPause(n)) as Arc<dyn trial_nemesis::Node>)
