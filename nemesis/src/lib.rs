@@ -11,6 +11,9 @@
 //! - [`schedule`]: the seeded plan ([`Schedule::generate`], JSON, `Display`);
 //! - [`play`]: [`run`] plays it on nodes, records `start-*`/`stop-*` ops
 //!   and always ends with [`heal`] (`heal_all`, [`HealGuard`]);
+//! - [`faults`]: one module per fault kind behind [`FaultBehaviour`], their
+//!   registry, and [`requirements`] (what a run's faults need of a node,
+//!   [`Requirements`]);
 //! - [`topology`] and [`grudge`]: partitions as "who cannot hear whom";
 //! - [`iptables`], [`clock`]: the exact commands run inside nodes;
 //! - [`probe`]: connectivity checks from inside nodes, for tests;
@@ -19,6 +22,7 @@
 pub mod clock;
 pub mod double;
 pub mod error;
+pub mod faults;
 pub mod grudge;
 pub mod heal;
 pub mod iptables;
@@ -26,16 +30,20 @@ pub mod node;
 pub mod options;
 pub mod play;
 pub mod probe;
+pub mod requirements;
 pub mod schedule;
 pub mod topology;
 
 pub use clock::{measure_offset, FaketimeEnv};
 pub use error::{NemesisError, PlanError};
+pub use faults::{requirements, FaultBehaviour};
 pub use grudge::{grudge_allows, tcp_allows, Grudge};
 pub use heal::{heal_all, heal_recorded, HealGuard, HealReport, NodeHeal};
 pub use node::{
-    ExecOutput, NoTargets, Node, NodeError, ProcessState, StaticTargets, Targets, FAKETIME_FILE,
+    ExecOutput, NoTargets, Node, NodeError, ProcessRole, ProcessState, StaticTargets, Targets,
+    FAKETIME_FILE,
 };
+pub use options::ms;
 pub use options::{
     parse_list, ClockMode, ClockOffset, FaultKind, FaultKinds, NemesisOptions, Target,
 };
@@ -43,5 +51,6 @@ pub use play::{run, RunReport};
 pub use probe::{
     connectivity_matrix, expected_matrix, matrix_mismatches, tcp_connect, tcp_probe, Probe,
 };
+pub use requirements::Requirements;
 pub use schedule::{node_names, Action, Fault, Phase, Schedule};
 pub use topology::Topology;

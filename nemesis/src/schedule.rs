@@ -16,9 +16,11 @@
 //! Same seed, nodes, period and options → the same schedule, byte for byte.
 
 use crate::error::PlanError;
+use crate::faults;
 use crate::grudge::{self, Grudge};
+use crate::node::ProcessRole;
 use crate::options::{ms, ClockMode, ClockOffset, FaultKind, NemesisOptions, Target};
-use crate::topology::{self, Topology};
+use crate::topology::Topology;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -48,11 +50,17 @@ pub enum Fault {
         target: Target,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         nodes: Option<BTreeSet<String>>,
+        /// The process killed on each node (absent: the broker).
+        #[serde(default, skip_serializing_if = "ProcessRole::is_broker")]
+        process: ProcessRole,
     },
     Pause {
         target: Target,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         nodes: Option<BTreeSet<String>>,
+        /// The process paused on each node (absent: the broker).
+        #[serde(default, skip_serializing_if = "ProcessRole::is_broker")]
+        process: ProcessRole,
     },
     Loss {
         target: Target,
@@ -71,6 +79,9 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         strobe: Option<Strobe>,
     },
+    /// A fault that does nothing (tests of the fault registry only).
+    #[cfg(test)]
+    Noop { nodes: BTreeSet<String> },
 }
 
 impl Fault {
@@ -81,6 +92,8 @@ impl Fault {
             Fault::Pause { .. } => FaultKind::Pause,
             Fault::Loss { .. } => FaultKind::Loss,
             Fault::Clock { .. } => FaultKind::Clock,
+            #[cfg(test)]
+            Fault::Noop { .. } => FaultKind::Noop,
         }
     }
 
@@ -100,8 +113,21 @@ impl Fault {
                 Some(g) => format!("{topology}: {}", grudge::render(g)),
                 None => format!("{topology} (resolved when applied)"),
             },
-            Fault::Kill { target, nodes } | Fault::Pause { target, nodes } => {
-                nodes_or(target, nodes)
+            Fault::Kill {
+                target,
+                nodes,
+                process,
+            }
+            | Fault::Pause {
+                target,
+                nodes,
+                process,
+            } => {
+                if process.is_broker() {
+                    nodes_or(target, nodes)
+                } else {
+                    format!("{process} of {}", nodes_or(target, nodes))
+                }
             }
             Fault::Loss {
                 target,
@@ -139,6 +165,8 @@ impl Fault {
                     _ => format!("{mode} {what}"),
                 }
             }
+            #[cfg(test)]
+            Fault::Noop { nodes } => format!("noop: {}", nodes.len()),
         }
     }
 }
@@ -224,59 +252,16 @@ pub fn assign_offsets<R: Rng>(
         .collect()
 }
 
-fn plan_fault(
-    kind: FaultKind,
+/// A target drawn from `targets`, and its nodes when the target is fixed
+/// (random ones drawn now, so the plan shows them).
+pub(crate) fn pick_target(
     nodes: &[String],
-    o: &NemesisOptions,
+    targets: &[Target],
     rng: &mut ChaCha8Rng,
-) -> Result<Fault, PlanError> {
-    let pick_target = |ts: &[Target], rng: &mut ChaCha8Rng| {
-        let t = *ts.choose(rng).expect("validated non-empty");
-        let ns = t.count(nodes.len()).map(|c| choose_nodes(nodes, c, rng));
-        (t, ns)
-    };
-    Ok(match kind {
-        FaultKind::Partition => {
-            let topology = *o.topologies.choose(rng).expect("validated non-empty");
-            let grudge = if topology.is_dynamic() {
-                None
-            } else {
-                Some(topology::build(topology, nodes, rng)?)
-            };
-            Fault::Partition { topology, grudge }
-        }
-        FaultKind::Kill => {
-            let (target, nodes) = pick_target(&o.kill_targets, rng);
-            Fault::Kill { target, nodes }
-        }
-        FaultKind::Pause => {
-            let (target, nodes) = pick_target(&o.pause_targets, rng);
-            Fault::Pause { target, nodes }
-        }
-        FaultKind::Loss => {
-            let (target, nodes) = pick_target(&o.loss_targets, rng);
-            Fault::Loss {
-                target,
-                nodes,
-                probability: o.loss_probability,
-            }
-        }
-        FaultKind::Clock => {
-            let (target, ns) = pick_target(&o.clock_targets, rng);
-            let mode = *o.clock_modes.choose(rng).expect("validated non-empty");
-            let offsets = ns.map(|ns| assign_offsets(&ns, &o.clock_offsets, rng));
-            Fault::Clock {
-                target,
-                mode,
-                offsets,
-                candidates: o.clock_offsets.clone(),
-                strobe: (mode == ClockMode::Strobe).then_some(Strobe {
-                    period_ms: o.strobe_period.as_millis() as u64,
-                    count: o.strobe_count,
-                }),
-            }
-        }
-    })
+) -> (Target, Option<BTreeSet<String>>) {
+    let t = *targets.choose(rng).expect("validated non-empty");
+    let ns = t.count(nodes.len()).map(|c| choose_nodes(nodes, c, rng));
+    (t, ns)
 }
 
 impl Schedule {
@@ -339,7 +324,7 @@ impl Schedule {
             };
             if start {
                 let kind = *free.choose(&mut rng).expect("non-empty");
-                let fault = plan_fault(kind, nodes, options, &mut rng)?;
+                let fault = faults::behaviour(kind).plan(nodes, options, &mut rng)?;
                 let id = next_id;
                 next_id += 1;
                 active.push((id, kind, schedule.actions.len()));
@@ -620,7 +605,7 @@ mod tests {
             // Fixed targets are resolved in the plan, with the right sizes.
             for a in &s.actions {
                 match &a.fault {
-                    Fault::Kill { target, nodes } | Fault::Pause { target, nodes } | Fault::Loss { target, nodes, .. } => {
+                    Fault::Kill { target, nodes, .. } | Fault::Pause { target, nodes, .. } | Fault::Loss { target, nodes, .. } => {
                         prop_assert_eq!(nodes.as_ref().map(|x| x.len()), target.count(n));
                     }
                     Fault::Partition { topology, grudge } => {
@@ -633,6 +618,7 @@ mod tests {
                     Fault::Clock { target, offsets, .. } => {
                         prop_assert_eq!(offsets.as_ref().map(|x| x.len()), target.count(n));
                     }
+                    Fault::Noop { .. } => {}
                 }
             }
         }

@@ -13,8 +13,8 @@ use trial_nemesis::double::DoubleNet;
 use trial_nemesis::grudge::complete_grudge;
 use trial_nemesis::{
     heal_all, probe, run, Action, ClockMode, ClockOffset, Fault, FaultKinds, NemesisError,
-    NemesisOptions, NoTargets, NodeError, Phase, ProcessState, Schedule, StaticTargets, Target,
-    Targets, Topology,
+    NemesisOptions, NoTargets, NodeError, Phase, ProcessRole, ProcessState, Schedule,
+    StaticTargets, Target, Targets, Topology,
 };
 
 #[derive(Clone, Default)]
@@ -263,6 +263,7 @@ async fn kill_leaders_restarts_them() {
             Fault::Kill {
                 target: Target::Leaders,
                 nodes: None,
+                process: ProcessRole::Broker,
             },
         ),
     );
@@ -305,6 +306,7 @@ async fn kill_all_but_one_replica() {
             Fault::Kill {
                 target: Target::ReplicasButOne,
                 nodes: None,
+                process: ProcessRole::Broker,
             },
         ),
     );
@@ -338,6 +340,7 @@ async fn pause_then_resume_and_kill_wins_over_pause() {
         fault: Fault::Pause {
             target: Target::All,
             nodes: Some(set(&["n1", "n2"])),
+            process: ProcessRole::Broker,
         },
     });
     actions.push(Action {
@@ -348,6 +351,7 @@ async fn pause_then_resume_and_kill_wins_over_pause() {
         fault: Fault::Kill {
             target: Target::One,
             nodes: Some(set(&["n2"])),
+            process: ProcessRole::Broker,
         },
     });
     let stop_pause = Action {
@@ -514,6 +518,7 @@ async fn a_failed_action_is_recorded_and_the_run_goes_on() {
         Fault::Kill {
             target: Target::Controller,
             nodes: None,
+            process: ProcessRole::Broker,
         },
     );
     actions.extend(pair(
@@ -523,6 +528,7 @@ async fn a_failed_action_is_recorded_and_the_run_goes_on() {
         Fault::Pause {
             target: Target::One,
             nodes: Some(set(&["n3"])),
+            process: ProcessRole::Broker,
         },
     ));
     let (buf, h) = history();
@@ -693,6 +699,7 @@ async fn heal_after_a_panic_then_the_panic_goes_on() {
         Fault::Kill {
             target: Target::One,
             nodes: Some(set(&["n1"])),
+            process: ProcessRole::Broker,
         },
     );
     actions.insert(
@@ -705,6 +712,7 @@ async fn heal_after_a_panic_then_the_panic_goes_on() {
             fault: Fault::Pause {
                 target: Target::Leaders,
                 nodes: None,
+                process: ProcessRole::Broker,
             },
         },
     );
@@ -752,6 +760,7 @@ async fn dropping_the_run_heals_through_the_guard() {
             Fault::Pause {
                 target: Target::All,
                 nodes: Some(set(&["n1", "n2", "n3"])),
+                process: ProcessRole::Broker,
             },
         ),
     );
@@ -852,21 +861,21 @@ impl trial_nemesis::Node for StuckPause {
     async fn exec(&self, argv: &[&str]) -> Result<trial_nemesis::ExecOutput, NodeError> {
         self.0.exec(argv).await
     }
-    async fn kill(&self) -> Result<(), NodeError> {
-        self.0.kill().await
+    async fn kill(&self, p: ProcessRole) -> Result<(), NodeError> {
+        self.0.kill(p).await
     }
-    async fn start(&self) -> Result<(), NodeError> {
-        self.0.start().await
+    async fn start(&self, p: ProcessRole) -> Result<(), NodeError> {
+        self.0.start(p).await
     }
-    async fn pause(&self) -> Result<(), NodeError> {
+    async fn pause(&self, p: ProcessRole) -> Result<(), NodeError> {
         tokio::time::sleep(Duration::from_secs(3600)).await;
-        self.0.pause().await
+        self.0.pause(p).await
     }
-    async fn resume(&self) -> Result<(), NodeError> {
-        self.0.resume().await
+    async fn resume(&self, p: ProcessRole) -> Result<(), NodeError> {
+        self.0.resume(p).await
     }
-    async fn state(&self) -> Result<ProcessState, NodeError> {
-        self.0.state().await
+    async fn state(&self, p: ProcessRole) -> Result<ProcessState, NodeError> {
+        self.0.state(p).await
     }
 }
 
@@ -884,6 +893,7 @@ async fn dropping_the_run_mid_action_completes_the_op_then_heals() {
         Fault::Kill {
             target: Target::One,
             nodes: Some(set(&["n2"])),
+            process: ProcessRole::Broker,
         },
     );
     actions.extend(pair(
@@ -893,6 +903,7 @@ async fn dropping_the_run_mid_action_completes_the_op_then_heals() {
         Fault::Pause {
             target: Target::One,
             nodes: Some(set(&["n1"])),
+            process: ProcessRole::Broker,
         },
     ));
     let s = plan(3, actions);
