@@ -387,6 +387,12 @@ pub struct NemesisOptions {
     pub strobe_period: Duration,
     /// Writes of a strobe (bounded: at most 100).
     pub strobe_count: u32,
+    /// Shortest time a fault stays in force: its stop is never planned
+    /// earlier than its start plus this, and no fault starts that could
+    /// not last this long before the fault period ends. 0 (the default):
+    /// no minimum (and absent from the JSON, so older plans read the same).
+    #[serde(default, with = "ms", skip_serializing_if = "Duration::is_zero")]
+    pub min_fault_duration: Duration,
 }
 
 impl Default for NemesisOptions {
@@ -411,6 +417,7 @@ impl Default for NemesisOptions {
             clock_offsets: [-120, -30, 30, 120].map(ClockOffset).to_vec(),
             strobe_period: Duration::from_millis(500),
             strobe_count: 10,
+            min_fault_duration: Duration::ZERO,
         }
     }
 }
@@ -452,6 +459,17 @@ impl NemesisOptions {
         }
         if n == 0 {
             return Err(PlanError::invalid("node list", "", "no nodes"));
+        }
+        if !self
+            .min_fault_duration
+            .subsec_nanos()
+            .is_multiple_of(1_000_000)
+        {
+            return Err(PlanError::invalid(
+                "minimum fault duration",
+                format!("{:?}", self.min_fault_duration),
+                "must be whole milliseconds",
+            ));
         }
         for kind in self.kinds.iter() {
             crate::faults::behaviour(kind).validate(self, n)?;
