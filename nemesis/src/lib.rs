@@ -12,7 +12,7 @@
 //! - [`play`]: [`run`] plays it on nodes, records `start-*`/`stop-*` ops
 //!   and always ends with [`heal`] (`heal_all`, [`HealGuard`]);
 //! - [`faults`]: one module per fault kind behind [`FaultBehaviour`], their
-//!   registry, and [`requirements`] (what a run's faults need of a node,
+//!   registry, and [`requirements()`] (what a run's faults need of a node,
 //!   [`Requirements`]);
 //! - [`topology`] and [`grudge`]: partitions as "who cannot hear whom";
 //! - [`iptables`], [`clock`]: the exact commands run inside nodes;

@@ -2,7 +2,7 @@
 //! action in the history.
 //!
 //! Each action is an `invoke` (f = `start-<kind>` / `stop-<kind>`, value =
-//! the planned [`Fault`] plus its `id`) followed by an `info` whose value
+//! the planned [`Fault`](crate::Fault) plus its `id`) followed by an `info` whose value
 //! says exactly what was done, with `error` set if any part failed. A failed
 //! action does not stop the run (the next action still happens); only a
 //! failing history writer does. At the end, on cancellation, on error and

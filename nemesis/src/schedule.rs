@@ -545,6 +545,36 @@ mod tests {
     }
 
     #[test]
+    fn process_faults_name_their_process_only_when_not_the_broker() {
+        let old: Fault = serde_json::from_str(r#"{"kind":"kill","target":"one"}"#).unwrap();
+        assert_eq!(
+            old,
+            Fault::Kill {
+                target: Target::One,
+                nodes: None,
+                process: ProcessRole::Broker
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"{"kind":"kill","target":"one"}"#
+        );
+        let zk = Fault::Pause {
+            target: Target::One,
+            nodes: Some(BTreeSet::from(["n2".to_string()])),
+            process: ProcessRole::ZooKeeper,
+        };
+        let json = serde_json::to_string(&zk).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"pause","target":"one","nodes":["n2"],"process":"zookeeper"}"#
+        );
+        assert_eq!(serde_json::from_str::<Fault>(&json).unwrap(), zk);
+        assert_eq!(zk.describe(), "zookeeper of one: n2");
+        assert_eq!(old.describe(), "one (resolved when applied)");
+    }
+
+    #[test]
     fn no_faults_no_actions() {
         let s = Schedule::generate(
             1,
