@@ -1,12 +1,15 @@
 //! Heal: undo every fault on every node, then verify.
 //!
 //! [`heal_all`] does not rely on any record of what was done: on each node
-//! (all nodes at once) it flushes the `KTRIAL` chain if it holds rules,
-//! resets the faketime file to `+0` if it says otherwise, resumes a paused
-//! broker and starts a dead one. Then it verifies: no `-A KTRIAL` rule in
-//! `iptables -S`, the faketime file at `+0` (when it exists), and the broker
-//! process `Running` (polled for a few seconds after a start). It is
-//! idempotent, so the suite may call it again at any time.
+//! (all nodes at once) every fault kind of the registry
+//! ([`crate::faults::REGISTRY`]) undoes its own, in the registry's order:
+//! flush the `KTRIAL` chain if it holds rules (partition, loss), reset the
+//! faketime file to `+0` if it says otherwise (clock), resume every paused
+//! process and start every dead one that the node reports (pause, kill).
+//! Then each verifies: no `-A KTRIAL` rule in `iptables -S`, the faketime
+//! file at `+0` (when it exists), every process `Running` (polled for a few
+//! seconds after a start). It is idempotent, so the suite may call it again
+//! at any time.
 //!
 //! [`HealGuard`] makes heal happen on every way out: the runner heals at the
 //! end, on error, on cancellation and after a panic; if the guard is dropped
@@ -15,13 +18,11 @@
 //! (`block_in_place`), spawns the heal on a current-thread one, or builds a
 //! small runtime when there is none.
 
-use crate::clock;
-use crate::iptables;
-use crate::node::{Node, ProcessState};
-use crate::options::{ClockOffset, FaultKind};
+use crate::faults::{self, NodeHealing};
+use crate::node::{Node, ProcessRole, ProcessState};
+use crate::options::FaultKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,7 +39,7 @@ pub const HEAL_RUNNING_WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NodeHeal {
     /// What was undone, in words: `flushed 4 KTRIAL rules`, `clock -30s -> +0`,
-    /// `resumed broker`, `started broker`.
+    /// `resumed broker`, `started zookeeper`.
     pub undone: Vec<String>,
     /// The rules that were flushed (as `iptables -S` printed them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -47,8 +48,12 @@ pub struct NodeHeal {
     pub rules_remaining: Vec<String>,
     /// Verification: the faketime file (`None`: no such file).
     pub clock: Option<String>,
-    /// Verification: the broker process (`None`: could not tell).
+    /// Verification: the node's process (`None`: could not tell); with
+    /// more than one process, the first that is not running, if any.
     pub state: Option<ProcessState>,
+    /// Verification: each process, when the node runs more than one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub processes: BTreeMap<ProcessRole, ProcessState>,
     /// Anything that failed or did not verify.
     pub problems: Vec<String>,
 }
@@ -77,161 +82,18 @@ impl HealReport {
     }
 }
 
-async fn step<T, F>(what: &str, f: F) -> Result<T, String>
-where
-    F: Future<Output = Result<T, crate::node::NodeError>>,
-{
-    match tokio::time::timeout(HEAL_STEP_TIMEOUT, f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(format!("{what}: {e}")),
-        Err(_) => Err(format!("{what}: timed out after {HEAL_STEP_TIMEOUT:?}")),
-    }
-}
-
-async fn exec(node: &dyn Node, argv: &[String]) -> Result<crate::node::ExecOutput, String> {
-    let a: Vec<&str> = argv.iter().map(String::as_str).collect();
-    step(&argv.join(" "), node.exec(&a)).await
-}
-
-async fn list_rules(node: &dyn Node) -> Result<Vec<String>, String> {
-    let out = exec(node, &iptables::list()).await?;
-    if !out.success() {
-        return Err(format!(
-            "iptables -w -S: exit {}: {}",
-            out.code,
-            out.stderr.trim()
-        ));
-    }
-    Ok(iptables::chain_rules(&out.stdout))
-}
-
-async fn heal_node(node: Arc<dyn Node>) -> NodeHeal {
+/// Heal one node: every registered fault kind undoes its own (network
+/// first, then clocks, then processes), then every kind verifies.
+async fn heal_node(node: Arc<dyn Node>) -> (NodeHeal, BTreeSet<FaultKind>) {
     let node = node.as_ref();
-    let mut h = NodeHeal::default();
-
-    // Network: flush the chain if it holds anything (or if we cannot tell).
-    let before = list_rules(node).await;
-    let must_flush = before.as_ref().map_or(true, |r| !r.is_empty());
-    if must_flush {
-        match exec(node, &iptables::flush()).await {
-            Ok(out) if out.success() => {
-                if let Ok(rules) = &before {
-                    h.undone
-                        .push(format!("flushed {} KTRIAL rules", rules.len()));
-                    h.flushed = rules.clone();
-                }
-            }
-            Ok(out) => {
-                if before.is_ok() {
-                    h.problems.push(format!(
-                        "iptables -w -F KTRIAL: exit {}: {}",
-                        out.code,
-                        out.stderr.trim()
-                    ));
-                }
-            }
-            Err(e) => h.problems.push(e),
-        }
+    let mut healing = NodeHealing::default();
+    for b in faults::REGISTRY {
+        b.heal_node(node, &mut healing).await;
     }
-
-    // Clock: back to +0 where the file says otherwise.
-    match step("read faketime file", clock::read_offset(node)).await {
-        Ok(Some(c)) if c != "+0" => {
-            match step("reset faketime", clock::set_offset(node, ClockOffset::ZERO)).await {
-                Ok(()) => h.undone.push(format!("clock {c} -> +0")),
-                Err(e) => h.problems.push(e),
-            }
-        }
-        Ok(_) => {}
-        Err(e) => h.problems.push(e),
+    for b in faults::REGISTRY {
+        b.verify_node(node, &mut healing).await;
     }
-
-    // Process: resume a paused broker, start a dead one.
-    match step("state", node.state()).await {
-        Ok(ProcessState::Running) => {}
-        Ok(ProcessState::Paused) => match step("resume", node.resume()).await {
-            Ok(()) => h.undone.push("resumed broker".into()),
-            Err(e) => h.problems.push(e),
-        },
-        Ok(ProcessState::Dead) => match step("start", node.start()).await {
-            Ok(()) => h.undone.push("started broker".into()),
-            Err(e) => h.problems.push(e),
-        },
-        Err(e) => h.problems.push(e),
-    }
-
-    // Verify.
-    match list_rules(node).await {
-        Ok(rules) => {
-            if !rules.is_empty() {
-                h.problems
-                    .push(format!("{} KTRIAL rules remain", rules.len()));
-            }
-            h.rules_remaining = rules;
-        }
-        Err(e) => {
-            if before.is_err() {
-                // The same failure twice: report it once.
-                h.problems.retain(|p| p != &e);
-            }
-            h.problems.push(format!("cannot verify rules: {e}"));
-        }
-    }
-    match step("read faketime file", clock::read_offset(node)).await {
-        Ok(c) => {
-            if let Some(v) = &c {
-                if v != "+0" {
-                    h.problems.push(format!("faketime file says {v:?}, not +0"));
-                }
-            }
-            h.clock = c;
-        }
-        Err(e) => h.problems.push(format!("cannot verify clock: {e}")),
-    }
-    let deadline = Instant::now() + HEAL_RUNNING_WAIT;
-    loop {
-        match step("state", node.state()).await {
-            Ok(ProcessState::Running) => {
-                h.state = Some(ProcessState::Running);
-                break;
-            }
-            Ok(s) if Instant::now() >= deadline => {
-                h.state = Some(s);
-                h.problems
-                    .push(format!("broker is {s:?} after heal, not Running"));
-                break;
-            }
-            Ok(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-            Err(e) => {
-                h.problems.push(format!("cannot verify process: {e}"));
-                break;
-            }
-        }
-    }
-    h
-}
-
-fn kinds_found(nodes: &BTreeMap<String, NodeHeal>) -> BTreeSet<FaultKind> {
-    let mut k = BTreeSet::new();
-    for h in nodes.values() {
-        for r in &h.flushed {
-            k.insert(if r.contains("statistic") {
-                FaultKind::Loss
-            } else {
-                FaultKind::Partition
-            });
-        }
-        for u in &h.undone {
-            if u.starts_with("clock") {
-                k.insert(FaultKind::Clock);
-            } else if u == "resumed broker" {
-                k.insert(FaultKind::Pause);
-            } else if u == "started broker" {
-                k.insert(FaultKind::Kill);
-            }
-        }
-    }
-    k
+    (healing.report, healing.healed)
 }
 
 /// Heal every node (concurrently) and verify; never panics, never fails:
@@ -244,10 +106,12 @@ pub async fn heal_all(nodes: &[Arc<dyn Node>], reason: &str) -> HealReport {
         set.spawn(async move { (n.name().to_string(), heal_node(n).await) });
     }
     let mut out = BTreeMap::new();
+    let mut healed = BTreeSet::new();
     while let Some(j) = set.join_next().await {
         match j {
-            Ok((name, h)) => {
+            Ok((name, (h, kinds))) => {
                 out.insert(name, h);
+                healed.extend(kinds);
             }
             Err(e) => {
                 let h = NodeHeal {
@@ -261,7 +125,7 @@ pub async fn heal_all(nodes: &[Arc<dyn Node>], reason: &str) -> HealReport {
     let verified = out.values().all(|h| h.problems.is_empty());
     let report = HealReport {
         reason: reason.to_string(),
-        healed: kinds_found(&out),
+        healed,
         nodes: out,
         verified,
         duration_ms: started.elapsed().as_millis() as u64,

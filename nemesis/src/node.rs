@@ -2,14 +2,18 @@
 //! for its containers (and a test may implement for anything else).
 //!
 //! A node is a machine (a container with its own network namespace) that
-//! runs one broker *process*. Killing, pausing and restarting act on the
-//! process; the machine, its address and its iptables rules stay.
+//! runs one or more *processes*, each named by its [`ProcessRole`]: a
+//! KRaft node runs one broker (combined with its controller), a ZooKeeper
+//! node may run a broker and a ZooKeeper server. Killing, pausing and
+//! restarting act on one process; the machine, its address and its iptables
+//! rules stay.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
 use std::net::IpAddr;
+use std::str::FromStr;
 
 /// The output of a command run inside a node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,7 +29,66 @@ impl ExecOutput {
     }
 }
 
-/// The state of a node's broker process.
+/// Which process of a node a process fault (kill, pause) or heal acts on.
+/// Serialised kebab-case: `broker`, `controller`, `zookeeper`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProcessRole {
+    /// The Kafka broker (in KRaft combined mode, also the controller).
+    #[default]
+    Broker,
+    /// A dedicated KRaft controller process.
+    Controller,
+    /// A ZooKeeper server (ZooKeeper-mode clusters).
+    #[serde(rename = "zookeeper")]
+    ZooKeeper,
+}
+
+impl ProcessRole {
+    pub const ALL: [ProcessRole; 3] = [
+        ProcessRole::Broker,
+        ProcessRole::Controller,
+        ProcessRole::ZooKeeper,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcessRole::Broker => "broker",
+            ProcessRole::Controller => "controller",
+            ProcessRole::ZooKeeper => "zookeeper",
+        }
+    }
+
+    /// The default role (for `skip_serializing_if`: a plan that does not
+    /// name its process hits the broker, and its JSON does not say so).
+    pub fn is_broker(&self) -> bool {
+        *self == ProcessRole::Broker
+    }
+}
+
+impl fmt::Display for ProcessRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ProcessRole {
+    type Err = crate::error::PlanError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ProcessRole::ALL
+            .into_iter()
+            .find(|r| r.name() == s.trim())
+            .ok_or_else(|| crate::error::PlanError::Unknown {
+                what: "process role",
+                name: s.to_string(),
+                expected: ProcessRole::ALL.map(ProcessRole::name).join(", "),
+            })
+    }
+}
+
+/// The state of one process of a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProcessState {
@@ -55,17 +118,22 @@ pub trait Node: Send + Sync + Debug {
     fn ip(&self) -> IpAddr;
     /// Run a command inside the node (as root) and wait for it.
     async fn exec(&self, argv: &[&str]) -> Result<ExecOutput, NodeError>;
-    /// SIGKILL the broker process (the machine stays up).
-    async fn kill(&self) -> Result<(), NodeError>;
-    /// Start the broker process again on the same data; returns once the
-    /// process is launched (not necessarily serving).
-    async fn start(&self) -> Result<(), NodeError>;
-    /// SIGSTOP the broker process.
-    async fn pause(&self) -> Result<(), NodeError>;
-    /// SIGCONT the broker process.
-    async fn resume(&self) -> Result<(), NodeError>;
-    /// Whether the broker process runs, is stopped, or is gone.
-    async fn state(&self) -> Result<ProcessState, NodeError>;
+    /// The processes this node runs, each of which heal restarts or resumes
+    /// and verifies. Default: one broker.
+    fn processes(&self) -> Vec<ProcessRole> {
+        vec![ProcessRole::Broker]
+    }
+    /// SIGKILL the process (the machine stays up).
+    async fn kill(&self, process: ProcessRole) -> Result<(), NodeError>;
+    /// Start the process again on the same data; returns once it is
+    /// launched (not necessarily serving).
+    async fn start(&self, process: ProcessRole) -> Result<(), NodeError>;
+    /// SIGSTOP the process.
+    async fn pause(&self, process: ProcessRole) -> Result<(), NodeError>;
+    /// SIGCONT the process.
+    async fn resume(&self, process: ProcessRole) -> Result<(), NodeError>;
+    /// Whether the process runs, is stopped, or is gone.
+    async fn state(&self, process: ProcessRole) -> Result<ProcessState, NodeError>;
 }
 
 /// What the nemesis may ask of the suite about Kafka, to aim its faults.

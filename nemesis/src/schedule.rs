@@ -13,12 +13,18 @@
 //! the kinds not active (a kind never overlaps itself). A fault starts only
 //! if one more shortest wait still fits before the period's end; faults still
 //! active when the next wait would pass the end are stopped at the end.
+//! With a `min_fault_duration`, a fault starts only if it can last that
+//! long before the end, a stop goes to a fault that has lasted it if there
+//! is one, and otherwise waits until the fault chosen has (the next wait
+//! counts from there).
 //! Same seed, nodes, period and options → the same schedule, byte for byte.
 
 use crate::error::PlanError;
+use crate::faults;
 use crate::grudge::{self, Grudge};
+use crate::node::ProcessRole;
 use crate::options::{ms, ClockMode, ClockOffset, FaultKind, NemesisOptions, Target};
-use crate::topology::{self, Topology};
+use crate::topology::Topology;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -48,11 +54,17 @@ pub enum Fault {
         target: Target,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         nodes: Option<BTreeSet<String>>,
+        /// The process killed on each node (absent: the broker).
+        #[serde(default, skip_serializing_if = "ProcessRole::is_broker")]
+        process: ProcessRole,
     },
     Pause {
         target: Target,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         nodes: Option<BTreeSet<String>>,
+        /// The process paused on each node (absent: the broker).
+        #[serde(default, skip_serializing_if = "ProcessRole::is_broker")]
+        process: ProcessRole,
     },
     Loss {
         target: Target,
@@ -71,6 +83,9 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         strobe: Option<Strobe>,
     },
+    /// A fault that does nothing (tests of the fault registry only).
+    #[cfg(test)]
+    Noop { nodes: BTreeSet<String> },
 }
 
 impl Fault {
@@ -81,6 +96,8 @@ impl Fault {
             Fault::Pause { .. } => FaultKind::Pause,
             Fault::Loss { .. } => FaultKind::Loss,
             Fault::Clock { .. } => FaultKind::Clock,
+            #[cfg(test)]
+            Fault::Noop { .. } => FaultKind::Noop,
         }
     }
 
@@ -100,8 +117,21 @@ impl Fault {
                 Some(g) => format!("{topology}: {}", grudge::render(g)),
                 None => format!("{topology} (resolved when applied)"),
             },
-            Fault::Kill { target, nodes } | Fault::Pause { target, nodes } => {
-                nodes_or(target, nodes)
+            Fault::Kill {
+                target,
+                nodes,
+                process,
+            }
+            | Fault::Pause {
+                target,
+                nodes,
+                process,
+            } => {
+                if process.is_broker() {
+                    nodes_or(target, nodes)
+                } else {
+                    format!("{process} of {}", nodes_or(target, nodes))
+                }
             }
             Fault::Loss {
                 target,
@@ -139,6 +169,8 @@ impl Fault {
                     _ => format!("{mode} {what}"),
                 }
             }
+            #[cfg(test)]
+            Fault::Noop { nodes } => format!("noop: {}", nodes.len()),
         }
     }
 }
@@ -224,59 +256,16 @@ pub fn assign_offsets<R: Rng>(
         .collect()
 }
 
-fn plan_fault(
-    kind: FaultKind,
+/// A target drawn from `targets`, and its nodes when the target is fixed
+/// (random ones drawn now, so the plan shows them).
+pub(crate) fn pick_target(
     nodes: &[String],
-    o: &NemesisOptions,
+    targets: &[Target],
     rng: &mut ChaCha8Rng,
-) -> Result<Fault, PlanError> {
-    let pick_target = |ts: &[Target], rng: &mut ChaCha8Rng| {
-        let t = *ts.choose(rng).expect("validated non-empty");
-        let ns = t.count(nodes.len()).map(|c| choose_nodes(nodes, c, rng));
-        (t, ns)
-    };
-    Ok(match kind {
-        FaultKind::Partition => {
-            let topology = *o.topologies.choose(rng).expect("validated non-empty");
-            let grudge = if topology.is_dynamic() {
-                None
-            } else {
-                Some(topology::build(topology, nodes, rng)?)
-            };
-            Fault::Partition { topology, grudge }
-        }
-        FaultKind::Kill => {
-            let (target, nodes) = pick_target(&o.kill_targets, rng);
-            Fault::Kill { target, nodes }
-        }
-        FaultKind::Pause => {
-            let (target, nodes) = pick_target(&o.pause_targets, rng);
-            Fault::Pause { target, nodes }
-        }
-        FaultKind::Loss => {
-            let (target, nodes) = pick_target(&o.loss_targets, rng);
-            Fault::Loss {
-                target,
-                nodes,
-                probability: o.loss_probability,
-            }
-        }
-        FaultKind::Clock => {
-            let (target, ns) = pick_target(&o.clock_targets, rng);
-            let mode = *o.clock_modes.choose(rng).expect("validated non-empty");
-            let offsets = ns.map(|ns| assign_offsets(&ns, &o.clock_offsets, rng));
-            Fault::Clock {
-                target,
-                mode,
-                offsets,
-                candidates: o.clock_offsets.clone(),
-                strobe: (mode == ClockMode::Strobe).then_some(Strobe {
-                    period_ms: o.strobe_period.as_millis() as u64,
-                    count: o.strobe_count,
-                }),
-            }
-        }
-    })
+) -> (Target, Option<BTreeSet<String>>) {
+    let t = *targets.choose(rng).expect("validated non-empty");
+    let ns = t.count(nodes.len()).map(|c| choose_nodes(nodes, c, rng));
+    (t, ns)
 }
 
 impl Schedule {
@@ -309,13 +298,24 @@ impl Schedule {
         if options.kinds.is_empty() {
             return Ok(schedule);
         }
+        if options.min_fault_duration > period {
+            return Err(PlanError::invalid(
+                "minimum fault duration",
+                format!("{}ms", options.min_fault_duration.as_millis()),
+                format!(
+                    "longer than the fault period ({}ms): no fault could run",
+                    period.as_millis()
+                ),
+            ));
+        }
+        let min = options.min_fault_duration.as_millis() as u64;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let end = period.as_millis() as u64;
         let base = (options.interval.as_millis() as u64).max(1);
         let shortest = (base - base * u64::from(options.jitter_percent) / 100).max(1);
         let kinds: Vec<FaultKind> = options.kinds.iter().collect();
-        // Active faults: (id, kind, the start action's index).
-        let mut active: Vec<(u32, FaultKind, usize)> = Vec::new();
+        // Active faults: (id, kind, the start action's index, its start time).
+        let mut active: Vec<(u32, FaultKind, usize, u64)> = Vec::new();
         let mut next_id = 0u32;
         let mut t = 0u64;
         loop {
@@ -326,10 +326,12 @@ impl Schedule {
             let free: Vec<FaultKind> = kinds
                 .iter()
                 .copied()
-                .filter(|k| !active.iter().any(|(_, a, _)| a == k))
+                .filter(|k| !active.iter().any(|(_, a, _, _)| a == k))
                 .collect();
-            let can_start =
-                active.len() < options.max_concurrent && !free.is_empty() && t + shortest <= end;
+            let can_start = active.len() < options.max_concurrent
+                && !free.is_empty()
+                && t + shortest <= end
+                && t + min <= end;
             let start = if active.is_empty() {
                 can_start
             } else if !can_start {
@@ -339,10 +341,10 @@ impl Schedule {
             };
             if start {
                 let kind = *free.choose(&mut rng).expect("non-empty");
-                let fault = plan_fault(kind, nodes, options, &mut rng)?;
+                let fault = faults::behaviour(kind).plan(nodes, options, &mut rng)?;
                 let id = next_id;
                 next_id += 1;
-                active.push((id, kind, schedule.actions.len()));
+                active.push((id, kind, schedule.actions.len(), t));
                 schedule.actions.push(Action {
                     at_ms: t,
                     id,
@@ -351,8 +353,18 @@ impl Schedule {
                     fault,
                 });
             } else if !active.is_empty() {
-                let i = rng.gen_range(0..active.len());
-                let (_, _, start_ix) = active.remove(i);
+                // Stop one that has lasted `min` (with no minimum: any).
+                let lasted: Vec<usize> = (0..active.len())
+                    .filter(|&i| active[i].3 + min <= t)
+                    .collect();
+                let i = if lasted.is_empty() {
+                    rng.gen_range(0..active.len())
+                } else {
+                    lasted[rng.gen_range(0..lasted.len())]
+                };
+                let (_, _, start_ix, since) = active.remove(i);
+                // None has: wait until the chosen one has.
+                t = t.max(since + min);
                 let mut stop = schedule.actions[start_ix].clone();
                 stop.at_ms = t;
                 stop.phase = Phase::Stop;
@@ -360,7 +372,7 @@ impl Schedule {
             }
         }
         // Whatever is still active stops at the end of the period.
-        for (_, _, start_ix) in active {
+        for (_, _, start_ix, _) in active {
             let mut stop = schedule.actions[start_ix].clone();
             stop.at_ms = end;
             stop.phase = Phase::Stop;
@@ -449,6 +461,13 @@ impl fmt::Display for Schedule {
             o.jitter_percent,
             o.max_concurrent
         )?;
+        if !o.min_fault_duration.is_zero() {
+            writeln!(
+                f,
+                "each fault lasts at least {}",
+                secs(o.min_fault_duration.as_millis() as u64)
+            )?;
+        }
         for a in &self.actions {
             let phase = match a.phase {
                 Phase::Start => "start",
@@ -526,6 +545,36 @@ mod tests {
     }
 
     #[test]
+    fn process_faults_name_their_process_only_when_not_the_broker() {
+        let old: Fault = serde_json::from_str(r#"{"kind":"kill","target":"one"}"#).unwrap();
+        assert_eq!(
+            old,
+            Fault::Kill {
+                target: Target::One,
+                nodes: None,
+                process: ProcessRole::Broker
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"{"kind":"kill","target":"one"}"#
+        );
+        let zk = Fault::Pause {
+            target: Target::One,
+            nodes: Some(BTreeSet::from(["n2".to_string()])),
+            process: ProcessRole::ZooKeeper,
+        };
+        let json = serde_json::to_string(&zk).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"pause","target":"one","nodes":["n2"],"process":"zookeeper"}"#
+        );
+        assert_eq!(serde_json::from_str::<Fault>(&json).unwrap(), zk);
+        assert_eq!(zk.describe(), "zookeeper of one: n2");
+        assert_eq!(old.describe(), "one (resolved when applied)");
+    }
+
+    #[test]
     fn no_faults_no_actions() {
         let s = Schedule::generate(
             1,
@@ -567,6 +616,121 @@ mod tests {
         let o = opts("partition", 1);
         let e = Schedule::generate(1, &node_names(2), Duration::from_secs(30), &o).unwrap_err();
         assert!(matches!(e, PlanError::TooFewNodes { .. }), "{e}");
+    }
+
+    /// FNV-1a: a hash that stays the same across Rust releases.
+    fn fnv(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+        })
+    }
+
+    #[test]
+    fn no_minimum_is_the_old_algorithm() {
+        // The plans of 40 seeds before `min_fault_duration` existed, pinned
+        // by their JSON's hash (also the JSON has no `min_fault_duration`).
+        let mut all = String::new();
+        for seed in 0..40 {
+            for max in [1, 3] {
+                let s = Schedule::generate(
+                    seed,
+                    &node_names(5),
+                    Duration::from_secs(200),
+                    &opts("all", max),
+                )
+                .unwrap();
+                all.push_str(&s.to_json());
+            }
+        }
+        assert!(!all.contains("min_fault_duration"));
+        assert_eq!(
+            fnv(all.as_bytes()),
+            PINNED_HASH,
+            "{:#x}",
+            fnv(all.as_bytes())
+        );
+    }
+    const PINNED_HASH: u64 = 0x6fda61b3cc132b00;
+
+    #[test]
+    fn minimum_fault_duration_in_json_render_and_validation() {
+        let o = NemesisOptions {
+            min_fault_duration: Duration::from_secs(25),
+            ..opts("kill", 1)
+        };
+        let s = Schedule::generate(1, &node_names(3), Duration::from_secs(120), &o).unwrap();
+        assert!(s.to_json().contains("\"min_fault_duration\": 25000"));
+        assert_eq!(Schedule::from_json(&s.to_json()).unwrap(), s);
+        assert!(s.render().contains("each fault lasts at least 25.000s"));
+        let e = Schedule::generate(1, &node_names(3), Duration::from_secs(20), &o).unwrap_err();
+        assert!(
+            e.to_string().contains("longer than the fault period"),
+            "{e}"
+        );
+        let o = NemesisOptions {
+            min_fault_duration: Duration::from_micros(1500),
+            ..opts("kill", 1)
+        };
+        let e = Schedule::generate(1, &node_names(3), Duration::from_secs(20), &o).unwrap_err();
+        assert!(e.to_string().contains("whole milliseconds"), "{e}");
+        // Options JSON without the field reads as no minimum.
+        let mut v = serde_json::to_value(NemesisOptions::default()).unwrap();
+        assert!(v.get("min_fault_duration").is_none());
+        v["min_fault_duration"] = serde_json::json!(1500);
+        let back: NemesisOptions = serde_json::from_value(v).unwrap();
+        assert_eq!(back.min_fault_duration, Duration::from_millis(1500));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn every_fault_lasts_the_minimum(
+            seed in any::<u64>(),
+            period_s in 1u64..300,
+            interval_ms in 100u64..20_000,
+            jitter in 0u32..=100,
+            max in 1usize..=4,
+            min_ms in 1u64..60_000,
+        ) {
+            let o = NemesisOptions {
+                interval: Duration::from_millis(interval_ms),
+                jitter_percent: jitter,
+                max_concurrent: max,
+                min_fault_duration: Duration::from_millis(min_ms),
+                ..NemesisOptions::with_kinds(FaultKinds::all())
+            };
+            let period = Duration::from_secs(period_s);
+            let ns = node_names(5);
+            let s = match Schedule::generate(seed, &ns, period, &o) {
+                Ok(s) => s,
+                Err(e) => {
+                    prop_assert!(min_ms > period_s * 1000, "{}", e);
+                    return Ok(());
+                }
+            };
+            prop_assert_eq!(&s, &Schedule::generate(seed, &ns, period, &o).unwrap());
+            let mut started: BTreeMap<u32, u64> = BTreeMap::new();
+            let mut last = 0;
+            let mut open = 0usize;
+            for a in &s.actions {
+                prop_assert!(a.at_ms >= last && a.at_ms <= period_s * 1000);
+                last = a.at_ms;
+                match a.phase {
+                    Phase::Start => {
+                        prop_assert!(a.at_ms + min_ms <= period_s * 1000, "room to last");
+                        started.insert(a.id, a.at_ms);
+                        open += 1;
+                        prop_assert!(open <= max);
+                    }
+                    Phase::Stop => {
+                        let since = started.remove(&a.id).expect("a stop follows its start");
+                        prop_assert!(a.at_ms - since >= min_ms, "#{} lasted {}ms < {}ms", a.id, a.at_ms - since, min_ms);
+                        open -= 1;
+                    }
+                }
+            }
+            prop_assert!(started.is_empty());
+        }
     }
 
     proptest! {
@@ -620,7 +784,7 @@ mod tests {
             // Fixed targets are resolved in the plan, with the right sizes.
             for a in &s.actions {
                 match &a.fault {
-                    Fault::Kill { target, nodes } | Fault::Pause { target, nodes } | Fault::Loss { target, nodes, .. } => {
+                    Fault::Kill { target, nodes, .. } | Fault::Pause { target, nodes, .. } | Fault::Loss { target, nodes, .. } => {
                         prop_assert_eq!(nodes.as_ref().map(|x| x.len()), target.count(n));
                     }
                     Fault::Partition { topology, grudge } => {
@@ -633,6 +797,7 @@ mod tests {
                     Fault::Clock { target, offsets, .. } => {
                         prop_assert_eq!(offsets.as_ref().map(|x| x.len()), target.count(n));
                     }
+                    Fault::Noop { .. } => {}
                 }
             }
         }

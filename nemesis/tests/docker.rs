@@ -25,8 +25,8 @@ use tokio::sync::watch;
 use trial_histories::writer::HistoryWriter;
 use trial_nemesis::{
     iptables, measure_offset, probe, run, topology, ClockMode, ClockOffset, ExecOutput,
-    FaketimeEnv, Fault, NoTargets, Node, NodeError, ProcessState, Schedule, StaticTargets, Target,
-    Targets, Topology,
+    FaketimeEnv, Fault, NoTargets, Node, NodeError, ProcessRole, ProcessState, Schedule,
+    StaticTargets, Target, Targets, Topology,
 };
 
 const PORT: u16 = 9092;
@@ -95,10 +95,10 @@ impl Node for DockerNode {
             stderr: String::from_utf8_lossy(&out.stderr).into(),
         })
     }
-    async fn kill(&self) -> Result<(), NodeError> {
+    async fn kill(&self, _process: ProcessRole) -> Result<(), NodeError> {
         self.sh_ok("pkill -KILL -f '^fakebroker'").await
     }
-    async fn start(&self) -> Result<(), NodeError> {
+    async fn start(&self, _process: ProcessRole) -> Result<(), NodeError> {
         let out = tokio::process::Command::new("docker")
             .args(["exec", "-d", &self.container, "bash", "-c"])
             .arg("exec -a fakebroker sleep 1000000")
@@ -116,7 +116,7 @@ impl Node for DockerNode {
         }
         // `docker exec -d` returns before the process exists.
         for _ in 0..50 {
-            if self.state().await? == ProcessState::Running {
+            if self.state(ProcessRole::Broker).await? == ProcessState::Running {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -126,13 +126,13 @@ impl Node for DockerNode {
             msg: "fakebroker did not start".into(),
         })
     }
-    async fn pause(&self) -> Result<(), NodeError> {
+    async fn pause(&self, _process: ProcessRole) -> Result<(), NodeError> {
         self.sh_ok("pkill -STOP -f '^fakebroker'").await
     }
-    async fn resume(&self) -> Result<(), NodeError> {
+    async fn resume(&self, _process: ProcessRole) -> Result<(), NodeError> {
         self.sh_ok("pkill -CONT -f '^fakebroker'").await
     }
-    async fn state(&self) -> Result<ProcessState, NodeError> {
+    async fn state(&self, _process: ProcessRole) -> Result<ProcessState, NodeError> {
         let o = self
             .sh("p=$(pgrep -f '^fakebroker' | head -1); [ -z \"$p\" ] && echo dead || ps -o stat= -p $p")
             .await?;
@@ -212,7 +212,7 @@ impl Cluster {
                 container,
                 ip,
             };
-            node.start().await.unwrap();
+            node.start(ProcessRole::Broker).await.unwrap();
             c.nodes.push(Arc::new(node));
         }
         c
@@ -274,7 +274,10 @@ async fn assert_clean(c: &Cluster) {
             "{}",
             out.stdout
         );
-        assert_eq!(n.state().await.unwrap(), ProcessState::Running);
+        assert_eq!(
+            n.state(ProcessRole::Broker).await.unwrap(),
+            ProcessState::Running
+        );
     }
 }
 
@@ -436,13 +439,17 @@ async fn real_kernel() {
             Fault::Kill {
                 target: Target::Minority,
                 nodes: Some(["n4".to_string(), "n5".to_string()].into()),
+                process: ProcessRole::Broker,
             },
             600_000,
         ),
         Arc::new(NoTargets),
     )
     .await;
-    assert_eq!(c.nodes[3].state().await.unwrap(), ProcessState::Dead);
+    assert_eq!(
+        c.nodes[3].state(ProcessRole::Broker).await.unwrap(),
+        ProcessState::Dead
+    );
     r.cancel.send(true).unwrap();
     let rep = r.task.await.unwrap().unwrap();
     assert_eq!(rep.heal.nodes["n4"].undone, ["started broker"]);
@@ -452,13 +459,17 @@ async fn real_kernel() {
             Fault::Pause {
                 target: Target::One,
                 nodes: Some(["n1".to_string()].into()),
+                process: ProcessRole::Broker,
             },
             2_000,
         ),
         Arc::new(NoTargets),
     )
     .await;
-    assert_eq!(c.nodes[0].state().await.unwrap(), ProcessState::Paused);
+    assert_eq!(
+        c.nodes[0].state(ProcessRole::Broker).await.unwrap(),
+        ProcessState::Paused
+    );
     let rep = r.task.await.unwrap().unwrap();
     assert_eq!(rep.failed_actions, 0);
     assert_clean(&c).await;

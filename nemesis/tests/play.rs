@@ -1,114 +1,24 @@
-//! The runner against a simulated cluster: exact commands, exact history
-//! ops, and heal on every way out.
+//! Playing schedules against a simulated cluster: exact commands, exact
+//! history ops, process roles, generated plans.
 
+mod common;
+
+use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use trial_histories::op::Op;
-use trial_histories::writer::HistoryWriter;
-use trial_nemesis::fake::FakeNet;
+use trial_nemesis::double::DoubleNet;
 use trial_nemesis::grudge::complete_grudge;
 use trial_nemesis::{
-    heal_all, probe, run, Action, ClockMode, ClockOffset, Fault, FaultKinds, NemesisError,
-    NemesisOptions, NoTargets, NodeError, Phase, ProcessState, Schedule, StaticTargets, Target,
-    Targets, Topology,
+    heal_all, probe, run, Action, ClockMode, ClockOffset, Fault, FaultKinds, NemesisOptions, Phase,
+    ProcessRole, ProcessState, Schedule, StaticTargets, Target, Topology,
 };
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn ops(&self) -> Vec<Op> {
-        let bytes = self.0.lock().unwrap().clone();
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-fn history() -> (Buf, Arc<HistoryWriter>) {
-    let b = Buf::default();
-    (b.clone(), Arc::new(HistoryWriter::from_writer(b)))
-}
-
-/// `(type, f)` of every op, all by the nemesis; the ops must pair.
-fn shape(ops: &[Op]) -> Vec<(String, String)> {
-    trial_histories::pair::pair_all(ops.iter().cloned()).expect("ops pair up");
-    ops.iter()
-        .map(|o| {
-            assert_eq!(o.process.to_string(), "nemesis");
-            (o.kind.to_string(), o.f.to_string())
-        })
-        .collect()
-}
-
-fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
-
-fn set(v: &[&str]) -> BTreeSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-fn plan(n: usize, actions: Vec<Action>) -> Schedule {
-    Schedule {
-        seed: 0,
-        nodes: trial_nemesis::node_names(n),
-        period: Duration::from_secs(1),
-        options: NemesisOptions::default(),
-        actions,
-    }
-}
-
-fn pair(id: u32, start_ms: u64, stop_ms: u64, fault: Fault) -> Vec<Action> {
-    vec![
-        Action {
-            at_ms: start_ms,
-            id,
-            phase: Phase::Start,
-            seed: 7,
-            fault: fault.clone(),
-        },
-        Action {
-            at_ms: stop_ms,
-            id,
-            phase: Phase::Stop,
-            seed: 7,
-            fault,
-        },
-    ]
-}
-
-fn never() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    std::mem::forget(tx);
-    rx
-}
-
-fn no_targets() -> Arc<dyn Targets> {
-    Arc::new(NoTargets)
-}
 
 #[tokio::test]
 async fn partition_applies_exact_rules_records_grudge_and_heals() {
-    let (net, nodes) = FakeNet::new(5);
+    let (net, nodes) = DoubleNet::new(5);
     let grudge = complete_grudge(&[set(&["n1", "n2"]), set(&["n3", "n4", "n5"])]);
     let s = plan(
         5,
@@ -122,10 +32,7 @@ async fn partition_applies_exact_rules_records_grudge_and_heals() {
             },
         ),
     );
-    let (buf, h) = history();
-    let report = run(&s, nodes, no_targets(), h, never(), Instant::now())
-        .await
-        .unwrap();
+    let (buf, report) = play(&s, nodes, no_targets()).await;
     assert!(report.heal.verified);
     assert_eq!((report.actions, report.failed_actions), (2, 0));
 
@@ -180,7 +87,7 @@ async fn partition_applies_exact_rules_records_grudge_and_heals() {
 
 #[tokio::test]
 async fn grudge_is_what_the_probes_see_and_cancel_heals() {
-    let (net, nodes) = FakeNet::new(5);
+    let (net, nodes) = DoubleNet::new(5);
     let s = Schedule::generate(
         11,
         &trial_nemesis::node_names(5),
@@ -249,27 +156,13 @@ async fn grudge_is_what_the_probes_see_and_cancel_heals() {
 
 #[tokio::test]
 async fn kill_leaders_restarts_them() {
-    let (net, nodes) = FakeNet::new(5);
+    let (net, nodes) = DoubleNet::new(5);
     let targets = StaticTargets {
         leaders: BTreeMap::from([(0, "n2".into()), (1, "n4".into()), (2, "n2".into())]),
         ..Default::default()
     };
-    let s = plan(
-        5,
-        pair(
-            3,
-            0,
-            10,
-            Fault::Kill {
-                target: Target::Leaders,
-                nodes: None,
-            },
-        ),
-    );
-    let (buf, h) = history();
-    run(&s, nodes, Arc::new(targets), h, never(), Instant::now())
-        .await
-        .unwrap();
+    let s = plan(5, pair(3, 0, 10, kill(Target::Leaders, None)));
+    let (buf, _) = play(&s, nodes, Arc::new(targets)).await;
     let log: Vec<String> = net
         .log()
         .into_iter()
@@ -288,7 +181,7 @@ async fn kill_leaders_restarts_them() {
 
 #[tokio::test]
 async fn kill_all_but_one_replica() {
-    let (net, nodes) = FakeNet::new(5);
+    let (net, nodes) = DoubleNet::new(5);
     let targets = StaticTargets {
         replicas: BTreeMap::from([
             (0, vec!["n1".into(), "n2".into(), "n3".into()]),
@@ -296,22 +189,8 @@ async fn kill_all_but_one_replica() {
         ]),
         ..Default::default()
     };
-    let s = plan(
-        5,
-        pair(
-            0,
-            0,
-            5,
-            Fault::Kill {
-                target: Target::ReplicasButOne,
-                nodes: None,
-            },
-        ),
-    );
-    let (buf, h) = history();
-    run(&s, nodes, Arc::new(targets), h, never(), Instant::now())
-        .await
-        .unwrap();
+    let s = plan(5, pair(0, 0, 5, kill(Target::ReplicasButOne, None)));
+    let (buf, _) = play(&s, nodes, Arc::new(targets)).await;
     let v = buf.ops()[1].value_json();
     assert_eq!(
         v["partition"],
@@ -328,27 +207,21 @@ async fn kill_all_but_one_replica() {
 
 #[tokio::test]
 async fn pause_then_resume_and_kill_wins_over_pause() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let mut actions = vec![];
     actions.push(Action {
         at_ms: 0,
         id: 0,
         phase: Phase::Start,
         seed: 1,
-        fault: Fault::Pause {
-            target: Target::All,
-            nodes: Some(set(&["n1", "n2"])),
-        },
+        fault: pause(Target::All, Some(set(&["n1", "n2"]))),
     });
     actions.push(Action {
         at_ms: 1,
         id: 1,
         phase: Phase::Start,
         seed: 1,
-        fault: Fault::Kill {
-            target: Target::One,
-            nodes: Some(set(&["n2"])),
-        },
+        fault: kill(Target::One, Some(set(&["n2"]))),
     });
     let stop_pause = Action {
         at_ms: 2,
@@ -362,17 +235,7 @@ async fn pause_then_resume_and_kill_wins_over_pause() {
     };
     actions.push(stop_pause);
     actions.push(stop_kill);
-    let (buf, h) = history();
-    let r = run(
-        &plan(3, actions),
-        nodes,
-        no_targets(),
-        h,
-        never(),
-        Instant::now(),
-    )
-    .await
-    .unwrap();
+    let (buf, r) = play(&plan(3, actions), nodes, no_targets()).await;
     assert_eq!(r.failed_actions, 0);
     let ops = buf.ops();
     assert_eq!(ops[1].value_json()["nodes"], json!(["n1", "n2"]));
@@ -386,7 +249,7 @@ async fn pause_then_resume_and_kill_wins_over_pause() {
 
 #[tokio::test]
 async fn loss_uses_statistic_rules_on_links_touching_the_targets() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let s = plan(
         3,
         pair(
@@ -400,10 +263,7 @@ async fn loss_uses_statistic_rules_on_links_touching_the_targets() {
             },
         ),
     );
-    let (buf, h) = history();
-    run(&s, nodes, no_targets(), h, never(), Instant::now())
-        .await
-        .unwrap();
+    let (buf, _) = play(&s, nodes, no_targets()).await;
     let adds = |n: &str| -> Vec<String> {
         net.calls(n)
             .into_iter()
@@ -432,7 +292,7 @@ async fn loss_uses_statistic_rules_on_links_touching_the_targets() {
 
 #[tokio::test]
 async fn clock_bump_and_strobe_write_offsets_and_reset() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let offsets = BTreeMap::from([
         ("n1".to_string(), ClockOffset(30)),
         ("n3".to_string(), ClockOffset(-120)),
@@ -506,36 +366,10 @@ async fn clock_bump_and_strobe_write_offsets_and_reset() {
 
 #[tokio::test]
 async fn a_failed_action_is_recorded_and_the_run_goes_on() {
-    let (_net, nodes) = FakeNet::new(3);
-    let mut actions = pair(
-        0,
-        0,
-        1,
-        Fault::Kill {
-            target: Target::Controller,
-            nodes: None,
-        },
-    );
-    actions.extend(pair(
-        1,
-        2,
-        3,
-        Fault::Pause {
-            target: Target::One,
-            nodes: Some(set(&["n3"])),
-        },
-    ));
-    let (buf, h) = history();
-    let r = run(
-        &plan(3, actions),
-        nodes,
-        no_targets(),
-        h,
-        never(),
-        Instant::now(),
-    )
-    .await
-    .unwrap();
+    let (_net, nodes) = DoubleNet::new(3);
+    let mut actions = pair(0, 0, 1, kill(Target::Controller, None));
+    actions.extend(pair(1, 2, 3, pause(Target::One, Some(set(&["n3"])))));
+    let (buf, r) = play(&plan(3, actions), nodes, no_targets()).await;
     assert_eq!((r.actions, r.failed_actions), (4, 1));
     let ops = buf.ops();
     assert_eq!(
@@ -552,93 +386,8 @@ async fn a_failed_action_is_recorded_and_the_run_goes_on() {
 }
 
 #[tokio::test]
-async fn heal_all_undoes_leftovers_and_verifies() {
-    let (net, nodes) = FakeNet::new(4);
-    net.add_rule("n1", &["-s", "10.0.0.3", "-j", "DROP"]);
-    net.add_rule(
-        "n2",
-        &[
-            "-s",
-            "10.0.0.2",
-            "-m",
-            "statistic",
-            "--mode",
-            "random",
-            "--probability",
-            "0.5",
-            "-j",
-            "DROP",
-        ],
-    );
-    net.set_state("n3", ProcessState::Paused);
-    net.set_state("n4", ProcessState::Dead);
-    net.set_clock("n2", Some("-30s"));
-    net.set_clock("n4", None);
-    let r = heal_all(&nodes, "test").await;
-    assert!(r.verified, "{:?}", r.problems());
-    assert_eq!(r.nodes["n1"].undone, ["flushed 1 KTRIAL rules"]);
-    assert_eq!(r.nodes["n1"].flushed, ["-A KTRIAL -s 10.0.0.3/32 -j DROP"]);
-    assert_eq!(
-        r.nodes["n2"].undone,
-        ["flushed 1 KTRIAL rules", "clock -30s -> +0"]
-    );
-    assert_eq!(r.nodes["n3"].undone, ["resumed broker"]);
-    assert_eq!(r.nodes["n4"].undone, ["started broker"]);
-    assert_eq!(r.nodes["n4"].clock, None);
-    let kinds: Vec<String> = r.healed.iter().map(|k| k.to_string()).collect();
-    assert_eq!(kinds, ["partition", "kill", "pause", "loss", "clock"]);
-    // Heal is idempotent: a second one finds nothing to do.
-    let again = heal_all(&nodes, "again").await;
-    assert!(again.verified);
-    assert!(again.nodes.values().all(|h| h.undone.is_empty()));
-    // A clean node is touched only by reads: list, cat, state.
-    let calls = net.calls("n1");
-    let last: Vec<&String> = calls.iter().rev().take(5).collect();
-    assert!(last
-        .iter()
-        .all(|c| c.contains(" -S") || c.contains("cat ") || *c == "state"));
-}
-
-#[tokio::test]
-async fn heal_that_does_not_verify_is_an_error_and_says_why() {
-    let (net, nodes) = FakeNet::new(3);
-    net.fail_when("n2", "-F KTRIAL");
-    let s = plan(
-        3,
-        pair(
-            0,
-            0,
-            1,
-            Fault::Partition {
-                topology: Topology::One,
-                grudge: Some(complete_grudge(&[set(&["n2"]), set(&["n1", "n3"])])),
-            },
-        ),
-    );
-    // Make the stop fail too, so the rules are still there at heal.
-    net.fail_when("n2", "-D KTRIAL");
-    let (buf, h) = history();
-    let e = run(&s, nodes, no_targets(), h, never(), Instant::now())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&e, NemesisError::HealIncomplete(m) if m.contains("n2: 2 KTRIAL rules remain")),
-        "{e}"
-    );
-    let ops = buf.ops();
-    let heal = ops.last().unwrap();
-    assert_eq!(heal.value_json()["verified"], json!(false));
-    assert!(heal
-        .error
-        .as_deref()
-        .unwrap()
-        .starts_with("heal did not verify: n2: "));
-    assert!(ops[3].error.as_deref().unwrap().contains("-D KTRIAL"));
-}
-
-#[tokio::test]
 async fn targets_naming_unknown_nodes_fail_the_action() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let targets = StaticTargets {
         controller: Some("broker-7".into()),
         ..Default::default()
@@ -655,10 +404,7 @@ async fn targets_naming_unknown_nodes_fail_the_action() {
             },
         ),
     );
-    let (buf, h) = history();
-    let r = run(&s, nodes, Arc::new(targets), h, never(), Instant::now())
-        .await
-        .unwrap();
+    let (buf, r) = play(&s, nodes, Arc::new(targets)).await;
     assert_eq!(r.failed_actions, 1);
     assert_eq!(
         buf.ops()[1].error.as_deref(),
@@ -667,117 +413,11 @@ async fn targets_naming_unknown_nodes_fail_the_action() {
     assert!(!net.log().iter().any(|l| l.contains(" -A KTRIAL")));
 }
 
-/// Targets that panic: the runner must still heal, then re-raise.
-struct Panicky;
-
-#[async_trait::async_trait]
-impl Targets for Panicky {
-    async fn partition_leaders(&self) -> Result<BTreeMap<i32, String>, NodeError> {
-        panic!("boom in targets")
-    }
-    async fn partition_replicas(&self) -> Result<BTreeMap<i32, Vec<String>>, NodeError> {
-        panic!("boom")
-    }
-    async fn active_controller(&self) -> Result<Option<String>, NodeError> {
-        panic!("boom")
-    }
-}
-
-#[tokio::test]
-async fn heal_after_a_panic_then_the_panic_goes_on() {
-    let (net, nodes) = FakeNet::new(3);
-    let mut actions = pair(
-        0,
-        0,
-        50,
-        Fault::Kill {
-            target: Target::One,
-            nodes: Some(set(&["n1"])),
-        },
-    );
-    actions.insert(
-        1,
-        Action {
-            at_ms: 1,
-            id: 1,
-            phase: Phase::Start,
-            seed: 0,
-            fault: Fault::Pause {
-                target: Target::Leaders,
-                nodes: None,
-            },
-        },
-    );
-    let s = plan(3, actions);
-    let (buf, h) = history();
-    let r =
-        tokio::spawn(
-            async move { run(&s, nodes, Arc::new(Panicky), h, never(), Instant::now()).await },
-        )
-        .await;
-    assert!(r.unwrap_err().is_panic());
-    let ops = buf.ops();
-    // The pause that panicked is completed before heal: the ops pair up.
-    assert_eq!(
-        shape(&ops),
-        pairs(&[
-            ("invoke", "start-kill"),
-            ("info", "start-kill"),
-            ("invoke", "start-pause"),
-            ("info", "start-pause"),
-            ("invoke", "heal"),
-            ("info", "heal"),
-        ])
-    );
-    assert_eq!(
-        ops[3].error.as_deref(),
-        Some("interrupted (panic) before it completed")
-    );
-    let heal_invoke = &ops[ops.len() - 2];
-    assert_eq!(heal_invoke.f.to_string(), "heal");
-    assert_eq!(heal_invoke.value_json()["reason"], json!("panic"));
-    assert_eq!(ops.last().unwrap().value_json()["verified"], json!(true));
-    assert_eq!(net.state("n1"), ProcessState::Running);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropping_the_run_heals_through_the_guard() {
-    let (net, nodes) = FakeNet::new(3);
-    let s = plan(
-        3,
-        pair(
-            0,
-            0,
-            60_000,
-            Fault::Pause {
-                target: Target::All,
-                nodes: Some(set(&["n1", "n2", "n3"])),
-            },
-        ),
-    );
-    let (buf, h) = history();
-    let fut = run(&s, nodes, no_targets(), h, never(), Instant::now());
-    // The suite gives up on the nemesis (e.g. a select! on another branch).
-    let r = tokio::time::timeout(Duration::from_millis(200), fut).await;
-    assert!(r.is_err());
-    let ops = buf.ops();
-    let f: Vec<String> = ops.iter().map(|o| o.f.to_string()).collect();
-    assert_eq!(f, ["start-pause", "start-pause", "heal", "heal"]);
-    assert_eq!(ops[2].value_json()["reason"], json!("drop"));
-    assert_eq!(ops[3].value_json()["healed"], json!(["pause"]));
-    for n in ["n1", "n2", "n3"] {
-        assert_eq!(net.state(n), ProcessState::Running);
-    }
-}
-
 #[tokio::test]
 async fn unknown_node_in_the_plan_is_refused_before_acting() {
-    let (net, nodes) = FakeNet::new(3);
+    let (net, nodes) = DoubleNet::new(3);
     let s = plan(4, vec![]);
-    let (buf, h) = history();
-    let e = run(&s, nodes, no_targets(), h, never(), Instant::now())
-        .await
-        .unwrap_err();
+    let (buf, e) = play_err(&s, nodes, no_targets()).await;
     assert_eq!(
         e.to_string(),
         "the schedule names node \"n4\", which is not among the nodes given to the runner"
@@ -791,7 +431,7 @@ async fn unknown_node_in_the_plan_is_refused_before_acting() {
 #[tokio::test]
 async fn generated_plan_of_all_faults_plays_clean() {
     for seed in 0..4u64 {
-        let (net, nodes) = FakeNet::new(5);
+        let (net, nodes) = DoubleNet::new(5);
         let o = NemesisOptions {
             interval: Duration::from_millis(5),
             max_concurrent: 3,
@@ -812,10 +452,7 @@ async fn generated_plan_of_all_faults_plays_clean() {
             replicas: BTreeMap::from([(0, vec!["n1".into(), "n2".into(), "n3".into()])]),
             controller: Some("n5".into()),
         };
-        let (buf, h) = history();
-        let r = run(&s, nodes, Arc::new(targets), h, never(), Instant::now())
-            .await
-            .unwrap();
+        let (buf, r) = play(&s, nodes, Arc::new(targets)).await;
         let ops = buf.ops();
         assert_eq!(ops.len(), 2 * s.actions.len() + 2);
         for (i, a) in s.actions.iter().enumerate() {
@@ -837,90 +474,90 @@ async fn generated_plan_of_all_faults_plays_clean() {
     }
 }
 
-/// A node whose `pause` hangs (a stuck `docker` call).
-#[derive(Debug)]
-struct StuckPause(Arc<dyn trial_nemesis::Node>);
-
-#[async_trait::async_trait]
-impl trial_nemesis::Node for StuckPause {
-    fn name(&self) -> &str {
-        self.0.name()
+/// A fault may name the process it hits; heal restarts and resumes every
+/// process a node reports.
+#[tokio::test]
+async fn kill_and_pause_name_their_process_and_heal_restarts_every_process() {
+    let (net, nodes) = DoubleNet::new(3);
+    for n in ["n1", "n2", "n3"] {
+        net.add_process(n, ProcessRole::ZooKeeper);
     }
-    fn ip(&self) -> std::net::IpAddr {
-        self.0.ip()
-    }
-    async fn exec(&self, argv: &[&str]) -> Result<trial_nemesis::ExecOutput, NodeError> {
-        self.0.exec(argv).await
-    }
-    async fn kill(&self) -> Result<(), NodeError> {
-        self.0.kill().await
-    }
-    async fn start(&self) -> Result<(), NodeError> {
-        self.0.start().await
-    }
-    async fn pause(&self) -> Result<(), NodeError> {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        self.0.pause().await
-    }
-    async fn resume(&self) -> Result<(), NodeError> {
-        self.0.resume().await
-    }
-    async fn state(&self) -> Result<ProcessState, NodeError> {
-        self.0.state().await
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropping_the_run_mid_action_completes_the_op_then_heals() {
-    let (net, nodes) = FakeNet::new(3);
-    let nodes: Vec<Arc<dyn trial_nemesis::Node>> = nodes
+    assert_eq!(
+        nodes[0].processes(),
+        [ProcessRole::Broker, ProcessRole::ZooKeeper]
+    );
+    let kill_zk = Fault::Kill {
+        target: Target::One,
+        nodes: Some(set(&["n2"])),
+        process: ProcessRole::ZooKeeper,
+    };
+    let pause_zk = Fault::Pause {
+        target: Target::One,
+        nodes: Some(set(&["n3"])),
+        process: ProcessRole::ZooKeeper,
+    };
+    let mut actions = pair(0, 0, 1, kill_zk);
+    actions.extend(pair(1, 2, 3, pause_zk));
+    let (buf, r) = play(&plan(3, actions), nodes.clone(), no_targets()).await;
+    assert_eq!(r.failed_actions, 0);
+    let log: Vec<String> = net
+        .log()
         .into_iter()
-        .map(|n| Arc::new(StuckPause(n)) as Arc<dyn trial_nemesis::Node>)
+        .filter(|l| !l.contains("exec") && !l.contains("state"))
         .collect();
-    let mut actions = pair(
-        0,
-        0,
-        1,
-        Fault::Kill {
-            target: Target::One,
-            nodes: Some(set(&["n2"])),
-        },
+    assert_eq!(
+        log,
+        [
+            "n2 kill zookeeper",
+            "n2 start zookeeper",
+            "n3 pause zookeeper",
+            "n3 resume zookeeper"
+        ]
     );
-    actions.extend(pair(
-        1,
-        2,
-        60_000,
-        Fault::Pause {
-            target: Target::One,
-            nodes: Some(set(&["n1"])),
-        },
-    ));
-    let s = plan(3, actions);
-    let (buf, h) = history();
-    let fut = run(&s, nodes, no_targets(), h, never(), Instant::now());
-    assert!(tokio::time::timeout(Duration::from_millis(300), fut)
-        .await
-        .is_err());
     let ops = buf.ops();
+    assert_eq!(ops[0].value_json()["process"], json!("zookeeper"));
+    assert_eq!(ops[1].value_json()["process"], json!("zookeeper"));
+    assert_eq!(ops[1].value_json()["nodes"], json!(["n2"]));
+    assert_eq!(ops[3].value_json()["started"], json!(["n2"]));
+    assert_eq!(ops[7].value_json()["resumed"], json!(["n3"]));
+    // A plan that names no process hits the broker and its JSON says nothing.
+    let broker = kill(Target::One, Some(set(&["n1"])));
+    assert!(!serde_json::to_string(&broker).unwrap().contains("process"));
+
+    // Leftovers on both processes: heal undoes each, and says which.
+    net.set_process_state("n1", ProcessRole::ZooKeeper, ProcessState::Dead);
+    net.set_state("n1", ProcessState::Paused);
+    net.set_process_state("n2", ProcessRole::ZooKeeper, ProcessState::Paused);
+    let h = heal_all(&nodes, "test").await;
+    assert!(h.verified, "{:?}", h.problems());
     assert_eq!(
-        shape(&ops),
-        pairs(&[
-            ("invoke", "start-kill"),
-            ("info", "start-kill"),
-            ("invoke", "stop-kill"),
-            ("info", "stop-kill"),
-            ("invoke", "start-pause"),
-            ("info", "start-pause"),
-            ("invoke", "heal"),
-            ("info", "heal"),
-        ])
+        h.nodes["n1"].undone,
+        ["resumed broker", "started zookeeper"]
     );
+    assert_eq!(h.nodes["n2"].undone, ["resumed zookeeper"]);
+    let kinds: Vec<String> = h.healed.iter().map(|k| k.to_string()).collect();
+    assert_eq!(kinds, ["kill", "pause"]);
+    let v = serde_json::to_value(&h.nodes["n1"]).unwrap();
+    assert_eq!(v["state"], json!("running"));
     assert_eq!(
-        ops[5].error.as_deref(),
-        Some("interrupted (drop) before it completed")
+        v["processes"],
+        json!({"broker": "running", "zookeeper": "running"})
     );
-    assert_eq!(ops[6].value_json()["reason"], json!("drop"));
-    assert_eq!(ops[7].value_json()["verified"], json!(true));
-    assert_eq!(net.state("n1"), ProcessState::Running);
-    assert_eq!(net.state("n2"), ProcessState::Running);
+    for n in ["n1", "n2", "n3"] {
+        assert_eq!(
+            net.process_state(n, ProcessRole::ZooKeeper),
+            ProcessState::Running
+        );
+    }
+
+    // A process heal cannot see is named in the problems.
+    net.fail_when("n3", "state zookeeper");
+    let h = heal_all(&nodes, "test").await;
+    assert!(!h.verified);
+    let p = h.problems().join("; ");
+    assert!(p.contains("n3: state zookeeper: "), "{p}");
+    assert!(
+        p.contains("n3: cannot verify process: state zookeeper: "),
+        "{p}"
+    );
 }

@@ -1,16 +1,18 @@
 //! A simulated cluster of [`Node`]s for tests without Docker.
 //!
-//! [`FakeNet`] keeps, per node, the `KTRIAL` chain's rules, the faketime
-//! file and the broker process state, and interprets exactly the commands
+//! [`DoubleNet`] keeps, per node, the `KTRIAL` chain's rules, the faketime
+//! file and the state of each process (one broker unless
+//! [`DoubleNet::add_process`] gives a node more), and interprets exactly the commands
 //! the nemesis sends (iptables append/delete/flush/list, the chain script,
 //! the faketime write/read/measure, the `/dev/tcp` probe). Every call is
-//! logged (`n1 exec iptables -w -A KTRIAL -s 10.0.0.3 -j DROP`, `n2 kill`),
-//! so tests assert the exact commands. A probe from `a` to `b` succeeds when
-//! `b` runs and neither drops the other (plain DROP rules, or loss rules with
+//! logged (`n1 exec iptables -w -A KTRIAL -s 10.0.0.3 -j DROP`, `n2 kill`;
+//! a process other than the broker is named: `n2 kill zookeeper`), so tests
+//! assert the exact commands. `true` (with any arguments) exits 0. A probe
+//! from `a` to `b` succeeds when `b`'s broker runs and neither drops the other (plain DROP rules, or loss rules with
 //! probability 1). Anything else exits 127, like a missing tool.
 
 use crate::iptables::{self, CHAIN, ENSURE_CHAIN_SCRIPT};
-use crate::node::{ExecOutput, Node, NodeError, ProcessState, FAKETIME_FILE};
+use crate::node::{ExecOutput, Node, NodeError, ProcessRole, ProcessState, FAKETIME_FILE};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -24,7 +26,8 @@ struct Sim {
     /// Rule specs as given to `-A`, in order.
     rules: Vec<Vec<String>>,
     faketime: Option<String>,
-    state: ProcessState,
+    /// The node's processes, in the order `processes()` reports them.
+    procs: Vec<(ProcessRole, ProcessState)>,
     /// Substrings of calls (`exec <argv>`, `kill`, …) that fail.
     fail: BTreeSet<String>,
 }
@@ -35,27 +38,27 @@ struct Net {
     log: Vec<String>,
 }
 
-/// The shared state of a fake cluster.
+/// The shared state of a simulated cluster (a test double).
 #[derive(Debug, Default)]
-pub struct FakeNet {
+pub struct DoubleNet {
     inner: Mutex<Net>,
 }
 
-/// One node of a [`FakeNet`].
+/// One node of a [`DoubleNet`].
 #[derive(Debug, Clone)]
-pub struct FakeNode {
+pub struct DoubleNode {
     name: String,
     ip: IpAddr,
-    net: Arc<FakeNet>,
+    net: Arc<DoubleNet>,
 }
 
-/// Base time the fake `date +%s` reports.
-pub const FAKE_NOW: i64 = 1_700_000_000;
+/// Base time the double's `date +%s` reports.
+pub const DOUBLE_NOW: i64 = 1_700_000_000;
 
-impl FakeNet {
+impl DoubleNet {
     /// `n` nodes `n1..nN` at `10.0.0.2..`, brokers running, faketime `+0`.
-    pub fn new(n: usize) -> (Arc<FakeNet>, Vec<Arc<dyn Node>>) {
-        let net = Arc::new(FakeNet::default());
+    pub fn new(n: usize) -> (Arc<DoubleNet>, Vec<Arc<dyn Node>>) {
+        let net = Arc::new(DoubleNet::default());
         let mut nodes: Vec<Arc<dyn Node>> = Vec::new();
         {
             let mut g = net.lock();
@@ -70,11 +73,11 @@ impl FakeNet {
                         jump: false,
                         rules: vec![],
                         faketime: Some("+0".into()),
-                        state: ProcessState::Running,
+                        procs: vec![(ProcessRole::Broker, ProcessState::Running)],
                         fail: BTreeSet::new(),
                     },
                 );
-                nodes.push(Arc::new(FakeNode {
+                nodes.push(Arc::new(DoubleNode {
                     name,
                     ip,
                     net: net.clone(),
@@ -116,13 +119,35 @@ impl FakeNet {
             .unwrap_or_default()
     }
 
+    /// The broker's state.
     pub fn state(&self, node: &str) -> ProcessState {
-        self.lock().nodes[node].state
+        self.process_state(node, ProcessRole::Broker)
     }
 
+    /// Set the broker's state.
     pub fn set_state(&self, node: &str, s: ProcessState) {
+        self.set_process_state(node, ProcessRole::Broker, s)
+    }
+
+    /// The state of one process (`Dead` if the node does not run it).
+    pub fn process_state(&self, node: &str, role: ProcessRole) -> ProcessState {
+        self.lock().nodes[node]
+            .get(role)
+            .unwrap_or(ProcessState::Dead)
+    }
+
+    pub fn set_process_state(&self, node: &str, role: ProcessRole, s: ProcessState) {
         if let Some(x) = self.lock().nodes.get_mut(node) {
-            x.state = s;
+            x.set(role, s);
+        }
+    }
+
+    /// Give a node one more process (running), after those it has.
+    pub fn add_process(&self, node: &str, role: ProcessRole) {
+        if let Some(x) = self.lock().nodes.get_mut(node) {
+            if x.get(role).is_none() {
+                x.procs.push((role, ProcessState::Running));
+            }
         }
     }
 
@@ -151,6 +176,28 @@ impl FakeNet {
         if let Some(x) = self.lock().nodes.get_mut(node) {
             x.fail.insert(pattern.to_string());
         }
+    }
+}
+
+impl Sim {
+    fn get(&self, role: ProcessRole) -> Option<ProcessState> {
+        self.procs.iter().find(|(r, _)| *r == role).map(|(_, s)| *s)
+    }
+    fn set(&mut self, role: ProcessRole, s: ProcessState) {
+        match self.procs.iter_mut().find(|(r, _)| *r == role) {
+            Some(p) => p.1 = s,
+            None => self.procs.push((role, s)),
+        }
+    }
+}
+
+/// A log word for a process call: `kill` for the broker, `kill zookeeper`
+/// for another process.
+fn call_name(what: &str, role: ProcessRole) -> String {
+    if role.is_broker() {
+        what.to_string()
+    } else {
+        format!("{what} {role}")
     }
 }
 
@@ -190,7 +237,7 @@ fn drops(s: &Sim, src: IpAddr) -> bool {
     })
 }
 
-impl FakeNode {
+impl DoubleNode {
     fn call(&self, what: String) -> Result<(), NodeError> {
         let mut g = self.net.lock();
         g.log.push(format!("{} {what}", self.name));
@@ -207,19 +254,26 @@ impl FakeNode {
     fn transition(
         &self,
         what: &str,
+        role: ProcessRole,
         from: &[ProcessState],
         to: ProcessState,
     ) -> Result<(), NodeError> {
-        self.call(what.to_string())?;
+        self.call(call_name(what, role))?;
         let mut g = self.net.lock();
         let sim = g.nodes.get_mut(&self.name).expect("own node");
-        if !from.contains(&sim.state) {
+        let Some(now) = sim.get(role) else {
             return Err(NodeError::Other {
                 node: self.name.clone(),
-                msg: format!("cannot {what} a {:?} broker", sim.state),
+                msg: format!("no {role} process on this node"),
+            });
+        };
+        if !from.contains(&now) {
+            return Err(NodeError::Other {
+                node: self.name.clone(),
+                msg: format!("cannot {what} a {now:?} {role}"),
             });
         }
-        sim.state = to;
+        sim.set(role, to);
         Ok(())
     }
 
@@ -245,7 +299,7 @@ impl FakeNode {
             return match peer {
                 None => out(124, "", ""),
                 Some(p) if drops(p, my_ip) || drops(&g.nodes[&me], p.ip) => out(124, "", ""),
-                Some(p) if p.state != ProcessState::Running => {
+                Some(p) if p.get(ProcessRole::Broker) != Some(ProcessState::Running) => {
                     out(1, "", "bash: connect: Connection refused")
                 }
                 Some(_) => out(0, "", ""),
@@ -300,6 +354,7 @@ impl FakeNode {
                 }
                 out(0, &s, "")
             }
+            ["true", ..] => out(0, "", ""),
             ["cat", f] if *f == FAKETIME_FILE => match &sim.faketime {
                 Some(c) => out(0, &format!("{c}\n"), ""),
                 None => out(1, "", "cat: /etc/faketimerc: No such file or directory"),
@@ -319,15 +374,15 @@ impl FakeNode {
                     .as_deref()
                     .and_then(|c| c.parse::<crate::options::ClockOffset>().ok())
                     .map_or(0, |o| o.secs());
-                out(0, &format!("{FAKE_NOW}\n{}\n", FAKE_NOW + off), "")
+                out(0, &format!("{DOUBLE_NOW}\n{}\n", DOUBLE_NOW + off), "")
             }
-            _ => out(127, "", &format!("fake node: not simulated: {joined}")),
+            _ => out(127, "", &format!("double node: not simulated: {joined}")),
         }
     }
 }
 
 #[async_trait]
-impl Node for FakeNode {
+impl Node for DoubleNode {
     fn name(&self) -> &str {
         &self.name
     }
@@ -340,25 +395,53 @@ impl Node for FakeNode {
         tokio::task::yield_now().await;
         Ok(self.exec_sim(argv))
     }
-    async fn kill(&self) -> Result<(), NodeError> {
+    fn processes(&self) -> Vec<ProcessRole> {
+        self.net.lock().nodes[&self.name]
+            .procs
+            .iter()
+            .map(|(r, _)| *r)
+            .collect()
+    }
+    async fn kill(&self, process: ProcessRole) -> Result<(), NodeError> {
         self.transition(
             "kill",
+            process,
             &[ProcessState::Running, ProcessState::Paused],
             ProcessState::Dead,
         )
     }
-    async fn start(&self) -> Result<(), NodeError> {
-        self.transition("start", &[ProcessState::Dead], ProcessState::Running)
+    async fn start(&self, process: ProcessRole) -> Result<(), NodeError> {
+        self.transition(
+            "start",
+            process,
+            &[ProcessState::Dead],
+            ProcessState::Running,
+        )
     }
-    async fn pause(&self) -> Result<(), NodeError> {
-        self.transition("pause", &[ProcessState::Running], ProcessState::Paused)
+    async fn pause(&self, process: ProcessRole) -> Result<(), NodeError> {
+        self.transition(
+            "pause",
+            process,
+            &[ProcessState::Running],
+            ProcessState::Paused,
+        )
     }
-    async fn resume(&self) -> Result<(), NodeError> {
-        self.transition("resume", &[ProcessState::Paused], ProcessState::Running)
+    async fn resume(&self, process: ProcessRole) -> Result<(), NodeError> {
+        self.transition(
+            "resume",
+            process,
+            &[ProcessState::Paused],
+            ProcessState::Running,
+        )
     }
-    async fn state(&self) -> Result<ProcessState, NodeError> {
-        self.call("state".into())?;
-        Ok(self.net.lock().nodes[&self.name].state)
+    async fn state(&self, process: ProcessRole) -> Result<ProcessState, NodeError> {
+        self.call(call_name("state", process))?;
+        self.net.lock().nodes[&self.name]
+            .get(process)
+            .ok_or_else(|| NodeError::Other {
+                node: self.name.clone(),
+                msg: format!("no {process} process on this node"),
+            })
     }
 }
 

@@ -1,0 +1,123 @@
+//! Network partition: for each node `b` and each peer `a` in `grudge[b]`,
+//! `iptables -w -A KTRIAL -s <ip a> -j DROP` inside `b`; stop deletes
+//! exactly those rules. Dynamic topologies (`primaries`, `controller`)
+//! isolate the nodes [`crate::Targets`] names when applied.
+
+use super::ctx::{merge, names_json, FaultCtx, NodeHealing};
+use super::net::{self, Rules};
+use super::{wrong_fault, wrong_undo, Done, FaultBehaviour, Started, Undo};
+use crate::error::PlanError;
+use crate::iptables;
+use crate::node::Node;
+use crate::options::{FaultKind, NemesisOptions, Target};
+use crate::requirements::Requirements;
+use crate::schedule::{Action, Fault};
+use crate::topology::{self, Topology};
+use async_trait::async_trait;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+pub(crate) struct Partition;
+
+#[async_trait]
+impl FaultBehaviour for Partition {
+    fn kind(&self) -> FaultKind {
+        FaultKind::Partition
+    }
+
+    fn requirements(&self) -> Requirements {
+        net::requirements()
+    }
+
+    fn validate(&self, o: &NemesisOptions, n: usize) -> Result<(), PlanError> {
+        if o.topologies.is_empty() {
+            return Err(PlanError::invalid("partition topologies", "", "empty list"));
+        }
+        for t in &o.topologies {
+            if n < t.min_nodes() {
+                return Err(PlanError::TooFewNodes {
+                    topology: t.name(),
+                    min: t.min_nodes(),
+                    n,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn plan(
+        &self,
+        nodes: &[String],
+        o: &NemesisOptions,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Fault, PlanError> {
+        let topology = *o.topologies.choose(rng).expect("validated non-empty");
+        let grudge = if topology.is_dynamic() {
+            None
+        } else {
+            Some(topology::build(topology, nodes, rng)?)
+        };
+        Ok(Fault::Partition { topology, grudge })
+    }
+
+    async fn start(&self, ctx: &mut FaultCtx<'_>, action: &Action) -> Started {
+        let Fault::Partition {
+            topology,
+            grudge: planned,
+        } = &action.fault
+        else {
+            return Started::nothing(wrong_fault(action));
+        };
+        let asked = json!({ "topology": topology });
+        let mut value = json!({ "topology": topology });
+        let grudge = match planned {
+            Some(g) => g.clone(),
+            None => {
+                let target = if *topology == Topology::Controller {
+                    Target::Controller
+                } else {
+                    Target::Leaders
+                };
+                let (isolated, how) = match ctx.resolve(target, &None, 0).await {
+                    Ok(x) => x,
+                    Err(e) => return Started::nothing(Done::failed(asked, e)),
+                };
+                merge(&mut value, how);
+                value["isolated"] = names_json(&isolated);
+                topology::isolate(ctx.names(), &isolated)
+            }
+        };
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for (node, drops) in &grudge {
+            for src in drops {
+                match ctx.ip_of(src).and_then(iptables::drop_from) {
+                    Ok(spec) => rules.push((node.clone(), spec)),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        let (applied, errs) = net::add_rules(ctx, rules).await;
+        errors.extend(errs);
+        value["grudge"] = json!(grudge);
+        value["rules"] = json!(applied.len());
+        let any = !applied.is_empty();
+        Started::undo_if(Done::new(value, errors), any, Rules(applied))
+    }
+
+    async fn stop(&self, ctx: &mut FaultCtx<'_>, undo: Undo) -> Done {
+        match undo.take::<Rules>() {
+            Some(rules) => net::remove_rules(ctx, rules).await,
+            None => wrong_undo(self.kind()),
+        }
+    }
+
+    async fn heal_node(&self, node: &dyn Node, healing: &mut NodeHealing) {
+        net::heal_chain(node, healing).await
+    }
+
+    async fn verify_node(&self, node: &dyn Node, healing: &mut NodeHealing) {
+        net::verify_chain(node, healing).await
+    }
+}
