@@ -11,7 +11,7 @@ use kafka_trial::platform::docker::{self, engine};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use trial_nemesis::{Node, ProcessState};
+use trial_nemesis::{Node, ProcessRole, ProcessState};
 
 fn settings(bootstrap: &str, topic: &str) -> ClientSettings {
     ClientSettings {
@@ -103,8 +103,11 @@ async fn leader_kill_loses_nothing_with_rf3_and_the_broker_rejoins_the_isr() {
     let leader_id = parts[0].leader;
     let leader_name = cluster.name_of(leader_id).expect("leader is a node");
     let leader = cluster.node(&leader_name).unwrap().clone();
-    leader.kill().await.expect("kill");
-    assert_eq!(leader.state().await.unwrap(), ProcessState::Dead);
+    leader.kill(ProcessRole::Broker).await.expect("kill");
+    assert_eq!(
+        leader.state(ProcessRole::Broker).await.unwrap(),
+        ProcessState::Dead
+    );
 
     // A new leader is elected among the two others.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -146,7 +149,7 @@ async fn leader_kill_loses_nothing_with_rf3_and_the_broker_rejoins_the_isr() {
     }
 
     // Restart the killed broker: it rejoins the ISR within a bounded time.
-    leader.start().await.expect("restart");
+    leader.start(ProcessRole::Broker).await.expect("restart");
     let t = Instant::now();
     admin::wait_topic_healthy(&bootstrap, topic, 1, 3, Duration::from_secs(120))
         .await
@@ -189,7 +192,7 @@ async fn a_dropped_cluster_leaves_nothing_behind() {
     .expect("cluster starts");
     let id = cluster.id.clone();
     assert_eq!(
-        cluster.nodes[0].state().await.unwrap(),
+        cluster.nodes[0].state(ProcessRole::Broker).await.unwrap(),
         ProcessState::Running
     );
     drop(cluster); // no explicit teardown: Drop must do it

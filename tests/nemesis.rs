@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use trial_histories::HistoryWriter;
 use trial_nemesis::{
     iptables, measure_offset, probe, run, topology, ClockMode, ClockOffset, FaketimeEnv, Fault,
-    NoTargets, Node, ProcessState, Schedule, StaticTargets, Target, Targets, Topology,
+    NoTargets, Node, ProcessRole, ProcessState, Schedule, StaticTargets, Target, Targets, Topology,
 };
 
 /// A schedule of one fault, started at once and stopped at `stop_ms`.
@@ -60,7 +60,10 @@ async fn assert_healed(nodes: &[Arc<dyn Node>]) {
             n.name(),
             out.stdout
         );
-        assert_eq!(n.state().await.unwrap(), ProcessState::Running);
+        assert_eq!(
+            n.state(ProcessRole::Broker).await.unwrap(),
+            ProcessState::Running
+        );
     }
 }
 
@@ -179,6 +182,7 @@ async fn every_fault_has_its_real_effect_on_a_five_node_cluster_and_heals() {
         one_fault(
             &names,
             Fault::Kill {
+                process: ProcessRole::Broker,
                 target: Target::One,
                 nodes: Some([victim.name().to_string()].into()),
             },
@@ -187,7 +191,10 @@ async fn every_fault_has_its_real_effect_on_a_five_node_cluster_and_heals() {
         Arc::new(NoTargets),
     )
     .await;
-    assert_eq!(victim.state().await.unwrap(), ProcessState::Dead);
+    assert_eq!(
+        victim.state(ProcessRole::Broker).await.unwrap(),
+        ProcessState::Dead
+    );
     let p = probe::tcp_probe(
         nodes[0].as_ref(),
         victim.ip(),
@@ -223,6 +230,7 @@ async fn every_fault_has_its_real_effect_on_a_five_node_cluster_and_heals() {
         one_fault(
             &names,
             Fault::Pause {
+                process: ProcessRole::Broker,
                 target: Target::One,
                 nodes: Some([victim.name().to_string()].into()),
             },
@@ -231,7 +239,10 @@ async fn every_fault_has_its_real_effect_on_a_five_node_cluster_and_heals() {
         Arc::new(NoTargets),
     )
     .await;
-    assert_eq!(victim.state().await.unwrap(), ProcessState::Paused);
+    assert_eq!(
+        victim.state(ProcessRole::Broker).await.unwrap(),
+        ProcessState::Paused
+    );
     assert!(
         !answers(&victim, Duration::from_secs(3)).await,
         "a paused broker answers nothing"

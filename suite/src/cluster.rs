@@ -76,7 +76,7 @@ fn kraft_cluster_id() -> String {
 /// of it (sourced by the control script before the JVM starts).
 fn broker_env(spec: &ClusterSpec) -> String {
     let mut s = String::new();
-    for (k, v) in spec.process_env() {
+    for (k, v) in &spec.requirements.env {
         s.push_str(&format!("{k}='{}'\n", v.replace('\'', "'\\''")));
     }
     s
@@ -102,8 +102,9 @@ impl Cluster {
             .iter()
             .map(|role| NodeRequest {
                 name: role.name.clone(),
-                capabilities: spec.capabilities(),
-                devices: spec.devices(),
+                capabilities: spec.requirements.capabilities.iter().cloned().collect(),
+                devices: spec.requirements.devices.iter().cloned().collect(),
+                packages: spec.requirements.packages.iter().cloned().collect(),
                 env: vec![("KT_HEAP_MB".into(), spec.heap_mb.to_string())],
                 shared: vec![Shared {
                     host_path: dist.libs.clone(),
@@ -145,6 +146,7 @@ impl Cluster {
             .collect();
         let voters = voters.join(",");
         let env = broker_env(&self.spec);
+        let files = &self.spec.requirements.files;
         let installs = self.nodes.iter().map(|n| {
             let props = server_properties(&self.spec, &n.role, &n.ip(), &voters);
             let env = env.clone();
@@ -157,6 +159,9 @@ impl Cluster {
                     .await?;
                 h.upload(env.as_bytes(), "/opt/kt/broker.env", false)
                     .await?;
+                for (path, content) in files {
+                    h.upload(content.as_bytes(), path, false).await?;
+                }
                 Ok::<_, anyhow::Error>(())
             }
         });
@@ -185,7 +190,7 @@ impl Cluster {
         futures::future::try_join_all(formats).await?;
         // 3. start every process and wait for them all
         for n in &self.nodes {
-            n.start().await?;
+            n.start(n.main_process()).await?;
         }
         self.wait_ready(self.spec.ready_timeout).await?;
         tracing::info!(
@@ -208,7 +213,7 @@ impl Cluster {
                 Err(e) => last = format!("{e:#}"),
             }
             for n in &self.nodes {
-                if let Ok(ProcessState::Dead) = n.state().await {
+                if let Ok(ProcessState::Dead) = n.state(n.main_process()).await {
                     bail!(
                         "the broker on {} exited while starting; its log ends with:\n{}\n{}",
                         n.role.name,

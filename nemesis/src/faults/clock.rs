@@ -42,7 +42,7 @@ impl FaultBehaviour for Clock {
             .package("faketime")
             .env("LD_PRELOAD", LIBFAKETIME)
             .env("FAKETIME_TIMESTAMP_FILE", FAKETIME_FILE)
-            .env("FAKETIME_NO_CACHE", "1")
+            .env("FAKETIME_CACHE_DURATION", "1")
             .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
             .file(FAKETIME_FILE, "+0\n")
     }

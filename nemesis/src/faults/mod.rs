@@ -212,7 +212,7 @@ mod tests {
         assert!(r.packages.contains("faketime"));
         assert_eq!(r.env["FAKETIME_TIMESTAMP_FILE"], crate::node::FAKETIME_FILE);
         assert_eq!(r.env["FAKETIME_DONT_FAKE_MONOTONIC"], "1");
-        assert_eq!(r.env["FAKETIME_NO_CACHE"], "1");
+        assert_eq!(r.env["FAKETIME_CACHE_DURATION"], "1");
         assert_eq!(r.env["LD_PRELOAD"], crate::clock::LIBFAKETIME);
         assert_eq!(r.files[crate::node::FAKETIME_FILE], "+0\n");
         let all = requirements(&FaultKinds::all());

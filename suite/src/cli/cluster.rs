@@ -3,6 +3,7 @@
 
 use super::exit;
 use crate::cluster::Cluster;
+use crate::kafka::config::standing_requirements;
 use crate::kafka::node::{CONTROL, LOGS};
 use crate::kafka::quorum::{quorum_leader, QUORUM_STATE};
 use crate::kafka::{admin, ClusterSpec, Timing, BROKER_PORT};
@@ -12,6 +13,7 @@ use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use trial_nemesis::{FaultKind, FaultKinds, Requirements};
 
 /// Options of the cluster itself, shared by `cluster up` and `test`.
 #[derive(Args, Debug, Clone)]
@@ -51,7 +53,8 @@ pub struct ClusterArgs {
     /// timeouts, what production runs).
     #[arg(long, value_enum, default_value = "fast")]
     pub timing: Timing,
-    /// Launch brokers under libfaketime (needed by the clock nemesis).
+    /// Launch brokers under libfaketime (what the clock fault requires;
+    /// `test` adds it by itself when its nemesis has clock faults).
     #[arg(long)]
     pub faketime: bool,
 }
@@ -70,6 +73,18 @@ pub fn parse_pairs(v: &[String], what: &str) -> Result<BTreeMap<String, String>>
     Ok(m)
 }
 
+/// What a cluster to poke at by hand gets: the standing requirements, and
+/// the clock fault's with `--faketime`.
+fn cluster_up_requirements(faketime: bool) -> Requirements {
+    let mut r = standing_requirements();
+    if faketime {
+        r = r.union(&trial_nemesis::requirements(&FaultKinds(
+            [FaultKind::Clock].into(),
+        )));
+    }
+    r
+}
+
 impl ClusterArgs {
     pub fn spec(&self) -> Result<ClusterSpec> {
         let spec = ClusterSpec {
@@ -82,7 +97,7 @@ impl ClusterArgs {
             min_insync_replicas: self.min_insync_replicas,
             unclean_leader_election: self.unclean_leader_election,
             broker_overrides: parse_pairs(&self.broker_config, "--broker-config")?,
-            faketime: self.faketime,
+            requirements: cluster_up_requirements(self.faketime),
             timing: self.timing,
             heap_mb: self.heap_mb,
             ..Default::default()

@@ -138,8 +138,8 @@ impl TestArgs {
         if let Some(i) = self.nemesis_interval {
             o.interval = i;
         }
-        if let Some(_d) = self.min_fault_duration {
-            // MERGE: o.min_fault_duration = _d;
+        if let Some(d) = self.min_fault_duration {
+            o.min_fault_duration = d;
         }
         if let Some(t) = &self.partition_topologies {
             o.topologies = trial_nemesis::parse_list(t)?;
@@ -150,10 +150,7 @@ impl TestArgs {
         if let Some(t) = &self.pause_targets {
             o.pause_targets = trial_nemesis::parse_list(t)?;
         }
-        let mut cluster = self.cluster.spec()?;
-        if o.kinds.contains(trial_nemesis::FaultKind::Clock) {
-            cluster.faketime = true;
-        }
+        let cluster = self.cluster.spec()?;
         let mut spec = TestSpec::new(&self.name).timing(timing);
         spec.cluster = cluster;
         spec.acks = self.acks;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
+use trial_nemesis::{FaultKind, FaultKinds, Requirements};
 
 /// Broker listener port inside every node.
 pub const BROKER_PORT: u16 = 9092;
@@ -40,10 +41,14 @@ pub struct ClusterSpec {
     pub unclean_leader_election: bool,
     /// Free-form broker properties with Kafka's own names; they win.
     pub broker_overrides: BTreeMap<String, String>,
-    /// Launch brokers under libfaketime so the clock nemesis can skew them.
-    /// Off unless asked: libfaketime's interposition costs the JVM a lot
-    /// of CPU (measured: a 1-node broker's controller event queue overloaded).
-    pub faketime: bool,
+    /// What the run's faults need of every node (capabilities, devices,
+    /// the broker process's environment, files, packages): the union of
+    /// `trial_nemesis::requirements` of its fault kinds. libfaketime's
+    /// environment is there only when the clock fault is: its interposition
+    /// costs the JVM a lot of CPU (measured: a 1-node broker's controller
+    /// event queue overloaded).
+    #[serde(default = "standing_requirements")]
+    pub requirements: Requirements,
     /// Failure-detection knobs (see [`crate::kafka::timing`]).
     #[serde(default)]
     pub timing: Timing,
@@ -65,7 +70,7 @@ impl Default for ClusterSpec {
             min_insync_replicas: 2,
             unclean_leader_election: false,
             broker_overrides: BTreeMap::new(),
-            faketime: false,
+            requirements: standing_requirements(),
             timing: Timing::default(),
             heap_mb: 512,
             ready_timeout: Duration::from_secs(180),
@@ -163,36 +168,15 @@ impl ClusterSpec {
     }
 }
 
-impl ClusterSpec {
-    /// Linux capabilities every node needs: `NET_ADMIN` for the iptables
-    /// rules of the network faults.
-    pub fn capabilities(&self) -> Vec<String> {
-        vec!["NET_ADMIN".into()]
-    }
-
-    /// Devices every node needs.
-    pub fn devices(&self) -> Vec<String> {
-        vec![]
-    }
-
-    /// Environment of the broker process that the run's faults require.
-    pub fn process_env(&self) -> Vec<(String, String)> {
-        if !self.faketime {
-            return vec![];
-        }
-        [
-            (
-                "LD_PRELOAD",
-                "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-            ),
-            ("FAKETIME_TIMESTAMP_FILE", "/etc/faketimerc"),
-            ("FAKETIME_CACHE_DURATION", "1"),
-            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-    }
+/// What every cluster's nodes get unless told otherwise: what every fault
+/// but the clock requires (the network faults' `NET_ADMIN`: cheap, and a
+/// cluster started by hand or by a library test can then be partitioned).
+/// The clock's libfaketime costs the JVM CPU, so only a run with clock
+/// faults (or `cluster up --faketime`) adds it.
+pub fn standing_requirements() -> Requirements {
+    let mut kinds = FaultKinds::all();
+    kinds.0.remove(&FaultKind::Clock);
+    trial_nemesis::requirements(&kinds)
 }
 
 /// One node's place in the cluster.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use trial_nemesis::{ExecOutput, Node, NodeError, ProcessState};
+use trial_nemesis::{ExecOutput, Node, NodeError, ProcessRole, ProcessState};
 
 /// The broker-control script, installed in every node at [`CONTROL`].
 /// `start` daemonises the JVM and records its pid; `kill`/`pause`/`resume`
@@ -30,9 +30,33 @@ pub struct KafkaNode {
 }
 
 impl KafkaNode {
+    /// The process that holds this node's role (what "the broker" means to
+    /// the cluster's own start-up and recovery).
+    pub fn main_process(&self) -> ProcessRole {
+        self.processes()[0]
+    }
+
     /// Run a command inside the node, with a timeout.
     pub async fn exec_timeout(&self, argv: &[&str], t: Duration) -> Result<ExecOutput, NodeError> {
         self.host.exec(argv, t).await
+    }
+
+    /// The JVM of this node plays every role it has (KRaft: broker,
+    /// controller, or both in one process); asking for another is an error.
+    fn check(&self, p: ProcessRole) -> Result<(), NodeError> {
+        let ok = match p {
+            ProcessRole::Broker => self.role.broker,
+            ProcessRole::Controller => self.role.controller,
+            ProcessRole::ZooKeeper => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(NodeError::Other {
+                node: self.role.name.clone(),
+                msg: format!("runs no {p} process"),
+            })
+        }
     }
 
     async fn control(&self, verb: &str) -> Result<String, NodeError> {
@@ -76,19 +100,33 @@ impl Node for KafkaNode {
     async fn exec(&self, argv: &[&str]) -> Result<ExecOutput, NodeError> {
         self.exec_timeout(argv, Duration::from_secs(60)).await
     }
-    async fn kill(&self) -> Result<(), NodeError> {
+    /// One process per node: the broker's JVM, or the controller's on a
+    /// controller-only node.
+    fn processes(&self) -> Vec<ProcessRole> {
+        if self.role.broker {
+            vec![ProcessRole::Broker]
+        } else {
+            vec![ProcessRole::Controller]
+        }
+    }
+    async fn kill(&self, p: ProcessRole) -> Result<(), NodeError> {
+        self.check(p)?;
         self.control("kill").await.map(|_| ())
     }
-    async fn start(&self) -> Result<(), NodeError> {
+    async fn start(&self, p: ProcessRole) -> Result<(), NodeError> {
+        self.check(p)?;
         self.control("start").await.map(|_| ())
     }
-    async fn pause(&self) -> Result<(), NodeError> {
+    async fn pause(&self, p: ProcessRole) -> Result<(), NodeError> {
+        self.check(p)?;
         self.control("pause").await.map(|_| ())
     }
-    async fn resume(&self) -> Result<(), NodeError> {
+    async fn resume(&self, p: ProcessRole) -> Result<(), NodeError> {
+        self.check(p)?;
         self.control("resume").await.map(|_| ())
     }
-    async fn state(&self) -> Result<ProcessState, NodeError> {
+    async fn state(&self, p: ProcessRole) -> Result<ProcessState, NodeError> {
+        self.check(p)?;
         match self.control("state").await?.as_str() {
             "running" => Ok(ProcessState::Running),
             "paused" => Ok(ProcessState::Paused),

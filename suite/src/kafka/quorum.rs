@@ -20,7 +20,7 @@ pub fn quorum_leader(text: &str) -> Option<i64> {
 /// The active KRaft controller's node name, read from [`QUORUM_STATE`].
 pub async fn active_controller_of(nodes: &[Arc<KafkaNode>]) -> Option<String> {
     for n in nodes.iter().filter(|n| n.role.controller) {
-        if !matches!(n.state().await, Ok(ProcessState::Running)) {
+        if !matches!(n.state(n.main_process()).await, Ok(ProcessState::Running)) {
             continue;
         }
         let Ok(out) = n

@@ -113,7 +113,7 @@ impl Timing {
     /// Set the interval and the shortest fault of `o` from this profile.
     pub fn apply_to(self, o: &mut NemesisOptions) {
         o.interval = self.nemesis_interval();
-        // MERGE: o.min_fault_duration = self.min_fault_duration();
+        o.min_fault_duration = self.min_fault_duration();
     }
 }
 

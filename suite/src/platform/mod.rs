@@ -39,6 +39,8 @@ pub struct NodeRequest {
     pub capabilities: Vec<String>,
     /// Devices the run's faults need (e.g. `/dev/fuse`).
     pub devices: Vec<String>,
+    /// Packages the machine must have (checked where the platform can).
+    pub packages: Vec<String>,
     /// Environment of the node's processes.
     pub env: Vec<(String, String)>,
     pub shared: Vec<Shared>,

@@ -22,6 +22,7 @@ use trial_nemesis::{Node, ProcessState, Schedule, Targets};
 /// Run one trial from start to verdict.
 pub async fn run(spec: TestSpec) -> Result<Report> {
     spec.validate()?;
+    let spec = spec.with_fault_requirements();
     let workload = spec.build_workload()?;
     let pb = progress_bar(spec.progress);
     let say = |m: String| note(&pb, spec.progress, m);
@@ -258,9 +259,9 @@ async fn trial(
     pb.set_message("waiting for recovery (every broker up, every ISR full)");
     let t = Instant::now();
     for n in &cluster.nodes {
-        if !matches!(n.state().await, Ok(ProcessState::Running)) {
+        if !matches!(n.state(n.main_process()).await, Ok(ProcessState::Running)) {
             tracing::warn!("{} is not running after heal: starting it", n.role.name);
-            let _ = n.start().await;
+            let _ = n.start(n.main_process()).await;
         }
     }
     let recovered = admin::wait_topic_healthy(

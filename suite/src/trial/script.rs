@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use trial_histories::serde_duration::ms;
-use trial_nemesis::{Action, Fault, NemesisOptions, Phase, Schedule, Target, Topology};
+use trial_nemesis::{
+    Action, Fault, FaultKind, NemesisOptions, Phase, ProcessRole, Schedule, Target, Topology,
+};
 
 /// ScriptTarget a scripted fault hits, resolved once the topic exists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +22,17 @@ pub enum ScriptTarget {
     FollowersOf(i32),
     /// Named nodes.
     Nodes(Vec<String>),
+}
+
+impl ScriptFault {
+    /// The nemesis fault kind this step plays.
+    pub fn kind(self) -> FaultKind {
+        match self {
+            ScriptFault::Kill => FaultKind::Kill,
+            ScriptFault::Pause => FaultKind::Pause,
+            ScriptFault::Isolate => FaultKind::Partition,
+        }
+    }
 }
 
 /// What a scripted step does.
@@ -81,10 +94,12 @@ pub(crate) fn resolve_script(
         };
         let fault = match s.fault {
             ScriptFault::Kill => Fault::Kill {
+                process: ProcessRole::Broker,
                 target: Target::One,
                 nodes: Some(nodes),
             },
             ScriptFault::Pause => Fault::Pause {
+                process: ProcessRole::Broker,
                 target: Target::One,
                 nodes: Some(nodes),
             },

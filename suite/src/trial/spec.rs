@@ -256,9 +256,6 @@ impl TestSpec {
         match &self.nemesis {
             NemesisPlan::Generated(o) => {
                 o.validate(self.cluster.layout().len())?;
-                if o.kinds.contains(trial_nemesis::FaultKind::Clock) && !self.cluster.faketime {
-                    bail!("the clock nemesis needs brokers under libfaketime: add --faketime");
-                }
             }
             NemesisPlan::Script(steps) => {
                 for s in steps {
@@ -278,6 +275,24 @@ impl TestSpec {
 
     fn node_names(&self) -> Vec<String> {
         self.cluster.layout().into_iter().map(|r| r.name).collect()
+    }
+
+    /// The fault kinds the nemesis plan may play.
+    pub fn fault_kinds(&self) -> FaultKinds {
+        match &self.nemesis {
+            NemesisPlan::Generated(o) => o.kinds.clone(),
+            NemesisPlan::Script(steps) => {
+                FaultKinds(steps.iter().map(|s| s.fault.kind()).collect())
+            }
+        }
+    }
+
+    /// The spec with what its faults require of the nodes added to the
+    /// cluster's requirements (the platform provides them).
+    pub fn with_fault_requirements(mut self) -> TestSpec {
+        let r = trial_nemesis::requirements(&self.fault_kinds());
+        self.cluster.requirements = std::mem::take(&mut self.cluster.requirements).union(&r);
+        self
     }
 
     /// The schedule a generated plan will play (for `--dry-run`).

@@ -81,6 +81,19 @@ impl Platform for DockerPlatform {
             })
             .await
             .with_context(|| format!("create network {network}"))?;
+        if self.image == image::default_image() {
+            for req in nodes {
+                for p in &req.packages {
+                    if !image::PACKAGES.contains(&p.as_str()) {
+                        anyhow::bail!(
+                            "{} needs the package {p}, which the node image {} does not have",
+                            req.name,
+                            self.image
+                        );
+                    }
+                }
+            }
+        }
         let mut hosts: Vec<Arc<dyn Host>> = vec![];
         for req in nodes {
             let container = format!("kt-{cluster}-{}", req.name);
