@@ -65,7 +65,6 @@ pub(crate) fn senders(s: &Arc<Shared>) {
         let done = {
             let s = s.clone();
             let idle = idle_tx.clone();
-            let v = v.clone();
             Box::new(move |o: SendOutcome| {
                 let retire = matches!(o, SendOutcome::Info(_));
                 s.ctx.record(send_completion(&s, Process::Worker(p), v, o));
