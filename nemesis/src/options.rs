@@ -478,17 +478,9 @@ impl NemesisOptions {
     }
 }
 
-/// Serialise a `Duration` as whole milliseconds.
-pub mod ms {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_millis(u64::deserialize(d)?))
-    }
-}
+/// Serialise a `Duration` as whole milliseconds (the project's one helper,
+/// in `trial-histories`).
+pub use trial_histories::serde_duration::ms;
 
 #[cfg(test)]
 mod tests {

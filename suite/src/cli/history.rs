@@ -58,7 +58,7 @@ pub struct ShowArgs {
 
 /// Resolve RUN to a history file path.
 pub fn resolve(store: &Store, run: &str) -> Result<PathBuf> {
-    store.resolve(run).map_err(|e| anyhow::anyhow!("{e}"))
+    Ok(store.resolve(run)?)
 }
 
 /// Read and pair a history completely: the well-formedness check that
