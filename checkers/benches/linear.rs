@@ -3,9 +3,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::Duration;
+use trial_checkers::generate::{cas_register_calls, simulate, SimConfig};
 use trial_checkers::linear::models::{CasRegister, Log};
 use trial_checkers::linear::{check, log_calls};
-use trial_checkers::sim::{cas_register_calls, simulate, SimConfig};
 use trial_checkers::Validity;
 
 fn bench(c: &mut Criterion) {

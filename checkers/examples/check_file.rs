@@ -9,7 +9,7 @@
 
 use std::path::Path;
 use std::time::Instant;
-use trial_checkers::sim::{simulate_to_file, SimConfig};
+use trial_checkers::generate::{simulate_to_file, SimConfig};
 use trial_checkers::{check_history_file, CheckOptions};
 
 fn main() {

@@ -9,7 +9,7 @@
 
 use proptest::prelude::*;
 use std::time::Duration;
-use trial_checkers::sim::{simulate, Fault, SimConfig};
+use trial_checkers::generate::{simulate, Fault, SimConfig};
 use trial_checkers::{check_ops, CheckOptions, Results, Validity};
 use trial_histories::{Op, OpType, F};
 

@@ -323,7 +323,7 @@ impl Fault {
 
     /// The anomaly class the fault must produce.
     pub fn class(self) -> &'static str {
-        use crate::results::class::*;
+        use crate::verdict::class::*;
         match self {
             Fault::LostWrite => LOST_WRITE,
             Fault::Unseen => UNSEEN,

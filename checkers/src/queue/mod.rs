@@ -11,15 +11,17 @@
 //! Definitions of every class are in `checkers/README.md` and
 //! [`crate::results::anomaly_definitions`].
 
+pub mod feed;
+
 use crate::cycles;
-use crate::fx::FxHashMap;
-use crate::results::{class, definition, AnomalyReport, Example, Validity};
+use crate::hash::FxHashMap;
+use crate::verdict::{class, definition, AnomalyReport, Example, Validity};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use trial_histories::values::{Offset, Partition, Record};
 
 /// A process as the checkers name it: workers by number, others interned.
-pub type ProcKey = u64;
+pub use crate::checker::ProcKey;
 
 const NO: u64 = u64::MAX;
 const NS_PER_S: u64 = 1_000_000_000;
@@ -1357,7 +1359,7 @@ impl QueueChecker {
             if comp.len() < 2 {
                 continue;
             }
-            let inside: crate::fx::FxHashSet<u32> = comp.iter().copied().collect();
+            let inside: crate::hash::FxHashSet<u32> = comp.iter().copied().collect();
             let wr = edges
                 .iter()
                 .find(|e| e.2 && inside.contains(&e.0) && inside.contains(&e.1));

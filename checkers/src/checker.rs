@@ -1,0 +1,152 @@
+//! Pluggable checkers over one pairing pass.
+//!
+//! [`crate::ingest`] reads a history once, pairs every completion with its
+//! invocation (the one rule: [`trial_histories::Outstanding`]) and feeds
+//! each checker that is on. A checker sees invocations, completions with
+//! their invocation, and at the end the invocations that never completed;
+//! it returns a [`CheckerOutput`]: its verdict, anomaly counts, unknown
+//! reasons and its part of `results.json` (`checkers.<name>`).
+//!
+//! Adding a checker: write its module (a type implementing [`Checker`]) and
+//! add one line to [`REGISTRY`]. `checkers/README.md` has the recipe.
+
+use crate::{CheckError, CheckOptions};
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::path::Path;
+use trial_histories::{Op, F};
+
+use crate::verdict::Validity;
+
+/// A process as the checkers key it: a worker's number, or a number at or
+/// above 2^63 for a named process (`nemesis`, `final`, `observer`, …).
+pub type ProcKey = u64;
+
+/// An invocation as the pass keeps it while it is outstanding (compact: no
+/// value; a checker that needs the invocation's value keeps what it needs
+/// from [`Checker::invoke`]).
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub f: F,
+    pub index: u64,
+    pub time: u64,
+    pub process: ProcKey,
+    /// The partition of a `final-read` invocation (-1 if it has none).
+    pub partition: i32,
+}
+
+/// Where the pass is: for error messages that name the line.
+pub struct Cx<'a> {
+    pub path: &'a Path,
+    /// 1-based line of the op being fed.
+    pub line: u64,
+    /// The op's process.
+    pub process: ProcKey,
+    /// Is the op's process a client worker (a numeric process)?
+    pub worker: bool,
+}
+
+impl Cx<'_> {
+    /// The error for an op whose value does not have the shape its `f`
+    /// requires.
+    pub fn bad_value(&self, op: &Op, e: serde_json::Error) -> CheckError {
+        CheckError::Value {
+            path: self.path.to_path_buf(),
+            line: self.line,
+            index: op.index,
+            f: op.f.to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// A checker fed by the one pairing pass.
+pub trait Checker: Send {
+    /// Its key in `results.json` (`checkers.<name>`).
+    fn name(&self) -> &'static str;
+    /// A named process got its key (before its first op is fed).
+    fn name_process(&mut self, _key: ProcKey, _name: &str) {}
+    /// An invocation (pairing accepted it).
+    fn invoke(&mut self, _op: &Op, _cx: &Cx) -> Result<(), CheckError> {
+        Ok(())
+    }
+    /// A completion with its invocation, or a standalone event (`crash`,
+    /// `rebalance`) with `None`.
+    fn complete(&mut self, invoke: Option<&Invocation>, op: &Op, cx: &Cx)
+        -> Result<(), CheckError>;
+    /// End of history: an invocation that never completed (in index order).
+    fn unfinished(&mut self, _invoke: &Invocation) {}
+    /// The end of the pass.
+    fn finish(self: Box<Self>) -> CheckerOutput;
+}
+
+/// What a checker found.
+pub struct CheckerOutput {
+    pub name: &'static str,
+    /// `Valid` when the checker found nothing against the history (a
+    /// checker that only measures says `Valid`).
+    pub validity: Validity,
+    /// Counts per anomaly class (merged into `anomaly_counts`).
+    pub anomaly_counts: BTreeMap<String, u64>,
+    /// Why it could not decide (merged into `unknown_reasons`).
+    pub unknown_reasons: Vec<String>,
+    /// Merged into `warnings`.
+    pub warnings: Vec<String>,
+    /// One line a person reads, printed by `Results::human_summary`.
+    pub summary: Option<String>,
+    /// `checkers.<name>` in results.json (ignored for the checkers whose
+    /// typed result `Results` holds: `queue`, `stats`).
+    pub body: serde_json::Value,
+    /// The typed result, for the assembly of the verdict.
+    pub typed: Option<Box<dyn Any + Send>>,
+}
+
+impl CheckerOutput {
+    /// An output with nothing but a name and a body.
+    pub fn new(name: &'static str, body: serde_json::Value) -> Self {
+        CheckerOutput {
+            name,
+            validity: Validity::Valid,
+            anomaly_counts: BTreeMap::new(),
+            unknown_reasons: Vec::new(),
+            warnings: Vec::new(),
+            summary: None,
+            body,
+            typed: None,
+        }
+    }
+}
+
+/// One registered checker: its name and how to make one for a check.
+#[derive(Clone, Copy)]
+pub struct Registration {
+    pub name: &'static str,
+    pub make: fn(&CheckOptions) -> Box<dyn Checker>,
+}
+
+/// Every checker of the pairing pass, in the order their outputs are
+/// merged (unknown reasons keep this order). One line per checker.
+pub const REGISTRY: &[Registration] = &[
+    Registration {
+        name: "queue",
+        make: crate::queue::feed::make,
+    },
+    Registration {
+        name: "stats",
+        make: crate::stats::make,
+    },
+    Registration {
+        name: "effects",
+        make: crate::effects::make,
+    },
+];
+
+/// The registered checkers that `opts` leaves on.
+pub fn enabled<'a>(
+    registry: &'a [Registration],
+    opts: &'a CheckOptions,
+) -> impl Iterator<Item = &'a Registration> + 'a {
+    registry
+        .iter()
+        .filter(|r| !opts.skip_checkers.iter().any(|s| s == r.name))
+}
