@@ -33,6 +33,7 @@ fn bench(c: &mut Criterion) {
         txns: false,
         nemesis: false,
         fault: None,
+        observer: false,
     });
     let calls = log_calls(&ops);
     g.bench_function(format!("log {} ops, concurrency 10", calls.len()), |b| {

@@ -17,6 +17,7 @@ fn bench(c: &mut Criterion) {
         txns: false,
         nemesis: true,
         fault: None,
+        observer: false,
     };
     let n = simulate_to_file(&cfg, &path).unwrap();
     let mut g = c.benchmark_group("queue");

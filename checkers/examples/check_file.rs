@@ -27,6 +27,7 @@ fn main() {
                 txns,
                 nemesis: true,
                 fault: None,
+                observer: false,
             };
             let t = Instant::now();
             let ops = simulate_to_file(&cfg, Path::new(&a[2])).expect("write");

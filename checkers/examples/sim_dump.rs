@@ -14,6 +14,7 @@ fn main() {
         txns: n(5, 0) == 1,
         nemesis: n(6, 1) == 1,
         fault,
+        observer: n(8, 0) == 1,
     };
     for op in simulate(&cfg) {
         println!("{}", serde_json::to_string(&op).unwrap());

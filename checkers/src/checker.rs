@@ -36,7 +36,7 @@ pub struct Invocation {
 }
 
 /// Where the pass is: for error messages that name the line.
-pub struct Cx<'a> {
+pub struct Context<'a> {
     pub path: &'a Path,
     /// 1-based line of the op being fed.
     pub line: u64,
@@ -46,7 +46,7 @@ pub struct Cx<'a> {
     pub worker: bool,
 }
 
-impl Cx<'_> {
+impl Context<'_> {
     /// The error for an op whose value does not have the shape its `f`
     /// requires.
     pub fn bad_value(&self, op: &Op, e: serde_json::Error) -> CheckError {
@@ -67,13 +67,17 @@ pub trait Checker: Send {
     /// A named process got its key (before its first op is fed).
     fn name_process(&mut self, _key: ProcKey, _name: &str) {}
     /// An invocation (pairing accepted it).
-    fn invoke(&mut self, _op: &Op, _cx: &Cx) -> Result<(), CheckError> {
+    fn invoke(&mut self, _op: &Op, _cx: &Context) -> Result<(), CheckError> {
         Ok(())
     }
     /// A completion with its invocation, or a standalone event (`crash`,
     /// `rebalance`) with `None`.
-    fn complete(&mut self, invoke: Option<&Invocation>, op: &Op, cx: &Cx)
-        -> Result<(), CheckError>;
+    fn complete(
+        &mut self,
+        invoke: Option<&Invocation>,
+        op: &Op,
+        cx: &Context,
+    ) -> Result<(), CheckError>;
     /// End of history: an invocation that never completed (in index order).
     fn unfinished(&mut self, _invoke: &Invocation) {}
     /// The end of the pass.
@@ -149,4 +153,82 @@ pub fn enabled<'a>(
     registry
         .iter()
         .filter(|r| !opts.skip_checkers.iter().any(|s| s == r.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{simulate, SimConfig};
+    use serde_json::json;
+
+    /// A trivial checker: counts completions.
+    #[derive(Default)]
+    struct CountCompletions {
+        n: u64,
+    }
+
+    impl Checker for CountCompletions {
+        fn name(&self) -> &'static str {
+            "count-completions"
+        }
+        fn complete(
+            &mut self,
+            _: Option<&Invocation>,
+            _: &Op,
+            _: &Context,
+        ) -> Result<(), CheckError> {
+            self.n += 1;
+            Ok(())
+        }
+        fn finish(self: Box<Self>) -> CheckerOutput {
+            let mut out = CheckerOutput::new(self.name(), json!({ "completions": self.n }));
+            out.summary = Some(format!("{} completions", self.n));
+            out
+        }
+    }
+
+    #[test]
+    fn a_new_checker_is_one_registration_line() {
+        let registry: Vec<Registration> = REGISTRY
+            .iter()
+            .copied()
+            .chain([Registration {
+                name: "count-completions",
+                make: |_| Box::<CountCompletions>::default(),
+            }])
+            .collect();
+        let ops = simulate(&SimConfig {
+            observer: true,
+            ..SimConfig::default()
+        });
+        let opts = CheckOptions::default();
+        let r = crate::check_ops_with(&ops, &opts, &registry).unwrap();
+        let completions = ops.iter().filter(|o| o.kind.is_completion()).count() as u64;
+        let doc = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            doc["checkers"]["count-completions"],
+            json!({ "completions": completions, "summary": format!("{completions} completions") })
+        );
+        // The others are unchanged by it.
+        let plain = crate::check_ops(&ops, &opts).unwrap();
+        assert_eq!(r.valid, plain.valid);
+        assert_eq!(
+            doc["checkers"]["queue"],
+            serde_json::to_value(&plain).unwrap()["checkers"]["queue"]
+        );
+        assert!(doc["checkers"]["effects"].is_object());
+        assert!(r
+            .human_summary(0)
+            .contains(&format!("count-completions: {completions} completions")));
+        // A checker can be turned off by name.
+        let off = CheckOptions {
+            skip_checkers: vec!["effects".into(), "count-completions".into()],
+            ..CheckOptions::default()
+        };
+        let r = crate::check_ops_with(&ops, &off, &registry).unwrap();
+        assert!(r.checkers.other.is_empty());
+        // results.json round-trips with the extra checkers.
+        let back: crate::Results = serde_json::from_value(doc).unwrap();
+        assert!(back.checkers.other.contains_key("count-completions"));
+    }
 }

@@ -17,7 +17,7 @@
 //! verdict is `unknown`. Without any observer op, a warning says the
 //! effects are unknown (the verdict is what the other checkers say).
 
-use crate::checker::{Checker, CheckerOutput, Cx, Invocation};
+use crate::checker::{Checker, CheckerOutput, Context, Invocation};
 use crate::verdict::Validity;
 use crate::{CheckError, CheckOptions};
 use serde::{Deserialize, Serialize};
@@ -213,7 +213,7 @@ impl Checker for Effects {
         "effects"
     }
 
-    fn invoke(&mut self, op: &Op, _cx: &Cx) -> Result<(), CheckError> {
+    fn invoke(&mut self, op: &Op, _cx: &Context) -> Result<(), CheckError> {
         self.last_time = self.last_time.max(op.time);
         if op.f == F::Observe {
             self.observer_ops += 1;
@@ -225,7 +225,7 @@ impl Checker for Effects {
         &mut self,
         _invoke: Option<&Invocation>,
         op: &Op,
-        cx: &Cx,
+        cx: &Context,
     ) -> Result<(), CheckError> {
         self.last_time = self.last_time.max(op.time);
         match op.process {
@@ -407,13 +407,15 @@ impl Effects {
     }
 
     fn results(&self, fi: FaultIntervals) -> EffectsResults {
+        // Intervals are sorted by start: the next fault to start after a
+        // stop is found by binary search.
         let starts: Vec<u64> = fi.intervals.iter().map(|f| f.start_ns).collect();
         let intervals: Vec<FaultEffect> = fi
             .intervals
             .iter()
             .map(|f| {
-                let next = starts.iter().copied().filter(|&s| s > f.end_ns).min();
-                self.effect_of(f, next)
+                let i = starts.partition_point(|&s| s <= f.end_ns);
+                self.effect_of(f, starts.get(i).copied())
             })
             .collect();
         let observed = self.observer_ops > 0;
@@ -510,18 +512,19 @@ impl Effects {
             })
             .collect();
         let (b0, b1) = (c0 / BUCKET_NS, c1 / BUCKET_NS);
-        // Per bucket: the intervals active at its start.
-        let active: Vec<Vec<usize>> = (b0..=b1)
-            .map(|b| {
-                let t = b * BUCKET_NS;
-                intervals
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, f)| f.start_ns <= t && t < f.end_ns)
-                    .map(|(i, _)| i)
-                    .collect()
-            })
-            .collect();
+        // Per bucket: the intervals active at its start (a sweep over the
+        // intervals, sorted by start).
+        let mut active: Vec<Vec<usize>> = Vec::with_capacity((b1 - b0 + 1) as usize);
+        let (mut next, mut open): (usize, Vec<usize>) = (0, Vec::new());
+        for b in b0..=b1 {
+            let t = b * BUCKET_NS;
+            while next < intervals.len() && intervals[next].start_ns <= t {
+                open.push(next);
+                next += 1;
+            }
+            open.retain(|&i| t < intervals[i].end_ns);
+            active.push(open.clone());
+        }
         let bucket_s = BUCKET_NS as f64 / NS_PER_S;
         parts
             .into_iter()
@@ -620,10 +623,166 @@ pub fn summary_line(r: &EffectsResults) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::Builder;
+    use serde_json::json;
 
     #[test]
     fn union_of_ranges() {
         assert_eq!(union_len([(0, 10), (5, 15), (20, 30)].into_iter()), 25);
         assert_eq!(union_len(std::iter::empty()), 0);
+    }
+
+    const S: u64 = 1_000_000_000;
+
+    fn observe(b: &mut Builder, leader: i32, epoch: i32, isr: &[i32], unreachable: &[i32]) -> u64 {
+        let p = Process::Named("observer".into());
+        b.op(p.clone(), OpType::Invoke, F::Observe, &());
+        b.op(
+            p,
+            OpType::Ok,
+            F::Observe,
+            &json!({
+                "partitions": [{"partition": 0, "leader": leader, "epoch": epoch,
+                                "replicas": [1, 2, 3], "isr": isr, "offline": []}],
+                "controller": {"id": 3, "epoch": 7},
+                "brokers": {"1": "n1", "2": "n2", "3": "n3"},
+                "fenced": [],
+                "unreachable": unreachable,
+                "read_ms": 4
+            }),
+        )
+    }
+
+    fn nemesis(b: &mut Builder, f: &str, v: serde_json::Value) -> u64 {
+        b.op(
+            Process::Nemesis,
+            OpType::Invoke,
+            f,
+            &serde_json::Value::Null,
+        );
+        b.op(Process::Nemesis, OpType::Info, f, &v)
+    }
+
+    /// A history of one partition: sends before, during and after one fault
+    /// of `kind` on `node`, with `during` run while it is active.
+    fn history(
+        kind: &str,
+        node: &str,
+        observer: bool,
+        during: impl FnOnce(&mut Builder),
+        after: impl FnOnce(&mut Builder),
+    ) -> (Vec<trial_histories::Op>, u64, u64) {
+        let mut b = Builder::new();
+        if observer {
+            observe(&mut b, 1, 0, &[1, 2, 3], &[]);
+        }
+        b.send_ok(0, 1, 0, 0);
+        b.sleep(S);
+        let start = nemesis(&mut b, &format!("start-{kind}"), json!({"nodes": [node]}));
+        b.send_ok(1, 2, 0, 1);
+        during(&mut b);
+        b.sleep(S);
+        let stop = nemesis(&mut b, &format!("stop-{kind}"), json!(null));
+        after(&mut b);
+        b.send_ok(0, 3, 0, 2);
+        b.sleep(S / 2);
+        b.final_read(0, 0, 3, &[(0, 1), (1, 2), (2, 3)]);
+        (b.ops, start, stop)
+    }
+
+    fn effects(r: &crate::Results) -> EffectsResults {
+        r.checker("effects").expect("effects results")
+    }
+
+    #[test]
+    fn a_kill_of_the_leader_moves_it_and_the_fail_over_is_timed() {
+        let (ops, start, _) = history(
+            "kill",
+            "n1",
+            true,
+            |b| {
+                b.sleep(S + S / 2);
+                observe(b, 2, 1, &[2, 3], &[1]);
+            },
+            // The broker is back in the ISR half a second after the stop.
+            |b| {
+                b.sleep(S / 2);
+                observe(b, 2, 1, &[1, 2, 3], &[]);
+            },
+        );
+        let r = crate::check_ops(&ops, &crate::CheckOptions::default()).unwrap();
+        assert_eq!(r.valid, Validity::Valid, "{}", r.human_summary(3));
+        let e = effects(&r);
+        assert_eq!((e.faults, e.with_effect), (1, Some(1)));
+        let i = &e.intervals[0];
+        assert!(i.effect);
+        assert_eq!(i.nodes, vec!["n1".to_string()]);
+        assert_eq!(i.leader_changes, BTreeMap::from([(0, 1)]));
+        assert_eq!((i.isr_shrinks, i.isr_expansions), (1, 1));
+        assert_eq!(i.newly_unreachable, vec![1]);
+        assert_eq!(i.controller_changes, 0);
+        let observed_at = ops
+            .iter()
+            .find(|o| {
+                o.f == F::Observe && o.kind == OpType::Ok && o.value.get().contains("\"leader\":2")
+            })
+            .unwrap()
+            .time;
+        let failover = (observed_at - ops[start as usize].time) as f64 / 1e9;
+        assert_eq!(i.failover_s, Some(failover));
+        assert!((1.5..1.6).contains(&failover), "{failover}");
+        let full = i.full_isr_after_s.unwrap();
+        assert!((0.49..0.51).contains(&full), "{full}");
+        let q = e.failover_s.as_ref().unwrap();
+        assert_eq!((q.p50, q.max, q.n), (failover, failover, 1));
+        assert_eq!(e.leader_changes, BTreeMap::from([(0, 1)]));
+        // The partition's replicas include n1: its sends during the fault
+        // count as "faulted replica".
+        let p = &e.partitions[0];
+        assert!(
+            p.faulted_replica_s > 0.0 && p.other_faults.is_none(),
+            "{p:?}"
+        );
+        assert!(r
+            .human_summary(0)
+            .contains("effects: faults: 1, with an observable effect: 1"));
+    }
+
+    #[test]
+    fn a_pause_that_changed_nothing_is_unknown() {
+        let (ops, _, _) = history("pause", "n3", true, |b| b.sleep(S), |_| {});
+        let r = crate::check_ops(&ops, &crate::CheckOptions::default()).unwrap();
+        assert_eq!(r.valid, Validity::Unknown, "{}", r.human_summary(3));
+        assert_eq!(
+            r.unknown_reasons,
+            vec!["faults: 1, none had an observable effect on the cluster".to_string()]
+        );
+        let e = effects(&r);
+        assert_eq!((e.faults, e.with_effect), (1, Some(0)));
+        let i = &e.intervals[0];
+        assert!(!i.effect && i.failover_s.is_none());
+        assert_eq!(i.full_isr_after_s, Some(0.0));
+        // Availability during faults is reported either way.
+        assert!(e.ok_ops_per_s.during_faults > 0.0 && e.ok_ops_per_s.healthy > 0.0);
+        assert!(e.summary.contains("ok ops"), "{}", e.summary);
+    }
+
+    #[test]
+    fn without_an_observer_the_effects_are_unknown_and_the_verdict_stands() {
+        let (ops, _, _) = history("pause", "n3", false, |b| b.sleep(S), |_| {});
+        let r = crate::check_ops(&ops, &crate::CheckOptions::default()).unwrap();
+        assert_eq!(r.valid, Validity::Valid, "{}", r.human_summary(3));
+        assert!(
+            r.warnings.iter().any(|w| w.contains("no observer samples")),
+            "{:?}",
+            r.warnings
+        );
+        let e = effects(&r);
+        assert_eq!((e.observed, e.with_effect), (false, None));
+        assert!(
+            e.summary.starts_with("faults: 1, effects unknown"),
+            "{}",
+            e.summary
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! one pairing rule) and feeding every checker that is on
 //! ([`crate::checker`]).
 
-use crate::checker::{enabled, Checker, CheckerOutput, Cx, Invocation, ProcKey, Registration};
+use crate::checker::{enabled, Checker, CheckerOutput, Context, Invocation, ProcKey, Registration};
 use crate::hash::FxHashMap;
 use crate::{CheckError, CheckOptions};
 use std::path::Path;
@@ -83,7 +83,7 @@ impl<'a> Driver<'a> {
                 index: op.index,
                 message: e.to_string(),
             })?;
-        let cx = Cx {
+        let cx = Context {
             path: self.path,
             line: self.line,
             process: key,

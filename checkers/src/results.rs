@@ -55,6 +55,16 @@ impl Results {
         self.valid.exit_code()
     }
 
+    /// The results of a checker of the pairing pass other than `queue`
+    /// and `stats` (`checkers.<name>`), in its typed shape (e.g.
+    /// `results.checker::<trial_checkers::effects::EffectsResults>("effects")`).
+    pub fn checker<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        self.checkers
+            .other
+            .get(name)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
     /// Non-informational anomaly classes with a non-zero count.
     pub fn anomalies_found(&self) -> Vec<(&str, u64)> {
         let informational = |c: &str| {

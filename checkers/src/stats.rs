@@ -1,6 +1,6 @@
 //! Counts, availability over time, latencies, and the fault windows.
 
-use crate::checker::{Checker, CheckerOutput, Cx, Invocation};
+use crate::checker::{Checker, CheckerOutput, Context, Invocation};
 use crate::hash::FxHashMap;
 use crate::{CheckError, CheckOptions};
 use serde::{Deserialize, Serialize};
@@ -232,7 +232,7 @@ impl Checker for StatsFeed {
         "stats"
     }
 
-    fn invoke(&mut self, op: &Op, _cx: &Cx) -> Result<(), CheckError> {
+    fn invoke(&mut self, op: &Op, _cx: &Context) -> Result<(), CheckError> {
         self.stats.note_time(op.time);
         Ok(())
     }
@@ -241,7 +241,7 @@ impl Checker for StatsFeed {
         &mut self,
         invoke: Option<&Invocation>,
         op: &Op,
-        cx: &Cx,
+        cx: &Context,
     ) -> Result<(), CheckError> {
         let latency = invoke.map(|p| op.time.saturating_sub(p.time));
         self.stats

@@ -3,7 +3,7 @@
 //! [`crate::decode`], the rest with serde) and updates [`QueueChecker`].
 
 use super::{QueueChecker, QueueOptions};
-use crate::checker::{Checker, CheckerOutput, Cx, Invocation, ProcKey};
+use crate::checker::{Checker, CheckerOutput, Context, Invocation, ProcKey};
 use crate::CheckError;
 use crate::CheckOptions;
 use trial_histories::values::{FinalRead, MicroOp, Poll, Record, Send, Txn};
@@ -38,7 +38,7 @@ impl Checker for QueueFeed {
         self.queue.name_process(key, name);
     }
 
-    fn invoke(&mut self, op: &Op, cx: &Cx) -> Result<(), CheckError> {
+    fn invoke(&mut self, op: &Op, cx: &Context) -> Result<(), CheckError> {
         match op.f {
             F::Send => {
                 let value = match crate::decode::send(op.value.get()) {
@@ -69,7 +69,7 @@ impl Checker for QueueFeed {
         &mut self,
         invoke: Option<&Invocation>,
         op: &Op,
-        cx: &Cx,
+        cx: &Context,
     ) -> Result<(), CheckError> {
         let key = cx.process;
         match &op.f {
