@@ -96,26 +96,27 @@ pub struct CheckerOutput {
     pub unknown_reasons: Vec<String>,
     /// Merged into `warnings`.
     pub warnings: Vec<String>,
-    /// One line a person reads, printed by `Results::human_summary`.
-    pub summary: Option<String>,
-    /// `checkers.<name>` in results.json (ignored for the checkers whose
-    /// typed result `Results` holds: `queue`, `stats`).
-    pub body: serde_json::Value,
+    /// `checkers.<name>` in results.json, as JSON text (ignored for the
+    /// checkers whose typed result `Results` holds: `queue`, `stats`). A
+    /// top-level string field `summary` is the one line that
+    /// `Results::human_summary` prints for the checker.
+    pub body: Box<serde_json::value::RawValue>,
     /// The typed result, for the assembly of the verdict.
     pub typed: Option<Box<dyn Any + Send>>,
 }
 
 impl CheckerOutput {
-    /// An output with nothing but a name and a body.
-    pub fn new(name: &'static str, body: serde_json::Value) -> Self {
+    /// An output with nothing but a name and a body (serialised here, once:
+    /// cheaper than a JSON tree for large bodies).
+    pub fn new<T: serde::Serialize + ?Sized>(name: &'static str, body: &T) -> Self {
         CheckerOutput {
             name,
             validity: Validity::Valid,
             anomaly_counts: BTreeMap::new(),
             unknown_reasons: Vec::new(),
             warnings: Vec::new(),
-            summary: None,
-            body,
+            body: serde_json::value::to_raw_value(body)
+                .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).expect("null")),
             typed: None,
         }
     }
@@ -181,9 +182,10 @@ mod tests {
             Ok(())
         }
         fn finish(self: Box<Self>) -> CheckerOutput {
-            let mut out = CheckerOutput::new(self.name(), json!({ "completions": self.n }));
-            out.summary = Some(format!("{} completions", self.n));
-            out
+            CheckerOutput::new(
+                self.name(),
+                &json!({ "completions": self.n, "summary": format!("{} completions", self.n) }),
+            )
         }
     }
 

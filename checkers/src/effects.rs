@@ -200,8 +200,8 @@ pub struct Effects {
     last_client: u64,
     ok_client: u64,
     ok_client_during: u64,
-    /// Per partition, ok sends per 100 ms bucket.
-    sends: BTreeMap<i32, Vec<u32>>,
+    /// Per partition (by number), ok sends per 100 ms bucket.
+    sends: Vec<Vec<u32>>,
 }
 
 pub(crate) fn make(_opts: &CheckOptions) -> Box<dyn Checker> {
@@ -239,16 +239,13 @@ impl Checker for Effects {
                         self.ok_client_during += 1;
                     }
                     if op.f == F::Send {
-                        let partition = match crate::decode::send(op.value.get()) {
-                            Some((_, p, _)) => p,
-                            None => op
-                                .value_as::<trial_histories::values::Send>()
-                                .ok()
-                                .and_then(|s| s.partition),
-                        };
-                        if let Some(p) = partition {
+                        let partition = crate::decode::send_partition(op.value.get());
+                        if let Some(p) = partition.and_then(|p| usize::try_from(p).ok()) {
+                            if p >= self.sends.len() {
+                                self.sends.resize_with(p + 1, Vec::new);
+                            }
                             let b = (op.time / BUCKET_NS) as usize;
-                            let v = self.sends.entry(p).or_default();
+                            let v = &mut self.sends[p];
                             if b >= v.len() {
                                 v.resize(b + 1, 0);
                             }
@@ -274,7 +271,7 @@ impl Checker for Effects {
         let mut me = *self;
         let fi = std::mem::take(&mut me.faults).finish(me.last_time);
         let r = me.results(fi);
-        let mut out = CheckerOutput::new("effects", serde_json::Value::Null);
+        let mut out = CheckerOutput::new("effects", &r);
         if r.faults > 0 {
             if !observed {
                 out.warnings.push(format!(
@@ -290,8 +287,6 @@ impl Checker for Effects {
                 ));
             }
         }
-        out.summary = Some(r.summary.clone());
-        out.body = serde_json::to_value(&r).unwrap_or(serde_json::Value::Null);
         out.typed = Some(Box::new(r));
         out
     }
@@ -488,7 +483,9 @@ impl Effects {
         leader_changes: &BTreeMap<i32, u64>,
         workload_s: f64,
     ) -> Vec<PartitionAvailability> {
-        let mut parts: BTreeSet<i32> = self.sends.keys().copied().collect();
+        let mut parts: BTreeSet<i32> = (0..self.sends.len() as i32)
+            .filter(|&p| self.sends[p as usize].iter().any(|&n| n > 0))
+            .collect();
         parts.extend(leader_changes.keys());
         // Which partitions each interval hit: a node it hit among the
         // partition's replicas in the state at its start (or the first
@@ -529,7 +526,7 @@ impl Effects {
         parts
             .into_iter()
             .map(|p| {
-                let sends = self.sends.get(&p);
+                let sends = usize::try_from(p).ok().and_then(|p| self.sends.get(p));
                 let (mut n, mut s) = ([0u64; 3], [0f64; 3]);
                 for (k, act) in active.iter().enumerate() {
                     let b = b0 as usize + k;

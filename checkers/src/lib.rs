@@ -234,12 +234,7 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, _opts: &CheckOp
                 Err(_) => unreachable!("the stats checker's typed output is Stats"),
             },
             _ => {
-                let mut body = out.body;
-                if let (Some(line), serde_json::Value::Object(m)) = (out.summary, &mut body) {
-                    m.entry("summary")
-                        .or_insert(serde_json::Value::String(line));
-                }
-                other.insert(out.name.to_string(), body);
+                other.insert(out.name.to_string(), results::CheckerBody(out.body));
             }
         }
     }

@@ -27,7 +27,44 @@ pub struct CheckerResults {
     /// Every other checker of the pairing pass, by name (`effects`, …):
     /// its JSON body, with its one-line `summary` if it has one.
     #[serde(flatten)]
-    pub other: BTreeMap<String, serde_json::Value>,
+    pub other: BTreeMap<String, CheckerBody>,
+}
+
+/// The results of a checker as JSON text: written as is into results.json
+/// (building a JSON tree of a large body would cost more than the check).
+#[derive(Debug, Clone)]
+pub struct CheckerBody(pub Box<serde_json::value::RawValue>);
+
+impl CheckerBody {
+    /// The body in a typed shape.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// Its one-line `summary`, if it has one.
+    pub fn summary(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Summary {
+            summary: Option<String>,
+        }
+        self.parse::<Summary>().ok().and_then(|s| s.summary)
+    }
+}
+
+impl Serialize for CheckerBody {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckerBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Through a tree: `RawValue` cannot come out of a flattened map.
+        let v = serde_json::Value::deserialize(d)?;
+        serde_json::value::to_raw_value(&v)
+            .map(CheckerBody)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// The whole verdict: written to `results.json`.
@@ -59,10 +96,7 @@ impl Results {
     /// and `stats` (`checkers.<name>`), in its typed shape (e.g.
     /// `results.checker::<trial_checkers::effects::EffectsResults>("effects")`).
     pub fn checker<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
-        self.checkers
-            .other
-            .get(name)
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
+        self.checkers.other.get(name).and_then(|b| b.parse().ok())
     }
 
     /// Non-informational anomaly classes with a non-zero count.
@@ -112,7 +146,7 @@ impl Results {
             }
         }
         for (name, body) in &self.checkers.other {
-            if let Some(line) = body.get("summary").and_then(|v| v.as_str()) {
+            if let Some(line) = body.summary() {
                 let _ = writeln!(s, "  {name}: {line}");
             }
         }

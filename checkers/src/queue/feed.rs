@@ -142,7 +142,7 @@ impl Checker for QueueFeed {
 
     fn finish(self: Box<Self>) -> CheckerOutput {
         let q = self.queue.finish();
-        let mut out = CheckerOutput::new("queue", serde_json::Value::Null);
+        let mut out = CheckerOutput::new("queue", &());
         out.validity = q.valid;
         out.unknown_reasons = q.unknown_reasons.clone();
         out.anomaly_counts = q
