@@ -44,6 +44,10 @@ pub struct Context<'a> {
     pub process: ProcKey,
     /// Is the op's process a client worker (a numeric process)?
     pub worker: bool,
+    /// A `send` op's value decoded once for every checker by the
+    /// allocation-free decoder: (value, partition, offset). `None` for other
+    /// ops, or when the value needs serde (which then also gives the error).
+    pub send: Option<(u64, Option<i32>, Option<i64>)>,
 }
 
 impl Context<'_> {
@@ -97,10 +101,12 @@ pub struct CheckerOutput {
     /// Merged into `warnings`.
     pub warnings: Vec<String>,
     /// `checkers.<name>` in results.json, as JSON text (ignored for the
-    /// checkers whose typed result `Results` holds: `queue`, `stats`). A
-    /// top-level string field `summary` is the one line that
-    /// `Results::human_summary` prints for the checker.
+    /// checkers whose typed result `Results` holds: `queue`, `stats`).
     pub body: Box<serde_json::value::RawValue>,
+    /// The one line that `Results::human_summary` prints for the checker;
+    /// also put it in the body as a top-level `summary` (a results.json read
+    /// back finds it there).
+    pub summary: Option<String>,
     /// The typed result, for the assembly of the verdict.
     pub typed: Option<Box<dyn Any + Send>>,
 }
@@ -117,6 +123,7 @@ impl CheckerOutput {
             warnings: Vec::new(),
             body: serde_json::value::to_raw_value(body)
                 .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).expect("null")),
+            summary: None,
             typed: None,
         }
     }
@@ -182,10 +189,13 @@ mod tests {
             Ok(())
         }
         fn finish(self: Box<Self>) -> CheckerOutput {
-            CheckerOutput::new(
+            let summary = format!("{} completions", self.n);
+            let mut out = CheckerOutput::new(
                 self.name(),
-                &json!({ "completions": self.n, "summary": format!("{} completions", self.n) }),
-            )
+                &json!({ "completions": self.n, "summary": summary }),
+            );
+            out.summary = Some(summary);
+            out
         }
     }
 
@@ -227,10 +237,14 @@ mod tests {
             skip_checkers: vec!["effects".into(), "count-completions".into()],
             ..CheckOptions::default()
         };
-        let r = crate::check_ops_with(&ops, &off, &registry).unwrap();
-        assert!(r.checkers.other.is_empty());
+        let r_off = crate::check_ops_with(&ops, &off, &registry).unwrap();
+        assert!(r_off.checkers.other.is_empty());
         // results.json round-trips with the extra checkers.
         let back: crate::Results = serde_json::from_value(doc).unwrap();
-        assert!(back.checkers.other.contains_key("count-completions"));
+        assert_eq!(
+            back.checkers.other["count-completions"].summary,
+            Some(format!("{completions} completions"))
+        );
+        assert_eq!(back.human_summary(0), r.human_summary(0));
     }
 }

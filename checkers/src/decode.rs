@@ -111,20 +111,6 @@ pub fn send(raw: &str) -> Option<(u64, Option<i32>, Option<i64>)> {
     Some((value?, partition, offset))
 }
 
-/// Only the `partition` of a send's value (`None` if it has none or it is
-/// not a plain integer): a scan for the key, without decoding the rest.
-pub fn send_partition(raw: &str) -> Option<i32> {
-    const KEY: &str = "\"partition\"";
-    let at = raw.find(KEY)? + KEY.len();
-    let mut c = Cursor {
-        b: raw.as_bytes(),
-        i: at,
-    };
-    c.eat(b':')?;
-    let v = c.int()?;
-    i32::try_from(v).ok()
-}
-
 /// A poll's records appended to `out`; false to fall back to serde.
 pub fn poll(raw: &str, out: &mut Vec<Record>) -> bool {
     let start = out.len();

@@ -239,7 +239,16 @@ impl Checker for Effects {
                         self.ok_client_during += 1;
                     }
                     if op.f == F::Send {
-                        let partition = crate::decode::send_partition(op.value.get());
+                        // Decoded once by the pass; a send that needs serde
+                        // is rare (and the queue checker reports it if
+                        // malformed).
+                        let partition = match cx.send {
+                            Some((_, p, _)) => p,
+                            None => op
+                                .value_as::<trial_histories::values::Send>()
+                                .ok()
+                                .and_then(|s| s.partition),
+                        };
                         if let Some(p) = partition.and_then(|p| usize::try_from(p).ok()) {
                             if p >= self.sends.len() {
                                 self.sends.resize_with(p + 1, Vec::new);
@@ -272,6 +281,7 @@ impl Checker for Effects {
         let fi = std::mem::take(&mut me.faults).finish(me.last_time);
         let r = me.results(fi);
         let mut out = CheckerOutput::new("effects", &r);
+        out.summary = Some(r.summary.clone());
         if r.faults > 0 {
             if !observed {
                 out.warnings.push(format!(

@@ -88,6 +88,11 @@ impl<'a> Driver<'a> {
             line: self.line,
             process: key,
             worker: matches!(op.process, Process::Worker(_)),
+            send: if op.f == F::Send {
+                crate::decode::send(op.value.get())
+            } else {
+                None
+            },
         };
         match step {
             Step::Invoked(_) => {

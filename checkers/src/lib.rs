@@ -234,7 +234,13 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, _opts: &CheckOp
                 Err(_) => unreachable!("the stats checker's typed output is Stats"),
             },
             _ => {
-                other.insert(out.name.to_string(), results::CheckerBody(out.body));
+                other.insert(
+                    out.name.to_string(),
+                    results::CheckerBody {
+                        json: out.body,
+                        summary: out.summary,
+                    },
+                );
             }
         }
     }

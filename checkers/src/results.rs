@@ -33,27 +33,22 @@ pub struct CheckerResults {
 /// The results of a checker as JSON text: written as is into results.json
 /// (building a JSON tree of a large body would cost more than the check).
 #[derive(Debug, Clone)]
-pub struct CheckerBody(pub Box<serde_json::value::RawValue>);
+pub struct CheckerBody {
+    pub json: Box<serde_json::value::RawValue>,
+    /// Its one-line summary (the body's top-level `summary`).
+    pub summary: Option<String>,
+}
 
 impl CheckerBody {
     /// The body in a typed shape.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
-        serde_json::from_str(self.0.get())
-    }
-
-    /// Its one-line `summary`, if it has one.
-    pub fn summary(&self) -> Option<String> {
-        #[derive(Deserialize)]
-        struct Summary {
-            summary: Option<String>,
-        }
-        self.parse::<Summary>().ok().and_then(|s| s.summary)
+        serde_json::from_str(self.json.get())
     }
 }
 
 impl Serialize for CheckerBody {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        self.json.serialize(s)
     }
 }
 
@@ -61,8 +56,12 @@ impl<'de> Deserialize<'de> for CheckerBody {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Through a tree: `RawValue` cannot come out of a flattened map.
         let v = serde_json::Value::deserialize(d)?;
+        let summary = v
+            .get("summary")
+            .and_then(|s| s.as_str())
+            .map(str::to_string);
         serde_json::value::to_raw_value(&v)
-            .map(CheckerBody)
+            .map(|json| CheckerBody { json, summary })
             .map_err(serde::de::Error::custom)
     }
 }
@@ -146,7 +145,7 @@ impl Results {
             }
         }
         for (name, body) in &self.checkers.other {
-            if let Some(line) = body.summary() {
+            if let Some(line) = &body.summary {
                 let _ = writeln!(s, "  {name}: {line}");
             }
         }

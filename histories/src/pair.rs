@@ -308,3 +308,78 @@ pub fn pair_all(ops: impl IntoIterator<Item = Op>) -> Result<Vec<Pair>, PairErro
     out.extend(p.finish());
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(index: u64, p: Process, kind: OpType, f: F) -> Op {
+        let mut o = Op::new(p, kind, f);
+        o.index = index;
+        o
+    }
+
+    #[test]
+    fn strict_and_lenient_pairing_follow_one_rule() {
+        let w = Process::Worker(3);
+        let mut t: Outstanding<u64> = Outstanding::new();
+        assert!(matches!(
+            t.step(&op(0, w.clone(), OpType::Invoke, F::Poll), || 0),
+            Ok(Step::Invoked(None))
+        ));
+        // A rebalance while the poll is in flight is an event of its own.
+        assert!(matches!(
+            t.step(&op(1, w.clone(), OpType::Info, F::Rebalance), || 1),
+            Ok(Step::Event)
+        ));
+        // A second invocation is an error and changes nothing.
+        assert!(matches!(
+            t.step(&op(2, w.clone(), OpType::Invoke, F::Send), || 2),
+            Err(PairError::DoubleInvoke {
+                first: 0,
+                second: 2,
+                ..
+            })
+        ));
+        // A completion of another f is an error.
+        assert!(matches!(
+            t.step(&op(3, w.clone(), OpType::Ok, F::Send), || 3),
+            Err(PairError::Mismatch { invoke: 0, .. })
+        ));
+        match t.step(&op(4, w.clone(), OpType::Ok, F::Poll), || 4) {
+            Ok(Step::Completed(e)) => assert_eq!((e.index, e.data, e.f), (0, 0, F::Poll)),
+            other => panic!("{other:?}"),
+        }
+        assert!(t.is_empty());
+        assert!(matches!(
+            t.step(&op(5, Process::Nemesis, OpType::Info, F::Heal), || 5),
+            Err(PairError::Orphan { index: 5, .. })
+        ));
+        // Leniently: a second invocation displaces the first, an orphan is
+        // an event.
+        let n = Process::Named("final".into());
+        t.step_lenient(&op(6, n.clone(), OpType::Invoke, F::FinalRead), || 6);
+        match t.step_lenient(&op(7, n.clone(), OpType::Invoke, F::FinalRead), || 7) {
+            Step::Invoked(Some(e)) => assert_eq!(e.data, 6),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            t.step_lenient(&op(8, Process::Nemesis, OpType::Info, F::Heal), || 8),
+            Step::Event
+        ));
+        assert_eq!(t.len(), 1);
+        let rest = t.drain();
+        assert_eq!(rest.len(), 1);
+        assert_eq!((rest[0].0.clone(), rest[0].1.data), (n, 7));
+    }
+
+    #[test]
+    fn a_standalone_crash_pairs_with_itself() {
+        let mut p = Pairer::new();
+        let c = op(0, Process::Worker(1), OpType::Info, F::Crash);
+        let pair = p.push(c.clone()).unwrap().unwrap();
+        assert_eq!(pair.invoke, c);
+        assert_eq!(pair.completion, Some(c));
+        assert_eq!(p.outstanding(), 0);
+    }
+}

@@ -41,7 +41,7 @@ impl Checker for QueueFeed {
     fn invoke(&mut self, op: &Op, cx: &Context) -> Result<(), CheckError> {
         match op.f {
             F::Send => {
-                let value = match crate::decode::send(op.value.get()) {
+                let value = match cx.send {
                     Some((v, _, _)) => v,
                     None => {
                         let s: Send = op.value_as().map_err(|e| cx.bad_value(op, e))?;
@@ -74,7 +74,7 @@ impl Checker for QueueFeed {
         let key = cx.process;
         match &op.f {
             F::Send => {
-                let (value, partition, offset) = match crate::decode::send(op.value.get()) {
+                let (value, partition, offset) = match cx.send {
                     Some(x) => x,
                     None => {
                         let s: Send = op.value_as().map_err(|e| cx.bad_value(op, e))?;
