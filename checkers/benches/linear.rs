@@ -3,9 +3,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::Duration;
+use trial_checkers::generate::{cas_register_calls, simulate, SimConfig};
 use trial_checkers::linear::models::{CasRegister, Log};
 use trial_checkers::linear::{check, log_calls};
-use trial_checkers::sim::{cas_register_calls, simulate, SimConfig};
 use trial_checkers::Validity;
 
 fn bench(c: &mut Criterion) {
@@ -33,6 +33,7 @@ fn bench(c: &mut Criterion) {
         txns: false,
         nemesis: false,
         fault: None,
+        observer: false,
     });
     let calls = log_calls(&ops);
     g.bench_function(format!("log {} ops, concurrency 10", calls.len()), |b| {

@@ -3,7 +3,7 @@
 //! `examples/check_file.rs` and checkers/README.md.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use trial_checkers::sim::{simulate_to_file, SimConfig};
+use trial_checkers::generate::{simulate_to_file, SimConfig};
 use trial_checkers::{check_history_file, CheckOptions};
 
 fn bench(c: &mut Criterion) {
@@ -17,6 +17,7 @@ fn bench(c: &mut Criterion) {
         txns: false,
         nemesis: true,
         fault: None,
+        observer: false,
     };
     let n = simulate_to_file(&cfg, &path).unwrap();
     let mut g = c.benchmark_group("queue");

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 use std::time::Instant;
-use trial_checkers::sim::{simulate_to_file, SimConfig};
+use trial_checkers::generate::{simulate_to_file, SimConfig};
 use trial_checkers::{check_history_file, CheckOptions};
 
 fn main() {
@@ -27,6 +27,7 @@ fn main() {
                 txns,
                 nemesis: true,
                 fault: None,
+                observer: false,
             };
             let t = Instant::now();
             let ops = simulate_to_file(&cfg, Path::new(&a[2])).expect("write");
@@ -34,8 +35,15 @@ fn main() {
         }
         Some("check") if a.len() >= 3 => {
             let t = Instant::now();
-            let r = check_history_file(Path::new(&a[2]), &CheckOptions::default())
-                .unwrap_or_else(|e| panic!("{e}"));
+            // SKIP_CHECKERS=effects,stats turns registered checkers off (to
+            // measure what each one costs).
+            let opts = CheckOptions {
+                skip_checkers: std::env::var("SKIP_CHECKERS")
+                    .map(|s| s.split(',').map(str::to_string).collect())
+                    .unwrap_or_default(),
+                ..CheckOptions::default()
+            };
+            let r = check_history_file(Path::new(&a[2]), &opts).unwrap_or_else(|e| panic!("{e}"));
             let s = t.elapsed().as_secs_f64();
             println!("{}", r.human_summary(2));
             println!(

@@ -1,5 +1,5 @@
 //! Print a simulated history: `sim_dump SEED PARTITIONS WORKERS STEPS TXNS NEMESIS [FAULT]`.
-use trial_checkers::sim::{simulate, Fault, SimConfig};
+use trial_checkers::generate::{simulate, Fault, SimConfig};
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let n = |i: usize, d: u64| a.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
@@ -14,6 +14,7 @@ fn main() {
         txns: n(5, 0) == 1,
         nemesis: n(6, 1) == 1,
         fault,
+        observer: n(8, 0) == 1,
     };
     for op in simulate(&cfg) {
         println!("{}", serde_json::to_string(&op).unwrap());

@@ -1,72 +1,18 @@
-//! Reading a history as a stream and feeding the checkers: pairing of
-//! invocations and completions, decoding of values (only for the ops that
-//! need it), and dispatch to the queue checker and the stats.
+//! The one pairing pass: reading a history as a stream, pairing each
+//! completion with its invocation ([`trial_histories::Outstanding`], the
+//! one pairing rule) and feeding every checker that is on
+//! ([`crate::checker`]).
 
-use crate::fx::FxHashMap;
-use crate::queue::{ProcKey, QueueChecker, QueueOptions, QueueResults};
-use crate::stats::{Stats, StatsCollector};
-use crate::CheckError;
+use crate::checker::{enabled, Checker, CheckerOutput, Context, Invocation, ProcKey, Registration};
+use crate::hash::FxHashMap;
+use crate::{CheckError, CheckOptions};
 use std::path::Path;
-use trial_histories::values::{FinalRead, MicroOp, Poll, Send, Txn};
-use trial_histories::{HistoryReader, Op, OpType, Process, F};
-
-/// An outstanding invocation.
-struct Pending {
-    f: F,
-    index: u64,
-    time: u64,
-    /// The final read's partition.
-    aux: i32,
-}
-
-/// Outstanding invocations by process: a dense table for worker numbers
-/// (the common case), a map for the rest.
-#[derive(Default)]
-struct PendingTable {
-    dense: Vec<Option<Pending>>,
-    other: FxHashMap<ProcKey, Pending>,
-}
-
-const DENSE_PROCS: u64 = 1 << 16;
-
-impl PendingTable {
-    fn get(&self, k: &ProcKey) -> Option<&Pending> {
-        if *k < DENSE_PROCS {
-            self.dense.get(*k as usize).and_then(|p| p.as_ref())
-        } else {
-            self.other.get(k)
-        }
-    }
-    fn insert(&mut self, k: ProcKey, p: Pending) {
-        if k < DENSE_PROCS {
-            let i = k as usize;
-            if i >= self.dense.len() {
-                self.dense.resize_with(i + 1, || None);
-            }
-            self.dense[i] = Some(p);
-        } else {
-            self.other.insert(k, p);
-        }
-    }
-    fn remove(&mut self, k: &ProcKey) -> Option<Pending> {
-        if *k < DENSE_PROCS {
-            self.dense.get_mut(*k as usize).and_then(|p| p.take())
-        } else {
-            self.other.remove(k)
-        }
-    }
-    fn drain(&mut self) -> Vec<Pending> {
-        let mut v: Vec<Pending> = self.dense.drain(..).flatten().collect();
-        v.extend(self.other.drain().map(|(_, p)| p));
-        v.sort_by_key(|p| p.index);
-        v
-    }
-}
+use trial_histories::{HistoryReader, Op, OpType, Outstanding, Process, Step, F};
 
 /// What one streaming pass over a history produced.
 pub struct Ingested {
-    pub queue: QueueResults,
-    pub stats: Stats,
+    /// One output per checker that was on, in registration order.
+    pub outputs: Vec<CheckerOutput>,
     pub ops: u64,
     pub warnings: Vec<String>,
 }
@@ -79,27 +25,22 @@ struct PartitionOnly {
 
 struct Driver<'a> {
     path: &'a Path,
-    queue: QueueChecker,
-    stats: StatsCollector,
-    pending: PendingTable,
+    checkers: Vec<Box<dyn Checker>>,
+    pending: Outstanding<Invocation>,
     named: FxHashMap<String, ProcKey>,
     line: u64,
-    /// Reused buffer for a poll's records.
-    records: Vec<trial_histories::values::Record>,
 }
 
 const NAMED_BASE: u64 = 1 << 63;
 
 impl<'a> Driver<'a> {
-    fn new(path: &'a Path, qopts: QueueOptions) -> Self {
+    fn new(path: &'a Path, opts: &CheckOptions, registry: &[Registration]) -> Self {
         Driver {
             path,
-            queue: QueueChecker::new(qopts),
-            stats: StatsCollector::new(),
-            pending: PendingTable::default(),
+            checkers: enabled(registry, opts).map(|r| (r.make)(opts)).collect(),
+            pending: Outstanding::new(),
             named: FxHashMap::default(),
             line: 0,
-            records: Vec::new(),
         }
     }
 
@@ -113,196 +54,75 @@ impl<'a> Driver<'a> {
                 }
                 let k = NAMED_BASE + self.named.len() as u64;
                 self.named.insert(name.clone(), k);
-                self.queue.name_process(k, &name);
+                for c in &mut self.checkers {
+                    c.name_process(k, &name);
+                }
                 k
             }
         }
     }
 
-    fn bad_value(&self, op: &Op, e: serde_json::Error) -> CheckError {
-        CheckError::Value {
-            path: self.path.to_path_buf(),
-            line: self.line,
-            index: op.index,
-            f: op.f.to_string(),
-            message: e.to_string(),
-        }
-    }
-
-    fn malformed(&self, op: &Op, message: String) -> CheckError {
-        CheckError::Pairing {
-            path: self.path.to_path_buf(),
-            line: self.line,
-            index: op.index,
-            message,
-        }
-    }
-
     fn push(&mut self, op: &Op) -> Result<(), CheckError> {
         let key = self.key(&op.process);
-        if op.kind == OpType::Invoke {
-            if let Some(p) = self.pending.get(&key) {
-                return Err(self.malformed(
-                    op,
-                    format!(
-                        "process {} invoked op {} while op {} was still outstanding",
-                        op.process, op.index, p.index
-                    ),
-                ));
-            }
-            let mut aux = 0;
-            match op.f {
-                F::Send => {
-                    let value = match crate::fast::send(op.value.get()) {
-                        Some((v, _, _)) => v,
-                        None => {
-                            let s: Send = op.value_as().map_err(|e| self.bad_value(op, e))?;
-                            s.value
-                        }
-                    };
-                    self.queue.send_invoke(op.index, value, false);
-                }
-                F::Txn => {
-                    let t: Txn = op.value_as().map_err(|e| self.bad_value(op, e))?;
-                    self.queue.txn_invoke(
-                        op.index,
-                        t.ops.iter().filter_map(|m| match m {
-                            MicroOp::Send(s) => Some(s.value),
-                            _ => None,
-                        }),
-                    );
-                }
-                F::FinalRead => {
-                    let p: PartitionOnly = op.value_as().unwrap_or(PartitionOnly { partition: -1 });
-                    aux = p.partition;
-                }
-                _ => {}
-            }
-            self.stats.note_time(op.time);
-            self.pending.insert(
-                key,
-                Pending {
-                    f: op.f.clone(),
-                    index: op.index,
-                    time: op.time,
-                    aux,
+        let step = self
+            .pending
+            .step(op, || Invocation {
+                f: op.f.clone(),
+                index: op.index,
+                time: op.time,
+                process: key,
+                partition: if op.f == F::FinalRead {
+                    op.value_as::<PartitionOnly>().map_or(-1, |p| p.partition)
+                } else {
+                    0
                 },
-            );
-            return Ok(());
-        }
-        // A completion, or a standalone event.
-        let pending = match self.pending.remove(&key) {
-            Some(p) if p.f == op.f => Some(p),
-            Some(p) => {
-                if matches!(op.f, F::Crash | F::Rebalance) {
-                    // Reported while another op is in flight (a rebalance
-                    // callback runs inside poll): an event of its own.
-                    self.pending.insert(key, p);
-                    None
-                } else {
-                    return Err(self.malformed(
-                        op,
-                        format!(
-                            "op {} of process {} completes `{}` but the outstanding invocation \
-                             {} is `{}`",
-                            op.index, op.process, op.f, p.index, p.f
-                        ),
-                    ));
-                }
-            }
-            None => {
-                if !matches!(op.f, F::Crash | F::Rebalance) {
-                    return Err(self.malformed(
-                        op,
-                        format!(
-                            "process {} completed op {} ({}) that it never invoked",
-                            op.process, op.index, op.kind
-                        ),
-                    ));
-                }
+            })
+            .map_err(|e| CheckError::Pairing {
+                path: self.path.to_path_buf(),
+                line: self.line,
+                index: op.index,
+                message: e.to_string(),
+            })?;
+        let cx = Context {
+            path: self.path,
+            line: self.line,
+            process: key,
+            worker: matches!(op.process, Process::Worker(_)),
+            send: if op.f == F::Send {
+                crate::decode::send(op.value.get())
+            } else {
                 None
-            }
+            },
         };
-        let latency = pending.as_ref().map(|p| op.time.saturating_sub(p.time));
-        let worker = matches!(op.process, Process::Worker(_));
-        self.stats
-            .completed(op.f.as_str(), op.kind, worker, op.time, latency);
-        match &op.f {
-            F::Send => {
-                let (value, partition, offset) = match crate::fast::send(op.value.get()) {
-                    Some(x) => x,
-                    None => {
-                        let s: Send = op.value_as().map_err(|e| self.bad_value(op, e))?;
-                        (s.value, s.partition, s.offset)
-                    }
-                };
-                self.queue
-                    .send_complete(op.index, op.time, key, op.kind, value, partition, offset);
-            }
-            F::Poll => {
-                if op.kind == OpType::Ok {
-                    let mut recs = std::mem::take(&mut self.records);
-                    recs.clear();
-                    if !crate::fast::poll(op.value.get(), &mut recs) {
-                        let p: Poll = op.value_as().map_err(|e| self.bad_value(op, e))?;
-                        recs = p.records;
-                    }
-                    self.queue.poll_ok(op.index, op.time, key, &recs);
-                    self.records = recs;
-                } else {
-                    self.queue.reset_consumer(key);
+        match step {
+            Step::Invoked(_) => {
+                for c in &mut self.checkers {
+                    c.invoke(op, &cx)?;
                 }
             }
-            F::Txn => {
-                let t: Txn = op.value_as().map_err(|e| self.bad_value(op, e))?;
-                let sends: Vec<_> = t
-                    .ops
-                    .iter()
-                    .filter_map(|m| match m {
-                        MicroOp::Send(s) => Some((s.value, s.partition, s.offset)),
-                        _ => None,
-                    })
-                    .collect();
-                let polls = t.ops.iter().flat_map(|m| match m {
-                    MicroOp::Poll(p) => p.records.iter(),
-                    _ => [].iter(),
-                });
-                let invoke = pending.as_ref().map_or(op.index, |p| p.index);
-                self.queue
-                    .txn_complete(invoke, op.index, op.time, key, op.kind, &sends, polls);
-            }
-            F::Assign | F::Subscribe | F::Rebalance => self.queue.reset_consumer(key),
-            F::Crash => self.queue.crash(key),
-            F::FinalRead => {
-                if op.kind == OpType::Ok {
-                    let fr: FinalRead = op.value_as().map_err(|e| self.bad_value(op, e))?;
-                    self.queue
-                        .final_read(op.index, op.time, fr.partition, Some(&fr));
-                } else {
-                    let p = pending.as_ref().map_or(-1, |p| p.aux);
-                    self.queue.final_read(op.index, op.time, p, None);
+            Step::Completed(inv) => {
+                for c in &mut self.checkers {
+                    c.complete(Some(&inv.data), op, &cx)?;
                 }
             }
-            F::Heal => self.stats.nemesis("heal", op.time),
-            F::Other(name) => {
-                if op.process == Process::Nemesis {
-                    self.stats.nemesis(name, op.time);
+            Step::Event => {
+                debug_assert!(op.kind != OpType::Invoke);
+                for c in &mut self.checkers {
+                    c.complete(None, op, &cx)?;
                 }
             }
         }
         Ok(())
     }
 
-    fn finish(mut self) -> (QueueResults, Stats) {
+    fn finish(mut self) -> Vec<CheckerOutput> {
         let rest = self.pending.drain();
-        for p in rest {
-            self.stats.unfinished(p.f.as_str());
-            if p.f == F::FinalRead {
-                self.queue.final_read(p.index, p.time, p.aux, None);
+        for (_, p) in &rest {
+            for c in &mut self.checkers {
+                c.unfinished(&p.data);
             }
-            // Sends and txns left invoked stay indefinite in the queue checker.
         }
-        (self.queue.finish(), self.stats.finish())
+        self.checkers.into_iter().map(|c| c.finish()).collect()
     }
 }
 
@@ -312,7 +132,11 @@ impl<'a> Driver<'a> {
 /// decodes values and runs the checkers; ops pass between them in batches,
 /// in order. Parsing is about half the work, so on two cores this nearly
 /// halves the wall time; memory stays bounded (a few batches in flight).
-pub fn ingest_file(path: &Path, qopts: QueueOptions) -> Result<Ingested, CheckError> {
+pub fn ingest_file(
+    path: &Path,
+    opts: &CheckOptions,
+    registry: &[Registration],
+) -> Result<Ingested, CheckError> {
     use std::sync::mpsc::sync_channel;
     enum Msg {
         Ops(Vec<(Op, u64)>),
@@ -364,7 +188,7 @@ pub fn ingest_file(path: &Path, qopts: QueueOptions) -> Result<Ingested, CheckEr
             drop(tx);
             while back_rx.recv().is_ok() {}
         });
-        let mut d = Driver::new(path, qopts);
+        let mut d = Driver::new(path, opts, registry);
         let mut ops = 0u64;
         let mut warnings = Vec::new();
         for msg in rx {
@@ -383,10 +207,8 @@ pub fn ingest_file(path: &Path, qopts: QueueOptions) -> Result<Ingested, CheckEr
             }
         }
         drop(back_tx);
-        let (queue, stats) = d.finish();
         Ok(Ingested {
-            queue,
-            stats,
+            outputs: d.finish(),
             ops,
             warnings,
         })
@@ -397,9 +219,10 @@ pub fn ingest_file(path: &Path, qopts: QueueOptions) -> Result<Ingested, CheckEr
 pub fn ingest_reader<R: std::io::BufRead>(
     r: &mut HistoryReader<R>,
     path: &Path,
-    qopts: QueueOptions,
+    opts: &CheckOptions,
+    registry: &[Registration],
 ) -> Result<Ingested, CheckError> {
-    let mut d = Driver::new(path, qopts);
+    let mut d = Driver::new(path, opts, registry);
     let mut ops = 0u64;
     while let Some(op) = r.next() {
         let op = op?;
@@ -408,27 +231,27 @@ pub fn ingest_reader<R: std::io::BufRead>(
         d.push(&op)?;
     }
     let warnings = r.warnings().iter().map(|w| w.to_string()).collect();
-    let (queue, stats) = d.finish();
     Ok(Ingested {
-        queue,
-        stats,
+        outputs: d.finish(),
         ops,
         warnings,
     })
 }
 
 /// Check ops already in memory (tests, generators).
-pub fn ingest_ops(ops: &[Op], qopts: QueueOptions) -> Result<Ingested, CheckError> {
+pub fn ingest_ops(
+    ops: &[Op],
+    opts: &CheckOptions,
+    registry: &[Registration],
+) -> Result<Ingested, CheckError> {
     let path = Path::new("<memory>");
-    let mut d = Driver::new(path, qopts);
+    let mut d = Driver::new(path, opts, registry);
     for (i, op) in ops.iter().enumerate() {
         d.line = i as u64 + 1;
         d.push(op)?;
     }
-    let (queue, stats) = d.finish();
     Ok(Ingested {
-        queue,
-        stats,
+        outputs: d.finish(),
         ops: ops.len() as u64,
         warnings: Vec::new(),
     })

@@ -11,29 +11,39 @@
 //!   CAS register and a key-value map; reads Jepsen EDN histories too.
 //! - [`stats`]: outcomes, availability over time, latency quantiles.
 //! - [`results`]: the verdict and `results.json`.
-//! - [`sim`]: a simulated Kafka that writes valid histories, and faults
-//!   that inject exactly one anomaly class (for property tests and
-//!   benchmarks).
+//! - [`effects`]: what each fault did to the cluster, from the observer's
+//!   samples (leader changes, ISR, controller, fenced and unreachable
+//!   brokers; fail-over time, time to full ISR; availability during faults).
+//! - [`checker`]: the [`checker::Checker`] trait and the registry of the
+//!   checkers fed by [`ingest`]'s one pairing pass.
+//! - [`verdict`]: validity, anomaly classes, exit codes (a leaf module).
+//! - [`generate`]: a history builder and a simulated Kafka that writes valid
+//!   histories (with observer samples if asked), and faults that inject
+//!   exactly one anomaly class (for property tests and benchmarks).
 //!
 //! The entry point is [`check_history_file`]. Two rules keep a verdict
 //! honest: no vacuous pass (a history that cannot show loss is `unknown`,
 //! never `valid`), and proven loss apart from suspicion (`lost-write` only
 //! when a read covered the offset; otherwise `unseen`).
 
+pub mod checker;
 pub mod cycles;
-mod fast;
-pub mod fx;
+mod decode;
+pub mod effects;
+pub mod generate;
+pub mod hash;
 pub mod ingest;
 pub mod linear;
 pub mod queue;
 pub mod results;
-pub mod sim;
 pub mod stats;
+pub mod verdict;
 
 pub use linear::{check_edn_file, LinearResult};
 pub use queue::{QueueOptions, QueueResults};
-pub use results::{anomaly_definitions, AnomalyReport, Example, Results, Validity};
+pub use results::Results;
 pub use stats::Stats;
+pub use verdict::{anomaly_definitions, exit_code, AnomalyReport, Example, Validity};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -105,6 +115,8 @@ pub struct CheckOptions {
     pub linear_model: Option<String>,
     /// Time limit of the linearizability search.
     pub linear_time_limit: Duration,
+    /// Registered checkers (by name, e.g. `effects`) not to run.
+    pub skip_checkers: Vec<String>,
 }
 
 impl Default for CheckOptions {
@@ -115,12 +127,13 @@ impl Default for CheckOptions {
             min_ok_fraction_during_faults: 0.01,
             linear_model: None,
             linear_time_limit: Duration::from_secs(60),
+            skip_checkers: Vec::new(),
         }
     }
 }
 
 impl CheckOptions {
-    fn queue(&self) -> QueueOptions {
+    pub(crate) fn queue(&self) -> QueueOptions {
         QueueOptions {
             max_examples: self.max_examples,
             informational: self.informational.clone(),
@@ -132,7 +145,7 @@ impl CheckOptions {
 /// the queue checker and the stats (and, if asked, the linearizability
 /// checker), and combine the verdict.
 pub fn check_history_file(path: &Path, opts: &CheckOptions) -> Result<Results, CheckError> {
-    let ing = ingest::ingest_file(path, opts.queue())?;
+    let ing = ingest::ingest_file(path, opts, checker::REGISTRY)?;
     let linear = match &opts.linear_model {
         Some(m) => Some(linear::check_history_log(path, m, opts.linear_time_limit)?),
         None => None,
@@ -142,7 +155,17 @@ pub fn check_history_file(path: &Path, opts: &CheckOptions) -> Result<Results, C
 
 /// Check a history held in memory (tests, generated histories).
 pub fn check_ops(ops: &[Op], opts: &CheckOptions) -> Result<Results, CheckError> {
-    let ing = ingest::ingest_ops(ops, opts.queue())?;
+    check_ops_with(ops, opts, checker::REGISTRY)
+}
+
+/// Check a history in memory with the checkers of `registry` (tests of
+/// new checkers; [`checker::REGISTRY`] is the default).
+pub fn check_ops_with(
+    ops: &[Op],
+    opts: &CheckOptions,
+    registry: &[checker::Registration],
+) -> Result<Results, CheckError> {
+    let ing = ingest::ingest_ops(ops, opts, registry)?;
     let linear = match &opts.linear_model {
         Some(m) => Some(linear::check_ops_log(ops, m, opts.linear_time_limit)?),
         None => None,
@@ -181,42 +204,47 @@ pub fn results_from_linear(l: LinearResult, ops: u64) -> Results {
             queue: None,
             stats: Stats::default(),
             linearizable: Some(l),
+            other: Default::default(),
         },
         ops,
         warnings: Vec::new(),
     }
 }
 
-fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOptions) -> Results {
-    let q = ing.queue;
-    let stats = ing.stats;
-    let mut unknown_reasons = q.unknown_reasons.clone();
-    // No vacuous pass: faults must have met a working system.
-    let df = &stats.during_faults;
-    if df.fault_seconds > 0.0 {
-        if df.completed == 0 {
-            unknown_reasons.push(format!(
-                "faults were active for {:.1} s but no client operation completed meanwhile",
-                df.fault_seconds
-            ));
-        } else if (df.ok as f64) < opts.min_ok_fraction_during_faults * df.completed as f64
-            || df.ok == 0
-        {
-            unknown_reasons.push(format!(
-                "only {} of {} client operations that completed while faults were active were \
-                 ok ({:.2}% < {:.2}%): the faults did not meet a working system",
-                df.ok,
-                df.completed,
-                100.0 * df.ok as f64 / df.completed as f64,
-                100.0 * opts.min_ok_fraction_during_faults
-            ));
+fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, _opts: &CheckOptions) -> Results {
+    let mut queue: Option<QueueResults> = None;
+    let mut stats = Stats::default();
+    let mut other = std::collections::BTreeMap::new();
+    let mut unknown_reasons = Vec::new();
+    let mut anomaly_counts = std::collections::BTreeMap::new();
+    let mut warnings = ing.warnings;
+    let mut valid = Validity::Valid;
+    for out in ing.outputs {
+        valid = valid.and(out.validity);
+        unknown_reasons.extend(out.unknown_reasons);
+        anomaly_counts.extend(out.anomaly_counts);
+        warnings.extend(out.warnings);
+        match out.typed {
+            Some(t) if out.name == "queue" => match t.downcast::<QueueResults>() {
+                Ok(q) => queue = Some(*q),
+                Err(_) => unreachable!("the queue checker's typed output is QueueResults"),
+            },
+            Some(t) if out.name == "stats" => match t.downcast::<Stats>() {
+                Ok(s) => stats = *s,
+                Err(_) => unreachable!("the stats checker's typed output is Stats"),
+            },
+            _ => {
+                other.insert(
+                    out.name.to_string(),
+                    results::CheckerBody {
+                        json: out.body,
+                        summary: out.summary,
+                    },
+                );
+            }
         }
     }
-    let mut anomaly_counts = std::collections::BTreeMap::new();
-    for (c, a) in &q.anomalies {
-        anomaly_counts.insert(c.clone(), a.count);
-    }
-    let mut valid = q.valid;
+    // A checker that could not decide never passes.
     if valid == Validity::Valid && !unknown_reasons.is_empty() {
         valid = Validity::Unknown;
     }
@@ -230,15 +258,18 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
         }
         valid = valid.and(l.valid);
     }
-    let found: Vec<String> = q
-        .anomalies
+    let found: Vec<String> = queue
         .iter()
-        .filter(|(c, a)| {
-            a.count > 0
-                && !a.informational
-                && (c.as_str() != results::class::UNSEEN || q.unseen.is_loss)
+        .flat_map(|q| {
+            q.anomalies
+                .iter()
+                .filter(|(c, a)| {
+                    a.count > 0
+                        && !a.informational
+                        && (c.as_str() != results::class::UNSEEN || q.unseen.is_loss)
+                })
+                .map(|(c, a)| format!("{} {c}", a.count))
         })
-        .map(|(c, a)| format!("{} {c}", a.count))
         .chain(
             linear
                 .as_ref()
@@ -246,7 +277,12 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
                 .map(|l| format!("not linearizable as a {}", l.model)),
         )
         .collect();
-    let ok_sends: u64 = q.partitions.values().map(|p| p.ok_sends).sum();
+    let ok_sends: u64 = queue
+        .iter()
+        .flat_map(|q| q.partitions.values())
+        .map(|p| p.ok_sends)
+        .sum();
+    let partitions = queue.as_ref().map_or(0, |q| q.partitions.len());
     let summary = match valid {
         Validity::Invalid => format!(
             "INVALID: {} ({} ops, {} acknowledged sends)",
@@ -266,9 +302,7 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
         ),
         Validity::Valid => format!(
             "valid: {} ops, {} acknowledged sends in {} partitions, every one read back",
-            ing.ops,
-            ok_sends,
-            q.partitions.len()
+            ing.ops, ok_sends, partitions
         ),
     };
     Results {
@@ -277,11 +311,12 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
         anomaly_counts,
         unknown_reasons,
         checkers: results::CheckerResults {
-            queue: Some(q),
+            queue,
             stats,
             linearizable: linear,
+            other,
         },
         ops: ing.ops,
-        warnings: ing.warnings,
+        warnings,
     }
 }

@@ -2,123 +2,18 @@
 //!
 //! Other parts of kafka-trial (the run store, the HTML report) read this
 //! shape; keep field names stable and only ever add optional fields.
+//! The vocabulary (validity, anomaly reports, classes) lives in
+//! [`crate::verdict`] and is re-exported here.
 
 use crate::linear::LinearResult;
 use crate::queue::QueueResults;
 use crate::stats::Stats;
-use serde::de::{self, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 
-/// `true`, `false`, or `"unknown"` (could not decide: never a pass).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Validity {
-    Valid,
-    Invalid,
-    Unknown,
-}
-
-impl Validity {
-    /// Combine two verdicts: any invalid → invalid; else any unknown →
-    /// unknown; else valid.
-    pub fn and(self, o: Validity) -> Validity {
-        use Validity::*;
-        match (self, o) {
-            (Invalid, _) | (_, Invalid) => Invalid,
-            (Unknown, _) | (_, Unknown) => Unknown,
-            _ => Valid,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Validity::Valid => "valid",
-            Validity::Invalid => "INVALID",
-            Validity::Unknown => "unknown",
-        }
-    }
-    /// The process exit code that DESIGN.md assigns: 0 valid, 1 anomalies,
-    /// 2 unknown.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Validity::Valid => 0,
-            Validity::Invalid => 1,
-            Validity::Unknown => 2,
-        }
-    }
-}
-
-impl fmt::Display for Validity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Validity {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Validity::Valid => s.serialize_bool(true),
-            Validity::Invalid => s.serialize_bool(false),
-            Validity::Unknown => s.serialize_str("unknown"),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Validity {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Validity;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("true, false or \"unknown\"")
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Validity, E> {
-                Ok(if v {
-                    Validity::Valid
-                } else {
-                    Validity::Invalid
-                })
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Validity, E> {
-                match v {
-                    "unknown" => Ok(Validity::Unknown),
-                    other => Err(E::custom(format!("unknown validity {other:?}"))),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// One piece of evidence for an anomaly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct Example {
-    /// Indices of the ops involved (e.g. the send's ack and the read that
-    /// proves the loss).
-    pub ops: Vec<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partition: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offset: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub process: Option<String>,
-    /// What happened, in a sentence a person reads.
-    pub message: String,
-}
-
-/// One anomaly class: how often, what it means, a few examples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct AnomalyReport {
-    pub count: u64,
-    pub definition: String,
-    pub examples: Vec<Example>,
-    /// Reported for information only: does not make the history invalid
-    /// (see `CheckOptions::informational`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub informational: bool,
-}
+pub use crate::verdict::{
+    anomaly_definitions, class, definition, exit_code, AnomalyReport, Example, Validity,
+};
 
 /// What each checker found.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -129,6 +24,46 @@ pub struct CheckerResults {
     pub stats: Stats,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linearizable: Option<LinearResult>,
+    /// Every other checker of the pairing pass, by name (`effects`, …):
+    /// its JSON body, with its one-line `summary` if it has one.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, CheckerBody>,
+}
+
+/// The results of a checker as JSON text: written as is into results.json
+/// (building a JSON tree of a large body would cost more than the check).
+#[derive(Debug, Clone)]
+pub struct CheckerBody {
+    pub json: Box<serde_json::value::RawValue>,
+    /// Its one-line summary (the body's top-level `summary`).
+    pub summary: Option<String>,
+}
+
+impl CheckerBody {
+    /// The body in a typed shape.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.json.get())
+    }
+}
+
+impl Serialize for CheckerBody {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckerBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Through a tree: `RawValue` cannot come out of a flattened map.
+        let v = serde_json::Value::deserialize(d)?;
+        let summary = v
+            .get("summary")
+            .and_then(|s| s.as_str())
+            .map(str::to_string);
+        serde_json::value::to_raw_value(&v)
+            .map(|json| CheckerBody { json, summary })
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// The whole verdict: written to `results.json`.
@@ -154,6 +89,13 @@ impl Results {
     /// 0 valid, 1 anomalies found, 2 unknown.
     pub fn exit_code(&self) -> u8 {
         self.valid.exit_code()
+    }
+
+    /// The results of a checker of the pairing pass other than `queue`
+    /// and `stats` (`checkers.<name>`), in its typed shape (e.g.
+    /// `results.checker::<trial_checkers::effects::EffectsResults>("effects")`).
+    pub fn checker<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        self.checkers.other.get(name).and_then(|b| b.parse().ok())
     }
 
     /// Non-informational anomaly classes with a non-zero count.
@@ -202,6 +144,11 @@ impl Results {
                 let _ = writeln!(s, "    {}", c.message);
             }
         }
+        for (name, body) in &self.checkers.other {
+            if let Some(line) = &body.summary {
+                let _ = writeln!(s, "  {name}: {line}");
+            }
+        }
         for r in &self.unknown_reasons {
             let _ = writeln!(s, "  unknown: {r}");
         }
@@ -209,161 +156,5 @@ impl Results {
             let _ = writeln!(s, "  warning: {w}");
         }
         s
-    }
-}
-
-/// Anomaly class names (stable keys of `anomaly_counts`).
-pub mod class {
-    pub const LOST_WRITE: &str = "lost-write";
-    pub const UNSEEN: &str = "unseen";
-    pub const DUPLICATE: &str = "duplicate";
-    pub const INCONSISTENT_OFFSETS: &str = "inconsistent-offsets";
-    pub const NONMONOTONIC_SEND: &str = "nonmonotonic-send";
-    pub const POLL_SKIP: &str = "poll-skip";
-    pub const NONMONOTONIC_POLL: &str = "nonmonotonic-poll";
-    pub const INT_POLL_SKIP: &str = "int-poll-skip";
-    pub const INT_NONMONOTONIC_POLL: &str = "int-nonmonotonic-poll";
-    pub const INT_SEND_SKIP: &str = "int-send-skip";
-    pub const INT_NONMONOTONIC_SEND: &str = "int-nonmonotonic-send";
-    pub const GARBAGE_READ: &str = "garbage-read";
-    pub const FAILED_WRITE_READ: &str = "failed-write-read";
-    pub const ABORTED_READ: &str = "aborted-read";
-    pub const G0: &str = "G0";
-    pub const G1C: &str = "G1c";
-    pub const NONLINEARIZABLE: &str = "nonlinearizable";
-}
-
-static DEFINITIONS: &[(&str, &str)] = &[
-    (
-        class::LOST_WRITE,
-        "An acknowledged (ok) send whose value no read ever returned, although a read of its \
-         partition covered its acknowledged offset: the final read's range [start_offset, \
-         high_watermark), or one consumer's uninterrupted run of polls that read offsets on \
-         both sides of it.",
-    ),
-    (
-        class::UNSEEN,
-        "An acknowledged (ok) send whose value no read ever returned and whose loss no read \
-         proves; counted over time, and an anomaly (loss) only when every partition's final \
-         read was complete.",
-    ),
-    (
-        class::DUPLICATE,
-        "One sent value found at two or more distinct (partition, offset) positions, counting \
-         every read and the offset its own acknowledgement claimed.",
-    ),
-    (
-        class::INCONSISTENT_OFFSETS,
-        "One offset of a partition holding different values in different reads, or a read \
-         value differing from the value an acknowledgement claimed for that offset.",
-    ),
-    (
-        class::NONMONOTONIC_SEND,
-        "Within one process, an acknowledged send to a partition got an offset not greater \
-         than that of the process's previous acknowledged send to the partition (since its \
-         last crash).",
-    ),
-    (
-        class::POLL_SKIP,
-        "Within one consumer process, between consecutive polls of a partition with no \
-         assign, subscribe, rebalance, crash or indefinite poll in between, the offset jumped \
-         forward over an offset that some read returned a record at.",
-    ),
-    (
-        class::NONMONOTONIC_POLL,
-        "Within one consumer process, between consecutive polls of a partition with no \
-         assign, subscribe, rebalance, crash or indefinite poll in between, the next offset \
-         read was not greater than the last one.",
-    ),
-    (
-        class::INT_POLL_SKIP,
-        "Inside one poll (or one transaction's polls, or one final read), consecutive records \
-         of a partition jumped over an offset that some read returned a record at.",
-    ),
-    (
-        class::INT_NONMONOTONIC_POLL,
-        "Inside one poll (or one transaction's polls, or one final read), a record of a \
-         partition had an offset not greater than the previous record of that partition.",
-    ),
-    (
-        class::INT_SEND_SKIP,
-        "Inside one committed transaction, consecutive sends to a partition were acknowledged \
-         at offsets with another read record between them.",
-    ),
-    (
-        class::INT_NONMONOTONIC_SEND,
-        "Inside one committed transaction, a send to a partition was acknowledged at an \
-         offset not greater than the transaction's previous send to that partition.",
-    ),
-    (
-        class::GARBAGE_READ,
-        "A read returned a value that no send (nor transaction) ever tried to write, not even \
-         an invocation that never completed.",
-    ),
-    (
-        class::FAILED_WRITE_READ,
-        "A read returned the value of a send that definitely failed (type fail).",
-    ),
-    (
-        class::ABORTED_READ,
-        "A read returned a value written by a transaction that definitely aborted (type fail); \
-         Adya's G1a.",
-    ),
-    (
-        class::G0,
-        "A cycle of committed transactions linked only by write-write dependencies (T1 wrote \
-         a record before T2 in one partition's log, and T2 before T1 in another).",
-    ),
-    (
-        class::G1C,
-        "A cycle of committed transactions linked by write-write and write-read dependencies \
-         (T2 read a record T1 wrote), with at least one write-read edge.",
-    ),
-    (
-        class::NONLINEARIZABLE,
-        "The linearizability checker found no order of the operations consistent with the \
-         model and with real time (see checkers.linearizable.counterexample).",
-    ),
-];
-
-/// Every anomaly class with its one-sentence definition (for the report).
-pub fn anomaly_definitions() -> &'static [(&'static str, &'static str)] {
-    DEFINITIONS
-}
-
-/// The definition of one class.
-pub fn definition(class: &str) -> &'static str {
-    DEFINITIONS
-        .iter()
-        .find(|(c, _)| *c == class)
-        .map(|(_, d)| *d)
-        .unwrap_or("")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn validity_serialises_as_the_contract_says() {
-        assert_eq!(serde_json::to_string(&Validity::Valid).unwrap(), "true");
-        assert_eq!(serde_json::to_string(&Validity::Invalid).unwrap(), "false");
-        assert_eq!(
-            serde_json::to_string(&Validity::Unknown).unwrap(),
-            "\"unknown\""
-        );
-        for v in [Validity::Valid, Validity::Invalid, Validity::Unknown] {
-            let s = serde_json::to_string(&v).unwrap();
-            assert_eq!(serde_json::from_str::<Validity>(&s).unwrap(), v);
-        }
-        assert_eq!(Validity::Valid.and(Validity::Unknown), Validity::Unknown);
-        assert_eq!(Validity::Unknown.and(Validity::Invalid), Validity::Invalid);
-    }
-
-    #[test]
-    fn every_class_has_a_definition() {
-        for (c, d) in anomaly_definitions() {
-            assert!(!c.is_empty() && d.len() > 20, "{c}");
-        }
     }
 }

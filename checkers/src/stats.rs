@@ -1,9 +1,11 @@
 //! Counts, availability over time, latencies, and the fault windows.
 
-use crate::fx::FxHashMap;
+use crate::checker::{Checker, CheckerOutput, Context, Invocation};
+use crate::hash::FxHashMap;
+use crate::{CheckError, CheckOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use trial_histories::OpType;
+use trial_histories::{FaultTracker, Op, OpType, Process};
 
 const NS_PER_S: u64 = 1_000_000_000;
 
@@ -73,12 +75,9 @@ pub struct Stats {
 pub struct StatsCollector {
     by_f: FxHashMap<String, (FStats, Vec<u64>)>,
     windows: Vec<(u64, u64)>, // (completed, ok) per second
-    open_faults: BTreeMap<String, u64>,
-    faults: Vec<FaultWindow>,
+    /// The one fault-interval computation (trial_histories::faults).
+    faults: FaultTracker,
     during: DuringFaults,
-    fault_ns: u64,
-    /// When the set of active faults last became non-empty.
-    active_since: Option<u64>,
     last_time: u64,
 }
 
@@ -128,7 +127,7 @@ impl StatsCollector {
             if kind == OpType::Ok {
                 self.windows[s].1 += 1;
             }
-            if !self.open_faults.is_empty() {
+            if self.faults.active() {
                 self.during.completed += 1;
                 if kind == OpType::Ok {
                     self.during.ok += 1;
@@ -142,52 +141,29 @@ impl StatsCollector {
         self.entry(f).0.unfinished += 1;
     }
 
-    /// A nemesis op completed: `start-X` opens a fault window of kind X,
-    /// `stop-X` closes it, `heal` closes every window.
-    pub fn nemesis(&mut self, f: &str, time: u64) {
-        self.last_time = self.last_time.max(time);
-        if let Some(kind) = f.strip_prefix("start-") {
-            if self.open_faults.is_empty() {
-                self.active_since = Some(time);
-            }
-            self.open_faults.entry(kind.to_string()).or_insert(time);
-        } else if let Some(kind) = f.strip_prefix("stop-") {
-            if let Some(start) = self.open_faults.remove(kind) {
-                self.close(kind.to_string(), start, time);
-            }
-        } else if f == "heal" {
-            let open = std::mem::take(&mut self.open_faults);
-            for (k, start) in open {
-                self.close(k, start, time);
-            }
-        }
-    }
-
-    fn close(&mut self, kind: String, start: u64, end: u64) {
-        self.faults.push(FaultWindow {
-            kind,
-            start_s: start as f64 / 1e9,
-            end_s: end as f64 / 1e9,
-        });
-        if self.open_faults.is_empty() {
-            if let Some(s) = self.active_since.take() {
-                self.fault_ns += end.saturating_sub(s);
-            }
-        }
+    /// A nemesis op (its completion opens or closes fault windows by the
+    /// rules of [`trial_histories::faults`]).
+    pub fn nemesis(&mut self, op: &Op) {
+        self.last_time = self.last_time.max(op.time);
+        self.faults.push(op);
     }
 
     pub fn note_time(&mut self, t: u64) {
         self.last_time = self.last_time.max(t);
     }
 
-    pub fn finish(mut self) -> Stats {
+    pub fn finish(self) -> Stats {
         let end = self.last_time;
-        let open = std::mem::take(&mut self.open_faults);
-        for (k, start) in open {
-            self.close(k, start, end);
-        }
-        self.faults
-            .sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then(a.kind.cmp(&b.kind)));
+        let intervals = self.faults.finish(end);
+        let faults = intervals
+            .intervals
+            .iter()
+            .map(|f| FaultWindow {
+                kind: f.kind.clone(),
+                start_s: f.start_ns as f64 / 1e9,
+                end_s: f.end_ns as f64 / 1e9,
+            })
+            .collect();
         let mut by_f = BTreeMap::new();
         for (f, (mut st, mut lat)) in self.by_f {
             if !lat.is_empty() {
@@ -218,7 +194,7 @@ impl StatsCollector {
             })
             .collect();
         let mut during = self.during;
-        during.fault_seconds = self.fault_ns as f64 / 1e9;
+        during.fault_seconds = intervals.active_ns as f64 / 1e9;
         Stats {
             by_f,
             availability: Availability {
@@ -230,16 +206,97 @@ impl StatsCollector {
                     ok as f64 / tot as f64
                 },
             },
-            faults: self.faults,
+            faults,
             during_faults: during,
             duration_s: end as f64 / 1e9,
         }
     }
 }
 
+/// `stats` as a checker of the pairing pass. It judges one thing: faults
+/// must have met a working system (no vacuous pass), else `unknown`.
+pub struct StatsFeed {
+    stats: StatsCollector,
+    min_ok_fraction_during_faults: f64,
+}
+
+pub(crate) fn make(opts: &CheckOptions) -> Box<dyn Checker> {
+    Box::new(StatsFeed {
+        stats: StatsCollector::new(),
+        min_ok_fraction_during_faults: opts.min_ok_fraction_during_faults,
+    })
+}
+
+impl Checker for StatsFeed {
+    fn name(&self) -> &'static str {
+        "stats"
+    }
+
+    fn invoke(&mut self, op: &Op, _cx: &Context) -> Result<(), CheckError> {
+        self.stats.note_time(op.time);
+        Ok(())
+    }
+
+    fn complete(
+        &mut self,
+        invoke: Option<&Invocation>,
+        op: &Op,
+        cx: &Context,
+    ) -> Result<(), CheckError> {
+        let latency = invoke.map(|p| op.time.saturating_sub(p.time));
+        self.stats
+            .completed(op.f.as_str(), op.kind, cx.worker, op.time, latency);
+        if op.process == Process::Nemesis {
+            self.stats.nemesis(op);
+        }
+        Ok(())
+    }
+
+    fn unfinished(&mut self, p: &Invocation) {
+        self.stats.unfinished(p.f.as_str());
+    }
+
+    fn finish(self: Box<Self>) -> CheckerOutput {
+        let stats = self.stats.finish();
+        let mut out = CheckerOutput::new("stats", &());
+        // No vacuous pass: faults must have met a working system.
+        let df = &stats.during_faults;
+        if df.fault_seconds > 0.0 {
+            if df.completed == 0 {
+                out.unknown_reasons.push(format!(
+                    "faults were active for {:.1} s but no client operation completed meanwhile",
+                    df.fault_seconds
+                ));
+            } else if (df.ok as f64) < self.min_ok_fraction_during_faults * df.completed as f64
+                || df.ok == 0
+            {
+                out.unknown_reasons.push(format!(
+                    "only {} of {} client operations that completed while faults were active \
+                     were ok ({:.2}% < {:.2}%): the faults did not meet a working system",
+                    df.ok,
+                    df.completed,
+                    100.0 * df.ok as f64 / df.completed as f64,
+                    100.0 * self.min_ok_fraction_during_faults
+                ));
+            }
+        }
+        if !out.unknown_reasons.is_empty() {
+            out.validity = crate::Validity::Unknown;
+        }
+        out.typed = Some(Box::new(stats));
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn nem(f: &str, time: u64) -> Op {
+        let mut op = Op::new(Process::Nemesis, OpType::Info, f);
+        op.time = time;
+        op
+    }
 
     #[test]
     fn quantiles_windows_and_faults() {
@@ -253,10 +310,10 @@ mod tests {
                 Some(i * 1_000_000),
             );
         }
-        s.nemesis("start-partition", 2 * NS_PER_S);
+        s.nemesis(&nem("start-partition", 2 * NS_PER_S));
         s.completed("send", OpType::Fail, true, 2 * NS_PER_S + 1, Some(5));
         s.completed("poll", OpType::Ok, true, 2 * NS_PER_S + 2, Some(5));
-        s.nemesis("heal", 3 * NS_PER_S);
+        s.nemesis(&nem("heal", 3 * NS_PER_S));
         s.unfinished("send");
         let st = s.finish();
         let send = &st.by_f["send"];

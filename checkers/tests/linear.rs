@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use trial_checkers::generate::Builder;
 use trial_checkers::linear::models::{CasRegister, LogInput, LogOutput, RegInput};
 use trial_checkers::linear::{check, check_edn_str, check_ops_log, Call};
-use trial_checkers::sim::Builder;
 use trial_checkers::{check_edn_file, Validity};
 use trial_histories::OpType;
 
@@ -182,7 +182,7 @@ fn log_model_on_a_kafka_history() {
 #[test]
 fn generated_cas_register_histories_are_linearizable() {
     for seed in 0..20 {
-        let calls = trial_checkers::sim::cas_register_calls(seed, 300, 5);
+        let calls = trial_checkers::generate::cas_register_calls(seed, 300, 5);
         let r = check(&CasRegister, calls, T);
         assert_eq!(r.valid, Validity::Valid, "seed {seed}: {r:?}");
     }

@@ -9,7 +9,8 @@
 
 use proptest::prelude::*;
 use std::time::Duration;
-use trial_checkers::sim::{simulate, Fault, SimConfig};
+use trial_checkers::effects::EffectsResults;
+use trial_checkers::generate::{simulate, Fault, SimConfig};
 use trial_checkers::{check_ops, CheckOptions, Results, Validity};
 use trial_histories::{Op, OpType, F};
 
@@ -28,9 +29,10 @@ fn config() -> impl Strategy<Value = SimConfig> {
         0u64..600,
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
     )
         .prop_map(
-            |(seed, partitions, workers, steps, txns, nemesis)| SimConfig {
+            |(seed, partitions, workers, steps, txns, nemesis, observer)| SimConfig {
                 seed,
                 partitions,
                 workers,
@@ -38,6 +40,7 @@ fn config() -> impl Strategy<Value = SimConfig> {
                 txns,
                 nemesis,
                 fault: None,
+                observer,
             },
         )
 }
@@ -175,5 +178,52 @@ proptest! {
         let r = check(&mutated);
         prop_assert_eq!(r.valid, Validity::Unknown, "case {}: {}", how, r.human_summary(3));
         prop_assert!(!r.unknown_reasons.is_empty());
+    }
+
+    /// Faults that bite: with an observer that sees every fault move a
+    /// leader, a correct Kafka's history stays valid and every fault is
+    /// reported with an effect and a fail-over time.
+    #[test]
+    fn observed_faults_have_effects(cfg in config()) {
+        let cfg = SimConfig { nemesis: true, observer: true, ..cfg };
+        let ops = simulate(&cfg);
+        let r = check(&ops);
+        prop_assert_eq!(r.valid, Validity::Valid, "{}", r.human_summary(3));
+        let e: EffectsResults = r.checker("effects").expect("effects results");
+        prop_assert!(e.observed);
+        prop_assert_eq!(e.with_effect, Some(e.faults), "{}", e.summary);
+        for i in &e.intervals {
+            prop_assert!(i.effect && i.failover_s.is_some() && !i.leader_changes.is_empty(), "{:?}", i);
+            prop_assert!(i.isr_shrinks > 0, "{:?}", i);
+        }
+        prop_assert!(r.human_summary(0).contains("effects: "), "{}", r.human_summary(0));
+    }
+
+    /// Removing the observer changes nothing but the warning.
+    #[test]
+    fn removing_the_observer_changes_only_the_warning(cfg in config()) {
+        let cfg = SimConfig { observer: true, ..cfg };
+        let ops = simulate(&cfg);
+        let with = check(&ops);
+        let without_ops: Vec<Op> = ops.into_iter().filter(|o| o.f != F::Observe).collect();
+        let without = check(&without_ops);
+        prop_assert_eq!(with.valid, without.valid);
+        prop_assert_eq!(&with.anomaly_counts, &without.anomaly_counts);
+        prop_assert_eq!(&with.unknown_reasons, &without.unknown_reasons);
+        let e: EffectsResults = without.checker("effects").unwrap();
+        let mut expect = with.warnings.clone();
+        if e.faults > 0 {
+            expect.push(format!(
+                "the history has no observer samples: the effects of its {} fault(s) on the \
+                 cluster are unknown",
+                e.faults
+            ));
+        }
+        prop_assert_eq!(&without.warnings, &expect);
+        prop_assert_eq!(
+            serde_json::to_value(&without.checkers.queue).unwrap(),
+            serde_json::to_value(&with.checkers.queue).unwrap()
+        );
+        prop_assert_eq!(without.checkers.stats.during_faults, with.checkers.stats.during_faults);
     }
 }

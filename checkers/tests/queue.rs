@@ -1,7 +1,7 @@
 //! Hand-checked histories for the queue checker: each anomaly class, the
 //! `info`/`fail` semantics, and the no-vacuous-pass rules.
 
-use trial_checkers::sim::Builder;
+use trial_checkers::generate::Builder;
 use trial_checkers::{check_ops, CheckOptions, Results, Validity};
 use trial_histories::OpType;
 
@@ -426,7 +426,7 @@ fn results_json_has_the_contract_shape() {
 
 #[test]
 fn reading_a_file_agrees_with_checking_in_memory() {
-    use trial_checkers::sim::{simulate, simulate_to_file, Fault, SimConfig};
+    use trial_checkers::generate::{simulate, simulate_to_file, Fault, SimConfig};
     let d = tempfile::tempdir().unwrap();
     for (i, fault) in [None, Some(Fault::LostWrite), Some(Fault::PollSkip)]
         .into_iter()
@@ -458,7 +458,7 @@ fn a_malformed_line_deep_in_a_file_is_named() {
     use std::io::Write;
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("h.jsonl");
-    let ops = trial_checkers::sim::simulate(&trial_checkers::sim::SimConfig {
+    let ops = trial_checkers::generate::simulate(&trial_checkers::generate::SimConfig {
         steps: 4000,
         ..Default::default()
     });

@@ -10,6 +10,7 @@
 //!
 //! It never touches the network, Docker or Kafka.
 
+pub mod faults;
 pub mod op;
 pub mod pair;
 pub mod pretty;
@@ -19,8 +20,9 @@ pub mod store;
 pub mod values;
 pub mod writer;
 
+pub use faults::{FaultInterval, FaultIntervals, FaultTracker};
 pub use op::{Op, OpType, Process, F};
-pub use pair::{pair_all, Pair, PairError, Pairer};
+pub use pair::{pair_all, Outstanding, Pair, PairError, Pairer, Step};
 pub use reader::{read_history, read_history_from, History, HistoryReader, ReadError, ReadWarning};
 pub use store::{RunDir, RunSummary, Store};
 pub use writer::HistoryWriter;

@@ -132,6 +132,9 @@ pub enum F {
     FinalRead,
     /// The nemesis healed every fault.
     Heal,
+    /// A sample of the cluster's state by the observer (process
+    /// `"observer"`; value: [`crate::values::Observation`]).
+    Observe,
     /// Anything else, e.g. nemesis actions such as `start-partition`.
     Other(String),
 }
@@ -148,8 +151,16 @@ impl F {
             F::Crash => "crash",
             F::FinalRead => "final-read",
             F::Heal => "heal",
+            F::Observe => "observe",
             F::Other(s) => s,
         }
+    }
+
+    /// May a completion of this `f` stand alone, without an invocation of
+    /// its own (also while another op of its process is in flight)? True of
+    /// `crash` and `rebalance`: a client reports them as they happen.
+    pub fn can_stand_alone(&self) -> bool {
+        matches!(self, F::Crash | F::Rebalance)
     }
 
     pub fn parse(s: &str) -> F {
@@ -163,6 +174,7 @@ impl F {
             "crash" => F::Crash,
             "final-read" => F::FinalRead,
             "heal" => F::Heal,
+            "observe" => F::Observe,
             other => F::Other(other.to_string()),
         }
     }

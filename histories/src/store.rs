@@ -138,35 +138,60 @@ impl Store {
         })
     }
 
-    /// Every run in the store, newest first.
-    pub fn list_runs(&self) -> io::Result<Vec<RunSummary>> {
+    /// Every run folder in the store, newest first: the one walk of the
+    /// store (the `runs` command, `serve`'s index and `resolve` use it).
+    ///
+    /// A run folder is `<root>/<test>/<timestamp>/` holding a history or a
+    /// `test.json`; `latest` links, other symlinks, names starting with
+    /// `.` and plain files are skipped, and so is a test folder that cannot
+    /// be read. A missing root is an empty store.
+    pub fn run_dirs(&self) -> io::Result<Vec<RunDir>> {
         let mut out = Vec::new();
         let rd = match fs::read_dir(&self.root) {
             Ok(rd) => rd,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
             Err(e) => return Err(e),
         };
-        for t in rd {
-            let t = t?;
-            let name = t.file_name().to_string_lossy().to_string();
-            if name == LATEST || !t.file_type()?.is_dir() {
+        let real_dir = |e: &fs::DirEntry, name: &str| {
+            name != LATEST
+                && !name.starts_with('.')
+                && e.file_type().is_ok_and(|f| f.is_dir() && !f.is_symlink())
+        };
+        for t in rd.flatten() {
+            let test = t.file_name().to_string_lossy().to_string();
+            if !real_dir(&t, &test) {
                 continue;
             }
-            for r in fs::read_dir(t.path())? {
-                let r = r?;
-                let ts = r.file_name().to_string_lossy().to_string();
-                if ts == LATEST || !r.file_type()?.is_dir() {
+            let Ok(runs) = fs::read_dir(t.path()) else {
+                continue;
+            };
+            for r in runs.flatten() {
+                let timestamp = r.file_name().to_string_lossy().to_string();
+                if !real_dir(&r, &timestamp) {
                     continue;
                 }
                 let path = r.path();
-                if !path.join(HISTORY_FILE).exists() && !path.join(TEST_FILE).exists() {
+                if !path.join(HISTORY_FILE).is_file() && !path.join(TEST_FILE).is_file() {
                     continue;
                 }
-                out.push(summarise(&name, &ts, &path));
+                out.push(RunDir {
+                    test: test.clone(),
+                    timestamp,
+                    path,
+                });
             }
         }
         out.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then(a.test.cmp(&b.test)));
         Ok(out)
+    }
+
+    /// Every run in the store, newest first, with its verdict and op count.
+    pub fn list_runs(&self) -> io::Result<Vec<RunSummary>> {
+        Ok(self
+            .run_dirs()?
+            .iter()
+            .map(|r| summarise(&r.test, &r.timestamp, &r.path))
+            .collect())
     }
 
     /// Resolve what a user typed as RUN: a path to a run folder or a history

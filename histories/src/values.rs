@@ -177,3 +177,54 @@ mod tests {
         assert_eq!(serde_json::from_str::<Txn>(&s).unwrap(), t);
     }
 }
+
+/// A sample of the cluster's state by the observer: the `ok` value of an
+/// `observe` op (process `"observer"`; histories/README.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Observation {
+    /// Every partition of the test topic, sorted by partition.
+    #[serde(default)]
+    pub partitions: Vec<PartitionState>,
+    /// The active KRaft controller, or `null` if unknown in this sample.
+    #[serde(default)]
+    pub controller: Option<ControllerState>,
+    /// Broker id (a string key in JSON) → node name (`n1` …).
+    #[serde(default)]
+    pub brokers: std::collections::BTreeMap<String, String>,
+    /// Broker ids the controller reports fenced (absent where unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fenced: Option<Vec<i32>>,
+    /// Broker ids the observer could not reach in this sample.
+    #[serde(default)]
+    pub unreachable: Vec<i32>,
+    /// How long the sample took.
+    #[serde(default)]
+    pub read_ms: u64,
+    /// Per source (`metadata`, `quorum`, `cluster`, `elr`), what failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// One partition's leadership and replicas in an [`Observation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PartitionState {
+    pub partition: Partition,
+    /// Broker id of the leader, -1 when there is none.
+    pub leader: i32,
+    /// The partition's leader epoch, -1 when unknown.
+    pub epoch: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    /// Eligible leader replicas (KIP-966), where the version reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elr: Option<Vec<i32>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offline: Vec<i32>,
+}
+
+/// The active controller in an [`Observation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ControllerState {
+    pub id: i32,
+    pub epoch: i64,
+}

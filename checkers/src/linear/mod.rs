@@ -21,7 +21,7 @@ pub mod edn;
 pub mod models;
 pub mod wgl;
 
-use crate::results::Validity;
+use crate::verdict::Validity;
 use crate::CheckError;
 use models::{CasRegister, Kv, Log, LogInput, LogOutput, RegInput, Register};
 use serde::{Deserialize, Serialize};

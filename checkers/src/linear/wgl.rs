@@ -10,7 +10,7 @@
 //! never, so the search succeeds once every *completed* op is linearized.
 
 use super::{Call, Model};
-use crate::fx::FxHashSet;
+use crate::hash::FxHashSet;
 use std::hash::Hash;
 use std::time::Instant;
 

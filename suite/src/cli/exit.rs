@@ -1,15 +1,9 @@
-//! Exit codes of the `kafka-trial` binary (DESIGN.md).
+//! Exit codes of the `kafka-trial` binary (DESIGN.md): defined once, in
+//! `trial_checkers::verdict::exit_code`, and re-exported here.
 
 use std::process::ExitCode;
 
-/// The history is valid.
-pub const VALID: u8 = 0;
-/// Anomalies were found.
-pub const ANOMALIES: u8 = 1;
-/// The checkers could not decide.
-pub const UNKNOWN: u8 = 2;
-/// The harness or its input failed (no cluster, bad options, bad file).
-pub const HARNESS: u8 = 3;
+pub use trial_checkers::exit_code::{ANOMALIES, HARNESS, UNKNOWN, VALID};
 
 /// An error that should end the program with exit code 3 and a message.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use trial_histories::store::{HISTORY_FILE, NODES_DIR, RESULTS_FILE, TEST_FILE};
-use trial_histories::{HistoryReader, Op, OpType, Process};
+use trial_histories::{FaultTracker, HistoryReader, Op, OpType, Outstanding, Process, Step};
 
 /// Longest value or error text kept per op for the op table (characters).
 pub const SHORT_TEXT: usize = 120;
@@ -443,6 +443,7 @@ fn lane_rank(p: &Process) -> (u8, u64, String) {
 }
 
 struct Open {
+    lane: u32,
     f: u16,
     start_ns: u64,
     index: u64,
@@ -469,9 +470,10 @@ pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryD
     let mut lane_of: HashMap<Process, u32> = HashMap::new();
     let mut procs: Vec<Process> = Vec::new();
     let mut f_of: HashMap<String, u16> = HashMap::new();
-    let mut open: HashMap<u32, Open> = HashMap::new();
-    // Open fault intervals by kind: (start time, start op, detail).
-    let mut active: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
+    // The one pairing rule (trial_histories::Outstanding), leniently.
+    let mut open: Outstanding<Open> = Outstanding::new();
+    // The one fault-interval computation (trial_histories::FaultTracker).
+    let mut faults = FaultTracker::new();
     let mut skipped = 0u64;
     let mut first_skip: Option<String> = None;
 
@@ -515,38 +517,38 @@ pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryD
                 f
             }
         };
-        if op.process == Process::Nemesis && op.kind.is_completion() {
-            track_fault(&mut d, &mut active, &op);
-        }
-        if op.kind == OpType::Invoke {
-            if let Some(prev) = open.remove(&lane) {
-                d.spans.push(OpSpan {
-                    lane,
-                    f: prev.f,
-                    outcome: Outcome::Open,
-                    start_ns: prev.start_ns,
-                    end_ns: None,
-                    invoke: prev.index,
-                    completion: None,
-                    value: prev.value,
-                    error: None,
-                });
+        faults.push(&op);
+        let step = open.step_lenient(&op, || Open {
+            lane,
+            f,
+            start_ns: op.time,
+            index: op.index,
+            value: shorten(op.value.get(), SHORT_TEXT),
+        });
+        let inv = match step {
+            Step::Invoked(prev) => {
+                if let Some(prev) = prev.map(|e| e.data) {
+                    d.spans.push(OpSpan {
+                        lane: prev.lane,
+                        f: prev.f,
+                        outcome: Outcome::Open,
+                        start_ns: prev.start_ns,
+                        end_ns: None,
+                        invoke: prev.index,
+                        completion: None,
+                        value: prev.value,
+                        error: None,
+                    });
+                }
+                continue;
             }
-            open.insert(
-                lane,
-                Open {
-                    f,
-                    start_ns: op.time,
-                    index: op.index,
-                    value: shorten(op.value.get(), SHORT_TEXT),
-                },
-            );
-            continue;
-        }
+            Step::Completed(e) => Some(e.data),
+            Step::Event => None,
+        };
         let outcome = Outcome::of(op.kind);
         let value = op.value.get();
         let error = op.error.as_deref().map(|e| shorten(e, SHORT_TEXT));
-        match open.remove(&lane) {
+        match inv {
             Some(inv) => d.spans.push(OpSpan {
                 lane,
                 f: inv.f,
@@ -575,9 +577,10 @@ pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryD
             }),
         }
     }
-    for (lane, o) in open {
+    for (_, o) in open.drain() {
+        let o = o.data;
         d.spans.push(OpSpan {
-            lane,
+            lane: o.lane,
             f: o.f,
             outcome: Outcome::Open,
             start_ns: o.start_ns,
@@ -588,18 +591,20 @@ pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryD
             error: None,
         });
     }
-    for (kind, (start_ns, start_op, detail)) in std::mem::take(&mut active) {
-        d.faults.push(FaultInterval {
-            kind,
-            start_ns,
-            end_ns: d.end_ns.max(start_ns),
-            stopped: false,
-            start_op,
-            end_op: None,
-            detail,
-        });
-    }
-    d.faults.sort_by_key(|f| (f.start_ns, f.end_ns));
+    d.faults = faults
+        .finish(d.end_ns)
+        .intervals
+        .into_iter()
+        .map(|f| FaultInterval {
+            kind: f.kind,
+            start_ns: f.start_ns,
+            end_ns: f.end_ns,
+            stopped: f.stopped,
+            start_op: f.start_op,
+            end_op: f.end_op,
+            detail: shorten(&f.detail, SHORT_TEXT * 2),
+        })
+        .collect();
     d.spans.sort_by_key(|s| s.invoke);
     for w in reader.warnings() {
         d.warnings.push(format!("{HISTORY_FILE}: {w}"));
@@ -630,40 +635,6 @@ pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryD
         .map(|&i| procs[i as usize] == Process::Nemesis)
         .collect();
     Ok(d)
-}
-
-/// Fault intervals from the nemesis's completions: `start-X` (info or ok)
-/// opens X; `stop-X` closes X; `heal` closes every open fault.
-fn track_fault(d: &mut HistoryDigest, active: &mut BTreeMap<String, (u64, u64, String)>, op: &Op) {
-    let f = op.f.as_str();
-    let close = |d: &mut HistoryDigest, kind: String, (s, sop, detail): (u64, u64, String)| {
-        d.faults.push(FaultInterval {
-            kind,
-            start_ns: s,
-            end_ns: op.time.max(s),
-            stopped: true,
-            start_op: sop,
-            end_op: Some(op.index),
-            detail,
-        });
-    };
-    if let Some(kind) = f.strip_prefix("start-") {
-        if op.kind == OpType::Fail {
-            return;
-        }
-        // A second start of the same kind while one is open extends it.
-        active
-            .entry(kind.to_string())
-            .or_insert_with(|| (op.time, op.index, shorten(op.value.get(), SHORT_TEXT * 2)));
-    } else if let Some(kind) = f.strip_prefix("stop-") {
-        if let Some(open) = active.remove(kind) {
-            close(d, kind.to_string(), open);
-        }
-    } else if f == "heal" {
-        for (kind, open) in std::mem::take(active) {
-            close(d, kind, open);
-        }
-    }
 }
 
 #[cfg(test)]

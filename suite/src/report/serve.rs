@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use trial_histories::store::{HISTORY_FILE, LATEST, NODES_DIR, RESULTS_FILE, TEST_FILE};
+use trial_histories::store::{HISTORY_FILE, NODES_DIR, RESULTS_FILE, TEST_FILE};
 
 const CSS: &str = include_str!("report.css");
 
@@ -367,65 +367,43 @@ struct RunRow {
 
 fn runs(root: &Path) -> Vec<RunRow> {
     let mut out = Vec::new();
-    let Ok(tests) = std::fs::read_dir(root) else {
-        return out;
-    };
-    for t in tests.flatten() {
-        let test = t.file_name().to_string_lossy().into_owned();
-        if test == LATEST || test.starts_with('.') || !t.path().is_dir() {
-            continue;
-        }
-        let Ok(rs) = std::fs::read_dir(t.path()) else {
-            continue;
+    // The store's one walk (trial_histories::Store::run_dirs).
+    let dirs = trial_histories::Store::new(root)
+        .run_dirs()
+        .unwrap_or_default();
+    for run in dirs {
+        let (test, stamp, dir) = (run.test, run.timestamp, run.path);
+        let history = dir.join(HISTORY_FILE);
+        let mut warnings = Vec::new();
+        let test_json = match data::read_json(&dir.join(TEST_FILE), &mut warnings) {
+            Ok(Some(Value::Object(m))) => m,
+            _ => Default::default(),
         };
-        for r in rs.flatten() {
-            let stamp = r.file_name().to_string_lossy().into_owned();
-            let dir = r.path();
-            // Skip `latest` links and anything that is not a real folder here.
-            if stamp == LATEST
-                || stamp.starts_with('.')
-                || r.file_type()
-                    .map(|f| f.is_symlink() || !f.is_dir())
-                    .unwrap_or(true)
-            {
-                continue;
-            }
-            let history = dir.join(HISTORY_FILE);
-            if !history.is_file() && !dir.join(TEST_FILE).is_file() {
-                continue;
-            }
-            let mut warnings = Vec::new();
-            let test_json = match data::read_json(&dir.join(TEST_FILE), &mut warnings) {
-                Ok(Some(Value::Object(m))) => m,
-                _ => Default::default(),
-            };
-            let results = data::read_json(&dir.join(RESULTS_FILE), &mut warnings)
-                .ok()
-                .flatten();
-            let verdict = Verdict::from_results(results.as_ref());
-            let running = verdict == Verdict::Pending
-                && mtime(&history)
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age < RUNNING_WINDOW);
-            out.push(RunRow {
-                rel: format!("{test}/{stamp}"),
-                test: test.clone(),
-                stamp,
-                test_json,
-                verdict,
-                running,
-                history_bytes: std::fs::metadata(&history).map(|m| m.len()).ok(),
-                has_report: dir.join(REPORT_FILE).is_file(),
-                plots: ["latency-raw", "rate"]
-                    .into_iter()
-                    .filter(|p| dir.join(format!("{p}.png")).is_file())
-                    .collect(),
-                node_logs: data::list_node_logs(&dir),
-                results,
-            });
-        }
+        let results = data::read_json(&dir.join(RESULTS_FILE), &mut warnings)
+            .ok()
+            .flatten();
+        let verdict = Verdict::from_results(results.as_ref());
+        let running = verdict == Verdict::Pending
+            && mtime(&history)
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age < RUNNING_WINDOW);
+        out.push(RunRow {
+            rel: format!("{test}/{stamp}"),
+            test: test.clone(),
+            stamp,
+            test_json,
+            verdict,
+            running,
+            history_bytes: std::fs::metadata(&history).map(|m| m.len()).ok(),
+            has_report: dir.join(REPORT_FILE).is_file(),
+            plots: ["latency-raw", "rate"]
+                .into_iter()
+                .filter(|p| dir.join(format!("{p}.png")).is_file())
+                .collect(),
+            node_logs: data::list_node_logs(&dir),
+            results,
+        });
     }
-    out.sort_by(|a, b| b.stamp.cmp(&a.stamp).then(a.test.cmp(&b.test)));
     out
 }
 

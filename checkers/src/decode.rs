@@ -6,12 +6,12 @@
 
 use trial_histories::values::Record;
 
-struct Cur<'a> {
+struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
 }
 
-impl<'a> Cur<'a> {
+impl<'a> Cursor<'a> {
     #[inline]
     fn ws(&mut self) {
         while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
@@ -79,7 +79,7 @@ fn u64_of(v: i128) -> Option<u64> {
 
 /// A send's (value, partition, offset), or None to fall back to serde.
 pub fn send(raw: &str) -> Option<(u64, Option<i32>, Option<i64>)> {
-    let mut c = Cur {
+    let mut c = Cursor {
         b: raw.as_bytes(),
         i: 0,
     };
@@ -122,7 +122,7 @@ pub fn poll(raw: &str, out: &mut Vec<Record>) -> bool {
 }
 
 fn poll_inner(raw: &str, out: &mut Vec<Record>) -> Option<()> {
-    let mut c = Cur {
+    let mut c = Cursor {
         b: raw.as_bytes(),
         i: 0,
     };

@@ -1,349 +1,14 @@
-//! Synthetic histories: a builder for hand-written ones, and a simulated
-//! Kafka that writes valid histories of many concurrent clients, into which
-//! a [`Fault`] injects exactly one anomaly class.
-//!
-//! This is test and benchmark support, public so that benches, examples
-//! and other crates' tests can use it. It has its own small PRNG
-//! (SplitMix64) so that it needs no dependency and is reproducible from a
-//! seed.
+//! The simulated Kafka: a correct Kafka (several partitions, concurrent
+//! workers with interleaved invoke/complete, sends ok/info/fail, polls,
+//! assign/rebalance with random seeks, crashes, transactions, nemesis
+//! windows, unfinished ops, complete final reads) writing a valid history,
+//! into which an [`Fault`] injects exactly one anomaly class; with an
+//! observer, it also samples a simulated cluster ([`super::cluster`]).
 
+use super::{Cluster, Fault, Rng};
 use serde_json::json;
 use trial_histories::values::{FinalRead, MicroOp, Poll, Record, Send, Txn};
 use trial_histories::{Op, OpType, Process, F};
-
-/// Builds a history op by op, assigning dense indices and increasing times.
-#[derive(Debug, Default, Clone)]
-pub struct Builder {
-    pub ops: Vec<Op>,
-    /// Time of the next op, ns.
-    pub time: u64,
-    /// Time added per op, ns (default 1 ms).
-    pub tick: u64,
-}
-
-fn w(p: u64) -> Process {
-    Process::Worker(p)
-}
-
-impl Builder {
-    pub fn new() -> Self {
-        Builder {
-            ops: Vec::new(),
-            time: 0,
-            tick: 1_000_000,
-        }
-    }
-
-    /// Append an op as is (index and time assigned here).
-    pub fn push(&mut self, mut op: Op) -> u64 {
-        op.index = self.ops.len() as u64;
-        op.time = self.time;
-        self.time += self.tick.max(1);
-        self.ops.push(op);
-        self.ops.len() as u64 - 1
-    }
-
-    /// Let `ns` nanoseconds pass.
-    pub fn sleep(&mut self, ns: u64) {
-        self.time += ns;
-    }
-
-    pub fn op<T: serde::Serialize>(
-        &mut self,
-        p: Process,
-        kind: OpType,
-        f: impl Into<F>,
-        v: &T,
-    ) -> u64 {
-        self.push(Op::new(p, kind, f).with_value(v))
-    }
-
-    pub fn send_invoke(&mut self, p: u64, key: u64, value: u64) -> u64 {
-        let s = Send {
-            key,
-            value,
-            partition: None,
-            offset: None,
-        };
-        self.op(w(p), OpType::Invoke, F::Send, &s)
-    }
-
-    /// Complete a send: `pos` is (partition, offset) for an ok.
-    pub fn send_complete(
-        &mut self,
-        p: u64,
-        kind: OpType,
-        key: u64,
-        value: u64,
-        pos: Option<(i32, i64)>,
-    ) -> u64 {
-        let s = Send {
-            key,
-            value,
-            partition: pos.map(|x| x.0),
-            offset: pos.map(|x| x.1),
-        };
-        self.op(w(p), kind, F::Send, &s)
-    }
-
-    /// An ok send, invoke and completion: returns the completion's index.
-    pub fn send_ok(&mut self, p: u64, value: u64, partition: i32, offset: i64) -> u64 {
-        self.send_invoke(p, value % 16, value);
-        self.send_complete(p, OpType::Ok, value % 16, value, Some((partition, offset)))
-    }
-
-    pub fn send_info(&mut self, p: u64, value: u64) -> u64 {
-        self.send_invoke(p, value % 16, value);
-        self.send_complete(p, OpType::Info, value % 16, value, None)
-    }
-
-    pub fn send_fail(&mut self, p: u64, value: u64) -> u64 {
-        self.send_invoke(p, value % 16, value);
-        self.send_complete(p, OpType::Fail, value % 16, value, None)
-    }
-
-    /// An ok poll of records `(partition, offset, value)`.
-    pub fn poll(&mut self, p: u64, recs: &[(i32, i64, u64)]) -> u64 {
-        self.op(w(p), OpType::Invoke, F::Poll, &serde_json::Value::Null);
-        let records = recs
-            .iter()
-            .map(|&(partition, offset, value)| Record {
-                partition,
-                offset,
-                key: value % 16,
-                value,
-            })
-            .collect();
-        self.op(w(p), OpType::Ok, F::Poll, &Poll { records })
-    }
-
-    /// A poll that timed out (info).
-    pub fn poll_info(&mut self, p: u64) -> u64 {
-        self.op(w(p), OpType::Invoke, F::Poll, &serde_json::Value::Null);
-        self.op(w(p), OpType::Info, F::Poll, &serde_json::Value::Null)
-    }
-
-    pub fn assign(&mut self, p: u64, parts: &[i32]) -> u64 {
-        let v = json!({ "partitions": parts });
-        self.op(w(p), OpType::Invoke, F::Assign, &v);
-        self.op(w(p), OpType::Ok, F::Assign, &v)
-    }
-
-    pub fn rebalance(&mut self, p: u64, parts: &[i32]) -> u64 {
-        self.op(
-            w(p),
-            OpType::Info,
-            F::Rebalance,
-            &json!({ "partitions": parts }),
-        )
-    }
-
-    pub fn crash(&mut self, p: u64) -> u64 {
-        self.push(Op::new(w(p), OpType::Info, F::Crash).with_error("client closed and reopened"))
-    }
-
-    /// A nemesis op pair, e.g. `start-partition`.
-    pub fn nemesis(&mut self, f: &str) -> u64 {
-        self.op(
-            Process::Nemesis,
-            OpType::Invoke,
-            f,
-            &serde_json::Value::Null,
-        );
-        self.op(Process::Nemesis, OpType::Info, f, &serde_json::Value::Null)
-    }
-
-    /// A final read of partition `p` from `start` to `hw` returning `recs`
-    /// as (offset, value).
-    pub fn final_read(&mut self, p: i32, start: i64, hw: i64, recs: &[(i64, u64)]) -> u64 {
-        let fin = Process::Named("final".into());
-        self.op(
-            fin.clone(),
-            OpType::Invoke,
-            F::FinalRead,
-            &json!({ "partition": p }),
-        );
-        let fr = FinalRead {
-            partition: p,
-            start_offset: start,
-            high_watermark: hw,
-            records: recs
-                .iter()
-                .map(|&(offset, value)| Record {
-                    partition: p,
-                    offset,
-                    key: value % 16,
-                    value,
-                })
-                .collect(),
-        };
-        self.op(fin, OpType::Ok, F::FinalRead, &fr)
-    }
-
-    /// Invoke a transaction of sends (values) and an empty poll.
-    pub fn txn_invoke(&mut self, p: u64, sends: &[u64], poll: bool) -> u64 {
-        let mut ops: Vec<MicroOp> = sends
-            .iter()
-            .map(|&v| {
-                MicroOp::Send(Send {
-                    key: v % 16,
-                    value: v,
-                    partition: None,
-                    offset: None,
-                })
-            })
-            .collect();
-        if poll {
-            ops.push(MicroOp::Poll(Poll::default()));
-        }
-        self.op(w(p), OpType::Invoke, F::Txn, &Txn { ops })
-    }
-
-    /// Complete a transaction: sends (value, partition, offset) and polled
-    /// records (partition, offset, value).
-    pub fn txn_complete(
-        &mut self,
-        p: u64,
-        kind: OpType,
-        sends: &[(u64, i32, i64)],
-        polled: Option<&[(i32, i64, u64)]>,
-    ) -> u64 {
-        let mut ops: Vec<MicroOp> = sends
-            .iter()
-            .map(|&(v, part, off)| {
-                MicroOp::Send(Send {
-                    key: v % 16,
-                    value: v,
-                    partition: (kind == OpType::Ok).then_some(part),
-                    offset: (kind == OpType::Ok).then_some(off),
-                })
-            })
-            .collect();
-        if let Some(recs) = polled {
-            ops.push(MicroOp::Poll(Poll {
-                records: recs
-                    .iter()
-                    .map(|&(partition, offset, value)| Record {
-                        partition,
-                        offset,
-                        key: value % 16,
-                        value,
-                    })
-                    .collect(),
-            }));
-        }
-        self.op(w(p), kind, F::Txn, &Txn { ops })
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The simulated Kafka.
-
-/// A small deterministic PRNG (SplitMix64).
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in 0..n (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-    /// True with probability pct/100.
-    pub fn pct(&mut self, pct: u64) -> bool {
-        self.below(100) < pct
-    }
-}
-
-/// One anomaly class to inject into an otherwise correct simulated Kafka.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Fault {
-    /// An acknowledged record vanishes, leaving its offset empty.
-    LostWrite,
-    /// The last acknowledged record of a partition never reaches the log.
-    Unseen,
-    /// A producer retry appends a record twice.
-    Duplicate,
-    /// A consumer is served a different value at an existing offset.
-    InconsistentOffsets,
-    /// A producer's second send lands before its first.
-    NonmonotonicSend,
-    /// A consumer skips a record between polls.
-    PollSkip,
-    /// A consumer re-reads a record in its next poll.
-    NonmonotonicPoll,
-    /// A poll skips a record.
-    IntPollSkip,
-    /// A poll returns records out of order.
-    IntNonmonotonicPoll,
-    /// Another producer's record lands between a transaction's sends.
-    IntSendSkip,
-    /// A transaction's sends land in reverse order.
-    IntNonmonotonicSend,
-    /// A record nobody sent appears in the log.
-    GarbageRead,
-    /// A send reported as failed is in the log.
-    FailedWriteRead,
-    /// An aborted transaction's record is visible.
-    AbortedRead,
-    /// Two transactions' writes interleave in opposite orders.
-    G0,
-    /// A cycle through a write-read dependency.
-    G1c,
-}
-
-impl Fault {
-    pub const ALL: &'static [Fault] = &[
-        Fault::LostWrite,
-        Fault::Unseen,
-        Fault::Duplicate,
-        Fault::InconsistentOffsets,
-        Fault::NonmonotonicSend,
-        Fault::PollSkip,
-        Fault::NonmonotonicPoll,
-        Fault::IntPollSkip,
-        Fault::IntNonmonotonicPoll,
-        Fault::IntSendSkip,
-        Fault::IntNonmonotonicSend,
-        Fault::GarbageRead,
-        Fault::FailedWriteRead,
-        Fault::AbortedRead,
-        Fault::G0,
-        Fault::G1c,
-    ];
-
-    /// The anomaly class the fault must produce.
-    pub fn class(self) -> &'static str {
-        use crate::results::class::*;
-        match self {
-            Fault::LostWrite => LOST_WRITE,
-            Fault::Unseen => UNSEEN,
-            Fault::Duplicate => DUPLICATE,
-            Fault::InconsistentOffsets => INCONSISTENT_OFFSETS,
-            Fault::NonmonotonicSend => NONMONOTONIC_SEND,
-            Fault::PollSkip => POLL_SKIP,
-            Fault::NonmonotonicPoll => NONMONOTONIC_POLL,
-            Fault::IntPollSkip => INT_POLL_SKIP,
-            Fault::IntNonmonotonicPoll => INT_NONMONOTONIC_POLL,
-            Fault::IntSendSkip => INT_SEND_SKIP,
-            Fault::IntNonmonotonicSend => INT_NONMONOTONIC_SEND,
-            Fault::GarbageRead => GARBAGE_READ,
-            Fault::FailedWriteRead => FAILED_WRITE_READ,
-            Fault::AbortedRead => ABORTED_READ,
-            Fault::G0 => G0,
-            Fault::G1c => G1C,
-        }
-    }
-}
 
 /// What to simulate.
 #[derive(Debug, Clone)]
@@ -358,6 +23,11 @@ pub struct SimConfig {
     /// Run a nemesis (start/stop fault windows, a final heal).
     pub nemesis: bool,
     pub fault: Option<Fault>,
+    /// Sample a simulated cluster into the history (`observe` ops of the
+    /// process `observer`): faults hit a broker that leads a partition, so
+    /// every fault changes a leader, shrinks ISRs and makes a broker
+    /// unreachable; the stop brings the ISRs back.
+    pub observer: bool,
 }
 
 impl Default for SimConfig {
@@ -370,6 +40,7 @@ impl Default for SimConfig {
             txns: false,
             nemesis: true,
             fault: None,
+            observer: false,
         }
     }
 }
@@ -408,6 +79,7 @@ struct Sim<'a> {
     applied: bool,
     fault_open: Option<&'static str>,
     ok_since_fault: u64,
+    cluster: Cluster,
     out: &'a mut dyn FnMut(Op),
 }
 
@@ -462,7 +134,18 @@ impl Sim<'_> {
         self.ok_since_fault += 1;
     }
 
+    /// An observer sample of the simulated cluster (if observed).
+    fn observe(&mut self) {
+        if self.cfg.observer {
+            let p = Process::Named("observer".into());
+            let o = self.cluster.observation();
+            self.emit(p.clone(), OpType::Invoke, F::Observe, &());
+            self.emit(p, OpType::Ok, F::Observe, &o);
+        }
+    }
+
     fn run(&mut self) {
+        self.observe();
         for _ in 0..self.cfg.steps {
             if self.cfg.nemesis && self.rng.pct(3) {
                 self.nemesis_step();
@@ -489,6 +172,8 @@ impl Sim<'_> {
                     self.emit(Process::Nemesis, OpType::Invoke, f.clone(), &());
                     self.emit(Process::Nemesis, OpType::Info, f, &());
                     self.fault_open = None;
+                    self.cluster.heal();
+                    self.observe();
                 }
             }
             None => {
@@ -496,7 +181,32 @@ impl Sim<'_> {
                 let kind = kinds[self.rng.below(kinds.len() as u64) as usize];
                 let f = F::Other(format!("start-{kind}"));
                 self.emit(Process::Nemesis, OpType::Invoke, f.clone(), &kind);
-                self.emit(Process::Nemesis, OpType::Info, f, &kind);
+                if self.cfg.observer {
+                    // Hit the leader of some partition, and say so.
+                    let id = self.cluster.leader_of(self.index as usize);
+                    let node = Cluster::node(id);
+                    let value = if kind == "partition" {
+                        let others: Vec<String> = self
+                            .cluster
+                            .nodes()
+                            .into_iter()
+                            .filter(|n| *n != node)
+                            .collect();
+                        let mut grudge = serde_json::Map::new();
+                        grudge.insert(node.clone(), json!(others));
+                        for o in &others {
+                            grudge.insert(o.clone(), json!([node]));
+                        }
+                        json!({ "grudge": grudge })
+                    } else {
+                        json!({ "nodes": [node] })
+                    };
+                    self.emit(Process::Nemesis, OpType::Info, f, &value);
+                    self.cluster.hit(id);
+                    self.observe();
+                } else {
+                    self.emit(Process::Nemesis, OpType::Info, f, &kind);
+                }
                 self.fault_open = Some(kind);
                 self.ok_since_fault = 0;
             }
@@ -955,6 +665,10 @@ impl Sim<'_> {
         if self.cfg.nemesis {
             self.emit(Process::Nemesis, OpType::Invoke, F::Heal, &());
             self.emit(Process::Nemesis, OpType::Info, F::Heal, &());
+            if self.fault_open.take().is_some() {
+                self.cluster.heal();
+                self.observe();
+            }
         }
         let fin = Process::Named("final".into());
         for p in 0..self.logs.len() {
@@ -1034,6 +748,7 @@ pub fn simulate_into(cfg: &SimConfig, out: &mut dyn FnMut(Op)) {
         applied: false,
         fault_open: None,
         ok_since_fault: 0,
+        cluster: Cluster::new(parts as u32, 3),
         out,
     };
     sim.run();
@@ -1070,103 +785,4 @@ pub fn simulate_to_file(cfg: &SimConfig, path: &std::path::Path) -> std::io::Res
     }
     f.flush()?;
     Ok(n)
-}
-
-/// A linearizable CAS-register history of `n` ops by `concurrency`
-/// processes (reads, writes, compare-and-sets; about 2% indefinite), for
-/// the linearizability checker's tests and benchmarks.
-pub fn cas_register_calls(
-    seed: u64,
-    n: usize,
-    concurrency: usize,
-) -> Vec<crate::linear::Call<crate::linear::models::RegInput, Option<i64>>> {
-    use crate::linear::models::RegInput;
-    use crate::linear::Call;
-    let mut rng = Rng::new(seed);
-    let mut reg: Option<i64> = None;
-    // Per process: the call in flight and whether it took effect.
-    let mut inflight: Vec<Option<(usize, bool)>> = vec![None; concurrency.max(1)];
-    let mut calls: Vec<Call<RegInput, Option<i64>>> = Vec::with_capacity(n);
-    let mut pos = 0u64;
-    let mut started = 0usize;
-    let mut dead = 0u64; // processes retired after an indefinite op
-    let mut keep: Vec<bool> = Vec::with_capacity(n);
-    loop {
-        let p = rng.below(inflight.len() as u64) as usize;
-        match inflight[p] {
-            None => {
-                if started >= n {
-                    if inflight.iter().all(|x| x.is_none()) {
-                        break;
-                    }
-                    continue;
-                }
-                let input = match rng.below(3) {
-                    0 => RegInput::Read,
-                    1 => RegInput::Write(rng.below(5) as i64),
-                    _ => RegInput::Cas(rng.below(5) as i64, rng.below(5) as i64),
-                };
-                calls.push(Call {
-                    input,
-                    output: None,
-                    invoke: pos,
-                    complete: None,
-                    index: pos,
-                    process: format!("{}", p as u64 + dead * concurrency as u64),
-                });
-                pos += 1;
-                started += 1;
-                keep.push(true);
-                inflight[p] = Some((calls.len() - 1, false));
-            }
-            Some((c, false)) => {
-                // The linearization point.
-                let out = match calls[c].input {
-                    RegInput::Read => Some(reg),
-                    RegInput::Write(v) => {
-                        reg = Some(v);
-                        Some(None)
-                    }
-                    RegInput::Cas(a, b) => {
-                        if reg == Some(a) {
-                            reg = Some(b);
-                            Some(None)
-                        } else {
-                            None // failed: did not happen
-                        }
-                    }
-                };
-                match out {
-                    Some(o) => {
-                        calls[c].output = Some(o);
-                        inflight[p] = Some((c, true));
-                    }
-                    None => {
-                        // A failed cas did not happen: drop it, like `fail`
-                        // (and do not count it towards n).
-                        keep[c] = false;
-                        started -= 1;
-                        inflight[p] = None;
-                    }
-                }
-            }
-            Some((c, true)) => {
-                if rng.pct(2) {
-                    // Indefinite: the outcome is not known.
-                    calls[c].output = None;
-                    dead += 1;
-                } else {
-                    calls[c].complete = Some(pos);
-                    pos += 1;
-                }
-                inflight[p] = None;
-            }
-        }
-    }
-    calls
-        .into_iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(c, _)| c)
-        .collect()
 }

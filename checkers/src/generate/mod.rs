@@ -1,0 +1,30 @@
+//! Synthetic histories: a builder for hand-written ones, and a simulated
+//! Kafka that writes valid histories of many concurrent clients (with
+//! observer samples of a simulated cluster if asked), into which a
+//! [`Fault`] injects exactly one anomaly class.
+//!
+//! This is test and benchmark support, public so that benches, examples
+//! and other crates' tests can use it. It has its own small PRNG
+//! (SplitMix64) so that it needs no dependency and is reproducible from a
+//! seed.
+//!
+//! - [`builder`]: [`Builder`], op by op.
+//! - [`kafka`]: [`simulate`], [`SimConfig`].
+//! - [`inject`]: [`Fault`], the anomaly classes to inject.
+//! - [`cluster`]: the simulated cluster the observer samples.
+//! - [`cas`]: CAS-register histories.
+//! - [`rng`]: [`Rng`], a small PRNG.
+
+pub mod builder;
+pub mod cas;
+pub mod cluster;
+pub mod inject;
+pub mod kafka;
+pub mod rng;
+
+pub use builder::Builder;
+pub use cas::cas_register_calls;
+pub use cluster::Cluster;
+pub use inject::Fault;
+pub use kafka::{simulate, simulate_into, simulate_to_file, SimConfig};
+pub use rng::Rng;

@@ -1,0 +1,156 @@
+//! The queue checker as a [`Checker`] of the pairing pass: decodes the
+//! values it needs (sends and polls with the allocation-free decoders of
+//! [`crate::decode`], the rest with serde) and updates [`QueueChecker`].
+
+use super::{QueueChecker, QueueOptions};
+use crate::checker::{Checker, CheckerOutput, Context, Invocation, ProcKey};
+use crate::CheckError;
+use crate::CheckOptions;
+use trial_histories::values::{FinalRead, MicroOp, Poll, Record, Send, Txn};
+use trial_histories::{Op, OpType, F};
+
+/// `queue`: Jepsen's Kafka anomaly classes (checkers/README.md).
+pub struct QueueFeed {
+    queue: QueueChecker,
+    /// Reused buffer for a poll's records.
+    records: Vec<Record>,
+}
+
+pub(crate) fn make(opts: &CheckOptions) -> Box<dyn Checker> {
+    Box::new(QueueFeed::new(opts.queue()))
+}
+
+impl QueueFeed {
+    pub fn new(opts: QueueOptions) -> Self {
+        QueueFeed {
+            queue: QueueChecker::new(opts),
+            records: Vec::new(),
+        }
+    }
+}
+
+impl Checker for QueueFeed {
+    fn name(&self) -> &'static str {
+        "queue"
+    }
+
+    fn name_process(&mut self, key: ProcKey, name: &str) {
+        self.queue.name_process(key, name);
+    }
+
+    fn invoke(&mut self, op: &Op, cx: &Context) -> Result<(), CheckError> {
+        match op.f {
+            F::Send => {
+                let value = match cx.send {
+                    Some((v, _, _)) => v,
+                    None => {
+                        let s: Send = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+                        s.value
+                    }
+                };
+                self.queue.send_invoke(op.index, value, false);
+            }
+            F::Txn => {
+                let t: Txn = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+                self.queue.txn_invoke(
+                    op.index,
+                    t.ops.iter().filter_map(|m| match m {
+                        MicroOp::Send(s) => Some(s.value),
+                        _ => None,
+                    }),
+                );
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn complete(
+        &mut self,
+        invoke: Option<&Invocation>,
+        op: &Op,
+        cx: &Context,
+    ) -> Result<(), CheckError> {
+        let key = cx.process;
+        match &op.f {
+            F::Send => {
+                let (value, partition, offset) = match cx.send {
+                    Some(x) => x,
+                    None => {
+                        let s: Send = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+                        (s.value, s.partition, s.offset)
+                    }
+                };
+                self.queue
+                    .send_complete(op.index, op.time, key, op.kind, value, partition, offset);
+            }
+            F::Poll => {
+                if op.kind == OpType::Ok {
+                    let mut recs = std::mem::take(&mut self.records);
+                    recs.clear();
+                    if !crate::decode::poll(op.value.get(), &mut recs) {
+                        let p: Poll = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+                        recs = p.records;
+                    }
+                    self.queue.poll_ok(op.index, op.time, key, &recs);
+                    self.records = recs;
+                } else {
+                    self.queue.reset_consumer(key);
+                }
+            }
+            F::Txn => {
+                let t: Txn = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+                let sends: Vec<_> = t
+                    .ops
+                    .iter()
+                    .filter_map(|m| match m {
+                        MicroOp::Send(s) => Some((s.value, s.partition, s.offset)),
+                        _ => None,
+                    })
+                    .collect();
+                let polls = t.ops.iter().flat_map(|m| match m {
+                    MicroOp::Poll(p) => p.records.iter(),
+                    _ => [].iter(),
+                });
+                let inv = invoke.map_or(op.index, |p| p.index);
+                self.queue
+                    .txn_complete(inv, op.index, op.time, key, op.kind, &sends, polls);
+            }
+            F::Assign | F::Subscribe | F::Rebalance => self.queue.reset_consumer(key),
+            F::Crash => self.queue.crash(key),
+            F::FinalRead => {
+                if op.kind == OpType::Ok {
+                    let fr: FinalRead = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+                    self.queue
+                        .final_read(op.index, op.time, fr.partition, Some(&fr));
+                } else {
+                    let p = invoke.map_or(-1, |p| p.partition);
+                    self.queue.final_read(op.index, op.time, p, None);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn unfinished(&mut self, p: &Invocation) {
+        // Sends and txns left invoked stay indefinite in the queue checker.
+        if p.f == F::FinalRead {
+            self.queue.final_read(p.index, p.time, p.partition, None);
+        }
+    }
+
+    fn finish(self: Box<Self>) -> CheckerOutput {
+        let q = self.queue.finish();
+        let mut out = CheckerOutput::new("queue", &());
+        out.validity = q.valid;
+        out.unknown_reasons = q.unknown_reasons.clone();
+        out.anomaly_counts = q
+            .anomalies
+            .iter()
+            .map(|(c, a)| (c.clone(), a.count))
+            .collect();
+        out.typed = Some(Box::new(q));
+        out
+    }
+}
