@@ -11,6 +11,7 @@ pub mod docker;
 pub mod exit;
 pub mod image;
 pub mod kafka_dist;
+pub mod observer;
 pub mod report;
 pub mod runner;
 pub mod serve;
