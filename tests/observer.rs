@@ -27,18 +27,25 @@ fn observed(path: &Path) -> Vec<Snapshot> {
         .collect()
 }
 
-/// Wait (bounded) until a recorded snapshot satisfies `pred`.
+/// Wait (bounded) until a snapshot recorded at position `from` or later
+/// satisfies `pred`; its position and itself.
 async fn wait_for(
     path: &Path,
     what: &str,
+    from: usize,
     limit: Duration,
     pred: impl Fn(&Snapshot) -> bool,
-) -> Snapshot {
+) -> (usize, Snapshot) {
     let t = Instant::now();
     loop {
-        if let Some(s) = observed(path).into_iter().find(|s| pred(s)) {
+        if let Some(found) = observed(path)
+            .into_iter()
+            .enumerate()
+            .skip(from)
+            .find(|(_, s)| pred(s))
+        {
             eprintln!("{what}: seen after {:.1}s", t.elapsed().as_secs_f64());
-            return s;
+            return found;
         }
         if t.elapsed() > limit {
             let last = observed(path).pop();
@@ -99,7 +106,10 @@ async fn the_observer_records_a_leader_kill_biting_and_the_broker_rejoining() {
     let observer = Observer::spawn(cfg, history.clone());
 
     // The first snapshot: a leader and an epoch for every partition, the controller.
-    let first = wait_for(&path, "first snapshot", Duration::from_secs(10), |_| true).await;
+    let (_, first) = wait_for(&path, "first snapshot", 0, Duration::from_secs(10), |_| {
+        true
+    })
+    .await;
     assert_eq!(
         first
             .partitions
@@ -127,9 +137,11 @@ async fn the_observer_records_a_leader_kill_biting_and_the_broker_rejoining() {
     victim.kill().await.expect("kill");
     let killed_at = Instant::now();
 
-    let moved = wait_for(
+    let seen_before_kill = observed(&path).len();
+    let (at_move, moved) = wait_for(
         &path,
         "new leader with a higher epoch, the killed broker unreachable",
+        seen_before_kill,
         Duration::from_secs(30),
         |s| {
             s.partition(0)
@@ -140,9 +152,10 @@ async fn the_observer_records_a_leader_kill_biting_and_the_broker_rejoining() {
     .await;
     eprintln!("moved: {}", serde_json::to_string(&moved).unwrap());
     if fenced_known {
-        let f = wait_for(
+        let (_, f) = wait_for(
             &path,
             "the killed broker fenced",
+            at_move,
             Duration::from_secs(30),
             |s| s.fenced.as_ref().is_some_and(|f| f.contains(&p0.leader)),
         )
@@ -155,10 +168,12 @@ async fn the_observer_records_a_leader_kill_biting_and_the_broker_rejoining() {
     }
 
     // Restart it: back in partition 0's ISR, reachable again.
+    let seen_before_restart = observed(&path).len();
     victim.start().await.expect("restart");
-    let back = wait_for(
+    let (_, back) = wait_for(
         &path,
         "the restarted broker in the ISR",
+        seen_before_restart,
         Duration::from_secs(45),
         |s| {
             s.partition(0).is_some_and(|p| p.isr.contains(&p0.leader))

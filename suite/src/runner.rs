@@ -669,6 +669,13 @@ async fn trial(
     run_dir.write_json("schedule.json", &schedule)?;
 
     let history = Arc::new(HistoryWriter::create(&run_dir.history())?);
+    // The cluster observer records leaders, epochs, ISR and the controller
+    // from now until recovery, so the history shows whether faults bit.
+    // Dropping its handle (an early return) stops it too.
+    let observer = crate::observer::Observer::spawn(
+        crate::observer::ObserverConfig::for_cluster(cluster, TOPIC),
+        history.clone(),
+    );
     let settings = spec.client_settings(&bootstrap);
     let counters = Arc::new(Counters::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -777,6 +784,13 @@ async fn trial(
         Ok(_) => tracing::info!("recovered in {:.1}s", t.elapsed().as_secs_f64()),
         Err(e) => tracing::warn!("not fully recovered: {e:#}"),
     }
+    let observed = observer.stop().await;
+    tracing::info!(
+        samples = observed.samples,
+        recorded = observed.recorded,
+        failed = observed.failed,
+        "observer done"
+    );
     pb.set_message("final reads of every partition");
     let h = history.clone();
     let parts_n = spec.partitions;
