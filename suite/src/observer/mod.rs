@@ -420,6 +420,57 @@ mod tests {
         assert_eq!(d.on_sample(Ok(s), 5), Record::Nothing);
     }
 
+    /// A listener that accepts connections and never answers (a paused
+    /// broker), and a port where nothing listens (a dead one).
+    #[tokio::test]
+    async fn an_unreachable_cluster_is_one_fail_op_and_never_blocks_stop() {
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent_addr = silent.local_addr().unwrap();
+        let keep = tokio::spawn(async move {
+            let mut held = vec![];
+            while let Ok((s, _)) = silent.accept().await {
+                held.push(s);
+            }
+        });
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let node = |id: i32, addr| ObservedNode {
+            id,
+            name: format!("n{id}"),
+            addr,
+        };
+        let cfg = ObserverConfig {
+            topic: "t".into(),
+            brokers: vec![node(1, silent_addr), node(2, dead)],
+            controllers: vec![node(1, silent_addr)],
+            interval: Duration::from_millis(50),
+            timeout: Duration::from_millis(200),
+        };
+        let e = sample_once(&cfg).await.unwrap_err().to_string();
+        assert!(e.contains("metadata: n1: timed out after 200ms"), "{e}");
+        assert!(e.contains("n2: connect to"), "{e}");
+        assert!(e.contains("quorum: n1: timed out after 200ms"), "{e}");
+
+        let path = tempfile::tempdir().unwrap();
+        let h = Arc::new(HistoryWriter::create(&path.path().join("h.jsonl")).unwrap());
+        let obs = Observer::spawn(cfg, h.clone());
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let t = std::time::Instant::now();
+        let sum = obs.stop().await;
+        assert!(
+            t.elapsed() < Duration::from_millis(500),
+            "stop waits for no read"
+        );
+        assert!(sum.samples >= 2 && sum.failed == sum.samples, "{sum:?}");
+        assert_eq!(
+            sum.recorded, 2,
+            "one fail op (invoke + fail) while the text stays the same"
+        );
+        keep.abort();
+    }
+
     #[test]
     fn a_record_is_an_invoke_and_its_completion() {
         let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
