@@ -6,8 +6,10 @@
 //!
 //! Needs a Docker engine, debootstrap and Maven (`bash .ci/setup`).
 
+use kafka_protocol::messages::ApiKey;
 use kafka_trial::admin;
 use kafka_trial::cluster::{Cluster, ClusterSpec};
+use kafka_trial::observer::wire::Conn;
 use kafka_trial::observer::{sample_once, Observer, ObserverConfig, Snapshot};
 use std::path::Path;
 use std::sync::Arc;
@@ -99,6 +101,25 @@ async fn the_observer_records_a_leader_kill_biting_and_the_broker_rejoining() {
     eprintln!("one sample: {}", serde_json::to_string(&once).unwrap());
     assert_eq!(once.partitions.len(), 3);
     assert!(once.errors.is_empty(), "{:?}", once.errors);
+    // What this Kafka speaks (for the record in the test log).
+    for (what, node) in [
+        ("broker", &cfg.brokers[0]),
+        ("controller", &cfg.controllers[0]),
+    ] {
+        let c = Conn::open(node.addr, Duration::from_secs(2))
+            .await
+            .expect("ApiVersions");
+        let v = |k: ApiKey| c.versions.get(&(k as i16)).copied();
+        eprintln!(
+            "{what} {}: Metadata {:?} DescribeTopicPartitions {:?} DescribeCluster {:?} DescribeQuorum {:?}; features {:?}",
+            node.name,
+            v(ApiKey::Metadata),
+            v(ApiKey::DescribeTopicPartitions),
+            v(ApiKey::DescribeCluster),
+            v(ApiKey::DescribeQuorum),
+            c.features
+        );
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.jsonl");
