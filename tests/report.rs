@@ -454,3 +454,43 @@ fn report_of_100k_ops() {
         );
     }
 }
+
+#[test]
+fn observer_ops_become_one_lane_per_partition_with_leader_and_isr() {
+    let spec = SynthSpec {
+        observer: true,
+        ..Default::default()
+    };
+    let (_d, run, _files, html) = render(&spec);
+    assert!(run.processes.iter().any(|p| p == "observer"));
+    assert!(
+        html.contains(r#"<section id="observer">"#),
+        "observer section"
+    );
+    assert!(!html.contains("observer-none"));
+    for p in 0..spec.partitions {
+        assert!(
+            html.contains(&format!(r#"<g class="obs-lane" data-partition="{p}">"#)),
+            "lane of partition {p}"
+        );
+    }
+    // Leaders move off the faulty nodes: each node leads somewhere, and the
+    // ISR line steps down during faults.
+    for n in ["n1", "n2", "n3"] {
+        assert!(html.contains(&format!(r#"data-leader="{n}""#)), "{n} leads");
+    }
+    assert!(html.contains("ISR 2/3") && html.contains("ISR 3/3"));
+    assert!(
+        html.contains(r#"class="obs-fault""#),
+        "fault bands behind the lanes"
+    );
+    // The observer section comes after the timeline.
+    assert!(html.find(r#"id="timeline""#).unwrap() < html.find(r#"id="observer""#).unwrap());
+}
+
+#[test]
+fn a_run_without_observer_ops_says_so() {
+    let (_d, _run, _files, html) = render(&SynthSpec::default());
+    assert!(html.contains(r#"id="observer-none""#));
+    assert!(!html.contains(r#"class="obs-lane""#));
+}

@@ -56,6 +56,13 @@ async fn a_short_trial_records_everything_and_every_checker_judges_it() {
             .any(|o| o.process == Process::Nemesis && o.f == F::Heal),
         "heal recorded"
     );
+    assert!(
+        ops.iter()
+            .any(|o| o.process == Process::Named("observer".into())
+                && o.f.as_str() == "observe"
+                && o.kind == OpType::Ok),
+        "the cluster observer recorded the cluster's state"
+    );
 
     let results: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(report.run_dir.join("results.json")).unwrap(),

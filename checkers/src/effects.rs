@@ -305,9 +305,7 @@ impl Checker for Effects {
 impl Effects {
     fn sample(&mut self, time: u64, o: Observation) {
         for (id, name) in &o.brokers {
-            if let Ok(id) = id.parse::<i32>() {
-                self.brokers.insert(id, name.clone());
-            }
+            self.brokers.insert(*id, name.clone());
         }
         self.samples.push(Sample {
             time,
@@ -326,7 +324,7 @@ impl Effects {
                     )
                 })
                 .collect(),
-            controller: o.controller.map(|c| (c.id, c.epoch)),
+            controller: o.controller.map(|c| (c.id, i64::from(c.epoch))),
             fenced: o.fenced.map(|f| f.into_iter().collect()),
             unreachable: o.unreachable.into_iter().collect(),
         });

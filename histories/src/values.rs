@@ -180,7 +180,7 @@ mod tests {
 
 /// A sample of the cluster's state by the observer: the `ok` value of an
 /// `observe` op (process `"observer"`; histories/README.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Observation {
     /// Every partition of the test topic, sorted by partition.
     #[serde(default)]
@@ -190,7 +190,7 @@ pub struct Observation {
     pub controller: Option<ControllerState>,
     /// Broker id (a string key in JSON) → node name (`n1` …).
     #[serde(default)]
-    pub brokers: std::collections::BTreeMap<String, String>,
+    pub brokers: std::collections::BTreeMap<i32, String>,
     /// Broker ids the controller reports fenced (absent where unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fenced: Option<Vec<i32>>,
@@ -201,8 +201,15 @@ pub struct Observation {
     #[serde(default)]
     pub read_ms: u64,
     /// Per source (`metadata`, `quorum`, `cluster`, `elr`), what failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub errors: std::collections::BTreeMap<String, String>,
+}
+
+impl Observation {
+    /// The state of partition `p`, if the sample has it.
+    pub fn partition(&self, p: Partition) -> Option<&PartitionState> {
+        self.partitions.iter().find(|q| q.partition == p)
+    }
 }
 
 /// One partition's leadership and replicas in an [`Observation`].
@@ -218,13 +225,15 @@ pub struct PartitionState {
     /// Eligible leader replicas (KIP-966), where the version reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elr: Option<Vec<i32>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub offline: Vec<i32>,
 }
 
 /// The active controller in an [`Observation`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ControllerState {
+    /// The metadata quorum's leader, -1 while there is none.
     pub id: i32,
-    pub epoch: i64,
+    /// The quorum's leader epoch.
+    pub epoch: i32,
 }

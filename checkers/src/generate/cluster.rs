@@ -99,12 +99,12 @@ impl Cluster {
             partitions: self.partitions.clone(),
             controller: Some(self.controller),
             brokers: (1..=self.brokers)
-                .map(|id| (id.to_string(), Cluster::node(id)))
+                .map(|id| (id as i32, Cluster::node(id)))
                 .collect(),
             fenced: Some(self.unreachable.clone()),
             unreachable: self.unreachable.clone(),
             read_ms: 3,
-            errors: None,
+            errors: Default::default(),
         }
     }
 }

@@ -212,6 +212,7 @@ pub fn render(run: &RunData, plots: &Plots, opts: &Options) -> String {
     options(&mut o, run);
     plots_section(&mut o, plots);
     timeline(&mut o, &run.history);
+    observer_lanes(&mut o, run);
     op_table(&mut o, &run.history);
     details(&mut o, run);
     o.push_str("</main>\n");
@@ -654,6 +655,14 @@ fn timeline(o: &mut String, h: &HistoryDigest) {
         o.push_str("</tbody></table>");
     }
     o.push_str("</section>\n");
+}
+
+/// The cluster observer's lanes (leader and ISR per partition), under the
+/// timeline and on the same run-long axis as its fault bands.
+fn observer_lanes(o: &mut String, run: &RunData) {
+    let path = run.dir.join(trial_histories::store::HISTORY_FILE);
+    let obs = super::observed::digest_observations(&path).unwrap_or_default();
+    super::observed::observer_section(o, &obs, &run.history.faults, run.history.end_ns);
 }
 
 fn legend(h: &HistoryDigest) -> String {

@@ -23,6 +23,7 @@
 
 pub mod data;
 pub mod html;
+pub mod observed;
 pub mod plots;
 #[doc(hidden)]
 pub mod sample_run;

@@ -35,6 +35,9 @@ pub struct SynthSpec {
     pub hostile_text: bool,
     /// Write results.json (false: a run still in progress).
     pub results: bool,
+    /// Write cluster observer ops (`observer`/`observe`): leaders, epochs
+    /// and ISR of every partition reacting to the faults.
+    pub observer: bool,
 }
 
 impl Default for SynthSpec {
@@ -48,6 +51,7 @@ impl Default for SynthSpec {
             anomalies: false,
             hostile_text: false,
             results: true,
+            observer: false,
         }
     }
 }
@@ -114,6 +118,8 @@ enum Ev {
     Complete(u64),
     /// Index into the nemesis line list.
     Nemesis(usize),
+    /// Index into the observer's snapshots.
+    Observe(usize),
 }
 
 /// A send or poll in flight.
@@ -207,6 +213,14 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
     for (i, (t, ..)) in nem.iter().enumerate() {
         push(&mut heap, *t, Ev::Nemesis(i));
     }
+    let observed = if spec.observer {
+        observer_snapshots(parts, &|f| at(f), s)
+    } else {
+        vec![]
+    };
+    for (i, (t, _)) in observed.iter().enumerate() {
+        push(&mut heap, *t, Ev::Observe(i));
+    }
     for w in 0..spec.workers {
         push(&mut heap, rng.gen_range(0..s / 100), Ev::Invoke(w));
     }
@@ -235,6 +249,19 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
                     value: v.clone(),
                     error: None,
                 })?;
+            }
+            Ev::Observe(i) => {
+                let (t, v) = &observed[i];
+                for kind in ["invoke", "ok"] {
+                    out.put(Line {
+                        time: *t,
+                        process: json!("observer"),
+                        kind,
+                        f: "observe",
+                        value: if kind == "ok" { v.clone() } else { Value::Null },
+                        error: None,
+                    })?;
+                }
             }
             Ev::Invoke(w) => {
                 if t >= dur || client_lines + 2 > spec.ops {
@@ -425,6 +452,9 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
     run.processes = (0..spec.workers).map(|w| w.to_string()).collect();
     run.processes.push("nemesis".into());
     run.processes.push("final".into());
+    if spec.observer {
+        run.processes.push("observer".into());
+    }
     if spec.hostile_text {
         run.processes.push("<b>evil</b>".into());
         run.fault_kinds.push("<i>odd</i>".into());
@@ -518,4 +548,76 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
         serde_json::to_vec_pretty(&results)?,
     )?;
     Ok(run)
+}
+
+/// What the cluster observer would have recorded under the synthetic
+/// schedule: n3 cut off by the partition, n2 killed then paused; leaders
+/// move off the faulty node with a new epoch, the ISR shrinks and expands.
+fn observer_snapshots(parts: usize, at: &dyn Fn(f64) -> u64, s: u64) -> Vec<(u64, Value)> {
+    // Per partition: (leader, epoch, isr); leaders spread over n1..n3.
+    let mut st: Vec<(i32, i32, Vec<i32>)> = (0..parts)
+        .map(|p| ((p % 3) as i32 + 1, 0, vec![1, 2, 3]))
+        .collect();
+    let mut unreachable: Vec<i32> = vec![];
+    let mut fenced: Vec<i32> = vec![];
+    let mut out = Vec::new();
+    let mut snap = |t: u64, st: &[(i32, i32, Vec<i32>)], unreachable: &[i32], fenced: &[i32]| {
+        let partitions: Vec<Value> = st
+            .iter()
+            .enumerate()
+            .map(|(p, (l, e, isr))| json!({"partition": p, "leader": l, "epoch": e, "replicas": [1, 2, 3], "isr": isr, "elr": [], "offline": []}))
+            .collect();
+        out.push((
+            t,
+            json!({
+                "partitions": partitions,
+                "controller": {"id": 1, "epoch": 1},
+                "brokers": {"1": "n1", "2": "n2", "3": "n3"},
+                "fenced": fenced, "unreachable": unreachable, "read_ms": 4,
+            }),
+        ));
+    };
+    let down = |st: &mut Vec<(i32, i32, Vec<i32>)>, n: i32| {
+        for (l, e, isr) in st.iter_mut() {
+            isr.retain(|r| *r != n);
+            if *l == n {
+                *l = isr[0];
+                *e += 1;
+            }
+        }
+    };
+    let up = |st: &mut Vec<(i32, i32, Vec<i32>)>, n: i32| {
+        for (_, _, isr) in st.iter_mut() {
+            if !isr.contains(&n) {
+                isr.push(n);
+                isr.sort_unstable();
+            }
+        }
+    };
+    snap(s / 10, &st, &unreachable, &fenced);
+    // partition: n3 cut off
+    down(&mut st, 3);
+    unreachable.push(3);
+    snap(at(0.15) + s / 5, &st, &unreachable, &fenced);
+    up(&mut st, 3);
+    unreachable.clear();
+    snap(at(0.35) + s, &st, &unreachable, &fenced);
+    // kill: n2 dead, then fenced
+    down(&mut st, 2);
+    unreachable.push(2);
+    snap(at(0.45) + s / 5, &st, &unreachable, &fenced);
+    fenced.push(2);
+    snap(at(0.45) + s / 2, &st, &unreachable, &fenced);
+    up(&mut st, 2);
+    unreachable.clear();
+    fenced.clear();
+    snap(at(0.60) + 2 * s, &st, &unreachable, &fenced);
+    // pause: n2 stops answering, leaves the ISR
+    down(&mut st, 2);
+    unreachable.push(2);
+    snap(at(0.65) + s / 2, &st, &unreachable, &fenced);
+    up(&mut st, 2);
+    unreachable.clear();
+    snap(at(0.75) + s, &st, &unreachable, &fenced);
+    out
 }

@@ -9,6 +9,7 @@ use super::spec::{NemesisPlan, Report, TestSpec};
 use super::targets::ClusterTargets;
 use crate::cluster::Cluster;
 use crate::kafka::admin;
+use crate::observer::{Observer, ObserverConfig};
 use crate::workloads::{Context as WorkloadContext, Counters, Workload};
 use anyhow::{anyhow, bail, Context, Result};
 use indicatif::ProgressBar;
@@ -174,6 +175,12 @@ async fn trial(
     run_dir.write_json("schedule.json", &schedule)?;
 
     let history = Arc::new(HistoryWriter::create(&run_dir.history())?);
+    // The cluster observer records leaders, epochs, ISR and the controller
+    // from now until recovery, so the history shows whether faults bit.
+    // Dropping its handle (an early return) stops it too.
+    let mut observe = ObserverConfig::for_cluster(cluster, &topic.name);
+    observe.interval = spec.observer_interval;
+    let observer = Observer::spawn(observe, history.clone());
     let settings = spec.client_settings(&bootstrap, &topic.name);
     let driver = crate::clients::driver(&spec.driver).map_err(|e| anyhow!(e))?;
     let counters = Arc::new(Counters::default());
@@ -276,6 +283,13 @@ async fn trial(
         Ok(_) => tracing::info!("recovered in {:.1}s", t.elapsed().as_secs_f64()),
         Err(e) => tracing::warn!("not fully recovered: {e:#}"),
     }
+    let observed = observer.stop().await;
+    tracing::info!(
+        samples = observed.samples,
+        recorded = observed.recorded,
+        failed = observed.failed,
+        "observer done"
+    );
     pb.set_message("final reads of every partition");
     let timeout = spec.final_read_timeout;
     // Bounded even if the client hangs: a final read that never returns

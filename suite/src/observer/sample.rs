@@ -1,0 +1,465 @@
+//! One sample of the cluster's state: which requests go where, and how their
+//! answers become a [`Snapshot`].
+//!
+//! Every broker is asked in parallel (Metadata, then DescribeTopicPartitions
+//! and DescribeCluster where it speaks them) and every controller's own
+//! listener is asked DescribeQuorum, all at once; each request has the
+//! configured timeout. Brokers can disagree for a moment (metadata
+//! propagates); per partition the answer with the highest leader epoch wins,
+//! ties going to the lowest broker id, so a sample does not flap between two
+//! brokers' views.
+
+use super::wire::Conn;
+use super::{ControllerState, ObservedNode, ObserverConfig, PartitionState, Snapshot};
+use anyhow::{anyhow, bail, Result};
+use futures::future::join_all;
+use kafka_protocol::messages::describe_quorum_request::{self, TopicData};
+use kafka_protocol::messages::describe_topic_partitions_request::TopicRequest;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    ApiKey, DescribeClusterRequest, DescribeClusterResponse, DescribeQuorumRequest,
+    DescribeQuorumResponse, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse,
+    MetadataRequest, MetadataResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Metadata v9 is the first flexible version; v12 the last before v13's
+/// top-level error code (both carry leader epochs and offline replicas).
+const METADATA: std::ops::RangeInclusive<i16> = 9..=12;
+/// DescribeTopicPartitions (KIP-966, Kafka ≥ 3.8): v0 has ELR.
+const DESCRIBE_TOPIC_PARTITIONS: std::ops::RangeInclusive<i16> = 0..=0;
+/// DescribeCluster v2 (KIP-1073, Kafka ≥ 4.0) can include fenced brokers.
+const DESCRIBE_CLUSTER: std::ops::RangeInclusive<i16> = 2..=2;
+/// DescribeQuorum v0–v2 all carry the leader id and epoch.
+const DESCRIBE_QUORUM: std::ops::RangeInclusive<i16> = 0..=2;
+/// The KRaft metadata log.
+const METADATA_TOPIC: &str = "__cluster_metadata";
+/// The feature that turns eligible leader replicas on (off by default in 4.0).
+const ELR_FEATURE: &str = "eligible.leader.replicas.version";
+
+/// What one broker answered in a sample.
+#[derive(Default)]
+struct BrokerAnswer {
+    metadata: Option<Result<MetadataResponse>>,
+    /// `None`: the broker does not speak it (or ELR is off).
+    elr: Option<Result<DescribeTopicPartitionsResponse>>,
+    /// `None`: the broker does not speak DescribeCluster v2.
+    cluster: Option<Result<DescribeClusterResponse>>,
+}
+
+/// The observer's connections and the last state read, kept from one
+/// sample to the next (a failed source keeps its previous value).
+pub struct Reader {
+    cfg: ObserverConfig,
+    conns: HashMap<SocketAddr, Conn>,
+    last: Option<Snapshot>,
+}
+
+impl Reader {
+    pub fn new(cfg: ObserverConfig) -> Reader {
+        Reader {
+            cfg,
+            conns: HashMap::new(),
+            last: None,
+        }
+    }
+
+    /// Read the cluster once. `Err` only when nothing at all could be read.
+    pub async fn sample(&mut self) -> std::result::Result<Snapshot, String> {
+        let t0 = Instant::now();
+        let timeout = self.cfg.timeout;
+        let topic = self.cfg.topic.clone();
+        let brokers = self.cfg.brokers.clone();
+        let controllers = self.cfg.controllers.clone();
+
+        let broker_rounds = join_all(brokers.iter().map(|b| {
+            let conn = self.conns.remove(&b.addr);
+            let topic = topic.clone();
+            async move { broker_round(conn, b.addr, &topic, timeout).await }
+        }));
+        let quorum_rounds = join_all(controllers.iter().map(|c| {
+            let conn = self.conns.remove(&c.addr);
+            async move { quorum_round(conn, c.addr, timeout).await }
+        }));
+        let (broker_rounds, quorum_rounds) = tokio::join!(broker_rounds, quorum_rounds);
+
+        let mut answers = Vec::new();
+        for (b, (conn, answer)) in brokers.iter().zip(broker_rounds) {
+            if let Some(c) = conn {
+                self.conns.insert(b.addr, c);
+            }
+            answers.push((b, answer));
+        }
+        let mut quorum = Vec::new();
+        for (c, (conn, answer)) in controllers.iter().zip(quorum_rounds) {
+            if let Some(conn) = conn {
+                self.conns.insert(c.addr, conn);
+            }
+            quorum.push((c, answer));
+        }
+        // No controller listener answered: a broker forwards DescribeQuorum.
+        if !quorum.iter().any(|(_, q)| q.is_ok()) {
+            if let Some((b, _)) = answers
+                .iter()
+                .find(|(_, a)| matches!(a.metadata, Some(Ok(_))))
+            {
+                let conn = self.conns.remove(&b.addr);
+                let (conn, answer) = quorum_round(conn, b.addr, timeout).await;
+                if let Some(conn) = conn {
+                    self.conns.insert(b.addr, conn);
+                }
+                quorum.push((b, answer));
+            }
+        }
+
+        let mut snap = build(&self.cfg, self.last.as_ref(), &answers, &quorum);
+        snap.read_ms = t0.elapsed().as_millis() as u64;
+        if snap.errors.contains_key("metadata") && snap.errors.contains_key("quorum") {
+            let why = snap
+                .errors
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(why);
+        }
+        self.last = Some(snap.clone());
+        Ok(snap)
+    }
+}
+
+/// Connect if needed, then ask one broker Metadata, DescribeTopicPartitions
+/// and DescribeCluster. The connection comes back only if nothing failed.
+async fn broker_round(
+    conn: Option<Conn>,
+    addr: SocketAddr,
+    topic: &str,
+    timeout: Duration,
+) -> (Option<Conn>, BrokerAnswer) {
+    let mut answer = BrokerAnswer::default();
+    let mut conn = match conn {
+        Some(c) => c,
+        None => match Conn::open(addr, timeout).await {
+            Ok(c) => c,
+            Err(e) => {
+                answer.metadata = Some(Err(e));
+                return (None, answer);
+            }
+        },
+    };
+    let name = || TopicName(StrBytes::from_string(topic.to_string()));
+    let Some(v) = conn.version(ApiKey::Metadata, METADATA) else {
+        answer.metadata = Some(Err(anyhow!("the broker speaks no Metadata v9–v12")));
+        return (None, answer);
+    };
+    let req = MetadataRequest::default()
+        .with_topics(Some(vec![
+            MetadataRequestTopic::default().with_name(Some(name()))
+        ]))
+        .with_allow_auto_topic_creation(false);
+    let md = conn.call(&req, v, timeout).await;
+    let ok = md.is_ok();
+    answer.metadata = Some(md);
+    if !ok {
+        return (None, answer);
+    }
+    let elr_on = conn.features.get(ELR_FEATURE).is_some_and(|l| *l >= 1);
+    if let (true, Some(v)) = (
+        elr_on,
+        conn.version(ApiKey::DescribeTopicPartitions, DESCRIBE_TOPIC_PARTITIONS),
+    ) {
+        let req = DescribeTopicPartitionsRequest::default()
+            .with_topics(vec![TopicRequest::default().with_name(name())]);
+        let r = conn.call(&req, v, timeout).await;
+        let failed = r.is_err();
+        answer.elr = Some(r);
+        if failed {
+            return (None, answer);
+        }
+    }
+    if let Some(v) = conn.version(ApiKey::DescribeCluster, DESCRIBE_CLUSTER) {
+        let req = DescribeClusterRequest::default()
+            .with_endpoint_type(1)
+            .with_include_fenced_brokers(true);
+        let r = conn.call(&req, v, timeout).await;
+        let failed = r.is_err();
+        answer.cluster = Some(r);
+        if failed {
+            return (None, answer);
+        }
+    }
+    (Some(conn), answer)
+}
+
+/// Ask one node (a controller's own listener, or a broker that forwards)
+/// for the metadata quorum's leader and epoch.
+async fn quorum_round(
+    conn: Option<Conn>,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> (Option<Conn>, Result<ControllerState>) {
+    let mut conn = match conn {
+        Some(c) => c,
+        None => match Conn::open(addr, timeout).await {
+            Ok(c) => c,
+            Err(e) => return (None, Err(e)),
+        },
+    };
+    let Some(v) = conn.version(ApiKey::DescribeQuorum, DESCRIBE_QUORUM) else {
+        return (None, Err(anyhow!("{addr} does not speak DescribeQuorum")));
+    };
+    let req = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+        .with_topic_name(TopicName(StrBytes::from_static_str(METADATA_TOPIC)))
+        .with_partitions(vec![
+            describe_quorum_request::PartitionData::default().with_partition_index(0)
+        ])]);
+    match conn.call(&req, v, timeout).await {
+        Ok(resp) => {
+            let r = quorum_state(&resp);
+            (Some(conn), r)
+        }
+        Err(e) => (None, Err(e)),
+    }
+}
+
+/// The leader and epoch of `__cluster_metadata-0` in a DescribeQuorum answer.
+pub fn quorum_state(resp: &DescribeQuorumResponse) -> Result<ControllerState> {
+    if resp.error_code != 0 {
+        bail!(
+            "DescribeQuorum error code {}{}",
+            resp.error_code,
+            resp.error_message
+                .as_ref()
+                .map(|m| format!(": {}", m.as_str()))
+                .unwrap_or_default()
+        );
+    }
+    let p = resp
+        .topics
+        .iter()
+        .filter(|t| t.topic_name.0.as_str() == METADATA_TOPIC)
+        .flat_map(|t| &t.partitions)
+        .find(|p| p.partition_index == 0)
+        .ok_or_else(|| anyhow!("DescribeQuorum answered without {METADATA_TOPIC}-0"))?;
+    if p.error_code != 0 {
+        bail!("DescribeQuorum partition error code {}", p.error_code);
+    }
+    Ok(ControllerState {
+        id: p.leader_id.0,
+        epoch: p.leader_epoch,
+    })
+}
+
+/// `n1: connect to …: refused; n2: timed out after 2s`.
+fn joined<'a>(errs: impl Iterator<Item = (&'a ObservedNode, String)>) -> String {
+    errs.map(|(n, e)| format!("{}: {e}", n.name))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Turn the answers into a snapshot; a source that failed keeps `last`'s value.
+fn build(
+    cfg: &ObserverConfig,
+    last: Option<&Snapshot>,
+    answers: &[(&ObservedNode, BrokerAnswer)],
+    quorum: &[(&ObservedNode, Result<ControllerState>)],
+) -> Snapshot {
+    let mut errors = BTreeMap::new();
+    let brokers: BTreeMap<i32, String> = cfg
+        .brokers
+        .iter()
+        .chain(&cfg.controllers)
+        .map(|n| (n.id, n.name.clone()))
+        .collect();
+    let mut unreachable: Vec<i32> = answers
+        .iter()
+        .filter(|(_, a)| !matches!(a.metadata, Some(Ok(_))))
+        .map(|(n, _)| n.id)
+        .collect();
+    unreachable.sort_unstable();
+    unreachable.dedup();
+
+    // Partitions: per partition the highest leader epoch, ties to the lowest id.
+    let mut sorted: Vec<&(&ObservedNode, BrokerAnswer)> = answers.iter().collect();
+    sorted.sort_by_key(|(n, _)| n.id);
+    let mut parts: BTreeMap<i32, PartitionState> = BTreeMap::new();
+    let mut md_errors = Vec::new();
+    let mut any_md = false;
+    for (n, a) in &sorted {
+        match &a.metadata {
+            Some(Ok(md)) => {
+                let Some(t) = md
+                    .topics
+                    .iter()
+                    .find(|t| t.name.as_ref().map(|n| n.0.as_str()) == Some(cfg.topic.as_str()))
+                else {
+                    md_errors.push((*n, format!("topic {} not in the answer", cfg.topic)));
+                    continue;
+                };
+                if t.error_code != 0 {
+                    md_errors.push((
+                        *n,
+                        format!("topic {}: error code {}", cfg.topic, t.error_code),
+                    ));
+                    continue;
+                }
+                any_md = true;
+                for p in &t.partitions {
+                    let better = parts
+                        .get(&p.partition_index)
+                        .is_none_or(|q| p.leader_epoch > q.epoch);
+                    if better {
+                        parts.insert(
+                            p.partition_index,
+                            PartitionState {
+                                partition: p.partition_index,
+                                leader: p.leader_id.0,
+                                epoch: p.leader_epoch,
+                                replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
+                                isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+                                elr: None,
+                                offline: p.offline_replicas.iter().map(|b| b.0).collect(),
+                            },
+                        );
+                    }
+                }
+            }
+            Some(Err(e)) => md_errors.push((*n, format!("{e:#}"))),
+            None => {}
+        }
+    }
+    let mut partitions: Vec<PartitionState> = if any_md {
+        parts.into_values().collect()
+    } else {
+        errors.insert(
+            "metadata".to_string(),
+            if md_errors.is_empty() {
+                "no broker to ask".to_string()
+            } else {
+                joined(md_errors.into_iter())
+            },
+        );
+        last.map(|l| l.partitions.clone()).unwrap_or_default()
+    };
+
+    // ELR from the first broker (lowest id) that answered DescribeTopicPartitions.
+    let elr_answers: Vec<_> = sorted
+        .iter()
+        .filter_map(|(n, a)| Some((*n, a.elr.as_ref()?)))
+        .collect();
+    if any_md && !elr_answers.is_empty() {
+        let found = elr_answers.iter().find_map(|(_, r)| r.as_ref().ok());
+        match found {
+            Some(resp) => {
+                let elr: BTreeMap<i32, Vec<i32>> = resp
+                    .topics
+                    .iter()
+                    .filter(|t| t.name.as_ref().map(|n| n.0.as_str()) == Some(cfg.topic.as_str()))
+                    .flat_map(|t| &t.partitions)
+                    .map(|p| {
+                        let v = p.eligible_leader_replicas.as_deref().unwrap_or_default();
+                        (p.partition_index, v.iter().map(|b| b.0).collect())
+                    })
+                    .collect();
+                for p in &mut partitions {
+                    p.elr = elr.get(&p.partition).cloned();
+                }
+            }
+            None => {
+                errors.insert(
+                    "elr".to_string(),
+                    joined(
+                        elr_answers
+                            .iter()
+                            .filter_map(|(n, r)| Some((*n, format!("{:#}", r.as_ref().err()?)))),
+                    ),
+                );
+                let prev = last.map(|l| &l.partitions[..]).unwrap_or_default();
+                for p in &mut partitions {
+                    p.elr = prev
+                        .iter()
+                        .find(|q| q.partition == p.partition)
+                        .and_then(|q| q.elr.clone());
+                }
+            }
+        }
+    }
+
+    // Fenced brokers from the first broker that answered DescribeCluster v2.
+    let cluster_answers: Vec<_> = sorted
+        .iter()
+        .filter_map(|(n, a)| Some((*n, a.cluster.as_ref()?)))
+        .collect();
+    let fenced = if cluster_answers.is_empty() {
+        // Nobody speaks it (or nobody answered at all): keep the last value.
+        last.and_then(|l| l.fenced.clone()).filter(|_| !any_md)
+    } else {
+        match cluster_answers.iter().find_map(|(_, r)| r.as_ref().ok()) {
+            Some(resp) if resp.error_code == 0 => {
+                let mut f: Vec<i32> = resp
+                    .brokers
+                    .iter()
+                    .filter(|b| b.is_fenced)
+                    .map(|b| b.broker_id.0)
+                    .collect();
+                f.sort_unstable();
+                Some(f)
+            }
+            other => {
+                let why = match other {
+                    Some(resp) => format!("DescribeCluster error code {}", resp.error_code),
+                    None => joined(
+                        cluster_answers
+                            .iter()
+                            .filter_map(|(n, r)| Some((*n, format!("{:#}", r.as_ref().err()?)))),
+                    ),
+                };
+                errors.insert("cluster".to_string(), why);
+                last.and_then(|l| l.fenced.clone())
+            }
+        }
+    };
+
+    // The quorum: the highest epoch any controller reports.
+    let best = quorum
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .max_by_key(|c| (c.epoch, c.id >= 0));
+    let controller = match best {
+        Some(c) => Some(c.clone()),
+        None => {
+            errors.insert(
+                "quorum".to_string(),
+                if quorum.is_empty() {
+                    "no node to ask".to_string()
+                } else {
+                    joined(
+                        quorum
+                            .iter()
+                            .filter_map(|(n, r)| Some((*n, format!("{:#}", r.as_ref().err()?)))),
+                    )
+                },
+            );
+            last.and_then(|l| l.controller.clone())
+        }
+    };
+
+    Snapshot {
+        partitions,
+        controller,
+        brokers,
+        fenced,
+        unreachable,
+        read_ms: 0,
+        errors,
+    }
+}
+
+/// Read the cluster once with fresh connections (`cluster status`, tests).
+pub async fn sample_once(cfg: &ObserverConfig) -> Result<Snapshot> {
+    let mut r = Reader::new(cfg.clone());
+    r.sample().await.map_err(|e| anyhow!("{e}"))
+}

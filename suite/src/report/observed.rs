@@ -1,0 +1,335 @@
+//! What the cluster observer saw (the `observer`/`observe` ops of a history,
+//! see `notes/observer-op.md`), as one lane per partition under the
+//! nemesis's bands: who led it (colour per node) and how many replicas were
+//! in sync, over time. This is how a report shows whether a fault *bit*.
+//!
+//! Read in its own streaming pass over the history, leniently: a value that
+//! does not parse is skipped and counted, never an error.
+
+use super::html::esc;
+use super::plots::{css, fault_color};
+use crate::report::data::FaultInterval;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::io;
+use std::path::Path;
+use trial_histories::{HistoryReader, OpType, Process};
+
+/// One stretch of time during which a partition's leader, epoch and ISR
+/// did not change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stretch {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// Leader broker id, -1 for none.
+    pub leader: i32,
+    /// The leader's node name (`n2`), or `none` / `#id` when unknown.
+    pub name: String,
+    pub epoch: i32,
+    pub isr: usize,
+    pub replicas: usize,
+}
+
+/// One partition's lane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionLane {
+    pub partition: i32,
+    pub stretches: Vec<Stretch>,
+}
+
+/// Everything the observer lanes draw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observations {
+    /// `observe` ok ops read.
+    pub samples: u64,
+    /// `observe` fail ops (the observer could not read the cluster).
+    pub failed: u64,
+    /// Values that did not parse.
+    pub skipped: u64,
+    pub lanes: Vec<PartitionLane>,
+    /// Every node name seen, in order, for the colour legend.
+    pub nodes: Vec<String>,
+    pub end_ns: u64,
+}
+
+#[derive(Deserialize)]
+struct Value {
+    #[serde(default)]
+    partitions: Vec<Part>,
+    #[serde(default)]
+    brokers: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct Part {
+    partition: i32,
+    leader: i32,
+    #[serde(default = "minus_one")]
+    epoch: i32,
+    #[serde(default)]
+    replicas: Vec<i32>,
+    #[serde(default)]
+    isr: Vec<i32>,
+}
+
+fn minus_one() -> i32 {
+    -1
+}
+
+/// Read the observer's ops of a history (missing file: no observations).
+pub fn digest_observations(path: &Path) -> io::Result<Observations> {
+    let mut o = Observations::default();
+    let mut reader = match HistoryReader::open(path) {
+        Ok(r) => r,
+        Err(trial_histories::ReadError::Io { source, .. })
+            if source.kind() == io::ErrorKind::NotFound =>
+        {
+            return Ok(o)
+        }
+        Err(trial_histories::ReadError::Io { source, .. }) => return Err(source),
+        Err(e) => return Err(io::Error::other(e.to_string())),
+    };
+    let observer = Process::Named(crate::observer::PROCESS.to_string());
+    let mut lanes: BTreeMap<i32, Vec<Stretch>> = BTreeMap::new();
+    for item in &mut reader {
+        let Ok(op) = item else { continue };
+        o.end_ns = o.end_ns.max(op.time);
+        if op.process != observer || op.f.as_str() != crate::observer::F_OBSERVE {
+            continue;
+        }
+        match op.kind {
+            OpType::Fail => o.failed += 1,
+            OpType::Ok => {
+                let Ok(v) = op.value_as::<Value>() else {
+                    o.skipped += 1;
+                    continue;
+                };
+                o.samples += 1;
+                for p in v.partitions {
+                    let name = match p.leader {
+                        l if l < 0 => "none".to_string(),
+                        l => v
+                            .brokers
+                            .get(&l.to_string())
+                            .cloned()
+                            .unwrap_or(format!("#{l}")),
+                    };
+                    if p.leader >= 0 && !o.nodes.contains(&name) {
+                        o.nodes.push(name.clone());
+                    }
+                    let lane = lanes.entry(p.partition).or_default();
+                    if let Some(last) = lane.last_mut() {
+                        if last.leader == p.leader
+                            && last.epoch == p.epoch
+                            && last.isr == p.isr.len()
+                            && last.replicas == p.replicas.len()
+                        {
+                            continue;
+                        }
+                        last.end_ns = op.time;
+                    }
+                    lane.push(Stretch {
+                        start_ns: op.time,
+                        end_ns: op.time,
+                        leader: p.leader,
+                        name,
+                        epoch: p.epoch,
+                        isr: p.isr.len(),
+                        replicas: p.replicas.len(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    o.nodes.sort_by_key(|n| super::data::natural_key(n));
+    for (partition, mut stretches) in lanes {
+        if let Some(last) = stretches.last_mut() {
+            last.end_ns = o.end_ns.max(last.start_ns);
+        }
+        o.lanes.push(PartitionLane {
+            partition,
+            stretches,
+        });
+    }
+    Ok(o)
+}
+
+/// A colour per node name (stable across runs: from the name).
+pub fn node_color(name: &str) -> &'static str {
+    const PALETTE: [&str; 8] = [
+        "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7",
+    ];
+    if name == "none" {
+        return "#bbbbbb";
+    }
+    let digits: String = name.chars().filter(|c| c.is_ascii_digit()).collect();
+    let i = digits.parse::<usize>().unwrap_or_else(|_| {
+        name.bytes()
+            .fold(7usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize))
+    });
+    PALETTE[i.saturating_sub(1) % PALETTE.len()]
+}
+
+const W: f64 = 1000.0;
+const LABEL: f64 = 70.0;
+const LANE: f64 = 30.0;
+
+/// The observer section: one lane per partition (a bar per leader stretch,
+/// coloured by node and labelled with its name; a step line of the ISR
+/// size), the nemesis's fault bands behind, on the run's time axis.
+pub fn observer_section(
+    out: &mut String,
+    obs: &Observations,
+    faults: &[FaultInterval],
+    end_ns: u64,
+) {
+    out.push_str(r#"<section id="observer"><h2>Leaders and ISR (cluster observer)</h2>"#);
+    if obs.lanes.is_empty() {
+        out.push_str(r#"<p class="muted" id="observer-none">No observer ops in this history: partition leaders and ISR over time are not shown.</p></section>"#);
+        out.push('\n');
+        return;
+    }
+    let _ = write!(
+        out,
+        r#"<p class="help">One lane per partition: the bar is its leader (colour per node, epoch in the tooltip), the line the number of in-sync replicas (top: all replicas in sync; bottom: none). Shaded bands are the nemesis's faults. {} observed state(s){}.</p><div class="legend">"#,
+        obs.samples,
+        if obs.failed > 0 {
+            format!(", {} failed read(s)", obs.failed)
+        } else {
+            String::new()
+        }
+    );
+    for n in obs.nodes.iter().chain(std::iter::once(&"none".to_string())) {
+        let _ = write!(
+            out,
+            r#"<span class="key"><span class="swatch" style="background:{}"></span>{}</span> "#,
+            node_color(n),
+            esc(n)
+        );
+    }
+    out.push_str("</div>");
+    let end = end_ns.max(obs.end_ns).max(1) as f64;
+    let x = |t: u64| LABEL + (t as f64 / end) * (W - LABEL);
+    let h = obs.lanes.len() as f64 * LANE + 18.0;
+    let _ = write!(
+        out,
+        r#"<svg id="observer-lanes" class="observer-lanes" viewBox="0 0 {W} {h}" width="100%" role="img" aria-label="partition leaders and ISR size over time" font-family="sans-serif" font-size="11">"#
+    );
+    for f in faults {
+        let _ = write!(
+            out,
+            r#"<rect class="obs-fault" x="{:.1}" y="0" width="{:.1}" height="{:.1}" fill="{}" fill-opacity="0.18"><title>{} {:.1}–{:.1} s</title></rect>"#,
+            x(f.start_ns),
+            (x(f.end_ns) - x(f.start_ns)).max(1.0),
+            h - 18.0,
+            css(fault_color(&f.kind)),
+            esc(&f.kind),
+            f.start_ns as f64 / 1e9,
+            f.end_ns as f64 / 1e9,
+        );
+    }
+    for (i, lane) in obs.lanes.iter().enumerate() {
+        let y = i as f64 * LANE;
+        let _ = write!(
+            out,
+            r#"<g class="obs-lane" data-partition="{p}"><text x="4" y="{:.1}">partition {p}</text>"#,
+            y + 17.0,
+            p = lane.partition
+        );
+        let mut steps = String::new();
+        for s in &lane.stretches {
+            let (x0, x1) = (x(s.start_ns), x(s.end_ns).max(x(s.start_ns) + 0.5));
+            let _ = write!(
+                out,
+                r#"<rect class="obs-leader" data-leader="{n}" x="{x0:.1}" y="{:.1}" width="{:.1}" height="12" fill="{c}"><title>partition {p}: leader {n} (epoch {e}), ISR {i}/{r}, {t0:.1}–{t1:.1} s</title></rect>"#,
+                y + 4.0,
+                x1 - x0,
+                n = esc(&s.name),
+                c = node_color(&s.name),
+                p = lane.partition,
+                e = s.epoch,
+                i = s.isr,
+                r = s.replicas,
+                t0 = s.start_ns as f64 / 1e9,
+                t1 = s.end_ns as f64 / 1e9,
+            );
+            if x1 - x0 > 8.0 * s.name.len() as f64 {
+                let _ = write!(
+                    out,
+                    r##"<text x="{:.1}" y="{:.1}" fill="#fff" pointer-events="none">{}</text>"##,
+                    x0 + 3.0,
+                    y + 14.0,
+                    esc(&s.name)
+                );
+            }
+            // ISR size: a step line in the 10 px under the bar.
+            let frac = if s.replicas == 0 {
+                0.0
+            } else {
+                s.isr as f64 / s.replicas as f64
+            };
+            let yy = y + 27.0 - frac * 9.0;
+            let _ = write!(steps, "{x0:.1},{yy:.1} {x1:.1},{yy:.1} ");
+        }
+        let _ = write!(
+            out,
+            r##"<polyline class="obs-isr" points="{}" fill="none" stroke="#333" stroke-width="1.5"/></g>"##,
+            steps.trim_end()
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<text x="{LABEL}" y="{:.1}">0 s</text><text x="{W}" y="{:.1}" text-anchor="end">{:.1} s</text></svg></section>"#,
+        h - 4.0,
+        h - 4.0,
+        end / 1e9
+    );
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stretches_follow_leader_and_isr_changes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("history.jsonl");
+        let mk = |i: u64, t: u64, leader: i32, epoch: i32, isr: &str| {
+            format!(
+                r#"{{"index":{i},"time":{t},"process":"observer","type":"ok","f":"observe","value":{{"partitions":[{{"partition":0,"leader":{leader},"epoch":{epoch},"replicas":[1,2,3],"isr":{isr}}}],"brokers":{{"1":"n1","2":"n2","3":"n3"}}}}}}"#
+            )
+        };
+        let text = [
+            mk(0, 10, 1, 0, "[1,2,3]"),
+            mk(1, 20, 1, 0, "[1,2,3]"),
+            mk(2, 30, 2, 1, "[2,3]"),
+            r#"{"index":3,"time":40,"process":"observer","type":"ok","f":"observe","value":"garbage"}"#.into(),
+            r#"{"index":4,"time":50,"process":0,"type":"invoke","f":"send","value":null}"#.into(),
+        ]
+        .join("\n");
+        std::fs::write(&p, text + "\n").unwrap();
+        let o = digest_observations(&p).unwrap();
+        assert_eq!(o.samples, 3);
+        assert_eq!(o.skipped, 1);
+        assert_eq!(o.nodes, ["n1", "n2"]);
+        let s = &o.lanes[0].stretches;
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (s[0].start_ns, s[0].end_ns, s[0].name.as_str(), s[0].isr),
+            (10, 30, "n1", 3)
+        );
+        assert_eq!(
+            (s[1].start_ns, s[1].end_ns, s[1].name.as_str(), s[1].isr),
+            (30, 50, "n2", 2)
+        );
+        let mut html = String::new();
+        observer_section(&mut html, &o, &[], o.end_ns);
+        assert!(html.contains(r#"data-partition="0""#) && html.contains(r#"data-leader="n2""#));
+        let mut none = String::new();
+        observer_section(&mut none, &Observations::default(), &[], 0);
+        assert!(none.contains("observer-none"));
+    }
+}
