@@ -1,5 +1,8 @@
 //! The schedule: a seeded plan of fault starts and stops.
 //!
+//! (One file of ~800 lines: ~500 of code, the rest its tests, which pin
+//! the byte-stable plans and are best read beside the algorithm.)
+//!
 //! [`Schedule::generate`] turns a seed, the node names, the fault period and
 //! [`NemesisOptions`] into a list of [`Action`]s. Everything random that does
 //! not depend on the cluster's state (which nodes, which cut, which clock

@@ -12,63 +12,7 @@ use super::plots::{css, fault_color, outcome_color, rate_bucket_s, Plot};
 use serde_json::Value;
 use std::fmt::Write;
 
-const CSS: &str = include_str!("report.css");
-const JS: &str = include_str!("report.js");
-
-/// The policy of every page kafka-trial renders: inline style and script
-/// only, no fetches, no forms, images only from `data:`.
-pub const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
-    style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
-
-/// Escape text for HTML text or a quoted attribute.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 8);
-    esc_into(&mut o, s);
-    o
-}
-
-pub fn esc_into(o: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-}
-
-/// JSON that is safe inside `<script type="application/json">`: no `<`,
-/// `>` or `&` (so no `</script>` or `<!--`), no U+2028/U+2029.
-pub fn json_for_script(v: &str) -> String {
-    let mut o = String::with_capacity(v.len() + 16);
-    for c in v.chars() {
-        match c {
-            '<' => o.push_str("\\u003c"),
-            '>' => o.push_str("\\u003e"),
-            '&' => o.push_str("\\u0026"),
-            '\u{2028}' => o.push_str("\\u2028"),
-            '\u{2029}' => o.push_str("\\u2029"),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
-/// A name made safe for an `id` or a class: letters, digits, `-`, `_`.
-pub fn ident(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+pub use super::escape::{esc, esc_into, ident, json_for_script, shell_word, url_path};
 
 /// The plots to put on the page.
 pub struct Plots<'a> {
@@ -84,6 +28,14 @@ pub struct Options {
     /// A note at the top (e.g. "rendered on demand by serve").
     pub note: Option<String>,
 }
+
+const CSS: &str = include_str!("report.css");
+const JS: &str = include_str!("report.js");
+
+/// The policy of every page kafka-trial renders: inline style and script
+/// only, no fetches, no forms, images only from `data:`.
+pub const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+    style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 /// The test's name: test.json's `name`, else the run folder's parent.
 pub fn test_name(run: &RunData) -> String {
@@ -146,18 +98,6 @@ pub fn repeat_command(test: &serde_json::Map<String, Value>) -> (String, bool) {
         cmd.push(shell_word(&s));
     }
     (cmd.join(" "), true)
-}
-
-/// Quote a word for a POSIX shell if it needs it.
-pub fn shell_word(w: &str) -> String {
-    if !w.is_empty()
-        && w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.,:/=@%+".contains(c))
-    {
-        w.to_string()
-    } else {
-        format!("'{}'", w.replace('\'', "'\\''"))
-    }
 }
 
 fn secs(ns: u64) -> String {
@@ -265,19 +205,6 @@ fn nav_links(o: &mut String, run: &RunData, plots: &Plots) {
         }
     }
     o.push_str("</nav>\n");
-}
-
-/// Percent-encode a relative path for an href (keeps `/`).
-pub fn url_path(p: &str) -> String {
-    let mut o = String::with_capacity(p.len());
-    for b in p.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            o.push(b as char);
-        } else {
-            let _ = write!(o, "%{b:02X}");
-        }
-    }
-    o
 }
 
 fn warnings(o: &mut String, run: &RunData, plots: &Plots) {

@@ -22,6 +22,7 @@
 //! (`#op-N` anchors work without script).
 
 pub mod data;
+pub mod escape;
 pub mod html;
 pub mod observed;
 pub mod plots;
