@@ -2,14 +2,14 @@
 //! folders (valid, with injected anomalies, with hostile text, partial),
 //! checked for what they show, not only that they exist.
 
-use kafka_trial::report::sample_run::{write_synthetic_run, SynthRun, SynthSpec, HOSTILE};
+use kafka_trial::report::sample_run::{write_sample_run, SampleRun, SampleRunSpec, HOSTILE};
 use kafka_trial::report::{write_run_report, ReportFiles};
 use serde_json::Value;
 use std::path::Path;
 
-fn render(spec: &SynthSpec) -> (tempfile::TempDir, SynthRun, ReportFiles, String) {
+fn render(spec: &SampleRunSpec) -> (tempfile::TempDir, SampleRun, ReportFiles, String) {
     let d = tempfile::tempdir().unwrap();
-    let run = write_synthetic_run(&d.path().join("run"), spec).unwrap();
+    let run = write_sample_run(&d.path().join("run"), spec).unwrap();
     let files = write_run_report(&run.dir).unwrap();
     assert!(
         files.plot_error.is_none(),
@@ -63,7 +63,7 @@ fn png_size(p: &Path) -> (u32, u32) {
 
 #[test]
 fn valid_run_shows_verdict_options_plots_lanes_and_fault_bands() {
-    let spec = SynthSpec {
+    let spec = SampleRunSpec {
         ops: 3000,
         ..Default::default()
     };
@@ -204,7 +204,7 @@ fn valid_run_shows_verdict_options_plots_lanes_and_fault_bands() {
 
 #[test]
 fn anomalies_are_shown_with_definitions_and_linked_ops() {
-    let spec = SynthSpec {
+    let spec = SampleRunSpec {
         anomalies: true,
         ..Default::default()
     };
@@ -267,7 +267,7 @@ fn anomalies_are_shown_with_definitions_and_linked_ops() {
 
 #[test]
 fn text_from_the_history_results_and_options_is_escaped() {
-    let spec = SynthSpec {
+    let spec = SampleRunSpec {
         anomalies: true,
         hostile_text: true,
         ..Default::default()
@@ -317,12 +317,12 @@ fn text_from_the_history_results_and_options_is_escaped() {
 fn partial_and_running_runs_still_render() {
     let d = tempfile::tempdir().unwrap();
     // No results.json, and a history cut off mid-line.
-    let spec = SynthSpec {
+    let spec = SampleRunSpec {
         results: false,
         ops: 500,
         ..Default::default()
     };
-    let run = write_synthetic_run(&d.path().join("running"), &spec).unwrap();
+    let run = write_sample_run(&d.path().join("running"), &spec).unwrap();
     let hp = run.dir.join("history.jsonl");
     let mut h = std::fs::read_to_string(&hp).unwrap();
     h.push_str(r#"{"index":99999,"time":1,"process":1,"type":"inv"#);
@@ -362,7 +362,7 @@ fn the_report_command_renders_a_stored_run() {
     let d = tempfile::tempdir().unwrap();
     let store = trial_histories::Store::new(d.path());
     let r = store.create_run("synthetic").unwrap();
-    write_synthetic_run(&r.path, &SynthSpec::default()).unwrap();
+    write_sample_run(&r.path, &SampleRunSpec::default()).unwrap();
     for run in ["latest", "synthetic/latest", "synthetic"] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_kafka-trial"))
             .arg("--store")
@@ -401,7 +401,7 @@ fn the_report_command_renders_a_stored_run() {
 fn without_a_font_the_report_is_written_without_plots_and_says_why() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().join("run");
-    write_synthetic_run(&dir, &SynthSpec::default()).unwrap();
+    write_sample_run(&dir, &SampleRunSpec::default()).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kafka-trial"))
         .env("KAFKA_TRIAL_FONT", d.path().join("no-such-font.ttf"))
         .arg("report")
@@ -431,14 +431,14 @@ fn without_a_font_the_report_is_written_without_plots_and_says_why() {
 #[ignore]
 fn report_of_100k_ops() {
     let d = tempfile::tempdir().unwrap();
-    let spec = SynthSpec {
+    let spec = SampleRunSpec {
         ops: 100_000,
         workers: 20,
         duration_s: 100.0,
         anomalies: true,
         ..Default::default()
     };
-    let run = write_synthetic_run(&d.path().join("run"), &spec).unwrap();
+    let run = write_sample_run(&d.path().join("run"), &spec).unwrap();
     let t = std::time::Instant::now();
     let files = write_run_report(&run.dir).unwrap();
     eprintln!(
@@ -457,7 +457,7 @@ fn report_of_100k_ops() {
 
 #[test]
 fn observer_ops_become_one_lane_per_partition_with_leader_and_isr() {
-    let spec = SynthSpec {
+    let spec = SampleRunSpec {
         observer: true,
         ..Default::default()
     };
@@ -490,7 +490,7 @@ fn observer_ops_become_one_lane_per_partition_with_leader_and_isr() {
 
 #[test]
 fn a_run_without_observer_ops_says_so() {
-    let (_d, _run, _files, html) = render(&SynthSpec::default());
+    let (_d, _run, _files, html) = render(&SampleRunSpec::default());
     assert!(html.contains(r#"id="observer-none""#));
     assert!(!html.contains(r#"class="obs-lane""#));
 }

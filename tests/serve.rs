@@ -1,7 +1,7 @@
 //! `kafka-trial serve`: the index, run pages, files, path-traversal
 //! refusals, partial runs, and a real headless browser loading the pages.
 
-use kafka_trial::report::sample_run::{write_synthetic_run, SynthSpec};
+use kafka_trial::report::sample_run::{write_sample_run, SampleRunSpec};
 use kafka_trial::report::write_run_report;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -98,21 +98,21 @@ fn get(addr: SocketAddr, path: &str) -> Reply {
 fn store_with_runs() -> (tempfile::TempDir, PathBuf, Vec<PathBuf>) {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("store");
-    let mk = |test: &str, stamp: &str, spec: SynthSpec| {
+    let mk = |test: &str, stamp: &str, spec: SampleRunSpec| {
         let dir = root.join(test).join(stamp);
-        write_synthetic_run(&dir, &spec).unwrap();
+        write_sample_run(&dir, &spec).unwrap();
         dir
     };
     let safe = mk(
         "synthetic-safe",
         "20260101T000000.000Z",
-        SynthSpec::default(),
+        SampleRunSpec::default(),
     );
     write_run_report(&safe).unwrap();
     let lossy = mk(
         "synthetic-lossy",
         "20260102T000000.000Z",
-        SynthSpec {
+        SampleRunSpec {
             anomalies: true,
             hostile_text: true,
             seed: 7,
@@ -265,9 +265,9 @@ fn runs_being_written_are_shown_without_a_verdict() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("store");
     let dir = root.join("in-progress").join("20260103T000000.000Z");
-    write_synthetic_run(
+    write_sample_run(
         &dir,
-        &SynthSpec {
+        &SampleRunSpec {
             results: false,
             ops: 400,
             ..Default::default()
@@ -282,7 +282,7 @@ fn runs_being_written_are_shown_without_a_verdict() {
     f.write_all(br#"{"index":9999,"time":99,"proc"#).unwrap();
     // Another run whose results.json is half written, one with only test.json.
     let half = root.join("half").join("20260104T000000.000Z");
-    write_synthetic_run(&half, &SynthSpec::default()).unwrap();
+    write_sample_run(&half, &SampleRunSpec::default()).unwrap();
     std::fs::write(half.join("results.json"), r#"{"valid": tr"#).unwrap();
     let bare = root.join("bare").join("20260105T000000.000Z");
     std::fs::create_dir_all(&bare).unwrap();

@@ -37,12 +37,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use trial_histories::{HistoryWriter, Op, OpType, Process};
+use trial_histories::{HistoryWriter, Op, OpType, Process, F};
 
 /// The process name of the observer's ops.
 pub const PROCESS: &str = "observer";
-/// The function of the observer's ops.
-pub const F_OBSERVE: &str = "observe";
 
 /// One node the observer asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,7 +198,7 @@ impl ObserverHandle {
 /// Append one sample's ops: an invoke and its completion, back to back.
 pub fn write_record(history: &HistoryWriter, rec: &Record) -> std::io::Result<bool> {
     let process = Process::Named(PROCESS.to_string());
-    let invoke = Op::new(process, OpType::Invoke, F_OBSERVE);
+    let invoke = Op::new(process, OpType::Invoke, F::Observe);
     let done = match rec {
         Record::Nothing => return Ok(false),
         Record::Ok(s) => invoke.complete(OpType::Ok).with_value(s),

@@ -587,6 +587,14 @@ fn timeline(o: &mut String, h: &HistoryDigest) {
 /// The cluster observer's lanes (leader and ISR per partition), under the
 /// timeline and on the same run-long axis as its fault bands.
 fn observer_lanes(o: &mut String, run: &RunData) {
+    if let Some(e) = run
+        .results
+        .as_ref()
+        .and_then(|r| r.get("checkers"))
+        .and_then(|c| c.get("effects"))
+    {
+        super::observed::effects_section(o, e);
+    }
     let path = run.dir.join(trial_histories::store::HISTORY_FILE);
     let obs = super::observed::digest_observations(&path).unwrap_or_default();
     super::observed::observer_section(o, &obs, &run.history.faults, run.history.end_ns);

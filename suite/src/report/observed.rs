@@ -9,12 +9,12 @@
 use super::html::esc;
 use super::plots::{css, fault_color};
 use crate::report::data::FaultInterval;
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::io;
 use std::path::Path;
-use trial_histories::{HistoryReader, OpType, Process};
+use trial_histories::values::Observation;
+use trial_histories::{HistoryReader, OpType, Process, F};
 
 /// One stretch of time during which a partition's leader, epoch and ISR
 /// did not change.
@@ -53,30 +53,6 @@ pub struct Observations {
     pub end_ns: u64,
 }
 
-#[derive(Deserialize)]
-struct Value {
-    #[serde(default)]
-    partitions: Vec<Part>,
-    #[serde(default)]
-    brokers: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-struct Part {
-    partition: i32,
-    leader: i32,
-    #[serde(default = "minus_one")]
-    epoch: i32,
-    #[serde(default)]
-    replicas: Vec<i32>,
-    #[serde(default)]
-    isr: Vec<i32>,
-}
-
-fn minus_one() -> i32 {
-    -1
-}
-
 /// Read the observer's ops of a history (missing file: no observations).
 pub fn digest_observations(path: &Path) -> io::Result<Observations> {
     let mut o = Observations::default();
@@ -95,13 +71,13 @@ pub fn digest_observations(path: &Path) -> io::Result<Observations> {
     for item in &mut reader {
         let Ok(op) = item else { continue };
         o.end_ns = o.end_ns.max(op.time);
-        if op.process != observer || op.f.as_str() != crate::observer::F_OBSERVE {
+        if op.process != observer || op.f != F::Observe {
             continue;
         }
         match op.kind {
             OpType::Fail => o.failed += 1,
             OpType::Ok => {
-                let Ok(v) = op.value_as::<Value>() else {
+                let Ok(v) = op.value_as::<Observation>() else {
                     o.skipped += 1;
                     continue;
                 };
@@ -109,11 +85,7 @@ pub fn digest_observations(path: &Path) -> io::Result<Observations> {
                 for p in v.partitions {
                     let name = match p.leader {
                         l if l < 0 => "none".to_string(),
-                        l => v
-                            .brokers
-                            .get(&l.to_string())
-                            .cloned()
-                            .unwrap_or(format!("#{l}")),
+                        l => v.brokers.get(&l).cloned().unwrap_or(format!("#{l}")),
                     };
                     if p.leader >= 0 && !o.nodes.contains(&name) {
                         o.nodes.push(name.clone());
@@ -331,5 +303,103 @@ mod tests {
         let mut none = String::new();
         observer_section(&mut none, &Observations::default(), &[], 0);
         assert!(none.contains("observer-none"));
+    }
+}
+
+/// "What each fault did": the `effects` checker's judgement of every fault
+/// interval (from results.json), a fault with no observable effect marked
+/// so. Read leniently: missing fields show as `–`.
+pub fn effects_section(o: &mut String, e: &serde_json::Value) {
+    let num = |v: &serde_json::Value| v.as_f64().map_or("–".to_string(), |x| format!("{x:.1} s"));
+    o.push_str(r#"<section id="effects"><h2>What each fault did</h2>"#);
+    if let Some(s) = e.get("summary").and_then(|s| s.as_str()) {
+        let _ = write!(o, r#"<p class="summary">{}</p>"#, esc(s));
+    }
+    let intervals = e
+        .get("intervals")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    if intervals.is_empty() {
+        o.push_str("<p>No fault intervals.</p></section>\n");
+        return;
+    }
+    o.push_str(
+        "<table class=\"effects\"><thead><tr><th>fault</th><th>nodes</th><th>from – to</th>\
+         <th>effect</th><th>leader changes</th><th>ISR −/+</th><th>controller changes</th>\
+         <th>fenced</th><th>unreachable</th><th>fail-over</th><th>full ISR after heal</th></tr></thead><tbody>\n",
+    );
+    for f in &intervals {
+        let s = |k: &str| f.get(k).cloned().unwrap_or(serde_json::Value::Null);
+        let list = |k: &str| {
+            s(k).as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| x.to_string().trim_matches('"').to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+        };
+        let bit = s("effect").as_bool();
+        let leader_changes: u64 = s("leader_changes")
+            .as_object()
+            .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
+            .unwrap_or(0);
+        let _ = writeln!(
+            o,
+            "<tr class=\"{cls}\"><td>{kind}</td><td>{nodes}</td><td>{from} – {to}</td><td>{effect}</td>\
+             <td>{lc}</td><td>{shr} / {exp}</td><td>{cc}</td><td>{fenced}</td><td>{unr}</td><td>{fo}</td><td>{full}</td></tr>",
+            cls = if bit == Some(false) { "no-effect" } else { "bit" },
+            kind = esc(s("kind").as_str().unwrap_or("?")),
+            nodes = esc(&list("nodes")),
+            from = num(&s("start_s")),
+            to = num(&s("stop_s")),
+            effect = match bit {
+                Some(true) => "yes",
+                Some(false) => "<strong>no observable effect</strong>",
+                None => "unknown (no observer)",
+            },
+            lc = leader_changes,
+            shr = s("isr_shrinks").as_u64().unwrap_or(0),
+            exp = s("isr_expansions").as_u64().unwrap_or(0),
+            cc = s("controller_changes").as_u64().unwrap_or(0),
+            fenced = esc(&list("newly_fenced")),
+            unr = esc(&list("newly_unreachable")),
+            fo = num(&s("failover_s")),
+            full = num(&s("full_isr_after_s")),
+        );
+    }
+    o.push_str("</tbody></table></section>\n");
+}
+
+#[cfg(test)]
+mod effects_tests {
+    use super::*;
+
+    #[test]
+    fn each_fault_is_shown_and_one_without_effect_is_marked() {
+        let e = serde_json::json!({
+            "summary": "faults: 2, with an observable effect: 1",
+            "intervals": [
+                {"kind": "kill", "nodes": ["n2"], "start_s": 6.0, "stop_s": 18.0, "effect": true,
+                 "leader_changes": {"0": 1, "2": 1}, "isr_shrinks": 2, "isr_expansions": 2,
+                 "controller_changes": 0, "newly_fenced": [2], "newly_unreachable": [2],
+                 "failover_s": 3.4, "full_isr_after_s": 2.1},
+                {"kind": "pause", "nodes": ["<n3>"], "start_s": 20.0, "stop_s": 21.0, "effect": false,
+                 "leader_changes": {}, "isr_shrinks": 0, "isr_expansions": 0, "controller_changes": 0,
+                 "newly_fenced": [], "newly_unreachable": [], "failover_s": null, "full_isr_after_s": 0.0}
+            ]
+        });
+        let mut o = String::new();
+        effects_section(&mut o, &e);
+        assert!(o.contains("What each fault did"));
+        assert!(o.contains("faults: 2, with an observable effect: 1"));
+        assert!(o.contains("<td>kill</td><td>n2</td>"), "{o}");
+        assert!(o.contains("<td>2</td><td>2 / 2</td>"), "{o}");
+        assert!(o.contains("3.4 s"));
+        assert_eq!(o.matches("no observable effect").count(), 1);
+        assert!(o.contains("class=\"no-effect\""));
+        assert!(o.contains("&lt;n3&gt;"), "node names are escaped");
     }
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// What to generate.
 #[derive(Debug, Clone)]
-pub struct SynthSpec {
+pub struct SampleRunSpec {
     /// Client workers (processes 0..workers); even ones send, odd ones poll.
     pub workers: u64,
     /// Roughly how many history lines to write (client ops; nemesis and
@@ -40,9 +40,9 @@ pub struct SynthSpec {
     pub observer: bool,
 }
 
-impl Default for SynthSpec {
+impl Default for SampleRunSpec {
     fn default() -> Self {
-        SynthSpec {
+        SampleRunSpec {
             workers: 6,
             ops: 2_000,
             duration_s: 30.0,
@@ -58,7 +58,7 @@ impl Default for SynthSpec {
 
 /// What was generated, for assertions.
 #[derive(Debug, Clone, Default)]
-pub struct SynthRun {
+pub struct SampleRun {
     pub dir: PathBuf,
     pub op_count: u64,
     /// Op indices of the lost write: [send invoke, send ok, final-read ok].
@@ -133,7 +133,7 @@ struct Pending {
 /// Write a synthetic run into `dir` (created if needed). Times never
 /// decrease along the file, and every process has one op in flight at most,
 /// as in a real history.
-pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
+pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut out = Out {
@@ -225,7 +225,7 @@ pub fn write_synthetic_run(dir: &Path, spec: &SynthSpec) -> Result<SynthRun> {
         push(&mut heap, rng.gen_range(0..s / 100), Ev::Invoke(w));
     }
     let mut client_lines = 0u64;
-    let mut run = SynthRun {
+    let mut run = SampleRun {
         dir: dir.to_path_buf(),
         fault_kinds: schedule.iter().map(|f| f.2.to_string()).collect(),
         ..Default::default()

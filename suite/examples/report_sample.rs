@@ -1,8 +1,8 @@
 //! Generate a synthetic run folder and time `write_run_report` on it.
 //!
 //! ```sh
-//! cargo run --release -p kafka-trial --example report_synthetic -- /tmp/kt-100k 100000
-//! cargo run --release -p kafka-trial --example report_synthetic -- /tmp/kt-small 2000 --anomalies --hostile
+//! cargo run --release -p kafka-trial --example report_sample -- /tmp/kt-100k 100000
+//! cargo run --release -p kafka-trial --example report_sample -- /tmp/kt-small 2000 --anomalies --hostile
 //! ```
 //!
 //! Prints the time to render and the size of every file written. The run
@@ -16,10 +16,10 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(dir), Some(ops)) = (args.first(), args.get(1)) else {
         anyhow::bail!(
-            "usage: report_synthetic DIR OPS [--anomalies] [--hostile] [--workers N] [--seconds S]"
+            "usage: report_sample DIR OPS [--anomalies] [--hostile] [--workers N] [--seconds S]"
         );
     };
-    let mut spec = kafka_trial::report::sample_run::SynthSpec {
+    let mut spec = kafka_trial::report::sample_run::SampleRunSpec {
         ops: ops.parse()?,
         anomalies: args.iter().any(|a| a == "--anomalies"),
         hostile_text: args.iter().any(|a| a == "--hostile"),
@@ -41,7 +41,7 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or((spec.ops as f64 / 1000.0).max(30.0));
     let dir = PathBuf::from(dir);
     let t = Instant::now();
-    let run = kafka_trial::report::sample_run::write_synthetic_run(&dir, &spec)?;
+    let run = kafka_trial::report::sample_run::write_sample_run(&dir, &spec)?;
     println!(
         "generated {} ops ({} workers, {} s) in {:.2} s",
         run.op_count,
