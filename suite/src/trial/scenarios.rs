@@ -66,14 +66,18 @@ pub fn unclean_script(t: Duration) -> Vec<ScriptStep> {
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "safe",
-        purpose: "RF 3, acks=all, min.insync 2, idempotence; partitions, kills and pauses: Kafka keeps every acknowledged write",
+        purpose: "RF 3, acks=all, min.insync 2, idempotence; one broker at a time killed, paused or cut off (what this configuration promises to survive), each fault outlasting Kafka's detection: leaders move, writes go on, Kafka keeps every acknowledged write",
         expected: "valid",
         build: |mut s| {
             s.cluster.replication_factor = 3;
             s.cluster.min_insync_replicas = 2;
             s.acks = Acks::All;
             s.idempotence = true;
-            s.nemesis = opts("partition,kill,pause", |_| {});
+            s.nemesis = opts("partition,kill,pause", |o| {
+                o.kill_targets = vec![Target::One, Target::Controller];
+                o.pause_targets = vec![Target::One, Target::Controller];
+                o.topologies = vec![Topology::One, Topology::Controller];
+            });
             s
         },
     },
