@@ -3,11 +3,13 @@
 //! A fault that changed nothing in the cluster tested nothing. From the
 //! observer's samples (`observe` ops, histories/README.md) and the fault
 //! intervals ([`trial_histories::faults`]), this checker tells for each
-//! fault which observable effects it had in `[start, stop + 2 s]`: leader
-//! changes (leader id differs or epoch rises), ISR shrinks and expansions,
-//! controller changes, brokers newly fenced or newly unreachable; its
-//! fail-over time (first leader change − start) and its time to full ISR
-//! after the stop. Over the whole run: how many faults had an effect,
+//! fault which observable effects it had from the moment the nemesis began
+//! acting (the start's invoke) to 2 s after its stop: leader changes
+//! (leader id differs or epoch rises), ISR shrinks and expansions,
+//! controller changes, brokers newly fenced or newly unreachable, samples
+//! that could read nothing of the cluster (every broker down or cut off);
+//! its fail-over time (first leader change − that moment) and its time to
+//! full ISR after the stop. Over the whole run: how many faults had an effect,
 //! fail-over p50/max, leader changes per partition, and availability
 //! (ok client ops per second) during faults vs healthy, also per partition
 //! split by whether the fault hit one of the partition's replicas.
@@ -118,6 +120,10 @@ pub struct FaultEffect {
     pub controller_changes: u64,
     pub newly_fenced: Vec<i32>,
     pub newly_unreachable: Vec<i32>,
+    /// Observer samples in the window that could read nothing of the
+    /// cluster (every broker down or cut off): an effect too.
+    #[serde(default)]
+    pub unreadable_samples: u64,
     /// First leader change after the start − start (s); null if none.
     pub failover_s: Option<f64>,
     /// First time at or after the stop when every partition's ISR held all
@@ -202,6 +208,8 @@ pub struct Effects {
     ok_client_during: u64,
     /// Per partition (by number), ok sends per 100 ms bucket.
     sends: Vec<Vec<u32>>,
+    /// Times of observer samples that could read nothing of the cluster.
+    unreadable: Vec<u64>,
 }
 
 pub(crate) fn make(_opts: &CheckOptions) -> Box<dyn Checker> {
@@ -217,6 +225,10 @@ impl Checker for Effects {
         self.last_time = self.last_time.max(op.time);
         if op.f == F::Observe {
             self.observer_ops += 1;
+        }
+        if op.process == Process::Nemesis {
+            // The start's invocation: when the nemesis began acting.
+            self.faults.push(op);
         }
         Ok(())
     }
@@ -268,6 +280,10 @@ impl Checker for Effects {
                 if op.kind == OpType::Ok {
                     let o: Observation = op.value_as().map_err(|e| cx.bad_value(op, e))?;
                     self.sample(op.time, o);
+                } else if op.kind == OpType::Fail {
+                    // Nothing of the cluster could be read: every broker
+                    // down or cut off from the observer.
+                    self.unreadable.push(op.time);
                 }
             }
             _ => {}
@@ -338,6 +354,13 @@ impl Effects {
 
     fn effect_of(&self, f: &FaultInterval, next_start: Option<u64>) -> FaultEffect {
         let end = f.end_ns.saturating_add(AFTER_STOP_NS);
+        // The window opens when the nemesis began acting (a multi-node
+        // action takes a while, and Kafka may react meanwhile).
+        let begin = if f.invoked_ns > 0 {
+            f.invoked_ns.min(f.start_ns)
+        } else {
+            f.start_ns
+        };
         let mut e = FaultEffect {
             kind: f.kind.clone(),
             nodes: f.nodes.clone(),
@@ -354,10 +377,15 @@ impl Effects {
             newly_unreachable: Vec::new(),
             failover_s: None,
             full_isr_after_s: None,
+            unreadable_samples: 0,
         };
-        // Samples in [start, end], each compared with the one before it
-        // (the first with the state in effect just before the start).
-        let first = self.samples.partition_point(|s| s.time < f.start_ns);
+        let lo = self.unreadable.partition_point(|&t| t < begin);
+        let hi = self.unreadable.partition_point(|&t| t <= end);
+        e.unreadable_samples = (hi - lo) as u64;
+        e.effect = e.unreadable_samples > 0;
+        // Samples in [begin, end], each compared with the one before it
+        // (the first with the state in effect just before the fault).
+        let first = self.samples.partition_point(|s| s.time < begin);
         for i in first..self.samples.len() {
             let cur = &self.samples[i];
             if cur.time > end {
@@ -368,7 +396,7 @@ impl Effects {
             };
             let c = diff(prev, cur);
             if !c.leader_changes.is_empty() && e.failover_s.is_none() {
-                e.failover_s = Some((cur.time - f.start_ns) as f64 / NS_PER_S);
+                e.failover_s = Some((cur.time - begin) as f64 / NS_PER_S);
             }
             for p in &c.leader_changes {
                 *e.leader_changes.entry(*p).or_default() += 1;
@@ -699,6 +727,30 @@ mod tests {
         r.checker("effects").expect("effects results")
     }
 
+    /// Every broker killed: the observer reads nothing while the fault
+    /// lasts (its samples fail). That is an effect, not "no change".
+    #[test]
+    fn a_cluster_the_observer_cannot_read_is_an_effect() {
+        let (ops, _, _) = history(
+            "kill",
+            "n1",
+            true,
+            |b| {
+                b.sleep(S / 2);
+                let p = Process::Named("observer".into());
+                b.op(p.clone(), OpType::Invoke, F::Observe, &());
+                b.op(p, OpType::Fail, F::Observe, &json!({"read_ms": 2000}));
+            },
+            |_| {},
+        );
+        let r = crate::check_ops(&ops, &crate::CheckOptions::default()).unwrap();
+        let e = effects(&r);
+        assert_eq!((e.faults, e.with_effect), (1, Some(1)), "{}", e.summary);
+        assert!(e.intervals[0].effect);
+        assert_eq!(e.intervals[0].unreadable_samples, 1);
+        assert_ne!(r.valid, Validity::Unknown, "{}", r.human_summary(3));
+    }
+
     #[test]
     fn a_kill_of_the_leader_moves_it_and_the_fail_over_is_timed() {
         let (ops, start, _) = history(
@@ -733,7 +785,14 @@ mod tests {
             })
             .unwrap()
             .time;
-        let failover = (observed_at - ops[start as usize].time) as f64 / 1e9;
+        // Timed from the start's invoke: when the nemesis began acting.
+        let invoked = ops[..start as usize]
+            .iter()
+            .rev()
+            .find(|o| o.process == Process::Nemesis && o.kind == OpType::Invoke)
+            .unwrap()
+            .time;
+        let failover = (observed_at - invoked) as f64 / 1e9;
         assert_eq!(i.failover_s, Some(failover));
         assert!((1.5..1.6).contains(&failover), "{failover}");
         let full = i.full_isr_after_s.unwrap();

@@ -14,8 +14,11 @@
 //! - An interval still open when the history ends ends at the history's
 //!   last time and is marked `stopped: false`.
 //!
-//! Only completions of the process `nemesis` count; invocations are the
-//! nemesis's intent, not what it did.
+//! Only completions of the process `nemesis` open and close intervals;
+//! invocations are the nemesis's intent, not what it did. An interval also
+//! keeps when its start was invoked (`invoked_ns`): the cluster may react
+//! while a multi-node action is still under way, so the `effects` checker
+//! looks from then on.
 
 use crate::op::{Op, OpType, Process};
 use serde::{Deserialize, Serialize};
@@ -26,6 +29,11 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct FaultInterval {
     /// `partition`, `kill`, `pause`, … (the `start-` prefix removed).
     pub kind: String,
+    /// When the nemesis began the start action (its `invoke`): the cluster
+    /// may already react while a multi-node action is under way. Equal to
+    /// `start_ns` when the history has no such invoke.
+    #[serde(default)]
+    pub invoked_ns: u64,
     pub start_ns: u64,
     pub end_ns: u64,
     /// False when no stop or heal was recorded (the history ended first).
@@ -73,6 +81,7 @@ impl FaultIntervals {
 }
 
 struct OpenFault {
+    invoked_ns: u64,
     start_ns: u64,
     start_op: u64,
     nodes: Vec<String>,
@@ -84,6 +93,8 @@ struct OpenFault {
 #[derive(Default)]
 pub struct FaultTracker {
     open: BTreeMap<String, OpenFault>,
+    /// Invocation time of each `start-<kind>` not yet completed.
+    invoked: BTreeMap<String, u64>,
     done: Vec<FaultInterval>,
     active_ns: u64,
     /// When the set of open faults last became non-empty.
@@ -102,11 +113,18 @@ impl FaultTracker {
 
     /// Feed one op (any op: only nemesis completions matter).
     pub fn push(&mut self, op: &Op) {
-        if op.process != Process::Nemesis || op.kind == OpType::Invoke {
+        if op.process != Process::Nemesis {
             return;
         }
         let f = op.f.as_str();
+        if op.kind == OpType::Invoke {
+            if let Some(kind) = f.strip_prefix("start-") {
+                self.invoked.insert(kind.to_string(), op.time);
+            }
+            return;
+        }
         if let Some(kind) = f.strip_prefix("start-") {
+            let invoked_ns = self.invoked.remove(kind).unwrap_or(op.time).min(op.time);
             if op.kind == OpType::Fail {
                 return;
             }
@@ -116,6 +134,7 @@ impl FaultTracker {
             self.open
                 .entry(kind.to_string())
                 .or_insert_with(|| OpenFault {
+                    invoked_ns,
                     start_ns: op.time,
                     start_op: op.index,
                     nodes: nodes_hit(op.value.get()),
@@ -136,6 +155,7 @@ impl FaultTracker {
         let end = end.max(o.start_ns);
         self.done.push(FaultInterval {
             kind,
+            invoked_ns: o.invoked_ns,
             start_ns: o.start_ns,
             end_ns: end,
             stopped: end_op.is_some(),

@@ -28,12 +28,13 @@ printf '%-20s %4s %4s %-8s %-28s %8s %-16s %-7s %-8s %-17s %-11s %s\n' \
 for s in $seeds; do
   if [ "$scenario" = test ]; then
     "$bin" --store "$store" test --name sweep --seed "$s" --time-limit "$limit" "${extra[@]}" >"$store.$scenario.$s.log" 2>&1
+    code=$?
     run="$store/sweep/latest"
   else
     "$bin" --store "$store" scenario run "$scenario" --seed "$s" --time-limit "$limit" "${extra[@]}" >"$store.$scenario.$s.log" 2>&1
+    code=$?
     run="$store/$scenario/latest"
   fi
-  code=$?
   python3 - "$scenario" "$s" "$code" "$run" "$store.$scenario.$s.log" <<'PY'
 import json, re, statistics, sys
 scenario, seed, code, run, log = sys.argv[1:]

@@ -96,8 +96,11 @@ pub struct TestArgs {
     /// to it, and librdkafka batches across them); a send that ends `info`
     /// retires its process for a fresh one. The --concurrency processes
     /// then only poll. 0: the --concurrency processes send and poll, one
-    /// blocking send at a time. (`--pipeline` is the old name.)
-    #[arg(long, alias = "pipeline", default_value_t = 64)]
+    /// blocking send at a time. (`--pipeline` is the old name.) Enough of
+    /// them that a stalled partition cannot hold them all: stalled sends ≈
+    /// send rate × share of sends to stalled partitions × fail-over time
+    /// (100/s × 1/3 × 8 s ≈ 270 at the defaults).
+    #[arg(long, alias = "pipeline", default_value_t = 256)]
     pub senders: usize,
     /// Workload: queue (keyed sends and polls, final reads).
     #[arg(long, default_value = "queue")]

@@ -365,7 +365,16 @@ pub fn effects_section(o: &mut String, e: &serde_json::Value) {
             exp = s("isr_expansions").as_u64().unwrap_or(0),
             cc = s("controller_changes").as_u64().unwrap_or(0),
             fenced = esc(&list("newly_fenced")),
-            unr = esc(&list("newly_unreachable")),
+            unr = {
+                let mut u = esc(&list("newly_unreachable"));
+                if let Some(n) = s("unreadable_samples").as_u64().filter(|n| *n > 0) {
+                    if !u.is_empty() {
+                        u.push_str("; ");
+                    }
+                    let _ = write!(u, "whole cluster unreadable in {n} samples");
+                }
+                u
+            },
             fo = num(&s("failover_s")),
             full = num(&s("full_isr_after_s")),
         );

@@ -105,7 +105,7 @@ impl TestSpec {
             concurrency: 10,
             rate: 200.0,
             sub_via: SubVia::Assign,
-            senders: 64,
+            senders: 256,
             crash_probability: 0.005,
             send_ratio: 0.5,
             acks: Acks::All,
