@@ -144,7 +144,7 @@ async fn the_observer_records_a_leader_kill_biting_and_the_broker_rejoining() {
         assert_eq!(p.replicas.len(), 3);
         assert_eq!(p.isr.len(), 3);
     }
-    let ctl = first.controller.clone().expect("controller known");
+    let ctl = first.controller.expect("controller known");
     assert!(ctl.id >= 1 && ctl.epoch >= 1, "{ctl:?}");
     assert_eq!(first.brokers.len(), 3);
     assert!(first.unreachable.is_empty());

@@ -99,7 +99,7 @@ impl Cluster {
             partitions: self.partitions.clone(),
             controller: Some(self.controller),
             brokers: (1..=self.brokers)
-                .map(|id| (id as i32, Cluster::node(id)))
+                .map(|id| (id, Cluster::node(id)))
                 .collect(),
             fenced: Some(self.unreachable.clone()),
             unreachable: self.unreachable.clone(),

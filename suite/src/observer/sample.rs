@@ -429,7 +429,7 @@ fn build(
         .filter_map(|(_, r)| r.as_ref().ok())
         .max_by_key(|c| (c.epoch, c.id >= 0));
     let controller = match best {
-        Some(c) => Some(c.clone()),
+        Some(c) => Some(*c),
         None => {
             errors.insert(
                 "quorum".to_string(),
@@ -443,7 +443,7 @@ fn build(
                     )
                 },
             );
-            last.and_then(|l| l.controller.clone())
+            last.and_then(|l| l.controller)
         }
     };
 

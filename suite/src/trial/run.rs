@@ -24,7 +24,7 @@ use trial_nemesis::{Node, ProcessState, Schedule, Targets};
 pub async fn run(spec: TestSpec) -> Result<Report> {
     spec.validate()?;
     let spec = spec.with_fault_requirements();
-    let workload = spec.build_workload()?;
+    let workload: Arc<dyn Workload> = Arc::from(spec.build_workload()?);
     let pb = progress_bar(spec.progress);
     let say = |m: String| note(&pb, spec.progress, m);
     let t0 = Instant::now();
@@ -68,7 +68,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     ));
     let outcome = trial(
         &spec,
-        workload.as_ref(),
+        &workload,
         &cluster,
         &run_dir,
         &pb,
@@ -121,7 +121,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
 
 async fn trial(
     spec: &TestSpec,
-    workload: &dyn Workload,
+    workload: &Arc<dyn Workload>,
     cluster: &Cluster,
     run_dir: &trial_histories::RunDir,
     pb: &ProgressBar,
@@ -294,7 +294,7 @@ async fn trial(
     let timeout = spec.final_read_timeout;
     // Bounded even if the client hangs: a final read that never returns
     // leaves its op open, and the checkers then say `unknown`.
-    let final_workload = spec.build_workload()?;
+    let final_workload = workload.clone();
     let final_ctx = ctx.clone();
     let reads =
         tokio::task::spawn_blocking(move || final_workload.final_phase(&final_ctx, timeout));
