@@ -12,7 +12,7 @@
 //! another platform only has to implement `Platform` and `Host`.
 
 use crate::kafka::config::{server_properties, ClusterSpec, BROKER_PORT, CONTROLLER_PORT};
-use crate::kafka::node::{KafkaNode, CONTROL, CONTROL_SCRIPT, LOG4J2, LOGS};
+use crate::kafka::node::{KafkaNode, CONTROL, CONTROL_SCRIPT, LOG4J2, LOGS, SERVER_PROPERTIES};
 use crate::kafka::{admin, dist, quorum, KafkaDist};
 use crate::platform::docker::DockerPlatform;
 use crate::platform::{NodeRequest, Platform, Shared};
@@ -155,8 +155,7 @@ impl Cluster {
                 h.upload(CONTROL_SCRIPT.as_bytes(), CONTROL, true).await?;
                 h.upload(LOG4J2.as_bytes(), "/opt/kt/log4j2.properties", false)
                     .await?;
-                h.upload(props.as_bytes(), "/opt/kt/server.properties", false)
-                    .await?;
+                h.upload(props.as_bytes(), SERVER_PROPERTIES, false).await?;
                 h.upload(env.as_bytes(), "/opt/kt/broker.env", false)
                     .await?;
                 for (path, content) in files {
@@ -289,11 +288,9 @@ impl Cluster {
         for n in &self.nodes {
             let to = dest.join(&n.role.name);
             n.host.download(LOGS, &to).await?;
-            let conf = std::env::temp_dir().join(format!("kt-{}-{}", self.id, n.role.name));
-            if n.host.download("/opt/kt", &conf).await.is_ok() {
-                std::fs::copy(conf.join("server.properties"), to.join("server.properties")).ok();
+            if let Err(e) = n.host.download(SERVER_PROPERTIES, &to).await {
+                tracing::warn!("{}: {SERVER_PROPERTIES} not collected: {e:#}", n.role.name);
             }
-            std::fs::remove_dir_all(&conf).ok();
         }
         Ok(())
     }

@@ -17,6 +17,8 @@ use trial_nemesis::{ExecOutput, Node, NodeError, ProcessRole, ProcessState};
 pub const CONTROL_SCRIPT: &str = include_str!("broker-ctl.sh");
 /// Where the control script lives inside a node.
 pub const CONTROL: &str = "/opt/kt/bin/broker";
+/// The node's `server.properties` (the control script's `CONF`).
+pub const SERVER_PROPERTIES: &str = "/opt/kt/server.properties";
 /// The log4j2 configuration of the brokers (server.log, state-change.log).
 pub const LOG4J2: &str = include_str!("log4j2.properties");
 /// Folder of the broker's logs inside a node.

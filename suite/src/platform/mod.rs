@@ -58,8 +58,9 @@ pub trait Host: Send + Sync + Debug {
     /// Put the bytes `contents` into the file `path` on the machine
     /// (mode 0755 if `executable`), creating its folder.
     async fn upload(&self, contents: &[u8], path: &str, executable: bool) -> Result<()>;
-    /// Copy the regular files of folder `path` on the machine into `dest`
-    /// (created); returns how many were copied.
+    /// Copy the file `path` on the machine, or the regular files of the
+    /// folder `path`, into the folder `dest` (created); returns how many
+    /// files were copied.
     async fn download(&self, path: &str, dest: &Path) -> Result<usize>;
 }
 
