@@ -31,6 +31,7 @@ pub mod cycles;
 mod decode;
 pub mod effects;
 pub mod generate;
+pub mod graph;
 pub mod hash;
 pub mod ingest;
 pub mod linear;

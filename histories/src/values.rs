@@ -89,12 +89,32 @@ pub struct Poll {
 
 /// Manual assignment of partitions (`assign`), or the assignment a
 /// consumer received in a group rebalance (`rebalance`).
+///
+/// What the consumer's read position becomes, per partition (checkers rely
+/// on this; it is what the client really does):
+/// - a partition in `seek`: the next record returned is the first at an
+///   offset ≥ the given one (the client positioned itself there: a seek, an
+///   assign with an explicit offset, or the committed offset it fetched);
+/// - a partition in `revoked`, or newly in `partitions`, without a seek:
+///   position unknown (reset);
+/// - a partition that stays assigned (in `partitions` before and after, not
+///   in `revoked`, no seek): the position is kept, and the next poll must go
+///   on from where the last one stopped.
+///
+/// For `assign` the client computes `revoked` as the partitions it held and
+/// no longer holds; for `rebalance` it is what the group took away (with the
+/// eager protocol: everything it held).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {
+    /// Every partition assigned after the op (the whole assignment).
     pub partitions: Vec<Partition>,
-    /// Where each partition starts being read, if the client seeked.
+    /// Where reading starts in these partitions: the offset of the next
+    /// record the consumer will return.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seek: Vec<(Partition, Offset)>,
+    /// Partitions taken away by this op (their position is forgotten).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<Partition>,
 }
 
 /// Subscription to topics in a consumer group.
@@ -126,9 +146,25 @@ pub enum MicroOp {
 }
 
 /// A transaction: sends and polls that commit or abort together.
+///
+/// Outcome (the op's type): committed → `ok`; aborted, or failed before the
+/// commit was sent → `fail`; a commit or abort whose outcome the client does
+/// not know (timeout, coordinator moved, producer fenced while committing)
+/// → `info`. A send micro-op carries its partition and offset whenever its
+/// delivery report arrived, whatever the transaction's outcome: the record
+/// exists at that offset (committed or aborted).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Txn {
     pub ops: Vec<MicroOp>,
+    /// Consumer offsets committed with the transaction
+    /// (`send_offsets_to_transaction`): per partition, the offset of the
+    /// next record to read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offsets: Vec<(Partition, Offset)>,
+    /// The workload meant to abort this transaction (it calls abort instead
+    /// of commit); set on the invocation and the completion.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub abort: bool,
 }
 
 #[cfg(test)]
@@ -172,6 +208,8 @@ mod tests {
                 }),
                 MicroOp::Poll(Poll { records: vec![] }),
             ],
+            offsets: vec![(0, 10)],
+            abort: false,
         };
         let s = serde_json::to_string(&t).unwrap();
         assert_eq!(serde_json::from_str::<Txn>(&s).unwrap(), t);

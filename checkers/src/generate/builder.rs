@@ -189,7 +189,15 @@ impl Builder {
         if poll {
             ops.push(MicroOp::Poll(Poll::default()));
         }
-        self.op(w(p), OpType::Invoke, F::Txn, &Txn { ops })
+        self.op(
+            w(p),
+            OpType::Invoke,
+            F::Txn,
+            &Txn {
+                ops,
+                ..Default::default()
+            },
+        )
     }
 
     /// Complete a transaction: sends (value, partition, offset) and polled
@@ -225,6 +233,14 @@ impl Builder {
                     .collect(),
             }));
         }
-        self.op(w(p), kind, F::Txn, &Txn { ops })
+        self.op(
+            w(p),
+            kind,
+            F::Txn,
+            &Txn {
+                ops,
+                ..Default::default()
+            },
+        )
     }
 }

@@ -720,7 +720,10 @@ fn txn_value(
             records: r.to_vec(),
         }));
     }
-    Txn { ops }
+    Txn {
+        ops,
+        ..Default::default()
+    }
 }
 
 /// Simulate and hand each op to `out`, in history order.

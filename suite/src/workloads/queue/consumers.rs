@@ -61,9 +61,12 @@ fn attach(s: &Shared, p: &Process, c: &dyn Consumer, rng: &mut ChaCha8Rng) {
     match s.opts.sub_via {
         SubVia::Assign => {
             let parts = random_partitions(rng, s.opts.partitions);
+            // Every partition starts again from the beginning: all of them
+            // are (re)positioned, so no `revoked` is needed to reset them.
             let v = Assignment {
                 seek: parts.iter().map(|&p| (p, 0)).collect(),
                 partitions: parts,
+                revoked: vec![],
             };
             ctx.record(Op::new(p.clone(), OpType::Invoke, F::Assign).with_value(&v));
             let done = match c.assign(&v.partitions, StartAt::Beginning) {
@@ -183,13 +186,15 @@ fn do_poll(s: &Shared, p: &Process, c: &dyn Consumer) -> OpType {
             // what came before, record the rebalance, and record what came
             // after as a poll of its own.
             record_poll(s, p, records, None);
-            let parts = match &ev {
-                Rebalanced::Assigned(v) => v.clone(),
-                Rebalanced::Revoked(_) => vec![],
-            };
-            let v = Assignment {
-                partitions: parts,
-                seek: vec![],
+            let v = match &ev {
+                Rebalanced::Assigned(v) => Assignment {
+                    partitions: v.clone(),
+                    ..Default::default()
+                },
+                Rebalanced::Revoked(v) => Assignment {
+                    revoked: v.clone(),
+                    ..Default::default()
+                },
             };
             ctx.record(Op::new(p.clone(), OpType::Invoke, F::Rebalance).with_value(&v));
             ctx.record(Op::new(p.clone(), OpType::Ok, F::Rebalance).with_value(&v));
