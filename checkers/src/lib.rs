@@ -118,6 +118,24 @@ pub struct CheckOptions {
     pub linear_time_limit: Duration,
     /// Registered checkers (by name, e.g. `effects`) not to run.
     pub skip_checkers: Vec<String>,
+    /// The consumers' `isolation.level`: decides which transactional
+    /// anomalies Kafka permits (read_uncommitted may see aborted and
+    /// not-yet-committed records).
+    pub isolation: Isolation,
+    /// The workload writes transactions (a transactional producer).
+    pub transactional: bool,
+}
+
+/// A consumer's `isolation.level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Only committed transactional records are returned (librdkafka's
+    /// and Kafka's default).
+    #[default]
+    ReadCommitted,
+    /// Every record is returned, aborted and open transactions' included.
+    ReadUncommitted,
 }
 
 impl Default for CheckOptions {
@@ -129,6 +147,8 @@ impl Default for CheckOptions {
             linear_model: None,
             linear_time_limit: Duration::from_secs(60),
             skip_checkers: Vec::new(),
+            isolation: Isolation::default(),
+            transactional: false,
         }
     }
 }
