@@ -183,15 +183,15 @@ impl CheckOptions {
     /// `workload`, and the isolation from a top-level `isolation` field or
     /// else `consumer_overrides["isolation.level"]` (absent: defaults).
     pub fn for_test_json(test: &serde_json::Value) -> Result<Self, CheckError> {
-        let workload = test.get("workload").and_then(|w| w.as_str()).unwrap_or("queue");
-        let isolation = test
-            .get("isolation")
-            .and_then(|i| i.as_str())
-            .or_else(|| {
-                test.get("consumer_overrides")
-                    .and_then(|o| o.get("isolation.level"))
-                    .and_then(|i| i.as_str())
-            });
+        let workload = test
+            .get("workload")
+            .and_then(|w| w.as_str())
+            .unwrap_or("queue");
+        let isolation = test.get("isolation").and_then(|i| i.as_str()).or_else(|| {
+            test.get("consumer_overrides")
+                .and_then(|o| o.get("isolation.level"))
+                .and_then(|i| i.as_str())
+        });
         Self::for_settings(workload, isolation)
     }
 }

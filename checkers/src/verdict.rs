@@ -381,11 +381,7 @@ const ISOLATION_DOC: &str = "Kafka documents isolation.level: \"If set to read_c
 /// `wr_only_cycle`: a G1c-family cycle of write-read (and process or
 /// real-time) edges alone was found, which no isolation level Kafka offers
 /// besides read_uncommitted permits.
-pub fn permitted(
-    class: &str,
-    isolation: crate::Isolation,
-    wr_only_cycle: bool,
-) -> Option<String> {
+pub fn permitted(class: &str, isolation: crate::Isolation, wr_only_cycle: bool) -> Option<String> {
     use class::*;
     let ru = isolation == crate::Isolation::ReadUncommitted;
     let no_isolation = "Kafka's transactions make writes atomic, not isolated: the KafkaProducer \
@@ -397,9 +393,9 @@ pub fn permitted(
             "{no_isolation}, so another producer's records may land between one transaction's \
              sends to a partition"
         )),
-        G0 | G0_PROCESS | G0_REALTIME => Some(format!(
-            "{no_isolation}: write-write cycles are expected"
-        )),
+        G0 | G0_PROCESS | G0_REALTIME => {
+            Some(format!("{no_isolation}: write-write cycles are expected"))
+        }
         G1C | G1C_PROCESS | G1C_REALTIME if ru => Some(format!(
             "the consumers read with isolation.level=read_uncommitted, so a transaction may read \
              another's uncommitted records, in either direction. {ISOLATION_DOC}"
@@ -408,15 +404,13 @@ pub fn permitted(
             "every cycle found needs a write-write edge, and {no_isolation}; a cycle of \
              write-read edges alone would be forbidden under read_committed"
         )),
-        G_SINGLE | G_SINGLE_PROCESS | G_SINGLE_REALTIME | G2 | G2_PROCESS | G2_REALTIME => {
-            Some(
-                "Kafka promises no serializability: its transactions make a consume-transform-\
+        G_SINGLE | G_SINGLE_PROCESS | G_SINGLE_REALTIME | G2 | G2_PROCESS | G2_REALTIME => Some(
+            "Kafka promises no serializability: its transactions make a consume-transform-\
                  produce step atomic and hide aborted records from read_committed consumers, \
                  but a transaction's polls are not isolated from concurrent commits, so \
                  anti-dependency cycles (read skew, write skew) are allowed"
-                    .to_string(),
-            )
-        }
+                .to_string(),
+        ),
         ABORTED_READ | PRECOMMITTED_READ if ru => Some(format!(
             "the consumers read with isolation.level=read_uncommitted. {ISOLATION_DOC}"
         )),
@@ -447,7 +441,12 @@ mod tests {
     #[test]
     fn judgements_follow_the_table() {
         use crate::Isolation::*;
-        for c in [class::G0, class::G0_REALTIME, class::G2, class::G_SINGLE_PROCESS] {
+        for c in [
+            class::G0,
+            class::G0_REALTIME,
+            class::G2,
+            class::G_SINGLE_PROCESS,
+        ] {
             assert!(permitted(c, ReadCommitted, true).is_some(), "{c}");
         }
         assert!(permitted(class::G1C, ReadCommitted, false).is_some());

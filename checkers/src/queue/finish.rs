@@ -36,8 +36,7 @@ impl QueueChecker {
                 t.status == S_OK
                     || (infer
                         && (t.status == S_INFO || t.status == S_INVOKED)
-                        && self.txn_sends
-                            [t.sends.0 as usize..(t.sends.0 + t.sends.1) as usize]
+                        && self.txn_sends[t.sends.0 as usize..(t.sends.0 + t.sends.1) as usize]
                             .iter()
                             .any(|&v| self.vinfo[v as usize].first_read_op != NO))
             })
@@ -179,11 +178,7 @@ impl QueueChecker {
                             message: format!(
                                 "value {} was read at partition {} offset {} by op {}, which \
                                  completed before its transaction (op {}) was invoked",
-                                vi.value,
-                                vi.partition,
-                                vi.offset,
-                                vi.first_read_op,
-                                vi.writer_op
+                                vi.value, vi.partition, vi.offset, vi.first_read_op, vi.writer_op
                             ),
                         })
                     }
@@ -481,8 +476,8 @@ impl QueueChecker {
                 }
                 if e & TAG_TXN == 0 {
                     let vi = &self.vinfo[e as usize];
-                    let counts = vi.status == S_OK
-                        || (vi.status != S_FAIL && vi.first_read_op != NO);
+                    let counts =
+                        vi.status == S_OK || (vi.status != S_FAIL && vi.first_read_op != NO);
                     if counts && vi.offset >= 0 {
                         let (p, o, op) = (vi.partition, vi.offset, vi.ack_op);
                         self.send_step(&mut pos, *process, p, o, op);

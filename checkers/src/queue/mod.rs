@@ -20,6 +20,8 @@
 pub mod feed;
 mod finish;
 mod reads;
+#[cfg(test)]
+mod tests;
 
 use crate::hash::FxHashMap;
 use crate::verdict::{class, definition, AnomalyReport, Example, Validity};

@@ -185,9 +185,7 @@ impl QueueChecker {
             let known = &self.parts[pi].1.known;
             // The first time some offset > c.last was known.
             let i = known.partition_point(|k| k.0 <= c.last);
-            let lag = known
-                .get(i)
-                .map_or(0, |k| invoke_time.saturating_sub(k.1));
+            let lag = known.get(i).map_or(0, |k| invoke_time.saturating_sub(k.1));
             if worst.is_none_or(|w| lag > w.0) {
                 worst = Some((lag, c.partition));
             }
@@ -196,7 +194,8 @@ impl QueueChecker {
         self.lags.push(lag);
         if self.worst_lags.len() < WORST_LAGS || lag > self.worst_lags[WORST_LAGS - 1].0 {
             self.worst_lags.push((lag, op, process, p));
-            self.worst_lags.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            self.worst_lags
+                .sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
             self.worst_lags.truncate(WORST_LAGS);
         }
     }
