@@ -129,14 +129,21 @@ impl QueueChecker {
         if let Some(q) = process {
             let ps = self.procs.entry(q).or_default();
             for &(p, last, run_start, _) in &scratch {
-                let pos = ConsumerRun {
+                let mut pos = ConsumerRun {
                     partition: p,
                     last,
                     last_op: op,
                     run_start,
+                    known_ix: u32::MAX,
+                    expired_at: NO,
                 };
                 match ps.consumer.iter_mut().find(|c| c.partition == p) {
-                    Some(c) => *c = pos,
+                    Some(c) => {
+                        if last > c.last {
+                            pos.known_ix = c.known_ix;
+                        }
+                        *c = pos
+                    }
                     None => ps.consumer.push(pos),
                 }
             }
@@ -173,18 +180,39 @@ impl QueueChecker {
     /// process has a position in, how long before the poll's invocation
     /// some offset above that position was already known to exist.
     fn measure_lag(&mut self, op: u64, invoke_time: u64, process: ProcKey) {
-        let Some(ps) = self.procs.get(&process) else {
+        let Some(ps) = self.procs.get_mut(&process) else {
             return;
         };
         let mut worst: Option<(u64, Partition)> = None;
-        for c in &ps.consumer {
-            let pi = match self.part_ix.get(&c.partition) {
-                Some(&i) => i as usize,
-                None => continue,
+        for c in &mut ps.consumer {
+            if c.expired_at != NO {
+                let lag = invoke_time.saturating_sub(c.expired_at);
+                if worst.is_none_or(|w| lag > w.0) {
+                    worst = Some((lag, c.partition));
+                }
+                continue;
+            }
+            let pi = match self.dense_parts.get(c.partition as usize) {
+                Some(&i) if c.partition >= 0 && i != u32::MAX => i as usize,
+                _ => match self.part_ix.get(&c.partition) {
+                    Some(&i) => i as usize,
+                    None => continue,
+                },
             };
             let known = &self.parts[pi].1.known;
-            // The first time some offset > c.last was known.
-            let i = known.partition_point(|k| k.0 <= c.last);
+            // The first step at which some offset > c.last was known.
+            let mut i = if c.known_ix == u32::MAX {
+                known.partition_point(|k| k.0 <= c.last)
+            } else {
+                c.known_ix as usize
+            };
+            while i < known.len() && known[i].0 <= c.last {
+                i += 1;
+            }
+            c.known_ix = i as u32;
+            if let Some(k) = known.get(i) {
+                c.expired_at = k.1;
+            }
             let lag = known.get(i).map_or(0, |k| invoke_time.saturating_sub(k.1));
             if worst.is_none_or(|w| lag > w.0) {
                 worst = Some((lag, c.partition));
