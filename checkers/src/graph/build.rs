@@ -10,16 +10,19 @@ use trial_histories::values::{Offset, Partition};
 /// One version: (offset, value, writer).
 pub(crate) type Version = (Offset, u64, TxnId);
 
-/// The graph. Edge `e` (in `off[v]..off[v + 1]` for its source `v`) goes
-/// to `to[e]`, has kind `kind[e]` (a [`Rel`] as u8) and provenance `a[e]`,
-/// `b[e]`:
+/// The graph. Three kinds of storage, one edge-id space:
 ///
-/// - ww: `a` = version order index, `b` = position of the source's version
-///   (the target's is `b + 1`);
-/// - wr: `a` = read index, `b` = position of the version read;
-/// - rw: `a` = read index, `b` = position of the next version (written by
-///   the target);
-/// - process, realtime: unused.
+/// - data edges (ww, wr, rw) in a CSR: ids `0..m`, the edges of `v` in
+///   `off[v]..off[v + 1]`, to `to[e]`, kind `kind[e]`, provenance `a[e]`,
+///   `b[e]` (ww: version order index, position of the source's version, the
+///   target's being the next; wr: read index, position of the version read;
+///   rw: read index, position of the next version, the target's);
+/// - process edges: at most one out of each transaction, `pnext[v]`
+///   (`u32::MAX`: none), id `m + v`;
+/// - realtime edges: the frontier construction links each transaction to
+///   one contiguous run of the transactions in invocation order,
+///   `by_invoke[rt_lo[v]..rt_hi[v]]`, so none is stored: the edge to
+///   `by_invoke[k]` has id `m + n + k`.
 pub(crate) struct Graph<'a> {
     pub n: usize,
     pub off: Vec<u32>,
@@ -27,11 +30,23 @@ pub(crate) struct Graph<'a> {
     pub kind: Vec<u8>,
     pub a: Vec<u32>,
     pub b: Vec<u32>,
+    pub pnext: Vec<u32>,
+    pub by_invoke: Vec<u32>,
+    pub rt_lo: Vec<u32>,
+    pub rt_hi: Vec<u32>,
     /// Edges per kind, in [`Rel`] order.
     pub counts: [u64; 5],
     /// Each version order, sorted by offset (borrowed when the caller's
     /// already was).
     pub orders: Vec<Cow<'a, [Version]>>,
+}
+
+/// One edge, resolved from its id.
+pub(crate) struct EdgeInfo {
+    pub to: u32,
+    pub rel: Rel,
+    pub a: u32,
+    pub b: u32,
 }
 
 struct Edge {
@@ -66,14 +81,13 @@ impl<'a> Graph<'a> {
                 }
             })
             .collect();
-        let mut edges: Vec<Edge> = Vec::with_capacity(n * 4);
-        let mut part_index: FxHashMap<Partition, u32> = FxHashMap::default();
+        let nversions: usize = orders.iter().map(|v| v.len()).sum();
+        let mut edges: Vec<Edge> = Vec::with_capacity(nversions + 2 * input.reads.len());
+        let mut part_index = PartIndex::default();
 
         // ww: consecutive writers in each partition's version order.
         for (vi, vs) in orders.iter().enumerate() {
-            part_index
-                .entry(input.versions[vi].partition)
-                .or_insert(vi as u32);
+            part_index.insert(input.versions[vi].partition, vi as u32);
             for (i, w) in vs.windows(2).enumerate() {
                 check(w[0].2, "a version");
                 check(w[1].2, "a version");
@@ -92,7 +106,7 @@ impl<'a> Graph<'a> {
         // wr and rw from each transaction's highest read of a partition.
         for (ri, r) in input.reads.iter().enumerate() {
             check(r.txn, "a read");
-            let Some(&vi) = part_index.get(&r.partition) else {
+            let Some(vi) = part_index.get(r.partition) else {
                 continue; // nothing committed was written there: no edge
             };
             let vs = &orders[vi as usize];
@@ -124,31 +138,36 @@ impl<'a> Graph<'a> {
             }
         }
 
+        let mut pnext = vec![u32::MAX; n];
         if input.process_edges {
-            let mut order: Vec<u32> = (0..n as u32).collect();
-            order.sort_unstable_by_key(|&t| {
-                let x = &input.txns[t as usize];
-                (x.process, x.op)
-            });
-            for w in order.windows(2) {
-                let (x, y) = (&input.txns[w[0] as usize], &input.txns[w[1] as usize]);
-                if x.process == y.process {
-                    edges.push(Edge {
-                        from: w[0],
-                        to: w[1],
-                        a: 0,
-                        b: 0,
-                        kind: Rel::Process as u8,
-                    });
+            // Consecutive transactions of each process, in invocation order.
+            let by_op: Vec<u32> = if input.txns.windows(2).all(|w| w[0].op < w[1].op) {
+                (0..n as u32).collect()
+            } else {
+                let mut v: Vec<u32> = (0..n as u32).collect();
+                v.sort_unstable_by_key(|&t| input.txns[t as usize].op);
+                v
+            };
+            let mut last: FxHashMap<u64, u32> = FxHashMap::default();
+            for &t in &by_op {
+                if let Some(prev) = last.insert(input.txns[t as usize].process, t) {
+                    pnext[prev as usize] = t;
                 }
             }
         }
-
-        if input.realtime_edges {
-            realtime(input, &mut edges);
-        }
+        let (by_invoke, rt_lo, rt_hi) = if input.realtime_edges {
+            realtime(input)
+        } else {
+            (Vec::new(), vec![0; n], vec![0; n])
+        };
 
         let mut counts = [0u64; 5];
+        counts[Rel::Process as usize] = pnext.iter().filter(|&&x| x != u32::MAX).count() as u64;
+        counts[Rel::Realtime as usize] = rt_lo
+            .iter()
+            .zip(&rt_hi)
+            .map(|(&l, &h)| u64::from(h - l))
+            .sum();
         let mut off = vec![0u32; n + 1];
         for e in &edges {
             counts[e.kind as usize] += 1;
@@ -180,74 +199,199 @@ impl<'a> Graph<'a> {
             kind,
             a,
             b,
+            pnext,
+            by_invoke,
+            rt_lo,
+            rt_hi,
             counts,
             orders,
         }
     }
 
-    /// The edges leaving `v`, as indices.
+    /// How many edges leave `v` (all kinds).
     #[inline]
-    pub fn out(&self, v: u32) -> std::ops::Range<usize> {
-        self.off[v as usize] as usize..self.off[v as usize + 1] as usize
+    pub fn deg(&self, v: u32) -> u32 {
+        let v = v as usize;
+        (self.off[v + 1] - self.off[v])
+            + u32::from(self.pnext[v] != u32::MAX)
+            + (self.rt_hi[v] - self.rt_lo[v])
+    }
+
+    /// The `i`-th edge leaving `v`: (target, kind, id).
+    #[inline]
+    pub fn at(&self, v: u32, i: u32) -> (u32, u8, u32) {
+        let vu = v as usize;
+        let (s, d) = (self.off[vu], self.off[vu + 1] - self.off[vu]);
+        if i < d {
+            let e = (s + i) as usize;
+            return (self.to[e], self.kind[e], e as u32);
+        }
+        let m = self.to.len() as u32;
+        let mut i = i - d;
+        if self.pnext[vu] != u32::MAX {
+            if i == 0 {
+                return (self.pnext[vu], Rel::Process as u8, m + v);
+            }
+            i -= 1;
+        }
+        let k = self.rt_lo[vu] + i;
+        (
+            self.by_invoke[k as usize],
+            Rel::Realtime as u8,
+            m + self.n as u32 + k,
+        )
+    }
+
+    /// An edge by id (its source is known to the caller).
+    pub fn edge(&self, id: u32) -> EdgeInfo {
+        let m = self.to.len() as u32;
+        let e = id as usize;
+        if id < m {
+            EdgeInfo {
+                to: self.to[e],
+                rel: Rel::from_u8(self.kind[e]),
+                a: self.a[e],
+                b: self.b[e],
+            }
+        } else if id < m + self.n as u32 {
+            EdgeInfo {
+                to: self.pnext[(id - m) as usize],
+                rel: Rel::Process,
+                a: 0,
+                b: 0,
+            }
+        } else {
+            EdgeInfo {
+                to: self.by_invoke[(id - m - self.n as u32) as usize],
+                rel: Rel::Realtime,
+                a: 0,
+                b: 0,
+            }
+        }
     }
 }
 
-/// Realtime edges, Elle's way: walk invocations and completions in time
-/// order, keeping the frontier (completed transactions that no completed
-/// transaction is yet known to follow). An invocation is linked from every
-/// frontier member; a completion removes from the frontier the members its
-/// own invocation was linked from (they now reach later transactions through
-/// it) and joins it. The transitive closure is exactly "T1 completed before
-/// T2 was invoked"; the edge count is about the concurrency per transaction.
-fn realtime(input: &Input, edges: &mut Vec<Edge>) {
+/// Realtime edges, Elle's way, without storing them. Walk invocations and
+/// completions in time order, keeping the frontier: completed transactions
+/// that no completed transaction is yet known to follow. Each invocation is
+/// linked from every frontier member; a completion removes from the
+/// frontier the members its own invocation was linked from (they reach
+/// later transactions through it) and joins it. The transitive closure is
+/// exactly "T1 completed before T2 was invoked", and the edge count is
+/// about the concurrency per transaction.
+///
+/// The members an invocation was linked from are exactly the frontier
+/// members that completed before it, and members join in completion order,
+/// so the frontier is a queue and a completion removes a prefix of it. A
+/// transaction is therefore linked to the invocations made while it was a
+/// member: a contiguous run of the invocation order, `[lo, hi)`.
+///
+/// Returns (transactions by invocation time, lo, hi).
+fn realtime(input: &Input) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
     let n = input.txns.len();
-    let mut invokes: Vec<u32> = (0..n as u32).collect();
-    invokes.sort_unstable_by_key(|&t| input.txns[t as usize].invoke_time);
-    let mut completes: Vec<u32> = (0..n as u32)
-        .filter(|&t| input.txns[t as usize].complete_time != u64::MAX)
-        .collect();
-    completes.sort_unstable_by_key(|&t| input.txns[t as usize].complete_time);
-    // Where each transaction's incoming realtime edges start in `edges`
-    // (they are pushed together, at its invocation).
-    let mut preds: Vec<(u32, u32)> = vec![(0, 0); n];
-    let mut frontier: Vec<u32> = Vec::new();
-    let mut in_frontier = vec![false; n];
-    let mut dead = 0usize;
+    let txns = &input.txns;
+    // Sort (key, id) pairs: cheaper than sorting ids by a looked-up key.
+    let sorted = |mut v: Vec<(u64, u32)>| -> Vec<u32> {
+        if !v.windows(2).all(|w| w[0] <= w[1]) {
+            v.sort_unstable();
+        }
+        v.into_iter().map(|(_, t)| t).collect()
+    };
+    let by_invoke = sorted(
+        txns.iter()
+            .enumerate()
+            .map(|(t, x)| (x.invoke_time, t as u32))
+            .collect(),
+    );
+    let completes = sorted(
+        txns.iter()
+            .enumerate()
+            .filter(|(_, x)| x.complete_time != u64::MAX)
+            .map(|(t, x)| (x.complete_time, t as u32))
+            .collect(),
+    );
+    // Position of each transaction's invocation in `by_invoke`.
+    let mut pos = vec![0u32; n];
+    for (k, &t) in by_invoke.iter().enumerate() {
+        pos[t as usize] = k as u32;
+    }
+    let mut lo = vec![0u32; n];
+    let mut hi = vec![0u32; n];
+    // The frontier: completes[head..tail] (those completed, not removed).
+    let mut head = 0usize;
     let mut ci = 0usize;
-    for &t in &invokes {
-        let at = input.txns[t as usize].invoke_time;
-        // Completions strictly before this invocation (equal times are
-        // concurrent: no edge).
-        while ci < completes.len() && input.txns[completes[ci] as usize].complete_time < at {
-            let c = completes[ci];
+    let finish = |c: usize, k: u32, head: &mut usize, lo: &mut [u32], hi: &mut [u32]| {
+        let t = completes[c];
+        // Remove the members that completed before t was invoked: those
+        // linked to t, a prefix.
+        while *head < c && lo[completes[*head] as usize] <= pos[t as usize] {
+            hi[completes[*head] as usize] = k;
+            *head += 1;
+        }
+        lo[t as usize] = k;
+    };
+    for k in 0..=by_invoke.len() {
+        // Completions strictly before the k-th invocation (equal times are
+        // concurrent: no edge); after the last, all the rest.
+        let at = by_invoke
+            .get(k)
+            .map_or(u64::MAX, |&t| txns[t as usize].invoke_time);
+        while ci < completes.len()
+            && (k == by_invoke.len() || txns[completes[ci] as usize].complete_time < at)
+        {
+            finish(ci, k as u32, &mut head, &mut lo, &mut hi);
             ci += 1;
-            let (s, len) = preds[c as usize];
-            for e in &edges[s as usize..(s + len) as usize] {
-                if in_frontier[e.from as usize] {
-                    in_frontier[e.from as usize] = false;
-                    dead += 1;
-                }
+        }
+    }
+    for &t in &completes[head..] {
+        hi[t as usize] = by_invoke.len() as u32;
+    }
+    // A transaction completed before its own invocation (bad times) would
+    // be linked to itself; cut such runs to exclude it.
+    for t in 0..n {
+        let p = pos[t];
+        if lo[t] <= p && p < hi[t] {
+            hi[t] = p;
+        }
+    }
+    (by_invoke, lo, hi)
+}
+
+/// Partition → version order index: a table for the small non-negative
+/// partition numbers histories have, a map otherwise. The first order of a
+/// partition wins.
+#[derive(Default)]
+struct PartIndex {
+    dense: Vec<u32>,
+    sparse: FxHashMap<Partition, u32>,
+}
+
+impl PartIndex {
+    const DENSE: i32 = 1 << 16;
+
+    fn insert(&mut self, p: Partition, vi: u32) {
+        if (0..Self::DENSE).contains(&p) {
+            let p = p as usize;
+            if self.dense.len() <= p {
+                self.dense.resize(p + 1, u32::MAX);
             }
-            in_frontier[c as usize] = true;
-            frontier.push(c);
-        }
-        if dead > 0 {
-            frontier.retain(|&x| in_frontier[x as usize]);
-            dead = 0;
-        }
-        let start = edges.len() as u32;
-        for &p in &frontier {
-            if p == t {
-                continue; // only if a completion precedes its invocation
+            if self.dense[p] == u32::MAX {
+                self.dense[p] = vi;
             }
-            edges.push(Edge {
-                from: p,
-                to: t,
-                a: 0,
-                b: 0,
-                kind: Rel::Realtime as u8,
-            });
+        } else {
+            self.sparse.entry(p).or_insert(vi);
         }
-        preds[t as usize] = (start, edges.len() as u32 - start);
+    }
+
+    #[inline]
+    fn get(&self, p: Partition) -> Option<u32> {
+        if (0..Self::DENSE).contains(&p) {
+            self.dense
+                .get(p as usize)
+                .copied()
+                .filter(|&v| v != u32::MAX)
+        } else {
+            self.sparse.get(&p).copied()
+        }
     }
 }

@@ -2,10 +2,55 @@
 //! kinds: Tarjan's algorithm, iterative (a history's graph can be deeper
 //! than the call stack).
 
+/// A graph Tarjan can walk: out-edges by position.
+pub(crate) trait Adj {
+    fn nodes(&self) -> usize;
+    fn deg(&self, v: u32) -> u32;
+    /// The `i`-th edge out of `v`: (target, kind).
+    fn at(&self, v: u32, i: u32) -> (u32, u8);
+}
+
+/// A plain CSR with one kind byte per edge.
+pub(crate) struct Csr<'a> {
+    pub off: &'a [u32],
+    pub to: &'a [u32],
+    pub kind: &'a [u8],
+}
+
+impl Adj for Csr<'_> {
+    fn nodes(&self) -> usize {
+        self.off.len() - 1
+    }
+    #[inline]
+    fn deg(&self, v: u32) -> u32 {
+        self.off[v as usize + 1] - self.off[v as usize]
+    }
+    #[inline]
+    fn at(&self, v: u32, i: u32) -> (u32, u8) {
+        let e = (self.off[v as usize] + i) as usize;
+        (self.to[e], self.kind[e])
+    }
+}
+
+impl Adj for super::build::Graph<'_> {
+    fn nodes(&self) -> usize {
+        self.n
+    }
+    #[inline]
+    fn deg(&self, v: u32) -> u32 {
+        super::build::Graph::deg(self, v)
+    }
+    #[inline]
+    fn at(&self, v: u32, i: u32) -> (u32, u8) {
+        let (w, k, _) = super::build::Graph::at(self, v, i);
+        (w, k)
+    }
+}
+
 /// Component id of every node (ids are dense, from 0) and the number of
 /// components. Only edges whose kind's bit is in `mask` count.
-pub(crate) fn tarjan(off: &[u32], to: &[u32], kind: &[u8], mask: u8) -> (Vec<u32>, u32) {
-    let n = off.len() - 1;
+pub(crate) fn tarjan<G: Adj>(g: &G, mask: u8) -> (Vec<u32>, u32) {
+    let n = g.nodes();
     const UNSEEN: u32 = u32::MAX;
     let mut index = vec![UNSEEN; n];
     let mut low = vec![0u32; n];
@@ -22,18 +67,18 @@ pub(crate) fn tarjan(off: &[u32], to: &[u32], kind: &[u8], mask: u8) -> (Vec<u32
         low[root as usize] = next;
         next += 1;
         stack.push(root);
-        call.push((root, off[root as usize]));
+        call.push((root, 0));
         while let Some(&mut (v, ref mut pos)) = call.last_mut() {
             let vu = v as usize;
-            let end = off[vu + 1];
+            let end = g.deg(v);
             let mut descend = None;
             while *pos < end {
-                let e = *pos as usize;
+                let (w, k) = g.at(v, *pos);
                 *pos += 1;
-                if (1u8 << kind[e]) & mask == 0 {
+                if (1u8 << k) & mask == 0 {
                     continue;
                 }
-                let w = to[e] as usize;
+                let w = w as usize;
                 if index[w] == UNSEEN {
                     descend = Some(w as u32);
                     break;
@@ -48,7 +93,7 @@ pub(crate) fn tarjan(off: &[u32], to: &[u32], kind: &[u8], mask: u8) -> (Vec<u32
                 low[wu] = next;
                 next += 1;
                 stack.push(w);
-                call.push((w, off[wu]));
+                call.push((w, 0));
                 continue;
             }
             call.pop();
@@ -89,13 +134,18 @@ mod tests {
     fn components() {
         // 0 -> 1 -> 2 -> 0, 2 -> 3, 3 -> 4 -> 3, 5
         let (off, to, kind) = csr(&[vec![1], vec![2], vec![0, 3], vec![4], vec![3], vec![]]);
-        let (c, k) = tarjan(&off, &to, &kind, 1);
+        let g = Csr {
+            off: &off,
+            to: &to,
+            kind: &kind,
+        };
+        let (c, k) = tarjan(&g, 1);
         assert_eq!(k, 3);
         assert!(c[0] == c[1] && c[1] == c[2]);
         assert!(c[3] == c[4] && c[3] != c[0]);
         assert!(c[5] != c[0] && c[5] != c[3]);
         // With the kind masked out, every node is alone.
-        assert_eq!(tarjan(&off, &to, &kind, 2).1, 6);
+        assert_eq!(tarjan(&g, 2).1, 6);
     }
 
     #[test]
@@ -103,7 +153,12 @@ mod tests {
         let n = 200_000u32;
         let adj: Vec<Vec<u32>> = (0..n).map(|i| vec![(i + 1) % n]).collect();
         let (off, to, kind) = csr(&adj);
-        let (c, k) = tarjan(&off, &to, &kind, 1);
+        let g = Csr {
+            off: &off,
+            to: &to,
+            kind: &kind,
+        };
+        let (c, k) = tarjan(&g, 1);
         assert_eq!(k, 1);
         assert!(c.iter().all(|&x| x == 0));
     }

@@ -23,7 +23,7 @@
 
 use super::build::Graph;
 use super::explain::explain;
-use super::scc::tarjan;
+use super::scc::{tarjan, Csr};
 use super::{Cycle, Findings, Input, Rel, Step};
 use std::collections::BTreeMap;
 
@@ -173,7 +173,7 @@ pub(crate) fn find(input: &Input, g: &Graph, max_examples: usize) -> Findings {
         edges: g.counts,
         ..Findings::default()
     };
-    let (comp, ncomp) = tarjan(&g.off, &g.to, &g.kind, 0xff);
+    let (comp, ncomp) = tarjan(g, 0xff);
     // Bucket the nodes of components with more than one node.
     let mut size = vec![0u32; ncomp as usize];
     for &c in &comp {
@@ -224,7 +224,12 @@ pub(crate) fn find(input: &Input, g: &Graph, max_examples: usize) -> Findings {
                 }
                 let spec = Spec::new(base, variant);
                 if !subs.iter().any(|(m, _)| *m == spec.allowed) {
-                    let (c, _) = tarjan(&local.off, &local.to, &local.kind, spec.allowed);
+                    let csr = Csr {
+                        off: &local.off,
+                        to: &local.to,
+                        kind: &local.kind,
+                    };
+                    let (c, _) = tarjan(&csr, spec.allowed);
                     subs.push((spec.allowed, c));
                 }
                 let sub = &subs.iter().find(|(m, _)| *m == spec.allowed).unwrap().1;
@@ -287,12 +292,13 @@ fn localise(g: &Graph, nodes: Vec<u32>, local_of: &mut [u32]) -> Local {
     off.push(0u32);
     let (mut to, mut kind, mut edge) = (Vec::new(), Vec::new(), Vec::new());
     for &v in &nodes {
-        for e in g.out(v) {
-            let w = local_of[g.to[e] as usize];
+        for i in 0..g.deg(v) {
+            let (w, k, id) = g.at(v, i);
+            let w = local_of[w as usize];
             if w != u32::MAX {
                 to.push(w);
-                kind.push(g.kind[e]);
-                edge.push(e as u32);
+                kind.push(k);
+                edge.push(id);
             }
         }
         off.push(to.len() as u32);
@@ -422,10 +428,9 @@ fn search(local: &Local, sub: &[u32], spec: &Spec, s: &mut Scratch, total: &mut 
 fn steps_of(input: &Input, g: &Graph, path: &[(u32, u32)]) -> Vec<Step> {
     path.iter()
         .map(|&(from, e)| {
-            let e = e as usize;
-            let rel = Rel::from_u8(g.kind[e]);
-            let to = g.to[e];
-            let (a, b) = (g.a[e] as usize, g.b[e] as usize);
+            let info = g.edge(e);
+            let (rel, to) = (info.rel, info.to);
+            let (a, b) = (info.a as usize, info.b as usize);
             let (partition, from_offset, to_offset) = match rel {
                 Rel::Ww => {
                     let vs = &g.orders[a];

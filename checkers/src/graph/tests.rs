@@ -445,8 +445,8 @@ fn realtime_closure_matches(times: &[(u64, Option<u64>)]) {
     for (v, row) in reach.iter_mut().enumerate() {
         let mut stack = vec![v as u32];
         while let Some(x) = stack.pop() {
-            for e in g.out(x) {
-                let w = g.to[e] as usize;
+            for i in 0..g.deg(x) {
+                let w = g.at(x, i).0 as usize;
                 if !row[w] {
                     row[w] = true;
                     stack.push(w as u32);
