@@ -327,8 +327,8 @@ fn search(local: &Local, sub: &[u32], spec: &Spec, s: &mut Scratch, total: &mut 
             // Every node of a component of ww edges lies on a ww cycle:
             // one start per component.
             let mut done = vec![false; n];
-            for v in 0..n {
-                let c = sub[v] as usize;
+            for (v, &c) in sub.iter().enumerate() {
+                let c = c as usize;
                 if size[c] >= 2 && !done[c] {
                     done[c] = true;
                     starts.push(v as u32);

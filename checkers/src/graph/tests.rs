@@ -454,12 +454,12 @@ fn realtime_closure_matches(times: &[(u64, Option<u64>)]) {
             }
         }
     }
-    for a in 0..n {
-        for b in 0..n {
+    for (a, row) in reach.iter().enumerate() {
+        for (b, &r) in row.iter().enumerate() {
             let x = &h.input.txns[a];
             let y = &h.input.txns[b];
             let want = x.complete_time < y.invoke_time;
-            assert_eq!(reach[a][b], want, "{a} -> {b}: {times:?}");
+            assert_eq!(r, want, "{a} -> {b}: {times:?}");
         }
     }
 }
@@ -653,13 +653,13 @@ fn random_input(
             }
             let mut reads = Vec::new();
             for t in 0..n as u32 {
-                for p in 0..parts {
+                for (p, vo) in versions.iter().enumerate() {
                     if rng.pct(40) {
                         let mut o = rng.below(14) as i64;
                         if ordered {
                             // Only versions of earlier writers (forward wr
                             // edges), possibly stale (rw edges both ways).
-                            let older: Vec<i64> = versions[p]
+                            let older: Vec<i64> = vo
                                 .versions
                                 .iter()
                                 .filter(|v| v.2 < t)
