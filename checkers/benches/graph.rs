@@ -3,7 +3,7 @@
 //! and a completion per transaction, 1–4 micro-ops each) with process and
 //! realtime edges, and search it for cycles; once with no cycle (the normal
 //! case) and once with three injected ones (a write-write swap, a stale
-//! read, a real-time inversion).
+//! read, a real-time inversion), each in its own component.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use trial_checkers::graph::gen::{
@@ -43,12 +43,13 @@ fn bench(c: &mut Criterion) {
             |b| b.iter(|| analyse(&clean, 3)),
         );
 
+        // One of each, far apart (separate components).
         let mut bad = clean.clone();
-        swap_writers(&mut bad).expect("a pair to swap");
-        stale_read(&mut bad).expect("a read to make stale");
-        realtime_inversion(&mut bad).expect("a pair to invert");
+        swap_writers(&mut bad, 60_000).expect("a pair to swap");
+        stale_read(&mut bad, 120_000).expect("a read to make stale");
+        realtime_inversion(&mut bad, 180_000).expect("a pair to invert");
         let f = analyse(&bad, 3);
-        assert!(!f.counts.is_empty());
+        assert_eq!(f.sccs, 3, "{:?}", f.counts);
         eprintln!("{partitions} partitions, injected: {:?}", f.counts);
         g.bench_function(
             format!("{n} txns, {partitions} partitions, 3 injected cycles"),

@@ -103,7 +103,7 @@ pub fn serial(cfg: &SerialConfig) -> Input {
 /// wrote partitions p and q; in p, A's first version and B's last version
 /// trade places, so p orders B before A while q still orders A before B.
 /// None if no such pair exists.
-pub fn swap_writers(input: &mut Input) -> Option<(u32, u32)> {
+pub fn swap_writers(input: &mut Input, from: u32) -> Option<(u32, u32)> {
     let n = input.txns.len();
     // For each transaction, the partitions it wrote.
     let mut wrote: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -115,7 +115,7 @@ pub fn swap_writers(input: &mut Input) -> Option<(u32, u32)> {
             }
         }
     }
-    for a in 0..n {
+    for a in from as usize..n {
         if wrote[a].len() < 2 {
             continue;
         }
@@ -154,7 +154,7 @@ pub fn swap_writers(input: &mut Input) -> Option<(u32, u32)> {
 /// last read of q) now returns the version before it. R then did not
 /// observe W, yet depends on W through q: one rw edge closes a cycle.
 /// Returns (R, W).
-pub fn stale_read(input: &mut Input) -> Option<(u32, u32)> {
+pub fn stale_read(input: &mut Input, from: u32) -> Option<(u32, u32)> {
     let pos = |input: &Input, p: i32, o: i64| -> Option<(usize, usize)> {
         let vi = input.versions.iter().position(|vo| vo.partition == p)?;
         let j = input.versions[vi].versions.iter().position(|v| v.0 == o)?;
@@ -162,6 +162,9 @@ pub fn stale_read(input: &mut Input) -> Option<(u32, u32)> {
     };
     for ri in 0..input.reads.len() {
         let r = input.reads[ri];
+        if r.txn < from {
+            continue;
+        }
         let Some((vi, j)) = pos(input, r.partition, r.offset) else {
             continue;
         };
@@ -190,20 +193,21 @@ pub fn stale_read(input: &mut Input) -> Option<(u32, u32)> {
 }
 
 /// Inject a real-time inversion: of two transactions A (first) and B that
-/// wrote one partition, B now runs (invocation and completion) before every
-/// other transaction is invoked, so real time orders B before A while the
-/// partition orders A before B. Returns (A, B).
-pub fn realtime_inversion(input: &mut Input) -> Option<(u32, u32)> {
+/// wrote one partition in turn, B now runs (invocation and completion) just
+/// before A is invoked, so real time orders B before A while the partition
+/// orders A before B. Returns (A, B).
+pub fn realtime_inversion(input: &mut Input, from: u32) -> Option<(u32, u32)> {
     for vo in &input.versions {
         let vs = &vo.versions;
-        if let Some(w) = vs.windows(2).find(|w| w[0].2 < w[1].2) {
+        if let Some(w) = vs.windows(2).find(|w| w[0].2 >= from && w[0].2 < w[1].2) {
             let (a, b) = (w[0].2, w[1].2);
+            let at = input.txns[a as usize].invoke_time;
             // Alone in a process of its own, so that process order does not
             // also invert (which would make the cycle `-process`).
             let x = &mut input.txns[b as usize];
             x.process = u64::MAX;
-            x.invoke_time = 1;
-            x.complete_time = 2;
+            x.invoke_time = at - 2;
+            x.complete_time = at - 1;
             return Some((a, b));
         }
     }

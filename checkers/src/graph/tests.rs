@@ -819,7 +819,7 @@ proptest! {
     #[test]
     fn swapped_writers_are_g0(cfg in serial_config()) {
         let mut input = serial(&cfg);
-        prop_assume!(swap_writers(&mut input).is_some());
+        prop_assume!(swap_writers(&mut input, 0).is_some());
         let f = analyse(&input, 3);
         prop_assert!(f.counts.contains_key("G0"), "{:?}", f.counts);
     }
@@ -827,7 +827,7 @@ proptest! {
     #[test]
     fn a_stale_read_is_g_single(cfg in serial_config()) {
         let mut input = serial(&cfg);
-        prop_assume!(stale_read(&mut input).is_some());
+        prop_assume!(stale_read(&mut input, 0).is_some());
         let f = analyse(&input, 3);
         // Every cycle passes through the one edge that contradicts the
         // serial order, an rw edge: exactly one G-single component.
@@ -838,7 +838,7 @@ proptest! {
     #[test]
     fn a_realtime_inversion_is_realtime(cfg in serial_config()) {
         let mut input = serial(&cfg);
-        prop_assume!(realtime_inversion(&mut input).is_some());
+        prop_assume!(realtime_inversion(&mut input, 0).is_some());
         let f = analyse(&input, 3);
         prop_assert!(!f.counts.is_empty());
         prop_assert!(f.counts.keys().all(|k| k.ends_with("-realtime")), "{:?}", f.counts);
@@ -864,9 +864,9 @@ fn mutations_apply_often_enough() {
             process_edges: true,
             realtime_edges: true,
         };
-        swap += swap_writers(&mut serial(&cfg)).is_some() as u32;
-        stale += stale_read(&mut serial(&cfg)).is_some() as u32;
-        rt += realtime_inversion(&mut serial(&cfg)).is_some() as u32;
+        swap += swap_writers(&mut serial(&cfg), 0).is_some() as u32;
+        stale += stale_read(&mut serial(&cfg), 0).is_some() as u32;
+        rt += realtime_inversion(&mut serial(&cfg), 0).is_some() as u32;
     }
     assert!(swap > 150 && stale > 150 && rt > 150, "{swap} {stale} {rt}");
 }
