@@ -158,6 +158,53 @@ impl CheckOptions {
         QueueOptions {
             max_examples: self.max_examples,
             informational: self.informational.clone(),
+            isolation: self.isolation,
+            transactional: self.transactional,
+        }
+    }
+
+    /// The options that judge a run with its own settings: `workload` is
+    /// the run's workload name (`txn` writes transactions), `isolation` its
+    /// consumers' `isolation.level` if set (else read_committed, librdkafka's
+    /// and the suite's default). Unknown isolation names are an error.
+    pub fn for_settings(workload: &str, isolation: Option<&str>) -> Result<Self, CheckError> {
+        let isolation = match isolation {
+            None => Isolation::default(),
+            Some(s) => s.parse()?,
+        };
+        Ok(CheckOptions {
+            isolation,
+            transactional: workload == "txn",
+            ..CheckOptions::default()
+        })
+    }
+
+    /// [`CheckOptions::for_settings`] from a run's `test.json`: its
+    /// `workload`, and the isolation from a top-level `isolation` field or
+    /// else `consumer_overrides["isolation.level"]` (absent: defaults).
+    pub fn for_test_json(test: &serde_json::Value) -> Result<Self, CheckError> {
+        let workload = test
+            .get("workload")
+            .and_then(|w| w.as_str())
+            .unwrap_or("queue");
+        let isolation = test.get("isolation").and_then(|i| i.as_str()).or_else(|| {
+            test.get("consumer_overrides")
+                .and_then(|o| o.get("isolation.level"))
+                .and_then(|i| i.as_str())
+        });
+        Self::for_settings(workload, isolation)
+    }
+}
+
+impl std::str::FromStr for Isolation {
+    type Err = CheckError;
+    fn from_str(s: &str) -> Result<Self, CheckError> {
+        match s {
+            "read_committed" => Ok(Isolation::ReadCommitted),
+            "read_uncommitted" => Ok(Isolation::ReadUncommitted),
+            other => Err(CheckError::Options(format!(
+                "unknown isolation level {other:?} (read_committed or read_uncommitted)"
+            ))),
         }
     }
 }

@@ -125,10 +125,16 @@ pub struct AnomalyReport {
     pub count: u64,
     pub definition: String,
     pub examples: Vec<Example>,
-    /// Reported for information only: does not make the history invalid
-    /// (see `CheckOptions::informational`).
+    /// Reported but not counted against validity: the class is permitted
+    /// under the run's configuration (`permitted` says why), or it is
+    /// `unseen` while some final read was incomplete (suspicion, not proof).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub informational: bool,
+    /// The run's configuration permits this class: why, in a sentence that
+    /// quotes Kafka's documented semantics. A permitted class is reported
+    /// but does not make the history invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permitted: Option<String>,
 }
 
 /// Anomaly class names (stable keys of `anomaly_counts`).
@@ -147,8 +153,19 @@ pub mod class {
     pub const GARBAGE_READ: &str = "garbage-read";
     pub const FAILED_WRITE_READ: &str = "failed-write-read";
     pub const ABORTED_READ: &str = "aborted-read";
+    pub const PRECOMMITTED_READ: &str = "precommitted-read";
     pub const G0: &str = "G0";
+    pub const G0_PROCESS: &str = "G0-process";
+    pub const G0_REALTIME: &str = "G0-realtime";
     pub const G1C: &str = "G1c";
+    pub const G1C_PROCESS: &str = "G1c-process";
+    pub const G1C_REALTIME: &str = "G1c-realtime";
+    pub const G_SINGLE: &str = "G-single";
+    pub const G_SINGLE_PROCESS: &str = "G-single-process";
+    pub const G_SINGLE_REALTIME: &str = "G-single-realtime";
+    pub const G2: &str = "G2";
+    pub const G2_PROCESS: &str = "G2-process";
+    pub const G2_REALTIME: &str = "G2-realtime";
     pub const NONLINEARIZABLE: &str = "nonlinearizable";
 }
 
@@ -229,14 +246,66 @@ static DEFINITIONS: &[(&str, &str)] = &[
          Adya's G1a.",
     ),
     (
+        class::PRECOMMITTED_READ,
+        "A read returned a transaction's record before that transaction could have committed: \
+         the transaction read its own write (a read_committed consumer never returns its own \
+         producer's uncommitted records), or the read completed before the writing transaction \
+         was even invoked.",
+    ),
+    (
         class::G0,
         "A cycle of committed transactions linked only by write-write dependencies (T1 wrote \
          a record before T2 in one partition's log, and T2 before T1 in another).",
     ),
     (
+        class::G0_PROCESS,
+        "A G0 cycle that needs process order: write-write dependencies closed by one process \
+         running T1 before T2.",
+    ),
+    (
+        class::G0_REALTIME,
+        "A G0 cycle that needs real-time order: write-write dependencies closed by T1 \
+         completing before T2 was invoked.",
+    ),
+    (
         class::G1C,
         "A cycle of committed transactions linked by write-write and write-read dependencies \
          (T2 read a record T1 wrote), with at least one write-read edge.",
+    ),
+    (
+        class::G1C_PROCESS,
+        "A G1c cycle that needs process order (one process ran T1 before T2) to close.",
+    ),
+    (
+        class::G1C_REALTIME,
+        "A G1c cycle that needs real-time order (T1 completed before T2 was invoked) to close.",
+    ),
+    (
+        class::G_SINGLE,
+        "A dependency cycle with exactly one anti-dependency (rw: T1 read a partition up to \
+         offset o and T2 wrote the next version after o): read skew.",
+    ),
+    (
+        class::G_SINGLE_PROCESS,
+        "A G-single cycle that needs process order (one process ran T1 before T2) to close.",
+    ),
+    (
+        class::G_SINGLE_REALTIME,
+        "A G-single cycle that needs real-time order (T1 completed before T2 was invoked) to \
+         close.",
+    ),
+    (
+        class::G2,
+        "A dependency cycle with two or more anti-dependencies: transactions each missed \
+         another's write (write skew).",
+    ),
+    (
+        class::G2_PROCESS,
+        "A G2 cycle that needs process order (one process ran T1 before T2) to close.",
+    ),
+    (
+        class::G2_REALTIME,
+        "A G2 cycle that needs real-time order (T1 completed before T2 was invoked) to close.",
     ),
     (
         class::NONLINEARIZABLE,
@@ -259,6 +328,96 @@ pub fn definition(class: &str) -> &'static str {
         .unwrap_or("")
 }
 
+/// Jepsen's keyword for a class (its Kafka workload's and Elle's names), for
+/// checking Jepsen's own histories and naming our classes both ways. `None`
+/// for a class Jepsen does not report (`unseen` is Jepsen's `:unseen` too,
+/// but counted differently; see checkers/README.md).
+pub fn jepsen_name(class: &str) -> Option<&'static str> {
+    use class::*;
+    Some(match class {
+        LOST_WRITE => ":lost-write",
+        UNSEEN => ":unseen",
+        DUPLICATE => ":duplicate",
+        INCONSISTENT_OFFSETS => ":inconsistent-offsets",
+        NONMONOTONIC_SEND => ":nonmonotonic-send",
+        POLL_SKIP => ":poll-skip",
+        NONMONOTONIC_POLL => ":nonmonotonic-poll",
+        INT_POLL_SKIP => ":int-poll-skip",
+        INT_NONMONOTONIC_POLL => ":int-nonmonotonic-poll",
+        INT_SEND_SKIP => ":int-send-skip",
+        INT_NONMONOTONIC_SEND => ":int-nonmonotonic-send",
+        ABORTED_READ => ":G1a",
+        PRECOMMITTED_READ => ":precommitted-read",
+        G0 => ":G0",
+        G0_PROCESS => ":G0-process",
+        G0_REALTIME => ":G0-realtime",
+        G1C => ":G1c",
+        G1C_PROCESS => ":G1c-process",
+        G1C_REALTIME => ":G1c-realtime",
+        G_SINGLE => ":G-single",
+        G_SINGLE_PROCESS => ":G-single-process",
+        G_SINGLE_REALTIME => ":G-single-realtime",
+        G2 => ":G2",
+        G2_PROCESS => ":G2-process",
+        G2_REALTIME => ":G2-realtime",
+        // Jepsen has no class for these: a read of a value nobody wrote
+        // fails its writer lookup, and a failed plain send that was read
+        // is folded into its G1a.
+        GARBAGE_READ | FAILED_WRITE_READ | NONLINEARIZABLE => return None,
+        _ => return None,
+    })
+}
+
+/// Kafka's documentation of `isolation.level`, quoted by the judgements.
+const ISOLATION_DOC: &str = "Kafka documents isolation.level: \"If set to read_committed, \
+     consumer.poll() will only return transactional messages which have been committed. If set \
+     to read_uncommitted, consumer.poll() will return all messages, even transactional messages \
+     which have been aborted.\"";
+
+/// Whether the run's configuration permits a class, and why: the
+/// per-configuration judgement (the table in checkers/README.md). `None`:
+/// the class is forbidden and counts against validity.
+///
+/// `wr_only_cycle`: a G1c-family cycle of write-read (and process or
+/// real-time) edges alone was found, which no isolation level Kafka offers
+/// besides read_uncommitted permits.
+pub fn permitted(class: &str, isolation: crate::Isolation, wr_only_cycle: bool) -> Option<String> {
+    use class::*;
+    let ru = isolation == crate::Isolation::ReadUncommitted;
+    let no_isolation = "Kafka's transactions make writes atomic, not isolated: the KafkaProducer \
+        documentation promises that \"the transactional producer allows an application to send \
+        messages to multiple partitions (and topics!) atomically\", and concurrent transactions' \
+        records interleave in every partition they share";
+    match class {
+        INT_SEND_SKIP => Some(format!(
+            "{no_isolation}, so another producer's records may land between one transaction's \
+             sends to a partition"
+        )),
+        G0 | G0_PROCESS | G0_REALTIME => {
+            Some(format!("{no_isolation}: write-write cycles are expected"))
+        }
+        G1C | G1C_PROCESS | G1C_REALTIME if ru => Some(format!(
+            "the consumers read with isolation.level=read_uncommitted, so a transaction may read \
+             another's uncommitted records, in either direction. {ISOLATION_DOC}"
+        )),
+        G1C | G1C_PROCESS | G1C_REALTIME if !wr_only_cycle => Some(format!(
+            "every cycle found needs a write-write edge, and {no_isolation}; a cycle of \
+             write-read edges alone would be forbidden under read_committed"
+        )),
+        G_SINGLE | G_SINGLE_PROCESS | G_SINGLE_REALTIME | G2 | G2_PROCESS | G2_REALTIME => Some(
+            "Kafka promises no serializability: its transactions make a consume-transform-\
+                 produce step atomic and hide aborted records from read_committed consumers, \
+                 but a transaction's polls are not isolated from concurrent commits, so \
+                 anti-dependency cycles (read skew, write skew) are allowed"
+                .to_string(),
+        ),
+        ABORTED_READ | PRECOMMITTED_READ if ru => Some(format!(
+            "the consumers read with isolation.level=read_uncommitted. {ISOLATION_DOC}"
+        )),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +436,34 @@ mod tests {
         }
         assert_eq!(Validity::Valid.and(Validity::Unknown), Validity::Unknown);
         assert_eq!(Validity::Unknown.and(Validity::Invalid), Validity::Invalid);
+    }
+
+    #[test]
+    fn judgements_follow_the_table() {
+        use crate::Isolation::*;
+        for c in [
+            class::G0,
+            class::G0_REALTIME,
+            class::G2,
+            class::G_SINGLE_PROCESS,
+        ] {
+            assert!(permitted(c, ReadCommitted, true).is_some(), "{c}");
+        }
+        assert!(permitted(class::G1C, ReadCommitted, false).is_some());
+        assert!(permitted(class::G1C, ReadCommitted, true).is_none());
+        assert!(permitted(class::G1C, ReadUncommitted, true).is_some());
+        for c in [class::ABORTED_READ, class::PRECOMMITTED_READ] {
+            assert!(permitted(c, ReadCommitted, false).is_none());
+            assert!(permitted(c, ReadUncommitted, false)
+                .unwrap()
+                .contains("read_uncommitted"));
+        }
+        for c in [class::LOST_WRITE, class::POLL_SKIP, class::DUPLICATE] {
+            assert!(permitted(c, ReadUncommitted, false).is_none());
+        }
+        assert_eq!(jepsen_name(class::G1C_REALTIME), Some(":G1c-realtime"));
+        assert_eq!(jepsen_name(class::ABORTED_READ), Some(":G1a"));
+        assert_eq!(jepsen_name(class::GARBAGE_READ), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::{QueueChecker, QueueOptions};
 use crate::checker::{Checker, CheckerOutput, Context, Invocation, ProcKey};
 use crate::CheckError;
 use crate::CheckOptions;
-use trial_histories::values::{FinalRead, MicroOp, Poll, Record, Send, Txn};
+use trial_histories::values::{Assignment, FinalRead, MicroOp, Poll, Record, Send, Txn};
 use trial_histories::{Op, OpType, F};
 
 /// `queue`: Jepsen's Kafka anomaly classes (checkers/README.md).
@@ -48,12 +48,14 @@ impl Checker for QueueFeed {
                         s.value
                     }
                 };
-                self.queue.send_invoke(op.index, value, false);
+                self.queue.send_invoke(op.index, value);
             }
             F::Txn => {
                 let t: Txn = op.value_as().map_err(|e| cx.bad_value(op, e))?;
                 self.queue.txn_invoke(
                     op.index,
+                    op.time,
+                    cx.process,
                     t.ops.iter().filter_map(|m| match m {
                         MicroOp::Send(s) => Some(s.value),
                         _ => None,
@@ -92,10 +94,24 @@ impl Checker for QueueFeed {
                         let p: Poll = op.value_as().map_err(|e| cx.bad_value(op, e))?;
                         recs = p.records;
                     }
-                    self.queue.poll_ok(op.index, op.time, key, &recs);
+                    let invoked = invoke.map_or(op.time, |i| i.time);
+                    self.queue.poll_ok(op.index, invoked, op.time, key, &recs);
                     self.records = recs;
                 } else {
-                    self.queue.reset_consumer(key);
+                    // A poll that did not end ok may still say what it
+                    // returned: evidence that those records exist.
+                    let mut recs = std::mem::take(&mut self.records);
+                    recs.clear();
+                    let v = op.value.get();
+                    // (Its value is not a contract: anything but records is
+                    // no evidence, not an error.)
+                    if v != "null" && !crate::decode::poll(v, &mut recs) {
+                        if let Ok(p) = op.value_as::<Poll>() {
+                            recs = p.records;
+                        }
+                    }
+                    self.queue.poll_not_ok(op.index, op.time, key, &recs);
+                    self.records = recs;
                 }
             }
             F::Txn => {
@@ -113,10 +129,25 @@ impl Checker for QueueFeed {
                     _ => [].iter(),
                 });
                 let inv = invoke.map_or(op.index, |p| p.index);
-                self.queue
-                    .txn_complete(inv, op.index, op.time, key, op.kind, &sends, polls);
+                let inv_time = invoke.map_or(op.time, |p| p.time);
+                self.queue.txn_complete(
+                    inv, inv_time, op.index, op.time, key, op.kind, &sends, polls,
+                );
             }
-            F::Assign | F::Subscribe | F::Rebalance => self.queue.reset_consumer(key),
+            // What the client really reset: the rules on `Assignment`. An
+            // assignment that failed changed nothing; one whose outcome is
+            // unknown may have changed anything.
+            F::Assign | F::Rebalance => match op.kind {
+                OpType::Fail => {}
+                OpType::Info if op.f == F::Assign => self.queue.reset_consumer(key),
+                _ => {
+                    let a: Assignment = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+                    self.queue.assignment(op.index, key, &a);
+                }
+            },
+            // Subscribing changes the group's assignment wholesale; the
+            // rebalances that follow say what was assigned.
+            F::Subscribe if op.kind != OpType::Fail => self.queue.reset_consumer(key),
             F::Crash => self.queue.crash(key),
             F::FinalRead => {
                 if op.kind == OpType::Ok {
@@ -134,9 +165,12 @@ impl Checker for QueueFeed {
     }
 
     fn unfinished(&mut self, p: &Invocation) {
-        // Sends and txns left invoked stay indefinite in the queue checker.
-        if p.f == F::FinalRead {
-            self.queue.final_read(p.index, p.time, p.partition, None);
+        // Sends and txns left invoked stay indefinite in the queue checker;
+        // a txn may still prove committed (a read of one of its writes).
+        match p.f {
+            F::FinalRead => self.queue.final_read(p.index, p.time, p.partition, None),
+            F::Txn => self.queue.txn_unfinished(p.index, p.process),
+            _ => {}
         }
     }
 

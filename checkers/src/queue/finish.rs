@@ -1,8 +1,11 @@
-//! The end of the queue check: confirming gaps (a gap is a skip only if
-//! some read returned a record inside it), lost writes and unseen values,
-//! transaction cycles, and the results.
+//! The end of the queue check: which transactions committed (atomicity
+//! inference), the sends' monotonicity, confirming gaps (a gap is a skip
+//! only if some read returned a record inside it), lost writes and unseen
+//! values, the dependency graph's cycles, the realtime lag, and the results
+//! with each class's judgement under the run's configuration.
 
 use super::*;
+use crate::graph;
 
 impl QueueChecker {
     /// The end of the history: decide everything that needs all reads.
@@ -12,14 +15,36 @@ impl QueueChecker {
 
         // Flush consumer runs.
         let procs = std::mem::take(&mut self.procs);
-        for (_, ps) in procs {
+        let mut send_logs = Vec::with_capacity(procs.len());
+        for (k, ps) in procs {
             for c in ps.consumer {
                 self.flush_run(c);
             }
+            send_logs.push((k, ps.sends));
         }
+        send_logs.sort_unstable_by_key(|x| x.0);
+
+        // Which transactions committed: ok ones, and (atomicity) `info` or
+        // unfinished ones one of whose writes another op read. Under
+        // read_uncommitted such a read proves nothing: consumers return
+        // uncommitted and aborted records too.
+        let infer = self.opts.isolation == Isolation::ReadCommitted;
+        let committed: Vec<bool> = self
+            .txns
+            .iter()
+            .map(|t| {
+                t.status == S_OK
+                    || (infer
+                        && (t.status == S_INFO || t.status == S_INVOKED)
+                        && self.txn_sends[t.sends.0 as usize..(t.sends.0 + t.sends.1) as usize]
+                            .iter()
+                            .any(|&v| self.vinfo[v as usize].first_read_op != NO))
+            })
+            .collect();
+        self.check_sends(&send_logs, &committed);
 
         // Final reads: completeness and coverage.
-        let has_txn = self.has_txn;
+        let has_txn = self.has_txn || self.opts.transactional;
         for (p, ps) in &mut self.parts {
             let needs_final = ps.ok_sends > 0;
             match &mut ps.final_read {
@@ -141,14 +166,54 @@ impl QueueChecker {
                             vi.value, vi.ack_op, vi.partition, vi.offset, vi.first_read_op
                         ),
                     }),
+                    _ if vi.txn != NO32 && vi.first_read_op < vi.writer_op => {
+                        // Read before its transaction was invoked: it
+                        // cannot have been committed (nor even written).
+                        self.anoms.add(Anomaly::PrecommittedRead, max, || Example {
+                            ops: vec![vi.first_read_op, vi.writer_op],
+                            partition: Some(vi.partition),
+                            offset: Some(vi.offset),
+                            value: Some(vi.value),
+                            process: None,
+                            message: format!(
+                                "value {} was read at partition {} offset {} by op {}, which \
+                                 completed before its transaction (op {}) was invoked",
+                                vi.value, vi.partition, vi.offset, vi.first_read_op, vi.writer_op
+                            ),
+                        })
+                    }
                     _ => {}
                 }
                 continue;
             }
-            if vi.status != S_OK {
+            // Committed: acknowledged, or in a transaction whose commit is
+            // inferred. (A plain `info` send counts only once read.)
+            let is_committed = if vi.txn != NO32 {
+                committed[vi.txn as usize]
+            } else {
+                vi.status == S_OK
+            };
+            if !is_committed {
                 continue;
             }
-            // Acknowledged and never read: lost if a read covered it.
+            let inferred = vi.status != S_OK;
+            let how = if inferred {
+                "was written by a transaction whose commit is inferred (another of its writes \
+                 was read; it ended"
+            } else {
+                "was acknowledged"
+            };
+            let ack = if inferred {
+                format!(" indefinite, op {})", vi.ack_op.min(vi.writer_op))
+            } else {
+                String::new()
+            };
+            let ack_op = if vi.ack_op == NO {
+                vi.writer_op
+            } else {
+                vi.ack_op
+            };
+            // Never read: lost if a read covered it.
             let cover = if vi.offset >= 0 {
                 self.part_ix
                     .get(&vi.partition)
@@ -158,15 +223,15 @@ impl QueueChecker {
             };
             match cover {
                 Some(reader) => self.anoms.add(Anomaly::LostWrite, max, || Example {
-                    ops: vec![vi.ack_op, reader],
+                    ops: vec![ack_op, reader],
                     partition: Some(vi.partition),
                     offset: Some(vi.offset),
                     value: Some(vi.value),
                     process: None,
                     message: format!(
-                        "value {} was acknowledged at partition {} offset {} (op {}) but never \
+                        "value {} {how}{ack} at partition {} offset {} (op {}) but was never \
                          read, although op {} read past that offset",
-                        vi.value, vi.partition, vi.offset, vi.ack_op, reader
+                        vi.value, vi.partition, vi.offset, ack_op, reader
                     ),
                 }),
                 None => {
@@ -194,14 +259,14 @@ impl QueueChecker {
                             "an unknown position".to_string()
                         };
                         unseen_examples.push(Example {
-                            ops: vec![vi.ack_op],
+                            ops: vec![ack_op],
                             partition: (vi.offset >= 0).then_some(vi.partition),
                             offset: (vi.offset >= 0).then_some(vi.offset),
                             value: Some(vi.value),
                             process: None,
                             message: format!(
-                                "value {} was acknowledged at {} (op {}) and never read",
-                                vi.value, pos, vi.ack_op
+                                "value {} {how}{ack} at {} (op {}) and was never read",
+                                vi.value, pos, ack_op
                             ),
                         });
                     }
@@ -305,9 +370,11 @@ impl QueueChecker {
         }
 
         // Transaction cycles.
+        let mut wr_only = [false; N_CLASSES];
         if self.has_txn {
-            self.find_cycles();
+            self.find_cycles(&committed, &mut wr_only);
         }
+        let realtime_lag = self.lag_report();
 
         // Unseen over time.
         let end_s = self.last_time.div_ceil(NS_PER_S) as usize;
@@ -325,10 +392,23 @@ impl QueueChecker {
         let mut anomalies = BTreeMap::new();
         let mut valid = Validity::Valid;
         for (i, c) in CLASSES.iter().enumerate() {
+            // The judgement under the run's configuration; classes listed
+            // in `informational` are permitted whatever it says.
+            let permitted = if self.opts.informational.iter().any(|x| x == c) {
+                Some(
+                    crate::verdict::permitted(c, self.opts.isolation, wr_only[i]).unwrap_or_else(
+                        || "listed as informational in the check's options".to_string(),
+                    ),
+                )
+            } else if *c == class::INT_SEND_SKIP {
+                None
+            } else {
+                crate::verdict::permitted(c, self.opts.isolation, wr_only[i])
+            };
             // Unseen values are suspicion, not proof, until every final
             // read is complete: informational until then.
-            let informational = self.opts.informational.iter().any(|x| x == c)
-                || (i == Anomaly::Unseen as usize && !unseen_is_loss);
+            let informational =
+                permitted.is_some() || (i == Anomaly::Unseen as usize && !unseen_is_loss);
             let count = self.anoms.counts[i];
             let counts_against = count > 0 && !informational;
             if counts_against {
@@ -341,6 +421,7 @@ impl QueueChecker {
                     definition: definition(c).to_string(),
                     examples: std::mem::take(&mut self.anoms.examples[i]),
                     informational,
+                    permitted,
                 },
             );
         }
@@ -373,137 +454,330 @@ impl QueueChecker {
                 is_loss: unseen_is_loss,
             },
             partitions,
+            realtime_lag,
             unknown_reasons,
         }
     }
 
-    fn find_cycles(&mut self) {
+    /// Monotonicity of each process's committed sends (acknowledged, or
+    /// `info` ones that proved written), in completion order, since its last
+    /// crash; inside each committed transaction, int-send checks.
+    fn check_sends(&mut self, logs: &[(ProcKey, Vec<u64>)], committed: &[bool]) {
         let max = self.opts.max_examples;
-        // Nodes: committed (ok) or indefinite-but-observed (info) txns.
-        let mut node_of: FxHashMap<u64, u32> = FxHashMap::default();
-        let mut nodes: Vec<u64> = Vec::new();
-        let mut node = |op: u64, node_of: &mut FxHashMap<u64, u32>| -> u32 {
-            *node_of.entry(op).or_insert_with(|| {
-                nodes.push(op);
-                (nodes.len() - 1) as u32
-            })
+        let mut pos: Vec<(Partition, Offset, u64)> = Vec::new();
+        // Per partition inside one txn: (partition, last offset, max offset).
+        let mut ss: Vec<(Partition, Offset, Offset)> = Vec::new();
+        for (process, log) in logs {
+            pos.clear();
+            for &e in log {
+                if e == TAG_CRASH {
+                    pos.clear();
+                    continue;
+                }
+                if e & TAG_TXN == 0 {
+                    let vi = &self.vinfo[e as usize];
+                    let counts =
+                        vi.status == S_OK || (vi.status != S_FAIL && vi.first_read_op != NO);
+                    if counts && vi.offset >= 0 {
+                        let (p, o, op) = (vi.partition, vi.offset, vi.ack_op);
+                        self.send_step(&mut pos, *process, p, o, op);
+                    }
+                    continue;
+                }
+                let t = (e & !TAG_TXN) as usize;
+                if !committed[t] {
+                    continue;
+                }
+                let tr = &self.txns[t];
+                let op = if tr.complete_op == NO {
+                    tr.invoke_op
+                } else {
+                    tr.complete_op
+                };
+                let (start, n) = (tr.sends.0 as usize, tr.sends.1 as usize);
+                ss.clear();
+                for k in start..start + n {
+                    let v = self.txn_sends[k];
+                    let vi = &self.vinfo[v as usize];
+                    if vi.offset < 0 || vi.txn != t as u32 {
+                        continue;
+                    }
+                    let (p, o, value) = (vi.partition, vi.offset, vi.value);
+                    match ss.iter_mut().find(|x| x.0 == p) {
+                        Some(x) => {
+                            let prev = x.1;
+                            x.1 = o;
+                            x.2 = x.2.max(o);
+                            if o <= prev {
+                                let name = self.pname(*process);
+                                self.anoms
+                                    .add(Anomaly::IntNonmonotonicSend, max, || Example {
+                                        ops: vec![op],
+                                        partition: Some(p),
+                                        offset: Some(o),
+                                        value: Some(value),
+                                        process: Some(name.clone()),
+                                        message: format!(
+                                            "transaction op {op} of process {name} sent to \
+                                             partition {p} at offset {prev} and then at offset {o}"
+                                        ),
+                                    });
+                            } else if o > prev + 1 {
+                                self.gaps.push(Gap {
+                                    class: Anomaly::IntSendSkip,
+                                    partition: p,
+                                    from: prev,
+                                    to: o,
+                                    ops: [op, op],
+                                    process: *process,
+                                });
+                            }
+                        }
+                        None => {
+                            ss.push((p, o, o));
+                            self.send_step(&mut pos, *process, p, o, op);
+                        }
+                    }
+                }
+                // The process's position is the txn's highest send.
+                for &(p, _, m) in &ss {
+                    if let Some(x) = pos.iter_mut().find(|x| x.0 == p) {
+                        x.1 = x.1.max(m);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One committed send of a process to partition p at offset o (op):
+    /// after the process's previous one there?
+    fn send_step(
+        &mut self,
+        pos: &mut Vec<(Partition, Offset, u64)>,
+        process: ProcKey,
+        p: Partition,
+        o: Offset,
+        op: u64,
+    ) {
+        let max = self.opts.max_examples;
+        match pos.iter_mut().find(|x| x.0 == p) {
+            Some(x) => {
+                let (prev, prev_op) = (x.1, x.2);
+                *x = (p, o, op);
+                if o <= prev {
+                    let name = self.pname(process);
+                    self.anoms.add(Anomaly::NonmonotonicSend, max, || Example {
+                        ops: vec![prev_op, op],
+                        partition: Some(p),
+                        offset: Some(o),
+                        value: None,
+                        process: Some(name.clone()),
+                        message: format!(
+                            "process {name} sent to partition {p} at offset {prev} (op {prev_op}) \
+                             and then at offset {o} (op {op})"
+                        ),
+                    });
+                }
+            }
+            None => pos.push((p, o, op)),
+        }
+    }
+
+    /// The dependency graph of the committed transactions
+    /// ([`crate::graph`]), its cycles as anomaly reports, and the write-read
+    /// cycles that read_committed forbids (`wr_only[class]`).
+    fn find_cycles(&mut self, committed: &[bool], wr_only: &mut [bool; N_CLASSES]) {
+        let max = self.opts.max_examples;
+        let mut node_of = vec![NO32; self.txns.len()];
+        let mut input = graph::Input {
+            process_edges: true,
+            realtime_edges: true,
+            ..Default::default()
         };
-        let counts_as_committed =
-            |vi: &ValueInfo| vi.status == S_OK || (vi.status == S_INFO && vi.first_read_op != NO);
-        // Write-write: consecutive txn writes in each partition's order.
-        let mut writes: Vec<(Partition, Offset, u64)> = self
-            .vinfo
-            .iter()
-            .filter(|vi| vi.flags & F_TXN != 0 && vi.offset >= 0 && counts_as_committed(vi))
-            .map(|vi| (vi.partition, vi.offset, vi.writer_op))
-            .collect();
-        writes.sort_unstable();
-        let mut edges: BTreeSet<(u32, u32, bool)> = BTreeSet::new(); // (from, to, is_wr)
-        for w in writes.windows(2) {
-            if w[0].0 == w[1].0 && w[0].2 != w[1].2 {
-                let a = node(w[0].2, &mut node_of);
-                let b = node(w[1].2, &mut node_of);
-                edges.insert((a, b, false));
+        for (t, tr) in self.txns.iter().enumerate() {
+            if !committed[t] {
+                continue;
             }
+            node_of[t] = input.txns.len() as u32;
+            input.txns.push(graph::TxnNode {
+                op: tr.invoke_op,
+                complete_op: tr.complete_op,
+                process: tr.process,
+                invoke_time: tr.invoke_time,
+                complete_time: tr.complete_time,
+                acknowledged: tr.status == S_OK,
+            });
         }
-        // Write-read.
-        let committed_writer: FxHashMap<u64, bool> = self
-            .vinfo
-            .iter()
-            .filter(|vi| vi.flags & F_TXN != 0)
-            .map(|vi| (vi.writer_op, counts_as_committed(vi)))
-            .collect();
-        for &(w, r) in &self.wr_edges {
-            if committed_writer.get(&w).copied().unwrap_or(false) {
-                let a = node(w, &mut node_of);
-                let b = node(r, &mut node_of);
-                edges.insert((a, b, true));
-            }
-        }
-        let n = nodes.len();
-        if n == 0 {
+        if input.txns.is_empty() {
             return;
         }
-        let mut all: Vec<Vec<u32>> = vec![Vec::new(); n];
-        let mut ww: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for &(a, b, is_wr) in &edges {
-            all[a as usize].push(b);
-            if !is_wr {
-                ww[a as usize].push(b);
+        // Version orders: each partition's log in offset order, the records
+        // of committed transactions.
+        for (p, ps) in &self.parts {
+            let mut vo = graph::VersionOrder {
+                partition: *p,
+                versions: Vec::new(),
+            };
+            let mut push = |o: Offset, slot: u32| {
+                let s = slot & !READ_BIT;
+                if s == 0 {
+                    return;
+                }
+                let vi = &self.vinfo[(s - 1) as usize];
+                if vi.txn != NO32
+                    && node_of[vi.txn as usize] != NO32
+                    && vi.partition == *p
+                    && vi.offset == o
+                {
+                    vo.versions.push((o, vi.value, node_of[vi.txn as usize]));
+                }
+            };
+            for (o, &slot) in ps.log.sparse.range(..0) {
+                push(*o, slot);
+            }
+            for (i, &slot) in ps.log.dense.iter().enumerate() {
+                push(i as Offset, slot);
+            }
+            for (o, &slot) in ps.log.sparse.range(0..) {
+                push(*o, slot);
+            }
+            if !vo.versions.is_empty() {
+                input.versions.push(vo);
             }
         }
-        // G0: cycles of write-write edges only.
-        for comp in cycles::tarjan_scc(&ww) {
+        for &(t, p, o, value) in &self.txn_reads {
+            let n = node_of[t as usize];
+            if n != NO32 {
+                input.reads.push(graph::LastRead {
+                    txn: n,
+                    partition: p,
+                    offset: o,
+                    value,
+                });
+            }
+        }
+        let findings = graph::analyse(&input, max);
+        let ix = |c: &str| CLASSES.iter().position(|x| *x == c);
+        for (c, n) in &findings.counts {
+            if let Some(i) = ix(c) {
+                self.anoms.counts[i] += n;
+            }
+        }
+        for cyc in &findings.examples {
+            let Some(i) = ix(&cyc.class) else { continue };
+            if !cyc.steps.iter().any(|s| s.rel == graph::Rel::Ww)
+                && cyc.steps.iter().any(|s| s.rel == graph::Rel::Wr)
+            {
+                wr_only[i] = true;
+            }
+            if self.anoms.examples[i].len() < max {
+                let ops = cyc
+                    .steps
+                    .iter()
+                    .map(|s| input.txns[s.from as usize].op)
+                    .collect();
+                self.anoms.examples[i].push(Example {
+                    ops,
+                    partition: None,
+                    offset: None,
+                    value: None,
+                    process: None,
+                    message: cyc.explanation.clone(),
+                });
+            }
+        }
+        // Cycles of write-read edges alone (G1c that read_committed
+        // forbids), found here whatever the graph reports, so that the
+        // judgement never rests on which cycle it chose as an example.
+        let n = input.txns.len();
+        let mut adj: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for &(w, r) in &self.wr_edges {
+            let (a, b) = (node_of[w as usize], node_of[r as usize]);
+            if a != NO32 && b != NO32 && a != b {
+                adj[a as usize].push(b);
+            }
+        }
+        for l in &mut adj {
+            l.sort_unstable();
+            l.dedup();
+        }
+        let g1c = Anomaly::G1c as usize;
+        let mut found = 0u64;
+        let mut first_examples = Vec::new();
+        for comp in crate::cycles::tarjan_scc(&adj) {
             if comp.len() < 2 {
                 continue;
             }
-            let mut cyc = cycles::find_cycle(&ww, &comp, comp[0], comp[0]);
-            cyc.pop(); // the path ends where it started
-            let ops: Vec<u64> = cyc.iter().map(|&x| nodes[x as usize]).collect();
-            self.anoms.add(Anomaly::G0, max, || Example {
-                ops: ops.clone(),
-                partition: None,
-                offset: None,
-                value: None,
-                process: None,
-                message: format!(
-                    "transactions (invocation ops) {} form a write-write cycle",
-                    fmt_cycle(&ops, &[])
-                ),
-            });
-        }
-        // G1c: a cycle containing a write-read edge.
-        for comp in cycles::tarjan_scc(&all) {
-            if comp.len() < 2 {
-                continue;
-            }
-            let inside: crate::hash::FxHashSet<u32> = comp.iter().copied().collect();
-            let wr = edges
-                .iter()
-                .find(|e| e.2 && inside.contains(&e.0) && inside.contains(&e.1));
-            let Some(&(a, b, _)) = wr else { continue };
-            // Cycle a -wr-> b -> ... -> a.
-            let mut cyc = vec![a];
-            cyc.extend(cycles::find_cycle(&all, &comp, b, a));
-            cyc.pop(); // find_cycle ends at `a`
-            let ops: Vec<u64> = cyc.iter().map(|&x| nodes[x as usize]).collect();
-            let kinds: Vec<&str> = cyc
-                .iter()
-                .zip(cyc.iter().cycle().skip(1))
-                .map(|(x, y)| {
-                    if edges.contains(&(*x, *y, true)) {
-                        "wr"
-                    } else {
-                        "ww"
+            found += 1;
+            wr_only[g1c] = true;
+            if first_examples.len() < max {
+                let mut cyc = crate::cycles::find_cycle(&adj, &comp, comp[0], comp[0]);
+                cyc.pop(); // the path ends where it started
+                let ops: Vec<u64> = cyc.iter().map(|&x| input.txns[x as usize].op).collect();
+                let mut msg = String::from("write-read edges alone form a cycle: ");
+                for (k, &x) in cyc.iter().enumerate() {
+                    let y = cyc[(k + 1) % cyc.len()];
+                    if k > 0 {
+                        msg.push_str("; ");
                     }
-                })
-                .collect();
-            self.anoms.add(Anomaly::G1c, max, || Example {
-                ops: ops.clone(),
-                partition: None,
-                offset: None,
-                value: None,
-                process: None,
-                message: format!(
-                    "transactions (invocation ops) {} form a cycle with a write-read edge",
-                    fmt_cycle(&ops, &kinds)
-                ),
-            });
+                    msg.push_str(&format!(
+                        "transaction op {} read a record that transaction op {} wrote",
+                        input.txns[y as usize].op, input.txns[x as usize].op
+                    ));
+                }
+                first_examples.push(Example {
+                    ops,
+                    partition: None,
+                    offset: None,
+                    value: None,
+                    process: None,
+                    message: msg,
+                });
+            }
+        }
+        if found > 0 {
+            // Counted by the graph already if it found them; at least these.
+            let c = &mut self.anoms.counts[g1c];
+            *c = (*c).max(found);
+            let ex = &mut self.anoms.examples[g1c];
+            first_examples.append(ex);
+            first_examples.truncate(max);
+            *ex = first_examples;
         }
     }
-}
 
-fn fmt_cycle(ops: &[u64], kinds: &[&str]) -> String {
-    let mut s = String::new();
-    for (i, o) in ops.iter().enumerate() {
-        s.push_str(&o.to_string());
-        let k = kinds.get(i).copied().unwrap_or("ww");
-        s.push_str(&format!(" -{k}-> "));
+    /// The realtime lag summary.
+    fn lag_report(&mut self) -> LagReport {
+        let mut lags = std::mem::take(&mut self.lags);
+        if lags.is_empty() {
+            return LagReport::default();
+        }
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let n = lags.len();
+        let q = |lags: &mut Vec<u64>, f: f64| {
+            let k = (((n - 1) as f64) * f).floor() as usize;
+            *lags.select_nth_unstable(k).1
+        };
+        let p50 = q(&mut lags, 0.5);
+        let p99 = q(&mut lags, 0.99);
+        let max = lags.iter().copied().max().unwrap_or(0);
+        let worst = std::mem::take(&mut self.worst_lags)
+            .into_iter()
+            .map(|(lag, op, process, partition)| LagExample {
+                op,
+                process: self.pname(process),
+                partition,
+                lag_ms: ms(lag),
+            })
+            .collect();
+        LagReport {
+            polls: n as u64,
+            p50_ms: ms(p50),
+            p99_ms: ms(p99),
+            max_ms: ms(max),
+            worst,
+        }
     }
-    if let Some(o) = ops.first() {
-        s.push_str(&o.to_string());
-    }
-    s
 }
 
 /// The op of an interval covering `o`, if any. `covered` is sorted by start

@@ -8,24 +8,39 @@
 //! is a skip only if some read returned a record inside it, which is known
 //! only once every read has been seen).
 //!
+//! Transactions: each txn gets a [`TxnRec`]; whether an `info` txn
+//! committed (atomicity inference: another op read one of its writes) is
+//! known only once every read has been seen, so everything that depends on
+//! it (sends' monotonicity, lost writes, the dependency graph) is decided in
+//! `finish` from compact per-process logs of sends.
+//!
 //! Definitions of every class are in `checkers/README.md` and
 //! [`crate::results::anomaly_definitions`].
 
 pub mod feed;
 mod finish;
 mod reads;
+#[cfg(test)]
+mod tests;
 
-use crate::cycles;
 use crate::hash::FxHashMap;
 use crate::verdict::{class, definition, AnomalyReport, Example, Validity};
+use crate::Isolation;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
-use trial_histories::values::{Offset, Partition, Record};
+use std::collections::BTreeMap;
+use trial_histories::values::{Assignment, Offset, Partition, Record};
 
 /// A process as the checkers name it: workers by number, others interned.
 pub use crate::checker::ProcKey;
 
 const NO: u64 = u64::MAX;
+const NO32: u32 = u32::MAX;
+/// `ConsumerRun::run_start` of a position set by a seek: nothing read yet.
+const NO_START: Offset = Offset::MAX;
+// Entries of a process's producer log (`ProcState::sends`): a plain send's
+// value id, a transaction's id with TAG_TXN, or a crash.
+const TAG_TXN: u64 = 1 << 62;
+const TAG_CRASH: u64 = 2 << 62;
 const NS_PER_S: u64 = 1_000_000_000;
 
 // Value status.
@@ -55,8 +70,19 @@ pub const CLASSES: &[&str] = &[
     class::GARBAGE_READ,
     class::FAILED_WRITE_READ,
     class::ABORTED_READ,
+    class::PRECOMMITTED_READ,
     class::G0,
+    class::G0_PROCESS,
+    class::G0_REALTIME,
     class::G1C,
+    class::G1C_PROCESS,
+    class::G1C_REALTIME,
+    class::G_SINGLE,
+    class::G_SINGLE_PROCESS,
+    class::G_SINGLE_REALTIME,
+    class::G2,
+    class::G2_PROCESS,
+    class::G2_REALTIME,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -76,19 +102,38 @@ enum Anomaly {
     GarbageRead,
     FailedWriteRead,
     AbortedRead,
-    G0,
-    G1c,
+    PrecommittedRead,
+    /// The graph's classes are found in `CLASSES` by name; this one is
+    /// named here for the write-read cycles found in `finish`.
+    G1c = 18,
 }
 
-const N_CLASSES: usize = 16;
+// The enum indexes CLASSES.
+const _: () = assert!(CLASSES.len() == N_CLASSES);
+const _: () = assert!(matches!(CLASSES[Anomaly::G1c as usize].as_bytes(), b"G1c"));
+const _: () = assert!(matches!(
+    CLASSES[Anomaly::PrecommittedRead as usize].as_bytes(),
+    b"precommitted-read"
+));
+
+/// The dependency-graph classes are indexed by name (`CLASSES`); the enum
+/// names those the streaming checks emit.
+const N_CLASSES: usize = 27;
 
 /// Options of the queue checker.
 #[derive(Debug, Clone)]
 pub struct QueueOptions {
     /// At most this many examples per class.
     pub max_examples: usize,
-    /// Classes reported but not counted against validity.
+    /// Classes permitted whatever the judgement table says (reported, not
+    /// counted against validity); `int-send-skip` by default.
     pub informational: Vec<String>,
+    /// The consumers' isolation level: decides the judgement of
+    /// aborted-read, precommitted-read and G1c, and whether a read of an
+    /// `info` transaction's write proves that it committed.
+    pub isolation: Isolation,
+    /// The workload writes transactions (also inferred from the history).
+    pub transactional: bool,
 }
 
 impl Default for QueueOptions {
@@ -96,8 +141,25 @@ impl Default for QueueOptions {
         QueueOptions {
             max_examples: 8,
             informational: vec![class::INT_SEND_SKIP.to_string()],
+            isolation: Isolation::default(),
+            transactional: false,
         }
     }
+}
+
+/// One transaction.
+#[derive(Clone, Debug)]
+struct TxnRec {
+    invoke_op: u64,
+    /// `NO` while in flight or if it never completed.
+    complete_op: u64,
+    invoke_time: u64,
+    complete_time: u64,
+    process: ProcKey,
+    /// S_INVOKED (in flight / never completed), S_OK, S_FAIL, S_INFO.
+    status: u8,
+    /// Its sends' value ids: `txn_sends[sends.0 .. sends.0 + sends.1]`.
+    sends: (u32, u32),
 }
 
 #[derive(Clone, Debug)]
@@ -108,7 +170,10 @@ struct ValueInfo {
     /// Completion index of that send or txn.
     ack_op: u64,
     ack_time: u64,
+    /// The first read by an op other than the writing transaction itself.
     first_read_op: u64,
+    /// The writing transaction (`NO32`: a plain send).
+    txn: u32,
     /// First known position (the ack's, else the first read's); -1: none.
     offset: Offset,
     partition: Partition,
@@ -190,8 +255,15 @@ struct PartState {
     max_read: Option<(Offset, u64)>,
     final_read: Option<FinalReadSummary>,
     final_attempts: u32,
+    /// (offset, time): from `time` on, offsets up to `offset` were known to
+    /// exist (the highest offset any op had proven, as it grew). For the
+    /// realtime lag.
+    known: Vec<(Offset, u64)>,
 }
 
+/// A consumer's position in one partition: it read up to `last` (op
+/// `last_op`) since `run_start`; or, after a seek (`run_start ==
+/// NO_START`), its next record must be the first at an offset > `last`.
 #[derive(Clone, Copy)]
 struct ConsumerRun {
     partition: Partition,
@@ -203,8 +275,10 @@ struct ConsumerRun {
 #[derive(Default)]
 struct ProcState {
     consumer: Vec<ConsumerRun>,
-    /// (partition, last acknowledged offset, op) of this process's sends.
-    producer: Vec<(Partition, Offset, u64)>,
+    /// This process's sends and transactions in completion order, and its
+    /// crashes (TAG_* entries): checked for monotonicity in `finish`, once
+    /// it is known which `info` ones committed.
+    sends: Vec<u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -259,15 +333,29 @@ pub struct QueueChecker {
     conflicts: FxHashMap<(Partition, Offset), Vec<(u64, u64)>>,
     /// value id → every distinct position it was seen at, with the op.
     dups: FxHashMap<u32, Vec<(Partition, Offset, u64)>>,
-    /// (writer txn op, reader txn op): write-read dependencies.
-    wr_edges: Vec<(u64, u64)>,
+    txns: Vec<TxnRec>,
+    /// The value ids of every transaction's sends (`TxnRec::sends`).
+    txn_sends: Vec<u32>,
+    /// Invocation index → txn id, while the txn is in flight.
+    open_txns: FxHashMap<u64, u32>,
+    /// (writer txn, reader txn): an ok transaction read a record of another.
+    wr_edges: Vec<(u32, u32)>,
+    /// (txn, partition, offset, value): an ok transaction's highest read of
+    /// each partition it polled.
+    txn_reads: Vec<(u32, Partition, Offset, u64)>,
+    /// Per ok poll (and ok txn that polled): the realtime lag lower bound,
+    /// ns, of its most stale partition.
+    lags: Vec<u64>,
+    /// The worst lags: (lag ns, op, process, partition), at most `WORST_LAGS`.
+    worst_lags: Vec<(u64, u64, ProcKey, Partition)>,
     anoms: AnomalyTally,
     /// Per second of history: change in the number of acknowledged values
     /// not yet read.
     unseen_delta: Vec<i64>,
     has_txn: bool,
-    scratch: Vec<(Partition, Offset, u64)>,
-    scratch_send: Vec<(Partition, Offset)>,
+    /// Per partition read by the current op: (partition, last offset, run
+    /// start, value at the last offset).
+    scratch: Vec<(Partition, Offset, Offset, u64)>,
     last_time: u64,
 }
 
@@ -278,6 +366,9 @@ pub struct QueueResults {
     pub anomalies: BTreeMap<String, AnomalyReport>,
     pub unseen: UnseenReport,
     pub partitions: BTreeMap<String, PartitionReport>,
+    /// How stale polls were: a measure, not an anomaly.
+    #[serde(default)]
+    pub realtime_lag: LagReport,
     #[serde(default)]
     pub unknown_reasons: Vec<String>,
 }
@@ -293,6 +384,33 @@ pub struct UnseenReport {
     /// Whether the final count is an anomaly (every final read complete).
     pub is_loss: bool,
 }
+
+/// Realtime lag: per poll (and per ok transaction that polled), a lower
+/// bound of how long before the poll's invocation the newest record it had
+/// read of some partition had stopped being the newest one in that
+/// partition (Jepsen's `realtime-lag`; checkers/README.md).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct LagReport {
+    /// Polls measured (those whose process had a known position).
+    pub polls: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// The most stale polls, worst first.
+    pub worst: Vec<LagExample>,
+}
+
+/// One stale poll.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LagExample {
+    /// The poll's completion index.
+    pub op: u64,
+    pub process: String,
+    pub partition: Partition,
+    pub lag_ms: f64,
+}
+
+const WORST_LAGS: usize = 5;
 
 /// What one partition looked like.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -321,12 +439,17 @@ impl QueueChecker {
             gaps: Vec::new(),
             conflicts: FxHashMap::default(),
             dups: FxHashMap::default(),
+            txns: Vec::new(),
+            txn_sends: Vec::new(),
+            open_txns: FxHashMap::default(),
             wr_edges: Vec::new(),
+            txn_reads: Vec::new(),
+            lags: Vec::new(),
+            worst_lags: Vec::new(),
             anoms: AnomalyTally::default(),
             unseen_delta: Vec::new(),
             has_txn: false,
             scratch: Vec::new(),
-            scratch_send: Vec::new(),
             last_time: 0,
         }
     }
@@ -350,6 +473,7 @@ impl QueueChecker {
             ack_op: NO,
             ack_time: 0,
             first_read_op: NO,
+            txn: NO32,
             offset: -1,
             partition: -1,
             status: S_NONE,
@@ -422,17 +546,23 @@ impl QueueChecker {
         self.last_time = self.last_time.max(t);
     }
 
-    /// A send (plain, or a transaction's micro-op) was invoked.
-    pub fn send_invoke(&mut self, op: u64, value: u64, txn: bool) {
-        let v = self.vid(value) as usize;
-        let vi = &mut self.vinfo[v];
+    /// A plain send was invoked.
+    pub fn send_invoke(&mut self, op: u64, value: u64) {
+        self.send_invoke_in(op, value, NO32);
+    }
+
+    fn send_invoke_in(&mut self, op: u64, value: u64, txn: u32) -> u32 {
+        let v = self.vid(value);
+        let vi = &mut self.vinfo[v as usize];
         if vi.writer_op == NO {
             vi.writer_op = op;
             vi.status = S_INVOKED;
-            if txn {
+            if txn != NO32 {
                 vi.flags |= F_TXN;
+                vi.txn = txn;
             }
         }
+        v
     }
 
     /// A plain send completed.
@@ -473,12 +603,16 @@ impl QueueChecker {
                 _ => ps.info_sends += 1,
             }
         }
+        if status == S_FAIL {
+            return;
+        }
+        // Ok, or info (which counts if some read proves it was written).
+        self.procs.entry(process).or_default().sends.push(v as u64);
         if status == S_OK {
             self.acknowledged(v, time);
             if let (Some(p), Some(o)) = (partition, offset) {
                 if o >= 0 {
-                    self.observe(p, o, v, op, Source::Ack);
-                    self.producer_step(process, p, o, op);
+                    self.observe(p, o, v, op, time, Source::Ack);
                 }
             }
         }
@@ -492,37 +626,14 @@ impl QueueChecker {
         }
     }
 
-    /// Cross-op monotonicity of one process's acknowledged sends.
-    fn producer_step(&mut self, process: ProcKey, p: Partition, o: Offset, op: u64) {
-        let max = self.opts.max_examples;
-        let ps = self.procs.entry(process).or_default();
-        match ps.producer.iter_mut().find(|x| x.0 == p) {
-            Some(x) => {
-                let (prev, prev_op) = (x.1, x.2);
-                *x = (p, o, op);
-                if o <= prev {
-                    let name = self.pname(process);
-                    self.anoms.add(Anomaly::NonmonotonicSend, max, || Example {
-                        ops: vec![prev_op, op],
-                        partition: Some(p),
-                        offset: Some(o),
-                        value: None,
-                        process: Some(name.clone()),
-                        message: format!(
-                            "process {name} sent to partition {p} at offset {prev} (op {prev_op}) \
-                             and then at offset {o} (op {op})"
-                        ),
-                    });
-                }
-            }
-            None => ps.producer.push((p, o, op)),
-        }
-    }
-
-    /// Record that (p, o) holds value v according to `src`.
-    fn observe(&mut self, p: Partition, o: Offset, v: u32, op: u64, src: Source) {
+    /// Record that (p, o) holds value v according to `src`, as known at
+    /// `time`.
+    fn observe(&mut self, p: Partition, o: Offset, v: u32, op: u64, time: u64, src: Source) {
         let pi = self.part(p);
         let ps = &mut self.parts[pi].1;
+        if ps.known.last().is_none_or(|k| o > k.0) {
+            ps.known.push((o, time));
+        }
         let slot = ps.log.slot(o);
         let cur = *slot;
         if src == Source::Read {
@@ -563,21 +674,27 @@ impl QueueChecker {
         }
     }
 
-    /// A value was read by op (completed at `time`).
-    fn read_value(&mut self, value: u64, time: u64, op: u64) -> u32 {
+    /// A value was read by op (completed at `time`); `reader_txn` is the
+    /// reading transaction (`NO32`: a poll or final read). Returns the
+    /// value id and whether the reader is the value's own writer.
+    fn read_value(&mut self, value: u64, time: u64, op: u64, reader_txn: u32) -> (u32, bool) {
         let v = self.vid(value);
         let vi = &mut self.vinfo[v as usize];
+        if reader_txn != NO32 && vi.txn == reader_txn {
+            return (v, true);
+        }
         if vi.first_read_op == NO {
             vi.first_read_op = op;
             if vi.flags & F_UNSEEN_COUNTED != 0 {
                 self.bump_delta(time, -1);
             }
         }
-        v
+        (v, false)
     }
 
-    /// A consumer's assignment changed, it crashed, or a poll's outcome is
-    /// unknown: its next poll of any partition may start anywhere.
+    /// A consumer's whole position is unknown (subscribe, crash, a poll or
+    /// transaction that did not complete ok, an assignment whose outcome is
+    /// unknown): its next poll of any partition may start anywhere.
     pub fn reset_consumer(&mut self, process: ProcKey) {
         if let Some(ps) = self.procs.get_mut(&process) {
             let cons = std::mem::take(&mut ps.consumer);
@@ -587,15 +704,51 @@ impl QueueChecker {
         }
     }
 
-    /// The process closed its clients and reopened them.
-    pub fn crash(&mut self, process: ProcKey) {
-        self.reset_consumer(process);
-        if let Some(ps) = self.procs.get_mut(&process) {
-            ps.producer.clear();
+    /// An assignment (`assign` ok, or a `rebalance`) took effect: the rules
+    /// of [`Assignment`]. A partition that stays assigned (still in
+    /// `partitions`, not revoked, not sought) keeps its position; one that
+    /// left, was revoked or sought loses it; a seek sets a known position.
+    pub fn assignment(&mut self, op: u64, process: ProcKey, a: &Assignment) {
+        let ps = self.procs.entry(process).or_default();
+        let mut kept = Vec::with_capacity(ps.consumer.len());
+        let mut dropped = Vec::new();
+        for c in std::mem::take(&mut ps.consumer) {
+            let p = c.partition;
+            if a.partitions.contains(&p)
+                && !a.revoked.contains(&p)
+                && !a.seek.iter().any(|s| s.0 == p)
+            {
+                kept.push(c);
+            } else {
+                dropped.push(c);
+            }
+        }
+        for &(p, o) in &a.seek {
+            if a.partitions.contains(&p) {
+                kept.push(ConsumerRun {
+                    partition: p,
+                    last: o - 1,
+                    last_op: op,
+                    run_start: NO_START,
+                });
+            }
+        }
+        ps.consumer = kept;
+        for c in dropped {
+            self.flush_run(c);
         }
     }
 
+    /// The process closed its clients and reopened them.
+    pub fn crash(&mut self, process: ProcKey) {
+        self.reset_consumer(process);
+        self.procs.entry(process).or_default().sends.push(TAG_CRASH);
+    }
+
     fn flush_run(&mut self, c: ConsumerRun) {
+        if c.run_start == NO_START {
+            return; // a seek nothing was read after
+        }
         let pi = self.part(c.partition);
         self.parts[pi]
             .1

@@ -1,37 +1,49 @@
 //! Reads: polls, transactions and final reads, record by record, with the
-//! checks that need one consumer's order (skips, non-monotonic polls) and
-//! the coverage that proves a loss.
+//! checks that need one consumer's order (skips, non-monotonic polls), the
+//! coverage that proves a loss, and the realtime lag.
+//!
+//! Every read is evidence that its records exist (version order,
+//! inconsistent offsets, duplicates, garbage, aborted and failed-write
+//! reads, coverage, skip confirmation), whatever the reading op's outcome.
+//! Only an `ok` transaction's reads are reads of a committed transaction
+//! (write-read edges, its highest read per partition for the graph).
 
 use super::*;
 
 impl QueueChecker {
-    /// The records an ok poll returned (or a committed transaction's polls).
-    /// `process` is None for the final reader (a fresh consumer per read).
+    /// The records one op returned, in order. `process` is None for the
+    /// final reader (a fresh consumer per read); `reader_txn` is the reading
+    /// transaction (`NO32` for a poll or final read); `committed`: the
+    /// reading op completed ok.
+    #[allow(clippy::too_many_arguments)]
     fn read_records<'r>(
         &mut self,
         op: u64,
         time: u64,
         process: Option<ProcKey>,
         records: impl Iterator<Item = &'r Record>,
-        txn_reader: bool,
+        reader_txn: u32,
+        committed: bool,
     ) {
         let max = self.opts.max_examples;
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         for r in records {
-            let v = self.read_value(r.value, time, op);
-            self.observe(r.partition, r.offset, v, op, Source::Read);
-            if txn_reader {
-                let vi = &self.vinfo[v as usize];
-                if vi.flags & F_TXN != 0 && vi.writer_op != NO && vi.writer_op != op {
-                    self.wr_edges.push((vi.writer_op, op));
+            let (v, own) = self.read_value(r.value, time, op, reader_txn);
+            self.observe(r.partition, r.offset, v, op, time, Source::Read);
+            if reader_txn != NO32 {
+                let w = self.vinfo[v as usize].txn;
+                if own {
+                    self.own_write_read(op, process, r);
+                } else if committed && w != NO32 {
+                    self.wr_edges.push((w, reader_txn));
                 }
             }
             let p = r.partition;
             let o = r.offset;
             if let Some(s) = scratch.iter_mut().find(|s| s.0 == p) {
                 let prev = s.1;
-                let run_start = s.2 as Offset;
+                let run_start = s.2;
                 if o <= prev {
                     let name = process.map_or("final".to_string(), |q| self.pname(q));
                     self.anoms
@@ -49,7 +61,7 @@ impl QueueChecker {
                     // The uninterrupted run ends here.
                     let pi = self.part(p);
                     self.parts[pi].1.covered.push((run_start, prev, op));
-                    s.2 = o as u64;
+                    s.2 = o;
                 } else if o > prev + 1 {
                     self.gaps.push(Gap {
                         class: Anomaly::IntPollSkip,
@@ -61,6 +73,7 @@ impl QueueChecker {
                     });
                 }
                 s.1 = o;
+                s.3 = r.value;
                 continue;
             }
             // First record of this partition in this op.
@@ -68,6 +81,7 @@ impl QueueChecker {
             if let Some(q) = process {
                 let ps = self.procs.entry(q).or_default();
                 if let Some(c) = ps.consumer.iter().find(|c| c.partition == p).copied() {
+                    let sought = c.run_start == NO_START;
                     if o <= c.last {
                         let name = self.pname(q);
                         self.anoms.add(Anomaly::NonmonotonicPoll, max, || Example {
@@ -76,15 +90,26 @@ impl QueueChecker {
                             offset: Some(o),
                             value: Some(r.value),
                             process: Some(name.clone()),
-                            message: format!(
-                                "process {name} polled partition {p} up to offset {} (op {}) \
-                                 and then from offset {o} (op {op})",
-                                c.last, c.last_op
-                            ),
+                            message: if sought {
+                                format!(
+                                    "process {name} was positioned at offset {} of partition \
+                                     {p} (op {}) and then read offset {o} (op {op})",
+                                    c.last + 1,
+                                    c.last_op
+                                )
+                            } else {
+                                format!(
+                                    "process {name} polled partition {p} up to offset {} (op \
+                                     {}) and then from offset {o} (op {op})",
+                                    c.last, c.last_op
+                                )
+                            },
                         });
                         self.flush_run(c);
                     } else {
-                        run_start = c.run_start;
+                        if !sought {
+                            run_start = c.run_start;
+                        }
                         if o > c.last + 1 {
                             self.gaps.push(Gap {
                                 class: Anomaly::PollSkip,
@@ -98,44 +123,135 @@ impl QueueChecker {
                     }
                 }
             }
-            scratch.push((p, o, run_start as u64));
+            scratch.push((p, o, run_start, r.value));
         }
         // Remember where each partition's reading got to.
-        match process {
-            Some(q) => {
-                let ps = self.procs.entry(q).or_default();
-                for &(p, last, run_start) in &scratch {
-                    let pos = ConsumerRun {
-                        partition: p,
-                        last,
-                        last_op: op,
-                        run_start: run_start as Offset,
-                    };
-                    match ps.consumer.iter_mut().find(|c| c.partition == p) {
-                        Some(c) => *c = pos,
-                        None => ps.consumer.push(pos),
-                    }
+        if let Some(q) = process {
+            let ps = self.procs.entry(q).or_default();
+            for &(p, last, run_start, _) in &scratch {
+                let pos = ConsumerRun {
+                    partition: p,
+                    last,
+                    last_op: op,
+                    run_start,
+                };
+                match ps.consumer.iter_mut().find(|c| c.partition == p) {
+                    Some(c) => *c = pos,
+                    None => ps.consumer.push(pos),
                 }
             }
-            None => {
-                // The final reader's run is accounted by final_read.
+        }
+        // The final reader's run is accounted by final_read.
+        if committed && reader_txn != NO32 {
+            for &(p, last, _, value) in &scratch {
+                self.txn_reads.push((reader_txn, p, last, value));
             }
         }
         self.scratch = scratch;
     }
 
-    /// An ok poll.
-    pub fn poll_ok(&mut self, op: u64, time: u64, process: ProcKey, records: &[Record]) {
+    /// A transaction returned a record it wrote itself: its commit comes
+    /// after all its micro-ops, so the record was uncommitted when read.
+    fn own_write_read(&mut self, op: u64, process: Option<ProcKey>, r: &Record) {
+        let max = self.opts.max_examples;
+        let name = process.map(|q| self.pname(q));
+        let (p, o, value) = (r.partition, r.offset, r.value);
+        self.anoms.add(Anomaly::PrecommittedRead, max, || Example {
+            ops: vec![op],
+            partition: Some(p),
+            offset: Some(o),
+            value: Some(value),
+            process: name.clone(),
+            message: format!(
+                "transaction op {op} read its own write, value {value} at partition {p} offset \
+                 {o}, before it committed"
+            ),
+        });
+    }
+
+    /// Realtime lag of a poll that completed ok: for each partition the
+    /// process has a position in, how long before the poll's invocation
+    /// some offset above that position was already known to exist.
+    fn measure_lag(&mut self, op: u64, invoke_time: u64, process: ProcKey) {
+        let Some(ps) = self.procs.get(&process) else {
+            return;
+        };
+        let mut worst: Option<(u64, Partition)> = None;
+        for c in &ps.consumer {
+            let pi = match self.part_ix.get(&c.partition) {
+                Some(&i) => i as usize,
+                None => continue,
+            };
+            let known = &self.parts[pi].1.known;
+            // The first time some offset > c.last was known.
+            let i = known.partition_point(|k| k.0 <= c.last);
+            let lag = known.get(i).map_or(0, |k| invoke_time.saturating_sub(k.1));
+            if worst.is_none_or(|w| lag > w.0) {
+                worst = Some((lag, c.partition));
+            }
+        }
+        let Some((lag, p)) = worst else { return };
+        self.lags.push(lag);
+        if self.worst_lags.len() < WORST_LAGS || lag > self.worst_lags[WORST_LAGS - 1].0 {
+            self.worst_lags.push((lag, op, process, p));
+            self.worst_lags
+                .sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            self.worst_lags.truncate(WORST_LAGS);
+        }
+    }
+
+    /// An ok poll, invoked at `invoke_time`.
+    pub fn poll_ok(
+        &mut self,
+        op: u64,
+        invoke_time: u64,
+        time: u64,
+        process: ProcKey,
+        records: &[Record],
+    ) {
         self.note_time(time);
-        self.read_records(op, time, Some(process), records.iter(), false);
+        self.read_records(op, time, Some(process), records.iter(), NO32, true);
+        self.measure_lag(op, invoke_time, process);
+    }
+
+    /// A poll that did not complete ok, with whatever records it reported:
+    /// they count as reads (evidence of existence) and for the process's
+    /// poll order up to here; then the position is unknown (an `info` poll
+    /// may have consumed records it never reported).
+    pub fn poll_not_ok(&mut self, op: u64, time: u64, process: ProcKey, records: &[Record]) {
+        self.note_time(time);
+        if !records.is_empty() {
+            self.read_records(op, time, Some(process), records.iter(), NO32, false);
+        }
+        self.reset_consumer(process);
     }
 
     /// A transaction was invoked: its sends may take effect from now on.
-    pub fn txn_invoke(&mut self, op: u64, sends: impl Iterator<Item = u64>) {
+    pub fn txn_invoke(
+        &mut self,
+        op: u64,
+        time: u64,
+        process: ProcKey,
+        sends: impl Iterator<Item = u64>,
+    ) {
         self.has_txn = true;
-        for v in sends {
-            self.send_invoke(op, v, true);
+        let id = self.txns.len() as u32;
+        let start = self.txn_sends.len() as u32;
+        for value in sends {
+            let v = self.send_invoke_in(op, value, id);
+            self.txn_sends.push(v);
         }
+        let n = self.txn_sends.len() as u32 - start;
+        self.txns.push(TxnRec {
+            invoke_op: op,
+            complete_op: NO,
+            invoke_time: time,
+            complete_time: NO,
+            process,
+            status: S_INVOKED,
+            sends: (start, n),
+        });
+        self.open_txns.insert(op, id);
     }
 
     /// A transaction completed. `sends` are (value, partition, offset) of
@@ -144,6 +260,7 @@ impl QueueChecker {
     pub fn txn_complete<'r>(
         &mut self,
         invoke_op: u64,
+        invoke_time: u64,
         op: u64,
         time: u64,
         process: ProcKey,
@@ -154,25 +271,33 @@ impl QueueChecker {
         use trial_histories::OpType;
         self.has_txn = true;
         self.note_time(time);
-        let max = self.opts.max_examples;
         let status = match kind {
             OpType::Ok => S_OK,
             OpType::Fail => S_FAIL,
             _ => S_INFO,
         };
-        let mut ss = std::mem::take(&mut self.scratch_send);
-        ss.clear();
+        let id = match self.open_txns.remove(&invoke_op) {
+            Some(id) => id,
+            None => {
+                // Invoked without its sends' values (cannot happen through
+                // the pairing pass): register it now.
+                self.txn_invoke(invoke_op, invoke_time, process, sends.iter().map(|s| s.0));
+                self.open_txns.remove(&invoke_op).unwrap_or(0)
+            }
+        };
+        {
+            let t = &mut self.txns[id as usize];
+            t.status = status;
+            t.complete_op = op;
+            t.complete_time = time;
+        }
         for &(value, partition, offset) in sends {
-            let v = self.vid(value);
+            let v = self.send_invoke_in(invoke_op, value, id);
             {
                 let vi = &mut self.vinfo[v as usize];
                 vi.status = status;
-                vi.flags |= F_TXN;
                 vi.ack_op = op;
                 vi.ack_time = time;
-                if vi.writer_op == NO {
-                    vi.writer_op = invoke_op;
-                }
             }
             if let Some(p) = partition {
                 let pi = self.part(p);
@@ -183,95 +308,45 @@ impl QueueChecker {
                     _ => ps.info_sends += 1,
                 }
             }
-            if status != S_OK {
-                continue;
+            if status == S_OK {
+                self.acknowledged(v, time);
             }
-            self.acknowledged(v, time);
-            let (Some(p), Some(o)) = (partition, offset) else {
-                continue;
-            };
-            if o < 0 {
-                continue;
-            }
-            self.observe(p, o, v, op, Source::Ack);
-            match ss.iter_mut().find(|x| x.0 == p) {
-                Some(x) => {
-                    let prev = x.1;
-                    x.1 = o;
-                    if o <= prev {
-                        let name = self.pname(process);
-                        self.anoms
-                            .add(Anomaly::IntNonmonotonicSend, max, || Example {
-                                ops: vec![op],
-                                partition: Some(p),
-                                offset: Some(o),
-                                value: Some(value),
-                                process: Some(name.clone()),
-                                message: format!(
-                                    "transaction op {op} of process {name} sent to partition {p} \
-                                 at offset {prev} and then at offset {o}"
-                                ),
-                            });
-                    } else if o > prev + 1 {
-                        self.gaps.push(Gap {
-                            class: Anomaly::IntSendSkip,
-                            partition: p,
-                            from: prev,
-                            to: o,
-                            ops: [op, op],
-                            process,
-                        });
-                    }
-                }
-                None => {
-                    ss.push((p, o));
-                    self.producer_step(process, p, o, op);
+            // A delivery report says where the record is, whatever the
+            // transaction's outcome (an aborted record takes its offset).
+            if let (Some(p), Some(o)) = (partition, offset) {
+                if o >= 0 {
+                    self.observe(p, o, v, op, time, Source::Ack);
                 }
             }
         }
-        // The process's producer position is the txn's last send per partition.
-        if status == S_OK {
-            let ps = self.procs.entry(process).or_default();
-            for &(p, o) in &ss {
-                if let Some(x) = ps.producer.iter_mut().find(|x| x.0 == p) {
-                    x.1 = x.1.max(o);
-                }
-            }
+        if status != S_FAIL {
+            self.procs
+                .entry(process)
+                .or_default()
+                .sends
+                .push(TAG_TXN | id as u64);
         }
-        self.scratch_send = ss;
-        if status == S_OK {
-            // Reads are attributed to the txn's invocation index, so that
-            // write-read edges connect invocation indices.
-            self.read_records_txn(invoke_op, op, time, process, polls);
+        let committed = status == S_OK;
+        self.read_records(op, time, Some(process), polls, id, committed);
+        if committed {
+            self.measure_lag(op, invoke_time, process);
         } else {
-            // An aborted or indefinite txn may have moved the consumer.
+            // The workload may rewind an aborted or indefinite
+            // transaction's consumer to its committed offsets, and a failed
+            // commit may have moved it: its next poll may start anywhere.
             self.reset_consumer(process);
         }
     }
 
-    fn read_records_txn<'r>(
-        &mut self,
-        invoke_op: u64,
-        op: u64,
-        time: u64,
-        process: ProcKey,
-        polls: impl Iterator<Item = &'r Record>,
-    ) {
-        // Record edges with the invocation index of the reader, examples
-        // with the completion index.
-        let start = self.wr_edges.len();
-        self.read_records(op, time, Some(process), polls, true);
-        for e in &mut self.wr_edges[start..] {
-            e.1 = invoke_op;
-        }
-        // Drop self-edges (a txn reading its own writes).
-        let mut i = start;
-        while i < self.wr_edges.len() {
-            if self.wr_edges[i].0 == self.wr_edges[i].1 {
-                self.wr_edges.swap_remove(i);
-            } else {
-                i += 1;
-            }
+    /// A transaction that never completed (indefinite: it may have
+    /// committed).
+    pub fn txn_unfinished(&mut self, invoke_op: u64, process: ProcKey) {
+        if let Some(id) = self.open_txns.remove(&invoke_op) {
+            self.procs
+                .entry(process)
+                .or_default()
+                .sends
+                .push(TAG_TXN | id as u64);
         }
     }
 
@@ -288,7 +363,7 @@ impl QueueChecker {
         let pi = self.part(partition);
         self.parts[pi].1.final_attempts += 1;
         let Some(fr) = ok else { return };
-        self.read_records(op, time, None, fr.records.iter(), false);
+        self.read_records(op, time, None, fr.records.iter(), NO32, true);
         let last = fr.records.iter().map(|r| r.offset).max();
         let s = FinalReadSummary {
             op,
