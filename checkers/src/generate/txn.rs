@@ -589,9 +589,16 @@ impl Sim<'_> {
                 while self.workers[w].busy.is_some() {
                     self.step(w);
                 }
-            } else if let Busy::Txn(t) = busy {
+            } else if let Busy::Txn(mut t) = busy {
                 // Unfinished: it committed or aborted, nobody knows which.
-                let commit = self.rng.pct(50);
+                // A commit comes after every micro-op ran (the client
+                // commits only then); a fenced producer never commits.
+                let commit = t.fenced_at.is_none() && self.rng.pct(50);
+                if commit {
+                    while t.results.len() < t.plan.len() {
+                        self.micro(w, &mut t);
+                    }
+                }
                 self.end_txn(t.id, commit);
             }
         }
