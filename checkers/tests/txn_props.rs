@@ -230,10 +230,18 @@ fn the_simulator_covers_transactional_kafka() {
                     let t: Txn = op.value_as().unwrap();
                     let polled = t.ops.iter().any(|m| matches!(m, trial_histories::values::MicroOp::Poll(p) if !p.records.is_empty()));
                     match kind {
-                        OpType::Ok if !t.offsets.is_empty() => { seen.insert("commit with offsets"); }
-                        OpType::Fail if t.abort => { seen.insert("planned abort"); }
-                        OpType::Fail if op.error.as_deref().unwrap_or("").contains("fenced") => { seen.insert("fenced"); }
-                        OpType::Info => { seen.insert("info commit"); }
+                        OpType::Ok if !t.offsets.is_empty() => {
+                            seen.insert("commit with offsets");
+                        }
+                        OpType::Fail if t.abort => {
+                            seen.insert("planned abort");
+                        }
+                        OpType::Fail if op.error.as_deref().unwrap_or("").contains("fenced") => {
+                            seen.insert("fenced");
+                        }
+                        OpType::Info => {
+                            seen.insert("info commit");
+                        }
                         _ => {}
                     }
                     if kind != OpType::Ok && polled {
@@ -241,12 +249,21 @@ fn the_simulator_covers_transactional_kafka() {
                     }
                 }
                 (F::Assign, OpType::Ok) => {
-                    let parts: Vec<i64> = v["partitions"].as_array().unwrap().iter().filter_map(Value::as_i64).collect();
+                    let parts: Vec<i64> = v["partitions"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(Value::as_i64)
+                        .collect();
                     if v.get("seek").is_some() {
                         seen.insert("assign with seek");
                     }
                     if let Some(old) = prev_assign.get(&who) {
-                        let seek: Vec<i64> = v.get("seek").and_then(Value::as_array).map(|s| s.iter().filter_map(|x| x[0].as_i64()).collect()).unwrap_or_default();
+                        let seek: Vec<i64> = v
+                            .get("seek")
+                            .and_then(Value::as_array)
+                            .map(|s| s.iter().filter_map(|x| x[0].as_i64()).collect())
+                            .unwrap_or_default();
                         if parts.iter().any(|p| old.contains(p) && !seek.contains(p)) {
                             seen.insert("assign keeping a partition");
                         }
@@ -254,7 +271,10 @@ fn the_simulator_covers_transactional_kafka() {
                     prev_assign.insert(who, parts);
                 }
                 (F::Rebalance, _) => {
-                    let revoked = v.get("revoked").and_then(Value::as_array).map_or(0, Vec::len);
+                    let revoked = v
+                        .get("revoked")
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len);
                     let parts = v["partitions"].as_array().map_or(0, Vec::len);
                     if revoked > 0 && parts > 0 {
                         seen.insert("rebalance revoking");
@@ -263,11 +283,22 @@ fn the_simulator_covers_transactional_kafka() {
                         seen.insert("rebalance at committed offsets");
                     }
                 }
-                (F::Subscribe, OpType::Ok) => { seen.insert("subscribe"); }
-                (F::Crash, _) => { seen.insert("crash"); }
-                (F::Poll, OpType::Info) => { seen.insert("poll timed out"); }
+                (F::Subscribe, OpType::Ok) => {
+                    seen.insert("subscribe");
+                }
+                (F::Crash, _) => {
+                    seen.insert("crash");
+                }
+                (F::Poll, OpType::Info) => {
+                    seen.insert("poll timed out");
+                }
                 (F::FinalRead, OpType::Ok) => {
-                    let offs: Vec<i64> = v["records"].as_array().unwrap().iter().filter_map(|r| r[1].as_i64()).collect();
+                    let offs: Vec<i64> = v["records"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|r| r[1].as_i64())
+                        .collect();
                     if offs.windows(2).any(|w| w[1] > w[0] + 1) {
                         seen.insert("gaps in offsets");
                     }
@@ -280,12 +311,26 @@ fn the_simulator_covers_transactional_kafka() {
         }
     }
     for want in [
-        "concurrent txns", "commit with offsets", "planned abort", "fenced", "info commit",
-        "records read in a txn that did not commit", "assign with seek",
-        "assign keeping a partition", "rebalance revoking", "rebalance at committed offsets",
-        "subscribe", "crash", "poll timed out", "gaps in offsets", "unfinished txn",
+        "concurrent txns",
+        "commit with offsets",
+        "planned abort",
+        "fenced",
+        "info commit",
+        "records read in a txn that did not commit",
+        "assign with seek",
+        "assign keeping a partition",
+        "rebalance revoking",
+        "rebalance at committed offsets",
+        "subscribe",
+        "crash",
+        "poll timed out",
+        "gaps in offsets",
+        "unfinished txn",
     ] {
-        assert!(seen.contains(want), "never simulated: {want} (saw {seen:?})");
+        assert!(
+            seen.contains(want),
+            "never simulated: {want} (saw {seen:?})"
+        );
     }
 }
 
@@ -307,9 +352,17 @@ fn mutators_edit_only_reads() {
             .filter(|(x, y)| x.value.get() != y.value.get())
             .map(|(_, y)| y)
             .collect();
-        assert!(!changed.is_empty() && changed.len() <= 2, "{a:?}: {} ops changed", changed.len());
+        assert!(
+            !changed.is_empty() && changed.len() <= 2,
+            "{a:?}: {} ops changed",
+            changed.len()
+        );
         for op in changed {
-            assert!(matches!(op.f, F::Poll | F::Txn | F::FinalRead), "{a:?} edited {:?}", op.f);
+            assert!(
+                matches!(op.f, F::Poll | F::Txn | F::FinalRead),
+                "{a:?} edited {:?}",
+                op.f
+            );
         }
     }
 }

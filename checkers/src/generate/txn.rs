@@ -437,7 +437,13 @@ impl Sim<'_> {
             seek,
             revoked,
         };
-        self.emit(Process::Worker(w as u64), OpType::Info, F::Rebalance, &a, None);
+        self.emit(
+            Process::Worker(w as u64),
+            OpType::Info,
+            F::Rebalance,
+            &a,
+            None,
+        );
         self.workers[w].assigned = parts;
     }
 
@@ -452,7 +458,9 @@ impl Sim<'_> {
             Busy::Txn(mut t) => {
                 let all = self.cfg.serial;
                 loop {
-                    if t.results.len() == t.plan.len() || t.fenced_at.is_some_and(|f| f < t.results.len()) {
+                    if t.results.len() == t.plan.len()
+                        || t.fenced_at.is_some_and(|f| f < t.results.len())
+                    {
                         self.end(w, *t);
                         return;
                     }
@@ -545,12 +553,20 @@ impl Sim<'_> {
             .map(|&p| (p, self.workers[w].pos[p as usize] as Offset))
             .collect();
         let (kind, commit, error) = if t.fenced_at.is_some() {
-            (OpType::Fail, false, Some("producer fenced: replaced by a new producer"))
+            (
+                OpType::Fail,
+                false,
+                Some("producer fenced: replaced by a new producer"),
+            )
         } else if t.abort {
             (OpType::Fail, false, Some("aborted on purpose"))
         } else if self.rng.pct(self.cfg.info_pct) {
             let commit = self.rng.pct(50);
-            (OpType::Info, commit, Some("commit timed out: outcome unknown"))
+            (
+                OpType::Info,
+                commit,
+                Some("commit timed out: outcome unknown"),
+            )
         } else {
             (OpType::Ok, true, None)
         };
@@ -562,7 +578,11 @@ impl Sim<'_> {
         }
         let value = Txn {
             ops,
-            offsets: if kind == OpType::Fail { Vec::new() } else { offsets },
+            offsets: if kind == OpType::Fail {
+                Vec::new()
+            } else {
+                offsets
+            },
             abort: t.abort,
         };
         self.emit(proc_.clone(), kind, F::Txn, &value, error);
@@ -617,9 +637,7 @@ impl Sim<'_> {
                 .iter()
                 .enumerate()
                 .filter_map(|(o, s)| match *s {
-                    Slot::Rec { value, txn } if self.visible(txn) => {
-                        Some(rec(p as i32, o, value))
-                    }
+                    Slot::Rec { value, txn } if self.visible(txn) => Some(rec(p as i32, o, value)),
                     _ => None,
                 })
                 .collect();

@@ -242,7 +242,13 @@ impl Sim<'_> {
 
     fn stage_poll(&mut self, p: u64, records: Vec<Record>) -> u64 {
         self.emit(Process::Worker(p), OpType::Invoke, F::Poll, &(), None);
-        self.emit(Process::Worker(p), OpType::Ok, F::Poll, &Poll { records }, None)
+        self.emit(
+            Process::Worker(p),
+            OpType::Ok,
+            F::Poll,
+            &Poll { records },
+            None,
+        )
     }
 
     fn txn_value(ms: &[M], polls: &[Vec<Record>], done: bool, abort: bool) -> Txn {
