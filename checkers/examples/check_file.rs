@@ -9,7 +9,7 @@
 
 use std::path::Path;
 use std::time::Instant;
-use trial_checkers::generate::{simulate_to_file, SimConfig};
+use trial_checkers::generate::{simulate_to_file, simulate_txn_to_file, SimConfig, TxnSimConfig};
 use trial_checkers::{check_history_file, CheckOptions};
 
 fn main() {
@@ -33,7 +33,22 @@ fn main() {
             let ops = simulate_to_file(&cfg, Path::new(&a[2])).expect("write");
             println!("{ops} ops written in {:.2} s", t.elapsed().as_secs_f64());
         }
-        Some("check") if a.len() >= 3 => {
+        Some("gen-txn") if a.len() >= 3 => {
+            let n: u64 = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+            let cfg = TxnSimConfig {
+                seed: 42,
+                partitions: 8,
+                workers: 10,
+                // About 0.59 ops per step: a transaction's micro-ops take a
+                // step each and write no op.
+                steps: n * 17 / 10,
+                ..TxnSimConfig::default()
+            };
+            let t = Instant::now();
+            let ops = simulate_txn_to_file(&cfg, Path::new(&a[2])).expect("write");
+            println!("{ops} ops written in {:.2} s", t.elapsed().as_secs_f64());
+        }
+        Some(cmd @ ("check" | "check-txn")) if a.len() >= 3 => {
             let t = Instant::now();
             // SKIP_CHECKERS=effects,stats turns registered checkers off (to
             // measure what each one costs).
@@ -41,6 +56,7 @@ fn main() {
                 skip_checkers: std::env::var("SKIP_CHECKERS")
                     .map(|s| s.split(',').map(str::to_string).collect())
                     .unwrap_or_default(),
+                transactional: cmd == "check-txn",
                 ..CheckOptions::default()
             };
             let r = check_history_file(Path::new(&a[2]), &opts).unwrap_or_else(|e| panic!("{e}"));
@@ -63,6 +79,6 @@ fn main() {
             let s = t.elapsed().as_secs_f64();
             println!("{n} ops read in {s:.3} s: {:.0} ops/s", n as f64 / s);
         }
-        _ => eprintln!("usage: check_file gen FILE [N] [txns] | check FILE | read FILE"),
+        _ => eprintln!("usage: check_file gen FILE [N] [txns] | gen-txn FILE [N] | check FILE | check-txn FILE | read FILE"),
     }
 }

@@ -11,6 +11,11 @@
 //! - [`builder`]: [`Builder`], op by op.
 //! - [`kafka`]: [`simulate`], [`SimConfig`].
 //! - [`inject`]: [`Fault`], the anomaly classes to inject.
+//! - [`txn`]: [`simulate_txn`], [`TxnSimConfig`]: a simulated
+//!   transactional Kafka (aborts, `info` commits, fenced producers,
+//!   rebalances, read_committed or read_uncommitted consumers).
+//! - [`txn_mutate`]: [`TxnAnomaly`], a stage and a minimal edit per
+//!   transactional anomaly class ([`mutate`]).
 //! - [`cluster`]: the simulated cluster the observer samples.
 //! - [`cas`]: CAS-register histories.
 //! - [`rng`]: [`Rng`], a small PRNG.
@@ -21,6 +26,8 @@ pub mod cluster;
 pub mod inject;
 pub mod kafka;
 pub mod rng;
+pub mod txn;
+pub mod txn_mutate;
 
 pub use builder::Builder;
 pub use cas::cas_register_calls;
@@ -28,3 +35,5 @@ pub use cluster::Cluster;
 pub use inject::Fault;
 pub use kafka::{simulate, simulate_into, simulate_to_file, SimConfig};
 pub use rng::Rng;
+pub use txn::{simulate_txn, simulate_txn_into, simulate_txn_to_file, TxnHistory, TxnSimConfig};
+pub use txn_mutate::{mutate, Staged, TxnAnomaly};
