@@ -7,7 +7,7 @@
 
 use super::{Cluster, Fault, Rng};
 use serde_json::json;
-use trial_histories::values::{FinalRead, MicroOp, Poll, Record, Send, Txn};
+use trial_histories::values::{Assignment, FinalRead, MicroOp, Poll, Record, Send, Txn};
 use trial_histories::{Op, OpType, Process, F};
 
 /// What to simulate.
@@ -220,6 +220,21 @@ impl Sim<'_> {
         }
     }
 
+    /// The value of an `assign` of `parts` by worker `w`: what it revokes
+    /// is what it held and no longer holds.
+    fn assignment(&self, w: usize, parts: &[i32]) -> Assignment {
+        Assignment {
+            partitions: parts.to_vec(),
+            seek: Vec::new(),
+            revoked: self.workers[w]
+                .assigned
+                .iter()
+                .copied()
+                .filter(|p| !parts.contains(p))
+                .collect(),
+        }
+    }
+
     fn random_parts(&mut self) -> Vec<i32> {
         let n = self.cfg.partitions as i32;
         let mut v: Vec<i32> = (0..n).filter(|_| self.rng.pct(60)).collect();
@@ -267,19 +282,26 @@ impl Sim<'_> {
                 proc_,
                 OpType::Invoke,
                 F::Assign,
-                &json!({ "partitions": parts }),
+                &self.assignment(w, &parts),
             );
             self.workers[w].busy = Some(InFlight::Assign(parts));
         } else if r < 97 {
             self.emit(proc_, OpType::Info, F::Crash, &());
             self.random_positions(w);
         } else {
+            // An eager rebalance: everything held is revoked, so every
+            // position is forgotten.
             let parts = self.random_parts();
+            let revoked = self.workers[w].assigned.clone();
             self.emit(
                 proc_,
                 OpType::Info,
                 F::Rebalance,
-                &json!({ "partitions": parts }),
+                &Assignment {
+                    partitions: parts.clone(),
+                    seek: Vec::new(),
+                    revoked,
+                },
             );
             self.workers[w].assigned = parts;
             self.random_positions(w);
@@ -379,14 +401,16 @@ impl Sim<'_> {
                 }
             }
             InFlight::Assign(parts) => {
-                self.emit(
-                    proc_,
-                    OpType::Ok,
-                    F::Assign,
-                    &json!({ "partitions": parts }),
-                );
-                self.workers[w].assigned = parts;
-                self.random_positions(w);
+                self.emit(proc_, OpType::Ok, F::Assign, &self.assignment(w, &parts));
+                // A partition that stays assigned keeps its position
+                // (`Assignment`'s rules); a new one starts anywhere.
+                let old = std::mem::replace(&mut self.workers[w].assigned, parts.clone());
+                for p in parts {
+                    if !old.contains(&p) {
+                        let len = self.logs[p as usize].len() as u64;
+                        self.workers[w].pos[p as usize] = self.rng.below(len + 1) as usize;
+                    }
+                }
             }
             InFlight::Txn { sends, poll } => {
                 let r = self.rng.below(100);
