@@ -114,6 +114,13 @@ impl<'a> Graph<'a> {
             let pos = vs.partition_point(|v| v.0 < r.offset);
             let next = if pos < vs.len() && vs[pos].0 == r.offset {
                 let w = vs[pos].2;
+                // A read may return a prefix of a committed transaction's
+                // records in a partition (a fetch ends anywhere): the rest of
+                // that writer's records is not a version the reader missed.
+                let mut after = pos + 1;
+                while after < vs.len() && vs[after].2 == w {
+                    after += 1;
+                }
                 if w != r.txn {
                     edges.push(Edge {
                         from: w,
@@ -123,7 +130,7 @@ impl<'a> Graph<'a> {
                         kind: Rel::Wr as u8,
                     });
                 }
-                pos + 1
+                after
             } else {
                 pos
             };

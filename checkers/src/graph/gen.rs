@@ -169,6 +169,13 @@ pub fn stale_read(input: &mut Input, from: u32) -> Option<(u32, u32)> {
             continue;
         };
         let w = input.versions[vi].versions[j].2;
+        // The start of W's run of records that ends at j: the stale read
+        // must end before it (a read ending inside the run is a prefix of
+        // W's records, not a missed version).
+        let mut j = j;
+        while j > 0 && input.versions[vi].versions[j - 1].2 == w {
+            j -= 1;
+        }
         if j == 0 || w == r.txn {
             continue;
         }

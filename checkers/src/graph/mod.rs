@@ -11,7 +11,9 @@
 //!   (consecutive writers in each partition's version order);
 //! - `wr`: T2's highest read of a partition returned a record T1 wrote;
 //! - `rw` (anti-dependency): T1's highest read of a partition was offset o,
-//!   and T2 wrote the next version after o in that partition;
+//!   and T2 wrote the next version after o in that partition — skipping the
+//!   rest of the records of o's own writer (a fetch may return a prefix of
+//!   a committed transaction: that is not a version T1 missed);
 //! - `process`: T1 and T2 ran in one process, T1 first;
 //! - `realtime`: T1 completed before T2 was invoked.
 //!

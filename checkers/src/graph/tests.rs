@@ -484,7 +484,14 @@ fn naive_edges(i: &Input) -> BTreeSet<(u32, u32, Rel)> {
                 out.insert((v.2, r.txn, Rel::Wr));
             }
         }
-        if let Some(v) = vo.versions.iter().find(|v| v.0 > r.offset) {
+        // The next version by another writer than the one read (a read may
+        // end inside a transaction's run of records).
+        let read_writer = vo.versions.iter().find(|v| v.0 == r.offset).map(|v| v.2);
+        if let Some(v) = vo
+            .versions
+            .iter()
+            .find(|v| v.0 > r.offset && Some(v.2) != read_writer)
+        {
             if v.2 != r.txn {
                 out.insert((r.txn, v.2, Rel::Rw));
             }

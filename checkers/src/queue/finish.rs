@@ -478,7 +478,7 @@ impl QueueChecker {
                     let vi = &self.vinfo[e as usize];
                     let counts =
                         vi.status == S_OK || (vi.status != S_FAIL && vi.first_read_op != NO);
-                    if counts && vi.offset >= 0 {
+                    if counts && vi.offset >= 0 && vi.flags & F_ACK_POS != 0 {
                         let (p, o, op) = (vi.partition, vi.offset, vi.ack_op);
                         self.send_step(&mut pos, *process, p, o, op);
                     }
@@ -499,7 +499,7 @@ impl QueueChecker {
                 for k in start..start + n {
                     let v = self.txn_sends[k];
                     let vi = &self.vinfo[v as usize];
-                    if vi.offset < 0 || vi.txn != t as u32 {
+                    if vi.offset < 0 || vi.txn != t as u32 || vi.flags & F_ACK_POS == 0 {
                         continue;
                     }
                     let (p, o, value) = (vi.partition, vi.offset, vi.value);

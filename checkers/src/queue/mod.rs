@@ -53,6 +53,10 @@ const S_INFO: u8 = 4;
 // Value flags.
 const F_TXN: u8 = 1;
 const F_UNSEEN_COUNTED: u8 = 2;
+/// The value's position came from its own send's completion (an ack or a
+/// delivery report inside a transaction), not only from reads: send-order
+/// checks use only such positions.
+const F_ACK_POS: u8 = 4;
 
 /// The anomaly classes of this checker, in report order.
 pub const CLASSES: &[&str] = &[
@@ -677,6 +681,11 @@ impl QueueChecker {
         if vi.offset < 0 {
             vi.offset = o;
             vi.partition = p;
+            if src == Source::Ack {
+                vi.flags |= F_ACK_POS;
+            }
+        } else if src == Source::Ack && vi.offset == o && vi.partition == p {
+            vi.flags |= F_ACK_POS;
         } else if vi.offset != o || vi.partition != p {
             let (vp, vo) = (vi.partition, vi.offset);
             let e = self.dups.entry(v).or_default();
