@@ -126,12 +126,15 @@ impl Results {
                 continue;
             }
             let rep = queue.and_then(|q| q.anomalies.get(class));
-            let info = if rep.is_some_and(|r| r.informational) {
-                " (informational)"
-            } else {
-                ""
+            let info = match rep {
+                Some(r) if r.permitted.is_some() => " (permitted by this configuration)",
+                Some(r) if r.informational => " (informational)",
+                _ => "",
             };
             let _ = writeln!(s, "  {class}: {n}{info}");
+            if let Some(why) = rep.and_then(|r| r.permitted.as_deref()) {
+                let _ = writeln!(s, "    why: {why}");
+            }
             if let Some(rep) = rep {
                 for e in rep.examples.iter().take(examples) {
                     let _ = writeln!(s, "    e.g. {} (ops {:?})", e.message, e.ops);
