@@ -6,6 +6,11 @@
 //! Written here rather than taken from a crate: the subset is small, we
 //! need line numbers in errors, and the EDN crates on crates.io are either
 //! unmaintained or bring a large dependency tree for this one use.
+//!
+//! The one EDN reader of the project: the linearizability models read
+//! their histories with [`parse_ops`], and [`crate::jepsen`] streams
+//! Jepsen's Kafka histories (`history.edn`, one op map per line) through
+//! [`OpMaps`], one op at a time, each with the line it starts on.
 
 /// An EDN value.
 #[derive(Debug, Clone, PartialEq)]
@@ -221,7 +226,7 @@ impl<'a> Parser<'a> {
             b'\\' => {
                 self.bump();
                 let t = self.token();
-                let ch = match t.as_str() {
+                let ch = match t {
                     "newline" => '\n',
                     "space" => ' ',
                     "tab" => '\t',
@@ -238,19 +243,22 @@ impl<'a> Parser<'a> {
                 if t.is_empty() {
                     return self.err("empty keyword");
                 }
-                Ok(Edn::Keyword(t))
+                Ok(Edn::Keyword(t.to_string()))
             }
             _ => {
                 let t = self.token();
                 if t.is_empty() {
                     return self.err(format!("unexpected character '{}'", c as char));
                 }
-                Ok(atom(&t))
+                Ok(atom(t))
             }
         }
     }
 
-    fn token(&mut self) -> String {
+    /// The next token, borrowed from the input (no allocation: numbers,
+    /// the bulk of a history, are parsed straight from it). Tokens end at
+    /// ASCII delimiters, so the slice is valid UTF-8.
+    fn token(&mut self) -> &'a str {
         let start = self.pos;
         while let Some(c) = self.peek() {
             if c.is_ascii_whitespace()
@@ -261,9 +269,10 @@ impl<'a> Parser<'a> {
             {
                 break;
             }
-            self.bump();
+            self.pos += 1; // no newline inside a token
         }
-        String::from_utf8_lossy(&self.s[start..self.pos]).into_owned()
+        let s: &'a [u8] = self.s;
+        std::str::from_utf8(&s[start..self.pos]).unwrap_or("")
     }
 
     fn string(&mut self) -> Result<Edn, EdnError> {
@@ -314,25 +323,89 @@ fn atom(t: &str) -> Edn {
 /// Every op map of an EDN history: either one top-level vector/list of
 /// maps, or maps one after another. Each with the line it starts on.
 pub fn parse_ops(text: &str) -> Result<Vec<(u64, Edn)>, EdnError> {
-    let mut p = Parser::new(text);
-    let mut out = Vec::new();
-    while let Some(form) = p.next_form() {
-        let (line, v) = form?;
-        match v {
-            Edn::Vector(items) | Edn::List(items) => {
-                // Lines of inner maps are not tracked; report the outer one.
-                out.extend(items.into_iter().map(|i| (line, i)));
+    OpMaps::new(text).collect()
+}
+
+/// The op maps of an EDN history one at a time, each with the line it
+/// starts on: maps one after another (Jepsen's `history.edn`, one per
+/// line), or the maps inside top-level vectors or lists (a history written
+/// as one `[...]`). Streaming: only one op's tree is alive at a time.
+pub struct OpMaps<'a> {
+    p: Parser<'a>,
+    /// Inside a top-level collection: its closing byte and opening line.
+    inside: Option<(u8, u64)>,
+}
+
+impl<'a> OpMaps<'a> {
+    pub fn new(text: &'a str) -> Self {
+        OpMaps {
+            p: Parser::new(text),
+            inside: None,
+        }
+    }
+
+    fn not_a_map<T>(line: u64, v: &Edn) -> Result<T, EdnError> {
+        let mut shown = format!("{v:?}");
+        if shown.len() > 80 {
+            let mut cut = 77;
+            while !shown.is_char_boundary(cut) {
+                cut -= 1;
             }
-            m @ Edn::Map(_) => out.push((line, m)),
-            other => {
-                return Err(EdnError {
-                    line,
-                    message: format!("expected an op map or a vector of them, got {other:?}"),
-                })
+            shown.truncate(cut);
+            shown.push_str("...");
+        }
+        Err(EdnError {
+            line,
+            message: format!("expected an op map or a vector of them, got {shown}"),
+        })
+    }
+}
+
+impl Iterator for OpMaps<'_> {
+    type Item = Result<(u64, Edn), EdnError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.p.skip_ws();
+            match (self.inside, self.p.peek()) {
+                (Some((_, line)), None) => {
+                    self.inside = None;
+                    return Some(Err(EdnError {
+                        line,
+                        message: "unclosed top-level collection".into(),
+                    }));
+                }
+                (Some((close, _)), Some(c)) if c == close => {
+                    self.p.bump();
+                    self.inside = None;
+                }
+                (None, None) => return None,
+                (None, Some(c @ (b'[' | b'('))) => {
+                    let close = if c == b'[' { b']' } else { b')' };
+                    self.inside = Some((close, self.p.line()));
+                    self.p.bump();
+                }
+                (_, Some(_)) => {
+                    let line = self.p.line();
+                    return match self.p.value_or_discard() {
+                        Err(e) => {
+                            // Stop after an error: the rest cannot be trusted.
+                            self.p.pos = self.p.s.len();
+                            self.inside = None;
+                            Some(Err(e))
+                        }
+                        Ok(None) => continue,
+                        Ok(Some(m @ Edn::Map(_))) => Some(Ok((line, m))),
+                        Ok(Some(other)) => {
+                            self.p.pos = self.p.s.len();
+                            self.inside = None;
+                            Some(Self::not_a_map(line, &other))
+                        }
+                    };
+                }
             }
         }
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -358,6 +431,22 @@ mod tests {
         assert_eq!(ops[1].1.get("value"), Some(&Edn::Nil));
         assert_eq!(ops[2].0, 4);
         assert_eq!(ops[3].1.get("value"), Some(&Edn::Int(-4)));
+    }
+
+    #[test]
+    fn op_maps_stream_with_their_own_lines() {
+        let text = "; a comment\n[{:a 1}\n {:a 2}\n #_{:a 9}\n {:a 3}]\n{:a 4}\n";
+        let got: Vec<(u64, i64)> = OpMaps::new(text)
+            .map(|r| {
+                let (l, m) = r.unwrap();
+                (l, m.get("a").and_then(Edn::as_int).unwrap())
+            })
+            .collect();
+        assert_eq!(got, vec![(2, 1), (3, 2), (5, 3), (6, 4)]);
+        let e = parse_ops("{:a 1}\n[{:a 2}\n 7]\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e:?}");
+        let e = parse_ops("[{:a 1}\n").unwrap_err();
+        assert!(e.message.contains("unclosed"), "{e:?}");
     }
 
     #[test]
