@@ -68,6 +68,10 @@ pub struct NamedClass {
     /// checker has no such class.
     pub jepsen: Option<String>,
     pub count: u64,
+    /// Reported but not counted against validity (e.g. `int-send-skip`,
+    /// `unseen` while the final reads do not decide it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub informational: bool,
 }
 
 /// `checkers.jepsen` in results.json.
@@ -117,13 +121,20 @@ pub fn check_jepsen_str(text: &str, path: &Path, opts: &CheckOptions) -> Result<
             class: c.clone(),
             jepsen: jepsen_name(c).map(|j| format!(":{j}")),
             count: *n,
+            informational: r.checkers.queue.as_ref().is_some_and(|q| {
+                q.anomalies.get(c).is_some_and(|a| a.informational)
+                    || (c == crate::results::class::UNSEEN && !q.unseen.is_loss)
+            }),
         })
         .collect();
     let named: Vec<String> = classes
         .iter()
-        .map(|c| match &c.jepsen {
-            Some(j) => format!("{} {} = {j}", c.count, c.class),
-            None => format!("{} {} (no Jepsen class)", c.count, c.class),
+        .map(|c| {
+            let info = if c.informational { " (informational)" } else { "" };
+            match &c.jepsen {
+                Some(j) => format!("{} {} = {j}{info}", c.count, c.class),
+                None => format!("{} {} (no Jepsen class){info}", c.count, c.class),
+            }
         })
         .collect();
     let summary = format!(

@@ -136,15 +136,20 @@ impl<'a> Parser<'a> {
     }
 
     fn seq(&mut self, close: u8) -> Result<Vec<Edn>, EdnError> {
+        // Called just after the opening bracket: the line it is on.
+        let start = self.line;
         let mut out = Vec::new();
         loop {
             self.skip_ws();
             match self.peek() {
                 None => {
-                    return self.err(format!(
-                        "unclosed collection (expected '{}')",
-                        close as char
-                    ))
+                    return Err(EdnError {
+                        line: start,
+                        message: format!(
+                            "unclosed collection (expected '{}' before the end of the input)",
+                            close as char
+                        ),
+                    })
                 }
                 Some(c) if c == close => {
                     self.bump();
@@ -451,9 +456,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
+        // An unclosed form is named by the line it opens on.
         let e = parse_ops("{:a 1}\n{:b 2\n").unwrap_err();
         assert!(e.message.contains("unclosed"), "{e:?}");
-        assert_eq!(e.line, 3);
+        assert_eq!(e.line, 2);
         let e = parse_ops("{:a 1}\n{:b\n}\n").unwrap_err();
         assert_eq!(e.line, 2);
     }
