@@ -13,6 +13,21 @@ fn main() {
     }
     for a in &args {
         let t0 = std::time::Instant::now();
+        if std::env::var_os("TRANSLATE_ONLY").is_some() {
+            let text = std::fs::read_to_string(a).expect("read");
+            let t1 = std::time::Instant::now();
+            let n = trial_checkers::linear::edn::OpMaps::new(&text).count();
+            let t2 = std::time::Instant::now();
+            let t = jepsen::translate_str(&text, Path::new(a)).expect("translate");
+            println!(
+                "{a}: read {:.3}s, parse {n} ops {:.3}s, translate {} ops {:.3}s",
+                (t1 - t0).as_secs_f64(),
+                (t2 - t1).as_secs_f64(),
+                t.ops.len(),
+                t2.elapsed().as_secs_f64()
+            );
+            continue;
+        }
         match jepsen::check_jepsen_file(Path::new(a), &CheckOptions::default()) {
             Ok(r) => {
                 println!("== {a} ({:.3}s)", t0.elapsed().as_secs_f64());

@@ -72,6 +72,7 @@ pub struct EdnError {
 /// Streaming parser over a string: yields top-level forms with the line
 /// each one starts on.
 pub struct Parser<'a> {
+    src: &'a str,
     s: &'a [u8],
     pos: usize,
     line: u64,
@@ -80,6 +81,7 @@ pub struct Parser<'a> {
 impl<'a> Parser<'a> {
     pub fn new(s: &'a str) -> Self {
         Parser {
+            src: s,
             s: s.as_bytes(),
             pos: 0,
             line: 1,
@@ -276,8 +278,8 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1; // no newline inside a token
         }
-        let s: &'a [u8] = self.s;
-        std::str::from_utf8(&s[start..self.pos]).unwrap_or("")
+        let src: &'a str = self.src;
+        src.get(start..self.pos).unwrap_or("")
     }
 
     fn string(&mut self) -> Result<Edn, EdnError> {
