@@ -70,22 +70,50 @@ fn generate(n: usize) -> String {
                 let (a, b) = ((step as i64) % keys, (step as i64 + 1) % keys);
                 let (va, vb) = (v + 1, v + 2);
                 v += 2;
-                line(&mut out, p, "invoke", "txn", &format!("[[:send {a} {va}] [:send {b} {vb}]]"), "");
+                line(
+                    &mut out,
+                    p,
+                    "invoke",
+                    "txn",
+                    &format!("[[:send {a} {va}] [:send {b} {vb}]]"),
+                    "",
+                );
                 let (oa, ob) = (next_off[a as usize], next_off[b as usize]);
                 log[a as usize].push((oa, va));
                 log[b as usize].push((ob, vb));
                 // commit markers take an offset
                 next_off[a as usize] += 2;
                 next_off[b as usize] += 2;
-                line(&mut out, p, "ok", "txn", &format!("[[:send {a} [{oa} {va}]] [:send {b} [{ob} {vb}]]]"), "");
+                line(
+                    &mut out,
+                    p,
+                    "ok",
+                    "txn",
+                    &format!("[[:send {a} [{oa} {va}]] [:send {b} [{ob} {vb}]]]"),
+                    "",
+                );
             } else {
                 let k = (step as i64) % keys;
                 v += 1;
-                line(&mut out, p, "invoke", "send", &format!("[[:send {k} {v}]]"), "");
+                line(
+                    &mut out,
+                    p,
+                    "invoke",
+                    "send",
+                    &format!("[[:send {k} {v}]]"),
+                    "",
+                );
                 let o = next_off[k as usize];
                 next_off[k as usize] += 1;
                 log[k as usize].push((o, v));
-                line(&mut out, p, "ok", "send", &format!("[[:send {k} [{o} {v}]]]"), "");
+                line(
+                    &mut out,
+                    p,
+                    "ok",
+                    "send",
+                    &format!("[[:send {k} [{o} {v}]]]"),
+                    "",
+                );
             }
         } else {
             let c = (p - 8) as usize;
@@ -107,8 +135,22 @@ fn generate(n: usize) -> String {
             line(&mut out, p, "ok", "poll", &format!("[[:poll {m}]]"), "");
         }
     }
-    line(&mut out, 20, "invoke", "assign", "[0 1 2 3 4 5 6 7]", ", :seek-to-beginning? true");
-    line(&mut out, 20, "ok", "assign", "[0 1 2 3 4 5 6 7]", ", :seek-to-beginning? true");
+    line(
+        &mut out,
+        20,
+        "invoke",
+        "assign",
+        "[0 1 2 3 4 5 6 7]",
+        ", :seek-to-beginning? true",
+    );
+    line(
+        &mut out,
+        20,
+        "ok",
+        "assign",
+        "[0 1 2 3 4 5 6 7]",
+        ", :seek-to-beginning? true",
+    );
     for (k, l) in log.iter().enumerate() {
         let mut m = format!("{{{k} [");
         for (o, val) in l {

@@ -105,7 +105,11 @@ pub fn check_jepsen_file(path: &Path, opts: &CheckOptions) -> Result<Results, Ch
 }
 
 /// Check the text of a Jepsen Kafka history; `path` names it in errors.
-pub fn check_jepsen_str(text: &str, path: &Path, opts: &CheckOptions) -> Result<Results, CheckError> {
+pub fn check_jepsen_str(
+    text: &str,
+    path: &Path,
+    opts: &CheckOptions,
+) -> Result<Results, CheckError> {
     let t = translate_str(text, path)?;
     let mut opts = opts.clone();
     opts.transactional |= t.transactional;
@@ -130,7 +134,11 @@ pub fn check_jepsen_str(text: &str, path: &Path, opts: &CheckOptions) -> Result<
     let named: Vec<String> = classes
         .iter()
         .map(|c| {
-            let info = if c.informational { " (informational)" } else { "" };
+            let info = if c.informational {
+                " (informational)"
+            } else {
+                ""
+            };
             match &c.jepsen {
                 Some(j) => format!("{} {} = {j}{info}", c.count, c.class),
                 None => format!("{} {} (no Jepsen class){info}", c.count, c.class),
@@ -140,7 +148,11 @@ pub fn check_jepsen_str(text: &str, path: &Path, opts: &CheckOptions) -> Result<
     let summary = format!(
         "{} EDN ops{}{}; {}",
         t.edn_ops,
-        if t.transactional { ", transactional" } else { "" },
+        if t.transactional {
+            ", transactional"
+        } else {
+            ""
+        },
         if t.final_reads > 0 {
             format!(", {} final reads from the final polls", t.final_reads)
         } else {
@@ -174,14 +186,26 @@ pub fn check_jepsen_str(text: &str, path: &Path, opts: &CheckOptions) -> Result<
 
 /// A checker error about translated op N names the EDN line it came from.
 fn relocate(e: CheckError, path: &Path, lines: &[u64]) -> CheckError {
-    let edn_line = |l: u64| lines.get(l.saturating_sub(1) as usize).copied().unwrap_or(l);
+    let edn_line = |l: u64| {
+        lines
+            .get(l.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or(l)
+    };
     match e {
-        CheckError::Pairing { line, index, message, .. } => CheckError::Edn {
+        CheckError::Pairing {
+            line,
+            index,
+            message,
+            ..
+        } => CheckError::Edn {
             path: path.to_path_buf(),
             line: edn_line(line),
             message: format!("op {index}: {message}"),
         },
-        CheckError::Value { line, f, message, .. } => CheckError::Edn {
+        CheckError::Value {
+            line, f, message, ..
+        } => CheckError::Edn {
             path: path.to_path_buf(),
             line: edn_line(line),
             message: format!("{f}: {message}"),

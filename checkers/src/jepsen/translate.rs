@@ -33,9 +33,7 @@ use crate::linear::edn::{Edn, OpMaps};
 use crate::CheckError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use trial_histories::values::{
-    Assignment, FinalRead, MicroOp, Poll, Record, Send, Subscribe, Txn,
-};
+use trial_histories::values::{Assignment, FinalRead, MicroOp, Poll, Record, Send, Subscribe, Txn};
 use trial_histories::{Op, OpType, Process, F};
 
 /// The topic name given to Jepsen's keys in `subscribe` values.
@@ -77,7 +75,11 @@ enum JF {
 /// One micro-op as read. Values are Jepsen's (not yet re-encoded).
 #[derive(Debug, Clone)]
 enum Mop {
-    Send { k: i64, off: Option<i64>, v: i64 },
+    Send {
+        k: i64,
+        off: Option<i64>,
+        v: i64,
+    },
     /// Keys with their (offset, value) pairs, in the map's order.
     Poll(Vec<(i64, Vec<(i64, i64)>)>),
 }
@@ -144,7 +146,10 @@ impl Reader<'_> {
         match e {
             Edn::Nil => Ok(None),
             Edn::Int(o) if *o >= 0 => Ok(Some(*o)),
-            other => self.err(format!("offset: expected nil or an offset, got {}", text(other))),
+            other => self.err(format!(
+                "offset: expected nil or an offset, got {}",
+                text(other)
+            )),
         }
     }
 
@@ -550,7 +555,9 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
         if let (Body::Mops(ms), true) = (&op.body, op.kind != OpType::Invoke) {
             for m in ms {
                 match m {
-                    Mop::Send { k, off: Some(o), .. } => {
+                    Mop::Send {
+                        k, off: Some(o), ..
+                    } => {
                         known.entry(*k).or_default().insert(*o);
                     }
                     Mop::Send { .. } => {}
