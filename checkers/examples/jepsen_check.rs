@@ -66,7 +66,7 @@ fn generate(n: usize) -> String {
         step += 1;
         let p = (step % 12) as i64;
         if p < 8 {
-            if step % 3 == 0 {
+            if step.is_multiple_of(3) {
                 let (a, b) = ((step as i64) % keys, (step as i64 + 1) % keys);
                 let (va, vb) = (v + 1, v + 2);
                 v += 2;
