@@ -48,21 +48,23 @@ fn generate(n: usize) -> String {
     let mut log: Vec<Vec<(i64, i64)>> = vec![Vec::new(); keys as usize];
     let mut pos = vec![vec![0usize; keys as usize]; 4];
     let mut out = String::new();
-    let (mut i, mut t, mut v) = (0u64, 0u64, 0i64);
+    let i = std::cell::Cell::new(0u64);
+    let (mut t, mut v) = (0u64, 0i64);
     let mut line = |out: &mut String, p: i64, ty: &str, f: &str, val: &str, extra: &str| {
         t += 1000;
         let _ = writeln!(
             out,
-            "{{:index {i}, :time {t}, :process {p}, :type :{ty}, :f :{f}, :value {val}{extra}}}"
+            "{{:index {}, :time {t}, :process {p}, :type :{ty}, :f :{f}, :value {val}{extra}}}",
+            i.get()
         );
-        i += 1;
+        i.set(i.get() + 1);
     };
     for c in 0..4 {
         line(&mut out, 8 + c, "invoke", "assign", "[0 1 2 3 4 5 6 7]", "");
         line(&mut out, 8 + c, "ok", "assign", "[0 1 2 3 4 5 6 7]", "");
     }
     let mut step = 0usize;
-    while out.len() < n * 70 {
+    while (i.get() as usize) < n {
         step += 1;
         let p = (step % 12) as i64;
         if p < 8 {
