@@ -148,6 +148,10 @@ pub struct AnomalyClass {
     pub count: u64,
     pub definition: Option<String>,
     pub examples: Vec<Example>,
+    /// The run's configuration permits this class (Kafka documents it as
+    /// possible with these settings): why. It does not make the run
+    /// invalid.
+    pub permitted: Option<String>,
 }
 
 /// The verdict of results.json.
@@ -351,6 +355,16 @@ pub fn anomaly_classes(results: &Value) -> Vec<AnomalyClass> {
                         .and_then(Value::as_str)
                         .map(str::to_string),
                     examples,
+                    permitted: a
+                        .get("permitted")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .or_else(|| {
+                            a.get("informational")
+                                .and_then(Value::as_bool)
+                                .filter(|i| *i)
+                                .map(|_| "reported for information only".to_string())
+                        }),
                 });
             }
         }
@@ -428,7 +442,12 @@ pub fn known_definition(name: &str) -> Option<&'static str> {
         "aborted-read" => "a read saw a record written by a transaction that aborted",
         "phantom-read" | "phantom" => "a read returned a value that no send ever wrote",
         "failed-read" | "fail-read" => "a read returned a value whose send definitely failed",
-        "G0" | "G1c" | "G1a" | "G1b" | "cycle" => "a dependency cycle between transactions: no serial order explains what they read and wrote",
+        "precommitted-read" => "a read returned a transaction's record before that transaction had committed",
+        "G0" | "G0-process" | "G0-realtime" => "a cycle of transactions ordered only by their writes: each wrote to some partition before the other",
+        "G1c" | "G1c-process" | "G1c-realtime" => "a cycle of transactions through writes and reads: each (directly or through others) saw or overwrote the other's records",
+        "G-single" | "G-single-process" | "G-single-realtime" => "a dependency cycle with exactly one anti-dependency: a transaction missed a record that a transaction it depends on had already written",
+        "G2" | "G2-process" | "G2-realtime" => "a dependency cycle with two or more anti-dependencies: transactions each missed the other's writes (write skew)",
+        "G1a" | "G1b" | "cycle" => "a dependency cycle between transactions: no serial order explains what they read and wrote",
         _ => return None,
     })
 }
@@ -690,5 +709,23 @@ mod tests {
         assert!(a[1].definition.is_some());
         assert!(a.iter().any(|c| c.name == "duplicate" && c.count == 0));
         assert!(anomaly_classes(&json!([1, 2])).is_empty());
+    }
+
+    #[test]
+    fn a_permitted_class_carries_its_reason() {
+        use serde_json::json;
+        let r = json!({"checkers": {"queue": {"anomalies": {
+            "G0": {"count": 2, "permitted": "writes are not isolated", "examples": []},
+            "int-send-skip": {"count": 1, "informational": true, "examples": []},
+            "lost-write": {"count": 1, "examples": []}}}}});
+        let a = anomaly_classes(&r);
+        let find = |n: &str| a.iter().find(|c| c.name == n).unwrap();
+        assert_eq!(
+            find("G0").permitted.as_deref(),
+            Some("writes are not isolated")
+        );
+        assert!(find("int-send-skip").permitted.is_some());
+        assert_eq!(find("lost-write").permitted, None);
+        assert!(find("G0").definition.is_some());
     }
 }

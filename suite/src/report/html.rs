@@ -285,6 +285,13 @@ fn anomalies(o: &mut String, run: &RunData) {
                 )
             }
         );
+        if let Some(why) = &a.permitted {
+            let _ = write!(
+                o,
+                r#"<p class="permitted"><b>Permitted by this configuration</b> (not counted against the verdict): {}</p>"#,
+                esc(why)
+            );
+        }
         match &a.definition {
             Some(d) => {
                 let _ = write!(
