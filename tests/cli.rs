@@ -316,3 +316,60 @@ fn check_edn_histories_for_linearizability() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn check_jepsen_kafka_histories() {
+    let data =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../checkers/tests/data/jepsen");
+    let d = tempfile::tempdir().unwrap();
+    // A valid history: by extension (auto) and by --format jepsen.
+    for (name, format, code, says) in [
+        ("valid.edn", None, 0, "no anomaly"),
+        ("valid.edn", Some("jepsen"), 0, "no anomaly"),
+        ("aborted-read.edn", None, 1, "aborted-read = :G1a"),
+    ] {
+        let p = d.path().join(name);
+        std::fs::copy(data.join(name), &p).unwrap();
+        let mut cmd = bin();
+        cmd.arg("check");
+        if let Some(f) = format {
+            cmd.args(["--format", f]);
+        }
+        let out = cmd.arg(&p).output().unwrap();
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{name}: {s}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(s.contains(says), "{s}");
+        assert!(d.path().join(format!("{name}.results.json")).exists());
+    }
+    // A bad line: exit 3, and the message names it (line 2 holds a record
+    // without an offset).
+    let p = d.path().join("history.edn");
+    std::fs::write(
+        &p,
+        "{:index 0 :time 1 :process 0 :type :invoke :f :poll :value [[:poll]]}\n\
+         {:index 1 :time 2 :process 0 :type :ok :f :poll :value [[:poll {0 [[nil 5]]}]]}\n",
+    )
+    .unwrap();
+    let out = bin()
+        .arg("check")
+        .args(["--format", "jepsen"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+    // --model still means linearizability for an EDN file.
+    let out = bin()
+        .arg("check")
+        .args(["--format", "jepsen", "--model", "cas-register"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}

@@ -20,6 +20,9 @@
 //! - [`generate`]: a history builder and a simulated Kafka that writes valid
 //!   histories (with observer samples if asked), and faults that inject
 //!   exactly one anomaly class (for property tests and benchmarks).
+//! - [`jepsen`]: Jepsen's own Kafka histories (`history.edn`) translated
+//!   into this op model and checked by the same checkers
+//!   ([`jepsen::check_jepsen_file`]), classes named both ways.
 //!
 //! The entry point is [`check_history_file`]. Two rules keep a verdict
 //! honest: no vacuous pass (a history that cannot show loss is `unknown`,
@@ -34,6 +37,7 @@ pub mod generate;
 pub mod graph;
 pub mod hash;
 pub mod ingest;
+pub mod jepsen;
 pub mod linear;
 pub mod queue;
 pub mod results;

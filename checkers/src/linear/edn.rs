@@ -6,6 +6,11 @@
 //! Written here rather than taken from a crate: the subset is small, we
 //! need line numbers in errors, and the EDN crates on crates.io are either
 //! unmaintained or bring a large dependency tree for this one use.
+//!
+//! The one EDN reader of the project: the linearizability models read
+//! their histories with [`parse_ops`], and [`crate::jepsen`] streams
+//! Jepsen's Kafka histories (`history.edn`, one op map per line) through
+//! [`OpMaps`], one op at a time, each with the line it starts on.
 
 /// An EDN value.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +72,7 @@ pub struct EdnError {
 /// Streaming parser over a string: yields top-level forms with the line
 /// each one starts on.
 pub struct Parser<'a> {
+    src: &'a str,
     s: &'a [u8],
     pos: usize,
     line: u64,
@@ -75,6 +81,7 @@ pub struct Parser<'a> {
 impl<'a> Parser<'a> {
     pub fn new(s: &'a str) -> Self {
         Parser {
+            src: s,
             s: s.as_bytes(),
             pos: 0,
             line: 1,
@@ -131,15 +138,20 @@ impl<'a> Parser<'a> {
     }
 
     fn seq(&mut self, close: u8) -> Result<Vec<Edn>, EdnError> {
+        // Called just after the opening bracket: the line it is on.
+        let start = self.line;
         let mut out = Vec::new();
         loop {
             self.skip_ws();
             match self.peek() {
                 None => {
-                    return self.err(format!(
-                        "unclosed collection (expected '{}')",
-                        close as char
-                    ))
+                    return Err(EdnError {
+                        line: start,
+                        message: format!(
+                            "unclosed collection (expected '{}' before the end of the input)",
+                            close as char
+                        ),
+                    })
                 }
                 Some(c) if c == close => {
                     self.bump();
@@ -221,7 +233,7 @@ impl<'a> Parser<'a> {
             b'\\' => {
                 self.bump();
                 let t = self.token();
-                let ch = match t.as_str() {
+                let ch = match t {
                     "newline" => '\n',
                     "space" => ' ',
                     "tab" => '\t',
@@ -238,19 +250,22 @@ impl<'a> Parser<'a> {
                 if t.is_empty() {
                     return self.err("empty keyword");
                 }
-                Ok(Edn::Keyword(t))
+                Ok(Edn::Keyword(t.to_string()))
             }
             _ => {
                 let t = self.token();
                 if t.is_empty() {
                     return self.err(format!("unexpected character '{}'", c as char));
                 }
-                Ok(atom(&t))
+                Ok(atom(t))
             }
         }
     }
 
-    fn token(&mut self) -> String {
+    /// The next token, borrowed from the input (no allocation: numbers,
+    /// the bulk of a history, are parsed straight from it). Tokens end at
+    /// ASCII delimiters, so the slice is valid UTF-8.
+    fn token(&mut self) -> &'a str {
         let start = self.pos;
         while let Some(c) = self.peek() {
             if c.is_ascii_whitespace()
@@ -261,9 +276,10 @@ impl<'a> Parser<'a> {
             {
                 break;
             }
-            self.bump();
+            self.pos += 1; // no newline inside a token
         }
-        String::from_utf8_lossy(&self.s[start..self.pos]).into_owned()
+        let src: &'a str = self.src;
+        src.get(start..self.pos).unwrap_or("")
     }
 
     fn string(&mut self) -> Result<Edn, EdnError> {
@@ -314,25 +330,89 @@ fn atom(t: &str) -> Edn {
 /// Every op map of an EDN history: either one top-level vector/list of
 /// maps, or maps one after another. Each with the line it starts on.
 pub fn parse_ops(text: &str) -> Result<Vec<(u64, Edn)>, EdnError> {
-    let mut p = Parser::new(text);
-    let mut out = Vec::new();
-    while let Some(form) = p.next_form() {
-        let (line, v) = form?;
-        match v {
-            Edn::Vector(items) | Edn::List(items) => {
-                // Lines of inner maps are not tracked; report the outer one.
-                out.extend(items.into_iter().map(|i| (line, i)));
+    OpMaps::new(text).collect()
+}
+
+/// The op maps of an EDN history one at a time, each with the line it
+/// starts on: maps one after another (Jepsen's `history.edn`, one per
+/// line), or the maps inside top-level vectors or lists (a history written
+/// as one `[...]`). Streaming: only one op's tree is alive at a time.
+pub struct OpMaps<'a> {
+    p: Parser<'a>,
+    /// Inside a top-level collection: its closing byte and opening line.
+    inside: Option<(u8, u64)>,
+}
+
+impl<'a> OpMaps<'a> {
+    pub fn new(text: &'a str) -> Self {
+        OpMaps {
+            p: Parser::new(text),
+            inside: None,
+        }
+    }
+
+    fn not_a_map<T>(line: u64, v: &Edn) -> Result<T, EdnError> {
+        let mut shown = format!("{v:?}");
+        if shown.len() > 80 {
+            let mut cut = 77;
+            while !shown.is_char_boundary(cut) {
+                cut -= 1;
             }
-            m @ Edn::Map(_) => out.push((line, m)),
-            other => {
-                return Err(EdnError {
-                    line,
-                    message: format!("expected an op map or a vector of them, got {other:?}"),
-                })
+            shown.truncate(cut);
+            shown.push_str("...");
+        }
+        Err(EdnError {
+            line,
+            message: format!("expected an op map or a vector of them, got {shown}"),
+        })
+    }
+}
+
+impl Iterator for OpMaps<'_> {
+    type Item = Result<(u64, Edn), EdnError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.p.skip_ws();
+            match (self.inside, self.p.peek()) {
+                (Some((_, line)), None) => {
+                    self.inside = None;
+                    return Some(Err(EdnError {
+                        line,
+                        message: "unclosed top-level collection".into(),
+                    }));
+                }
+                (Some((close, _)), Some(c)) if c == close => {
+                    self.p.bump();
+                    self.inside = None;
+                }
+                (None, None) => return None,
+                (None, Some(c @ (b'[' | b'('))) => {
+                    let close = if c == b'[' { b']' } else { b')' };
+                    self.inside = Some((close, self.p.line()));
+                    self.p.bump();
+                }
+                (_, Some(_)) => {
+                    let line = self.p.line();
+                    return match self.p.value_or_discard() {
+                        Err(e) => {
+                            // Stop after an error: the rest cannot be trusted.
+                            self.p.pos = self.p.s.len();
+                            self.inside = None;
+                            Some(Err(e))
+                        }
+                        Ok(None) => continue,
+                        Ok(Some(m @ Edn::Map(_))) => Some(Ok((line, m))),
+                        Ok(Some(other)) => {
+                            self.p.pos = self.p.s.len();
+                            self.inside = None;
+                            Some(Self::not_a_map(line, &other))
+                        }
+                    };
+                }
             }
         }
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -361,10 +441,27 @@ mod tests {
     }
 
     #[test]
+    fn op_maps_stream_with_their_own_lines() {
+        let text = "; a comment\n[{:a 1}\n {:a 2}\n #_{:a 9}\n {:a 3}]\n{:a 4}\n";
+        let got: Vec<(u64, i64)> = OpMaps::new(text)
+            .map(|r| {
+                let (l, m) = r.unwrap();
+                (l, m.get("a").and_then(Edn::as_int).unwrap())
+            })
+            .collect();
+        assert_eq!(got, vec![(2, 1), (3, 2), (5, 3), (6, 4)]);
+        let e = parse_ops("{:a 1}\n[{:a 2}\n 7]\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e:?}");
+        let e = parse_ops("[{:a 1}\n").unwrap_err();
+        assert!(e.message.contains("unclosed"), "{e:?}");
+    }
+
+    #[test]
     fn errors_name_the_line() {
+        // An unclosed form is named by the line it opens on.
         let e = parse_ops("{:a 1}\n{:b 2\n").unwrap_err();
         assert!(e.message.contains("unclosed"), "{e:?}");
-        assert_eq!(e.line, 3);
+        assert_eq!(e.line, 2);
         let e = parse_ops("{:a 1}\n{:b\n}\n").unwrap_err();
         assert_eq!(e.line, 2);
     }

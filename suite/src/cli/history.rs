@@ -12,8 +12,9 @@ use trial_histories::{pretty, HistoryReader, OpType, Pairer, Store};
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
     /// A run (`latest`, `<test>`, `<test>/<timestamp>`, a timestamp prefix,
-    /// a run folder), a history file (`history.jsonl`), or with `--model`
-    /// a Jepsen EDN history (`*.edn`).
+    /// a run folder), a history file (`history.jsonl`), a Jepsen Kafka
+    /// history (`history.edn`), or with `--model` a Jepsen EDN history of a
+    /// register or key-value store (`*.edn`).
     pub run: String,
     /// Print the results as JSON instead of a summary.
     #[arg(long)]
@@ -26,6 +27,22 @@ pub struct CheckArgs {
     /// reached the verdict is unknown.
     #[arg(long, default_value_t = 60.0)]
     pub time_limit: f64,
+    /// The history's format: `kafka-trial` (history.jsonl), `jepsen` (the
+    /// history.edn of Jepsen's Kafka workload, checked with the same
+    /// checkers, classes named both ways), or `auto`: a `.edn` file with
+    /// Kafka ops (`:send`/`:poll`/`:txn` micro-ops, `:assign`) is `jepsen`,
+    /// any other `.edn` is a linearizability history (`--model`), anything
+    /// else `kafka-trial`.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+}
+
+/// The format of a history given to `check`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Auto,
+    KafkaTrial,
+    Jepsen,
 }
 
 #[derive(clap::Args, Debug)]
@@ -97,20 +114,40 @@ fn is_edn(p: &Path) -> bool {
 
 /// Check a history: run the checkers, print a summary (or JSON), write the
 /// results next to the history, and exit 0 valid / 1 anomalies / 2 unknown.
-/// Malformed input is an error (exit 3) naming the line.
+/// Malformed input is an error (exit 3) naming the line. A Jepsen Kafka
+/// history (`--format jepsen`, or a `.edn` file with Kafka ops) is
+/// translated and checked like a native one.
 pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
     let path = resolve(store, &a.run)?;
     if !a.time_limit.is_finite() || a.time_limit <= 0.0 {
         anyhow::bail!("--time-limit must be a positive number of seconds");
     }
     let time_limit = Duration::from_secs_f64(a.time_limit);
-    let results = if is_edn(&path) {
+    let edn = is_edn(&path);
+    let text = if (edn && a.format == Format::Auto) || a.format == Format::Jepsen {
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+    } else {
+        String::new()
+    };
+    let jepsen = match a.format {
+        Format::Jepsen => true,
+        Format::KafkaTrial => false,
+        // A --model asks for linearizability: the EDN models' histories.
+        Format::Auto => edn && a.model.is_none() && trial_checkers::jepsen::looks_like_kafka(&text),
+    };
+    let results = if jepsen {
+        if let Some(m) = &a.model {
+            anyhow::bail!(
+                "--model {m} does not apply to a Jepsen Kafka history (--format jepsen): it is \
+                 checked by the queue and transaction checkers"
+            );
+        }
+        trial_checkers::jepsen::check_jepsen_str(&text, &path, &CheckOptions::default())?
+    } else if edn && a.format == Format::Auto {
         let model = a.model.as_deref().unwrap_or("cas-register");
         if model == "log" {
             anyhow::bail!("--model log applies to kafka-trial histories (history.jsonl), not EDN");
         }
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
         let ops = trial_checkers::linear::edn::parse_ops(&text)
             .map(|v| v.len() as u64)
             .unwrap_or(0);

@@ -1,0 +1,235 @@
+//! Jepsen's own Kafka histories, checked directly.
+//!
+//! `history.edn` as Jepsen's Kafka workload (`jepsen.tests.kafka`) stores
+//! it is translated op by op into kafka-trial's op model
+//! ([`translate`]) and checked by the normal pairing pass and checkers, so
+//! that one set of definitions judges both tools' histories. The result is
+//! an ordinary [`Results`] with one more body, `checkers.jepsen`: what the
+//! translation did, and every class found under both names — kafka-trial's
+//! and the keyword Jepsen's checker reports it as ([`jepsen_name`]).
+
+pub mod translate;
+
+pub use translate::{looks_like_kafka, translate_str, Translation};
+
+use crate::results::CheckerBody;
+use crate::{CheckError, CheckOptions, Results};
+use std::path::Path;
+
+/// kafka-trial's class → the keyword Jepsen's Kafka checker reports it as
+/// (without the colon). A class absent here has no Jepsen counterpart.
+///
+/// Jepsen folds reads of failed plain sends and of aborted transactions
+/// into one class, G1a; kafka-trial tells them apart. Jepsen's checker
+/// draws no anti-dependency edges, so G-single and G2 have no counterpart;
+/// nor do `garbage-read` (Jepsen stops with `:no-writer-of-value`) and
+/// `nonlinearizable`.
+///
+/// (The lead merges this table with `verdict::jepsen_name` when both exist.)
+static NAMES: &[(&str, &str)] = &[
+    ("lost-write", "lost-write"),
+    ("unseen", "unseen"),
+    ("duplicate", "duplicate"),
+    ("inconsistent-offsets", "inconsistent-offsets"),
+    ("nonmonotonic-send", "nonmonotonic-send"),
+    ("poll-skip", "poll-skip"),
+    ("nonmonotonic-poll", "nonmonotonic-poll"),
+    ("int-poll-skip", "int-poll-skip"),
+    ("int-nonmonotonic-poll", "int-nonmonotonic-poll"),
+    ("int-send-skip", "int-send-skip"),
+    ("int-nonmonotonic-send", "int-nonmonotonic-send"),
+    ("failed-write-read", "G1a"),
+    ("aborted-read", "G1a"),
+    ("precommitted-read", "precommitted-read"),
+    ("G0", "G0"),
+    ("G1c", "G1c"),
+];
+
+/// The keyword (without its colon) Jepsen's Kafka checker uses for a
+/// kafka-trial class, including the `-process` and `-realtime` variants of
+/// the cycle classes (Elle's names: `G0-realtime`, `G1c-process`, …).
+pub fn jepsen_name(class: &str) -> Option<String> {
+    let (base, suffix) = ["-process", "-realtime"]
+        .iter()
+        .find_map(|s| class.strip_suffix(s).map(|b| (b, *s)))
+        .unwrap_or((class, ""));
+    let (_, j) = NAMES.iter().find(|(c, _)| *c == base)?;
+    if !suffix.is_empty() && !matches!(base, "G0" | "G1c") {
+        return None;
+    }
+    Some(format!("{j}{suffix}"))
+}
+
+/// One class found, under both names.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct NamedClass {
+    pub class: String,
+    /// Jepsen's keyword, with its colon (`:G1a`); `null` when Jepsen's
+    /// checker has no such class.
+    pub jepsen: Option<String>,
+    pub count: u64,
+    /// Reported but not counted against validity (e.g. `int-send-skip`,
+    /// `unseen` while the final reads do not decide it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub informational: bool,
+}
+
+/// `checkers.jepsen` in results.json.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct JepsenBody {
+    /// Op maps in the EDN file.
+    pub edn_ops: u64,
+    /// Ops the translation added: a rebalance after each subscribe, the
+    /// final reads made from the final polls (invocation and completion).
+    pub synthetic_ops: u64,
+    pub final_reads: u64,
+    /// Values re-encoded as key × multiplier + value (values repeated
+    /// across keys).
+    pub value_multiplier: Option<u64>,
+    /// The history had transactions (multi-micro-op or `:txn` ops).
+    pub transactional: bool,
+    /// Every class with a non-zero count, named both ways.
+    pub classes: Vec<NamedClass>,
+    pub summary: String,
+}
+
+/// Check a Jepsen Kafka history file (`history.edn`).
+pub fn check_jepsen_file(path: &Path, opts: &CheckOptions) -> Result<Results, CheckError> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        CheckError::Read(trial_histories::ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
+    check_jepsen_str(&text, path, opts)
+}
+
+/// Check the text of a Jepsen Kafka history; `path` names it in errors.
+pub fn check_jepsen_str(
+    text: &str,
+    path: &Path,
+    opts: &CheckOptions,
+) -> Result<Results, CheckError> {
+    let t = translate_str(text, path)?;
+    let mut opts = opts.clone();
+    opts.transactional |= t.transactional;
+    // The `log` model reads kafka-trial files; an EDN history is checked
+    // by the pairing pass only.
+    opts.linear_model = None;
+    let mut r = crate::check_ops(&t.ops, &opts).map_err(|e| relocate(e, path, &t.lines))?;
+    let classes: Vec<NamedClass> = r
+        .anomaly_counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(c, n)| NamedClass {
+            class: c.clone(),
+            jepsen: jepsen_name(c).map(|j| format!(":{j}")),
+            count: *n,
+            informational: r.checkers.queue.as_ref().is_some_and(|q| {
+                q.anomalies.get(c).is_some_and(|a| a.informational)
+                    || (c == crate::results::class::UNSEEN && !q.unseen.is_loss)
+            }),
+        })
+        .collect();
+    let named: Vec<String> = classes
+        .iter()
+        .map(|c| {
+            let info = if c.informational {
+                " (informational)"
+            } else {
+                ""
+            };
+            match &c.jepsen {
+                Some(j) => format!("{} {} = {j}{info}", c.count, c.class),
+                None => format!("{} {} (no Jepsen class){info}", c.count, c.class),
+            }
+        })
+        .collect();
+    let summary = format!(
+        "{} EDN ops{}{}; {}",
+        t.edn_ops,
+        if t.transactional {
+            ", transactional"
+        } else {
+            ""
+        },
+        if t.final_reads > 0 {
+            format!(", {} final reads from the final polls", t.final_reads)
+        } else {
+            ", no final polls (no assign with :seek-to-beginning?)".to_string()
+        },
+        if named.is_empty() {
+            "no anomaly".to_string()
+        } else {
+            format!("as Jepsen names them: {}", named.join(", "))
+        }
+    );
+    let body = JepsenBody {
+        edn_ops: t.edn_ops,
+        synthetic_ops: t.synthetic,
+        final_reads: t.final_reads,
+        value_multiplier: t.value_multiplier,
+        transactional: t.transactional,
+        classes,
+        summary: summary.clone(),
+    };
+    r.checkers.other.insert(
+        "jepsen".to_string(),
+        CheckerBody {
+            json: serde_json::value::to_raw_value(&body).expect("serialisable"),
+            summary: Some(summary),
+        },
+    );
+    r.warnings.extend(t.warnings);
+    Ok(r)
+}
+
+/// A checker error about translated op N names the EDN line it came from.
+fn relocate(e: CheckError, path: &Path, lines: &[u64]) -> CheckError {
+    let edn_line = |l: u64| {
+        lines
+            .get(l.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or(l)
+    };
+    match e {
+        CheckError::Pairing {
+            line,
+            index,
+            message,
+            ..
+        } => CheckError::Edn {
+            path: path.to_path_buf(),
+            line: edn_line(line),
+            message: format!("op {index}: {message}"),
+        },
+        CheckError::Value {
+            line, f, message, ..
+        } => CheckError::Edn {
+            path: path.to_path_buf(),
+            line: edn_line(line),
+            message: format!("{f}: {message}"),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_both_ways() {
+        assert_eq!(jepsen_name("aborted-read").as_deref(), Some("G1a"));
+        assert_eq!(jepsen_name("failed-write-read").as_deref(), Some("G1a"));
+        assert_eq!(jepsen_name("G1c-realtime").as_deref(), Some("G1c-realtime"));
+        assert_eq!(jepsen_name("G0-process").as_deref(), Some("G0-process"));
+        assert_eq!(jepsen_name("poll-skip").as_deref(), Some("poll-skip"));
+        assert_eq!(jepsen_name("poll-skip-process"), None);
+        assert_eq!(jepsen_name("G-single"), None);
+        assert_eq!(jepsen_name("garbage-read"), None);
+        for (c, _) in NAMES {
+            assert!(jepsen_name(c).is_some(), "{c}");
+        }
+    }
+}
