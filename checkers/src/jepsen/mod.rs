@@ -16,48 +16,13 @@ use crate::results::CheckerBody;
 use crate::{CheckError, CheckOptions, Results};
 use std::path::Path;
 
-/// kafka-trial's class → the keyword Jepsen's Kafka checker reports it as
-/// (without the colon). A class absent here has no Jepsen counterpart.
-///
-/// Jepsen folds reads of failed plain sends and of aborted transactions
-/// into one class, G1a; kafka-trial tells them apart. Jepsen's checker
-/// draws no anti-dependency edges, so G-single and G2 have no counterpart;
-/// nor do `garbage-read` (Jepsen stops with `:no-writer-of-value`) and
-/// `nonlinearizable`.
-///
-/// (The lead merges this table with `verdict::jepsen_name` when both exist.)
-static NAMES: &[(&str, &str)] = &[
-    ("lost-write", "lost-write"),
-    ("unseen", "unseen"),
-    ("duplicate", "duplicate"),
-    ("inconsistent-offsets", "inconsistent-offsets"),
-    ("nonmonotonic-send", "nonmonotonic-send"),
-    ("poll-skip", "poll-skip"),
-    ("nonmonotonic-poll", "nonmonotonic-poll"),
-    ("int-poll-skip", "int-poll-skip"),
-    ("int-nonmonotonic-poll", "int-nonmonotonic-poll"),
-    ("int-send-skip", "int-send-skip"),
-    ("int-nonmonotonic-send", "int-nonmonotonic-send"),
-    ("failed-write-read", "G1a"),
-    ("aborted-read", "G1a"),
-    ("precommitted-read", "precommitted-read"),
-    ("G0", "G0"),
-    ("G1c", "G1c"),
-];
-
 /// The keyword (without its colon) Jepsen's Kafka checker uses for a
-/// kafka-trial class, including the `-process` and `-realtime` variants of
-/// the cycle classes (Elle's names: `G0-realtime`, `G1c-process`, …).
+/// kafka-trial class; `None` when it has no counterpart. One table:
+/// [`crate::verdict::jepsen_name`] (Jepsen folds reads of failed plain
+/// sends and of aborted transactions into G1a, draws no anti-dependency
+/// edges — so no G-single or G2 — and stops on a garbage read).
 pub fn jepsen_name(class: &str) -> Option<String> {
-    let (base, suffix) = ["-process", "-realtime"]
-        .iter()
-        .find_map(|s| class.strip_suffix(s).map(|b| (b, *s)))
-        .unwrap_or((class, ""));
-    let (_, j) = NAMES.iter().find(|(c, _)| *c == base)?;
-    if !suffix.is_empty() && !matches!(base, "G0" | "G1c") {
-        return None;
-    }
-    Some(format!("{j}{suffix}"))
+    crate::verdict::jepsen_name(class).map(|k| k.trim_start_matches(':').to_string())
 }
 
 /// One class found, under both names.
@@ -228,7 +193,7 @@ mod tests {
         assert_eq!(jepsen_name("poll-skip-process"), None);
         assert_eq!(jepsen_name("G-single"), None);
         assert_eq!(jepsen_name("garbage-read"), None);
-        for (c, _) in NAMES {
+        for c in ["lost-write", "G1c", "precommitted-read", "int-send-skip"] {
             assert!(jepsen_name(c).is_some(), "{c}");
         }
     }

@@ -186,6 +186,11 @@ impl QueueChecker {
                 }
                 continue;
             }
+            if vi.flags & F_SELF_READ != 0 {
+                // Only its own transaction read it (reported as a
+                // precommitted read): seen, so neither lost nor unseen.
+                continue;
+            }
             // Committed: acknowledged, or in a transaction whose commit is
             // inferred. (A plain `info` send counts only once read.)
             let is_committed = if vi.txn != NO32 {

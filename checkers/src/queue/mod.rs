@@ -57,6 +57,9 @@ const F_UNSEEN_COUNTED: u8 = 2;
 /// delivery report inside a transaction), not only from reads: send-order
 /// checks use only such positions.
 const F_ACK_POS: u8 = 4;
+/// Its own transaction read it (a precommitted read): the value was seen,
+/// so it is neither lost nor unseen, but the read proves no commit.
+const F_SELF_READ: u8 = 8;
 
 /// The anomaly classes of this checker, in report order.
 pub const CLASSES: &[&str] = &[
@@ -705,6 +708,7 @@ impl QueueChecker {
         let v = self.vid(value);
         let vi = &mut self.vinfo[v as usize];
         if reader_txn != NO32 && vi.txn == reader_txn {
+            vi.flags |= F_SELF_READ;
             return (v, true);
         }
         if vi.first_read_op == NO {
