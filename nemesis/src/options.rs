@@ -157,10 +157,14 @@ pub enum Target {
     /// For one random partition of the test topic, all its replicas but one
     /// random survivor (`Targets::partition_replicas`): N-1 of N replicas.
     ReplicasButOne,
+    /// The transaction coordinator of one random `transactional.id` of the
+    /// workload (`Targets::transaction_coordinators`): one node, the one
+    /// whose pause or death moves that producer's transactions.
+    Coordinator,
 }
 
 impl Target {
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 8] = [
         Target::One,
         Target::Minority,
         Target::Majority,
@@ -168,6 +172,7 @@ impl Target {
         Target::Leaders,
         Target::Controller,
         Target::ReplicasButOne,
+        Target::Coordinator,
     ];
 
     pub fn name(self) -> &'static str {
@@ -179,6 +184,7 @@ impl Target {
             Target::Leaders => "leaders",
             Target::Controller => "controller",
             Target::ReplicasButOne => "replicas-but-one",
+            Target::Coordinator => "coordinator",
         }
     }
 
@@ -187,7 +193,7 @@ impl Target {
     pub fn is_dynamic(self) -> bool {
         matches!(
             self,
-            Target::Leaders | Target::Controller | Target::ReplicasButOne
+            Target::Leaders | Target::Controller | Target::ReplicasButOne | Target::Coordinator
         )
     }
 
