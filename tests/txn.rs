@@ -201,12 +201,14 @@ async fn coordinators_are_placed_as_computed_and_transactions_read_back() {
                 }),
             )
             .unwrap();
+            // The delivery report first: the record is in the log, then
+            // the transaction ends.
+            let o = rx.recv_timeout(Duration::from_secs(10)).unwrap();
             if commit {
                 c.commit(Duration::from_secs(10)).unwrap();
             } else {
                 c.abort(Duration::from_secs(10)).unwrap();
             }
-            let o = rx.recv_timeout(Duration::from_secs(5)).unwrap();
             values.push((v, commit, o));
         }
         let committed: Vec<u64> = values.iter().filter(|x| x.1).map(|x| x.0).collect();

@@ -229,22 +229,8 @@ impl<'a> Proc<'a> {
         let reports: Arc<Mutex<Vec<Option<SendOutcome>>>> = Arc::new(Mutex::new(vec![None; n]));
         let end = self.run(client.as_ref(), &mut ops, &mut value.offsets, abort, &reports);
         // Delivery reports come from the client's own thread: give the
-        // stragglers a moment (commit flushes, abort purges).
-        let expected: Vec<usize> = ops
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| matches!(o, MicroOp::Send(_)))
-            .map(|(i, _)| i)
-            .collect();
-        let until = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < until {
-            let r = reports.lock().expect("reports");
-            if expected.iter().all(|&i| r[i].is_some()) {
-                break;
-            }
-            drop(r);
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        // stragglers a moment (abort purges what was not sent).
+        wait_reports(&ops, &reports, Duration::from_secs(2));
         let r = reports.lock().expect("reports").clone();
         let mut acknowledged = 0;
         for (i, op) in ops.iter_mut().enumerate() {
@@ -316,6 +302,11 @@ impl<'a> Proc<'a> {
                 }
             }
         }
+        // Every send's delivery report before the end (as Jepsen's client
+        // waits for its send futures): the records, aborted ones included,
+        // then have known offsets. librdkafka fails a commit whose sends
+        // failed with an abortable error.
+        wait_reports(ops, reports, w + Duration::from_secs(1));
         if abort {
             return match retrying(|| client.abort(w)) {
                 Ok(()) => End::new(OpType::Fail, "aborted on purpose".to_string(), false),
@@ -344,6 +335,23 @@ impl<'a> Proc<'a> {
             // have been sent.
             Err(e) => End::new(OpType::Info, format!("commit: {e}"), true),
         }
+    }
+}
+
+/// Wait (at most `limit`) until every send of `ops` has its report.
+fn wait_reports(ops: &[MicroOp], reports: &Mutex<Vec<Option<SendOutcome>>>, limit: Duration) {
+    let until = Instant::now() + limit;
+    loop {
+        let all = {
+            let r = reports.lock().expect("reports");
+            ops.iter()
+                .enumerate()
+                .all(|(i, o)| !matches!(o, MicroOp::Send(_)) || r[i].is_some())
+        };
+        if all || Instant::now() >= until {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
