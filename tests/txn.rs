@@ -234,14 +234,24 @@ async fn coordinators_are_placed_as_computed_and_transactions_read_back() {
         while Instant::now() < until && c.position(0).is_none_or(|p| p < hi) {
             got.extend(c.poll(100, Duration::from_millis(200)).records);
         }
-        (got.iter().map(|r| r.value).collect::<Vec<_>>(), c.position(0), hi)
+        (
+            got.iter().map(|r| r.value).collect::<Vec<_>>(),
+            c.position(0),
+            hi,
+        )
     })
     .await
     .unwrap();
-    eprintln!("read_committed read {:?}, position {:?}, high watermark {}", read.0, read.1, read.2);
+    eprintln!(
+        "read_committed read {:?}, position {:?}, high watermark {}",
+        read.0, read.1, read.2
+    );
     assert_eq!(read.0, committed);
     assert!(aborted.iter().all(|v| !read.0.contains(v)));
-    assert!(read.1.is_some_and(|p| p >= read.2), "position passes the markers");
+    assert!(
+        read.1.is_some_and(|p| p >= read.2),
+        "position passes the markers"
+    );
 
     // The computed coordinators are the cluster's own answers.
     let computed = txn::coordinators(&bootstrap, &ids, Duration::from_secs(5))
@@ -259,6 +269,9 @@ async fn coordinators_are_placed_as_computed_and_transactions_read_back() {
         distinct.insert(asked);
     }
     eprintln!("coordinators: {computed:?}");
-    assert!(distinct.len() >= 2, "8 ids on one coordinator: {computed:?}");
+    assert!(
+        distinct.len() >= 2,
+        "8 ids on one coordinator: {computed:?}"
+    );
     cluster.teardown().await.unwrap();
 }

@@ -175,6 +175,19 @@ impl Target {
         Target::Coordinator,
     ];
 
+    /// The default targets of kill and pause: every target that any
+    /// workload can resolve (not `coordinator`, which needs transactions;
+    /// also keeps the plans generated before it existed unchanged).
+    pub const DEFAULTS: [Target; 7] = [
+        Target::One,
+        Target::Minority,
+        Target::Majority,
+        Target::All,
+        Target::Leaders,
+        Target::Controller,
+        Target::ReplicasButOne,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Target::One => "one",
@@ -409,8 +422,8 @@ impl Default for NemesisOptions {
             jitter_percent: 25,
             max_concurrent: 1,
             topologies: Topology::defaults(),
-            kill_targets: Target::ALL.to_vec(),
-            pause_targets: Target::ALL.to_vec(),
+            kill_targets: Target::DEFAULTS.to_vec(),
+            pause_targets: Target::DEFAULTS.to_vec(),
             loss_targets: vec![Target::One, Target::Leaders, Target::All],
             loss_probability: 0.2,
             clock_targets: vec![

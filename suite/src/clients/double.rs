@@ -159,13 +159,17 @@ impl Consumer for DoubleConsumer {
     }
 }
 
+/// An open transaction: its number, the partitions it wrote to, the
+/// offsets it will commit.
+type OpenTxn = (u64, Vec<usize>, Vec<(Partition, i64)>);
+
 /// A transactional client of the in-memory topic.
 struct DoubleTxn {
     log: Arc<Mutex<Log>>,
     group: String,
     consumer: DoubleConsumer,
     /// The open transaction: its number, its partitions, its offsets.
-    open: Mutex<Option<(u64, Vec<usize>, Vec<(Partition, i64)>)>>,
+    open: Mutex<Option<OpenTxn>>,
 }
 
 fn state_error(m: &str) -> TxnError {

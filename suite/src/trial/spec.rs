@@ -3,8 +3,8 @@
 //! ([`NemesisPlan`]), and what it found ([`Report`]).
 
 use super::script::{ScriptStep, ScriptTarget};
-use crate::clients::{Acks, Isolation};
 use crate::clients::ClientSettings;
+use crate::clients::{Acks, Isolation};
 use crate::kafka::{ClusterSpec, Timing};
 use crate::workloads::{SubVia, Workload, WorkloadOptions};
 use anyhow::{anyhow, bail, Result};

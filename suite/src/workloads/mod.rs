@@ -17,9 +17,9 @@
 
 pub mod pacing;
 pub mod queue;
-pub mod txn;
 #[cfg(test)]
 mod trivial;
+pub mod txn;
 
 use crate::clients::{ClientSettings, Driver};
 use serde::{Deserialize, Serialize};

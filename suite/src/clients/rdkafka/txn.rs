@@ -54,9 +54,9 @@ impl RdTxn {
                 "transaction.timeout.ms",
                 t.transaction_timeout.as_millis().to_string(),
             );
-        let producer: ThreadedProducer<DeliveryContext> = pc
-            .create_with_context(DeliveryContext)
-            .map_err(|e| format!("create the transactional producer: {e}"))?;
+        let producer: ThreadedProducer<DeliveryContext> =
+            pc.create_with_context(DeliveryContext)
+                .map_err(|e| format!("create the transactional producer: {e}"))?;
         producer
             .init_transactions(s.request_timeout * 3)
             .map_err(|e| format!("init_transactions: {}", txn_error(e)))?;
@@ -170,4 +170,3 @@ impl Drop for RdTxn {
         let _ = self.producer.flush(Duration::from_millis(200));
     }
 }
-

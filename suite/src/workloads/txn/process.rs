@@ -227,7 +227,13 @@ impl<'a> Proc<'a> {
         ctx.record(Op::new(self.p.clone(), OpType::Invoke, F::Txn).with_value(&value));
         let client = self.client.as_ref().expect("clients are open");
         let reports: Arc<Mutex<Vec<Option<SendOutcome>>>> = Arc::new(Mutex::new(vec![None; n]));
-        let end = self.run(client.as_ref(), &mut ops, &mut value.offsets, abort, &reports);
+        let end = self.run(
+            client.as_ref(),
+            &mut ops,
+            &mut value.offsets,
+            abort,
+            &reports,
+        );
         // Delivery reports come from the client's own thread: give the
         // stragglers a moment (abort purges what was not sent).
         wait_reports(&ops, &reports, Duration::from_secs(2));
@@ -293,7 +299,8 @@ impl<'a> Proc<'a> {
                     }
                 }
                 MicroOp::Poll(pv) => {
-                    let r = client.consumer().poll(200, Duration::from_millis(100));
+                    // A short wait: an empty poll should not hold the transaction open.
+                    let r = client.consumer().poll(200, Duration::from_millis(25));
                     for rec in r.records.into_iter().chain(r.after) {
                         let next = read_to.entry(rec.partition).or_insert(rec.offset + 1);
                         *next = (*next).max(rec.offset + 1);

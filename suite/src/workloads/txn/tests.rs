@@ -46,7 +46,10 @@ fn txn_through_the_driver_seam_is_valid() {
     let w = crate::workloads::build("txn", &txn_options()).unwrap();
     assert_eq!(w.topic().name, TXN_TOPIC);
     assert!(w.check_options().transactional);
-    assert_eq!(w.transactional_ids(), vec!["kt-txn-0", "kt-txn-1", "kt-txn-2"]);
+    assert_eq!(
+        w.transactional_ids(),
+        vec!["kt-txn-0", "kt-txn-1", "kt-txn-2"]
+    );
     let ctx = context(dir.path(), 3, Duration::from_millis(1500));
     let running = w.start(ctx.clone());
     assert!(running.join_within(Duration::from_secs(10)).is_empty());
@@ -67,7 +70,10 @@ fn txn_through_the_driver_seam_is_valid() {
     let (ok, fail) = (done(OpType::Ok), done(OpType::Fail));
     assert!(ok.len() > 20, "only {} committed transactions", ok.len());
     assert!(fail.iter().any(|t| t.abort), "no deliberate abort");
-    assert!(ok.iter().any(|t| !t.offsets.is_empty()), "no offsets committed");
+    assert!(
+        ok.iter().any(|t| !t.offsets.is_empty()),
+        "no offsets committed"
+    );
     // Every send of a transaction has its position (the double always
     // reports), committed or aborted.
     for t in ok.iter().chain(&fail) {
@@ -90,8 +96,7 @@ fn txn_through_the_driver_seam_is_valid() {
         .iter()
         .filter(|o| o.f == F::FinalRead && o.kind == OpType::Ok)
         .flat_map(|o| {
-            let fr: trial_histories::values::FinalRead =
-                o.value_as().unwrap();
+            let fr: trial_histories::values::FinalRead = o.value_as().unwrap();
             fr.records.into_iter().map(|r| r.value)
         })
         .collect();
@@ -103,7 +108,11 @@ fn txn_through_the_driver_seam_is_valid() {
         .iter()
         .filter(|o| o.f == F::Assign && o.kind == OpType::Ok)
         .count();
-    assert!(rewinds > fail.len(), "{rewinds} assigns, {} fails", fail.len());
+    assert!(
+        rewinds > fail.len(),
+        "{rewinds} assigns, {} fails",
+        fail.len()
+    );
 }
 
 /// A driver whose transactional clients are the double's, with the
@@ -196,18 +205,58 @@ impl Driver for Faulty {
     }
 }
 
+/// A scripted case: name, commit results, begin results, the outcome
+/// wanted, whether the clients must be replaced.
+type Case = (
+    &'static str,
+    Vec<Result<(), TxnErrorKind>>,
+    Vec<Result<(), TxnErrorKind>>,
+    OpType,
+    bool,
+);
+
 /// Each scripted error class ends its transaction as the contract says,
 /// and the clients are replaced exactly after info or fatal outcomes.
 #[test]
 fn error_classes_map_to_outcomes() {
     use TxnErrorKind::*;
-    let cases: Vec<(&str, Vec<Result<(), TxnErrorKind>>, Vec<Result<(), TxnErrorKind>>, OpType, bool)> = vec![
+    let cases: Vec<Case> = vec![
         ("commit ok", vec![Ok(())], vec![], OpType::Ok, false),
-        ("retriable commit, retried", vec![Err(Retriable), Ok(())], vec![], OpType::Ok, false),
-        ("retries exhausted", vec![Err(Retriable); 3], vec![], OpType::Info, true),
-        ("fenced while committing", vec![Err(Fatal)], vec![], OpType::Info, true),
-        ("abortable commit, aborted", vec![Err(Abortable)], vec![], OpType::Fail, false),
-        ("fenced at begin", vec![], vec![Err(Fatal)], OpType::Fail, true),
+        (
+            "retriable commit, retried",
+            vec![Err(Retriable), Ok(())],
+            vec![],
+            OpType::Ok,
+            false,
+        ),
+        (
+            "retries exhausted",
+            vec![Err(Retriable); 3],
+            vec![],
+            OpType::Info,
+            true,
+        ),
+        (
+            "fenced while committing",
+            vec![Err(Fatal)],
+            vec![],
+            OpType::Info,
+            true,
+        ),
+        (
+            "abortable commit, aborted",
+            vec![Err(Abortable)],
+            vec![],
+            OpType::Fail,
+            false,
+        ),
+        (
+            "fenced at begin",
+            vec![],
+            vec![Err(Fatal)],
+            OpType::Fail,
+            true,
+        ),
     ];
     for (name, commits, begins, want, replaced) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -246,7 +295,12 @@ fn error_classes_map_to_outcomes() {
         if name != "fenced at begin" {
             // The sends reached the log whatever the outcome: their
             // positions are recorded.
-            assert!(t.ops.iter().all(|m| matches!(m, MicroOp::Send(s) if s.offset.is_some())), "{name}: {t:?}");
+            assert!(
+                t.ops
+                    .iter()
+                    .all(|m| matches!(m, MicroOp::Send(s) if s.offset.is_some())),
+                "{name}: {t:?}"
+            );
         }
     }
 }
