@@ -146,6 +146,16 @@ pub trait Targets: Send + Sync {
     async fn partition_replicas(&self) -> Result<BTreeMap<i32, Vec<String>>, NodeError>;
     /// The active KRaft controller's node name, if known.
     async fn active_controller(&self) -> Result<Option<String>, NodeError>;
+    /// The transaction coordinator's node name of each `transactional.id`
+    /// the workload uses (the leader of its `__transaction_state`
+    /// partition). Workloads without transactions have none: the default
+    /// answer is an error, recorded in the fault's `info` op.
+    async fn transaction_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
+        Err(NodeError::Other {
+            node: "-".into(),
+            msg: "no transaction coordinators: the workload has no transactional.id".into(),
+        })
+    }
 }
 
 /// A [`Targets`] that knows nothing: every Kafka-aware target is an error
@@ -181,6 +191,8 @@ pub struct StaticTargets {
     pub leaders: BTreeMap<i32, String>,
     pub replicas: BTreeMap<i32, Vec<String>>,
     pub controller: Option<String>,
+    /// `transactional.id` → coordinator node name.
+    pub coordinators: BTreeMap<String, String>,
 }
 
 #[async_trait]
@@ -193,6 +205,9 @@ impl Targets for StaticTargets {
     }
     async fn active_controller(&self) -> Result<Option<String>, NodeError> {
         Ok(self.controller.clone())
+    }
+    async fn transaction_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
+        Ok(self.coordinators.clone())
     }
 }
 

@@ -157,10 +157,28 @@ pub enum Target {
     /// For one random partition of the test topic, all its replicas but one
     /// random survivor (`Targets::partition_replicas`): N-1 of N replicas.
     ReplicasButOne,
+    /// The transaction coordinator of one random `transactional.id` of the
+    /// workload (`Targets::transaction_coordinators`): one node, the one
+    /// whose pause or death moves that producer's transactions.
+    Coordinator,
 }
 
 impl Target {
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 8] = [
+        Target::One,
+        Target::Minority,
+        Target::Majority,
+        Target::All,
+        Target::Leaders,
+        Target::Controller,
+        Target::ReplicasButOne,
+        Target::Coordinator,
+    ];
+
+    /// The default targets of kill and pause: every target that any
+    /// workload can resolve (not `coordinator`, which needs transactions;
+    /// also keeps the plans generated before it existed unchanged).
+    pub const DEFAULTS: [Target; 7] = [
         Target::One,
         Target::Minority,
         Target::Majority,
@@ -179,6 +197,7 @@ impl Target {
             Target::Leaders => "leaders",
             Target::Controller => "controller",
             Target::ReplicasButOne => "replicas-but-one",
+            Target::Coordinator => "coordinator",
         }
     }
 
@@ -187,7 +206,7 @@ impl Target {
     pub fn is_dynamic(self) -> bool {
         matches!(
             self,
-            Target::Leaders | Target::Controller | Target::ReplicasButOne
+            Target::Leaders | Target::Controller | Target::ReplicasButOne | Target::Coordinator
         )
     }
 
@@ -403,8 +422,8 @@ impl Default for NemesisOptions {
             jitter_percent: 25,
             max_concurrent: 1,
             topologies: Topology::defaults(),
-            kill_targets: Target::ALL.to_vec(),
-            pause_targets: Target::ALL.to_vec(),
+            kill_targets: Target::DEFAULTS.to_vec(),
+            pause_targets: Target::DEFAULTS.to_vec(),
             loss_targets: vec![Target::One, Target::Leaders, Target::All],
             loss_probability: 0.2,
             clock_targets: vec![

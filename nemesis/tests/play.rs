@@ -179,6 +179,38 @@ async fn kill_leaders_restarts_them() {
     assert_eq!(net.state("n2"), ProcessState::Running);
 }
 
+/// `coordinator` hits the coordinator of one transactional id, named in
+/// the fault's op; with no transactional ids it fails the action.
+#[tokio::test]
+async fn pause_a_transaction_coordinator() {
+    let (net, nodes) = DoubleNet::new(3);
+    let targets = StaticTargets {
+        coordinators: BTreeMap::from([("kt-txn-0".into(), "n3".into())]),
+        ..Default::default()
+    };
+    let s = plan(3, pair(0, 0, 10, kill(Target::Coordinator, None)));
+    let (buf, _) = play(&s, nodes, Arc::new(targets)).await;
+    let ops = buf.ops();
+    let v = ops[1].value_json();
+    assert_eq!(v["nodes"], json!(["n3"]));
+    assert_eq!(v["target"], json!("coordinator"));
+    assert_eq!(v["transactional_id"], json!("kt-txn-0"));
+    assert!(net.log().iter().any(|l| l == "n3 kill"));
+
+    let (_net, nodes) = DoubleNet::new(3);
+    let s = plan(3, pair(0, 0, 10, kill(Target::Coordinator, None)));
+    let (buf, r) = play(&s, nodes, Arc::new(StaticTargets::default())).await;
+    assert_eq!(r.failed_actions, 1);
+    assert!(
+        buf.ops()[1]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no transactional.id")),
+        "{:?}",
+        buf.ops()[1].error
+    );
+}
+
 #[tokio::test]
 async fn kill_all_but_one_replica() {
     let (net, nodes) = DoubleNet::new(5);
@@ -451,6 +483,7 @@ async fn generated_plan_of_all_faults_plays_clean() {
             leaders: BTreeMap::from([(0, "n1".into()), (1, "n3".into())]),
             replicas: BTreeMap::from([(0, vec!["n1".into(), "n2".into(), "n3".into()])]),
             controller: Some("n5".into()),
+            coordinators: BTreeMap::from([("kt-txn-0".into(), "n2".into())]),
         };
         let (buf, r) = play(&s, nodes, Arc::new(targets)).await;
         let ops = buf.ops();

@@ -238,6 +238,21 @@ impl FaultCtx<'_> {
                     None => Err("no active controller known".into()),
                 }
             }
+            Target::Coordinator => {
+                let coordinators = timed(
+                    "transaction coordinators".into(),
+                    self.targets.transaction_coordinators(),
+                )
+                .await?;
+                let ids: Vec<(&String, &String)> = coordinators.iter().collect();
+                let (id, node) = ids
+                    .choose(&mut rng)
+                    .ok_or("the workload has no transactional.id with a known coordinator")?;
+                Ok((
+                    BTreeSet::from([(*node).clone()]),
+                    json!({ "transactional_id": id, "coordinator": node }),
+                ))
+            }
             Target::ReplicasButOne => {
                 let replicas = timed(
                     "partition replicas".into(),

@@ -3,7 +3,7 @@
 
 use super::cluster::{parse_pairs, ClusterArgs};
 use super::exit;
-use crate::clients::Acks;
+use crate::clients::{Acks, Isolation};
 use crate::trial::{self, NemesisPlan, TestSpec, SCENARIOS};
 use crate::workloads::SubVia;
 use anyhow::{bail, Result};
@@ -33,6 +33,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("{s:?} is not a valid duration"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parse `--isolation`.
+pub fn parse_isolation(s: &str) -> Result<Isolation, String> {
+    match s.trim().replace('-', "_").as_str() {
+        "read_committed" => Ok(Isolation::ReadCommitted),
+        "read_uncommitted" => Ok(Isolation::ReadUncommitted),
+        _ => Err(format!(
+            "{s:?}: isolation is read_committed or read_uncommitted"
+        )),
+    }
 }
 
 /// Every option of a trial.
@@ -102,9 +113,18 @@ pub struct TestArgs {
     /// (100/s × 1/3 × 8 s ≈ 270 at the defaults).
     #[arg(long, alias = "pipeline", default_value_t = 256)]
     pub senders: usize,
-    /// Workload: queue (keyed sends and polls, final reads).
+    /// Workload: queue (keyed sends and polls, final reads) or txn
+    /// (transactions of sends and polls committed with the consumed
+    /// offsets, some aborted on purpose; final read_committed reads).
     #[arg(long, default_value = "queue")]
     pub workload: String,
+    /// txn workload: the consumers' isolation.level, read_committed or
+    /// read_uncommitted (the final reads are always read_committed).
+    #[arg(long, default_value = "read_committed", value_parser = parse_isolation)]
+    pub isolation: Isolation,
+    /// txn workload: chance that a transaction is aborted on purpose.
+    #[arg(long, default_value_t = crate::workloads::default_abort_probability())]
+    pub abort_probability: f64,
     /// Client driver: rdkafka.
     #[arg(long, default_value = "rdkafka")]
     pub driver: String,
@@ -168,6 +188,8 @@ impl TestArgs {
         spec.send_ratio = self.send_ratio;
         spec.senders = self.senders;
         spec.workload = self.workload.clone();
+        spec.isolation = self.isolation;
+        spec.abort_probability = self.abort_probability;
         spec.driver = self.driver.clone();
         spec.observer_interval = self.observer_interval;
         spec.seed = self.seed;
@@ -248,6 +270,12 @@ pub struct ScenarioRunArgs {
     pub kafka_version: Option<String>,
     #[arg(long, value_parser = parse_duration)]
     pub nemesis_interval: Option<Duration>,
+    /// txn workload: the consumers' isolation.level.
+    #[arg(long, value_parser = parse_isolation)]
+    pub isolation: Option<Isolation>,
+    /// txn workload: chance that a transaction is aborted on purpose.
+    #[arg(long)]
+    pub abort_probability: Option<f64>,
     /// Print the nemesis schedule and exit.
     #[arg(long)]
     pub dry_run: bool,
@@ -274,6 +302,12 @@ pub fn scenario_spec(store: &Path, a: &ScenarioRunArgs) -> Result<TestSpec> {
     }
     if let Some(n) = a.nodes {
         spec.cluster.nodes = n;
+    }
+    if let Some(i) = a.isolation {
+        spec.isolation = i;
+    }
+    if let Some(p) = a.abort_probability {
+        spec.abort_probability = p;
     }
     if let Some(v) = &a.kafka_version {
         spec.cluster.kafka_version = Some(v.clone());
@@ -333,6 +367,19 @@ mod tests {
     }
 
     #[test]
+    fn isolation_parses() {
+        assert_eq!(
+            parse_isolation("read_uncommitted").unwrap(),
+            Isolation::ReadUncommitted
+        );
+        assert_eq!(
+            parse_isolation("read-committed").unwrap(),
+            Isolation::ReadCommitted
+        );
+        assert!(parse_isolation("serializable").is_err());
+    }
+
+    #[test]
     fn every_scenario_builds_a_valid_spec() {
         for s in SCENARIOS {
             let a = ScenarioRunArgs {
@@ -344,6 +391,8 @@ mod tests {
                 nodes: None,
                 kafka_version: None,
                 nemesis_interval: None,
+                isolation: None,
+                abort_probability: None,
                 dry_run: true,
             };
             let spec = scenario_spec(Path::new("store"), &a).unwrap();

@@ -17,6 +17,27 @@
 //! | no delivery report within the message timeout + margin | `Info` | unknown |
 //! | a poll that returned an error and no records | `fail` | reads have no effect |
 //!
+//! # Transactions ([`TxnClient`])
+//!
+//! A transactional client reports each call's error with its class
+//! ([`TxnErrorKind`], librdkafka's `rd_kafka_error_is_retriable`,
+//! `_txn_requires_abort`, `_is_fatal`); the workload turns a whole
+//! transaction into one history op:
+//!
+//! | transaction event | outcome | why |
+//! | --- | --- | --- |
+//! | `commit_transaction` returned success | `ok` | the coordinator wrote the commit marker decision |
+//! | aborted on purpose, `abort_transaction` succeeded | `fail` (`abort: true`) | the abort marker decision is durable |
+//! | an error before commit was called (begin, send, `send_offsets_to_transaction`), then a successful abort or a fatal error | `fail` | EndTxn(commit) was never sent; the open transaction is aborted by the abort, the broker's transaction timeout or the next producer with this `transactional.id` |
+//! | commit: retriable error (timeout), retried within the budget until success | `ok` | librdkafka allows retrying the same commit |
+//! | commit: retries exhausted, fatal error (fenced) or abortable error whose abort also failed | `info` | EndTxn(commit) may have been sent: it may have committed |
+//! | commit: abortable error, then a successful abort | `fail` | librdkafka raises abortable errors before EndTxn(commit) is sent |
+//! | abort on purpose: retries exhausted or fatal | `info` | the outcome is not known to the client |
+//!
+//! A send micro-op carries its partition and offset whenever its delivery
+//! report arrived, whatever the transaction's outcome: the record exists at
+//! that offset, committed or aborted.
+//!
 //! - [`rdkafka`]: librdkafka through the `rdkafka` crate (the default);
 //! - `double` (tests only): an in-memory topic, the test double that
 //!   proves the seam (`workloads` runs its unit tests through it).
@@ -157,11 +178,98 @@ pub trait Producer: Send + Sync {
 /// A consumer of the test topic, by manual assignment or by subscription.
 pub trait Consumer: Send {
     fn assign(&self, partitions: &[Partition], from: StartAt) -> Result<(), String>;
+    /// Assign exactly these partitions, each read from its own offset.
+    fn assign_at(&self, at: &[(Partition, i64)]) -> Result<(), String>;
     fn subscribe(&self) -> Result<(), String>;
     /// Poll for up to `max` records or `within`, whichever comes first.
     fn poll(&self, max: usize, within: Duration) -> PollResult;
     /// Low and high watermarks of a partition.
     fn watermarks(&self, p: Partition, within: Duration) -> Result<(i64, i64), String>;
+    /// The offset of the next record the consumer would return from `p`,
+    /// where the client knows it. Past the last returned record, it covers
+    /// what the client skipped without returning (transaction markers,
+    /// aborted records under `read_committed`).
+    fn position(&self, _p: Partition) -> Option<i64> {
+        None
+    }
+}
+
+/// The class of a transactional call's error, as the client reports it;
+/// it decides what the workload does next (see the table above).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnErrorKind {
+    /// The same call may be retried (e.g. a commit that timed out).
+    Retriable,
+    /// The transaction must be aborted (`abort_transaction`).
+    Abortable,
+    /// The producer is unusable (fenced by a newer producer with the same
+    /// `transactional.id`, …): replace it.
+    Fatal,
+    /// Anything else (a bad state of the client): treated as fatal.
+    Other,
+}
+
+/// A transactional call's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnError {
+    pub kind: TxnErrorKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for TxnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({:?})", self.message, self.kind)
+    }
+}
+
+/// `isolation.level` of a transactional workload's consumers.
+pub use trial_checkers::Isolation;
+
+/// What a transactional client needs besides [`ClientSettings`].
+#[derive(Debug, Clone)]
+pub struct TxnSettings {
+    /// The producer's `transactional.id` (stable per workload process, so
+    /// that a replacement fences its predecessor).
+    pub transactional_id: String,
+    /// The consumer group whose offsets the transactions commit.
+    pub group: String,
+    pub isolation: Isolation,
+    /// The broker aborts a transaction left open this long.
+    pub transaction_timeout: Duration,
+}
+
+/// A transactional producer and the consumer of the same process
+/// (consume-transform-produce): the consumer's group metadata travels with
+/// the offsets the producer commits, so they belong together. Blocking
+/// calls, one process at a time.
+pub trait TxnClient: Send {
+    /// `begin_transaction`.
+    fn begin(&self) -> Result<(), TxnError>;
+    /// Send `value` under `key` to `partition` inside the open transaction;
+    /// `done` is called once with the delivery report (the outcome table
+    /// above; an aborted transaction's purged sends report `Fail`).
+    fn send_async(
+        &self,
+        partition: Partition,
+        key: u64,
+        value: u64,
+        done: OnDelivery,
+    ) -> Result<(), SendOutcome>;
+    /// `send_offsets_to_transaction` with the consumer's group metadata.
+    fn send_offsets(&self, offsets: &[(Partition, i64)], within: Duration) -> Result<(), TxnError>;
+    /// `commit_transaction` (flushes outstanding sends first).
+    fn commit(&self, within: Duration) -> Result<(), TxnError>;
+    /// `abort_transaction` (purges outstanding sends).
+    fn abort(&self, within: Duration) -> Result<(), TxnError>;
+    /// The consumer: assign, poll, watermarks.
+    fn consumer(&self) -> &dyn Consumer;
+    /// The group's committed offsets of these partitions (`None`: nothing
+    /// committed yet).
+    fn committed(
+        &self,
+        partitions: &[Partition],
+        within: Duration,
+    ) -> Result<Vec<(Partition, Option<i64>)>, String>;
 }
 
 /// A kind of client.
@@ -170,6 +278,15 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     fn producer(&self, s: &ClientSettings) -> Result<Arc<dyn Producer>, String>;
     fn consumer(&self, s: &ClientSettings, group: &str) -> Result<Box<dyn Consumer>, String>;
+    /// A transactional producer (after `init_transactions`, which fences
+    /// earlier producers of the same `transactional.id`) with its consumer.
+    fn transactional(
+        &self,
+        _s: &ClientSettings,
+        _t: &TxnSettings,
+    ) -> Result<Box<dyn TxnClient>, String> {
+        Err(format!("the {} driver has no transactions", self.name()))
+    }
 }
 
 /// Names of the drivers [`driver`] knows.

@@ -16,6 +16,9 @@ use trial_nemesis::{FaultKind, FaultKinds, Requirements};
 pub const BROKER_PORT: u16 = 9092;
 /// KRaft controller listener port.
 pub const CONTROLLER_PORT: u16 = 9093;
+/// `transaction.state.log.num.partitions`: where transactional ids are
+/// placed ([`super::txn::transaction_state_partition`]).
+pub const TRANSACTION_STATE_PARTITIONS: i32 = 10;
 
 /// Everything needed to start a cluster. Validate with [`ClusterSpec::validate`]
 /// before anything starts.
@@ -244,7 +247,10 @@ pub fn server_properties(spec: &ClusterSpec, role: &NodeRole, ip: &IpAddr, voter
         "transaction.state.log.min.isr",
         internal_rf.min(2).to_string(),
     );
-    set("transaction.state.log.num.partitions", "10".into());
+    set(
+        "transaction.state.log.num.partitions",
+        TRANSACTION_STATE_PARTITIONS.to_string(),
+    );
     set(
         "share.coordinator.state.topic.replication.factor",
         internal_rf.to_string(),

@@ -10,7 +10,9 @@
 //! - [`quorum`]: the active KRaft controller, from the quorum state;
 //! - [`timing`]: timing profiles (failure detection, client timeouts,
 //!   fault durations chosen together);
-//! - [`admin`]: topic creation, metadata, health waits (through rdkafka).
+//! - [`admin`]: topic creation, metadata, health waits (through rdkafka);
+//! - [`txn`]: transaction coordinators (Kafka's placement of a
+//!   `transactional.id`, and FindCoordinator to check it).
 //!
 //! Must never: know which platform the nodes are on (only `Host`).
 
@@ -20,6 +22,7 @@ pub mod dist;
 pub mod node;
 pub mod quorum;
 pub mod timing;
+pub mod txn;
 
 pub use config::{ClusterSpec, NodeRole, BROKER_PORT, CONTROLLER_PORT};
 pub use dist::KafkaDist;

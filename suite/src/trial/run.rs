@@ -201,6 +201,7 @@ async fn trial(
         topic: topic.name.clone(),
         names,
         nodes: cluster.nodes.clone(),
+        transactional_ids: workload.transactional_ids(),
     });
     let nemesis = {
         let schedule = schedule.clone();

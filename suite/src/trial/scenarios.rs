@@ -63,6 +63,21 @@ pub fn unclean_script(t: Duration) -> Vec<ScriptStep> {
     ]
 }
 
+/// The transactional workload's common settings: RF 3, min.insync 2
+/// (what transactions are documented to need), a few processes each
+/// running transactions back to back.
+fn txn_base(mut s: TestSpec) -> TestSpec {
+    s.workload = "txn".into();
+    s.cluster.replication_factor = 3;
+    s.cluster.min_insync_replicas = 2;
+    s.acks = Acks::All;
+    s.idempotence = true;
+    s.concurrency = 6;
+    s.rate = 100.0;
+    s.send_ratio = 0.5;
+    s
+}
+
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "safe",
@@ -126,6 +141,33 @@ pub const SCENARIOS: &[Scenario] = &[
             s.idempotence = true;
             s.nemesis = opts("partition", |o| {
                 o.topologies = vec![Topology::Primaries];
+            });
+            s
+        },
+    },
+    Scenario {
+        name: "txn-safe",
+        purpose: "the txn workload (consume-transform-produce, read_committed, some transactions aborted on purpose) on RF 3, min.insync 2; one broker at a time killed or paused — a random one, a transaction coordinator or the controller — each fault outlasting Kafka's detection: coordinators and leaders move while transactions commit",
+        expected: "valid (no anomaly Kafka forbids under read_committed)",
+        build: |s| {
+            let mut s = txn_base(s);
+            s.nemesis = opts("kill,pause", |o| {
+                o.kill_targets = vec![Target::One, Target::Coordinator, Target::Controller];
+                o.pause_targets = vec![Target::One, Target::Coordinator, Target::Controller];
+            });
+            s
+        },
+    },
+    Scenario {
+        name: "txn-pauses",
+        purpose: "the txn workload while transaction coordinators and partition leaders are paused, briefly and often (1 s and up, every ~3 s): requests such as EndTxn sit in a paused broker's socket while the client times out and moves on, then land late — the KAFKA-17754 class (a delayed EndTxn landing on a later transaction; librdkafka speaks transactions v1 only)",
+        expected: "hunting: aborted-read, lost-write, G1c or duplicate would be KAFKA-17754-class findings",
+        build: |s| {
+            let mut s = txn_base(s);
+            s.nemesis = opts("pause", |o| {
+                o.pause_targets = vec![Target::Coordinator, Target::Leaders];
+                o.interval = Duration::from_secs(3);
+                o.min_fault_duration = Duration::from_secs(1);
             });
             s
         },

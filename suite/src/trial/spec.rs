@@ -3,8 +3,8 @@
 //! ([`NemesisPlan`]), and what it found ([`Report`]).
 
 use super::script::{ScriptStep, ScriptTarget};
-use crate::clients::Acks;
 use crate::clients::ClientSettings;
+use crate::clients::{Acks, Isolation};
 use crate::kafka::{ClusterSpec, Timing};
 use crate::workloads::{SubVia, Workload, WorkloadOptions};
 use anyhow::{anyhow, bail, Result};
@@ -64,6 +64,12 @@ pub struct TestSpec {
     pub senders: usize,
     pub crash_probability: f64,
     pub send_ratio: f64,
+    /// `txn` workload: the consumers' `isolation.level`.
+    #[serde(default)]
+    pub isolation: Isolation,
+    /// `txn` workload: chance that a transaction is aborted on purpose.
+    #[serde(default = "crate::workloads::default_abort_probability")]
+    pub abort_probability: f64,
     pub acks: Acks,
     pub idempotence: bool,
     #[serde(with = "secs")]
@@ -108,6 +114,8 @@ impl TestSpec {
             senders: 256,
             crash_probability: 0.005,
             send_ratio: 0.5,
+            isolation: Isolation::ReadCommitted,
+            abort_probability: crate::workloads::default_abort_probability(),
             acks: Acks::All,
             idempotence: false,
             message_timeout: t.message,
@@ -250,6 +258,9 @@ impl TestSpec {
         {
             bail!("send ratio and crash probability must be within 0..1");
         }
+        if !(0.0..=1.0).contains(&self.abort_probability) {
+            bail!("--abort-probability must be within 0..1");
+        }
         if self.idempotence && self.acks != Acks::All {
             bail!("--idempotence needs --acks all (librdkafka enforces it)");
         }
@@ -319,6 +330,8 @@ impl TestSpec {
             sub_via: self.sub_via,
             crash_probability: self.crash_probability,
             send_ratio: self.send_ratio,
+            isolation: self.isolation,
+            abort_probability: self.abort_probability,
         }
     }
 

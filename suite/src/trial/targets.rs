@@ -1,8 +1,9 @@
 //! Kafka-aware targeting for the nemesis (partition leaders, replicas,
-//! the active controller), answered from the cluster's metadata.
+//! the active controller, transaction coordinators), answered from the
+//! cluster's metadata.
 
 use crate::kafka::node::KafkaNode;
-use crate::kafka::{admin, quorum};
+use crate::kafka::{admin, quorum, txn};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ pub(crate) struct ClusterTargets {
     pub topic: String,
     pub names: BTreeMap<i32, String>,
     pub nodes: Vec<Arc<KafkaNode>>,
+    /// The workload's `transactional.id`s (empty without transactions).
+    pub transactional_ids: Vec<String>,
 }
 
 #[async_trait]
@@ -48,6 +51,27 @@ impl Targets for ClusterTargets {
     }
     async fn active_controller(&self) -> Result<Option<String>, NodeError> {
         Ok(quorum::active_controller_of(&self.nodes).await)
+    }
+    async fn transaction_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
+        if self.transactional_ids.is_empty() {
+            return Err(NodeError::Other {
+                node: "-".into(),
+                msg: "no transaction coordinators: the workload has no transactional.id".into(),
+            });
+        }
+        let c = txn::coordinators(
+            &self.bootstrap,
+            &self.transactional_ids,
+            Duration::from_secs(5),
+        )
+        .await
+        .map_err(|e| NodeError::Other {
+            node: "-".into(),
+            msg: format!("transaction coordinators: {e:#}"),
+        })?;
+        Ok(c.into_iter()
+            .filter_map(|(id, b)| self.names.get(&b).map(|n| (id, n.clone())))
+            .collect())
     }
 }
 

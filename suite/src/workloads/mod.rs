@@ -7,7 +7,10 @@
 //! checker options its history implies.
 //!
 //! - [`queue`]: keyed sends and polls of unique increasing values, final
-//!   reads of every partition (Jepsen's Kafka queue workload).
+//!   reads of every partition (Jepsen's Kafka queue workload);
+//! - [`txn`]: transactions of sends and polls committed with the consumed
+//!   offsets (consume-transform-produce), some aborted on purpose, final
+//!   `read_committed` reads (Jepsen's Kafka transactional workload).
 //!
 //! Adding a workload: a module implementing [`Workload`] and one line in
 //! [`registry`] (the test-only `trivial` workload shows the whole of it).
@@ -16,6 +19,7 @@ pub mod pacing;
 pub mod queue;
 #[cfg(test)]
 mod trivial;
+pub mod txn;
 
 use crate::clients::{ClientSettings, Driver};
 use serde::{Deserialize, Serialize};
@@ -42,8 +46,20 @@ pub struct WorkloadOptions {
     /// Chance per op that a consumer process crashes its clients and opens
     /// new ones.
     pub crash_probability: f64,
-    /// Share of ops that are sends (the rest are polls).
+    /// Share of ops that are sends (the rest are polls); for `txn`, the
+    /// share of micro-ops that are sends.
     pub send_ratio: f64,
+    /// `txn`: the consumers' `isolation.level`.
+    #[serde(default)]
+    pub isolation: crate::clients::Isolation,
+    /// `txn`: chance that a transaction is aborted on purpose.
+    #[serde(default = "default_abort_probability")]
+    pub abort_probability: f64,
+}
+
+/// `--abort-probability`'s default.
+pub fn default_abort_probability() -> f64 {
+    0.1
 }
 
 /// How consumers get their partitions.
@@ -114,6 +130,11 @@ pub trait Workload: Send + Sync + std::fmt::Debug {
     fn check_options(&self) -> trial_checkers::CheckOptions {
         trial_checkers::CheckOptions::default()
     }
+    /// The `transactional.id`s the workload's producers use (their
+    /// transaction coordinators are a nemesis target).
+    fn transactional_ids(&self) -> Vec<String> {
+        vec![]
+    }
 }
 
 /// A workload's constructor, from the common options.
@@ -122,7 +143,7 @@ pub type Build = fn(&WorkloadOptions) -> Box<dyn Workload>;
 /// Every workload, by name: one line each.
 pub fn registry() -> Vec<(&'static str, Build)> {
     #[allow(unused_mut)]
-    let mut r: Vec<(&'static str, Build)> = vec![("queue", queue::build)];
+    let mut r: Vec<(&'static str, Build)> = vec![("queue", queue::build), ("txn", txn::build)];
     #[cfg(test)]
     r.push(("trivial", trivial::build));
     r
@@ -226,7 +247,7 @@ mod tests {
     use crate::clients::Acks;
     use std::collections::BTreeMap;
 
-    fn context(dir: &std::path::Path, partitions: u32, run_for: Duration) -> Context {
+    pub(super) fn context(dir: &std::path::Path, partitions: u32, run_for: Duration) -> Context {
         let history = Arc::new(HistoryWriter::create(&dir.join("history.jsonl")).unwrap());
         Context {
             history,
@@ -251,7 +272,7 @@ mod tests {
         }
     }
 
-    fn options(senders: usize) -> WorkloadOptions {
+    pub(super) fn options(senders: usize) -> WorkloadOptions {
         WorkloadOptions {
             partitions: 3,
             keys: 8,
@@ -261,6 +282,8 @@ mod tests {
             sub_via: SubVia::Assign,
             crash_probability: 0.01,
             send_ratio: 0.5,
+            isolation: crate::clients::Isolation::ReadCommitted,
+            abort_probability: 0.1,
         }
     }
 

@@ -5,9 +5,11 @@
 //! loses it): `NOT_PERSISTED` is a `fail`, `POSSIBLY_PERSISTED` and
 //! `PERSISTED` errors are `info` (the contract in [`crate::clients`]).
 
+pub mod txn;
+
 use super::{
     ClientSettings, Consumer, Driver, OnDelivery, PollResult, Producer, Rebalanced, SendOutcome,
-    StartAt,
+    StartAt, TxnClient, TxnSettings,
 };
 use rdkafka::config::ClientConfig as RdConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance};
@@ -35,6 +37,13 @@ impl Driver for Rdkafka {
         RdConsumer::new(s, group)
             .map(|c| Box::new(c) as Box<dyn Consumer>)
             .map_err(|e| e.to_string())
+    }
+    fn transactional(
+        &self,
+        s: &ClientSettings,
+        t: &TxnSettings,
+    ) -> Result<Box<dyn TxnClient>, String> {
+        txn::RdTxn::new(s, t).map(|c| Box::new(c) as Box<dyn TxnClient>)
     }
 }
 
@@ -226,6 +235,15 @@ impl Consumer for RdConsumer {
         self.inner.assign(&tpl).map_err(|e| e.to_string())
     }
 
+    fn assign_at(&self, at: &[(Partition, i64)]) -> Result<(), String> {
+        let mut tpl = TopicPartitionList::new();
+        for &(p, o) in at {
+            tpl.add_partition_offset(&self.topic, p, Offset::Offset(o))
+                .map_err(|e| e.to_string())?;
+        }
+        self.inner.assign(&tpl).map_err(|e| e.to_string())
+    }
+
     fn subscribe(&self) -> Result<(), String> {
         self.inner
             .subscribe(&[&self.topic])
@@ -282,5 +300,13 @@ impl Consumer for RdConsumer {
         self.inner
             .fetch_watermarks(&self.topic, p, within)
             .map_err(|e| e.to_string())
+    }
+
+    fn position(&self, p: Partition) -> Option<i64> {
+        let tpl = self.inner.position().ok()?;
+        match tpl.find_partition(&self.topic, p)?.offset() {
+            Offset::Offset(o) if o >= 0 => Some(o),
+            _ => None,
+        }
     }
 }

@@ -1,5 +1,9 @@
 //! After heal: a fresh consumer reads every partition from its start to
 //! its high watermark, one `final-read` op per partition (process `final`).
+//! The transactional workload reuses it with a `read_committed` consumer:
+//! there the last offsets below the high watermark may hold transaction
+//! markers or aborted records that are never returned, so the read also
+//! ends when the consumer's position reaches the high watermark.
 
 use crate::clients::{ClientSettings, Driver, StartAt};
 use crate::workloads::Context;
@@ -79,6 +83,9 @@ fn final_read_one(
                 last = last.max(rec.offset);
                 fr.records.push(rec);
             }
+        }
+        if c.position(part).is_some_and(|pos| pos >= hi) {
+            break;
         }
     }
     (OpType::Ok, fr, None)
