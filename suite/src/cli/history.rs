@@ -160,10 +160,13 @@ pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
                  takes --model log"
             );
         }
+        // Judge with the run's own settings (isolation level, transactions)
+        // when the history sits in its run folder.
+        let base = run_check_options(&path)?;
         let opts = CheckOptions {
             linear_model: a.model.clone(),
             linear_time_limit: time_limit,
-            ..CheckOptions::default()
+            ..base
         };
         check_history_file(&path, &opts)?
     };
@@ -176,6 +179,23 @@ pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
         println!("results: {}", out.display());
     }
     Ok(exit::code(results.exit_code()))
+}
+
+/// The check options of the run a history belongs to: from the `test.json`
+/// beside it, else the defaults.
+fn run_check_options(history: &std::path::Path) -> Result<CheckOptions> {
+    let Some(test) = history
+        .parent()
+        .map(|d| d.join("test.json"))
+        .filter(|t| t.is_file())
+    else {
+        return Ok(CheckOptions::default());
+    };
+    let text =
+        std::fs::read_to_string(&test).with_context(|| format!("reading {}", test.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", test.display()))?;
+    Ok(CheckOptions::for_test_json(&v)?)
 }
 
 pub fn runs(store: &Store, a: RunsArgs) -> Result<ExitCode> {
