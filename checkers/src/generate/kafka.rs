@@ -791,25 +791,7 @@ pub fn simulate(cfg: &SimConfig) -> Vec<Op> {
 /// Simulate straight into a JSONL history file (for benchmarks); returns
 /// the number of ops.
 pub fn simulate_to_file(cfg: &SimConfig, path: &std::path::Path) -> std::io::Result<u64> {
-    use std::io::Write;
-    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    let mut n = 0u64;
-    let mut err = None;
-    simulate_into(cfg, &mut |op| {
-        if err.is_some() {
-            return;
-        }
-        n += 1;
-        if let Err(e) = serde_json::to_writer(&mut f, &op)
-            .map_err(std::io::Error::other)
-            .and_then(|_| f.write_all(b"\n"))
-        {
-            err = Some(e);
-        }
-    });
-    if let Some(e) = err {
-        return Err(e);
-    }
-    f.flush()?;
-    Ok(n)
+    super::write_jsonl(path, |emit| {
+        simulate_into(cfg, &mut |op| emit(op));
+    })
 }

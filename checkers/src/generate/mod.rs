@@ -37,3 +37,33 @@ pub use kafka::{simulate, simulate_into, simulate_to_file, SimConfig};
 pub use rng::Rng;
 pub use txn::{simulate_txn, simulate_txn_into, simulate_txn_to_file, TxnHistory, TxnSimConfig};
 pub use txn_mutate::{mutate, Staged, TxnAnomaly};
+
+/// Write the ops a simulator emits (`run` gets the emit callback) to a
+/// JSONL history file; returns the number of ops. One writer for every
+/// simulator, so benchmark files have the exact format the suite writes.
+pub(crate) fn write_jsonl(
+    path: &std::path::Path,
+    run: impl FnOnce(&mut dyn FnMut(trial_histories::Op)),
+) -> std::io::Result<u64> {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut n = 0u64;
+    let mut err = None;
+    run(&mut |op| {
+        if err.is_some() {
+            return;
+        }
+        n += 1;
+        if let Err(e) = serde_json::to_writer(&mut f, &op)
+            .map_err(std::io::Error::other)
+            .and_then(|_| f.write_all(b"\n"))
+        {
+            err = Some(e);
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    f.flush()?;
+    Ok(n)
+}
