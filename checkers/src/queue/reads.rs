@@ -199,10 +199,11 @@ impl QueueChecker {
                     None => continue,
                 },
             };
-            let known = &self.parts[pi].1.known;
+            let kn = &self.parts[pi].1.known;
+            let known = &kn.steps;
             // The first step at which some offset > c.last was known.
             let mut i = if c.known_ix == u32::MAX {
-                known.partition_point(|k| k.0 <= c.last)
+                kn.first_above(c.last)
             } else {
                 c.known_ix as usize
             };

@@ -378,3 +378,32 @@ fn options_follow_the_run_settings() {
     let s = serde_json::to_string(&Isolation::ReadUncommitted).unwrap();
     assert_eq!(s, "\"read_uncommitted\"");
 }
+
+/// The offset index of the realtime-lag table answers as a binary search of
+/// its steps does, whatever the steps (moved up within a millisecond,
+/// pushed, negative, or sparse past the index's reach).
+#[test]
+fn known_steps_index_agrees_with_a_binary_search() {
+    let mut rng = crate::generate::rng::Rng::new(7);
+    for round in 0..50 {
+        let mut k = super::KnownSteps::default();
+        let mut o: i64 = if round % 5 == 0 { -3 } else { 0 };
+        let mut t = 0u64;
+        for _ in 0..400 {
+            o += rng.below(if round % 7 == 0 { 300 } else { 6 }) as i64;
+            if round % 11 == 0 && rng.below(100) == 0 {
+                o += 1 << 30; // sparse: past the index
+            }
+            t += rng.below(2 * super::LAG_STEP_NS);
+            k.note(o, t);
+            let top = k.steps.last().map_or(0, |s| s.0);
+            for last in [-5, -1, 0, o - 1, o, o + 1, top / 2, top / 3 + 1, top + 70] {
+                assert_eq!(
+                    k.first_above(last),
+                    k.steps.partition_point(|s| s.0 <= last),
+                    "round {round} last {last}"
+                );
+            }
+        }
+    }
+}
