@@ -145,7 +145,7 @@ impl Checker for QueueFeed {
                     key,
                     op.kind,
                     &self.sends,
-                    self.records.iter(),
+                    &self.records,
                 );
             }
             // What the client really reset: the rules on `Assignment`. An
