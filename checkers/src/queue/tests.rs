@@ -407,3 +407,35 @@ fn known_steps_index_agrees_with_a_binary_search() {
         }
     }
 }
+
+/// The acyclicity pre-check of the write-read graph agrees with Tarjan's
+/// components (a cycle exactly when some component has two nodes), on
+/// random graphs with and without cycles.
+#[test]
+fn wr_cycle_precheck_agrees_with_tarjan() {
+    let mut rng = crate::generate::rng::Rng::new(11);
+    let mut seen = [0u32; 2];
+    for round in 0..400 {
+        let n = 1 + rng.below(30) as usize;
+        let m = rng.below(3 * n as u64) as usize;
+        // Mostly forward edges (acyclic), sometimes a backward one.
+        let back = round % 3 == 0;
+        let mut edges = Vec::new();
+        for _ in 0..m {
+            let a = rng.below(n as u64) as u32;
+            let b = rng.below(n as u64) as u32;
+            if a == b || (!back && a > b) {
+                continue;
+            }
+            edges.push((a, b));
+        }
+        let mut adj = vec![Vec::new(); n];
+        for &(a, b) in &edges {
+            adj[a as usize].push(b);
+        }
+        let cyclic = crate::cycles::tarjan_scc(&adj).iter().any(|c| c.len() > 1);
+        assert_eq!(super::finish::has_cycle(n, &edges), cyclic, "round {round}");
+        seen[usize::from(cyclic)] += 1;
+    }
+    assert!(seen[0] > 50 && seen[1] > 50, "both ways: {seen:?}");
+}
