@@ -324,8 +324,7 @@ fn micro_op(c: &mut Cursor, sends: &mut Vec<TxnSend>, records: &mut Vec<Record>)
             key?;
             sends.push((value?, partition, offset));
         }
-        b"poll" if key.is_none() && value.is_none() && partition.is_none() && offset.is_none() => {
-        }
+        b"poll" if key.is_none() && value.is_none() && partition.is_none() && offset.is_none() => {}
         _ => return None,
     }
     Some(())
@@ -417,12 +416,15 @@ mod tests {
             r#"{"ops":[],"extra":1}"#,
             r#"{"ops":[{"f":"send","key":1,"value":7}]} x"#,
         ] {
-            let (mut s, mut r) = (vec![(99, None, None)], vec![Record {
-                partition: 0,
-                offset: 0,
-                key: 0,
-                value: 0,
-            }]);
+            let (mut s, mut r) = (
+                vec![(99, None, None)],
+                vec![Record {
+                    partition: 0,
+                    offset: 0,
+                    key: 0,
+                    value: 0,
+                }],
+            );
             assert!(!txn(raw, &mut s, &mut r), "{raw}");
             assert_eq!((s.len(), r.len()), (1, 1), "{raw}");
         }

@@ -1,10 +1,11 @@
 //! The queue checker as a [`Checker`] of the pairing pass: decodes the
-//! values it needs (sends and polls with the allocation-free decoders of
-//! [`crate::decode`], the rest with serde) and updates [`QueueChecker`].
+//! values it needs (sends, polls and transactions with the allocation-free
+//! decoders of [`crate::decode`], the rest with serde) and updates
+//! [`QueueChecker`].
 
 use super::{QueueChecker, QueueOptions};
-use crate::decode::TxnSend;
 use crate::checker::{Checker, CheckerOutput, Context, Invocation, ProcKey};
+use crate::decode::TxnSend;
 use crate::CheckError;
 use crate::CheckOptions;
 use trial_histories::values::{Assignment, FinalRead, MicroOp, Poll, Record, Send, Txn};
