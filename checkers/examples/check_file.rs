@@ -61,6 +61,11 @@ fn main() {
             };
             let r = check_history_file(Path::new(&a[2]), &opts).unwrap_or_else(|e| panic!("{e}"));
             let s = t.elapsed().as_secs_f64();
+            // RESULTS_JSON=FILE writes the whole results (to compare runs).
+            if let Ok(out) = std::env::var("RESULTS_JSON") {
+                let json = serde_json::to_string_pretty(&r).expect("results serialise");
+                std::fs::write(&out, json).expect("write RESULTS_JSON");
+            }
             println!("{}", r.human_summary(2));
             println!(
                 "{} ops checked in {s:.3} s: {:.0} ops/s",

@@ -1,7 +1,6 @@
 //! Counts, availability over time, latencies, and the fault windows.
 
 use crate::checker::{Checker, CheckerOutput, Context, Invocation};
-use crate::hash::FxHashMap;
 use crate::{CheckError, CheckOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -73,7 +72,9 @@ pub struct Stats {
 /// Accumulates stats while a history streams by.
 #[derive(Default)]
 pub struct StatsCollector {
-    by_f: FxHashMap<String, (FStats, Vec<u64>)>,
+    /// Per `f` (a handful of names: a list searched in order is cheaper
+    /// than hashing the name of every op).
+    by_f: Vec<(String, (FStats, Vec<u64>))>,
     windows: Vec<(u64, u64)>, // (completed, ok) per second
     /// The one fault-interval computation (trial_histories::faults).
     faults: FaultTracker,
@@ -92,10 +93,14 @@ impl StatsCollector {
     }
 
     fn entry(&mut self, f: &str) -> &mut (FStats, Vec<u64>) {
-        if !self.by_f.contains_key(f) {
-            self.by_f.insert(f.to_string(), Default::default());
-        }
-        self.by_f.get_mut(f).expect("just inserted")
+        let i = match self.by_f.iter().position(|e| e.0 == f) {
+            Some(i) => i,
+            None => {
+                self.by_f.push((f.to_string(), Default::default()));
+                self.by_f.len() - 1
+            }
+        };
+        &mut self.by_f[i].1
     }
 
     /// A completion (or a standalone event such as a crash): `latency` is
@@ -167,16 +172,16 @@ impl StatsCollector {
         let mut by_f = BTreeMap::new();
         for (f, (mut st, mut lat)) in self.by_f {
             if !lat.is_empty() {
-                lat.sort_unstable();
-                let q = |p: f64| {
+                // Selection, not a sort: a few quantiles of up to millions.
+                let mut q = |p: f64| {
                     let i = ((p * lat.len() as f64).ceil() as usize).clamp(1, lat.len()) - 1;
-                    lat[i] as f64 / 1e6
+                    *lat.select_nth_unstable(i).1 as f64 / 1e6
                 };
                 st.latency_ms = Some(Latency {
                     p50: q(0.50),
                     p90: q(0.90),
                     p99: q(0.99),
-                    max: *lat.last().unwrap_or(&0) as f64 / 1e6,
+                    max: q(1.0),
                 });
             }
             by_f.insert(f, st);

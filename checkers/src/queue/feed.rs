@@ -1,9 +1,11 @@
 //! The queue checker as a [`Checker`] of the pairing pass: decodes the
-//! values it needs (sends and polls with the allocation-free decoders of
-//! [`crate::decode`], the rest with serde) and updates [`QueueChecker`].
+//! values it needs (sends, polls and transactions with the allocation-free
+//! decoders of [`crate::decode`], the rest with serde) and updates
+//! [`QueueChecker`].
 
 use super::{QueueChecker, QueueOptions};
 use crate::checker::{Checker, CheckerOutput, Context, Invocation, ProcKey};
+use crate::decode::TxnSend;
 use crate::CheckError;
 use crate::CheckOptions;
 use trial_histories::values::{Assignment, FinalRead, MicroOp, Poll, Record, Send, Txn};
@@ -12,8 +14,10 @@ use trial_histories::{Op, OpType, F};
 /// `queue`: Jepsen's Kafka anomaly classes (checkers/README.md).
 pub struct QueueFeed {
     queue: QueueChecker,
-    /// Reused buffer for a poll's records.
+    /// Reused buffer for a poll's or a transaction's records.
     records: Vec<Record>,
+    /// Reused buffer for a transaction's sends.
+    sends: Vec<TxnSend>,
 }
 
 pub(crate) fn make(opts: &CheckOptions) -> Box<dyn Checker> {
@@ -25,7 +29,26 @@ impl QueueFeed {
         QueueFeed {
             queue: QueueChecker::new(opts),
             records: Vec::new(),
+            sends: Vec::new(),
         }
+    }
+
+    /// A transaction's sends into `self.sends` and its polls' records (in
+    /// order) into `self.records`: the allocation-free decoder, else serde.
+    fn decode_txn(&mut self, op: &Op, cx: &Context) -> Result<(), CheckError> {
+        self.sends.clear();
+        self.records.clear();
+        if crate::decode::txn(op.value.get(), &mut self.sends, &mut self.records) {
+            return Ok(());
+        }
+        let t: Txn = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+        for m in t.ops {
+            match m {
+                MicroOp::Send(s) => self.sends.push((s.value, s.partition, s.offset)),
+                MicroOp::Poll(p) => self.records.extend(p.records),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -51,15 +74,12 @@ impl Checker for QueueFeed {
                 self.queue.send_invoke(op.index, value);
             }
             F::Txn => {
-                let t: Txn = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+                self.decode_txn(op, cx)?;
                 self.queue.txn_invoke(
                     op.index,
                     op.time,
                     cx.process,
-                    t.ops.iter().filter_map(|m| match m {
-                        MicroOp::Send(s) => Some(s.value),
-                        _ => None,
-                    }),
+                    self.sends.iter().map(|s| s.0),
                 );
             }
             _ => {}
@@ -115,23 +135,18 @@ impl Checker for QueueFeed {
                 }
             }
             F::Txn => {
-                let t: Txn = op.value_as().map_err(|e| cx.bad_value(op, e))?;
-                let sends: Vec<_> = t
-                    .ops
-                    .iter()
-                    .filter_map(|m| match m {
-                        MicroOp::Send(s) => Some((s.value, s.partition, s.offset)),
-                        _ => None,
-                    })
-                    .collect();
-                let polls = t.ops.iter().flat_map(|m| match m {
-                    MicroOp::Poll(p) => p.records.iter(),
-                    _ => [].iter(),
-                });
+                self.decode_txn(op, cx)?;
                 let inv = invoke.map_or(op.index, |p| p.index);
                 let inv_time = invoke.map_or(op.time, |p| p.time);
                 self.queue.txn_complete(
-                    inv, inv_time, op.index, op.time, key, op.kind, &sends, polls,
+                    inv,
+                    inv_time,
+                    op.index,
+                    op.time,
+                    key,
+                    op.kind,
+                    &self.sends,
+                    &self.records,
                 );
             }
             // What the client really reset: the rules on `Assignment`. An

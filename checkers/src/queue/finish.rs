@@ -695,12 +695,18 @@ impl QueueChecker {
         // forbids), found here whatever the graph reports, so that the
         // judgement never rests on which cycle it chose as an example.
         let n = input.txns.len();
+        let edges: Vec<(u32, u32)> = self
+            .wr_edges
+            .iter()
+            .map(|&(w, r)| (node_of[w as usize], node_of[r as usize]))
+            .filter(|&(a, b)| a != NO32 && b != NO32 && a != b)
+            .collect();
+        if !has_cycle(n, &edges) {
+            return;
+        }
         let mut adj: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for &(w, r) in &self.wr_edges {
-            let (a, b) = (node_of[w as usize], node_of[r as usize]);
-            if a != NO32 && b != NO32 && a != b {
-                adj[a as usize].push(b);
-            }
+        for &(a, b) in &edges {
+            adj[a as usize].push(b);
         }
         for l in &mut adj {
             l.sort_unstable();
@@ -787,6 +793,40 @@ impl QueueChecker {
 
 /// The op of an interval covering `o`, if any. `covered` is sorted by start
 /// with ends replaced by their prefix maximum.
+/// Does the graph of `n` nodes and these edges have a cycle? Peels nodes
+/// without incoming edges (Kahn's algorithm) over a compact adjacency: a
+/// correct history's write-read graph is acyclic, and this answers that
+/// without building per-node lists or running Tarjan.
+pub(super) fn has_cycle(n: usize, edges: &[(u32, u32)]) -> bool {
+    let mut start = vec![0u32; n + 1];
+    let mut indeg = vec![0u32; n];
+    for &(a, b) in edges {
+        start[a as usize + 1] += 1;
+        indeg[b as usize] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut to = vec![0u32; edges.len()];
+    for &(a, b) in edges {
+        to[fill[a as usize] as usize] = b;
+        fill[a as usize] += 1;
+    }
+    let mut ready: Vec<u32> = (0..n as u32).filter(|&v| indeg[v as usize] == 0).collect();
+    let mut peeled = 0usize;
+    while let Some(v) = ready.pop() {
+        peeled += 1;
+        for &w in &to[start[v as usize] as usize..start[v as usize + 1] as usize] {
+            indeg[w as usize] -= 1;
+            if indeg[w as usize] == 0 {
+                ready.push(w);
+            }
+        }
+    }
+    peeled < n
+}
+
 fn covering(covered: &[(Offset, Offset, u64)], o: Offset) -> Option<u64> {
     let i = covered.partition_point(|c| c.0 <= o);
     if i == 0 {

@@ -262,10 +262,77 @@ struct PartState {
     max_read: Option<(Offset, u64)>,
     final_read: Option<FinalReadSummary>,
     final_attempts: u32,
-    /// (offset, time): from `time` on, offsets up to `offset` were known to
-    /// exist (the highest offset any op had proven, as it grew). For the
-    /// realtime lag.
-    known: Vec<(Offset, u64)>,
+    /// When each offset became known to exist. For the realtime lag.
+    known: KnownSteps,
+}
+
+/// A partition's table of known offsets: steps (offset, time) meaning that
+/// from `time` on, offsets up to `offset` were known to exist (the highest
+/// offset any op had proven, as it grew), with an index by offset.
+#[derive(Default)]
+struct KnownSteps {
+    /// Ascending in offset and in time.
+    steps: Vec<(Offset, u64)>,
+    /// `buckets[b]`: the first step whose offset is ≥ `b * KNOWN_BUCKET`
+    /// (filled as the steps grow). Consumers lag far behind the head, so a
+    /// search of the steps for a fresh position would otherwise miss the
+    /// cache at every probe.
+    buckets: Vec<u32>,
+    /// An offset too large for the index (a sparse partition): searched
+    /// without it from then on.
+    unindexed: bool,
+}
+
+/// Offsets per entry of `KnownSteps::buckets`.
+const KNOWN_BUCKET: Offset = 64;
+
+impl KnownSteps {
+    /// Offset `o` is known from `time` on.
+    fn note(&mut self, o: Offset, time: u64) {
+        match self.steps.last_mut() {
+            // Within a millisecond of the last step, move the step up
+            // instead of adding one: the lag stays a lower bound (offsets
+            // are taken as known up to 1 ms later than they were) and the
+            // table stays small (at most one step per ms).
+            Some(k) if o > k.0 && time < k.1 + LAG_STEP_NS => *k = (o, time),
+            Some(k) if o <= k.0 => return,
+            _ => self.steps.push((o, time)),
+        }
+        // The last step now reaches `o`: it is the first step at or above
+        // every bucket start up to `o` not yet reached (earlier steps are
+        // all below them, or those buckets would be filled).
+        if o >= 0 && !self.unindexed {
+            let b = (o / KNOWN_BUCKET) as usize;
+            if b > self.buckets.len() + (1 << 16) {
+                self.unindexed = true;
+                return;
+            }
+            let j = (self.steps.len() - 1) as u32;
+            while self.buckets.len() <= b {
+                self.buckets.push(j);
+            }
+        }
+    }
+
+    /// The index of the first step whose offset is above `last` (the
+    /// number of steps if none is).
+    fn first_above(&self, last: Offset) -> usize {
+        let q = last.saturating_add(1);
+        if q < 0 || self.unindexed {
+            return self.steps.partition_point(|k| k.0 <= last);
+        }
+        let b = (q / KNOWN_BUCKET) as usize;
+        // An unfilled bucket: every step is below its start, so ≤ last.
+        let Some(&start) = self.buckets.get(b) else {
+            return self.steps.len();
+        };
+        // Steps before `start` are below the bucket's start, so ≤ last.
+        let mut i = start as usize;
+        while i < self.steps.len() && self.steps[i].0 <= last {
+            i += 1;
+        }
+        i
+    }
 }
 
 /// A consumer's position in one partition: it read up to `last` (op
@@ -647,15 +714,7 @@ impl QueueChecker {
     fn observe(&mut self, p: Partition, o: Offset, v: u32, op: u64, time: u64, src: Source) {
         let pi = self.part(p);
         let ps = &mut self.parts[pi].1;
-        match ps.known.last_mut() {
-            // Within a millisecond of the last step, move the step up
-            // instead of adding one: the lag stays a lower bound (offsets
-            // are taken as known up to 1 ms later than they were) and the
-            // table stays small (at most one step per ms).
-            Some(k) if o > k.0 && time < k.1 + LAG_STEP_NS => *k = (o, time),
-            Some(k) if o <= k.0 => {}
-            _ => ps.known.push((o, time)),
-        }
+        ps.known.note(o, time);
         let slot = ps.log.slot(o);
         let cur = *slot;
         if src == Source::Read {

@@ -16,18 +16,19 @@ impl QueueChecker {
     /// transaction (`NO32` for a poll or final read); `committed`: the
     /// reading op completed ok.
     #[allow(clippy::too_many_arguments)]
-    fn read_records<'r>(
+    fn read_records(
         &mut self,
         op: u64,
         time: u64,
         process: Option<ProcKey>,
-        records: impl Iterator<Item = &'r Record>,
+        records: &[Record],
         reader_txn: u32,
         committed: bool,
     ) {
         let max = self.opts.max_examples;
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
+        self.touch_values(records);
         for r in records {
             let (v, own) = self.read_value(r.value, time, op, reader_txn);
             self.observe(r.partition, r.offset, v, op, time, Source::Read);
@@ -157,6 +158,24 @@ impl QueueChecker {
         self.scratch = scratch;
     }
 
+    /// Load the value entry of every record before the records are
+    /// processed one by one. Consumers read far behind the head, so each
+    /// record's entry is usually out of the cache; here the loads do not
+    /// depend on each other and the CPU overlaps their misses, where the
+    /// processing loop would wait for them one at a time.
+    #[inline]
+    fn touch_values(&self, records: &[Record]) {
+        let mut acc = 0u64;
+        for r in records {
+            if let Some(&v) = self.dense_vids.get(r.value as usize) {
+                if let Some(vi) = self.vinfo.get(v as usize) {
+                    acc ^= vi.first_read_op;
+                }
+            }
+        }
+        std::hint::black_box(acc);
+    }
+
     /// A transaction returned a record it wrote itself: its commit comes
     /// after all its micro-ops, so the record was uncommitted when read.
     fn own_write_read(&mut self, op: u64, process: Option<ProcKey>, r: &Record) {
@@ -199,10 +218,11 @@ impl QueueChecker {
                     None => continue,
                 },
             };
-            let known = &self.parts[pi].1.known;
+            let kn = &self.parts[pi].1.known;
+            let known = &kn.steps;
             // The first step at which some offset > c.last was known.
             let mut i = if c.known_ix == u32::MAX {
-                known.partition_point(|k| k.0 <= c.last)
+                kn.first_above(c.last)
             } else {
                 c.known_ix as usize
             };
@@ -238,7 +258,7 @@ impl QueueChecker {
         records: &[Record],
     ) {
         self.note_time(time);
-        self.read_records(op, time, Some(process), records.iter(), NO32, true);
+        self.read_records(op, time, Some(process), records, NO32, true);
         self.measure_lag(op, invoke_time, process);
     }
 
@@ -249,7 +269,7 @@ impl QueueChecker {
     pub fn poll_not_ok(&mut self, op: u64, time: u64, process: ProcKey, records: &[Record]) {
         self.note_time(time);
         if !records.is_empty() {
-            self.read_records(op, time, Some(process), records.iter(), NO32, false);
+            self.read_records(op, time, Some(process), records, NO32, false);
         }
         self.reset_consumer(process);
     }
@@ -285,7 +305,7 @@ impl QueueChecker {
     /// A transaction completed. `sends` are (value, partition, offset) of
     /// its send micro-ops in order, `polls` its poll records in order.
     #[allow(clippy::too_many_arguments)]
-    pub fn txn_complete<'r>(
+    pub fn txn_complete(
         &mut self,
         invoke_op: u64,
         invoke_time: u64,
@@ -294,7 +314,7 @@ impl QueueChecker {
         process: ProcKey,
         kind: trial_histories::OpType,
         sends: &[(u64, Option<Partition>, Option<Offset>)],
-        polls: impl Iterator<Item = &'r Record>,
+        polls: &[Record],
     ) {
         use trial_histories::OpType;
         self.has_txn = true;
@@ -391,7 +411,7 @@ impl QueueChecker {
         let pi = self.part(partition);
         self.parts[pi].1.final_attempts += 1;
         let Some(fr) = ok else { return };
-        self.read_records(op, time, None, fr.records.iter(), NO32, true);
+        self.read_records(op, time, None, &fr.records, NO32, true);
         let last = fr.records.iter().map(|r| r.offset).max();
         let s = FinalReadSummary {
             op,

@@ -378,3 +378,64 @@ fn options_follow_the_run_settings() {
     let s = serde_json::to_string(&Isolation::ReadUncommitted).unwrap();
     assert_eq!(s, "\"read_uncommitted\"");
 }
+
+/// The offset index of the realtime-lag table answers as a binary search of
+/// its steps does, whatever the steps (moved up within a millisecond,
+/// pushed, negative, or sparse past the index's reach).
+#[test]
+fn known_steps_index_agrees_with_a_binary_search() {
+    let mut rng = crate::generate::rng::Rng::new(7);
+    for round in 0..50 {
+        let mut k = super::KnownSteps::default();
+        let mut o: i64 = if round % 5 == 0 { -3 } else { 0 };
+        let mut t = 0u64;
+        for _ in 0..400 {
+            o += rng.below(if round % 7 == 0 { 300 } else { 6 }) as i64;
+            if round % 11 == 0 && rng.below(100) == 0 {
+                o += 1 << 30; // sparse: past the index
+            }
+            t += rng.below(2 * super::LAG_STEP_NS);
+            k.note(o, t);
+            let top = k.steps.last().map_or(0, |s| s.0);
+            for last in [-5, -1, 0, o - 1, o, o + 1, top / 2, top / 3 + 1, top + 70] {
+                assert_eq!(
+                    k.first_above(last),
+                    k.steps.partition_point(|s| s.0 <= last),
+                    "round {round} last {last}"
+                );
+            }
+        }
+    }
+}
+
+/// The acyclicity pre-check of the write-read graph agrees with Tarjan's
+/// components (a cycle exactly when some component has two nodes), on
+/// random graphs with and without cycles.
+#[test]
+fn wr_cycle_precheck_agrees_with_tarjan() {
+    let mut rng = crate::generate::rng::Rng::new(11);
+    let mut seen = [0u32; 2];
+    for round in 0..400 {
+        let n = 1 + rng.below(30) as usize;
+        let m = rng.below(3 * n as u64) as usize;
+        // Mostly forward edges (acyclic), sometimes a backward one.
+        let back = round % 3 == 0;
+        let mut edges = Vec::new();
+        for _ in 0..m {
+            let a = rng.below(n as u64) as u32;
+            let b = rng.below(n as u64) as u32;
+            if a == b || (!back && a > b) {
+                continue;
+            }
+            edges.push((a, b));
+        }
+        let mut adj = vec![Vec::new(); n];
+        for &(a, b) in &edges {
+            adj[a as usize].push(b);
+        }
+        let cyclic = crate::cycles::tarjan_scc(&adj).iter().any(|c| c.len() > 1);
+        assert_eq!(super::finish::has_cycle(n, &edges), cyclic, "round {round}");
+        seen[usize::from(cyclic)] += 1;
+    }
+    assert!(seen[0] > 50 && seen[1] > 50, "both ways: {seen:?}");
+}
