@@ -110,14 +110,6 @@ fn every_case_reports_what_jepsen_reports() {
     assert!(hard.is_empty(), "{hard:#?}");
 }
 
-/// Every case, also those that wait for checker semantics being merged.
-#[test]
-#[ignore = "needs the checker semantics of issue 12 (helper chk); run with --ignored after merging"]
-fn every_case_including_pending_semantics() {
-    let bad = disagreements();
-    assert!(bad.is_empty(), "{bad:#?}");
-}
-
 #[test]
 fn the_output_names_classes_both_ways() {
     let r = check_jepsen_file(&dir().join("aborted-read.edn"), &CheckOptions::default()).unwrap();
