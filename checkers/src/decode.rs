@@ -113,6 +113,45 @@ impl<'a> Cursor<'a> {
         }
         None
     }
+    /// `[e, e, …]`: `each` reads one element.
+    #[inline]
+    fn seq(&mut self, mut each: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? != b']' {
+            loop {
+                each(self)?;
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b']' => break,
+                    _ => return None,
+                }
+            }
+        }
+        self.eat(b']')
+    }
+    /// `{"k": v, …}`: `each` gets the key and reads its value.
+    #[inline]
+    fn fields(&mut self, mut each: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? != b'}' {
+            loop {
+                let k = self.key()?;
+                each(self, k)?;
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        self.eat(b'}')
+    }
+    /// Only whitespace is left.
+    #[inline]
+    fn end(&mut self) -> Option<()> {
+        self.ws();
+        (self.i == self.b.len()).then_some(())
+    }
 }
 
 fn u64_of(v: i128) -> Option<u64> {
@@ -125,31 +164,20 @@ pub fn send(raw: &str) -> Option<(u64, Option<i32>, Option<i64>)> {
         b: raw.as_bytes(),
         i: 0,
     };
-    c.eat(b'{')?;
     let (mut key, mut value, mut partition, mut offset) = (None, None, None, None);
-    if c.peek()? != b'}' {
-        loop {
-            let k = c.key()?;
-            let v = c.int()?;
-            match k {
-                b"key" => key = Some(u64_of(v)?),
-                b"value" => value = Some(u64_of(v)?),
-                b"partition" => partition = Some(i32::try_from(v).ok()?),
-                b"offset" => offset = Some(i64::try_from(v).ok()?),
-                _ => return None,
-            }
-            match c.peek()? {
-                b',' => c.i += 1,
-                b'}' => break,
-                _ => return None,
-            }
+    c.fields(|c, k| {
+        let v = c.int()?;
+        match k {
+            b"key" => key = Some(u64_of(v)?),
+            b"value" => value = Some(u64_of(v)?),
+            b"partition" => partition = Some(i32::try_from(v).ok()?),
+            b"offset" => offset = Some(i64::try_from(v).ok()?),
+            _ => return None,
         }
-    }
-    c.eat(b'}')?;
-    c.ws();
-    if c.i != c.b.len() || key.is_none() {
-        return None;
-    }
+        Some(())
+    })?;
+    c.end()?;
+    key?;
     Some((value?, partition, offset))
 }
 
@@ -174,38 +202,29 @@ fn poll_inner(raw: &str, out: &mut Vec<Record>) -> Option<()> {
     }
     record_array(&mut c, out)?;
     c.eat(b'}')?;
-    c.ws();
-    (c.i == c.b.len()).then_some(())
+    c.end()
 }
 
 /// `[[p,o,k,v],…]` appended to `out`.
 fn record_array(c: &mut Cursor, out: &mut Vec<Record>) -> Option<()> {
-    c.eat(b'[')?;
-    if c.peek()? != b']' {
-        loop {
-            c.eat(b'[')?;
-            let partition = i32::try_from(c.int()?).ok()?;
-            c.eat(b',')?;
-            let offset = i64::try_from(c.int()?).ok()?;
-            c.eat(b',')?;
-            let key = u64_of(c.int()?)?;
-            c.eat(b',')?;
-            let value = u64_of(c.int()?)?;
-            c.eat(b']')?;
-            out.push(Record {
-                partition,
-                offset,
-                key,
-                value,
-            });
-            match c.peek()? {
-                b',' => c.i += 1,
-                b']' => break,
-                _ => return None,
-            }
-        }
-    }
-    c.eat(b']')
+    c.seq(|c| {
+        c.eat(b'[')?;
+        let partition = i32::try_from(c.int()?).ok()?;
+        c.eat(b',')?;
+        let offset = i64::try_from(c.int()?).ok()?;
+        c.eat(b',')?;
+        let key = u64_of(c.int()?)?;
+        c.eat(b',')?;
+        let value = u64_of(c.int()?)?;
+        c.eat(b']')?;
+        out.push(Record {
+            partition,
+            offset,
+            key,
+            value,
+        });
+        Some(())
+    })
 }
 
 /// A send micro-op of a transaction: (value, partition, offset).
@@ -230,95 +249,54 @@ fn txn_inner(raw: &str, sends: &mut Vec<TxnSend>, records: &mut Vec<Record>) -> 
         b: raw.as_bytes(),
         i: 0,
     };
-    c.eat(b'{')?;
     // Fields seen: a repeated one is serde's error.
     let (mut ops, mut offsets, mut abort) = (false, false, false);
-    if c.peek()? != b'}' {
-        loop {
-            match c.key()? {
-                b"ops" if !ops => {
-                    ops = true;
-                    c.eat(b'[')?;
-                    if c.peek()? != b']' {
-                        loop {
-                            micro_op(&mut c, sends, records)?;
-                            match c.peek()? {
-                                b',' => c.i += 1,
-                                b']' => break,
-                                _ => return None,
-                            }
-                        }
-                    }
-                    c.eat(b']')?;
-                }
-                b"offsets" if !offsets => {
-                    offsets = true;
-                    c.eat(b'[')?;
-                    if c.peek()? != b']' {
-                        loop {
-                            c.eat(b'[')?;
-                            i32::try_from(c.int()?).ok()?;
-                            c.eat(b',')?;
-                            i64::try_from(c.int()?).ok()?;
-                            c.eat(b']')?;
-                            match c.peek()? {
-                                b',' => c.i += 1,
-                                b']' => break,
-                                _ => return None,
-                            }
-                        }
-                    }
-                    c.eat(b']')?;
-                }
-                b"abort" if !abort => {
-                    abort = true;
-                    c.bool()?;
-                }
-                _ => return None,
-            }
-            match c.peek()? {
-                b',' => c.i += 1,
-                b'}' => break,
-                _ => return None,
-            }
+    c.fields(|c, k| match k {
+        b"ops" if !ops => {
+            ops = true;
+            c.seq(|c| micro_op(c, sends, records))
         }
-    }
-    c.eat(b'}')?;
-    c.ws();
-    (ops && c.i == c.b.len()).then_some(())
+        b"offsets" if !offsets => {
+            offsets = true;
+            c.seq(|c| {
+                c.eat(b'[')?;
+                i32::try_from(c.int()?).ok()?;
+                c.eat(b',')?;
+                i64::try_from(c.int()?).ok()?;
+                c.eat(b']')
+            })
+        }
+        b"abort" if !abort => {
+            abort = true;
+            c.bool().map(|_| ())
+        }
+        _ => None,
+    })?;
+    c.end()?;
+    ops.then_some(())
 }
 
 /// One micro-op: `{"f":"send","key":k,"value":v[,"partition":p,"offset":o]}`
 /// or `{"f":"poll"[,"records":[…]]}`, fields in any order.
 fn micro_op(c: &mut Cursor, sends: &mut Vec<TxnSend>, records: &mut Vec<Record>) -> Option<()> {
-    c.eat(b'{')?;
     let mut f: Option<&[u8]> = None;
     let (mut key, mut value, mut partition, mut offset) = (None, None, None, None);
     let mut has_records = false;
-    if c.peek()? != b'}' {
-        loop {
-            match c.key()? {
-                b"f" if f.is_none() => f = Some(c.str()?),
-                b"key" if key.is_none() => key = Some(u64_of(c.int()?)?),
-                b"value" if value.is_none() => value = Some(u64_of(c.int()?)?),
-                b"partition" if partition.is_none() => {
-                    partition = Some(i32::try_from(c.int()?).ok()?)
-                }
-                b"offset" if offset.is_none() => offset = Some(i64::try_from(c.int()?).ok()?),
-                b"records" if !has_records => {
-                    has_records = true;
-                    record_array(c, records)?;
-                }
-                _ => return None,
+    c.fields(|c, k| {
+        match k {
+            b"f" if f.is_none() => f = Some(c.str()?),
+            b"key" if key.is_none() => key = Some(u64_of(c.int()?)?),
+            b"value" if value.is_none() => value = Some(u64_of(c.int()?)?),
+            b"partition" if partition.is_none() => partition = Some(i32::try_from(c.int()?).ok()?),
+            b"offset" if offset.is_none() => offset = Some(i64::try_from(c.int()?).ok()?),
+            b"records" if !has_records => {
+                has_records = true;
+                record_array(c, records)?;
             }
-            match c.peek()? {
-                b',' => c.i += 1,
-                b'}' => break,
-                _ => return None,
-            }
+            _ => return None,
         }
-    }
-    c.eat(b'}')?;
+        Some(())
+    })?;
     match f? {
         b"send" if !has_records => {
             key?;
