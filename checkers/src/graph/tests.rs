@@ -3,6 +3,9 @@
 //! mutation yields its class, and on small random inputs the counts agree
 //! with a brute-force enumeration of simple cycles over an independently
 //! built (quadratic) graph.
+//!
+//! One file over 800 lines on purpose: the brute-force oracle, the
+//! generators and the cases that compare against it read best together.
 
 use super::gen::{realtime_inversion, serial, stale_read, swap_writers, SerialConfig};
 use super::*;

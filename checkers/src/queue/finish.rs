@@ -3,6 +3,10 @@
 //! only if some read returned a record inside it), lost writes and unseen
 //! values, the dependency graph's cycles, the realtime lag, and the results
 //! with each class's judgement under the run's configuration.
+//!
+//! One file over 800 lines on purpose: these steps run in this order over
+//! the same end-of-history state, and each feeds the next (commit
+//! inference decides lost writes, send order and the graph's nodes).
 
 use super::*;
 use crate::graph;

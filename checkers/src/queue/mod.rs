@@ -1,6 +1,10 @@
 //! The queue (log) checker: reconstructs every partition's log from the
 //! history and reports Jepsen's Kafka anomaly classes.
 //!
+//! (Over 800 lines on purpose: the compact state — value table, offset
+//! logs, positions — and the few methods that touch it on every op stay
+//! together; reads, the end of the check and the decoding live beside it.)
+//!
 //! It is fed one operation at a time by [`crate::ingest`] and keeps only
 //! compact state: a table of values (one 56-byte entry per distinct value),
 //! per partition a log of offsets → value ids (4 bytes per offset), per
