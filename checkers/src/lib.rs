@@ -30,7 +30,6 @@
 //! when a read covered the offset; otherwise `unseen`).
 
 pub mod checker;
-pub mod cycles;
 mod decode;
 pub mod effects;
 pub mod generate;

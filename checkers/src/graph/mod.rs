@@ -42,7 +42,7 @@ mod build;
 mod explain;
 #[doc(hidden)]
 pub mod gen;
-mod scc;
+pub(crate) mod scc;
 mod search;
 #[cfg(test)]
 mod tests;

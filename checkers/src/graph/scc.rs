@@ -1,6 +1,10 @@
 //! Strongly connected components of a CSR graph restricted to a set of edge
 //! kinds: Tarjan's algorithm, iterative (a history's graph can be deeper
-//! than the call stack).
+//! than the call stack). Also the one Tarjan for plain adjacency lists
+//! ([`components`]) and a shortest cycle inside a component
+//! ([`find_cycle`]), which the queue checker's write-read-only check uses.
+
+use std::collections::VecDeque;
 
 /// A graph Tarjan can walk: out-edges by position.
 pub(crate) trait Adj {
@@ -47,9 +51,73 @@ impl Adj for super::build::Graph<'_> {
     }
 }
 
+/// Adjacency lists: every edge of kind 0.
+impl Adj for [Vec<u32>] {
+    fn nodes(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn deg(&self, v: u32) -> u32 {
+        self[v as usize].len() as u32
+    }
+    #[inline]
+    fn at(&self, v: u32, i: u32) -> (u32, u8) {
+        (self[v as usize][i as usize], 0)
+    }
+}
+
+/// The strongly connected components of adjacency lists (singletons
+/// included), each sorted, in the order Tarjan completes them.
+pub(crate) fn components(adj: &[Vec<u32>]) -> Vec<Vec<u32>> {
+    let (comp, k) = tarjan(adj, 1);
+    let mut out = vec![Vec::new(); k as usize];
+    for (v, &c) in comp.iter().enumerate() {
+        out[c as usize].push(v as u32);
+    }
+    out
+}
+
+/// A shortest path of at least one edge from `start` to `target` using only
+/// nodes of `comp`: `[start, …, target]`. Empty if there is none.
+pub(crate) fn find_cycle(adj: &[Vec<u32>], comp: &[u32], start: u32, target: u32) -> Vec<u32> {
+    use std::collections::{HashMap, HashSet};
+    let inside: HashSet<u32> = comp.iter().copied().collect();
+    let mut parent: HashMap<u32, u32> = HashMap::new();
+    let mut q = VecDeque::new();
+    for &w in &adj[start as usize] {
+        if inside.contains(&w) && !parent.contains_key(&w) {
+            parent.insert(w, start);
+            q.push_back(w);
+        }
+    }
+    while let Some(v) = q.pop_front() {
+        if v == target {
+            let mut path = vec![v];
+            let mut cur = v;
+            loop {
+                let p = parent[&cur];
+                path.push(p);
+                if p == start && path.len() > 1 {
+                    break;
+                }
+                cur = p;
+            }
+            path.reverse();
+            return path;
+        }
+        for &w in &adj[v as usize] {
+            if inside.contains(&w) && !parent.contains_key(&w) {
+                parent.insert(w, v);
+                q.push_back(w);
+            }
+        }
+    }
+    Vec::new()
+}
+
 /// Component id of every node (ids are dense, from 0) and the number of
 /// components. Only edges whose kind's bit is in `mask` count.
-pub(crate) fn tarjan<G: Adj>(g: &G, mask: u8) -> (Vec<u32>, u32) {
+pub(crate) fn tarjan<G: Adj + ?Sized>(g: &G, mask: u8) -> (Vec<u32>, u32) {
     let n = g.nodes();
     const UNSEEN: u32 = u32::MAX;
     let mut index = vec![UNSEEN; n];
@@ -146,6 +214,18 @@ mod tests {
         assert!(c[5] != c[0] && c[5] != c[3]);
         // With the kind masked out, every node is alone.
         assert_eq!(tarjan(&g, 2).1, 6);
+    }
+
+    #[test]
+    fn components_and_cycles_of_adjacency_lists() {
+        // 0 -> 1 -> 2 -> 0, 2 -> 3, 3 -> 4 -> 3, 5
+        let adj = vec![vec![1], vec![2], vec![0, 3], vec![4], vec![3], vec![]];
+        let mut comps = super::components(&adj);
+        comps.sort();
+        assert_eq!(comps, vec![vec![0, 1, 2], vec![3, 4], vec![5]]);
+        assert_eq!(find_cycle(&adj, &[0, 1, 2], 0, 0), vec![0, 1, 2, 0]);
+        assert_eq!(find_cycle(&adj, &[3, 4], 4, 3), vec![4, 3]);
+        assert!(find_cycle(&adj, &[5], 5, 5).is_empty());
     }
 
     #[test]

@@ -719,14 +719,14 @@ impl QueueChecker {
         let g1c = Anomaly::G1c as usize;
         let mut found = 0u64;
         let mut first_examples = Vec::new();
-        for comp in crate::cycles::tarjan_scc(&adj) {
+        for comp in crate::graph::scc::components(&adj) {
             if comp.len() < 2 {
                 continue;
             }
             found += 1;
             wr_only[g1c] = true;
             if first_examples.len() < max {
-                let mut cyc = crate::cycles::find_cycle(&adj, &comp, comp[0], comp[0]);
+                let mut cyc = crate::graph::scc::find_cycle(&adj, &comp, comp[0], comp[0]);
                 cyc.pop(); // the path ends where it started
                 let ops: Vec<u64> = cyc.iter().map(|&x| input.txns[x as usize].op).collect();
                 let mut msg = String::from("write-read edges alone form a cycle: ");

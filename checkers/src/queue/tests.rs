@@ -433,7 +433,9 @@ fn wr_cycle_precheck_agrees_with_tarjan() {
         for &(a, b) in &edges {
             adj[a as usize].push(b);
         }
-        let cyclic = crate::cycles::tarjan_scc(&adj).iter().any(|c| c.len() > 1);
+        let cyclic = crate::graph::scc::components(&adj)
+            .iter()
+            .any(|c| c.len() > 1);
         assert_eq!(super::finish::has_cycle(n, &edges), cyclic, "round {round}");
         seen[usize::from(cyclic)] += 1;
     }
