@@ -52,6 +52,9 @@ pub struct DoubleNode {
     net: Arc<DoubleNet>,
 }
 
+/// Bytes every drop of the double reports dropped.
+pub const DOUBLE_DROPPED_BYTES: u64 = 4096;
+
 /// Base time the double's `date +%s` reports.
 pub const DOUBLE_NOW: i64 = 1_700_000_000;
 
@@ -433,6 +436,26 @@ impl Node for DoubleNode {
             &[ProcessState::Paused],
             ProcessState::Running,
         )
+    }
+    /// Logged `drop-unfsynced`; refused unless the broker is dead, like
+    /// the suite's control script. The report says one file truncated by
+    /// [`DOUBLE_DROPPED_BYTES`].
+    async fn drop_unfsynced(&self) -> Result<serde_json::Value, NodeError> {
+        self.call("drop-unfsynced".to_string())?;
+        tokio::task::yield_now().await;
+        let now = self.net.lock().nodes[&self.name].get(ProcessRole::Broker);
+        if now != Some(ProcessState::Dead) {
+            return Err(NodeError::Other {
+                node: self.name.clone(),
+                msg: format!("drop-unfsynced: the broker is {now:?}, not dead"),
+            });
+        }
+        Ok(serde_json::json!({
+            "files_removed": 0, "files_restored": 0, "files_truncated": 1,
+            "files_reverted": 0, "dirs_removed": 0, "dirs_restored": 0,
+            "bytes_dropped": DOUBLE_DROPPED_BYTES, "elapsed_ms": 1,
+            "sample": ["test-0/00000000000000000000.log"]
+        }))
     }
     async fn state(&self, process: ProcessRole) -> Result<ProcessState, NodeError> {
         self.call(call_name("state", process))?;

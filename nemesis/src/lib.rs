@@ -36,7 +36,7 @@ pub mod topology;
 
 pub use clock::{measure_offset, FaketimeEnv};
 pub use error::{NemesisError, PlanError};
-pub use faults::{requirements, FaultBehaviour};
+pub use faults::{requirements, FaultBehaviour, LAZYFS_ENV, LAZYFS_TOOL};
 pub use grudge::{grudge_allows, tcp_allows, Grudge};
 pub use heal::{heal_all, heal_recorded, HealGuard, HealReport, NodeHeal};
 pub use node::{

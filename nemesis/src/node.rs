@@ -134,6 +134,18 @@ pub trait Node: Send + Sync + Debug {
     async fn resume(&self, process: ProcessRole) -> Result<(), NodeError>;
     /// Whether the process runs, is stopped, or is gone.
     async fn state(&self, process: ProcessRole) -> Result<ProcessState, NodeError>;
+    /// The power loss of the node's disk: put the filesystem under the
+    /// broker's data back to what was last fsynced (data, lengths, names),
+    /// and return the drop report (files and bytes dropped; the suite's is
+    /// `kt-lazyfs drop`'s JSON line). The broker must be dead: a live one
+    /// is refused. Nodes that do not run on such a filesystem say so (the
+    /// default).
+    async fn drop_unfsynced(&self) -> Result<serde_json::Value, NodeError> {
+        Err(NodeError::Other {
+            node: self.name().to_string(),
+            msg: "this node cannot drop un-fsynced writes (no lazyfs under its data)".into(),
+        })
+    }
 }
 
 /// What the nemesis may ask of the suite about Kafka, to aim its faults.

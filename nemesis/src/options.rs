@@ -28,6 +28,13 @@ pub enum FaultKind {
     Loss,
     /// Clock offset through libfaketime.
     Clock,
+    /// SIGKILL of the broker, then its un-fsynced writes dropped (the
+    /// filesystem under `log.dirs` goes back to what was last fsynced);
+    /// stop restarts it. Node by node.
+    LoseUnfsynced,
+    /// [`FaultKind::LoseUnfsynced`] on a set of nodes at the same instant
+    /// (a correlated failure: every broker is dead before any drop).
+    PowerLoss,
     /// A fault that does nothing (tests of the fault registry only; not in
     /// [`FaultKind::ALL`]).
     #[cfg(test)]
@@ -35,13 +42,32 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 5] = [
+    pub const ALL: [FaultKind; 7] = [
+        FaultKind::Partition,
+        FaultKind::Kill,
+        FaultKind::Pause,
+        FaultKind::Loss,
+        FaultKind::Clock,
+        FaultKind::LoseUnfsynced,
+        FaultKind::PowerLoss,
+    ];
+
+    /// The kinds that existed before the filesystem faults: `all` meant
+    /// these, and the pinned plans of the schedule's tests are theirs.
+    pub const CLASSIC: [FaultKind; 5] = [
         FaultKind::Partition,
         FaultKind::Kill,
         FaultKind::Pause,
         FaultKind::Loss,
         FaultKind::Clock,
     ];
+
+    /// Whether the broker must run on the suite's FUSE filesystem for this
+    /// kind (it costs every write a trip through user space, so only a run
+    /// that asks for such a fault gets it).
+    pub fn needs_lazyfs(self) -> bool {
+        matches!(self, FaultKind::LoseUnfsynced | FaultKind::PowerLoss)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -50,6 +76,8 @@ impl FaultKind {
             FaultKind::Pause => "pause",
             FaultKind::Loss => "loss",
             FaultKind::Clock => "clock",
+            FaultKind::LoseUnfsynced => "lose-unfsynced",
+            FaultKind::PowerLoss => "power-loss",
             #[cfg(test)]
             FaultKind::Noop => "noop",
         }
@@ -178,6 +206,22 @@ impl Target {
     /// The default targets of kill and pause: every target that any
     /// workload can resolve (not `coordinator`, which needs transactions;
     /// also keeps the plans generated before it existed unchanged).
+    /// The default targets of `lose-unfsynced`: those of kill but the
+    /// controller (a KRaft voter's metadata log is fsynced on every append,
+    /// so the data that can go is the partitions').
+    pub const LOSE_UNFSYNCED_DEFAULTS: [Target; 6] = [
+        Target::One,
+        Target::Minority,
+        Target::Majority,
+        Target::All,
+        Target::Leaders,
+        Target::ReplicasButOne,
+    ];
+
+    /// The default targets of `power-loss`: the correlated failures that
+    /// take away a quorum of replicas at once.
+    pub const POWER_LOSS_DEFAULTS: [Target; 2] = [Target::Majority, Target::All];
+
     pub const DEFAULTS: [Target; 7] = [
         Target::One,
         Target::Minority,
@@ -406,12 +450,41 @@ pub struct NemesisOptions {
     pub strobe_period: Duration,
     /// Writes of a strobe (bounded: at most 100).
     pub strobe_count: u32,
+    /// Targets of `lose-unfsynced` (absent from the JSON when the
+    /// defaults, so plans made before the kind existed read the same).
+    #[serde(
+        default = "default_lose_unfsynced_targets",
+        skip_serializing_if = "is_default_lose_unfsynced_targets"
+    )]
+    pub lose_unfsynced_targets: Vec<Target>,
+    /// Targets of `power-loss` (absent from the JSON when the defaults).
+    #[serde(
+        default = "default_power_loss_targets",
+        skip_serializing_if = "is_default_power_loss_targets"
+    )]
+    pub power_loss_targets: Vec<Target>,
     /// Shortest time a fault stays in force: its stop is never planned
     /// earlier than its start plus this, and no fault starts that could
     /// not last this long before the fault period ends. 0 (the default):
     /// no minimum (and absent from the JSON, so older plans read the same).
     #[serde(default, with = "ms", skip_serializing_if = "Duration::is_zero")]
     pub min_fault_duration: Duration,
+}
+
+fn default_lose_unfsynced_targets() -> Vec<Target> {
+    Target::LOSE_UNFSYNCED_DEFAULTS.to_vec()
+}
+
+fn is_default_lose_unfsynced_targets(t: &[Target]) -> bool {
+    t == Target::LOSE_UNFSYNCED_DEFAULTS
+}
+
+fn default_power_loss_targets() -> Vec<Target> {
+    Target::POWER_LOSS_DEFAULTS.to_vec()
+}
+
+fn is_default_power_loss_targets(t: &[Target]) -> bool {
+    t == Target::POWER_LOSS_DEFAULTS
 }
 
 impl Default for NemesisOptions {
@@ -436,6 +509,8 @@ impl Default for NemesisOptions {
             clock_offsets: [-120, -30, 30, 120].map(ClockOffset).to_vec(),
             strobe_period: Duration::from_millis(500),
             strobe_count: 10,
+            lose_unfsynced_targets: default_lose_unfsynced_targets(),
+            power_loss_targets: default_power_loss_targets(),
             min_fault_duration: Duration::ZERO,
         }
     }
@@ -515,7 +590,7 @@ mod tests {
         let e = "partition,explode".parse::<FaultKinds>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown nemesis fault \"explode\": expected one of partition, kill, pause, loss, clock, all, none"
+            "unknown nemesis fault \"explode\": expected one of partition, kill, pause, loss, clock, lose-unfsynced, power-loss, all, none"
         );
     }
 

@@ -1,6 +1,6 @@
 //! What a fault needs of a node: capabilities, devices, environment of its
 //! processes, packages of its image, files present before its processes
-//! start.
+//! start, programs of the suite shipped into it.
 //!
 //! Each fault kind states its own ([`crate::faults::FaultBehaviour::requirements`]);
 //! [`crate::faults::requirements`] unions those of the kinds a run asks
@@ -33,6 +33,12 @@ pub struct Requirements {
     /// initial content, e.g. `/etc/faketimerc` = `+0\n`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, String>,
+    /// Programs of the suite itself the node must have, by name, e.g.
+    /// `kt-lazyfs`: the suite carries them (built with it) and shares them
+    /// read-only into the node under `/opt/kt/bin`, like the Kafka jars,
+    /// so a change to one needs no new image.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub tools: BTreeSet<String>,
 }
 
 /// Variables whose values are lists that the dynamic loader splits on `:`.
@@ -68,6 +74,11 @@ impl Requirements {
         self
     }
 
+    pub fn tool(mut self, t: &str) -> Self {
+        self.tools.insert(t.to_string());
+        self
+    }
+
     pub fn file(mut self, path: &str, content: &str) -> Self {
         self.files
             .entry(path.to_string())
@@ -97,6 +108,7 @@ impl Requirements {
         self.capabilities.extend(other.capabilities.iter().cloned());
         self.devices.extend(other.devices.iter().cloned());
         self.packages.extend(other.packages.iter().cloned());
+        self.tools.extend(other.tools.iter().cloned());
         for (k, v) in &other.env {
             self.add_env(k, v);
         }
@@ -124,13 +136,19 @@ mod tests {
             .device("/dev/fuse")
             .env("LD_PRELOAD", "/b.so")
             .env("X", "2")
-            .file("/etc/f", "other");
+            .file("/etc/f", "other")
+            .tool("kt-lazyfs");
         let u = a.clone().union(&b);
         assert_eq!(u.capabilities, BTreeSet::from(["NET_ADMIN".to_string()]));
         assert_eq!(u.devices, BTreeSet::from(["/dev/fuse".to_string()]));
         assert_eq!(u.env["LD_PRELOAD"], "/a.so:/b.so");
         assert_eq!(u.env["X"], "1");
         assert_eq!(u.files["/etc/f"], "+0\n");
+        assert_eq!(u.tools, BTreeSet::from(["kt-lazyfs".to_string()]));
+        assert_eq!(
+            serde_json::to_string(&Requirements::none().tool("t")).unwrap(),
+            r#"{"tools":["t"]}"#
+        );
         // Idempotent.
         assert_eq!(u.clone().union(&b), u);
         assert!(Requirements::none().is_empty());

@@ -1,7 +1,8 @@
 //! Fault kinds as modules, behind one trait, and their registry.
 //!
 //! Each kind of fault is one file here (`partition.rs`, `loss.rs`,
-//! `clock.rs`, `kill.rs`, `pause.rs`) implementing [`FaultBehaviour`]: what
+//! `clock.rs`, `kill.rs`, `pause.rs`; `unfsynced.rs` holds the two
+//! filesystem kinds, which differ only in when they drop) implementing [`FaultBehaviour`]: what
 //! it needs of a node ([`Requirements`]), how it checks its options and
 //! plans one fault, what [`crate::run`] does to start it and to undo
 //! exactly that, and how [`crate::heal_all`] undoes and verifies it on one
@@ -24,9 +25,11 @@ mod noop;
 mod partition;
 mod pause;
 mod process;
+mod unfsynced;
 
 pub(crate) use ctx::ProcessBook;
 pub use ctx::{FaultCtx, NodeHealing, STEP_TIMEOUT};
+pub use unfsynced::{LAZYFS_ENV, LAZYFS_TOOL};
 
 use crate::error::PlanError;
 use crate::node::Node;
@@ -47,6 +50,8 @@ pub static REGISTRY: &[&dyn FaultBehaviour] = &[
     &clock::Clock,
     &kill::Kill,
     &pause::Pause,
+    &unfsynced::LoseUnfsynced,
+    &unfsynced::PowerLoss,
     #[cfg(test)]
     &noop::Noop,
 ];
@@ -215,6 +220,16 @@ mod tests {
         assert_eq!(r.env["FAKETIME_CACHE_DURATION"], "1");
         assert_eq!(r.env["LD_PRELOAD"], crate::clock::LIBFAKETIME);
         assert_eq!(r.files[crate::node::FAKETIME_FILE], "+0\n");
+        for k in ["lose-unfsynced", "power-loss"] {
+            let r = requirements(&k.parse().unwrap());
+            assert!(r.devices.contains("/dev/fuse"), "{k}");
+            assert!(r.capabilities.contains("SYS_ADMIN"), "{k}");
+            assert_eq!(r.env[LAZYFS_ENV], "1", "{k}");
+            assert!(r.tools.contains(LAZYFS_TOOL), "{k}");
+        }
+        assert!(requirements(&"kill,partition,clock".parse().unwrap())
+            .tools
+            .is_empty());
         let all = requirements(&FaultKinds::all());
         assert!(all.capabilities.contains("NET_ADMIN") && all.env.contains_key("LD_PRELOAD"));
         assert!(requirements(&FaultKinds::none()).is_empty());

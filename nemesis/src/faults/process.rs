@@ -80,6 +80,14 @@ pub(crate) struct Signalled {
     nodes: BTreeSet<String>,
 }
 
+impl Signalled {
+    /// `process` on `nodes` (faults that kill by other means, e.g. the
+    /// filesystem faults, and are undone by a kill's stop).
+    pub(crate) fn new(process: ProcessRole, nodes: BTreeSet<String>) -> Self {
+        Signalled { process, nodes }
+    }
+}
+
 /// Start a kill or pause of `process` on `target`.
 pub(crate) async fn start(
     ctx: &mut FaultCtx<'_>,
