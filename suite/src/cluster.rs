@@ -8,7 +8,8 @@
 //! id → start every process → wait until every broker is registered.
 //!
 //! The Kafka jars are shared read-only into every node at
-//! `/opt/kafka/libs`; everything else goes in through [`Host::upload`], so
+//! `/opt/kafka/libs`, and the suite's own programs a fault needs (its
+//! `Requirements::tools`, e.g. `kt-lazyfs`) at `/opt/kt/bin/<name>`; everything else goes in through [`Host::upload`], so
 //! another platform only has to implement `Platform` and `Host`.
 
 use crate::kafka::config::{server_properties, ClusterSpec, BROKER_PORT, CONTROLLER_PORT};
@@ -97,6 +98,14 @@ impl Cluster {
         spec.validate()?;
         let dist = dist::ensure(spec.kafka_version.as_deref()).await?;
         let id = new_cluster_id();
+        let mut shared = vec![Shared {
+            host_path: dist.libs.clone(),
+            node_path: "/opt/kafka/libs".into(),
+            read_only: true,
+        }];
+        for t in &spec.requirements.tools {
+            shared.push(crate::tools::shared(t)?);
+        }
         let requests: Vec<NodeRequest> = spec
             .layout()
             .iter()
@@ -106,11 +115,7 @@ impl Cluster {
                 devices: spec.requirements.devices.iter().cloned().collect(),
                 packages: spec.requirements.packages.iter().cloned().collect(),
                 env: vec![("KT_HEAP_MB".into(), spec.heap_mb.to_string())],
-                shared: vec![Shared {
-                    host_path: dist.libs.clone(),
-                    node_path: "/opt/kafka/libs".into(),
-                    read_only: true,
-                }],
+                shared: shared.clone(),
             })
             .collect();
         let mut cluster = Cluster {
@@ -167,12 +172,19 @@ impl Cluster {
         futures::future::try_join_all(installs).await?;
         // 2. format storage on every node (same cluster id), in parallel
         let kraft_id = kraft_cluster_id();
+        let features: Vec<String> = self
+            .spec
+            .features
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let formats = self.nodes.iter().map(|n| {
             let kid = kraft_id.clone();
+            let features = features.clone();
             async move {
-                let out = n
-                    .exec_timeout(&[CONTROL, "format", &kid], Duration::from_secs(180))
-                    .await?;
+                let mut argv = vec![CONTROL, "format", &kid];
+                argv.extend(features.iter().map(String::as_str));
+                let out = n.exec_timeout(&argv, Duration::from_secs(180)).await?;
                 if !out.success() {
                     bail!(
                         "formatting storage on {} failed (exit {}): {}{}{}",

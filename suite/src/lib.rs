@@ -14,7 +14,8 @@
 //! - [`report`]: plots, report.html and `serve`;
 //! - [`cli`]: the `kafka-trial` command line;
 //! - [`cache`]: the controller's cache folder and its locks;
-//! - [`testing`]: helpers for `cargo test` suites.
+//! - [`testing`]: helpers for `cargo test` suites;
+//! - [`tools`]: programs of the suite shipped into the nodes (kt-lazyfs).
 
 pub mod cache;
 pub mod cli;
@@ -25,5 +26,6 @@ pub mod observer;
 pub mod platform;
 pub mod report;
 pub mod testing;
+pub mod tools;
 pub mod trial;
 pub mod workloads;

@@ -45,6 +45,11 @@ pub struct ClusterArgs {
     /// Extra broker property, Kafka's own name (repeatable): --broker-config log.flush.interval.messages=1
     #[arg(long = "broker-config", value_name = "KEY=VALUE")]
     pub broker_config: Vec<String>,
+    /// Feature level given to `kafka-storage format` (repeatable), e.g.
+    /// --feature eligible.leader.replicas.version=0 (ELR off; Kafka 4.x
+    /// turns it on for new clusters).
+    #[arg(long = "feature", value_name = "NAME=LEVEL")]
+    pub features: Vec<String>,
     /// JVM heap per broker in MiB.
     #[arg(long, default_value_t = 512)]
     pub heap_mb: u32,
@@ -97,6 +102,7 @@ impl ClusterArgs {
             min_insync_replicas: self.min_insync_replicas,
             unclean_leader_election: self.unclean_leader_election,
             broker_overrides: parse_pairs(&self.broker_config, "--broker-config")?,
+            features: crate::kafka::config::parse_features(&self.features)?,
             requirements: cluster_up_requirements(self.faketime),
             timing: self.timing,
             heap_mb: self.heap_mb,

@@ -69,7 +69,7 @@ pub struct TestArgs {
     /// How consumers get partitions: assign (manual) or subscribe (group).
     #[arg(long, value_enum, default_value = "assign")]
     pub sub_via: SubVia,
-    /// Faults to mix: partition,kill,pause,loss,clock, all, or none.
+    /// Faults to mix: partition,kill,pause,loss,clock,lose-unfsynced,power-loss, all, or none.
     #[arg(long, default_value = "none")]
     pub nemesis: String,
     /// Mean time between nemesis actions (default: the timing profile's,
@@ -90,6 +90,12 @@ pub struct TestArgs {
     /// Targets of pause (same names as kill).
     #[arg(long)]
     pub pause_targets: Option<String>,
+    /// Targets of lose-unfsynced: one,minority,majority,all,leaders,replicas-but-one.
+    #[arg(long)]
+    pub lose_unfsynced_targets: Option<String>,
+    /// Targets of power-loss (same names; default majority,all).
+    #[arg(long)]
+    pub power_loss_targets: Option<String>,
     /// Most faults active at once.
     #[arg(long, default_value_t = 1)]
     pub max_concurrent_faults: usize,
@@ -172,6 +178,12 @@ impl TestArgs {
         }
         if let Some(t) = &self.pause_targets {
             o.pause_targets = trial_nemesis::parse_list(t)?;
+        }
+        if let Some(t) = &self.lose_unfsynced_targets {
+            o.lose_unfsynced_targets = trial_nemesis::parse_list(t)?;
+        }
+        if let Some(t) = &self.power_loss_targets {
+            o.power_loss_targets = trial_nemesis::parse_list(t)?;
         }
         let cluster = self.cluster.spec()?;
         let mut spec = TestSpec::new(&self.name).timing(timing);

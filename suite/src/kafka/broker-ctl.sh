@@ -10,21 +10,57 @@ alive() {
   [ -r "/proc/$p/status" ] || return 1
   ! grep -q '^State:[[:space:]]*[ZX]' "/proc/$p/status"
 }
+# The run's fault environment (e.g. libfaketime's for the clock fault,
+# KT_LAZYFS=1 for the filesystem faults), written by the suite.
+load_env() {
+  if [ -f /opt/kt/broker.env ]; then set -a; . /opt/kt/broker.env; set +a; fi
+}
+# The filesystem faults: log.dirs on kt-lazyfs, which remembers what was
+# fsynced and can drop the rest (a power loss of this node's disk).
+LAZYFS=/opt/kt/bin/kt-lazyfs
+BACKING=/var/lib/kafka/backing
+DATA=/var/lib/kafka/data
+LZSTATE=/run/kt-lazyfs
+# mountinfo: field 5 is the mount point, the field after "-" the type.
+mounted() {
+  awk -v m="$DATA" '$5 == m { for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "fuse.kt-lazyfs") f = 1; break } }
+    END { exit !f }' /proc/self/mountinfo
+}
+mount_fs() {
+  [ "${KT_LAZYFS:-0}" = 1 ] || return 0
+  mounted && return 0
+  [ -x "$LAZYFS" ] || { echo "KT_LAZYFS=1 but $LAZYFS is missing" >&2; return 1; }
+  mkdir -p "$LOGS" "$BACKING" "$DATA" "$LZSTATE"
+  # A data folder written before the mount (not on the filesystem) would
+  # be hidden by it: refuse rather than lose it silently.
+  if [ -n "$(ls -A "$DATA" 2>/dev/null)" ]; then
+    echo "$DATA is not empty and not mounted: refusing to mount kt-lazyfs over it" >&2; return 1
+  fi
+  echo "[$(date -u '+%F %T')] kafka-trial: mounting kt-lazyfs" >>"$LOGS/lazyfs.out"
+  setsid "$LAZYFS" mount --backing "$BACKING" --mountpoint "$DATA" --state "$LZSTATE" \
+    >>"$LOGS/lazyfs.out" 2>&1 </dev/null &
+  "$LAZYFS" wait-mounted --mountpoint "$DATA" || { tail -n 20 "$LOGS/lazyfs.out" >&2; return 1; }
+}
 java_opts() {
   echo "-Xms${KT_HEAP_MB}m -Xmx${KT_HEAP_MB}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dkafka.logs.dir=$LOGS -Dlog4j2.configurationFile=/opt/kt/log4j2.properties"
 }
 case "${1:-}" in
   format)
     mkdir -p "$LOGS"
-    java $(java_opts) -cp '/opt/kafka/libs/*' kafka.tools.StorageTool format -t "$2" -c "$CONF" --ignore-formatted >>"$LOGS/format.out" 2>&1
+    load_env
+    mount_fs || exit 1
+    # format ID [NAME=LEVEL ...]: feature levels for kafka-storage (4.x).
+    id=$2; shift 2
+    feats=()
+    for f in "$@"; do feats+=(--feature "$f"); done
+    java $(java_opts) -cp '/opt/kafka/libs/*' kafka.tools.StorageTool format -t "$id" -c "$CONF" --ignore-formatted "${feats[@]}" >>"$LOGS/format.out" 2>&1
     ;;
   start)
     if alive; then echo "already running: $(pid)"; exit 0; fi
     mkdir -p "$LOGS"
     echo "[$(date -u '+%F %T')] kafka-trial: starting broker" >>"$LOGS/server.out"
-    # The environment the run's faults require of the broker process
-    # (e.g. libfaketime's for the clock fault), written by the suite.
-    if [ -f /opt/kt/broker.env ]; then set -a; . /opt/kt/broker.env; set +a; fi
+    load_env
+    mount_fs || exit 1
     if [ -n "${FAKETIME_TIMESTAMP_FILE:-}" ] && [ ! -f "$FAKETIME_TIMESTAMP_FILE" ]; then
       echo "+0" >"$FAKETIME_TIMESTAMP_FILE"
     fi
@@ -38,6 +74,18 @@ case "${1:-}" in
     alive && { echo "still alive"; exit 1; }
     echo "killed"
     ;;
+  drop-unfsynced)
+    # The power loss of the disk: only for a dead broker (a live one would
+    # keep the mount busy, and its page cache is what is being lost).
+    if alive; then echo "the broker is alive ($(pid)): kill it before drop-unfsynced" >&2; exit 1; fi
+    load_env
+    [ "${KT_LAZYFS:-0}" = 1 ] || { echo "this node does not run on kt-lazyfs (KT_LAZYFS is not 1)" >&2; exit 1; }
+    echo "[$(date -u '+%F %T')] kafka-trial: drop-unfsynced" >>"$LOGS/lazyfs.out"
+    report=$("$LAZYFS" drop --mountpoint "$DATA" --state "$LZSTATE") || exit 1
+    echo "$report" >>"$LOGS/lazyfs.out"
+    mount_fs || exit 1
+    echo "$report"
+    ;;
   pause) alive && kill -STOP "$(pid)" ;;
   resume) alive && kill -CONT "$(pid)" ;;
   state)
@@ -47,5 +95,5 @@ case "${1:-}" in
       echo dead
     fi
     ;;
-  *) echo "usage: broker format ID|start|kill|pause|resume|state" >&2; exit 2 ;;
+  *) echo "usage: broker format ID [FEATURE=LEVEL...]|start|kill|pause|resume|state|drop-unfsynced" >&2; exit 2 ;;
 esac

@@ -44,6 +44,12 @@ pub struct ClusterSpec {
     pub unclean_leader_election: bool,
     /// Free-form broker properties with Kafka's own names; they win.
     pub broker_overrides: BTreeMap<String, String>,
+    /// Feature levels given to `kafka-storage format` (`--feature
+    /// name=level`, Kafka 4.x), e.g. `eligible.leader.replicas.version=0`
+    /// to start a cluster without eligible leader replicas (KIP-966), which
+    /// Kafka 4.x turns on for new clusters. Empty: the release's defaults.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub features: BTreeMap<String, u16>,
     /// What the run's faults need of every node (capabilities, devices,
     /// the broker process's environment, files, packages): the union of
     /// `trial_nemesis::requirements` of its fault kinds. libfaketime's
@@ -73,6 +79,7 @@ impl Default for ClusterSpec {
             min_insync_replicas: 2,
             unclean_leader_election: false,
             broker_overrides: BTreeMap::new(),
+            features: BTreeMap::new(),
             requirements: standing_requirements(),
             timing: Timing::default(),
             heap_mb: 512,
@@ -129,6 +136,15 @@ impl ClusterSpec {
         if let Some(v) = &self.kafka_version {
             dist::validate_version(v)?;
         }
+        for f in self.features.keys() {
+            if f.is_empty()
+                || !f
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+            {
+                bail!("--feature {f:?}: a feature name is letters, digits, dots (e.g. eligible.leader.replicas.version)");
+            }
+        }
         if self.heap_mb < 128 {
             bail!("--heap-mb must be at least 128");
         }
@@ -172,14 +188,34 @@ impl ClusterSpec {
 }
 
 /// What every cluster's nodes get unless told otherwise: what every fault
-/// but the clock requires (the network faults' `NET_ADMIN`: cheap, and a
-/// cluster started by hand or by a library test can then be partitioned).
-/// The clock's libfaketime costs the JVM CPU, so only a run with clock
-/// faults (or `cluster up --faketime`) adds it.
+/// but the clock and the filesystem faults requires (the network faults'
+/// `NET_ADMIN`: cheap, and a cluster started by hand or by a library test
+/// can then be partitioned). The clock's libfaketime costs the JVM CPU, and
+/// the filesystem faults put every write of the broker through FUSE, so
+/// only a run with those faults (or `cluster up --faketime`) adds them.
 pub fn standing_requirements() -> Requirements {
     let mut kinds = FaultKinds::all();
     kinds.0.remove(&FaultKind::Clock);
+    kinds.0.retain(|k| !k.needs_lazyfs());
     trial_nemesis::requirements(&kinds)
+}
+
+/// The ELR feature's name (`kafka-features describe` prints it).
+pub const ELR_FEATURE: &str = "eligible.leader.replicas.version";
+
+/// Parse `--feature name=level` flags.
+pub fn parse_features(v: &[String]) -> Result<BTreeMap<String, u16>> {
+    let mut m = BTreeMap::new();
+    for s in v {
+        let Some((k, l)) = s.split_once('=') else {
+            bail!("--feature {s:?} is not NAME=LEVEL (e.g. {ELR_FEATURE}=0)");
+        };
+        let level: u16 = l.trim().parse().map_err(|_| {
+            anyhow::anyhow!("--feature {s:?}: the level must be a whole number 0..65535")
+        })?;
+        m.insert(k.trim().to_string(), level);
+    }
+    Ok(m)
 }
 
 /// One node's place in the cluster.

@@ -62,9 +62,11 @@ impl KafkaNode {
     }
 
     async fn control(&self, verb: &str) -> Result<String, NodeError> {
-        let out = self
-            .exec_timeout(&[CONTROL, verb], Duration::from_secs(30))
-            .await?;
+        self.control_within(verb, Duration::from_secs(30)).await
+    }
+
+    async fn control_within(&self, verb: &str, t: Duration) -> Result<String, NodeError> {
+        let out = self.exec_timeout(&[CONTROL, verb], t).await?;
         if !out.success() {
             return Err(NodeError::Exec {
                 node: self.role.name.clone(),
@@ -126,6 +128,24 @@ impl Node for KafkaNode {
     async fn resume(&self, p: ProcessRole) -> Result<(), NodeError> {
         self.check(p)?;
         self.control("resume").await.map(|_| ())
+    }
+    /// `broker drop-unfsynced`: the control script refuses a live broker,
+    /// runs `kt-lazyfs drop` (which waits for the filesystem daemon to put
+    /// the data back to its durable state: bounded by the tool at 60 s),
+    /// remounts, and prints the drop report as its last line.
+    async fn drop_unfsynced(&self) -> Result<serde_json::Value, NodeError> {
+        let out = self
+            .control_within("drop-unfsynced", Duration::from_secs(90))
+            .await?;
+        let last = out
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        serde_json::from_str(last).map_err(|e| NodeError::Other {
+            node: self.role.name.clone(),
+            msg: format!("drop-unfsynced printed no JSON report ({e}): {out:?}"),
+        })
     }
     async fn state(&self, p: ProcessRole) -> Result<ProcessState, NodeError> {
         self.check(p)?;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use trial_nemesis::{ExecOutput, NodeError};
 
-/// A folder of the controller's machine that a node sees at `node_path`
+/// A folder (or a single file) of the controller's machine that a node sees at `node_path`
 /// (Docker: a bind mount; a remote platform copies it over).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shared {

@@ -103,6 +103,8 @@ pub fn fault_color(kind: &str) -> RGBColor {
         "pause" => RGBColor(0xbc, 0x9c, 0x00),
         "loss" => RGBColor(0x94, 0x67, 0xbd),
         "clock" => RGBColor(0x17, 0xa0, 0x8f),
+        "lose-unfsynced" => RGBColor(0x8c, 0x56, 0x4b),
+        "power-loss" => RGBColor(0x44, 0x44, 0x44),
         other => {
             // A stable colour for kinds we do not know.
             let h = other

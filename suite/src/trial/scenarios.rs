@@ -63,6 +63,84 @@ pub fn unclean_script(t: Duration) -> Vec<ScriptStep> {
     ]
 }
 
+/// The last-replica-standing sequence on partition 0 (KIP-966's case):
+/// pause its followers until they are fenced and out of the ISR (the
+/// leader alone in it, writes refused: min.insync 2), power-lose the
+/// leader's disk and restart it while the followers are still away — the
+/// acknowledged writes that were in the followers' page caches too are
+/// now only theirs — then resume the followers. Without eligible leader
+/// replicas the restarted leader, the ISR's only member, is elected with
+/// what its disk kept, and the followers truncate to it; with ELR the
+/// controller drops the uncleanly shut down leader from the ISR and the
+/// ELR, and elects a resumed follower.
+pub fn last_replica_script(t: Duration) -> Vec<ScriptStep> {
+    let at = |f: f64| Duration::from_secs_f64(t.as_secs_f64() * f);
+    let step =
+        |f: f64, id: u32, start: bool, fault: ScriptFault, target: ScriptTarget| ScriptStep {
+            at: at(f),
+            id,
+            start,
+            fault,
+            target,
+        };
+    vec![
+        step(
+            0.15,
+            0,
+            true,
+            ScriptFault::Pause,
+            ScriptTarget::FollowersOf(0),
+        ),
+        step(
+            0.35,
+            1,
+            true,
+            ScriptFault::LoseUnfsynced,
+            ScriptTarget::LeaderOf(0),
+        ),
+        step(
+            0.45,
+            1,
+            false,
+            ScriptFault::LoseUnfsynced,
+            ScriptTarget::LeaderOf(0),
+        ),
+        step(
+            0.70,
+            0,
+            false,
+            ScriptFault::Pause,
+            ScriptTarget::FollowersOf(0),
+        ),
+    ]
+}
+
+/// RF 3, acks=all, min.insync 2, idempotence: the configuration that
+/// survives any one broker's death, here facing disks that lose what was
+/// not fsynced.
+fn durable_base(mut s: TestSpec) -> TestSpec {
+    s.cluster.replication_factor = 3;
+    s.cluster.min_insync_replicas = 2;
+    s.acks = Acks::All;
+    s.idempotence = true;
+    s
+}
+
+/// `last-replica-standing`: split roles (one controller node) so that
+/// pausing two brokers leaves the KRaft quorum able to shrink the ISR;
+/// one partition; ELR at `elr`.
+fn last_replica(s: TestSpec, elr: u16) -> TestSpec {
+    let mut s = durable_base(s);
+    s.cluster.split_roles = true;
+    s.cluster.controllers = Some(1);
+    s.cluster
+        .features
+        .insert(crate::kafka::config::ELR_FEATURE.to_string(), elr);
+    s.partitions = 1;
+    s.nemesis = NemesisPlan::Script(last_replica_script(s.time_limit));
+    s
+}
+
 /// The transactional workload's common settings: RF 3, min.insync 2
 /// (what transactions are documented to need), a few processes each
 /// running transactions back to back.
@@ -171,5 +249,44 @@ pub const SCENARIOS: &[Scenario] = &[
             });
             s
         },
+    },
+    Scenario {
+        name: "power-loss-all",
+        purpose: "RF 3, acks=all, min.insync 2, Kafka's default flush settings (log.flush.interval.messages and .ms unset: the OS decides when to write back): every broker's disk loses its un-fsynced writes at once. Kafka's documented design takes durability from replication, not fsync, so a correlated power loss can lose acknowledged writes",
+        expected: "lost-write (possible by design; decided by log.flush.interval.messages)",
+        build: |s| {
+            let mut s = durable_base(s);
+            s.nemesis = opts("power-loss", |o| {
+                o.power_loss_targets = vec![Target::All];
+            });
+            s
+        },
+    },
+    Scenario {
+        name: "power-loss-all-flush",
+        purpose: "power-loss-all with log.flush.interval.messages=1: every append is fsynced before it is acknowledged (leader and followers), so losing every un-fsynced write loses nothing acknowledged",
+        expected: "valid (log.flush.interval.messages=1)",
+        build: |s| {
+            let mut s = durable_base(s);
+            s.cluster
+                .broker_overrides
+                .insert("log.flush.interval.messages".into(), "1".into());
+            s.nemesis = opts("power-loss", |o| {
+                o.power_loss_targets = vec![Target::All];
+            });
+            s
+        },
+    },
+    Scenario {
+        name: "last-replica-standing",
+        purpose: "eligible leader replicas off (eligible.leader.replicas.version=0): partition 0's followers paused until the ISR is the leader alone, the leader loses its un-fsynced writes and restarts while they are away, is elected as the ISR's last member, and the followers truncate to it",
+        expected: "lost-write (eligible.leader.replicas.version=0)",
+        build: |s| last_replica(s, 0),
+    },
+    Scenario {
+        name: "last-replica-standing-elr",
+        purpose: "last-replica-standing with eligible leader replicas on (KIP-966, eligible.leader.replicas.version=1, Kafka 4.x): the leader's unclean shutdown takes it out of the ISR and the ELR, a follower that kept the acknowledged writes is elected",
+        expected: "valid (eligible.leader.replicas.version=1)",
+        build: |s| last_replica(s, 1),
     },
 ];

@@ -31,6 +31,8 @@ impl ScriptFault {
             ScriptFault::Kill => FaultKind::Kill,
             ScriptFault::Pause => FaultKind::Pause,
             ScriptFault::Isolate => FaultKind::Partition,
+            ScriptFault::LoseUnfsynced => FaultKind::LoseUnfsynced,
+            ScriptFault::PowerLoss => FaultKind::PowerLoss,
         }
     }
 }
@@ -43,6 +45,12 @@ pub enum ScriptFault {
     Pause,
     /// Isolate the nodes from every other node.
     Isolate,
+    /// Kill each node's broker and drop its un-fsynced writes; the stop
+    /// starts it again.
+    LoseUnfsynced,
+    /// The same on all the nodes at one instant (every broker dead before
+    /// any drop).
+    PowerLoss,
 }
 
 /// One step of a scripted nemesis: at `at` start (or stop) fault `id`.
@@ -101,6 +109,14 @@ pub(crate) fn resolve_script(
             ScriptFault::Pause => Fault::Pause {
                 process: ProcessRole::Broker,
                 target: Target::One,
+                nodes: Some(nodes),
+            },
+            ScriptFault::LoseUnfsynced => Fault::LoseUnfsynced {
+                target: Target::One,
+                nodes: Some(nodes),
+            },
+            ScriptFault::PowerLoss => Fault::PowerLoss {
+                target: Target::All,
                 nodes: Some(nodes),
             },
             ScriptFault::Isolate => {
