@@ -751,6 +751,48 @@ mod tests {
         assert_ne!(r.valid, Validity::Unknown, "{}", r.human_summary(3));
     }
 
+    /// The filesystem faults are kills whose nodes also lost data: their
+    /// start's `nodes` are the nodes hit (the `dropped` reports beside them
+    /// change nothing), and a leader moved is their effect.
+    #[test]
+    fn a_power_loss_is_a_kill_of_its_nodes_that_can_bite() {
+        for kind in ["lose-unfsynced", "power-loss"] {
+            let mut b = Builder::new();
+            observe(&mut b, 1, 0, &[1, 2, 3], &[]);
+            b.send_ok(0, 1, 0, 0);
+            b.sleep(S);
+            nemesis(
+                &mut b,
+                &format!("start-{kind}"),
+                json!({"target": "majority", "nodes": ["n1", "n2"],
+                       "dropped": {"n1": {"bytes_dropped": 4096}, "n2": {"bytes_dropped": 0}}}),
+            );
+            b.sleep(S);
+            observe(&mut b, 3, 1, &[3], &[1, 2]);
+            nemesis(
+                &mut b,
+                &format!("stop-{kind}"),
+                json!({"started": ["n1", "n2"]}),
+            );
+            b.sleep(S / 2);
+            observe(&mut b, 3, 1, &[1, 2, 3], &[]);
+            b.final_read(0, 0, 1, &[(0, 1)]);
+            let r = crate::check_ops(&b.ops, &crate::CheckOptions::default()).unwrap();
+            let e = effects(&r);
+            assert_eq!(
+                (e.faults, e.with_effect),
+                (1, Some(1)),
+                "{kind}: {}",
+                e.summary
+            );
+            let i = &e.intervals[0];
+            assert_eq!(i.kind, kind);
+            assert_eq!(i.nodes, vec!["n1".to_string(), "n2".to_string()]);
+            assert_eq!(i.leader_changes, BTreeMap::from([(0, 1)]));
+            assert_eq!(i.newly_unreachable, vec![1, 2]);
+        }
+    }
+
     #[test]
     fn a_kill_of_the_leader_moves_it_and_the_fail_over_is_timed() {
         let (ops, start, _) = history(
