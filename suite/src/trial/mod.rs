@@ -26,6 +26,6 @@ pub mod spec;
 pub mod targets;
 
 pub use run::{run, summary};
-pub use scenarios::{unclean_script, Scenario, SCENARIOS};
+pub use scenarios::{last_replica_script, unclean_script, Scenario, SCENARIOS};
 pub use script::{ScriptFault, ScriptStep, ScriptTarget};
 pub use spec::{NemesisPlan, Report, TestSpec};
