@@ -22,6 +22,9 @@ BACKING=/var/lib/kafka/backing
 DATA=/var/lib/kafka/data
 LZSTATE=/run/kt-lazyfs
 # mountinfo: field 5 is the mount point, the field after "-" the type.
+# The filesystem's own processes never run under the faults' preloads
+# (libfaketime): the daemon serves every read and write of the broker.
+lazyfs() { env -u LD_PRELOAD "$LAZYFS" "$@"; }
 mounted() {
   awk -v m="$DATA" '$5 == m { for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "fuse.kt-lazyfs") f = 1; break } }
     END { exit !f }' /proc/self/mountinfo
@@ -37,9 +40,9 @@ mount_fs() {
     echo "$DATA is not empty and not mounted: refusing to mount kt-lazyfs over it" >&2; return 1
   fi
   echo "[$(date -u '+%F %T')] kafka-trial: mounting kt-lazyfs" >>"$LOGS/lazyfs.out"
-  setsid "$LAZYFS" mount --backing "$BACKING" --mountpoint "$DATA" --state "$LZSTATE" \
+  setsid env -u LD_PRELOAD "$LAZYFS" mount --backing "$BACKING" --mountpoint "$DATA" --state "$LZSTATE" \
     >>"$LOGS/lazyfs.out" 2>&1 </dev/null &
-  "$LAZYFS" wait-mounted --mountpoint "$DATA" || { tail -n 20 "$LOGS/lazyfs.out" >&2; return 1; }
+  lazyfs wait-mounted --mountpoint "$DATA" || { tail -n 20 "$LOGS/lazyfs.out" >&2; return 1; }
 }
 java_opts() {
   echo "-Xms${KT_HEAP_MB}m -Xmx${KT_HEAP_MB}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dkafka.logs.dir=$LOGS -Dlog4j2.configurationFile=/opt/kt/log4j2.properties"
@@ -47,8 +50,9 @@ java_opts() {
 case "${1:-}" in
   format)
     mkdir -p "$LOGS"
-    load_env
-    mount_fs || exit 1
+    # Only KT_LAZYFS matters here: the storage tool runs without the
+    # faults' environment, as it always has.
+    ( load_env; mount_fs ) || exit 1
     # format ID [NAME=LEVEL ...]: feature levels for kafka-storage (4.x).
     id=$2; shift 2
     feats=()
@@ -81,7 +85,7 @@ case "${1:-}" in
     load_env
     [ "${KT_LAZYFS:-0}" = 1 ] || { echo "this node does not run on kt-lazyfs (KT_LAZYFS is not 1)" >&2; exit 1; }
     echo "[$(date -u '+%F %T')] kafka-trial: drop-unfsynced" >>"$LOGS/lazyfs.out"
-    report=$("$LAZYFS" drop --mountpoint "$DATA" --state "$LZSTATE") || exit 1
+    report=$(lazyfs drop --mountpoint "$DATA" --state "$LZSTATE") || exit 1
     echo "$report" >>"$LOGS/lazyfs.out"
     mount_fs || exit 1
     echo "$report"
