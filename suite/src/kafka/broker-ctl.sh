@@ -21,14 +21,13 @@ LAZYFS=/opt/kt/bin/kt-lazyfs
 BACKING=/var/lib/kafka/backing
 DATA=/var/lib/kafka/data
 LZSTATE=/run/kt-lazyfs
-# mountinfo: field 5 is the mount point, the field after "-" the type.
 # The filesystem's own processes never run under the faults' preloads
 # (libfaketime): the daemon serves every read and write of the broker.
 lazyfs() { env -u LD_PRELOAD "$LAZYFS" "$@"; }
-mounted() {
-  awk -v m="$DATA" '$5 == m { for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "fuse.kt-lazyfs") f = 1; break } }
-    END { exit !f }' /proc/self/mountinfo
-}
+# Whether something is mounted on the data folder (mountinfo's field 5 is
+# the mount point): only this script mounts there, and a mount whose
+# daemon died is still one (start then fails loudly rather than hiding it).
+mounted() { awk -v m="$DATA" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
 mount_fs() {
   [ "${KT_LAZYFS:-0}" = 1 ] || return 0
   mounted && return 0
