@@ -6,9 +6,11 @@ CONF=/opt/kt/server.properties
 LOGS=/var/log/kafka
 pid() { [ -s "$PIDFILE" ] && cat "$PIDFILE"; }
 alive() {
-  local p; p=$(pid) || return 1
-  [ -r "/proc/$p/status" ] || return 1
-  ! grep -q '^State:[[:space:]]*[ZX]' "/proc/$p/status"
+  local p st; p=$(pid) || return 1
+  # Read once: a killed JVM is a zombie until tini reaps it, and a status
+  # file that vanishes between a test and a grep read as "alive".
+  st=$(cat "/proc/$p/status" 2>/dev/null) || return 1
+  ! grep -q '^State:[[:space:]]*[ZX]' <<<"$st"
 }
 # The run's fault environment (e.g. libfaketime's for the clock fault,
 # KT_LAZYFS=1 for the filesystem faults), written by the suite.
