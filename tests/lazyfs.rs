@@ -84,9 +84,11 @@ async fn the_probe_sees_exactly_the_durable_state_after_a_drop() {
     )
     .await;
     assert!(check.success(), "probe check after the drop: {check:?}");
-    // Remounted, and the broker runs on it again.
+    // Remounted, and the broker runs on it again (without the probe's
+    // folder, which Kafka would take for a malformed partition folder).
     let mounts = sh(&*n, "grep -c fuse.kt-lazyfs /proc/self/mountinfo").await;
     assert_eq!(mounts.stdout.trim(), "1", "{mounts:?}");
+    assert!(sh(&*n, "rm -rf /var/lib/kafka/data/probe").await.success());
     n.start(ProcessRole::Broker).await.expect("start");
     cluster
         .wait_ready(Duration::from_secs(90))
