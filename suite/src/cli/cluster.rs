@@ -62,6 +62,11 @@ pub struct ClusterArgs {
     /// `test` adds it by itself when its nemesis has clock faults).
     #[arg(long)]
     pub faketime: bool,
+    /// Run the brokers on kt-lazyfs (what the lose-unfsynced and
+    /// power-loss faults require; `test` adds it by itself when its nemesis
+    /// has them): to measure the filesystem's cost, or to poke at it.
+    #[arg(long)]
+    pub lazyfs: bool,
 }
 
 /// Parse `KEY=VALUE` pairs.
@@ -78,13 +83,18 @@ pub fn parse_pairs(v: &[String], what: &str) -> Result<BTreeMap<String, String>>
     Ok(m)
 }
 
-/// What a cluster to poke at by hand gets: the standing requirements, and
-/// the clock fault's with `--faketime`.
-fn cluster_up_requirements(faketime: bool) -> Requirements {
+/// What a cluster to poke at by hand gets: the standing requirements, the
+/// clock fault's with `--faketime`, the filesystem faults' with `--lazyfs`.
+fn cluster_up_requirements(faketime: bool, lazyfs: bool) -> Requirements {
     let mut r = standing_requirements();
     if faketime {
         r = r.union(&trial_nemesis::requirements(&FaultKinds(
             [FaultKind::Clock].into(),
+        )));
+    }
+    if lazyfs {
+        r = r.union(&trial_nemesis::requirements(&FaultKinds(
+            [FaultKind::LoseUnfsynced].into(),
         )));
     }
     r
@@ -103,7 +113,7 @@ impl ClusterArgs {
             unclean_leader_election: self.unclean_leader_election,
             broker_overrides: parse_pairs(&self.broker_config, "--broker-config")?,
             features: crate::kafka::config::parse_features(&self.features)?,
-            requirements: cluster_up_requirements(self.faketime),
+            requirements: cluster_up_requirements(self.faketime, self.lazyfs),
             timing: self.timing,
             heap_mb: self.heap_mb,
             ..Default::default()
