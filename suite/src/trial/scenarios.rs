@@ -253,7 +253,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "power-loss-all",
         purpose: "RF 3, acks=all, min.insync 2, Kafka's default flush settings (log.flush.interval.messages and .ms unset: the OS decides when to write back): every broker's disk loses its un-fsynced writes at once. Kafka's documented design takes durability from replication, not fsync, so a correlated power loss can lose acknowledged writes",
-        expected: "lost-write (possible by design; decided by log.flush.interval.messages)",
+        expected: "lost-write or inconsistent-offsets (acknowledged records gone, their offsets reused; possible by design, decided by log.flush.interval.messages)",
         build: |s| {
             let mut s = durable_base(s);
             s.nemesis = opts("power-loss", |o| {
@@ -280,7 +280,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "last-replica-standing",
         purpose: "eligible leader replicas off (eligible.leader.replicas.version=0): partition 0's followers paused until the ISR is the leader alone, the leader loses its un-fsynced writes and restarts while they are away, is elected as the ISR's last member, and the followers truncate to it",
-        expected: "lost-write (eligible.leader.replicas.version=0)",
+        expected: "lost-write or inconsistent-offsets (acknowledged records gone, their offsets reused; eligible.leader.replicas.version=0)",
         build: |s| last_replica(s, 0),
     },
     Scenario {
