@@ -472,9 +472,10 @@ impl Store {
     }
 
     /// Every inode the durable state reaches, with its durable path
-    /// (relative); an inode named twice (renamed across directories, only
-    /// one of them fsynced since) keeps the place that is not its live one
-    /// — the rename is not durable until both directories are fsynced.
+    /// (relative). An inode named in two places (renamed across
+    /// directories, only one of them fsynced since) keeps a place that is
+    /// not its live one — the rename is not durable until both directories
+    /// are fsynced — the first such path in order.
     fn durable_tree(&self) -> Vec<(PathBuf, u64)> {
         // inode → candidate places
         let mut places: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
@@ -496,7 +497,8 @@ impl Store {
         }
         let mut out = vec![];
         for ino in order {
-            let ps = &places[&ino];
+            let mut ps = places[&ino].clone();
+            ps.sort();
             let live = self.live_rel(ino);
             let chosen = ps
                 .iter()
