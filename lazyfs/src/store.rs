@@ -278,7 +278,7 @@ impl Store {
     }
 
     /// Moves a linked inode to the trash (its data kept for a drop).
-    fn to_trash(&mut self, ino: u64) -> io::Result<()> {
+    fn move_to_trash(&mut self, ino: u64) -> io::Result<()> {
         let from = self.path(ino);
         let (parent, name) = self.node(ino).place.clone().expect("linked");
         let to = self.trash.join(ino.to_string());
@@ -299,7 +299,7 @@ impl Store {
             return Err(errno(libc::EISDIR));
         }
         self.touch_dir(parent);
-        self.to_trash(ino)?;
+        self.move_to_trash(ino)?;
         self.collect_trash();
         Ok(())
     }
@@ -319,7 +319,7 @@ impl Store {
             return Err(errno(libc::ENOTEMPTY));
         }
         self.touch_dir(parent);
-        self.to_trash(ino)?;
+        self.move_to_trash(ino)?;
         self.collect_trash();
         Ok(())
     }
@@ -376,7 +376,7 @@ impl Store {
         self.touch_dir(parent);
         self.touch_dir(newparent);
         if let Some(t) = target {
-            self.to_trash(t)?;
+            self.move_to_trash(t)?;
         }
         let from = self.path(ino);
         let to = self.path(newparent).join(newname);

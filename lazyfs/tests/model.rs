@@ -16,13 +16,15 @@ enum Obj {
     File(Vec<u8>),
 }
 
+type Entries = BTreeMap<String, u64>;
+
 /// Objects by id (root = 0): files with live and durable bytes, dirs with
 /// live and durable entries.
 #[derive(Default)]
 struct Ref {
     next: u64,
     files: HashMap<u64, (Vec<u8>, Vec<u8>)>,
-    dirs: HashMap<u64, (BTreeMap<String, u64>, BTreeMap<String, u64>)>,
+    dirs: HashMap<u64, (Entries, Entries)>,
 }
 
 const DIRS: [&str; 3] = ["", "d0", "d1"];
@@ -332,11 +334,6 @@ fn run(initial: &[Op], ops: &[Op]) {
     for o in initial {
         if r.apply(o) {
             apply(&mut s, o);
-        }
-    }
-    for d in 0..3 {
-        if let Some(id) = r.dir_id(d) {
-            let _ = id;
         }
     }
     drop(s);
