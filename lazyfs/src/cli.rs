@@ -93,14 +93,9 @@ fn log(msg: &str) {
     eprintln!("[kt-lazyfs {}] {msg}", std::process::id());
 }
 
-/// Serves the mount in the foreground until someone unmounts it.
-pub fn mount(backing: &Path, mountpoint: &Path, state: &Path) -> Result<()> {
-    std::fs::create_dir_all(state)?;
-    std::fs::create_dir_all(mountpoint)?;
-    let store = Store::open(backing).with_context(|| format!("opening {}", backing.display()))?;
-    std::fs::write(state.join("pid"), std::process::id().to_string())?;
-    let _ = std::fs::remove_file(state.join("dropped.json"));
-    let (fs, inner) = LazyFs::new(store);
+/// The mount's options: named kt-lazyfs, read-write, only the mounting
+/// user (root, the broker's user) has access.
+pub fn config() -> fuser::Config {
     let mut config = fuser::Config::default();
     config.mount_options = vec![
         fuser::MountOption::FSName(FSNAME.into()),
@@ -109,7 +104,18 @@ pub fn mount(backing: &Path, mountpoint: &Path, state: &Path) -> Result<()> {
         fuser::MountOption::Dev,
         fuser::MountOption::Suid,
     ];
-    let session = fuser::Session::new(fs, mountpoint, &config)
+    config
+}
+
+/// Serves the mount in the foreground until someone unmounts it.
+pub fn mount(backing: &Path, mountpoint: &Path, state: &Path) -> Result<()> {
+    std::fs::create_dir_all(state)?;
+    std::fs::create_dir_all(mountpoint)?;
+    let store = Store::open(backing).with_context(|| format!("opening {}", backing.display()))?;
+    std::fs::write(state.join("pid"), std::process::id().to_string())?;
+    let _ = std::fs::remove_file(state.join("dropped.json"));
+    let (fs, inner) = LazyFs::new(store);
+    let session = fuser::Session::new(fs, mountpoint, &config())
         .with_context(|| format!("mounting kt-lazyfs at {}", mountpoint.display()))?;
     log(&format!(
         "mounted {} over {}",

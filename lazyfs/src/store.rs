@@ -278,7 +278,7 @@ impl Store {
     }
 
     /// Moves a linked inode to the trash (its data kept for a drop).
-    fn to_trash(&mut self, ino: u64) -> io::Result<()> {
+    fn move_to_trash(&mut self, ino: u64) -> io::Result<()> {
         let from = self.path(ino);
         let (parent, name) = self.node(ino).place.clone().expect("linked");
         let to = self.trash.join(ino.to_string());
@@ -299,7 +299,7 @@ impl Store {
             return Err(errno(libc::EISDIR));
         }
         self.touch_dir(parent);
-        self.to_trash(ino)?;
+        self.move_to_trash(ino)?;
         self.collect_trash();
         Ok(())
     }
@@ -319,7 +319,7 @@ impl Store {
             return Err(errno(libc::ENOTEMPTY));
         }
         self.touch_dir(parent);
-        self.to_trash(ino)?;
+        self.move_to_trash(ino)?;
         self.collect_trash();
         Ok(())
     }
@@ -376,7 +376,7 @@ impl Store {
         self.touch_dir(parent);
         self.touch_dir(newparent);
         if let Some(t) = target {
-            self.to_trash(t)?;
+            self.move_to_trash(t)?;
         }
         let from = self.path(ino);
         let to = self.path(newparent).join(newname);
@@ -472,9 +472,10 @@ impl Store {
     }
 
     /// Every inode the durable state reaches, with its durable path
-    /// (relative); an inode named twice (renamed across directories, only
-    /// one of them fsynced since) keeps the place that is not its live one
-    /// — the rename is not durable until both directories are fsynced.
+    /// (relative). An inode named in two places (renamed across
+    /// directories, only one of them fsynced since) keeps a place that is
+    /// not its live one — the rename is not durable until both directories
+    /// are fsynced — the first such path in order.
     fn durable_tree(&self) -> Vec<(PathBuf, u64)> {
         // inode → candidate places
         let mut places: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
@@ -496,7 +497,8 @@ impl Store {
         }
         let mut out = vec![];
         for ino in order {
-            let ps = &places[&ino];
+            let mut ps = places[&ino].clone();
+            ps.sort();
             let live = self.live_rel(ino);
             let chosen = ps
                 .iter()
