@@ -38,6 +38,15 @@ pub enum Kind {
     Dir,
 }
 
+/// A saved durable page: its bytes, or only its length when it was all
+/// zeros (Kafka preallocates index files sparse and shrinks them at a roll:
+/// those pages cost no memory, and restoring them keeps the file sparse).
+#[derive(Debug)]
+enum Saved {
+    Zeros(usize),
+    Bytes(Vec<u8>),
+}
+
 #[derive(Debug)]
 struct Node {
     kind: Kind,
@@ -51,7 +60,7 @@ struct Node {
     durable_children: Option<BTreeMap<OsString, u64>>,
     // files
     durable_len: u64,
-    undo: BTreeMap<u64, Vec<u8>>,
+    undo: BTreeMap<u64, Saved>,
 }
 
 impl Node {
@@ -430,7 +439,12 @@ impl Store {
                 }
                 got += n;
             }
-            self.node_mut(ino).undo.insert(page, buf);
+            let saved = if buf.iter().all(|&b| b == 0) {
+                Saved::Zeros(len)
+            } else {
+                Saved::Bytes(buf)
+            };
+            self.node_mut(ino).undo.insert(page, saved);
         }
         Ok(())
     }
@@ -629,13 +643,44 @@ impl Store {
                     let len = f.metadata()?.len();
                     let n = self.node(*ino);
                     let mut changed = false;
-                    if !n.undo.is_empty() {
-                        r.files_reverted += 1;
-                        changed = true;
-                        for (page, bytes) in &n.undo {
-                            f.write_all_at(bytes, page * PAGE)?;
-                            r.bytes_dropped += bytes.len() as u64;
+                    // bytes dropped: live bytes (within the live length)
+                    // that differ from the durable ones put back
+                    let mut reverted = 0;
+                    for (page, saved) in &n.undo {
+                        let start = page * PAGE;
+                        let live = if start < len {
+                            let k = (PAGE.min(len - start)) as usize;
+                            let mut b = vec![0u8; k];
+                            f.read_exact_at(&mut b, start)?;
+                            b
+                        } else {
+                            vec![]
+                        };
+                        match saved {
+                            Saved::Bytes(bytes) => {
+                                reverted += live
+                                    .iter()
+                                    .zip(bytes.iter().chain(std::iter::repeat(&0)))
+                                    .filter(|(a, b)| a != b)
+                                    .count() as u64;
+                                f.write_all_at(bytes, start)?;
+                            }
+                            // only where the live file has bytes: past its
+                            // end, the final set_len makes the zeros (a hole)
+                            Saved::Zeros(n) => {
+                                let k = live.len().min(*n);
+                                if k > 0 {
+                                    reverted +=
+                                        live[..k].iter().filter(|&&b| b != 0).count() as u64;
+                                    f.write_all_at(&vec![0u8; k], start)?;
+                                }
+                            }
                         }
+                    }
+                    if !n.undo.is_empty() && reverted > 0 {
+                        r.files_reverted += 1;
+                        r.bytes_dropped += reverted;
+                        changed = true;
                     }
                     if len > n.durable_len {
                         r.files_truncated += 1;
@@ -670,7 +715,10 @@ impl Store {
         self.nodes
             .values()
             .flat_map(|n| n.undo.values())
-            .map(|v| v.len() as u64)
+            .map(|v| match v {
+                Saved::Bytes(b) => b.len() as u64,
+                Saved::Zeros(_) => 0,
+            })
             .sum()
     }
 }

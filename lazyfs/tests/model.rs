@@ -392,3 +392,30 @@ fn an_unsynced_append_is_dropped_and_the_check_sees_it() {
     assert_eq!(after[Path::new("seg")], Obj::File(b"durable".to_vec()));
     assert_eq!((r.files_truncated, r.bytes_dropped), (1, 9));
 }
+
+#[test]
+fn a_preallocated_index_shrunk_and_restored_stays_sparse_and_drops_nothing() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let backing = tmp.path().join("b");
+    let mut s = Store::open(&backing).unwrap();
+    let f = s.create(ROOT, OsStr::new("0.index"), 0o644).unwrap();
+    s.fsyncdir(ROOT).unwrap();
+    let h = s.open_file(f).unwrap();
+    s.truncate(f, &h, 10 << 20).unwrap(); // preallocated, sparse
+    s.write(f, &h, 0, &[1u8; 16]).unwrap();
+    s.fsync(f).unwrap();
+    s.truncate(f, &h, 16).unwrap(); // trimmed at a roll, never fsynced
+    assert_eq!(s.saved_bytes(), 4096, "only the page with data is held");
+    let r = s.drop_unsynced().unwrap();
+    assert_eq!(r.bytes_dropped, 0, "{r:?}");
+    let md = std::fs::metadata(backing.join("0.index")).unwrap();
+    assert_eq!(md.len(), 10 << 20);
+    assert!(
+        md.blocks() * 512 < 1 << 20,
+        "restored sparse: {} blocks",
+        md.blocks()
+    );
+    let back = std::fs::read(backing.join("0.index")).unwrap();
+    assert_eq!(&back[..16], &[1u8; 16]);
+}
