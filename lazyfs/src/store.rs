@@ -110,6 +110,14 @@ pub struct Store {
     next_ino: u64,
 }
 
+/// The bytes of a file past `from` that hold data: its length past `from`,
+/// but no more than it has allocated — a preallocated, sparse index file
+/// (10 MiB long, a few KiB written) is not 10 MiB of lost writes.
+fn data_bytes(md: &fs::Metadata, from: u64) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    md.len().saturating_sub(from).min(md.blocks() * 512)
+}
+
 fn errno(e: i32) -> io::Error {
     io::Error::from_raw_os_error(e)
 }
@@ -603,7 +611,7 @@ impl Store {
                     live.push((p, c));
                 } else if !durable.contains(&c) {
                     r.files_removed += 1;
-                    r.bytes_dropped += fs::metadata(self.path(c))?.len();
+                    r.bytes_dropped += data_bytes(&fs::metadata(self.path(c))?, 0);
                     r.note(&p);
                 }
             }
@@ -640,7 +648,8 @@ impl Store {
                         r.note(rel);
                     }
                     let f = OpenOptions::new().read(true).write(true).open(&to)?;
-                    let len = f.metadata()?.len();
+                    let md = f.metadata()?;
+                    let len = md.len();
                     let n = self.node(*ino);
                     let mut changed = false;
                     // bytes dropped: live bytes (within the live length)
@@ -684,7 +693,7 @@ impl Store {
                     }
                     if len > n.durable_len {
                         r.files_truncated += 1;
-                        r.bytes_dropped += len - n.durable_len;
+                        r.bytes_dropped += data_bytes(&md, n.durable_len);
                         changed = true;
                     }
                     f.set_len(n.durable_len)?;
