@@ -288,6 +288,11 @@ pub struct ScenarioRunArgs {
     /// txn workload: chance that a transaction is aborted on purpose.
     #[arg(long)]
     pub abort_probability: Option<f64>,
+    /// Run the brokers on kt-lazyfs even when the scenario has no
+    /// filesystem fault (the same trial with and without it measures its
+    /// cost).
+    #[arg(long)]
+    pub lazyfs: bool,
     /// Print the nemesis schedule and exit.
     #[arg(long)]
     pub dry_run: bool,
@@ -326,6 +331,14 @@ pub fn scenario_spec(store: &Path, a: &ScenarioRunArgs) -> Result<TestSpec> {
     }
     if let (Some(i), NemesisPlan::Generated(o)) = (a.nemesis_interval, &mut spec.nemesis) {
         o.interval = i;
+    }
+    if a.lazyfs {
+        spec.cluster.requirements = spec
+            .cluster
+            .requirements
+            .union(&trial_nemesis::requirements(&trial_nemesis::FaultKinds(
+                [trial_nemesis::FaultKind::LoseUnfsynced].into(),
+            )));
     }
     spec.store = store.to_path_buf();
     spec.progress = true;
@@ -405,11 +418,15 @@ mod tests {
                 nemesis_interval: None,
                 isolation: None,
                 abort_probability: None,
+                lazyfs: s.name == "safe",
                 dry_run: true,
             };
             let spec = scenario_spec(Path::new("store"), &a).unwrap();
             assert_eq!(spec.name, s.name);
             assert_eq!(spec.seed, 3);
+            if s.name == "safe" {
+                assert!(spec.cluster.requirements.tools.contains("kt-lazyfs"));
+            }
         }
     }
 }
