@@ -305,13 +305,17 @@ impl Store {
         Ok(())
     }
 
-    pub fn unlink(&mut self, parent: u64, name: &OsStr) -> io::Result<()> {
-        let ino = self
-            .dir(parent)?
+    /// The inode named `name` in directory `parent`.
+    fn child(&self, parent: u64, name: &OsStr) -> io::Result<u64> {
+        self.dir(parent)?
             .children
             .get(name)
             .copied()
-            .ok_or_else(|| errno(libc::ENOENT))?;
+            .ok_or_else(|| errno(libc::ENOENT))
+    }
+
+    pub fn unlink(&mut self, parent: u64, name: &OsStr) -> io::Result<()> {
+        let ino = self.child(parent, name)?;
         if self.node(ino).kind == Kind::Dir {
             return Err(errno(libc::EISDIR));
         }
@@ -322,12 +326,7 @@ impl Store {
     }
 
     pub fn rmdir(&mut self, parent: u64, name: &OsStr) -> io::Result<()> {
-        let ino = self
-            .dir(parent)?
-            .children
-            .get(name)
-            .copied()
-            .ok_or_else(|| errno(libc::ENOENT))?;
+        let ino = self.child(parent, name)?;
         let n = self.node(ino);
         if n.kind != Kind::Dir {
             return Err(errno(libc::ENOTDIR));
@@ -352,12 +351,7 @@ impl Store {
         noreplace: bool,
     ) -> io::Result<()> {
         Self::check_name(newname)?;
-        let ino = self
-            .dir(parent)?
-            .children
-            .get(name)
-            .copied()
-            .ok_or_else(|| errno(libc::ENOENT))?;
+        let ino = self.child(parent, name)?;
         let target = self.dir(newparent)?.children.get(newname).copied();
         if target == Some(ino) {
             return Ok(());
