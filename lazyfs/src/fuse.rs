@@ -52,6 +52,14 @@ fn err(e: io::Error) -> Errno {
     Errno::from(e)
 }
 
+/// Answers a lookup or a creation with the entry's attributes.
+fn entry(reply: ReplyEntry, r: io::Result<FileAttr>) {
+    match r {
+        Ok(a) => reply.entry(&TTL, &a, Generation(0)),
+        Err(e) => reply.error(err(e)),
+    }
+}
+
 /// Answers a request that returns nothing.
 fn done(reply: ReplyEmpty, r: io::Result<()>) {
     match r {
@@ -129,10 +137,7 @@ impl Filesystem for LazyFs {
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let g = self.lock();
         match g.store.lookup(parent.0, name) {
-            Some(ino) => match g.attr(ino, None) {
-                Ok(a) => reply.entry(&TTL, &a, Generation(0)),
-                Err(e) => reply.error(err(e)),
-            },
+            Some(ino) => entry(reply, g.attr(ino, None)),
             None => reply.error(Errno::ENOENT),
         }
     }
@@ -212,14 +217,8 @@ impl Filesystem for LazyFs {
             return reply.error(Errno::EPERM);
         }
         let mut g = self.lock();
-        match g
-            .store
-            .create(parent.0, name, mode & !umask)
-            .and_then(|ino| g.attr(ino, None))
-        {
-            Ok(a) => reply.entry(&TTL, &a, Generation(0)),
-            Err(e) => reply.error(err(e)),
-        }
+        let r = g.store.create(parent.0, name, mode & !umask);
+        entry(reply, r.and_then(|ino| g.attr(ino, None)))
     }
 
     fn mkdir(
@@ -232,14 +231,8 @@ impl Filesystem for LazyFs {
         reply: ReplyEntry,
     ) {
         let mut g = self.lock();
-        match g
-            .store
-            .mkdir(parent.0, name, mode & !umask)
-            .and_then(|ino| g.attr(ino, None))
-        {
-            Ok(a) => reply.entry(&TTL, &a, Generation(0)),
-            Err(e) => reply.error(err(e)),
-        }
+        let r = g.store.mkdir(parent.0, name, mode & !umask);
+        entry(reply, r.and_then(|ino| g.attr(ino, None)))
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {

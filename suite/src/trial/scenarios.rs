@@ -130,6 +130,26 @@ fn durable_base(mut s: TestSpec) -> TestSpec {
     s
 }
 
+/// `power-loss-all`: every broker's disk loses its un-fsynced writes at
+/// once; with `flush`, `log.flush.interval.messages=1`.
+fn power_loss_all(s: TestSpec, flush: bool) -> TestSpec {
+    let mut s = durable_base(s);
+    if flush {
+        s.cluster
+            .broker_overrides
+            .insert("log.flush.interval.messages".into(), "1".into());
+    }
+    s.nemesis = opts("power-loss", |o| {
+        o.power_loss_targets = vec![Target::All];
+        // a whole cluster restarting needs ~10 s before it takes writes
+        // again (measured: at the default 6 s, every power loss after the
+        // first hit a cluster that had acknowledged nothing since and
+        // dropped 0 bytes)
+        o.interval = POWER_LOSS_INTERVAL;
+    });
+    s
+}
+
 /// `last-replica-standing`: split roles (one controller node) so that
 /// pausing two brokers leaves the KRaft quorum able to shrink the ISR;
 /// one partition; ELR at `elr`.
@@ -258,38 +278,13 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "power-loss-all",
         purpose: "RF 3, acks=all, min.insync 2, Kafka's default flush settings (log.flush.interval.messages and .ms unset: the OS decides when to write back): every broker's disk loses its un-fsynced writes at once. Kafka's documented design takes durability from replication, not fsync, so a correlated power loss can lose acknowledged writes",
         expected: "lost-write or inconsistent-offsets (acknowledged records gone, their offsets reused; possible by design, decided by log.flush.interval.messages)",
-        build: |s| {
-            let mut s = durable_base(s);
-            s.nemesis = opts("power-loss", |o| {
-                o.power_loss_targets = vec![Target::All];
-                // a whole cluster restarting needs ~10 s before it takes
-                // writes again (measured: at the default 6 s, every power
-                // loss after the first hit a cluster that had acknowledged
-                // nothing since and dropped 0 bytes)
-                o.interval = POWER_LOSS_INTERVAL;
-            });
-            s
-        },
+        build: |s| power_loss_all(s, false),
     },
     Scenario {
         name: "power-loss-all-flush",
         purpose: "power-loss-all with log.flush.interval.messages=1: every append is fsynced before it is acknowledged (leader and followers), so losing every un-fsynced write loses nothing acknowledged",
         expected: "valid (log.flush.interval.messages=1)",
-        build: |s| {
-            let mut s = durable_base(s);
-            s.cluster
-                .broker_overrides
-                .insert("log.flush.interval.messages".into(), "1".into());
-            s.nemesis = opts("power-loss", |o| {
-                o.power_loss_targets = vec![Target::All];
-                // a whole cluster restarting needs ~10 s before it takes
-                // writes again (measured: at the default 6 s, every power
-                // loss after the first hit a cluster that had acknowledged
-                // nothing since and dropped 0 bytes)
-                o.interval = POWER_LOSS_INTERVAL;
-            });
-            s
-        },
+        build: |s| power_loss_all(s, true),
     },
     Scenario {
         name: "last-replica-standing",
