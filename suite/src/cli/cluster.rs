@@ -36,9 +36,19 @@ pub struct ClusterArgs {
     /// Allow out-of-sync replicas to become leader (may lose data).
     #[arg(long)]
     pub unclean_leader_election: bool,
-    /// Kafka release from Maven Central (default: the newest 4.x that resolves).
+    /// Kafka release from Maven Central (default: the newest 4.x that
+    /// resolves; 3.9.1 in ZooKeeper mode). KRaft mode runs 3.3.0 to 4.x,
+    /// ZooKeeper mode 2.8.0 to 3.9.x.
     #[arg(long)]
     pub kafka_version: Option<String>,
+    /// Where the metadata lives: `kraft` or `zookeeper` (default: the
+    /// release's own: KRaft from 3.3 on, ZooKeeper before).
+    #[arg(long)]
+    pub mode: Option<crate::kafka::Mode>,
+    /// ZooKeeper mode: the ensemble's size (nodes z1..zK; default 3).
+    /// Implies `--mode zookeeper`.
+    #[arg(long, value_name = "K")]
+    pub zookeeper: Option<usize>,
     /// Node image to use instead of the suite's own.
     #[arg(long)]
     pub image: Option<String>,
@@ -107,6 +117,8 @@ impl ClusterArgs {
             controllers: self.controllers,
             split_roles: self.split_roles,
             kafka_version: self.kafka_version.clone(),
+            mode: self.mode,
+            zookeeper: self.zookeeper,
             image: self.image.clone(),
             replication_factor: self.replication_factor,
             min_insync_replicas: self.min_insync_replicas,

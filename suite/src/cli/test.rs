@@ -280,6 +280,9 @@ pub struct ScenarioRunArgs {
     pub nodes: Option<usize>,
     #[arg(long)]
     pub kafka_version: Option<String>,
+    /// `kraft` or `zookeeper` (default: the scenario's, else the release's).
+    #[arg(long)]
+    pub mode: Option<crate::kafka::Mode>,
     #[arg(long, value_parser = parse_duration)]
     pub nemesis_interval: Option<Duration>,
     /// txn workload: the consumers' isolation.level.
@@ -328,6 +331,9 @@ pub fn scenario_spec(store: &Path, a: &ScenarioRunArgs) -> Result<TestSpec> {
     }
     if let Some(v) = &a.kafka_version {
         spec.cluster.kafka_version = Some(v.clone());
+    }
+    if let Some(m) = a.mode {
+        spec.cluster.mode = Some(m);
     }
     if let (Some(i), NemesisPlan::Generated(o)) = (a.nemesis_interval, &mut spec.nemesis) {
         o.interval = i;
@@ -415,6 +421,7 @@ mod tests {
                 concurrency: None,
                 nodes: None,
                 kafka_version: None,
+                mode: None,
                 nemesis_interval: None,
                 isolation: None,
                 abort_probability: None,

@@ -5,6 +5,7 @@
 
 use crate::kafka::dist;
 use crate::kafka::timing::Timing;
+use crate::kafka::version::{self, KafkaVersion, Mode};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -32,8 +33,17 @@ pub struct ClusterSpec {
     pub controllers: Option<usize>,
     /// Dedicated controller nodes instead of combined broker+controller.
     pub split_roles: bool,
-    /// Kafka release (default: the newest 4.x that resolves).
+    /// Kafka release (default: the newest 4.x that resolves; 3.9.1 in
+    /// ZooKeeper mode).
     pub kafka_version: Option<String>,
+    /// Where the metadata lives (default: the release's own default,
+    /// [`KafkaVersion::default_mode`]; ZooKeeper when `zookeeper` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// ZooKeeper mode: the ensemble's size, nodes z1..zK of their own
+    /// (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zookeeper: Option<usize>,
     /// Node image (default: the suite's own, built when missing).
     pub image: Option<String>,
     /// `default.replication.factor`.
@@ -74,6 +84,8 @@ impl Default for ClusterSpec {
             controllers: None,
             split_roles: false,
             kafka_version: None,
+            mode: None,
+            zookeeper: None,
             image: None,
             replication_factor: 3,
             min_insync_replicas: 2,
@@ -136,6 +148,34 @@ impl ClusterSpec {
         if let Some(v) = &self.kafka_version {
             dist::validate_version(v)?;
         }
+        let mode = self.mode();
+        if let Some(v) = self.version() {
+            version::check_pair(v.parse()?, mode)?;
+            if !self.features.is_empty() && !v.parse::<KafkaVersion>()?.has_format_features() {
+                bail!("--feature needs Kafka 4.0 or later (kafka-storage format --feature); this cluster runs {v}");
+            }
+        }
+        match mode {
+            Mode::Kraft => {
+                if self.zookeeper.is_some() {
+                    bail!("--zookeeper {} asks for a ZooKeeper ensemble, but this cluster runs in KRaft mode (--mode kraft, or a release without ZooKeeper: {})", self.zookeeper.unwrap_or(0), version::SUPPORTED);
+                }
+            }
+            Mode::Zookeeper => {
+                let k = self.zookeeper_count();
+                if !(1..=7).contains(&k) {
+                    bail!("--zookeeper {k}: an ensemble has 1 to 7 nodes (1, 3 or 5 are the usual sizes)");
+                }
+                if self.split_roles || self.controllers.is_some() {
+                    bail!("--controllers and --split-roles are KRaft's: in ZooKeeper mode the controller is a broker elected through ZooKeeper");
+                }
+                if !self.features.is_empty() {
+                    bail!(
+                        "--feature sets KRaft feature levels; this cluster runs in ZooKeeper mode"
+                    );
+                }
+            }
+        }
         for f in self.features.keys() {
             if f.is_empty()
                 || !f
@@ -151,17 +191,55 @@ impl ClusterSpec {
         Ok(())
     }
 
-    /// The roles of every node, in order: (name, node.id, broker?, controller?).
+    /// Where the metadata lives: `--mode`, else ZooKeeper when an ensemble
+    /// is asked for, else the release's default (KRaft for the default
+    /// release).
+    pub fn mode(&self) -> Mode {
+        if let Some(m) = self.mode {
+            return m;
+        }
+        if self.zookeeper.is_some() {
+            return Mode::Zookeeper;
+        }
+        self.kafka_version
+            .as_deref()
+            .and_then(|v| v.parse::<KafkaVersion>().ok())
+            .map(KafkaVersion::default_mode)
+            .unwrap_or(Mode::Kraft)
+    }
+
+    /// The release to run: the one asked for, or in ZooKeeper mode the
+    /// newest with ZooKeeper ([`KafkaVersion::ZOOKEEPER_DEFAULT`]); `None`
+    /// means the newest 4.x that resolves.
+    pub fn version(&self) -> Option<String> {
+        match (&self.kafka_version, self.mode()) {
+            (Some(v), _) => Some(v.clone()),
+            (None, Mode::Zookeeper) => Some(KafkaVersion::ZOOKEEPER_DEFAULT.to_string()),
+            (None, Mode::Kraft) => None,
+        }
+    }
+
+    /// The ZooKeeper ensemble's size (0 in KRaft mode).
+    pub fn zookeeper_count(&self) -> usize {
+        match self.mode() {
+            Mode::Zookeeper => self.zookeeper.unwrap_or(3),
+            Mode::Kraft => 0,
+        }
+    }
+
+    /// The roles of every node, in order: (name, node.id, broker?,
+    /// controller?, ZooKeeper?). ZooKeeper nodes z1..zK come first (they
+    /// start first), with ids 200+i that no broker has; their `myid` is i.
     pub fn layout(&self) -> Vec<NodeRole> {
         let mut v = vec![];
-        if self.split_roles {
-            let k = self.controllers.unwrap_or(3);
-            for i in 1..=k {
+        if self.mode() == Mode::Zookeeper {
+            for i in 1..=self.zookeeper_count() {
                 v.push(NodeRole {
-                    name: format!("c{i}"),
-                    id: 100 + i as i32,
+                    name: format!("z{i}"),
+                    id: ZOOKEEPER_ID_BASE + i as i32,
                     broker: false,
-                    controller: true,
+                    controller: false,
+                    zookeeper: true,
                 });
             }
             for i in 1..=self.nodes {
@@ -170,6 +248,29 @@ impl ClusterSpec {
                     id: i as i32,
                     broker: true,
                     controller: false,
+                    zookeeper: false,
+                });
+            }
+            return v;
+        }
+        if self.split_roles {
+            let k = self.controllers.unwrap_or(3);
+            for i in 1..=k {
+                v.push(NodeRole {
+                    name: format!("c{i}"),
+                    id: 100 + i as i32,
+                    broker: false,
+                    controller: true,
+                    zookeeper: false,
+                });
+            }
+            for i in 1..=self.nodes {
+                v.push(NodeRole {
+                    name: format!("n{i}"),
+                    id: i as i32,
+                    broker: true,
+                    controller: false,
+                    zookeeper: false,
                 });
             }
         } else {
@@ -180,6 +281,7 @@ impl ClusterSpec {
                     id: i as i32,
                     broker: true,
                     controller: i <= k,
+                    zookeeper: false,
                 });
             }
         }
@@ -222,10 +324,27 @@ pub fn parse_features(v: &[String]) -> Result<BTreeMap<String, u16>> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeRole {
     pub name: String,
+    /// `node.id` / `broker.id`; ZooKeeper nodes `ZOOKEEPER_ID_BASE + myid`.
     pub id: i32,
     pub broker: bool,
+    /// A KRaft controller (voter).
     pub controller: bool,
+    /// A ZooKeeper server of the ensemble (ZooKeeper mode).
+    #[serde(default)]
+    pub zookeeper: bool,
 }
+
+impl NodeRole {
+    /// A ZooKeeper node's `myid` (1..K).
+    pub fn myid(&self) -> Option<i32> {
+        self.zookeeper.then_some(self.id - ZOOKEEPER_ID_BASE)
+    }
+}
+
+/// ZooKeeper nodes' ids in the layout: 200 + myid, no broker's id.
+pub const ZOOKEEPER_ID_BASE: i32 = 200;
+/// ZooKeeper's client port.
+pub const ZOOKEEPER_PORT: u16 = 2181;
 
 /// The `server.properties` of one node. Suite defaults first, then the
 /// spec's settings, then the user's overrides (Kafka's own names win).
@@ -351,11 +470,50 @@ mod tests {
         .validate()
         .is_err());
         assert!(ClusterSpec {
-            kafka_version: Some("2.8.0".into()),
+            kafka_version: Some("2.7.0".into()),
             ..Default::default()
         }
         .validate()
         .is_err());
+        // 2.8 runs in ZooKeeper mode only, 4.x in KRaft only.
+        let zk = ClusterSpec {
+            kafka_version: Some("2.8.2".into()),
+            ..Default::default()
+        };
+        assert!(zk.validate().is_ok());
+        assert_eq!(zk.mode(), Mode::Zookeeper);
+        assert_eq!(zk.zookeeper_count(), 3);
+        for bad in [
+            ClusterSpec {
+                kafka_version: Some("4.0.0".into()),
+                mode: Some(Mode::Zookeeper),
+                ..Default::default()
+            },
+            ClusterSpec {
+                kafka_version: Some("3.9.1".into()),
+                mode: Some(Mode::Kraft),
+                zookeeper: Some(3),
+                ..Default::default()
+            },
+            ClusterSpec {
+                zookeeper: Some(3),
+                split_roles: true,
+                ..Default::default()
+            },
+            ClusterSpec {
+                zookeeper: Some(0),
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        // --zookeeper alone: ZooKeeper mode on the newest release with it.
+        let alone = ClusterSpec {
+            zookeeper: Some(1),
+            ..Default::default()
+        };
+        assert!(alone.validate().is_ok());
+        assert_eq!(alone.version().as_deref(), Some("3.9.1"));
     }
 
     #[test]
@@ -368,6 +526,22 @@ mod tests {
         assert_eq!(l.len(), 7);
         assert_eq!(l.iter().filter(|r| r.controller).count(), 5);
         assert!(l.iter().all(|r| r.broker));
+    }
+
+    #[test]
+    fn zookeeper_layout_puts_the_ensemble_first() {
+        let s = ClusterSpec {
+            nodes: 3,
+            zookeeper: Some(3),
+            ..Default::default()
+        };
+        let l = s.layout();
+        assert_eq!(l.len(), 6);
+        assert_eq!(l[0].name, "z1");
+        assert_eq!(l[0].myid(), Some(1));
+        assert!(l[..3].iter().all(|r| r.zookeeper && !r.broker));
+        assert!(l[3..].iter().all(|r| r.broker && !r.controller));
+        assert_eq!(l[3].myid(), None);
     }
 
     #[test]

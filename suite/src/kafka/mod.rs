@@ -1,6 +1,8 @@
 //! Kafka itself: distributions, configuration, the nodes that run it and
 //! the admin calls the suite makes.
 //!
+//! - [`version`]: release numbers and the metadata mode each runs in
+//!   (KRaft, ZooKeeper);
 //! - [`dist`]: Kafka releases assembled from Maven Central into a cache;
 //! - [`config`]: roles of nodes ([`ClusterSpec::layout`]) and
 //!   `server.properties` per node;
@@ -23,8 +25,10 @@ pub mod node;
 pub mod quorum;
 pub mod timing;
 pub mod txn;
+pub mod version;
 
 pub use config::{ClusterSpec, NodeRole, BROKER_PORT, CONTROLLER_PORT};
 pub use dist::KafkaDist;
 pub use node::KafkaNode;
 pub use timing::Timing;
+pub use version::{KafkaVersion, Mode};
