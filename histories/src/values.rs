@@ -238,9 +238,31 @@ pub struct Observation {
     /// How long the sample took.
     #[serde(default)]
     pub read_ms: u64,
-    /// Per source (`metadata`, `quorum`, `cluster`, `elr`), what failed.
+    /// Per source (`metadata`, `quorum`, `cluster`, `elr`, `zookeeper`),
+    /// what failed.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub errors: std::collections::BTreeMap<String, String>,
+    /// ZooKeeper mode: the ensemble as its servers report themselves
+    /// (absent in KRaft mode). The controller is then the broker elected
+    /// through ZooKeeper, and `controller.epoch` is -1 (Metadata does not
+    /// carry ZooKeeper's controller epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zookeeper: Option<EnsembleState>,
+}
+
+/// A ZooKeeper ensemble in an [`Observation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct EnsembleState {
+    /// The node that leads (or runs standalone), if one says so; with two
+    /// (an old leader cut off from the quorum), the higher epoch's.
+    pub leader: Option<String>,
+    /// Node name → `leader`, `follower`, `standalone`, `not-serving` (up,
+    /// without a quorum) or `unreachable`.
+    pub members: std::collections::BTreeMap<String, String>,
+    /// Node name → the epoch of the leadership it serves under (zxid's
+    /// high 32 bits), where it answered.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub epochs: std::collections::BTreeMap<String, i64>,
 }
 
 impl Observation {

@@ -4,17 +4,25 @@
 //! Start-up, in order: provision the machines (their addresses are known
 //! only then) → install the control script and logging configuration →
 //! write each node's `server.properties` (the KRaft voters need every
-//! controller's address) → format storage on every node with one cluster
-//! id → start every process → wait until every broker is registered.
+//! controller's address, ZooKeeper-mode brokers every ensemble member's)
+//! or a ZooKeeper node's `zoo.cfg` and `myid` → format storage on every
+//! KRaft node with one cluster id → start the ZooKeeper ensemble and wait
+//! until it serves → start every other process → wait until every broker
+//! is registered.
 //!
 //! The Kafka jars are shared read-only into every node at
 //! `/opt/kafka/libs`, and the suite's own programs a fault needs (its
 //! `Requirements::tools`, e.g. `kt-lazyfs`) at `/opt/kt/bin/<name>`; everything else goes in through [`Host::upload`], so
 //! another platform only has to implement `Platform` and `Host`.
 
-use crate::kafka::config::{server_properties, ClusterSpec, BROKER_PORT, CONTROLLER_PORT};
-use crate::kafka::node::{KafkaNode, CONTROL, CONTROL_SCRIPT, LOG4J2, LOGS, SERVER_PROPERTIES};
-use crate::kafka::{admin, dist, quorum, KafkaDist};
+use crate::kafka::config::{
+    server_properties, zookeeper_config, zookeeper_connect, ClusterSpec, Metadata, BROKER_PORT,
+    CONTROLLER_PORT, ZOOKEEPER_DATA,
+};
+use crate::kafka::node::{
+    KafkaNode, CONTROL, CONTROL_SCRIPT, LOG4J2, LOGS, SERVER_PROPERTIES, ZOO_CFG,
+};
+use crate::kafka::{admin, dist, zookeeper, KafkaDist, Mode};
 use crate::platform::docker::DockerPlatform;
 use crate::platform::{NodeRequest, Platform, Shared};
 use anyhow::{bail, Result};
@@ -96,7 +104,7 @@ impl Cluster {
     /// [`Cluster::start`] on any platform.
     pub async fn start_on(platform: Arc<dyn Platform>, spec: ClusterSpec) -> Result<Cluster> {
         spec.validate()?;
-        let dist = dist::ensure(spec.kafka_version.as_deref()).await?;
+        let dist = dist::ensure(spec.version().as_deref()).await?;
         let id = new_cluster_id();
         let mut shared = vec![Shared {
             host_path: dist.libs.clone(),
@@ -142,25 +150,52 @@ impl Cluster {
 
     async fn launch(&mut self) -> Result<()> {
         let t0 = Instant::now();
-        // 1. configuration, now that addresses are known
-        let voters: Vec<String> = self
+        // 1. configuration, now that addresses are known: the KRaft voters,
+        // or the ZooKeeper ensemble.
+        let ensemble: Vec<(i32, std::net::IpAddr)> = self
             .nodes
             .iter()
-            .filter(|n| n.role.controller)
-            .map(|n| format!("{}@{}:{CONTROLLER_PORT}", n.role.id, n.ip()))
+            .filter_map(|n| Some((n.role.myid()?, n.ip())))
             .collect();
-        let voters = voters.join(",");
+        let meta = match self.spec.mode() {
+            Mode::Kraft => Metadata::Kraft {
+                voters: self
+                    .nodes
+                    .iter()
+                    .filter(|n| n.role.controller)
+                    .map(|n| format!("{}@{}:{CONTROLLER_PORT}", n.role.id, n.ip()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            },
+            Mode::Zookeeper => Metadata::Zookeeper {
+                connect: zookeeper_connect(&ensemble),
+            },
+        };
+        let zoo_cfg = zookeeper_config(&self.spec, &ensemble);
         let env = broker_env(&self.spec);
         let files = &self.spec.requirements.files;
         let installs = self.nodes.iter().map(|n| {
-            let props = server_properties(&self.spec, &n.role, &n.ip(), &voters);
+            // A ZooKeeper node gets zoo.cfg and its myid instead of
+            // server.properties (the control script runs what it finds).
+            let config = match n.role.myid() {
+                Some(myid) => vec![
+                    (zoo_cfg.clone(), ZOO_CFG.to_string()),
+                    (format!("{myid}\n"), format!("{ZOOKEEPER_DATA}/myid")),
+                ],
+                None => vec![(
+                    server_properties(&self.spec, &n.role, &n.ip(), &meta),
+                    SERVER_PROPERTIES.to_string(),
+                )],
+            };
             let env = env.clone();
             async move {
                 let h = &n.host;
                 h.upload(CONTROL_SCRIPT.as_bytes(), CONTROL, true).await?;
                 h.upload(LOG4J2.as_bytes(), "/opt/kt/log4j2.properties", false)
                     .await?;
-                h.upload(props.as_bytes(), SERVER_PROPERTIES, false).await?;
+                for (content, path) in &config {
+                    h.upload(content.as_bytes(), path, false).await?;
+                }
                 h.upload(env.as_bytes(), "/opt/kt/broker.env", false)
                     .await?;
                 for (path, content) in files {
@@ -199,8 +234,16 @@ impl Cluster {
             }
         });
         futures::future::try_join_all(formats).await?;
-        // 3. start every process and wait for them all
-        for n in &self.nodes {
+        // 3. start every process and wait for them all: the ZooKeeper
+        // ensemble first, serving before any broker connects (a broker that
+        // cannot reach ZooKeeper within its connection timeout exits).
+        for n in self.nodes.iter().filter(|n| n.role.zookeeper) {
+            n.start(n.main_process()).await?;
+        }
+        if !ensemble.is_empty() {
+            zookeeper::wait_serving(&self.nodes, Duration::from_secs(90)).await?;
+        }
+        for n in self.nodes.iter().filter(|n| !n.role.zookeeper) {
             n.start(n.main_process()).await?;
         }
         self.wait_ready(self.spec.ready_timeout).await?;
@@ -284,9 +327,15 @@ impl Cluster {
             .collect()
     }
 
-    /// The active KRaft controller's node name.
+    /// The active controller's node name: KRaft's quorum leader, or in
+    /// ZooKeeper mode the broker elected through ZooKeeper.
     pub async fn active_controller(&self) -> Option<String> {
-        quorum::active_controller_of(&self.nodes).await
+        zookeeper::active_controller(&self.nodes).await
+    }
+
+    /// The ZooKeeper ensemble's nodes (none in KRaft mode).
+    pub fn zookeeper_nodes(&self) -> impl Iterator<Item = &Arc<KafkaNode>> {
+        self.nodes.iter().filter(|n| n.role.zookeeper)
     }
 
     /// Keep the cluster running after this handle is dropped (`cluster up`).
@@ -300,8 +349,13 @@ impl Cluster {
         for n in &self.nodes {
             let to = dest.join(&n.role.name);
             n.host.download(LOGS, &to).await?;
-            if let Err(e) = n.host.download(SERVER_PROPERTIES, &to).await {
-                tracing::warn!("{}: {SERVER_PROPERTIES} not collected: {e:#}", n.role.name);
+            let conf = if n.role.zookeeper {
+                ZOO_CFG
+            } else {
+                SERVER_PROPERTIES
+            };
+            if let Err(e) = n.host.download(conf, &to).await {
+                tracing::warn!("{}: {conf} not collected: {e:#}", n.role.name);
             }
         }
         Ok(())

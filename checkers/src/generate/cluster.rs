@@ -105,6 +105,7 @@ impl Cluster {
             unreachable: self.unreachable.clone(),
             read_ms: 3,
             errors: Default::default(),
+            zookeeper: None,
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::cluster::Cluster;
 use crate::kafka::config::standing_requirements;
 use crate::kafka::node::{CONTROL, LOGS};
 use crate::kafka::quorum::{quorum_leader, QUORUM_STATE};
-use crate::kafka::{admin, ClusterSpec, Timing, BROKER_PORT};
+use crate::kafka::{admin, zookeeper, ClusterSpec, Timing, BROKER_PORT};
 use crate::platform::docker::{self, engine, image};
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
@@ -175,16 +175,18 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
             let c = Cluster::start(spec).await?;
             c.detach();
             println!(
-                "cluster {} is up in {:.1}s (Kafka {}, {} nodes)",
+                "cluster {} is up in {:.1}s (Kafka {}, {} mode, {} nodes)",
                 c.id,
                 t.elapsed().as_secs_f64(),
                 c.dist.version,
+                c.spec.mode(),
                 c.nodes.len()
             );
             for n in &c.nodes {
-                let roles = match (n.role.broker, n.role.controller) {
-                    (true, true) => "broker+controller",
-                    (true, false) => "broker",
+                let roles = match (n.role.broker, n.role.controller, n.role.zookeeper) {
+                    (_, _, true) => "zookeeper",
+                    (true, true, _) => "broker+controller",
+                    (true, false, _) => "broker",
                     _ => "controller",
                 };
                 println!("  {:<4} {:<15} {roles}", n.role.name, n.host.ip());
@@ -205,7 +207,10 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
             }
             for c in clusters {
                 println!("cluster {}", c.id);
+                let zk_mode = c.nodes.iter().any(|(name, ..)| name.starts_with('z'));
+                println!("  mode: {}", if zk_mode { "zookeeper" } else { "kraft" });
                 let mut controller = None;
+                let mut ensemble_leader = None;
                 for (name, container, ip, running) in &c.nodes {
                     let state = if !running {
                         "container stopped".to_string()
@@ -215,8 +220,26 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
                             .map(|r| r.stdout.trim().to_string())
                             .unwrap_or_else(|e| format!("unknown ({e})"))
                     };
+                    if name.starts_with('z') {
+                        // A ZooKeeper server: its own word on its role.
+                        let role = match ip.parse() {
+                            Ok(addr) => match zookeeper::status(addr, Duration::from_secs(3)).await
+                            {
+                                Ok(s) => {
+                                    if s.leads() {
+                                        ensemble_leader = Some(name.clone());
+                                    }
+                                    s.mode
+                                }
+                                Err(e) => format!("no answer ({e:#})"),
+                            },
+                            Err(_) => "unknown address".into(),
+                        };
+                        println!("  {name:<4} {ip:<15} zookeeper {state}, {role}");
+                        continue;
+                    }
                     println!("  {name:<4} {ip:<15} broker {state}");
-                    if controller.is_none() && state == "running" {
+                    if !zk_mode && controller.is_none() && state == "running" {
                         if let Ok(r) = engine::exec(
                             &d,
                             container,
@@ -228,6 +251,22 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
                             controller = quorum_leader(&r.stdout);
                         }
                     }
+                }
+                if zk_mode {
+                    match &ensemble_leader {
+                        Some(l) => println!("  ZooKeeper leader: {l}"),
+                        None => println!("  ZooKeeper leader: none answers as leader"),
+                    }
+                    let brokers: Vec<std::net::SocketAddr> = c
+                        .nodes
+                        .iter()
+                        .filter(|(name, ..)| !name.starts_with('z'))
+                        .filter_map(|(_, _, ip, _)| ip.parse().ok())
+                        .map(|ip| std::net::SocketAddr::new(ip, BROKER_PORT))
+                        .collect();
+                    controller = zookeeper::metadata_controller(&brokers, Duration::from_secs(3))
+                        .await
+                        .map(i64::from);
                 }
                 match controller {
                     Some(id) => println!("  active controller: node id {id}"),

@@ -1,8 +1,12 @@
 #!/bin/bash
-# kafka-trial: control of the broker process inside a node.
+# kafka-trial: control of the node's JVM: the Kafka broker (or KRaft
+# controller), or on a ZooKeeper node (one with /opt/kt/zoo.cfg) the
+# ZooKeeper server, from the same Kafka jars.
 set -u
 PIDFILE=/run/kt-broker.pid
 CONF=/opt/kt/server.properties
+ZOOCFG=/opt/kt/zoo.cfg
+zookeeper_node() { [ -f "$ZOOCFG" ]; }
 LOGS=/var/log/kafka
 pid() { [ -s "$PIDFILE" ] && cat "$PIDFILE"; }
 alive() {
@@ -32,6 +36,7 @@ lazyfs() { env -u LD_PRELOAD "$LAZYFS" "$@"; }
 mounted() { awk -v m="$DATA" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
 mount_fs() {
   [ "${KT_LAZYFS:-0}" = 1 ] || return 0
+  zookeeper_node && return 0
   mounted && return 0
   [ -x "$LAZYFS" ] || { echo "KT_LAZYFS=1 but $LAZYFS is missing" >&2; return 1; }
   mkdir -p "$LOGS" "$BACKING" "$DATA" "$LZSTATE"
@@ -46,11 +51,16 @@ mount_fs() {
   lazyfs wait-mounted --mountpoint "$DATA" || { tail -n 20 "$LOGS/lazyfs.out" >&2; return 1; }
 }
 java_opts() {
-  echo "-Xms${KT_HEAP_MB}m -Xmx${KT_HEAP_MB}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dkafka.logs.dir=$LOGS -Dlog4j2.configurationFile=/opt/kt/log4j2.properties"
+  local heap=$KT_HEAP_MB
+  zookeeper_node && heap=$(( heap < 256 ? heap : 256 ))
+  echo "-Xms${heap}m -Xmx${heap}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dkafka.logs.dir=$LOGS -Dlog4j2.configurationFile=/opt/kt/log4j2.properties"
 }
 case "${1:-}" in
   format)
     mkdir -p "$LOGS"
+    # ZooKeeper nodes and ZooKeeper-mode brokers format nothing (the suite
+    # writes myid; a ZooKeeper-mode broker writes meta.properties itself).
+    if zookeeper_node || ! grep -q '^process.roles=' "$CONF"; then ( load_env; mount_fs ) || exit 1; exit 0; fi
     # Only KT_LAZYFS matters here: the storage tool runs without the
     # faults' environment, as it always has.
     ( load_env; mount_fs ) || exit 1
@@ -63,13 +73,14 @@ case "${1:-}" in
   start)
     if alive; then echo "already running: $(pid)"; exit 0; fi
     mkdir -p "$LOGS"
-    echo "[$(date -u '+%F %T')] kafka-trial: starting broker" >>"$LOGS/server.out"
+    echo "[$(date -u '+%F %T')] kafka-trial: starting $(zookeeper_node && echo zookeeper || echo broker)" >>"$LOGS/server.out"
     load_env
     mount_fs || exit 1
     if [ -n "${FAKETIME_TIMESTAMP_FILE:-}" ] && [ ! -f "$FAKETIME_TIMESTAMP_FILE" ]; then
       echo "+0" >"$FAKETIME_TIMESTAMP_FILE"
     fi
-    setsid bash -c 'echo $$ >'"$PIDFILE"'; exec java '"$(java_opts)"' -cp "/opt/kafka/libs/*" kafka.Kafka '"$CONF" \
+    if zookeeper_node; then main="org.apache.zookeeper.server.quorum.QuorumPeerMain $ZOOCFG"; else main="kafka.Kafka $CONF"; fi
+    setsid bash -c 'echo $$ >'"$PIDFILE"'; exec java '"$(java_opts)"' -cp "/opt/kafka/libs/*" '"$main" \
       >>"$LOGS/server.out" 2>&1 </dev/null &
     for _ in $(seq 1 50); do [ -s "$PIDFILE" ] && break; sleep 0.1; done
     echo "started: $(pid)"

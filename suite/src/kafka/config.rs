@@ -346,41 +346,75 @@ pub const ZOOKEEPER_ID_BASE: i32 = 200;
 /// ZooKeeper's client port.
 pub const ZOOKEEPER_PORT: u16 = 2181;
 
+/// How a node reaches the metadata: the KRaft voters
+/// (`controller.quorum.voters`) or the ZooKeeper ensemble
+/// (`zookeeper.connect`), both known only once addresses are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Metadata {
+    Kraft { voters: String },
+    Zookeeper { connect: String },
+}
+
 /// The `server.properties` of one node. Suite defaults first, then the
 /// spec's settings, then the user's overrides (Kafka's own names win).
-pub fn server_properties(spec: &ClusterSpec, role: &NodeRole, ip: &IpAddr, voters: &str) -> String {
+pub fn server_properties(
+    spec: &ClusterSpec,
+    role: &NodeRole,
+    ip: &IpAddr,
+    meta: &Metadata,
+) -> String {
     let brokers = spec.nodes;
     let internal_rf = brokers.min(3);
     let mut p: BTreeMap<String, String> = BTreeMap::new();
     let mut set = |k: &str, v: String| {
         p.insert(k.to_string(), v);
     };
-    let roles = match (role.broker, role.controller) {
-        (true, true) => "broker,controller",
-        (true, false) => "broker",
-        _ => "controller",
-    };
-    set("process.roles", roles.into());
-    set("node.id", role.id.to_string());
-    set("controller.quorum.voters", voters.into());
-    let mut listeners = vec![];
+    match meta {
+        Metadata::Kraft { voters } => {
+            let roles = match (role.broker, role.controller) {
+                (true, true) => "broker,controller",
+                (true, false) => "broker",
+                _ => "controller",
+            };
+            set("process.roles", roles.into());
+            set("node.id", role.id.to_string());
+            set("controller.quorum.voters", voters.clone());
+            let mut listeners = vec![];
+            if role.broker {
+                listeners.push(format!("PLAINTEXT://0.0.0.0:{BROKER_PORT}"));
+            }
+            if role.controller {
+                listeners.push(format!("CONTROLLER://0.0.0.0:{CONTROLLER_PORT}"));
+            }
+            set("listeners", listeners.join(","));
+            set("controller.listener.names", "CONTROLLER".into());
+            set(
+                "listener.security.protocol.map",
+                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".into(),
+            );
+            for (k, v) in spec.timing.broker_properties() {
+                set(k, v.to_string());
+            }
+        }
+        Metadata::Zookeeper { connect } => {
+            set("broker.id", role.id.to_string());
+            set("zookeeper.connect", connect.clone());
+            set("listeners", format!("PLAINTEXT://0.0.0.0:{BROKER_PORT}"));
+            // Without this a broker of 3.x in ZooKeeper mode tries to
+            // register a KRaft migration it was never asked for.
+            set("zookeeper.metadata.migration.enable", "false".into());
+            for (k, v) in spec.timing.zookeeper_broker_properties() {
+                set(k, v.to_string());
+            }
+        }
+    }
     if role.broker {
-        listeners.push(format!("PLAINTEXT://0.0.0.0:{BROKER_PORT}"));
         set(
             "advertised.listeners",
             format!("PLAINTEXT://{ip}:{BROKER_PORT}"),
         );
         set("inter.broker.listener.name", "PLAINTEXT".into());
     }
-    if role.controller {
-        listeners.push(format!("CONTROLLER://0.0.0.0:{CONTROLLER_PORT}"));
-    }
-    set("listeners", listeners.join(","));
-    set("controller.listener.names", "CONTROLLER".into());
-    set(
-        "listener.security.protocol.map",
-        "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".into(),
-    );
     set("log.dirs", "/var/lib/kafka/data".into());
     set("num.partitions", "1".into());
     set(
@@ -422,9 +456,6 @@ pub fn server_properties(spec: &ClusterSpec, role: &NodeRole, ip: &IpAddr, voter
     set("background.threads", "4".into());
     set("num.recovery.threads.per.data.dir", "1".into());
     set("log.cleaner.threads", "1".into());
-    for (k, v) in spec.timing.broker_properties() {
-        set(k, v.to_string());
-    }
     for (k, v) in &spec.broker_overrides {
         set(k, v.clone());
     }
@@ -433,6 +464,45 @@ pub fn server_properties(spec: &ClusterSpec, role: &NodeRole, ip: &IpAddr, voter
         s.push_str(&format!("{k}={v}\n"));
     }
     s
+}
+
+/// Where a ZooKeeper node keeps its data (and `myid`).
+pub const ZOOKEEPER_DATA: &str = "/var/lib/zookeeper";
+/// ZooKeeper's peer (quorum) and leader-election ports.
+pub const ZOOKEEPER_PEER_PORT: u16 = 2888;
+pub const ZOOKEEPER_ELECTION_PORT: u16 = 3888;
+
+/// The `zoo.cfg` of every ZooKeeper node: the ensemble's `server.N` lines
+/// (none for an ensemble of one, which then runs standalone), the
+/// four-letter words the suite asks (`srvr` tells leader or follower), and
+/// the timing profile's tick.
+pub fn zookeeper_config(spec: &ClusterSpec, ensemble: &[(i32, IpAddr)]) -> String {
+    let (tick, init, sync) = spec.timing.zookeeper_ticks();
+    let mut s = String::from("# written by kafka-trial\n");
+    s.push_str(&format!(
+        "tickTime={tick}\ninitLimit={init}\nsyncLimit={sync}\ndataDir={ZOOKEEPER_DATA}\nclientPort={ZOOKEEPER_PORT}\n"
+    ));
+    s.push_str(
+        "maxClientCnxns=0\nadmin.enableServer=false\n4lw.commands.whitelist=srvr,stat,ruok,mntr\n",
+    );
+    s.push_str("autopurge.purgeInterval=0\nquorumListenOnAllIPs=true\n");
+    if ensemble.len() > 1 {
+        for (myid, ip) in ensemble {
+            s.push_str(&format!(
+                "server.{myid}={ip}:{ZOOKEEPER_PEER_PORT}:{ZOOKEEPER_ELECTION_PORT}\n"
+            ));
+        }
+    }
+    s
+}
+
+/// `zookeeper.connect` of the brokers: every ensemble member.
+pub fn zookeeper_connect(ensemble: &[(i32, IpAddr)]) -> String {
+    ensemble
+        .iter()
+        .map(|(_, ip)| format!("{ip}:{ZOOKEEPER_PORT}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]
@@ -567,11 +637,39 @@ mod tests {
         s.broker_overrides
             .insert("num.partitions".into(), "7".into());
         let role = &s.layout()[0];
-        let p = server_properties(&s, role, &"10.0.0.2".parse().unwrap(), "1@10.0.0.2:9093");
+        let meta = Metadata::Kraft {
+            voters: "1@10.0.0.2:9093".into(),
+        };
+        let p = server_properties(&s, role, &"10.0.0.2".parse().unwrap(), &meta);
         assert!(p.contains("unclean.leader.election.enable=true\n"));
         assert!(p.contains("min.insync.replicas=1\n"));
         assert!(p.contains("num.partitions=7\n"));
         assert!(p.contains("advertised.listeners=PLAINTEXT://10.0.0.2:9092\n"));
         assert!(p.contains("process.roles=broker,controller\n"));
+    }
+
+    #[test]
+    fn zookeeper_mode_brokers_and_ensemble() {
+        let s = ClusterSpec {
+            zookeeper: Some(3),
+            ..Default::default()
+        };
+        let ensemble: Vec<(i32, IpAddr)> = (1..=3)
+            .map(|i| (i, format!("10.0.0.{}", 10 + i).parse().unwrap()))
+            .collect();
+        let meta = Metadata::Zookeeper {
+            connect: zookeeper_connect(&ensemble),
+        };
+        let broker = s.layout().into_iter().find(|r| r.broker).unwrap();
+        let p = server_properties(&s, &broker, &"10.0.0.2".parse().unwrap(), &meta);
+        assert!(p.contains("broker.id=1\n"), "{p}");
+        assert!(p.contains("zookeeper.connect=10.0.0.11:2181,10.0.0.12:2181,10.0.0.13:2181\n"));
+        assert!(!p.contains("process.roles") && !p.contains("controller.quorum"));
+        assert!(p.contains("zookeeper.session.timeout.ms="));
+        let z = zookeeper_config(&s, &ensemble);
+        assert!(z.contains("server.2=10.0.0.12:2888:3888\n"), "{z}");
+        assert!(z.contains("4lw.commands.whitelist=srvr"));
+        // An ensemble of one runs standalone: no server lines.
+        assert!(!zookeeper_config(&s, &ensemble[..1]).contains("server."));
     }
 }

@@ -10,6 +10,8 @@
 //!   script (`broker-ctl.sh`, included at build time) — what the nemesis
 //!   kills, pauses and restarts;
 //! - [`quorum`]: the active KRaft controller, from the quorum state;
+//! - [`zookeeper`]: the ZooKeeper ensemble (`srvr`: leader, followers) and
+//!   the controller in either mode;
 //! - [`timing`]: timing profiles (failure detection, client timeouts,
 //!   fault durations chosen together);
 //! - [`admin`]: topic creation, metadata, health waits (through rdkafka);
@@ -26,6 +28,7 @@ pub mod quorum;
 pub mod timing;
 pub mod txn;
 pub mod version;
+pub mod zookeeper;
 
 pub use config::{ClusterSpec, NodeRole, BROKER_PORT, CONTROLLER_PORT};
 pub use dist::KafkaDist;

@@ -19,6 +19,9 @@ pub const CONTROL_SCRIPT: &str = include_str!("broker-ctl.sh");
 pub const CONTROL: &str = "/opt/kt/bin/broker";
 /// The node's `server.properties` (the control script's `CONF`).
 pub const SERVER_PROPERTIES: &str = "/opt/kt/server.properties";
+/// A ZooKeeper node's configuration (the control script's `ZOOCFG`; its
+/// presence makes the node's JVM a ZooKeeper server).
+pub const ZOO_CFG: &str = "/opt/kt/zoo.cfg";
 /// The log4j2 configuration of the brokers (server.log, state-change.log).
 pub const LOG4J2: &str = include_str!("log4j2.properties");
 /// Folder of the broker's logs inside a node.
@@ -44,12 +47,13 @@ impl KafkaNode {
     }
 
     /// The JVM of this node plays every role it has (KRaft: broker,
-    /// controller, or both in one process); asking for another is an error.
+    /// controller, or both in one process; a ZooKeeper node: its ZooKeeper
+    /// server); asking for another is an error.
     fn check(&self, p: ProcessRole) -> Result<(), NodeError> {
         let ok = match p {
             ProcessRole::Broker => self.role.broker,
             ProcessRole::Controller => self.role.controller,
-            ProcessRole::ZooKeeper => false,
+            ProcessRole::ZooKeeper => self.role.zookeeper,
         };
         if ok {
             Ok(())
@@ -104,11 +108,13 @@ impl Node for KafkaNode {
     async fn exec(&self, argv: &[&str]) -> Result<ExecOutput, NodeError> {
         self.exec_timeout(argv, Duration::from_secs(60)).await
     }
-    /// One process per node: the broker's JVM, or the controller's on a
-    /// controller-only node.
+    /// One process per node: the broker's JVM, the controller's on a
+    /// controller-only node, the ZooKeeper server's on a ZooKeeper node.
     fn processes(&self) -> Vec<ProcessRole> {
         if self.role.broker {
             vec![ProcessRole::Broker]
+        } else if self.role.zookeeper {
+            vec![ProcessRole::ZooKeeper]
         } else {
             vec![ProcessRole::Controller]
         }

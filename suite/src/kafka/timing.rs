@@ -58,6 +58,34 @@ impl Timing {
     }
 
     /// How long Kafka takes to notice a dead, paused or cut-off broker.
+    /// The broker properties of ZooKeeper mode: its session with the
+    /// ensemble is what fails a broker over there (what
+    /// `broker.session.timeout.ms` is to KRaft).
+    pub fn zookeeper_broker_properties(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Timing::Fast => &[
+                ("zookeeper.session.timeout.ms", "3000"),
+                ("zookeeper.connection.timeout.ms", "30000"),
+                ("replica.lag.time.max.ms", "3000"),
+                ("replica.socket.timeout.ms", "3000"),
+                ("controller.socket.timeout.ms", "3000"),
+                ("group.min.session.timeout.ms", "1000"),
+                ("leader.imbalance.check.interval.seconds", "5"),
+            ],
+            Timing::KafkaDefaults => &[("zookeeper.session.timeout.ms", "18000")],
+        }
+    }
+
+    /// ZooKeeper's `tickTime` (ms), `initLimit` and `syncLimit` (ticks):
+    /// fast lets a follower cut off from its leader drop out within ~2 s
+    /// and a session be as short as 1 s (2 ticks).
+    pub fn zookeeper_ticks(self) -> (u32, u32, u32) {
+        match self {
+            Timing::Fast => (500, 40, 4),
+            Timing::KafkaDefaults => (2000, 10, 5),
+        }
+    }
+
     pub fn detection(self) -> Duration {
         match self {
             Timing::Fast => Duration::from_secs(3),

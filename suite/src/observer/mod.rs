@@ -19,6 +19,11 @@
 //!   client talk to controllers; a broker forwards it otherwise): the active
 //!   controller and the metadata quorum's leader epoch.
 //!
+//! In ZooKeeper mode there is no quorum to ask: the controller is the
+//! broker Metadata names (elected through ZooKeeper), and every ZooKeeper
+//! server is asked `srvr` (leader, follower, not serving) for the
+//! ensemble's state.
+//!
 //! Each request has a timeout (2 s by default). A source that fails keeps
 //! its previous value and is named in `errors`; a sample where nothing
 //! could be read is a `fail` op. An observer that cannot read never stops
@@ -30,6 +35,7 @@ pub mod wire;
 pub use sample::{quorum_state, sample_once, Reader};
 
 use crate::cluster::Cluster;
+use crate::kafka::config::ZOOKEEPER_PORT;
 use crate::kafka::{KafkaNode, BROKER_PORT, CONTROLLER_PORT};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -62,6 +68,11 @@ pub struct ObserverConfig {
     pub brokers: Vec<ObservedNode>,
     /// The KRaft controllers' own listeners (asked DescribeQuorum).
     pub controllers: Vec<ObservedNode>,
+    /// ZooKeeper mode: the ensemble's servers at their client port (asked
+    /// `srvr`). Non-empty means ZooKeeper mode: the controller is then the
+    /// one the brokers' Metadata names, and no quorum is asked.
+    #[serde(default)]
+    pub zookeeper: Vec<ObservedNode>,
     pub interval: Duration,
     /// Per request.
     pub timeout: Duration,
@@ -94,6 +105,12 @@ impl ObserverConfig {
                 .filter(|n| n.role.controller)
                 .map(|n| node(n, CONTROLLER_PORT))
                 .collect(),
+            zookeeper: cluster
+                .nodes
+                .iter()
+                .filter(|n| n.role.zookeeper)
+                .map(|n| node(n, ZOOKEEPER_PORT))
+                .collect(),
             interval: Self::INTERVAL,
             timeout: Self::TIMEOUT,
         }
@@ -119,6 +136,7 @@ impl SnapshotExt for Snapshot {
             && self.fenced == o.fenced
             && self.unreachable == o.unreachable
             && self.errors == o.errors
+            && self.zookeeper == o.zookeeper
     }
 }
 
@@ -281,6 +299,7 @@ mod tests {
             unreachable: vec![],
             read_ms: 12,
             errors: BTreeMap::new(),
+            zookeeper: None,
         }
     }
 
@@ -406,6 +425,7 @@ mod tests {
             topic: "t".into(),
             brokers: vec![node(1, silent_addr), node(2, dead)],
             controllers: vec![node(1, silent_addr)],
+            zookeeper: vec![],
             interval: Duration::from_millis(50),
             timeout: Duration::from_millis(200),
         };

@@ -11,6 +11,7 @@
 
 use super::wire::Conn;
 use super::{ControllerState, ObservedNode, ObserverConfig, PartitionState, Snapshot};
+use crate::kafka::zookeeper::ZkStatus;
 use anyhow::{anyhow, bail, Result};
 use futures::future::join_all;
 use kafka_protocol::messages::describe_quorum_request::{self, TopicData};
@@ -25,6 +26,7 @@ use kafka_protocol::protocol::StrBytes;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use trial_histories::values::EnsembleState;
 
 /// Metadata v9 is the first flexible version; v12 the last before v13's
 /// top-level error code (both carry leader epochs and offline replicas).
@@ -84,7 +86,14 @@ impl Reader {
             let conn = self.conns.remove(&c.addr);
             async move { quorum_round(conn, c.addr, timeout).await }
         }));
-        let (broker_rounds, quorum_rounds) = tokio::join!(broker_rounds, quorum_rounds);
+        let zk_rounds = join_all(
+            self.cfg
+                .zookeeper
+                .iter()
+                .map(|z| crate::kafka::zookeeper::status(z.addr.ip(), timeout)),
+        );
+        let (broker_rounds, quorum_rounds, zk_rounds) =
+            tokio::join!(broker_rounds, quorum_rounds, zk_rounds);
 
         let mut answers = Vec::new();
         for (b, (conn, answer)) in brokers.iter().zip(broker_rounds) {
@@ -100,8 +109,10 @@ impl Reader {
             }
             quorum.push((c, answer));
         }
-        // No controller listener answered: a broker forwards DescribeQuorum.
-        if !quorum.iter().any(|(_, q)| q.is_ok()) {
+        // No controller listener answered: a broker forwards DescribeQuorum
+        // (KRaft only: ZooKeeper mode has no quorum).
+        let zk_mode = !self.cfg.zookeeper.is_empty();
+        if !zk_mode && !quorum.iter().any(|(_, q)| q.is_ok()) {
             if let Some((b, _)) = answers
                 .iter()
                 .find(|(_, a)| matches!(a.metadata, Some(Ok(_))))
@@ -116,8 +127,18 @@ impl Reader {
         }
 
         let mut snap = build(&self.cfg, self.last.as_ref(), &answers, &quorum);
+        if zk_mode {
+            let zk: Vec<(&ObservedNode, Result<ZkStatus>)> =
+                self.cfg.zookeeper.iter().zip(zk_rounds).collect();
+            zookeeper_mode(&mut snap, &answers, &zk);
+        }
         snap.read_ms = t0.elapsed().as_millis() as u64;
-        if snap.errors.contains_key("metadata") && snap.errors.contains_key("quorum") {
+        let no_controller_source = if zk_mode {
+            snap.errors.contains_key("metadata")
+        } else {
+            snap.errors.contains_key("quorum")
+        };
+        if snap.errors.contains_key("metadata") && no_controller_source {
             let why = snap
                 .errors
                 .iter()
@@ -251,6 +272,57 @@ pub fn quorum_state(resp: &DescribeQuorumResponse) -> Result<ControllerState> {
         id: p.leader_id.0,
         epoch: p.leader_epoch,
     })
+}
+
+/// ZooKeeper mode: the controller is the broker that the brokers' Metadata
+/// names (most named; ties to the lower id), its epoch unknown (-1); the
+/// ensemble from each server's `srvr`. Replaces what [`build`] made of
+/// the (absent) quorum.
+fn zookeeper_mode(
+    snap: &mut Snapshot,
+    answers: &[(&ObservedNode, BrokerAnswer)],
+    zk: &[(&ObservedNode, Result<ZkStatus>)],
+) {
+    snap.errors.remove("quorum");
+    let mut votes: BTreeMap<i32, usize> = BTreeMap::new();
+    for (_, a) in answers {
+        if let Some(Ok(md)) = &a.metadata {
+            if md.controller_id.0 >= 0 {
+                *votes.entry(md.controller_id.0).or_default() += 1;
+            }
+        }
+    }
+    let named = votes
+        .iter()
+        .max_by_key(|(id, n)| (**n, -**id))
+        .map(|(id, _)| *id);
+    snap.controller = named.map(|id| ControllerState { id, epoch: -1 });
+    let mut e = EnsembleState::default();
+    let mut failed = vec![];
+    let mut best: Option<(Option<i64>, String)> = None;
+    for (n, r) in zk {
+        match r {
+            Ok(s) => {
+                e.members.insert(n.name.clone(), s.mode.clone());
+                if let Some(ep) = s.epoch() {
+                    e.epochs.insert(n.name.clone(), ep);
+                }
+                if s.leads() && best.as_ref().is_none_or(|(b, _)| s.epoch() > *b) {
+                    best = Some((s.epoch(), n.name.clone()));
+                }
+            }
+            Err(err) => {
+                e.members.insert(n.name.clone(), "unreachable".into());
+                failed.push((*n, format!("{err:#}")));
+            }
+        }
+    }
+    e.leader = best.map(|(_, n)| n);
+    if !failed.is_empty() {
+        snap.errors
+            .insert("zookeeper".to_string(), joined(failed.into_iter()));
+    }
+    snap.zookeeper = Some(e);
 }
 
 /// `n1: connect to …: refused; n2: timed out after 2s`.
@@ -455,6 +527,7 @@ fn build(
         unreachable,
         read_ms: 0,
         errors,
+        zookeeper: None,
     }
 }
 

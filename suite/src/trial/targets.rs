@@ -3,7 +3,7 @@
 //! cluster's metadata.
 
 use crate::kafka::node::KafkaNode;
-use crate::kafka::{admin, quorum, txn};
+use crate::kafka::{admin, txn, zookeeper};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -50,7 +50,7 @@ impl Targets for ClusterTargets {
             .collect())
     }
     async fn active_controller(&self) -> Result<Option<String>, NodeError> {
-        Ok(quorum::active_controller_of(&self.nodes).await)
+        Ok(zookeeper::active_controller(&self.nodes).await)
     }
     async fn transaction_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
         if self.transactional_ids.is_empty() {
