@@ -23,7 +23,10 @@ use trial_nemesis::{Node, ProcessState, Schedule, Targets};
 /// Run one trial from start to verdict.
 pub async fn run(spec: TestSpec) -> Result<Report> {
     spec.validate()?;
-    let spec = spec.with_fault_requirements();
+    let mut spec = spec.with_fault_requirements();
+    // test.json records the mode the run ran in, not just what was asked
+    // (a release's default mode is the release's to choose).
+    spec.cluster.mode = Some(spec.cluster.mode());
     let workload: Arc<dyn Workload> = Arc::from(spec.build_workload()?);
     let pb = progress_bar(spec.progress);
     let say = |m: String| note(&pb, spec.progress, m);
@@ -59,10 +62,16 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     pb.set_message("starting the cluster");
     let cluster = Cluster::start(spec.cluster.clone()).await?;
     let cluster_ready_secs = t0.elapsed().as_secs_f64();
+    // ... and the release it ran (the default one is only known now).
+    if spec.cluster.kafka_version.is_none() {
+        spec.cluster.kafka_version = Some(cluster.dist.version.clone());
+        run_dir.write_json("test.json", &spec)?;
+    }
     say(format!(
-        "cluster {} ready in {cluster_ready_secs:.1}s: Kafka {}, {} nodes, bootstrap {}",
+        "cluster {} ready in {cluster_ready_secs:.1}s: Kafka {} ({} mode), {} nodes, bootstrap {}",
         cluster.id,
         cluster.dist.version,
+        spec.cluster.mode(),
         cluster.nodes.len(),
         cluster.bootstrap_servers()
     ));

@@ -137,6 +137,21 @@ impl TestSpec {
         self.cluster.nodes = n;
         self
     }
+    /// The Kafka release (`3.6.2`, `4.0.0`, …; see `kafka::version`).
+    pub fn kafka_version(mut self, v: &str) -> Self {
+        self.cluster.kafka_version = Some(v.to_string());
+        self
+    }
+    /// KRaft or ZooKeeper mode (default: the release's own).
+    pub fn mode(mut self, m: crate::kafka::Mode) -> Self {
+        self.cluster.mode = Some(m);
+        self
+    }
+    /// ZooKeeper mode with an ensemble of `k` nodes z1..zk.
+    pub fn zookeeper(mut self, k: usize) -> Self {
+        self.cluster.zookeeper = Some(k);
+        self
+    }
     pub fn replication_factor(mut self, rf: usize) -> Self {
         self.cluster.replication_factor = rf;
         self
