@@ -7,7 +7,9 @@
 //! acting (the start's invoke) to 2 s after its stop: leader changes
 //! (leader id differs or epoch rises), ISR shrinks and expansions,
 //! controller changes, brokers newly fenced or newly unreachable, samples
-//! that could read nothing of the cluster (every broker down or cut off);
+//! that could read nothing of the cluster (every broker down or cut off),
+//! and in ZooKeeper mode the ensemble's leader changes and members that
+//! stopped serving (a ZooKeeper fault moves no partition leader);
 //! its fail-over time (first leader change − that moment) and its time to
 //! full ISR after the stop. Over the whole run: how many faults had an effect,
 //! fail-over p50/max, leader changes per partition, and availability
@@ -50,6 +52,22 @@ struct Sample {
     controller: Option<(i32, i64)>,
     fenced: Option<BTreeSet<i32>>,
     unreachable: BTreeSet<i32>,
+    /// ZooKeeper mode: the ensemble's leader and the members serving.
+    zookeeper: Option<(Option<String>, BTreeSet<String>)>,
+}
+
+/// The members of an ensemble that serve (lead, follow or run alone).
+fn serving(e: &trial_histories::values::EnsembleState) -> BTreeSet<String> {
+    e.members
+        .iter()
+        .filter(|(_, m)| {
+            matches!(
+                m.as_str(),
+                "leader" | "follower" | "standalone" | "observer"
+            )
+        })
+        .map(|(n, _)| n.clone())
+        .collect()
 }
 
 /// What changed between two consecutive samples.
@@ -61,6 +79,8 @@ struct Change {
     controller_change: bool,
     newly_fenced: Vec<i32>,
     newly_unreachable: Vec<i32>,
+    zookeeper_leader_change: bool,
+    zookeeper_stopped_serving: Vec<String>,
 }
 
 impl Change {
@@ -71,6 +91,8 @@ impl Change {
             || self.controller_change
             || !self.newly_fenced.is_empty()
             || !self.newly_unreachable.is_empty()
+            || self.zookeeper_leader_change
+            || !self.zookeeper_stopped_serving.is_empty()
     }
 }
 
@@ -91,6 +113,11 @@ fn diff(a: &Sample, b: &Sample) -> Change {
         c.newly_fenced = y.difference(x).copied().collect();
     }
     c.newly_unreachable = b.unreachable.difference(&a.unreachable).copied().collect();
+    if let (Some((la, sa)), Some((lb, sb))) = (&a.zookeeper, &b.zookeeper) {
+        // A leader that vanishes (none answers as leader) or another one.
+        c.zookeeper_leader_change = la.is_some() && la != lb;
+        c.zookeeper_stopped_serving = sa.difference(sb).cloned().collect();
+    }
     c
 }
 
@@ -124,6 +151,13 @@ pub struct FaultEffect {
     /// cluster (every broker down or cut off): an effect too.
     #[serde(default)]
     pub unreadable_samples: u64,
+    /// ZooKeeper mode: times the ensemble's leader changed or vanished.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub zookeeper_leader_changes: u64,
+    /// ZooKeeper mode: members that stopped serving (killed, paused, or
+    /// cut off from their quorum).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zookeeper_stopped_serving: Vec<String>,
     /// First leader change after the start − start (s); null if none.
     pub failover_s: Option<f64>,
     /// First time at or after the stop when every partition's ISR held all
@@ -343,6 +377,7 @@ impl Effects {
             controller: o.controller.map(|c| (c.id, i64::from(c.epoch))),
             fenced: o.fenced.map(|f| f.into_iter().collect()),
             unreachable: o.unreachable.into_iter().collect(),
+            zookeeper: o.zookeeper.as_ref().map(|e| (e.leader.clone(), serving(e))),
         });
     }
 
@@ -378,6 +413,8 @@ impl Effects {
             failover_s: None,
             full_isr_after_s: None,
             unreadable_samples: 0,
+            zookeeper_leader_changes: 0,
+            zookeeper_stopped_serving: Vec::new(),
         };
         let lo = self.unreadable.partition_point(|&t| t < begin);
         let hi = self.unreadable.partition_point(|&t| t <= end);
@@ -406,8 +443,13 @@ impl Effects {
             e.controller_changes += u64::from(c.controller_change);
             e.newly_fenced.extend(&c.newly_fenced);
             e.newly_unreachable.extend(&c.newly_unreachable);
+            e.zookeeper_leader_changes += u64::from(c.zookeeper_leader_change);
+            e.zookeeper_stopped_serving
+                .extend(c.zookeeper_stopped_serving.iter().cloned());
             e.effect |= c.any();
         }
+        e.zookeeper_stopped_serving.sort();
+        e.zookeeper_stopped_serving.dedup();
         e.newly_fenced.sort_unstable();
         e.newly_fenced.dedup();
         e.newly_unreachable.sort_unstable();
@@ -653,6 +695,10 @@ pub fn summary_line(r: &EffectsResults) -> String {
     s
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -852,6 +898,71 @@ mod tests {
         assert!(r
             .human_summary(0)
             .contains("effects: faults: 1, with an observable effect: 1"));
+    }
+
+    fn observe_ensemble(b: &mut Builder, leader: &str, members: serde_json::Value) -> u64 {
+        let p = Process::Named("observer".into());
+        b.op(p.clone(), OpType::Invoke, F::Observe, &());
+        b.op(
+            p,
+            OpType::Ok,
+            F::Observe,
+            &json!({
+                "partitions": [{"partition": 0, "leader": 1, "epoch": 0,
+                                "replicas": [1, 2, 3], "isr": [1, 2, 3], "offline": []}],
+                "controller": {"id": 2, "epoch": -1},
+                "brokers": {"1": "n1", "2": "n2", "3": "n3"},
+                "unreachable": [],
+                "read_ms": 4,
+                "zookeeper": {"leader": leader, "members": members}
+            }),
+        )
+    }
+
+    #[test]
+    fn a_zookeeper_leader_kill_bites_through_the_ensemble_alone() {
+        let run = |kill_bites: bool| {
+            let mut b = Builder::new();
+            let all = json!({"z1": "follower", "z2": "leader", "z3": "follower"});
+            observe_ensemble(&mut b, "z2", all.clone());
+            b.send_ok(0, 1, 0, 0);
+            b.sleep(S);
+            nemesis(
+                &mut b,
+                "start-kill",
+                json!({"nodes": ["z2"], "process": "zookeeper"}),
+            );
+            b.send_ok(1, 2, 0, 1);
+            b.sleep(S);
+            if kill_bites {
+                // The survivors elect z3; z2 answers nothing.
+                observe_ensemble(
+                    &mut b,
+                    "z3",
+                    json!({"z1": "follower", "z2": "unreachable", "z3": "leader"}),
+                );
+            }
+            b.sleep(S);
+            nemesis(&mut b, "stop-kill", json!(null));
+            b.send_ok(0, 3, 0, 2);
+            let r = crate::check_ops(&b.ops, &crate::CheckOptions::default()).unwrap();
+            let vacuous = r
+                .unknown_reasons
+                .iter()
+                .any(|w| w.contains("none had an observable effect"));
+            (effects(&r), vacuous)
+        };
+        let (e, vacuous) = run(true);
+        assert_eq!((e.faults, e.with_effect), (1, Some(1)), "{}", e.summary);
+        assert!(!vacuous);
+        let i = &e.intervals[0];
+        assert!(i.leader_changes.is_empty() && i.controller_changes == 0);
+        assert_eq!(i.zookeeper_leader_changes, 1);
+        assert_eq!(i.zookeeper_stopped_serving, vec!["z2".to_string()]);
+        // The same fault, with an ensemble that never changed: no effect.
+        let (e, vacuous) = run(false);
+        assert_eq!((e.faults, e.with_effect), (1, Some(0)), "{}", e.summary);
+        assert!(vacuous, "a fault that changed nothing is judged vacuous");
     }
 
     #[test]
