@@ -38,6 +38,29 @@ pub struct PartitionLane {
     pub stretches: Vec<Stretch>,
 }
 
+/// One lane of a cluster-wide role (`controller`, `ZooKeeper`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleLane {
+    pub label: String,
+    pub stretches: Vec<Stretch>,
+}
+
+/// Extend a lane with one observed state (a new stretch when it differs).
+fn extend(lane: &mut Vec<Stretch>, t: u64, s: Stretch) {
+    if let Some(last) = lane.last_mut() {
+        if last.leader == s.leader
+            && last.name == s.name
+            && last.epoch == s.epoch
+            && last.isr == s.isr
+            && last.replicas == s.replicas
+        {
+            return;
+        }
+        last.end_ns = t;
+    }
+    lane.push(s);
+}
+
 /// Everything the observer lanes draw.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observations {
@@ -48,6 +71,10 @@ pub struct Observations {
     /// Values that did not parse.
     pub skipped: u64,
     pub lanes: Vec<PartitionLane>,
+    /// Lanes of the cluster's own leaders under the partitions': the
+    /// active controller (epoch in the tooltip), and in ZooKeeper mode the
+    /// ensemble's leader (its line: how many members serve).
+    pub roles: Vec<RoleLane>,
     /// Every node name seen, in order, for the colour legend.
     pub nodes: Vec<String>,
     pub end_ns: u64,
@@ -68,6 +95,8 @@ pub fn digest_observations(path: &Path) -> io::Result<Observations> {
     };
     let observer = Process::Named(crate::observer::PROCESS.to_string());
     let mut lanes: BTreeMap<i32, Vec<Stretch>> = BTreeMap::new();
+    // 0: the controller, 1: the ZooKeeper ensemble's leader.
+    let mut roles: BTreeMap<u8, Vec<Stretch>> = BTreeMap::new();
     for item in &mut reader {
         let Ok(op) = item else { continue };
         o.end_ns = o.end_ns.max(op.time);
@@ -82,7 +111,7 @@ pub fn digest_observations(path: &Path) -> io::Result<Observations> {
                     continue;
                 };
                 o.samples += 1;
-                for p in v.partitions {
+                for p in &v.partitions {
                     let name = match p.leader {
                         l if l < 0 => "none".to_string(),
                         l => v.brokers.get(&l).cloned().unwrap_or(format!("#{l}")),
@@ -90,18 +119,7 @@ pub fn digest_observations(path: &Path) -> io::Result<Observations> {
                     if p.leader >= 0 && !o.nodes.contains(&name) {
                         o.nodes.push(name.clone());
                     }
-                    let lane = lanes.entry(p.partition).or_default();
-                    if let Some(last) = lane.last_mut() {
-                        if last.leader == p.leader
-                            && last.epoch == p.epoch
-                            && last.isr == p.isr.len()
-                            && last.replicas == p.replicas.len()
-                        {
-                            continue;
-                        }
-                        last.end_ns = op.time;
-                    }
-                    lane.push(Stretch {
+                    let stretch = Stretch {
                         start_ns: op.time,
                         end_ns: op.time,
                         leader: p.leader,
@@ -109,7 +127,58 @@ pub fn digest_observations(path: &Path) -> io::Result<Observations> {
                         epoch: p.epoch,
                         isr: p.isr.len(),
                         replicas: p.replicas.len(),
-                    });
+                    };
+                    extend(lanes.entry(p.partition).or_default(), op.time, stretch);
+                }
+                if let Some(c) = v.controller {
+                    let name = match c.id {
+                        l if l < 0 => "none".to_string(),
+                        l => v.brokers.get(&l).cloned().unwrap_or(format!("#{l}")),
+                    };
+                    if c.id >= 0 && !o.nodes.contains(&name) {
+                        o.nodes.push(name.clone());
+                    }
+                    let stretch = Stretch {
+                        start_ns: op.time,
+                        end_ns: op.time,
+                        leader: c.id,
+                        name,
+                        epoch: c.epoch,
+                        isr: 0,
+                        replicas: 0,
+                    };
+                    extend(roles.entry(0).or_default(), op.time, stretch);
+                }
+                if let Some(z) = &v.zookeeper {
+                    let name = z.leader.clone().unwrap_or_else(|| "none".into());
+                    if z.leader.is_some() && !o.nodes.contains(&name) {
+                        o.nodes.push(name.clone());
+                    }
+                    let serving = z
+                        .members
+                        .values()
+                        .filter(|m| {
+                            matches!(
+                                m.as_str(),
+                                "leader" | "follower" | "standalone" | "observer"
+                            )
+                        })
+                        .count();
+                    let epoch = z
+                        .leader
+                        .as_ref()
+                        .and_then(|l| z.epochs.get(l))
+                        .map_or(-1, |e| *e as i32);
+                    let stretch = Stretch {
+                        start_ns: op.time,
+                        end_ns: op.time,
+                        leader: i32::from(z.leader.is_some()) - 1,
+                        name,
+                        epoch,
+                        isr: serving,
+                        replicas: z.members.len(),
+                    };
+                    extend(roles.entry(1).or_default(), op.time, stretch);
                 }
             }
             _ => {}
@@ -122,6 +191,16 @@ pub fn digest_observations(path: &Path) -> io::Result<Observations> {
         }
         o.lanes.push(PartitionLane {
             partition,
+            stretches,
+        });
+    }
+    for (k, mut stretches) in roles {
+        if let Some(last) = stretches.last_mut() {
+            last.end_ns = o.end_ns.max(last.start_ns);
+        }
+        let label = if k == 0 { "controller" } else { "ZooKeeper" };
+        o.roles.push(RoleLane {
+            label: label.into(),
             stretches,
         });
     }
@@ -157,7 +236,9 @@ pub fn observer_section(
     faults: &[FaultInterval],
     end_ns: u64,
 ) {
-    out.push_str(r#"<section id="observer"><h2>Leaders and ISR (cluster observer)</h2>"#);
+    out.push_str(
+        r#"<section id="observer"><h2>Leaders, ISR and controller (cluster observer)</h2>"#,
+    );
     if obs.lanes.is_empty() {
         out.push_str(r#"<p class="muted" id="observer-none">No observer ops in this history: partition leaders and ISR over time are not shown.</p></section>"#);
         out.push('\n');
@@ -165,7 +246,7 @@ pub fn observer_section(
     }
     let _ = write!(
         out,
-        r#"<p class="help">One lane per partition: the bar is its leader (colour per node, epoch in the tooltip), the line the number of in-sync replicas (top: all replicas in sync; bottom: none). Shaded bands are the nemesis's faults. {} observed state(s){}.</p><div class="legend">"#,
+        r#"<p class="help">One lane per partition: the bar is its leader (colour per node, epoch in the tooltip), the line the number of in-sync replicas (top: all replicas in sync; bottom: none). Under them the active controller and, in ZooKeeper mode, the ensemble's leader (the line: how many members serve). Shaded bands are the nemesis's faults. {} observed state(s){}.</p><div class="legend">"#,
         obs.samples,
         if obs.failed > 0 {
             format!(", {} failed read(s)", obs.failed)
@@ -184,7 +265,7 @@ pub fn observer_section(
     out.push_str("</div>");
     let end = end_ns.max(obs.end_ns).max(1) as f64;
     let x = |t: u64| LABEL + (t as f64 / end) * (W - LABEL);
-    let h = obs.lanes.len() as f64 * LANE + 18.0;
+    let h = (obs.lanes.len() + obs.roles.len()) as f64 * LANE + 18.0;
     let _ = write!(
         out,
         r#"<svg id="observer-lanes" class="observer-lanes" viewBox="0 0 {W} {h}" width="100%" role="img" aria-label="partition leaders and ISR size over time" font-family="sans-serif" font-size="11">"#
@@ -202,28 +283,52 @@ pub fn observer_section(
             f.end_ns as f64 / 1e9,
         );
     }
-    for (i, lane) in obs.lanes.iter().enumerate() {
+    let parts = obs.lanes.iter().map(|l| {
+        (
+            format!("partition {}", l.partition),
+            format!(r#"data-partition="{}""#, l.partition),
+            &l.stretches,
+        )
+    });
+    let roles = obs.roles.iter().map(|l| {
+        (
+            l.label.clone(),
+            format!(r#"data-role="{}""#, esc(&l.label)),
+            &l.stretches,
+        )
+    });
+    for (i, (label, attr, stretches)) in parts.chain(roles).enumerate() {
         let y = i as f64 * LANE;
         let _ = write!(
             out,
-            r#"<g class="obs-lane" data-partition="{p}"><text x="4" y="{:.1}">partition {p}</text>"#,
+            r#"<g class="obs-lane" {attr}><text x="4" y="{:.1}">{}</text>"#,
             y + 17.0,
-            p = lane.partition
+            esc(&label)
         );
+        // Partitions: the line is the ISR; the controller has none; the
+        // ZooKeeper lane's line is how many members serve.
+        let what = if label.starts_with("partition") {
+            "ISR"
+        } else {
+            "serving"
+        };
         let mut steps = String::new();
-        for s in &lane.stretches {
+        for s in stretches {
             let (x0, x1) = (x(s.start_ns), x(s.end_ns).max(x(s.start_ns) + 0.5));
             let _ = write!(
                 out,
-                r#"<rect class="obs-leader" data-leader="{n}" x="{x0:.1}" y="{:.1}" width="{:.1}" height="12" fill="{c}"><title>partition {p}: leader {n} (epoch {e}), ISR {i}/{r}, {t0:.1}–{t1:.1} s</title></rect>"#,
+                r#"<rect class="obs-leader" data-leader="{n}" x="{x0:.1}" y="{:.1}" width="{:.1}" height="12" fill="{c}"><title>{l}: leader {n} (epoch {e}){isr}, {t0:.1}–{t1:.1} s</title></rect>"#,
                 y + 4.0,
                 x1 - x0,
                 n = esc(&s.name),
                 c = node_color(&s.name),
-                p = lane.partition,
+                l = esc(&label),
                 e = s.epoch,
-                i = s.isr,
-                r = s.replicas,
+                isr = if s.replicas > 0 {
+                    format!(", {what} {}/{}", s.isr, s.replicas)
+                } else {
+                    String::new()
+                },
                 t0 = s.start_ns as f64 / 1e9,
                 t1 = s.end_ns as f64 / 1e9,
             );
@@ -236,12 +341,11 @@ pub fn observer_section(
                     esc(&s.name)
                 );
             }
+            if s.replicas == 0 {
+                continue;
+            }
             // ISR size: a step line in the 10 px under the bar.
-            let frac = if s.replicas == 0 {
-                0.0
-            } else {
-                s.isr as f64 / s.replicas as f64
-            };
+            let frac = s.isr as f64 / s.replicas as f64;
             let yy = y + 27.0 - frac * 9.0;
             let _ = write!(steps, "{x0:.1},{yy:.1} {x1:.1},{yy:.1} ");
         }
@@ -264,6 +368,45 @@ pub fn observer_section(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_controller_and_the_zookeeper_leader_get_lanes_of_their_own() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("history.jsonl");
+        let mk = |i: u64, t: u64, zl: &str, z2: &str| {
+            format!(
+                r#"{{"index":{i},"time":{t},"process":"observer","type":"ok","f":"observe","value":{{"partitions":[{{"partition":0,"leader":1,"epoch":0,"replicas":[1,2,3],"isr":[1,2,3]}}],"controller":{{"id":2,"epoch":-1}},"brokers":{{"1":"n1","2":"n2","3":"n3"}},"zookeeper":{{"leader":"{zl}","members":{{"z1":"follower","z2":"{z2}","z3":"leader"}},"epochs":{{"z3":4}}}}}}}}"#
+            )
+        };
+        let text = [mk(0, 10, "z3", "follower"), mk(1, 20, "z3", "unreachable")].join("\n");
+        std::fs::write(&p, text + "\n").unwrap();
+        let o = digest_observations(&p).unwrap();
+        assert_eq!(o.roles.len(), 2);
+        assert_eq!(o.roles[0].label, "controller");
+        assert_eq!(o.roles[0].stretches.len(), 1);
+        assert_eq!(o.roles[0].stretches[0].name, "n2");
+        let z = &o.roles[1];
+        assert_eq!(z.label, "ZooKeeper");
+        // z2 stopped serving: a second stretch, the leader unchanged.
+        assert_eq!(z.stretches.len(), 2);
+        assert_eq!(
+            (
+                z.stretches[0].isr,
+                z.stretches[1].isr,
+                z.stretches[1].replicas
+            ),
+            (3, 2, 3)
+        );
+        assert_eq!(
+            (z.stretches[1].name.as_str(), z.stretches[1].epoch),
+            ("z3", 4)
+        );
+        let mut html = String::new();
+        observer_section(&mut html, &o, &[], 30);
+        assert!(html.contains(r#"data-role="ZooKeeper""#), "{html}");
+        assert!(html.contains(r#"data-role="controller""#));
+        assert!(html.contains("serving 2/3"));
+    }
 
     #[test]
     fn stretches_follow_leader_and_isr_changes() {
