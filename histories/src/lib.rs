@@ -24,5 +24,5 @@ pub use faults::{FaultInterval, FaultIntervals, FaultTracker};
 pub use op::{Op, OpType, Process, F};
 pub use pair::{pair_all, Outstanding, Pair, PairError, Pairer, Step};
 pub use reader::{read_history, read_history_from, History, HistoryReader, ReadError, ReadWarning};
-pub use store::{RunDir, RunSummary, Store};
+pub use store::{MatrixDir, RunDir, RunSummary, Store};
 pub use writer::HistoryWriter;

@@ -11,6 +11,10 @@ pub const RESULTS_FILE: &str = "results.json";
 pub const TEST_FILE: &str = "test.json";
 pub const NODES_DIR: &str = "nodes";
 pub const LATEST: &str = "latest";
+/// The folder of version matrices: `<root>/matrix/<scenario>/<timestamp>/`.
+pub const MATRIX_DIR: &str = "matrix";
+/// A matrix folder's document (what makes a folder a matrix).
+pub const MATRIX_FILE: &str = "matrix.json";
 
 /// A store root (default `./store`).
 #[derive(Debug, Clone)]
@@ -59,6 +63,23 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> io::Result<()> {
     s.push(b'\n');
     fs::write(&tmp, s)?;
     fs::rename(&tmp, path)
+}
+
+/// One version matrix's folder: `<root>/matrix/<scenario>/<timestamp>/`
+/// (its `matrix.json` names the runs it made; the runs themselves live in
+/// ordinary run folders).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatrixDir {
+    pub scenario: String,
+    pub timestamp: String,
+    pub path: PathBuf,
+}
+
+impl MatrixDir {
+    /// `matrix/<scenario>/<timestamp>`, relative to the store root.
+    pub fn relative(&self) -> String {
+        format!("{MATRIX_DIR}/{}/{}", self.scenario, self.timestamp)
+    }
 }
 
 /// What `runs` lists about one run.
@@ -138,24 +159,94 @@ impl Store {
         })
     }
 
+    /// Make a new matrix folder for `scenario`:
+    /// `<root>/matrix/<scenario>/<timestamp>/` (no `latest` links: a
+    /// matrix is not a run, and `latest` means the newest run).
+    pub fn create_matrix(&self, scenario: &str) -> io::Result<MatrixDir> {
+        if !valid_test_name(scenario) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("scenario name {scenario:?} must be letters, digits, '-', '_' or '.'"),
+            ));
+        }
+        let sdir = self.root.join(MATRIX_DIR).join(scenario);
+        fs::create_dir_all(&sdir)?;
+        let mut ts = timestamp_now();
+        let mut n = 1;
+        // create_dir (not _all) fails if the folder exists: two matrices
+        // started in the same millisecond get different folders.
+        loop {
+            match fs::create_dir(sdir.join(&ts)) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    n += 1;
+                    ts = format!("{}-{n}", timestamp_now());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(MatrixDir {
+            scenario: scenario.to_string(),
+            path: sdir.join(&ts),
+            timestamp: ts,
+        })
+    }
+
+    /// Every matrix folder, newest first: `<root>/matrix/<scenario>/<ts>/`
+    /// holding a `matrix.json`. The same rules as [`Store::run_dirs`]
+    /// (no symlinks, no hidden names; an unreadable folder is skipped).
+    pub fn matrix_dirs(&self) -> io::Result<Vec<MatrixDir>> {
+        let mut out = Vec::new();
+        let rd = match fs::read_dir(self.root.join(MATRIX_DIR)) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for s in rd.flatten() {
+            let scenario = s.file_name().to_string_lossy().to_string();
+            if !real_dir(&s, &scenario) {
+                continue;
+            }
+            let Ok(stamps) = fs::read_dir(s.path()) else {
+                continue;
+            };
+            for m in stamps.flatten() {
+                let timestamp = m.file_name().to_string_lossy().to_string();
+                if !real_dir(&m, &timestamp) || !m.path().join(MATRIX_FILE).is_file() {
+                    continue;
+                }
+                out.push(MatrixDir {
+                    scenario: scenario.clone(),
+                    timestamp,
+                    path: m.path(),
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            b.timestamp
+                .cmp(&a.timestamp)
+                .then(a.scenario.cmp(&b.scenario))
+        });
+        Ok(out)
+    }
+
     /// Every run folder in the store, newest first: the one walk of the
     /// store (the `runs` command, `serve`'s index and `resolve` use it).
     ///
     /// A run folder is `<root>/<test>/<timestamp>/` holding a history or a
     /// `test.json`; `latest` links, other symlinks, names starting with
     /// `.` and plain files are skipped, and so is a test folder that cannot
-    /// be read. A missing root is an empty store.
+    /// be read. A missing root is an empty store. The matrix folder
+    /// (`matrix/<scenario>/<timestamp>/`, [`Store::matrix_dirs`]) is one
+    /// level deeper and holds neither file at `matrix/<scenario>/`, so it
+    /// is never taken for a run — while runs of a test a user named
+    /// `matrix` (`matrix/<timestamp>/test.json`) still are.
     pub fn run_dirs(&self) -> io::Result<Vec<RunDir>> {
         let mut out = Vec::new();
         let rd = match fs::read_dir(&self.root) {
             Ok(rd) => rd,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
             Err(e) => return Err(e),
-        };
-        let real_dir = |e: &fs::DirEntry, name: &str| {
-            name != LATEST
-                && !name.starts_with('.')
-                && e.file_type().is_ok_and(|f| f.is_dir() && !f.is_symlink())
         };
         for t in rd.flatten() {
             let test = t.file_name().to_string_lossy().to_string();
@@ -234,6 +325,14 @@ impl Store {
     }
 }
 
+/// A real folder of the store's walk: not a `latest` link nor any other
+/// symlink, not hidden.
+fn real_dir(e: &fs::DirEntry, name: &str) -> bool {
+    name != LATEST
+        && !name.starts_with('.')
+        && e.file_type().is_ok_and(|f| f.is_dir() && !f.is_symlink())
+}
+
 fn summarise(test: &str, ts: &str, path: &Path) -> RunSummary {
     let results: Option<serde_json::Value> = fs::read(path.join(RESULTS_FILE))
         .ok()
@@ -307,5 +406,36 @@ mod tests {
         assert!(s.resolve("nope").is_err());
         assert!(s.create_run("../evil").is_err());
         assert!(b.nodes().is_dir());
+    }
+
+    #[test]
+    fn matrices_are_walked_apart_from_runs() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::new(d.path());
+        let run = s.create_run("safe").unwrap();
+        fs::write(run.history(), "{}\n").unwrap();
+        let m1 = s.create_matrix("safe").unwrap();
+        fs::write(m1.path.join(MATRIX_FILE), "{}").unwrap();
+        let m2 = s.create_matrix("safe").unwrap();
+        assert_ne!(m1.path, m2.path);
+        fs::write(m2.path.join(MATRIX_FILE), "{}").unwrap();
+        // A matrix folder that never got its document is not listed.
+        let _m3 = s.create_matrix("acks-1-leader-kill").unwrap();
+        // A user's test named `matrix`: its runs are still runs.
+        let own = s.create_run(MATRIX_DIR).unwrap();
+        fs::write(own.test_json(), "{}").unwrap();
+        let runs = s.run_dirs().unwrap();
+        let names: Vec<_> = runs.iter().map(|r| r.path.clone()).collect();
+        assert_eq!(names, vec![own.path.clone(), run.path.clone()]);
+        let ms = s.matrix_dirs().unwrap();
+        assert_eq!(ms.len(), 2);
+        assert_eq!(ms[0].path, m2.path);
+        assert_eq!(ms[1].relative(), format!("matrix/safe/{}", m1.timestamp));
+        assert!(s.create_matrix("../x").is_err());
+        // `latest` still names the newest run, not a matrix.
+        assert_eq!(
+            fs::canonicalize(s.root().join(LATEST)).unwrap(),
+            fs::canonicalize(&own.path).unwrap()
+        );
     }
 }

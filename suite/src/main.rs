@@ -40,6 +40,17 @@ enum Command {
     /// Named, documented test presets: `scenario list`, `scenario run NAME`.
     #[command(subcommand)]
     Scenario(cmd::test::ScenarioCmd),
+    /// Run a scenario on several Kafka releases, metadata modes and seeds.
+    ///
+    /// `matrix safe --versions 3.6.2,3.9.1,3.9.1:zookeeper,4.0.0 --seeds 1,2`
+    /// makes one ordinary run per release, mode and seed (each in its own
+    /// run folder), then prints a table: verdict, anomaly counts, fail-over
+    /// time, ok ops. The table is also written as matrix.json and
+    /// matrix.html in <store>/matrix/<scenario>/<timestamp>/, which `serve`
+    /// lists. Every release and mode is checked before the first run: one
+    /// the suite cannot run ends the command with exit 3. Exit code: the
+    /// worst cell's (3 if one could not run, 1 anomalies, 2 unknown).
+    Matrix(cmd::matrix::MatrixArgs),
     /// Check a stored run or a history file now, and print the verdict.
     Check(cmd::history::CheckArgs),
     /// List stored runs, newest first: test, time, verdict, op count.
@@ -102,6 +113,7 @@ async fn main() -> ExitCode {
         Command::Show(a) => cmd::history::show(&store, a),
         Command::Test(a) => cmd::test::test(&cli.store, *a).await,
         Command::Scenario(c) => cmd::test::scenario(&cli.store, c).await,
+        Command::Matrix(a) => cmd::matrix::matrix(&cli.store, a).await,
         Command::Cluster(c) => cmd::cluster::cluster(c).await,
         Command::Image(c) => cmd::cluster::image_cmd(c).await,
         Command::Clean => cmd::cluster::clean().await,

@@ -5,10 +5,12 @@
 //! - [`history`]: `check`, `runs`, `show` (the store, offline);
 //! - [`cluster`]: `cluster up|status|down`, `image`, `clean`;
 //! - [`report`]: `report` and `serve`;
+//! - [`matrix`]: `matrix` (a scenario over releases, modes and seeds);
 //! - [`exit`]: the exit codes.
 
 pub mod cluster;
 pub mod exit;
 pub mod history;
+pub mod matrix;
 pub mod report;
 pub mod test;

@@ -218,7 +218,8 @@ impl TestArgs {
     }
 }
 
-fn command_line() -> String {
+/// This process's command line, quoted for a shell.
+pub fn command_line() -> String {
     std::env::args()
         .map(|a| {
             if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
@@ -301,7 +302,78 @@ pub struct ScenarioRunArgs {
     pub dry_run: bool,
 }
 
+impl ScenarioRunArgs {
+    /// `scenario run NAME` with no overrides.
+    pub fn named(name: &str) -> ScenarioRunArgs {
+        ScenarioRunArgs {
+            name: name.to_string(),
+            seed: None,
+            time_limit: None,
+            rate: None,
+            concurrency: None,
+            nodes: None,
+            kafka_version: None,
+            mode: None,
+            nemesis_interval: None,
+            isolation: None,
+            abort_probability: None,
+            lazyfs: false,
+            dry_run: false,
+        }
+    }
+
+    /// The `scenario run` command line these arguments are (what a matrix
+    /// cell writes into its test.json, so its report repeats that one run).
+    pub fn command_line(&self, store: &Path) -> String {
+        use crate::report::escape::shell_word;
+        let secs = |d: Duration| format!("{}s", d.as_secs_f64());
+        let mut w: Vec<String> = vec!["kafka-trial".into()];
+        w.push("--store".into());
+        w.push(shell_word(&store.display().to_string()));
+        w.extend(["scenario".into(), "run".into(), shell_word(&self.name)]);
+        let mut opt = |flag: &str, v: Option<String>| {
+            if let Some(v) = v {
+                w.push(flag.to_string());
+                w.push(shell_word(&v));
+            }
+        };
+        opt("--seed", self.seed.map(|x| x.to_string()));
+        opt("--time-limit", self.time_limit.map(secs));
+        opt("--rate", self.rate.map(|x| x.to_string()));
+        opt("--concurrency", self.concurrency.map(|x| x.to_string()));
+        opt("--nodes", self.nodes.map(|x| x.to_string()));
+        opt("--kafka-version", self.kafka_version.clone());
+        opt("--mode", self.mode.map(|m| m.to_string()));
+        opt("--nemesis-interval", self.nemesis_interval.map(secs));
+        opt(
+            "--isolation",
+            self.isolation.map(|i| match i {
+                Isolation::ReadCommitted => "read_committed".to_string(),
+                Isolation::ReadUncommitted => "read_uncommitted".to_string(),
+            }),
+        );
+        opt(
+            "--abort-probability",
+            self.abort_probability.map(|x| x.to_string()),
+        );
+        if self.lazyfs {
+            w.push("--lazyfs".into());
+        }
+        w.join(" ")
+    }
+}
+
+/// The spec `scenario run` runs: the scenario's preset, then the
+/// overrides of `a`, validated (impossible release and mode pairs
+/// refused). test.json's `command` is this process's command line.
 pub fn scenario_spec(store: &Path, a: &ScenarioRunArgs) -> Result<TestSpec> {
+    scenario_spec_with(store, a, command_line())
+}
+
+/// [`scenario_spec`] with the command line that repeats the run given
+/// (`matrix` builds every cell through here, each with its own
+/// `scenario run` line).
+pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) -> Result<TestSpec> {
     let Some(sc) = SCENARIOS.iter().find(|s| s.name == a.name) else {
         let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
         bail!("unknown scenario {:?}; known: {}", a.name, names.join(", "));
@@ -348,7 +420,7 @@ pub fn scenario_spec(store: &Path, a: &ScenarioRunArgs) -> Result<TestSpec> {
     }
     spec.store = store.to_path_buf();
     spec.progress = true;
-    spec.command = Some(command_line());
+    spec.command = Some(command);
     spec.validate()?;
     Ok(spec)
 }
@@ -414,19 +486,10 @@ mod tests {
     fn every_scenario_builds_a_valid_spec() {
         for s in SCENARIOS {
             let a = ScenarioRunArgs {
-                name: s.name.to_string(),
                 seed: Some(3),
-                time_limit: None,
-                rate: None,
-                concurrency: None,
-                nodes: None,
-                kafka_version: None,
-                mode: None,
-                nemesis_interval: None,
-                isolation: None,
-                abort_probability: None,
                 lazyfs: s.name == "safe",
                 dry_run: true,
+                ..ScenarioRunArgs::named(s.name)
             };
             let spec = scenario_spec(Path::new("store"), &a).unwrap();
             assert_eq!(spec.name, s.name);

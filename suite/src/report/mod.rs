@@ -24,6 +24,7 @@
 pub mod data;
 pub mod escape;
 pub mod html;
+pub mod matrix;
 pub mod observed;
 pub mod plots;
 #[doc(hidden)]

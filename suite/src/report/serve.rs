@@ -9,6 +9,9 @@
 //!   never reported) the report is **rendered on demand in memory and not
 //!   saved** — serve never writes into the store; `kafka-trial report RUN`
 //!   saves it. A run without `results.json` shows "no verdict yet".
+//! - `/runs/matrix/<scenario>/<timestamp>/` — a version matrix (its
+//!   `matrix.json` rendered as `matrix.html` is, in memory); the index
+//!   lists the matrices above the runs, newest first.
 //! - `/runs/<path>` — any other file of the store (history, logs, plots),
 //!   streamed; folders get a plain listing.
 //!
@@ -34,7 +37,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use trial_histories::store::{HISTORY_FILE, NODES_DIR, RESULTS_FILE, TEST_FILE};
+use trial_histories::store::{HISTORY_FILE, MATRIX_FILE, NODES_DIR, RESULTS_FILE, TEST_FILE};
 
 const CSS: &str = include_str!("report.css");
 
@@ -135,6 +138,17 @@ async fn handle(State(st): State<Arc<St>>, method: Method, uri: Uri) -> Response
             return redirect(&format!("{path}/"));
         }
         let is_run = real.join(HISTORY_FILE).is_file() || real.join(TEST_FILE).is_file();
+        // A matrix folder: its page from matrix.json, always current.
+        if !is_run && real.join(MATRIX_FILE).is_file() {
+            let real = real.clone();
+            return match tokio::task::spawn_blocking(move || report::matrix::read_matrix(&real))
+                .await
+            {
+                Ok(Ok(m)) => html(StatusCode::OK, report::matrix::render(&m)),
+                Ok(Err(e)) => error_page(&format!("{e:#}")),
+                Err(e) => error_page(&format!("{e}")),
+            };
+        }
         let _permit = match st.renders.acquire().await {
             Ok(p) => p,
             Err(_) => return error_page("the server is shutting down"),
@@ -450,6 +464,7 @@ fn index_page(root: &Path) -> String {
         n = rows.len(),
         root = esc(&root.display().to_string()),
     );
+    matrices_table(&mut o, root);
     if rows.is_empty() {
         o.push_str("<p id=\"no-runs\">No runs in the store yet. <code>kafka-trial test</code> or <code>kafka-trial scenario run NAME</code> makes one.</p>");
     } else {
@@ -461,6 +476,64 @@ fn index_page(root: &Path) -> String {
     }
     o.push_str("</main></body></html>\n");
     o
+}
+
+/// The store's version matrices, newest first: scenario, time, status,
+/// releases, verdict counts (nothing when there are none). A matrix whose
+/// matrix.json cannot be read is listed with the reason.
+fn matrices_table(o: &mut String, root: &Path) {
+    let dirs = trial_histories::Store::new(root)
+        .matrix_dirs()
+        .unwrap_or_default();
+    if dirs.is_empty() {
+        return;
+    }
+    let _ = write!(
+        o,
+        r#"<h2>Version matrices <span class="stamp">{}</span></h2><table class="runs" id="matrices"><thead><tr><th>scenario</th><th>time (UTC)</th><th>status</th><th>versions</th><th>seeds</th><th>verdicts</th></tr></thead><tbody>"#,
+        dirs.len()
+    );
+    for d in dirs {
+        let href = format!("/runs/{}/", url_path(&d.relative()));
+        let _ = write!(
+            o,
+            r#"<tr class="matrix" data-matrix="{rel}"><td><a class="matrix-link" href="{href}">{sc}</a></td><td class="time">{time}</td>"#,
+            rel = esc(&d.relative()),
+            href = esc(&href),
+            sc = esc(&d.scenario),
+            time = esc(&pretty_stamp(&d.timestamp)),
+        );
+        match report::matrix::read_matrix(&d.path) {
+            Ok(m) => {
+                let _ = write!(
+                    o,
+                    "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                    report::matrix::status_label(m.status),
+                    esc(&m
+                        .versions
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")),
+                    esc(&m
+                        .seeds
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")),
+                    esc(&crate::trial::matrix::verdicts_text(&m.verdict_counts())),
+                );
+            }
+            Err(e) => {
+                let _ = write!(
+                    o,
+                    r#"<td colspan="4" class="warn">{}</td></tr>"#,
+                    esc(&format!("{e:#}"))
+                );
+            }
+        }
+    }
+    o.push_str("</tbody></table><h2>Runs</h2>");
 }
 
 fn run_row(o: &mut String, r: &RunRow) {
@@ -560,7 +633,7 @@ fn run_row(o: &mut String, r: &RunRow) {
 }
 
 /// `20261124T153012.123Z` → `2026-11-24 15:30:12`; anything else as is.
-fn pretty_stamp(s: &str) -> String {
+pub(crate) fn pretty_stamp(s: &str) -> String {
     let b = s.as_bytes();
     if b.len() >= 15 && b[8] == b'T' && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit) {
         format!(
