@@ -373,3 +373,100 @@ fn check_jepsen_kafka_histories() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
+
+// --- matrix ------------------------------------------------------------
+
+#[test]
+fn matrix_dry_run_prints_the_cells_and_refused_pairs_exit_3() {
+    let d = tempfile::tempdir().unwrap();
+    let out = bin()
+        .arg("--store")
+        .arg(d.path())
+        .args([
+            "matrix",
+            "safe",
+            "--versions",
+            "4.4.0,3.9.1:zookeeper",
+            "--seeds",
+            "1,2",
+            "--time-limit",
+            "20s",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{s}");
+    assert!(s.contains("4 cells"), "{s}");
+    let cells: Vec<&str> = s.lines().filter(|l| l.contains("scenario run")).collect();
+    assert_eq!(cells.len(), 4, "{s}");
+    assert!(cells[0].contains("Kafka 4.4.0 kraft seed 1"), "{s}");
+    assert!(cells[3].contains("Kafka 3.9.1 zookeeper seed 2"), "{s}");
+    assert!(
+        cells[3].contains("--kafka-version 3.9.1 --mode zookeeper"),
+        "{s}"
+    );
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        0,
+        "a dry run writes nothing"
+    );
+
+    for (versions, says) in [
+        ("4.4.0,4.0.0:zookeeper", "2.8.0 to 3.9.x"),
+        ("3.9.1,3.1.0:kraft", "3.3.0"),
+        ("3.9.1:raft", "unknown mode"),
+    ] {
+        let out = bin()
+            .arg("--store")
+            .arg(d.path())
+            .args(["matrix", "safe", "--versions", versions])
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{versions}: {e}");
+        assert!(e.contains(says), "{versions}: {e}");
+    }
+    let out = bin()
+        .arg("--store")
+        .arg(d.path())
+        .args(["matrix", "no-such", "--versions", "4.4.0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario"));
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        0,
+        "nothing ran, nothing was written"
+    );
+}
+
+#[test]
+fn runs_ignore_the_matrix_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let store = trial_histories::Store::new(d.path());
+    let run = store.create_run("safe").unwrap();
+    write_history(&run.history(), None);
+    let m = store.create_matrix("safe").unwrap();
+    std::fs::write(m.path.join("matrix.json"), "{}").unwrap();
+    std::fs::write(m.path.join("matrix.html"), "<html></html>").unwrap();
+    let out = bin()
+        .arg("--store")
+        .arg(d.path())
+        .args(["runs", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(s.lines().count(), 1, "{s}");
+    assert!(s.contains(&run.timestamp) && !s.contains("matrix"), "{s}");
+    // `latest` still resolves to the run.
+    let out = bin()
+        .arg("--store")
+        .arg(d.path())
+        .args(["show", "latest"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -260,6 +260,106 @@ fn paths_outside_the_store_are_refused() {
     assert!(!get(s.addr, "/").body.contains("escape-dir"));
 }
 
+/// A store with two runs checked by the real checkers and a matrix over
+/// them in `matrix/safe/<ts>/`.
+fn store_with_a_matrix() -> (tempfile::TempDir, PathBuf, trial_histories::MatrixDir) {
+    use kafka_trial::report::sample_run::write_checked_sample_run;
+    use kafka_trial::trial::matrix::{cells, parse_versions, CellResult, Matrix, MatrixStatus};
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("store");
+    let store = trial_histories::Store::new(&root);
+    let versions = parse_versions("4.4.0,3.9.1:zookeeper").unwrap();
+    let mut m = Matrix::new(
+        "safe",
+        "kafka-trial matrix safe --versions 4.4.0,3.9.1:zookeeper".into(),
+        versions.clone(),
+        vec![1],
+        None,
+    );
+    for (i, c) in cells(&versions, &[1]).into_iter().enumerate() {
+        let run = store.create_run("safe").unwrap();
+        write_checked_sample_run(
+            &run.path,
+            &SampleRunSpec {
+                anomalies: i == 1,
+                observer: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let rel = format!("safe/{}", run.timestamp);
+        m.cells[i] = CellResult::from_run_dir(c, &run.path, Some(rel)).unwrap();
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    m.status = MatrixStatus::Complete;
+    m.refresh();
+    let dir = store.create_matrix("safe").unwrap();
+    kafka_trial::report::matrix::write_matrix(&dir.path, &m).unwrap();
+    (d, root, dir)
+}
+
+#[test]
+fn matrices_are_listed_and_served_inside_the_store_only() {
+    let (d, root, dir) = store_with_a_matrix();
+    std::fs::write(d.path().join("secret.txt"), "TOP SECRET").unwrap();
+    std::os::unix::fs::symlink(d.path().join("secret.txt"), dir.path.join("leak.html")).unwrap();
+    std::os::unix::fs::symlink(d.path(), root.join("matrix/safe/escape")).unwrap();
+    let s = serve(&root);
+    let index = get(s.addr, "/");
+    assert_eq!(index.status, 200);
+    let rel = dir.relative();
+    assert!(
+        index.body.contains(&format!(r#"data-matrix="{rel}""#)),
+        "{}",
+        index.body
+    );
+    assert!(index.body.contains("1 valid, 1 INVALID"), "{}", index.body);
+    assert!(index.body.contains("4.4.0:kraft, 3.9.1:zookeeper"));
+    // The runs are listed as runs; the matrix folder is not one.
+    assert_eq!(index.body.matches(r#"<tr class="run""#).count(), 2);
+    assert!(!index.body.contains(r#"data-run="matrix/"#));
+    let page = get(s.addr, &format!("/runs/{rel}/"));
+    assert_eq!(page.status, 200);
+    assert!(page
+        .headers
+        .contains("content-security-policy: default-src 'none'"));
+    assert!(page.body.contains(r#"<table class="matrix" id="cells">"#));
+    let saved = get(s.addr, &format!("/runs/{rel}/matrix.html"));
+    assert_eq!(saved.status, 200);
+    assert!(saved.headers.contains("content-type: text/html"));
+    assert_eq!(saved.body, page.body, "the page is matrix.json rendered");
+    assert_eq!(get(s.addr, &format!("/runs/{rel}/matrix.json")).status, 200);
+    // Every run the matrix links to is served.
+    let links: Vec<&str> = page
+        .body
+        .split(r#"class="run-link" href=""#)
+        .skip(1)
+        .map(|x| &x[..x.find('"').unwrap()])
+        .collect();
+    assert_eq!(links.len(), 2);
+    for l in links {
+        let r = get(s.addr, l);
+        assert_eq!(r.status, 200, "{l}");
+        assert!(r.body.contains("<html"), "{l}");
+    }
+    for path in [
+        format!("/runs/{rel}/leak.html"),
+        "/runs/matrix/safe/escape/secret.txt".into(),
+        format!("/runs/{rel}/%2e%2e/%2e%2e/%2e%2e/../secret.txt"),
+        "/runs/matrix/..%2f..%2fsecret.txt".into(),
+        format!("/runs/{rel}/.matrix.html.tmp"),
+    ] {
+        let r = get(s.addr, &path);
+        assert_eq!(r.status, 404, "{path} answered {}", r.status);
+        assert!(!r.body.contains("TOP SECRET"), "{path}");
+    }
+    // A matrix.json that cannot be read is an error page, not a crash, and
+    // the index says why.
+    std::fs::write(dir.path.join("matrix.json"), "{").unwrap();
+    assert_eq!(get(s.addr, &format!("/runs/{rel}/")).status, 500);
+    assert!(get(s.addr, "/").body.contains("parsing"));
+}
+
 #[test]
 fn runs_being_written_are_shown_without_a_verdict() {
     let d = tempfile::tempdir().unwrap();

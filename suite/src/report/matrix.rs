@@ -151,9 +151,9 @@ table.matrix td.n {{ text-align: right; }}
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{} / {}</td><td class=\"n\">{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{} / {}</td><td class=\"n\">{}</td></tr>",
             esc(&s.version.to_string()),
             esc(s.mode.name()),
             esc(&s.verdicts_text()),
@@ -163,10 +163,9 @@ table.matrix td.n {{ text-align: right; }}
             s.ok_ops
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
-        r#"</tbody></table><h2>Command</h2><pre>{}</pre><p class="muted">Each run is an ordinary run of the store; its report's command repeats that one run. <a href="{}">matrix.json</a></p></main></body></html>
-"#,
+        r#"</tbody></table><h2>Command</h2><pre>{}</pre><p class="muted">Each run is an ordinary run of the store; its report's command repeats that one run. <a href="{}">matrix.json</a></p></main></body></html>"#,
         esc(&m.command),
         MATRIX_FILE
     );

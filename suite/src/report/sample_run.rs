@@ -621,3 +621,30 @@ fn observer_snapshots(parts: usize, at: &dyn Fn(f64) -> u64, s: u64) -> Vec<(u64
     snap(at(0.75) + s, &st, &unreachable, &fenced);
     out
 }
+
+/// A synthetic run whose `results.json` is written by the real checkers
+/// (the default check options) from its history, rather than the
+/// hand-written one: fixtures for code that reads verdicts and figures
+/// back (the version matrix). Returns the results too.
+pub fn write_checked_sample_run(
+    dir: &Path,
+    spec: &SampleRunSpec,
+) -> Result<(SampleRun, trial_checkers::Results)> {
+    let run = write_sample_run(
+        dir,
+        &SampleRunSpec {
+            results: false,
+            ..spec.clone()
+        },
+    )?;
+    let results = trial_checkers::check_history_file(
+        &dir.join(trial_histories::store::HISTORY_FILE),
+        &trial_checkers::CheckOptions::default(),
+    )
+    .with_context(|| format!("checking {}", dir.display()))?;
+    trial_histories::store::write_json_atomic(
+        &dir.join(trial_histories::store::RESULTS_FILE),
+        &results,
+    )?;
+    Ok((run, results))
+}

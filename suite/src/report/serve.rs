@@ -505,9 +505,9 @@ fn matrices_table(o: &mut String, root: &Path) {
         );
         match report::matrix::read_matrix(&d.path) {
             Ok(m) => {
-                let _ = write!(
+                let _ = writeln!(
                     o,
-                    "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                    "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     report::matrix::status_label(m.status),
                     esc(&m
                         .versions

@@ -732,4 +732,70 @@ mod tests {
         let back: Matrix = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
     }
+
+    /// ok client ops counted straight from a history file.
+    fn ok_client_ops(history: &Path) -> u64 {
+        std::fs::read_to_string(history)
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|o| {
+                o["type"] == "ok" && matches!(o["f"].as_str(), Some("send" | "poll" | "txn"))
+            })
+            .count() as u64
+    }
+
+    #[test]
+    fn figures_come_from_results_written_by_the_real_checkers() {
+        use crate::report::sample_run::{write_checked_sample_run, SampleRunSpec};
+        let d = tempfile::tempdir().unwrap();
+        let cells = cells(&parse_versions("3.9.1:zookeeper").unwrap(), &[1, 2]);
+        let mut res = Vec::new();
+        for (i, anomalies) in [false, true].into_iter().enumerate() {
+            let dir = d.path().join(format!("run{i}"));
+            let spec = SampleRunSpec {
+                anomalies,
+                observer: true,
+                seed: 5 + i as u64,
+                ..Default::default()
+            };
+            let (_, results) = write_checked_sample_run(&dir, &spec).unwrap();
+            let r = CellResult::from_run_dir(cells[i], &dir, Some(format!("t/run{i}"))).unwrap();
+            assert_eq!(r.verdict, CellVerdict::from(results.valid));
+            assert_eq!(r.ok_ops, Some(ok_client_ops(&dir.join("history.jsonl"))));
+            assert!(r.ok_ops.unwrap() > 100, "{:?}", r.ok_ops);
+            // The observer samples show leaders moving off faulty nodes.
+            let q = r.failover_s.clone().expect("fail-over times");
+            assert!(q.n > 0 && q.p50 > 0.0 && q.max >= q.p50, "{q:?}");
+            let found: BTreeMap<String, u64> = results
+                .anomaly_counts
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| (k.clone(), *n))
+                .collect();
+            assert_eq!(r.anomaly_counts, found);
+            res.push(r);
+        }
+        assert_eq!(res[0].verdict, CellVerdict::Valid, "{:?}", res[0]);
+        assert_eq!(res[1].verdict, CellVerdict::Invalid, "{:?}", res[1]);
+        // The injected duplicate, as the checkers name it.
+        assert!(
+            res[1].anomaly_counts.get("duplicate") >= Some(&1),
+            "{:?}",
+            res[1]
+        );
+        assert!(res[0].anomaly_counts.is_empty(), "{:?}", res[0]);
+        let s = summarise(&res);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].verdicts_text(), "1 valid, 1 INVALID");
+        assert_eq!(s[0].ok_ops, res[0].ok_ops.unwrap() + res[1].ok_ops.unwrap());
+        assert_eq!(
+            s[0].failover_max_s,
+            res.iter()
+                .map(|r| r.failover_s.as_ref().unwrap().max)
+                .max_by(f64::total_cmp)
+        );
+        // A run folder without results.json is an error, not a verdict.
+        assert!(CellResult::from_run_dir(cells[0], d.path(), None).is_err());
+    }
 }
