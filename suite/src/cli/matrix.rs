@@ -176,13 +176,48 @@ pub async fn matrix(store_root: &Path, a: MatrixArgs) -> Result<ExitCode> {
         });
     }
     let t0 = Instant::now();
-    for (i, (cell, spec)) in plan.cells.into_iter().enumerate() {
+    run_cells(store_root, &dir.path, &mut m, plan.cells, &stop, trial::run).await;
+    let interrupted = m.status == MatrixStatus::Interrupted;
+    println!();
+    print!("{}", m.table());
+    if interrupted {
+        println!("interrupted: the cells marked `not run` were not run");
+    }
+    println!(
+        "matrix: {} and {} ({} in all)",
+        dir.path.join(trial_histories::store::MATRIX_FILE).display(),
+        dir.path.join(crate::report::matrix::MATRIX_HTML).display(),
+        mins(t0.elapsed())
+    );
+    Ok(exit::code(m.exit_code()))
+}
+
+/// Run the cells in order through `run` (`trial::run`; a stand-in in
+/// tests), recording each in `m` and rewriting the matrix's files after
+/// each; a cell whose run fails is recorded as `error` and the next one
+/// runs. Stops before the next cell once `stop` is set (Ctrl-C) or a run
+/// says it was interrupted; ends with the matrix written, its status
+/// `complete` or `interrupted`.
+pub async fn run_cells<F, Fut>(
+    store_root: &Path,
+    dir: &Path,
+    m: &mut Matrix,
+    cells: Vec<(Cell, TestSpec)>,
+    stop: &AtomicBool,
+    mut run: F,
+) where
+    F: FnMut(TestSpec) -> Fut,
+    Fut: std::future::Future<Output = Result<trial::Report>>,
+{
+    let n = cells.len();
+    let t0 = Instant::now();
+    for (i, (cell, spec)) in cells.into_iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
             break;
         }
         eprintln!(
             "\n== matrix {}: cell {}/{n}: {} (elapsed {})",
-            a.scenario,
+            m.scenario,
             i + 1,
             describe(&cell),
             mins(t0.elapsed())
@@ -190,7 +225,7 @@ pub async fn matrix(store_root: &Path, a: MatrixArgs) -> Result<ExitCode> {
         let test = spec.name.clone();
         let before = latest_run(store_root, &test);
         let t = Instant::now();
-        let mut r = match trial::run(spec).await {
+        let mut r = match run(spec).await {
             Ok(report) => {
                 if report.interrupted {
                     stop.store(true, Ordering::SeqCst);
@@ -204,6 +239,7 @@ pub async fn matrix(store_root: &Path, a: MatrixArgs) -> Result<ExitCode> {
                 r
             }
             Err(e) => {
+                // The run folder, if the run got as far as making one.
                 let after = latest_run(store_root, &test);
                 let run = after.filter(|a| Some(a) != before.as_ref());
                 CellResult::error(cell, format!("{e:#}"), run)
@@ -226,30 +262,19 @@ pub async fn matrix(store_root: &Path, a: MatrixArgs) -> Result<ExitCode> {
         );
         m.cells[i] = r;
         m.refresh();
-        if let Err(e) = crate::report::matrix::write_matrix(&dir.path, &m) {
+        if let Err(e) = crate::report::matrix::write_matrix(dir, m) {
             eprintln!("kafka-trial: writing the matrix so far: {e:#}");
         }
     }
-    let interrupted = stop.load(Ordering::SeqCst);
-    m.status = if interrupted {
+    m.status = if stop.load(Ordering::SeqCst) {
         MatrixStatus::Interrupted
     } else {
         MatrixStatus::Complete
     };
     m.refresh();
-    crate::report::matrix::write_matrix(&dir.path, &m)?;
-    println!();
-    print!("{}", m.table());
-    if interrupted {
-        println!("interrupted: the cells marked `not run` were not run");
+    if let Err(e) = crate::report::matrix::write_matrix(dir, m) {
+        eprintln!("kafka-trial: writing the matrix: {e:#}");
     }
-    println!(
-        "matrix: {} and {} ({} in all)",
-        dir.path.join(trial_histories::store::MATRIX_FILE).display(),
-        dir.path.join(crate::report::matrix::MATRIX_HTML).display(),
-        mins(t0.elapsed())
-    );
-    Ok(exit::code(m.exit_code()))
 }
 
 #[cfg(test)]
@@ -320,5 +345,95 @@ mod tests {
         // Without --seeds: the scenario's own seed, once.
         let p = plan(Path::new("s"), &args("safe", "4.4.0", None)).unwrap();
         assert_eq!(p.seeds, vec![crate::trial::TestSpec::new("x").seed]);
+    }
+
+    /// A stand-in for `trial::run`: cell 1 fails after making its run
+    /// folder, cell 2 is a checked run that was interrupted (Ctrl-C);
+    /// cell 3 must then not run.
+    #[tokio::test]
+    async fn a_failed_cell_is_recorded_and_ctrl_c_stops_before_the_next() {
+        use crate::report::sample_run::{write_checked_sample_run, SampleRunSpec};
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().to_path_buf();
+        let mut a = args("safe", "4.4.0,3.9.1:zookeeper,3.6.2", Some("1"));
+        a.dry_run = false;
+        let p = plan(&root, &a).unwrap();
+        let store = Store::new(&root);
+        let dir = store.create_matrix("safe").unwrap();
+        let mut m = Matrix::new(
+            "safe",
+            "cmd".into(),
+            p.versions.clone(),
+            p.seeds.clone(),
+            None,
+        );
+        let stop = AtomicBool::new(false);
+        let calls = std::sync::Mutex::new(Vec::new());
+        run_cells(
+            &root,
+            &dir.path,
+            &mut m,
+            p.cells,
+            &stop,
+            |spec: TestSpec| {
+                let store = Store::new(&root);
+                let k = {
+                    let mut c = calls.lock().unwrap();
+                    c.push(spec.cluster.kafka_version.clone().unwrap());
+                    c.len()
+                };
+                async move {
+                    let run = store.create_run(&spec.name)?;
+                    if k == 1 {
+                        anyhow::bail!("no Docker engine");
+                    }
+                    let (_, results) = write_checked_sample_run(
+                        &run.path,
+                        &SampleRunSpec {
+                            observer: true,
+                            ..Default::default()
+                        },
+                    )?;
+                    Ok(trial::Report {
+                        run_dir: run.path.clone(),
+                        exit_code: results.exit_code(),
+                        results,
+                        interrupted: true,
+                        cluster_ready_secs: 1.0,
+                        outcomes: (0, 0, 0),
+                        sends_ok: 0,
+                        workload_secs: 1.0,
+                        report_html: None,
+                    })
+                }
+            },
+        )
+        .await;
+        assert_eq!(*calls.lock().unwrap(), ["4.4.0", "3.9.1"]);
+        assert_eq!(m.status, MatrixStatus::Interrupted);
+        let c = &m.cells;
+        assert_eq!(c[0].verdict, matrix::CellVerdict::Error);
+        assert_eq!(c[0].error.as_deref(), Some("no Docker engine"));
+        let runs = store.run_dirs().unwrap();
+        assert_eq!(
+            runs.len(),
+            1,
+            "only the second run wrote a test.json or history"
+        );
+        assert!(c[0].run.as_deref().is_some_and(|r| r.starts_with("safe/")));
+        assert_ne!(c[0].run, c[1].run);
+        assert_eq!(c[1].verdict, matrix::CellVerdict::Valid, "{:?}", c[1]);
+        assert!(c[1].interrupted);
+        assert_eq!(c[1].run, Some(format!("safe/{}", runs[0].timestamp)));
+        assert_eq!(c[2].verdict, matrix::CellVerdict::NotRun);
+        assert_eq!(m.exit_code(), exit::HARNESS);
+        // What was written is what the command ends with.
+        assert_eq!(crate::report::matrix::read_matrix(&dir.path).unwrap(), m);
+        let t = m.table();
+        assert!(t.contains("valid (interrupted)"), "{t}");
+        assert!(
+            t.contains("error in 4.4.0 kraft seed 1: no Docker engine"),
+            "{t}"
+        );
     }
 }

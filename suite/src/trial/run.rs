@@ -41,10 +41,13 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     // Ctrl-C: stop the workload and the nemesis, heal, tear down, check.
     let interrupted = Arc::new(AtomicBool::new(false));
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    {
+    // The handler lives as long as this run (aborted on every way out): a
+    // process that runs trials one after another (`matrix`) must not keep
+    // the handlers of finished ones, each answering the next Ctrl-C.
+    let _ctrl_c = {
         let interrupted = interrupted.clone();
         let cancel_tx = cancel_tx.clone();
-        tokio::spawn(async move {
+        AbortOnDrop(tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("\ninterrupted: stopping the workload, healing, tearing down (Ctrl-C again to abandon)");
                 interrupted.store(true, Ordering::SeqCst);
@@ -56,8 +59,8 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
                     std::process::exit(i32::from(crate::cli::exit::HARNESS));
                 }
             }
-        });
-    }
+        }))
+    };
 
     pb.set_message("starting the cluster");
     let cluster = Cluster::start(spec.cluster.clone()).await?;
@@ -126,6 +129,15 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         workload_secs,
         report_html,
     })
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn trial(
