@@ -73,6 +73,7 @@ pub fn render(m: &Matrix) -> String {
 <title>matrix {scenario} — kafka-trial</title><style>{CSS}
 .verdict.error {{ background: #6b3fa0; }}
 table.matrix td.n {{ text-align: right; }}
+table.matrix .verdict {{ font-size: 12px; padding: 2px 10px; }}
 </style></head>
 <body class="matrix"><header><div class="crumbs"><a href="/">all runs</a> · <span class="brand">kafka-trial</span> matrix</div>
 <h1>{scenario} <span class="stamp">{versions} × seeds {seeds}</span></h1>
