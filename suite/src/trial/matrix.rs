@@ -11,6 +11,10 @@
 //! summary per release and mode ([`summarise`]), the `matrix.json`
 //! document ([`Matrix`]) and its terminal table ([`Matrix::table`]).
 //! `report::matrix` renders the same document as `matrix.html`.
+//!
+//! One file of ~800 lines because these parts are one format (the cells,
+//! their figures and the document that holds them), and a third of it is
+//! their tests.
 
 use crate::kafka::version::{self, KafkaVersion, Mode};
 use anyhow::{bail, Context, Result};
