@@ -168,6 +168,17 @@ pub trait Targets: Send + Sync {
             msg: "no transaction coordinators: the workload has no transactional.id".into(),
         })
     }
+    /// The node name of the ZooKeeper ensemble's leader (the standalone
+    /// server of an ensemble of one), if one is known; asked when a
+    /// `zk-leader` target or topology is applied. Clusters without an
+    /// ensemble (KRaft) have none: the default answer is an error,
+    /// recorded in the fault's `info` op.
+    async fn zookeeper_leader(&self) -> Result<Option<String>, NodeError> {
+        Err(NodeError::Other {
+            node: "-".into(),
+            msg: "no ZooKeeper leader: the cluster has no ZooKeeper ensemble".into(),
+        })
+    }
 }
 
 /// A [`Targets`] that knows nothing: every Kafka-aware target is an error
@@ -205,6 +216,8 @@ pub struct StaticTargets {
     pub controller: Option<String>,
     /// `transactional.id` → coordinator node name.
     pub coordinators: BTreeMap<String, String>,
+    /// The ZooKeeper ensemble's leader.
+    pub zookeeper_leader: Option<String>,
 }
 
 #[async_trait]
@@ -220,6 +233,9 @@ impl Targets for StaticTargets {
     }
     async fn transaction_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
         Ok(self.coordinators.clone())
+    }
+    async fn zookeeper_leader(&self) -> Result<Option<String>, NodeError> {
+        Ok(self.zookeeper_leader.clone())
     }
 }
 
