@@ -3,8 +3,9 @@
 //!
 //! A node is a machine (a container with its own network namespace) that
 //! runs one or more *processes*, each named by its [`ProcessRole`]: a
-//! KRaft node runs one broker (combined with its controller), a ZooKeeper
-//! node may run a broker and a ZooKeeper server. Killing, pausing and
+//! KRaft node runs one broker (combined with its controller); in ZooKeeper
+//! mode a broker node runs a broker and a member of the ensemble a
+//! ZooKeeper server (a node may also run both). Killing, pausing and
 //! restarting act on one process; the machine, its address and its iptables
 //! rules stay.
 
