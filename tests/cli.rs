@@ -470,3 +470,51 @@ fn runs_ignore_the_matrix_folder() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// `test --dry-run` in ZooKeeper mode plans over the brokers and the
+/// ensemble apart; a zk-* target in KRaft mode is refused with exit 3
+/// before anything starts.
+#[test]
+fn zookeeper_targets_in_the_dry_run_plan_and_refused_without_an_ensemble() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |mode: &str| {
+        bin()
+            .arg("--store")
+            .arg(dir.path())
+            .args([
+                "test",
+                "--dry-run",
+                "--kafka-version",
+                "3.9.1",
+                "--mode",
+                mode,
+            ])
+            .args([
+                "--nemesis",
+                "kill,partition",
+                "--seed",
+                "4",
+                "--time-limit",
+                "120s",
+            ])
+            .args(["--kill-targets", "zk-leader,zk-majority"])
+            .args(["--partition-topologies", "zk-one-broker"])
+            .output()
+            .unwrap()
+    };
+    let out = plan("zookeeper");
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{s}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.contains("nodes n1 n2 n3, zookeeper z1 z2 z3"), "{s}");
+    assert!(s.contains("zookeeper of zk-"), "{s}");
+    assert!(s.contains("zk-one-broker: n"), "{s}");
+    let out = plan("kraft");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("no ZooKeeper ensemble"), "{err}");
+}

@@ -2,7 +2,9 @@
 //!
 //! [`DoubleNet`] keeps, per node, the `KTRIAL` chain's rules, the faketime
 //! file and the state of each process (one broker unless
-//! [`DoubleNet::add_process`] gives a node more), and interprets exactly the commands
+//! [`DoubleNet::add_process`] gives a node more; the members of a ZooKeeper
+//! ensemble made by [`DoubleNet::with_zookeeper`] run only a ZooKeeper
+//! server), and interprets exactly the commands
 //! the nemesis sends (iptables append/delete/flush/list, the chain script,
 //! the faketime write/read/measure, the `/dev/tcp` probe). Every call is
 //! logged (`n1 exec iptables -w -A KTRIAL -s 10.0.0.3 -j DROP`, `n2 kill`;
@@ -61,13 +63,34 @@ pub const DOUBLE_NOW: i64 = 1_700_000_000;
 impl DoubleNet {
     /// `n` nodes `n1..nN` at `10.0.0.2..`, brokers running, faketime `+0`.
     pub fn new(n: usize) -> (Arc<DoubleNet>, Vec<Arc<dyn Node>>) {
+        DoubleNet::with_zookeeper(n, 0)
+    }
+
+    /// A ZooKeeper-mode cluster, laid out as the suite lays it out: `k`
+    /// ensemble members `z1..zK` at `10.0.1.2..`, each running only a
+    /// ZooKeeper server (`processes() == [zookeeper]`), then `n` brokers
+    /// `n1..nN` as [`DoubleNet::new`] makes them.
+    pub fn with_zookeeper(n: usize, k: usize) -> (Arc<DoubleNet>, Vec<Arc<dyn Node>>) {
         let net = Arc::new(DoubleNet::default());
         let mut nodes: Vec<Arc<dyn Node>> = Vec::new();
         {
             let mut g = net.lock();
-            for i in 1..=n {
-                let name = format!("n{i}");
-                let ip: IpAddr = format!("10.0.0.{}", i + 1).parse().expect("valid ip");
+            let zk = (1..=k).map(|i| {
+                (
+                    format!("z{i}"),
+                    format!("10.0.1.{}", i + 1),
+                    ProcessRole::ZooKeeper,
+                )
+            });
+            let brokers = (1..=n).map(|i| {
+                (
+                    format!("n{i}"),
+                    format!("10.0.0.{}", i + 1),
+                    ProcessRole::Broker,
+                )
+            });
+            for (name, ip, role) in zk.chain(brokers) {
+                let ip: IpAddr = ip.parse().expect("valid ip");
                 g.nodes.insert(
                     name.clone(),
                     Sim {
@@ -76,7 +99,7 @@ impl DoubleNet {
                         jump: false,
                         rules: vec![],
                         faketime: Some("+0".into()),
-                        procs: vec![(ProcessRole::Broker, ProcessState::Running)],
+                        procs: vec![(role, ProcessState::Running)],
                         fail: BTreeSet::new(),
                     },
                 );

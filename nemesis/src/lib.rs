@@ -52,5 +52,5 @@ pub use probe::{
     connectivity_matrix, expected_matrix, matrix_mismatches, tcp_connect, tcp_probe, Probe,
 };
 pub use requirements::Requirements;
-pub use schedule::{node_names, Action, Fault, Phase, Schedule};
+pub use schedule::{node_names, Action, Fault, Phase, PlanNodes, Schedule};
 pub use topology::Topology;

@@ -3,8 +3,9 @@
 //!
 //! A node is a machine (a container with its own network namespace) that
 //! runs one or more *processes*, each named by its [`ProcessRole`]: a
-//! KRaft node runs one broker (combined with its controller), a ZooKeeper
-//! node may run a broker and a ZooKeeper server. Killing, pausing and
+//! KRaft node runs one broker (combined with its controller); in ZooKeeper
+//! mode a broker node runs a broker and a member of the ensemble a
+//! ZooKeeper server (a node may also run both). Killing, pausing and
 //! restarting act on one process; the machine, its address and its iptables
 //! rules stay.
 
@@ -168,6 +169,17 @@ pub trait Targets: Send + Sync {
             msg: "no transaction coordinators: the workload has no transactional.id".into(),
         })
     }
+    /// The node name of the ZooKeeper ensemble's leader (the standalone
+    /// server of an ensemble of one), if one is known; asked when a
+    /// `zk-leader` target or topology is applied. Clusters without an
+    /// ensemble (KRaft) have none: the default answer is an error,
+    /// recorded in the fault's `info` op.
+    async fn zookeeper_leader(&self) -> Result<Option<String>, NodeError> {
+        Err(NodeError::Other {
+            node: "-".into(),
+            msg: "no ZooKeeper leader: the cluster has no ZooKeeper ensemble".into(),
+        })
+    }
 }
 
 /// A [`Targets`] that knows nothing: every Kafka-aware target is an error
@@ -205,6 +217,8 @@ pub struct StaticTargets {
     pub controller: Option<String>,
     /// `transactional.id` → coordinator node name.
     pub coordinators: BTreeMap<String, String>,
+    /// The ZooKeeper ensemble's leader.
+    pub zookeeper_leader: Option<String>,
 }
 
 #[async_trait]
@@ -220,6 +234,9 @@ impl Targets for StaticTargets {
     }
     async fn transaction_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
         Ok(self.coordinators.clone())
+    }
+    async fn zookeeper_leader(&self) -> Result<Option<String>, NodeError> {
+        Ok(self.zookeeper_leader.clone())
     }
 }
 

@@ -6,6 +6,7 @@
 //! each to a flag.
 
 use crate::error::PlanError;
+use crate::node::ProcessRole;
 use crate::topology::{names, Topology};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -189,10 +190,19 @@ pub enum Target {
     /// workload (`Targets::transaction_coordinators`): one node, the one
     /// whose pause or death moves that producer's transactions.
     Coordinator,
+    /// One random member of the ZooKeeper ensemble: its ZooKeeper server
+    /// process (`process: zookeeper`), never a broker. Kill and pause only.
+    ZkOne,
+    /// `⌊K/2⌋+1` random members of an ensemble of `K` (2 of 3, 3 of 5):
+    /// the ensemble loses its quorum. Kill and pause only.
+    ZkMajority,
+    /// The ensemble's current leader (`Targets::zookeeper_leader`, asked
+    /// when applied). Kill and pause only.
+    ZkLeader,
 }
 
 impl Target {
-    pub const ALL: [Target; 8] = [
+    pub const ALL: [Target; 11] = [
         Target::One,
         Target::Minority,
         Target::Majority,
@@ -201,11 +211,11 @@ impl Target {
         Target::Controller,
         Target::ReplicasButOne,
         Target::Coordinator,
+        Target::ZkOne,
+        Target::ZkMajority,
+        Target::ZkLeader,
     ];
 
-    /// The default targets of kill and pause: every target that any
-    /// workload can resolve (not `coordinator`, which needs transactions;
-    /// also keeps the plans generated before it existed unchanged).
     /// The default targets of `lose-unfsynced`: those of kill but the
     /// controller (a KRaft voter's metadata log is fsynced on every append,
     /// so the data that can go is the partitions').
@@ -222,6 +232,12 @@ impl Target {
     /// take away a quorum of replicas at once.
     pub const POWER_LOSS_DEFAULTS: [Target; 2] = [Target::Majority, Target::All];
 
+    /// The default targets of kill and pause: every target that any
+    /// workload can resolve (not `coordinator`, which needs transactions;
+    /// also keeps the plans generated before it existed unchanged).
+    /// A run with a ZooKeeper ensemble whose kill (pause) targets are these
+    /// defaults also draws from [`Target::ZOOKEEPER_DEFAULTS`]
+    /// ([`NemesisOptions::kill_targets_for`]).
     pub const DEFAULTS: [Target; 7] = [
         Target::One,
         Target::Minority,
@@ -231,6 +247,11 @@ impl Target {
         Target::Controller,
         Target::ReplicasButOne,
     ];
+
+    /// What a run with a ZooKeeper ensemble adds to the default kill and
+    /// pause targets: one random member, and the leader (whose loss makes
+    /// the ensemble elect again; a majority is left to those who ask).
+    pub const ZOOKEEPER_DEFAULTS: [Target; 2] = [Target::ZkOne, Target::ZkLeader];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -242,6 +263,25 @@ impl Target {
             Target::Controller => "controller",
             Target::ReplicasButOne => "replicas-but-one",
             Target::Coordinator => "coordinator",
+            Target::ZkOne => "zk-one",
+            Target::ZkMajority => "zk-majority",
+            Target::ZkLeader => "zk-leader",
+        }
+    }
+
+    /// Whether the target names members of the ZooKeeper ensemble (the
+    /// `zk-*` targets) rather than brokers.
+    pub fn is_zookeeper(self) -> bool {
+        matches!(self, Target::ZkOne | Target::ZkMajority | Target::ZkLeader)
+    }
+
+    /// The process a kill or pause of this target acts on: the ZooKeeper
+    /// server for the `zk-*` targets, else the broker.
+    pub fn process(self) -> ProcessRole {
+        if self.is_zookeeper() {
+            ProcessRole::ZooKeeper
+        } else {
+            ProcessRole::Broker
         }
     }
 
@@ -250,16 +290,22 @@ impl Target {
     pub fn is_dynamic(self) -> bool {
         matches!(
             self,
-            Target::Leaders | Target::Controller | Target::ReplicasButOne | Target::Coordinator
+            Target::Leaders
+                | Target::Controller
+                | Target::ReplicasButOne
+                | Target::Coordinator
+                | Target::ZkLeader
         )
     }
 
-    /// How many random nodes a fixed target picks among `n`.
+    /// How many random nodes a fixed target picks among the `n` nodes of
+    /// its pool: the brokers, or for `zk-one` and `zk-majority` the
+    /// members of the ensemble.
     pub fn count(self, n: usize) -> Option<usize> {
         match self {
-            Target::One => Some(1.min(n)),
+            Target::One | Target::ZkOne => Some(1.min(n)),
             Target::Minority => Some(((n.saturating_sub(1)) / 2).max(1).min(n)),
-            Target::Majority => Some((n / 2 + 1).min(n)),
+            Target::Majority | Target::ZkMajority => Some((n / 2 + 1).min(n)),
             Target::All => Some(n),
             _ => None,
         }
@@ -525,8 +571,46 @@ impl NemesisOptions {
         }
     }
 
-    /// Check the options against a cluster of `n` nodes.
+    /// Check the options against a cluster of `n` brokers and no
+    /// ZooKeeper ensemble (KRaft).
     pub fn validate(&self, n: usize) -> Result<(), PlanError> {
+        self.validate_with_zookeeper(n, 0)
+    }
+
+    /// The kill targets a run with an ensemble of `zookeeper` members draws
+    /// from. The rule: when the run has an ensemble and `kill_targets` are
+    /// the defaults ([`Target::DEFAULTS`]), [`Target::ZOOKEEPER_DEFAULTS`]
+    /// are added (so `--nemesis kill` on a ZooKeeper-mode cluster also
+    /// kills ZooKeeper servers); a list the user gave is used as given, and
+    /// a run without an ensemble draws exactly `kill_targets` (the plans
+    /// made before ZooKeeper existed stay the same).
+    pub fn kill_targets_for(&self, zookeeper: usize) -> Vec<Target> {
+        with_zookeeper_defaults(&self.kill_targets, zookeeper)
+    }
+
+    /// The pause targets a run draws from (the rule of
+    /// [`NemesisOptions::kill_targets_for`]).
+    pub fn pause_targets_for(&self, zookeeper: usize) -> Vec<Target> {
+        with_zookeeper_defaults(&self.pause_targets, zookeeper)
+    }
+
+    /// The partition topologies a run with an ensemble of `zookeeper`
+    /// members draws from: when it has one and `topologies` are the
+    /// defaults ([`Topology::defaults`]), [`Topology::ZOOKEEPER`] are added
+    /// (the same rule as [`NemesisOptions::kill_targets_for`]).
+    pub fn topologies_for(&self, zookeeper: usize) -> Vec<Topology> {
+        let mut t = self.topologies.clone();
+        if zookeeper > 0 && t == Topology::defaults() {
+            t.extend(Topology::ZOOKEEPER);
+        }
+        t
+    }
+
+    /// Check the options against a cluster of `n` brokers (with any
+    /// dedicated KRaft controllers) and a ZooKeeper ensemble of
+    /// `zookeeper` members (0 in KRaft mode). A `zk-*` target or topology
+    /// without an ensemble is refused here, before anything starts.
+    pub fn validate_with_zookeeper(&self, n: usize, zookeeper: usize) -> Result<(), PlanError> {
         if self.kinds.is_empty() {
             return Ok(());
         }
@@ -566,10 +650,48 @@ impl NemesisOptions {
             ));
         }
         for kind in self.kinds.iter() {
-            crate::faults::behaviour(kind).validate(self, n)?;
+            crate::faults::behaviour(kind).validate(self, n, zookeeper)?;
         }
         Ok(())
     }
+}
+
+fn with_zookeeper_defaults(targets: &[Target], zookeeper: usize) -> Vec<Target> {
+    let mut t = targets.to_vec();
+    if zookeeper > 0 && t == Target::DEFAULTS {
+        t.extend(Target::ZOOKEEPER_DEFAULTS);
+    }
+    t
+}
+
+/// Refuse `zk-*` targets where they cannot act: in the target list of a
+/// kind other than kill and pause (`process_fault` false: those act on
+/// brokers, their disks, links and clocks), or in a run without an
+/// ensemble (`zookeeper` 0).
+pub(crate) fn check_zookeeper_targets(
+    what: &'static str,
+    targets: &[Target],
+    process_fault: bool,
+    zookeeper: usize,
+) -> Result<(), PlanError> {
+    let Some(t) = targets.iter().find(|t| t.is_zookeeper()) else {
+        return Ok(());
+    };
+    if !process_fault {
+        return Err(PlanError::invalid(
+            what,
+            t,
+            "the zk-* targets are for kill and pause only (they act on ZooKeeper servers)",
+        ));
+    }
+    if zookeeper == 0 {
+        return Err(PlanError::invalid(
+            what,
+            t,
+            "it names ZooKeeper servers, and this run has no ZooKeeper ensemble (KRaft mode)",
+        ));
+    }
+    Ok(())
 }
 
 /// Serialise a `Duration` as whole milliseconds (the project's one helper,

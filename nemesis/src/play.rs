@@ -62,13 +62,19 @@ pub async fn run(
         .iter()
         .map(|n| (n.name().to_string(), n.clone()))
         .collect();
-    if let Some(missing) = schedule.nodes.iter().find(|n| !by_name.contains_key(*n)) {
+    if let Some(missing) = schedule
+        .nodes
+        .iter()
+        .chain(&schedule.zookeeper)
+        .find(|n| !by_name.contains_key(*n))
+    {
         return Err(NemesisError::UnknownNode(missing.clone()));
     }
     let guard = HealGuard::new(nodes.clone(), Some(history.clone()));
     let mut state = Runner {
         pending: guard.pending(),
         names: nodes.iter().map(|n| n.name().to_string()).collect(),
+        zookeeper: schedule.zookeeper.clone(),
         nodes: by_name,
         targets,
         history: history.clone(),
@@ -135,6 +141,8 @@ struct Runner {
     /// The invoke written and not yet completed (shared with the guard).
     pending: Pending,
     names: Vec<String>,
+    /// The ensemble's members (the schedule's `zookeeper`).
+    zookeeper: Vec<String>,
     nodes: BTreeMap<String, Arc<dyn Node>>,
     targets: Arc<dyn Targets>,
     history: Arc<HistoryWriter>,
@@ -229,6 +237,7 @@ impl Runner {
         let mut ctx = FaultCtx {
             nodes: &self.nodes,
             names: &self.names,
+            zookeeper: &self.zookeeper,
             targets: self.targets.as_ref(),
             cancel,
             processes: &mut self.processes,

@@ -235,7 +235,15 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
     pub seed: u64,
+    /// The brokers (with any dedicated KRaft controllers): what the
+    /// broker-side targets and the classic topologies pick among.
     pub nodes: Vec<String>,
+    /// The members of the ZooKeeper ensemble (ZooKeeper mode; empty in
+    /// KRaft mode, and then absent from the JSON, so plans made before
+    /// ZooKeeper existed read and write the same): what the `zk-*` targets
+    /// pick among. They stay connected in the classic topologies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zookeeper: Vec<String>,
     /// The fault period: every action is at or before it; heal follows.
     #[serde(rename = "period_ms", with = "ms")]
     pub period: Duration,
@@ -278,41 +286,98 @@ pub fn assign_offsets<R: Rng>(
         .collect()
 }
 
+/// The nodes a plan is drawn over, by what they run.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanNodes<'a> {
+    /// The brokers (with any dedicated KRaft controllers).
+    pub brokers: &'a [String],
+    /// The members of the ZooKeeper ensemble (empty in KRaft mode).
+    pub zookeeper: &'a [String],
+}
+
+impl<'a> PlanNodes<'a> {
+    /// Brokers only (KRaft mode).
+    pub fn brokers(brokers: &'a [String]) -> Self {
+        PlanNodes {
+            brokers,
+            zookeeper: &[],
+        }
+    }
+
+    /// The pool a target picks among: the ensemble for `zk-*` targets,
+    /// else the brokers.
+    pub fn pool(&self, target: Target) -> &'a [String] {
+        if target.is_zookeeper() {
+            self.zookeeper
+        } else {
+            self.brokers
+        }
+    }
+}
+
 /// A target drawn from `targets`, and its nodes when the target is fixed
-/// (random ones drawn now, so the plan shows them).
+/// (random ones drawn now, so the plan shows them), among the target's
+/// pool: brokers, or the ensemble's members for `zk-one`/`zk-majority`.
 pub(crate) fn pick_target(
-    nodes: &[String],
+    nodes: &PlanNodes<'_>,
     targets: &[Target],
     rng: &mut ChaCha8Rng,
 ) -> (Target, Option<BTreeSet<String>>) {
     let t = *targets.choose(rng).expect("validated non-empty");
-    let ns = t.count(nodes.len()).map(|c| choose_nodes(nodes, c, rng));
+    let pool = nodes.pool(t);
+    let ns = t.count(pool.len()).map(|c| choose_nodes(pool, c, rng));
     (t, ns)
 }
 
 impl Schedule {
-    /// Plan the faults of a test. `nodes` are the node names in a fixed order
-    /// (e.g. [`node_names`]); `period` is the fault period (the time limit).
+    /// Plan the faults of a test. `nodes` are the broker names in a fixed
+    /// order (e.g. [`node_names`]); `period` is the fault period (the time
+    /// limit). No ZooKeeper ensemble (KRaft mode): see
+    /// [`Schedule::generate_with_zookeeper`].
     pub fn generate(
         seed: u64,
         nodes: &[String],
         period: Duration,
         options: &NemesisOptions,
     ) -> Result<Schedule, PlanError> {
-        options.validate(nodes.len())?;
+        Schedule::generate_with_zookeeper(seed, nodes, &[], period, options)
+    }
+
+    /// Plan the faults of a test on `brokers` (with any dedicated KRaft
+    /// controllers) and the members of a ZooKeeper ensemble, `zookeeper`
+    /// (empty: KRaft mode, the plan of [`Schedule::generate`]). Broker-side
+    /// targets and the classic topologies pick among the brokers only; the
+    /// `zk-*` targets among the ensemble; a run with an ensemble also draws
+    /// the defaults' ZooKeeper additions
+    /// ([`NemesisOptions::kill_targets_for`], `topologies_for`).
+    pub fn generate_with_zookeeper(
+        seed: u64,
+        brokers: &[String],
+        zookeeper: &[String],
+        period: Duration,
+        options: &NemesisOptions,
+    ) -> Result<Schedule, PlanError> {
+        let nodes = brokers;
+        options.validate_with_zookeeper(nodes.len(), zookeeper.len())?;
         let mut seen = BTreeSet::new();
-        for n in nodes {
+        for n in nodes.iter().chain(zookeeper) {
             if n.is_empty() || !seen.insert(n) {
+                let all: Vec<&str> = nodes.iter().chain(zookeeper).map(String::as_str).collect();
                 return Err(PlanError::invalid(
                     "node list",
-                    nodes.join(","),
+                    all.join(","),
                     format!("node names must be unique and non-empty ({n:?})"),
                 ));
             }
         }
+        let plan_nodes = PlanNodes {
+            brokers: nodes,
+            zookeeper,
+        };
         let mut schedule = Schedule {
             seed,
             nodes: nodes.to_vec(),
+            zookeeper: zookeeper.to_vec(),
             period,
             options: options.clone(),
             actions: Vec::new(),
@@ -363,7 +428,7 @@ impl Schedule {
             };
             if start {
                 let kind = *free.choose(&mut rng).expect("non-empty");
-                let fault = faults::behaviour(kind).plan(nodes, options, &mut rng)?;
+                let fault = faults::behaviour(kind).plan(&plan_nodes, options, &mut rng)?;
                 let id = next_id;
                 next_id += 1;
                 active.push((id, kind, schedule.actions.len(), t));
@@ -431,6 +496,7 @@ impl Schedule {
         Schedule {
             seed: 0,
             nodes: nodes.to_vec(),
+            zookeeper: Vec::new(),
             period: stop_after,
             options: NemesisOptions::default(),
             actions: vec![start, stop],
@@ -465,9 +531,14 @@ fn secs(ms: u64) -> String {
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let o = &self.options;
+        let zookeeper = if self.zookeeper.is_empty() {
+            String::new()
+        } else {
+            format!(", zookeeper {}", self.zookeeper.join(" "))
+        };
         writeln!(
             f,
-            "nemesis plan: seed {}, nodes {}, fault period {}",
+            "nemesis plan: seed {}, nodes {}{zookeeper}, fault period {}",
             self.seed,
             self.nodes.join(" "),
             secs(self.period.as_millis() as u64)

@@ -12,6 +12,18 @@
 //! | `primaries` | each current leader of the test topic's partitions alone, the other nodes together (asked of [`crate::Targets`] when applied) |
 //! | `controller` | the active KRaft controller alone (asked of [`crate::Targets`] when applied) |
 //!
+//! The topologies above cut among the brokers (and dedicated KRaft
+//! controllers) only: in a ZooKeeper-mode run the ensemble's members hear
+//! and are heard by every node (keys of the grudge with an empty set).
+//! Three more cut brokers from ZooKeeper, and exist only in a run with an
+//! ensemble (`K` members):
+//!
+//! | topology | cut |
+//! | --- | --- |
+//! | `zk-all-brokers` | every broker from every member; the brokers still hear each other, the ensemble keeps its quorum: the brokers' sessions expire, no controller can be elected |
+//! | `zk-one-broker` | one random broker from every member, everything else connected: its session expires (the classic ZooKeeper-mode split: a leader that still serves while the controller moves its partitions away) |
+//! | `zk-leader` | the ensemble's current leader alone, from the other members and every broker (asked of [`crate::Targets`] when applied): the rest elect a new leader if they are a quorum |
+//!
 //! All of them are symmetric: if `a` cannot hear `b`, `b` cannot hear `a`.
 //! (Jepsen's `majorities-ring` is one-way for some `N`; with INPUT-drop
 //! rules a one-way cut breaks TCP both ways, so kafka-trial keeps it
@@ -37,10 +49,30 @@ pub enum Topology {
     Bridge,
     Primaries,
     Controller,
+    /// Every broker cut from every member of the ZooKeeper ensemble.
+    ZkAllBrokers,
+    /// One random broker cut from every member of the ensemble.
+    ZkOneBroker,
+    /// The ensemble's leader alone, cut from every other node.
+    ZkLeader,
 }
 
 impl Topology {
-    pub const ALL: [Topology; 7] = [
+    pub const ALL: [Topology; 10] = [
+        Topology::Halves,
+        Topology::One,
+        Topology::Majority,
+        Topology::MajoritiesRing,
+        Topology::Bridge,
+        Topology::Primaries,
+        Topology::Controller,
+        Topology::ZkAllBrokers,
+        Topology::ZkOneBroker,
+        Topology::ZkLeader,
+    ];
+
+    /// The topologies that cut among brokers: any run may draw them.
+    pub const CLASSIC: [Topology; 7] = [
         Topology::Halves,
         Topology::One,
         Topology::Majority,
@@ -50,9 +82,19 @@ impl Topology {
         Topology::Controller,
     ];
 
-    /// The default mix: every topology.
+    /// The topologies that cut brokers from ZooKeeper: only a run with an
+    /// ensemble may draw them, and its default mix does.
+    pub const ZOOKEEPER: [Topology; 3] = [
+        Topology::ZkAllBrokers,
+        Topology::ZkOneBroker,
+        Topology::ZkLeader,
+    ];
+
+    /// The default mix: every classic topology (a run with a ZooKeeper
+    /// ensemble adds [`Topology::ZOOKEEPER`]:
+    /// [`crate::NemesisOptions::topologies_for`]).
     pub fn defaults() -> Vec<Topology> {
-        Topology::ALL.to_vec()
+        Topology::CLASSIC.to_vec()
     }
 
     pub fn name(self) -> &'static str {
@@ -64,13 +106,24 @@ impl Topology {
             Topology::Bridge => "bridge",
             Topology::Primaries => "primaries",
             Topology::Controller => "controller",
+            Topology::ZkAllBrokers => "zk-all-brokers",
+            Topology::ZkOneBroker => "zk-one-broker",
+            Topology::ZkLeader => "zk-leader",
         }
     }
 
-    /// Fewest nodes the cut makes sense for.
+    /// Whether the cut is between brokers and the ZooKeeper ensemble (so
+    /// the run must have one).
+    pub fn needs_zookeeper(self) -> bool {
+        Topology::ZOOKEEPER.contains(&self)
+    }
+
+    /// Fewest brokers the cut makes sense for (the `zk-*` ones also need
+    /// an ensemble: [`Topology::needs_zookeeper`]).
     pub fn min_nodes(self) -> usize {
         match self {
             Topology::Majority | Topology::MajoritiesRing | Topology::Bridge => 3,
+            Topology::ZkAllBrokers | Topology::ZkOneBroker | Topology::ZkLeader => 1,
             _ => 2,
         }
     }
@@ -78,7 +131,10 @@ impl Topology {
     /// Whether the cut depends on the cluster's state (asked of `Targets`
     /// when the fault is applied) rather than being fixed in the plan.
     pub fn is_dynamic(self) -> bool {
-        matches!(self, Topology::Primaries | Topology::Controller)
+        matches!(
+            self,
+            Topology::Primaries | Topology::Controller | Topology::ZkLeader
+        )
     }
 }
 
@@ -164,14 +220,86 @@ pub fn build<R: Rng>(t: Topology, nodes: &[String], rng: &mut R) -> Result<Grudg
             g.insert(bridge[0].clone(), BTreeSet::new());
             g
         }
-        Topology::Primaries | Topology::Controller => {
+        Topology::Primaries | Topology::Controller | Topology::ZkLeader => {
             return Err(PlanError::invalid(
                 "partition topology",
                 t,
                 "it depends on the cluster and is built when applied",
             ))
         }
+        Topology::ZkAllBrokers | Topology::ZkOneBroker => {
+            return Err(no_ensemble(t));
+        }
     })
+}
+
+fn no_ensemble(t: Topology) -> PlanError {
+    PlanError::invalid(
+        "partition topology",
+        t,
+        "it cuts brokers from ZooKeeper, and this run has no ZooKeeper ensemble (KRaft mode)",
+    )
+}
+
+/// Build the grudge of a fixed topology over a run's `brokers` and its
+/// ZooKeeper ensemble `zookeeper` (empty in KRaft mode). A classic
+/// topology cuts among the brokers as [`build`] does (the same draws from
+/// `rng`), and every member of the ensemble is a key with an empty set: it
+/// hears and is heard by all. The `zk-*` topologies cut brokers from the
+/// ensemble (see the module docs).
+pub fn build_with_zookeeper<R: Rng>(
+    t: Topology,
+    brokers: &[String],
+    zookeeper: &[String],
+    rng: &mut R,
+) -> Result<Grudge, PlanError> {
+    let one_broker = match t {
+        Topology::ZkAllBrokers => false,
+        Topology::ZkOneBroker => true,
+        // The classic ones, and the dynamic ones (an error from `build`).
+        _ => {
+            let mut g = build(t, brokers, rng)?;
+            for z in zookeeper {
+                g.entry(z.clone()).or_default();
+            }
+            return Ok(g);
+        }
+    };
+    if zookeeper.is_empty() {
+        return Err(no_ensemble(t));
+    }
+    check_size(t, brokers.len())?;
+    if !one_broker {
+        return Ok(complete_grudge(&[set(brokers), set(zookeeper)]));
+    }
+    let cut = brokers.choose(rng).expect("checked: at least one broker");
+    let mut g = empty_grudge(brokers);
+    g.insert(cut.clone(), set(zookeeper));
+    for z in zookeeper {
+        g.insert(z.clone(), BTreeSet::from([cut.clone()]));
+    }
+    Ok(g)
+}
+
+/// The cut of a dynamic topology once its targets are known: each node of
+/// `isolated` alone. `primaries` and `controller` cut among `brokers` (the
+/// ensemble stays connected to all); `zk-leader` cuts the leader from
+/// every other node, brokers and members alike.
+pub fn isolate_with_zookeeper(
+    t: Topology,
+    brokers: &[String],
+    zookeeper: &[String],
+    isolated: &BTreeSet<String>,
+) -> Grudge {
+    if t.needs_zookeeper() {
+        let all: Vec<String> = brokers.iter().chain(zookeeper).cloned().collect();
+        return isolate(&all, isolated);
+    }
+    let mut g = isolate(brokers, isolated);
+    for z in zookeeper {
+        g.entry(z.clone()).or_default();
+    }
+    g
 }
 
 /// The ring over nodes already in ring order (see the module docs).

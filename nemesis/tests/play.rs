@@ -484,6 +484,7 @@ async fn generated_plan_of_all_faults_plays_clean() {
             replicas: BTreeMap::from([(0, vec!["n1".into(), "n2".into(), "n3".into()])]),
             controller: Some("n5".into()),
             coordinators: BTreeMap::from([("kt-txn-0".into(), "n2".into())]),
+            zookeeper_leader: None,
         };
         let (buf, r) = play(&s, nodes, Arc::new(targets)).await;
         let ops = buf.ops();

@@ -10,9 +10,9 @@ use super::{wrong_fault, wrong_undo, Done, FaultBehaviour, Started, Undo};
 use crate::clock::{self as cmd, LIBFAKETIME};
 use crate::error::PlanError;
 use crate::node::{Node, FAKETIME_FILE};
-use crate::options::{ClockMode, ClockOffset, FaultKind, NemesisOptions};
+use crate::options::{check_zookeeper_targets, ClockMode, ClockOffset, FaultKind, NemesisOptions};
 use crate::requirements::Requirements;
-use crate::schedule::{assign_offsets, pick_target, Action, Fault, Strobe};
+use crate::schedule::{assign_offsets, pick_target, Action, Fault, PlanNodes, Strobe};
 use async_trait::async_trait;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -47,7 +47,8 @@ impl FaultBehaviour for Clock {
             .file(FAKETIME_FILE, "+0\n")
     }
 
-    fn validate(&self, o: &NemesisOptions, _n: usize) -> Result<(), PlanError> {
+    fn validate(&self, o: &NemesisOptions, _n: usize, zookeeper: usize) -> Result<(), PlanError> {
+        check_zookeeper_targets("clock targets", &o.clock_targets, false, zookeeper)?;
         for (what, empty) in [
             ("clock targets", o.clock_targets.is_empty()),
             ("clock modes", o.clock_modes.is_empty()),
@@ -72,7 +73,7 @@ impl FaultBehaviour for Clock {
 
     fn plan(
         &self,
-        nodes: &[String],
+        nodes: &PlanNodes<'_>,
         o: &NemesisOptions,
         rng: &mut ChaCha8Rng,
     ) -> Result<Fault, PlanError> {

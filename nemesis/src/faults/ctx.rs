@@ -34,6 +34,9 @@ pub(crate) struct ProcessBook {
 pub struct FaultCtx<'a> {
     pub(crate) nodes: &'a BTreeMap<String, Arc<dyn Node>>,
     pub(crate) names: &'a [String],
+    /// The members of the ZooKeeper ensemble (the schedule's `zookeeper`;
+    /// empty in KRaft mode).
+    pub(crate) zookeeper: &'a [String],
     pub(crate) targets: &'a dyn Targets,
     pub(crate) cancel: &'a mut watch::Receiver<bool>,
     pub(crate) processes: &'a mut ProcessBook,
@@ -140,6 +143,21 @@ impl FaultCtx<'_> {
     /// The run's node names, in the order given.
     pub fn names(&self) -> &[String] {
         self.names
+    }
+
+    /// The members of the ZooKeeper ensemble (empty in KRaft mode).
+    pub fn zookeeper(&self) -> &[String] {
+        self.zookeeper
+    }
+
+    /// The run's nodes that are not members of the ensemble (the brokers,
+    /// with any dedicated KRaft controllers), in the order given.
+    pub fn brokers(&self) -> Vec<String> {
+        self.names
+            .iter()
+            .filter(|n| !self.zookeeper.contains(n))
+            .cloned()
+            .collect()
     }
 
     /// Resolves when the run is cancelled (never if the sender is gone).
@@ -271,10 +289,39 @@ impl FaultCtx<'_> {
                     json!({ "partition": p, "replicas": r, "survivor": survivor }),
                 ))
             }
+            Target::ZkLeader => {
+                if self.zookeeper.is_empty() {
+                    return Err(no_ensemble(target));
+                }
+                let leader = timed("ZooKeeper leader".into(), self.targets.zookeeper_leader())
+                    .await?
+                    .ok_or("no ZooKeeper leader known")?;
+                if !self.zookeeper.contains(&leader) {
+                    return Err(format!(
+                        "the ZooKeeper leader {leader:?} is not a member of this run's ensemble ({})",
+                        self.zookeeper.join(",")
+                    ));
+                }
+                Ok((BTreeSet::from([leader]), Value::Null))
+            }
             fixed => {
-                let n = fixed.count(self.names.len()).unwrap_or(1);
-                Ok((choose_nodes(self.names, n, &mut rng), Value::Null))
+                let pool = if fixed.is_zookeeper() {
+                    self.zookeeper.to_vec()
+                } else {
+                    self.brokers()
+                };
+                if pool.is_empty() {
+                    return Err(no_ensemble(target));
+                }
+                let n = fixed.count(pool.len()).unwrap_or(1);
+                Ok((choose_nodes(&pool, n, &mut rng), Value::Null))
             }
         }
     }
+}
+
+/// A `zk-*` target in a run without an ensemble (a hand-made plan: the
+/// planner refuses it).
+fn no_ensemble(target: Target) -> String {
+    format!("target {target} names ZooKeeper servers, and this run has no ZooKeeper ensemble")
 }

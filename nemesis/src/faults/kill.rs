@@ -7,10 +7,10 @@ use super::ctx::{FaultCtx, NodeHealing};
 use super::process::{self, Signal, Signalled};
 use super::{wrong_fault, wrong_undo, Done, FaultBehaviour, Started, Undo};
 use crate::error::PlanError;
-use crate::node::{Node, ProcessRole};
-use crate::options::{FaultKind, NemesisOptions};
+use crate::node::Node;
+use crate::options::{check_zookeeper_targets, FaultKind, NemesisOptions};
 use crate::requirements::Requirements;
-use crate::schedule::{pick_target, Action, Fault};
+use crate::schedule::{pick_target, Action, Fault, PlanNodes};
 use async_trait::async_trait;
 use rand_chacha::ChaCha8Rng;
 
@@ -26,24 +26,25 @@ impl FaultBehaviour for Kill {
         Requirements::none()
     }
 
-    fn validate(&self, o: &NemesisOptions, _n: usize) -> Result<(), PlanError> {
+    fn validate(&self, o: &NemesisOptions, _n: usize, zookeeper: usize) -> Result<(), PlanError> {
         if o.kill_targets.is_empty() {
             return Err(PlanError::invalid("kill targets", "", "empty list"));
         }
-        Ok(())
+        check_zookeeper_targets("kill targets", &o.kill_targets, true, zookeeper)
     }
 
     fn plan(
         &self,
-        nodes: &[String],
+        nodes: &PlanNodes<'_>,
         o: &NemesisOptions,
         rng: &mut ChaCha8Rng,
     ) -> Result<Fault, PlanError> {
-        let (target, nodes) = pick_target(nodes, &o.kill_targets, rng);
+        let targets = o.kill_targets_for(nodes.zookeeper.len());
+        let (target, nodes) = pick_target(nodes, &targets, rng);
         Ok(Fault::Kill {
             target,
             nodes,
-            process: ProcessRole::Broker,
+            process: target.process(),
         })
     }
 

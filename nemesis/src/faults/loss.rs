@@ -10,9 +10,9 @@ use crate::error::PlanError;
 use crate::grudge::Grudge;
 use crate::iptables;
 use crate::node::Node;
-use crate::options::{FaultKind, NemesisOptions};
+use crate::options::{check_zookeeper_targets, FaultKind, NemesisOptions};
 use crate::requirements::Requirements;
-use crate::schedule::{pick_target, Action, Fault};
+use crate::schedule::{pick_target, Action, Fault, PlanNodes};
 use async_trait::async_trait;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -30,10 +30,11 @@ impl FaultBehaviour for Loss {
         net::requirements()
     }
 
-    fn validate(&self, o: &NemesisOptions, _n: usize) -> Result<(), PlanError> {
+    fn validate(&self, o: &NemesisOptions, _n: usize, zookeeper: usize) -> Result<(), PlanError> {
         if o.loss_targets.is_empty() {
             return Err(PlanError::invalid("loss targets", "", "empty list"));
         }
+        check_zookeeper_targets("loss targets", &o.loss_targets, false, zookeeper)?;
         let p = o.loss_probability;
         if !(p > 0.0 && p <= 1.0) {
             return Err(PlanError::invalid(
@@ -47,7 +48,7 @@ impl FaultBehaviour for Loss {
 
     fn plan(
         &self,
-        nodes: &[String],
+        nodes: &PlanNodes<'_>,
         o: &NemesisOptions,
         rng: &mut ChaCha8Rng,
     ) -> Result<Fault, PlanError> {

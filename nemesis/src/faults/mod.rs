@@ -35,7 +35,7 @@ use crate::error::PlanError;
 use crate::node::Node;
 use crate::options::{FaultKind, FaultKinds, NemesisOptions};
 use crate::requirements::Requirements;
-use crate::schedule::{Action, Fault};
+use crate::schedule::{Action, Fault, PlanNodes};
 use async_trait::async_trait;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
@@ -64,15 +64,21 @@ pub trait FaultBehaviour: Send + Sync {
     /// What the fault needs of every node.
     fn requirements(&self) -> Requirements;
 
-    /// Check this kind's options against a cluster of `n` nodes (called
-    /// only when the run asks for this kind).
-    fn validate(&self, options: &NemesisOptions, n: usize) -> Result<(), PlanError>;
+    /// Check this kind's options against a cluster of `n` brokers and a
+    /// ZooKeeper ensemble of `zookeeper` members (0 in KRaft mode); called
+    /// only when the run asks for this kind.
+    fn validate(
+        &self,
+        options: &NemesisOptions,
+        n: usize,
+        zookeeper: usize,
+    ) -> Result<(), PlanError>;
 
     /// Plan one fault: draw from `rng` everything that does not depend on
     /// the cluster's state (the rest is resolved in [`Self::start`]).
     fn plan(
         &self,
-        nodes: &[String],
+        nodes: &PlanNodes<'_>,
         options: &NemesisOptions,
         rng: &mut ChaCha8Rng,
     ) -> Result<Fault, PlanError>;

@@ -10,7 +10,7 @@ use crate::error::PlanError;
 use crate::node::Node;
 use crate::options::{FaultKind, NemesisOptions};
 use crate::requirements::Requirements;
-use crate::schedule::{choose_nodes, Action, Fault};
+use crate::schedule::{choose_nodes, Action, Fault, PlanNodes};
 use async_trait::async_trait;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -43,18 +43,18 @@ impl FaultBehaviour for Noop {
         Requirements::none().device("/dev/fuse")
     }
 
-    fn validate(&self, _o: &NemesisOptions, _n: usize) -> Result<(), PlanError> {
+    fn validate(&self, _o: &NemesisOptions, _n: usize, _zk: usize) -> Result<(), PlanError> {
         Ok(())
     }
 
     fn plan(
         &self,
-        nodes: &[String],
+        nodes: &PlanNodes<'_>,
         _o: &NemesisOptions,
         rng: &mut ChaCha8Rng,
     ) -> Result<Fault, PlanError> {
         Ok(Fault::Noop {
-            nodes: choose_nodes(nodes, 1, rng),
+            nodes: choose_nodes(nodes.brokers, 1, rng),
         })
     }
 

@@ -1,7 +1,9 @@
 //! Network partition: for each node `b` and each peer `a` in `grudge[b]`,
 //! `iptables -w -A KTRIAL -s <ip a> -j DROP` inside `b`; stop deletes
-//! exactly those rules. Dynamic topologies (`primaries`, `controller`)
-//! isolate the nodes [`crate::Targets`] names when applied.
+//! exactly those rules. Dynamic topologies (`primaries`, `controller`,
+//! `zk-leader`) isolate the nodes [`crate::Targets`] names when applied:
+//! the first two among the brokers (a ZooKeeper ensemble stays connected),
+//! `zk-leader` from every other node.
 
 use super::ctx::{merge, names_json, FaultCtx, NodeHealing};
 use super::net::{self, Rules};
@@ -11,7 +13,7 @@ use crate::iptables;
 use crate::node::Node;
 use crate::options::{FaultKind, NemesisOptions, Target};
 use crate::requirements::Requirements;
-use crate::schedule::{Action, Fault};
+use crate::schedule::{Action, Fault, PlanNodes};
 use crate::topology::{self, Topology};
 use async_trait::async_trait;
 use rand::seq::SliceRandom;
@@ -30,11 +32,18 @@ impl FaultBehaviour for Partition {
         net::requirements()
     }
 
-    fn validate(&self, o: &NemesisOptions, n: usize) -> Result<(), PlanError> {
+    fn validate(&self, o: &NemesisOptions, n: usize, zookeeper: usize) -> Result<(), PlanError> {
         if o.topologies.is_empty() {
             return Err(PlanError::invalid("partition topologies", "", "empty list"));
         }
         for t in &o.topologies {
+            if t.needs_zookeeper() && zookeeper == 0 {
+                return Err(PlanError::invalid(
+                    "partition topology",
+                    t,
+                    "it cuts brokers from ZooKeeper, and this run has no ZooKeeper ensemble (KRaft mode)",
+                ));
+            }
             if n < t.min_nodes() {
                 return Err(PlanError::TooFewNodes {
                     topology: t.name(),
@@ -48,15 +57,21 @@ impl FaultBehaviour for Partition {
 
     fn plan(
         &self,
-        nodes: &[String],
+        nodes: &PlanNodes<'_>,
         o: &NemesisOptions,
         rng: &mut ChaCha8Rng,
     ) -> Result<Fault, PlanError> {
-        let topology = *o.topologies.choose(rng).expect("validated non-empty");
+        let topologies = o.topologies_for(nodes.zookeeper.len());
+        let topology = *topologies.choose(rng).expect("validated non-empty");
         let grudge = if topology.is_dynamic() {
             None
         } else {
-            Some(topology::build(topology, nodes, rng)?)
+            Some(topology::build_with_zookeeper(
+                topology,
+                nodes.brokers,
+                nodes.zookeeper,
+                rng,
+            )?)
         };
         Ok(Fault::Partition { topology, grudge })
     }
@@ -74,10 +89,10 @@ impl FaultBehaviour for Partition {
         let grudge = match planned {
             Some(g) => g.clone(),
             None => {
-                let target = if *topology == Topology::Controller {
-                    Target::Controller
-                } else {
-                    Target::Leaders
+                let target = match topology {
+                    Topology::Controller => Target::Controller,
+                    Topology::ZkLeader => Target::ZkLeader,
+                    _ => Target::Leaders,
                 };
                 let (isolated, how) = match ctx.resolve(target, &None, 0).await {
                     Ok(x) => x,
@@ -85,7 +100,12 @@ impl FaultBehaviour for Partition {
                 };
                 merge(&mut value, how);
                 value["isolated"] = names_json(&isolated);
-                topology::isolate(ctx.names(), &isolated)
+                topology::isolate_with_zookeeper(
+                    *topology,
+                    &ctx.brokers(),
+                    ctx.zookeeper(),
+                    &isolated,
+                )
             }
         };
         let mut rules = Vec::new();

@@ -24,9 +24,9 @@ use super::process::{self, Signal, Signalled};
 use super::{wrong_fault, wrong_undo, Done, FaultBehaviour, Started, Undo};
 use crate::error::PlanError;
 use crate::node::{Node, ProcessRole, ProcessState};
-use crate::options::{FaultKind, NemesisOptions, Target};
+use crate::options::{check_zookeeper_targets, FaultKind, NemesisOptions, Target};
 use crate::requirements::Requirements;
-use crate::schedule::{pick_target, Action, Fault};
+use crate::schedule::{pick_target, Action, Fault, PlanNodes};
 use async_trait::async_trait;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
@@ -158,19 +158,16 @@ async fn start(
     )
 }
 
-fn validate(kind: FaultKind, targets: &[Target]) -> Result<(), PlanError> {
+fn validate(kind: FaultKind, targets: &[Target], zookeeper: usize) -> Result<(), PlanError> {
+    let what = if kind == FaultKind::PowerLoss {
+        "power-loss targets"
+    } else {
+        "lose-unfsynced targets"
+    };
     if targets.is_empty() {
-        return Err(PlanError::invalid(
-            if kind == FaultKind::PowerLoss {
-                "power-loss targets"
-            } else {
-                "lose-unfsynced targets"
-            },
-            "",
-            "empty list",
-        ));
+        return Err(PlanError::invalid(what, "", "empty list"));
     }
-    Ok(())
+    check_zookeeper_targets(what, targets, false, zookeeper)
 }
 
 async fn stop(ctx: &mut FaultCtx<'_>, kind: FaultKind, undo: Undo) -> Done {
@@ -190,13 +187,13 @@ impl FaultBehaviour for LoseUnfsynced {
         requirements()
     }
 
-    fn validate(&self, o: &NemesisOptions, _n: usize) -> Result<(), PlanError> {
-        validate(self.kind(), &o.lose_unfsynced_targets)
+    fn validate(&self, o: &NemesisOptions, _n: usize, zookeeper: usize) -> Result<(), PlanError> {
+        validate(self.kind(), &o.lose_unfsynced_targets, zookeeper)
     }
 
     fn plan(
         &self,
-        nodes: &[String],
+        nodes: &PlanNodes<'_>,
         o: &NemesisOptions,
         rng: &mut ChaCha8Rng,
     ) -> Result<Fault, PlanError> {
@@ -234,13 +231,13 @@ impl FaultBehaviour for PowerLoss {
         requirements()
     }
 
-    fn validate(&self, o: &NemesisOptions, _n: usize) -> Result<(), PlanError> {
-        validate(self.kind(), &o.power_loss_targets)
+    fn validate(&self, o: &NemesisOptions, _n: usize, zookeeper: usize) -> Result<(), PlanError> {
+        validate(self.kind(), &o.power_loss_targets, zookeeper)
     }
 
     fn plan(
         &self,
-        nodes: &[String],
+        nodes: &PlanNodes<'_>,
         o: &NemesisOptions,
         rng: &mut ChaCha8Rng,
     ) -> Result<Fault, PlanError> {

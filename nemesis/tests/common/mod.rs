@@ -69,6 +69,7 @@ pub fn plan(n: usize, actions: Vec<Action>) -> Schedule {
     Schedule {
         seed: 0,
         nodes: trial_nemesis::node_names(n),
+        zookeeper: vec![],
         period: Duration::from_secs(1),
         options: NemesisOptions::default(),
         actions,

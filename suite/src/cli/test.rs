@@ -81,13 +81,17 @@ pub struct TestArgs {
     /// `kafka-defaults`).
     #[arg(long, value_parser = parse_duration)]
     pub min_fault_duration: Option<Duration>,
-    /// Partition topologies: halves,one,majority,majorities-ring,bridge,primaries,controller.
+    /// Partition topologies: halves,one,majority,majorities-ring,bridge,primaries,controller
+    /// (among brokers), and with --mode zookeeper zk-all-brokers,zk-one-broker,zk-leader
+    /// (brokers cut from the ensemble; in the default mix of a ZooKeeper-mode run).
     #[arg(long)]
     pub partition_topologies: Option<String>,
-    /// Targets of kill: one,minority,majority,all,leaders,controller,replicas-but-one.
+    /// Targets of kill: one,minority,majority,all,leaders,controller,replicas-but-one,coordinator
+    /// (brokers), and with --mode zookeeper zk-one,zk-majority,zk-leader (the ZooKeeper server
+    /// of ensemble members). Default: the first seven, plus zk-one,zk-leader in ZooKeeper mode.
     #[arg(long)]
     pub kill_targets: Option<String>,
-    /// Targets of pause (same names as kill).
+    /// Targets of pause (same names and defaults as kill).
     #[arg(long)]
     pub pause_targets: Option<String>,
     /// Targets of lose-unfsynced: one,minority,majority,all,leaders,replicas-but-one.

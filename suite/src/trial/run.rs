@@ -5,7 +5,7 @@
 
 use super::progress::{active_faults, note, progress_bar};
 use super::script::resolve_script;
-use super::spec::{NemesisPlan, Report, TestSpec};
+use super::spec::{nemesis_names, NemesisPlan, Report, TestSpec};
 use super::targets::ClusterTargets;
 use crate::cluster::Cluster;
 use crate::kafka::admin;
@@ -181,17 +181,18 @@ async fn trial(
         .iter()
         .map(|n| (n.role.id, n.role.name.clone()))
         .collect();
-    let all_names: Vec<String> = cluster.nodes.iter().map(|n| n.role.name.clone()).collect();
+    // The brokers (with any dedicated KRaft controllers) and the ZooKeeper
+    // ensemble apart: broker faults and the classic cuts aim at the first,
+    // the zk-* targets and topologies at the second.
+    let (brokers, zookeeper) = nemesis_names(cluster.nodes.iter().map(|n| &n.role));
     let schedule = match &spec.nemesis {
-        NemesisPlan::Generated(o) => Schedule::generate(spec.seed, &all_names, spec.time_limit, o)?,
-        NemesisPlan::Script(steps) => resolve_script(
-            steps,
-            &parts,
-            &names,
-            &all_names,
-            spec.time_limit,
-            spec.seed,
-        )?,
+        NemesisPlan::Generated(o) => {
+            Schedule::generate_with_zookeeper(spec.seed, &brokers, &zookeeper, spec.time_limit, o)?
+        }
+        NemesisPlan::Script(steps) => Schedule {
+            zookeeper,
+            ..resolve_script(steps, &parts, &names, &brokers, spec.time_limit, spec.seed)?
+        },
     };
     run_dir.write_json("schedule.json", &schedule)?;
 

@@ -67,7 +67,9 @@ pub struct ScriptStep {
 }
 
 /// Turn a script into a schedule with fixed node names, now that the
-/// topic's leaders and replicas are known.
+/// topic's leaders and replicas are known. `all` are the brokers: an
+/// isolated set is cut from the other brokers (a ZooKeeper ensemble, which
+/// the caller adds to the schedule, stays connected).
 pub(crate) fn resolve_script(
     steps: &[ScriptStep],
     parts: &[PartitionInfo],
@@ -143,6 +145,7 @@ pub(crate) fn resolve_script(
     Ok(Schedule {
         seed,
         nodes: all.to_vec(),
+        zookeeper: Vec::new(),
         period,
         options: NemesisOptions::default(),
         actions,

@@ -5,7 +5,7 @@
 use super::script::{ScriptStep, ScriptTarget};
 use crate::clients::ClientSettings;
 use crate::clients::{Acks, Isolation};
-use crate::kafka::{ClusterSpec, Timing};
+use crate::kafka::{ClusterSpec, NodeRole, Timing};
 use crate::workloads::{SubVia, Workload, WorkloadOptions};
 use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize};
@@ -281,7 +281,9 @@ impl TestSpec {
         }
         match &self.nemesis {
             NemesisPlan::Generated(o) => {
-                o.validate(self.cluster.layout().len())?;
+                // A zk-* target or topology without an ensemble stops here.
+                let (brokers, zookeeper) = self.nemesis_names();
+                o.validate_with_zookeeper(brokers.len(), zookeeper.len())?;
             }
             NemesisPlan::Script(steps) => {
                 for s in steps {
@@ -299,8 +301,10 @@ impl TestSpec {
         Ok(())
     }
 
-    fn node_names(&self) -> Vec<String> {
-        self.cluster.layout().into_iter().map(|r| r.name).collect()
+    /// The names the nemesis plans over: the brokers, and the ZooKeeper
+    /// ensemble (empty in KRaft mode).
+    fn nemesis_names(&self) -> (Vec<String>, Vec<String>) {
+        nemesis_names(self.cluster.layout().iter())
     }
 
     /// The fault kinds the nemesis plan may play.
@@ -324,12 +328,16 @@ impl TestSpec {
     /// The schedule a generated plan will play (for `--dry-run`).
     pub fn planned_schedule(&self) -> Result<Option<Schedule>> {
         match &self.nemesis {
-            NemesisPlan::Generated(o) => Ok(Some(Schedule::generate(
-                self.seed,
-                &self.node_names(),
-                self.time_limit,
-                o,
-            )?)),
+            NemesisPlan::Generated(o) => {
+                let (brokers, zookeeper) = self.nemesis_names();
+                Ok(Some(Schedule::generate_with_zookeeper(
+                    self.seed,
+                    &brokers,
+                    &zookeeper,
+                    self.time_limit,
+                    o,
+                )?))
+            }
             NemesisPlan::Script(_) => Ok(None),
         }
     }
@@ -372,6 +380,19 @@ impl TestSpec {
     }
 }
 
+/// Split a cluster's nodes into the names the nemesis plans over: the
+/// brokers (with any dedicated KRaft controllers), which broker faults and
+/// the classic partitions pick among, and the members of the ZooKeeper
+/// ensemble (`role.zookeeper`), which only the `zk-*` targets and
+/// topologies touch.
+pub(crate) fn nemesis_names<'a>(
+    roles: impl Iterator<Item = &'a NodeRole>,
+) -> (Vec<String>, Vec<String>) {
+    let (zookeeper, brokers): (Vec<&NodeRole>, Vec<&NodeRole>) = roles.partition(|r| r.zookeeper);
+    let names = |v: Vec<&NodeRole>| v.into_iter().map(|r| r.name.clone()).collect();
+    (names(brokers), names(zookeeper))
+}
+
 /// What a trial found.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -397,5 +418,86 @@ impl Report {
     /// Count of one anomaly class (`lost-write`, `duplicate`, …).
     pub fn anomaly(&self, class: &str) -> u64 {
         self.results.anomaly_counts.get(class).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::Mode;
+    use trial_nemesis::{Fault, Target, Topology};
+
+    fn spec(mode: Mode, o: NemesisOptions) -> TestSpec {
+        let mut s = TestSpec::new("zk").nemesis_options(o);
+        s.cluster.kafka_version = Some("3.9.1".into());
+        s.cluster.mode = Some(mode);
+        s
+    }
+
+    fn kill_zk_leader() -> NemesisOptions {
+        NemesisOptions {
+            kill_targets: vec![Target::One, Target::ZkLeader],
+            ..NemesisOptions::with_kinds("kill".parse().unwrap())
+        }
+    }
+
+    #[test]
+    fn the_nemesis_plans_over_brokers_and_the_ensemble_apart() {
+        let mut s = spec(Mode::Zookeeper, kill_zk_leader());
+        s.time_limit = Duration::from_secs(300);
+        assert_eq!(
+            s.nemesis_names(),
+            (
+                vec!["n1".to_string(), "n2".into(), "n3".into()],
+                vec!["z1".to_string(), "z2".into(), "z3".into()]
+            )
+        );
+        s.validate().unwrap();
+        let plan = s.planned_schedule().unwrap().unwrap();
+        assert_eq!(plan.nodes, ["n1", "n2", "n3"]);
+        assert_eq!(plan.zookeeper, ["z1", "z2", "z3"]);
+        let kinds: Vec<(Target, bool)> = plan
+            .actions
+            .iter()
+            .map(|a| match &a.fault {
+                Fault::Kill {
+                    target, process, ..
+                } => (*target, process.is_broker()),
+                f => panic!("{f:?}"),
+            })
+            .collect();
+        assert!(kinds.contains(&(Target::ZkLeader, false)), "{kinds:?}");
+        assert!(kinds.contains(&(Target::One, true)), "{kinds:?}");
+        // KRaft: the brokers only, the plan as before.
+        let k = spec(
+            Mode::Kraft,
+            NemesisOptions::with_kinds("kill".parse().unwrap()),
+        );
+        assert_eq!(k.nemesis_names().1, Vec::<String>::new());
+        let plan = k.planned_schedule().unwrap().unwrap();
+        assert!(plan.zookeeper.is_empty());
+        assert_eq!(plan.nodes, ["n1", "n2", "n3"]);
+    }
+
+    /// A zk-* target or topology in KRaft mode is refused before anything
+    /// starts (the CLI turns it into exit 3).
+    #[test]
+    fn zookeeper_faults_without_an_ensemble_are_refused() {
+        let e = spec(Mode::Kraft, kill_zk_leader())
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("kill targets \"zk-leader\" is invalid")
+                && e.contains("no ZooKeeper ensemble"),
+            "{e}"
+        );
+        let o = NemesisOptions {
+            topologies: vec![Topology::ZkAllBrokers],
+            ..NemesisOptions::with_kinds("partition".parse().unwrap())
+        };
+        assert!(spec(Mode::Zookeeper, o.clone()).validate().is_ok());
+        let e = spec(Mode::Kraft, o).validate().unwrap_err().to_string();
+        assert!(e.contains("zk-all-brokers"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! Kafka-aware targeting for the nemesis (partition leaders, replicas,
 //! the active controller, transaction coordinators), answered from the
-//! cluster's metadata.
+//! cluster's metadata; the ZooKeeper ensemble's leader, from its members
+//! (`srvr`).
 
 use crate::kafka::node::KafkaNode;
 use crate::kafka::{admin, txn, zookeeper};
@@ -51,6 +52,15 @@ impl Targets for ClusterTargets {
     }
     async fn active_controller(&self) -> Result<Option<String>, NodeError> {
         Ok(zookeeper::active_controller(&self.nodes).await)
+    }
+    async fn zookeeper_leader(&self) -> Result<Option<String>, NodeError> {
+        if !self.nodes.iter().any(|n| n.role.zookeeper) {
+            return Err(NodeError::Other {
+                node: "-".into(),
+                msg: "no ZooKeeper leader: the cluster has no ZooKeeper ensemble".into(),
+            });
+        }
+        Ok(zookeeper::leader_of(&self.nodes).await)
     }
     async fn transaction_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
         if self.transactional_ids.is_empty() {
