@@ -181,7 +181,8 @@ pub enum Target {
     /// The distinct leaders of the test topic's partitions (asked of
     /// `Targets::partition_leaders` when applied).
     Leaders,
-    /// The active KRaft controller (`Targets::active_controller`).
+    /// The active controller (`Targets::active_controller`): KRaft's, or
+    /// in ZooKeeper mode the broker the ensemble elected.
     Controller,
     /// For one random partition of the test topic, all its replicas but one
     /// random survivor (`Targets::partition_replicas`): N-1 of N replicas.

@@ -10,7 +10,7 @@
 //! | `majorities-ring` | every node has two-way connectivity with a majority (itself included) and no two nodes see the same set: nodes on a shuffled ring see the `k` nearest on each side, `k = ⌈⌊N/2⌋/2⌉`; for `N = 3` (no uniform ring exists) a path `a - b - c` |
 //! | `bridge` | two halves that cannot hear each other, joined by one node that hears and is heard by all (`⌊N/2⌋` / 1 / the rest) |
 //! | `primaries` | each current leader of the test topic's partitions alone, the other nodes together (asked of [`crate::Targets`] when applied) |
-//! | `controller` | the active KRaft controller alone (asked of [`crate::Targets`] when applied) |
+//! | `controller` | the active controller alone (KRaft's, or the broker ZooKeeper elected; asked of [`crate::Targets`] when applied) |
 //!
 //! The topologies above cut among the brokers (and dedicated KRaft
 //! controllers) only: in a ZooKeeper-mode run the ensemble's members hear
