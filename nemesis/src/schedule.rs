@@ -1,6 +1,6 @@
 //! The schedule: a seeded plan of fault starts and stops.
 //!
-//! (One file of ~800 lines: ~500 of code, the rest its tests, which pin
+//! (One file of ~900 lines: ~560 of code, the rest its tests, which pin
 //! the byte-stable plans and are best read beside the algorithm.)
 //!
 //! [`Schedule::generate`] turns a seed, the node names, the fault period and
