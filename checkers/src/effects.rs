@@ -16,17 +16,23 @@
 //! (ok client ops per second) during faults vs healthy, also per partition
 //! split by whether the fault hit one of the partition's replicas.
 //!
+//! KRaft controllers: each voter's own belief of leading (`voters` in the
+//! samples) goes to [`crate::leaders`]: stretches with two controllers
+//! leading at once, judged there (`controller-split-brain`,
+//! `controller-same-epoch`).
+//!
 //! The vacuous-pass guard: when the history has observer samples, the
 //! schedule had at least one fault and none had an observable effect, the
 //! verdict is `unknown`. Without any observer op, a warning says the
 //! effects are unknown (the verdict is what the other checkers say).
 
 use crate::checker::{Checker, CheckerOutput, Context, Invocation};
+use crate::leaders::{self, ControllerLeadership};
 use crate::verdict::Validity;
 use crate::{CheckError, CheckOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use trial_histories::values::Observation;
+use trial_histories::values::{Observation, VoterView};
 use trial_histories::{FaultInterval, FaultIntervals, FaultTracker, Op, OpType, Process, F};
 
 const NS_PER_S: f64 = 1e9;
@@ -223,6 +229,10 @@ pub struct EffectsResults {
     pub workload_s: f64,
     pub intervals: Vec<FaultEffect>,
     pub partitions: Vec<PartitionAvailability>,
+    /// KRaft controllers' own beliefs of leading (absent where the samples
+    /// hold none: ZooKeeper mode, older histories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controllers: Option<ControllerLeadership>,
     /// One line a person reads.
     pub summary: String,
 }
@@ -244,6 +254,8 @@ pub struct Effects {
     sends: Vec<Vec<u32>>,
     /// Times of observer samples that could read nothing of the cluster.
     unreadable: Vec<u64>,
+    /// Each sample's KRaft voters' own views (samples that hold them).
+    voters: Vec<(u64, BTreeMap<i32, VoterView>)>,
 }
 
 pub(crate) fn make(_opts: &CheckOptions) -> Box<dyn Checker> {
@@ -332,6 +344,18 @@ impl Checker for Effects {
         let r = me.results(fi);
         let mut out = CheckerOutput::new("effects", &r);
         out.summary = Some(r.summary.clone());
+        if let Some(c) = &r.controllers {
+            use crate::verdict::class;
+            for (cls, n) in [
+                (class::CONTROLLER_SPLIT_BRAIN, c.split_brain),
+                (class::CONTROLLER_SAME_EPOCH, c.same_epoch),
+            ] {
+                if n > 0 {
+                    out.anomaly_counts.insert(cls.to_string(), n);
+                    out.validity = Validity::Invalid;
+                }
+            }
+        }
         if r.faults > 0 {
             if !observed {
                 out.warnings.push(format!(
@@ -339,7 +363,7 @@ impl Checker for Effects {
                      the cluster are unknown",
                     r.faults
                 ));
-            } else if r.with_effect == Some(0) {
+            } else if r.with_effect == Some(0) && out.validity != Validity::Invalid {
                 out.validity = Validity::Unknown;
                 out.unknown_reasons.push(format!(
                     "faults: {}, none had an observable effect on the cluster",
@@ -353,7 +377,10 @@ impl Checker for Effects {
 }
 
 impl Effects {
-    fn sample(&mut self, time: u64, o: Observation) {
+    fn sample(&mut self, time: u64, mut o: Observation) {
+        if let Some(v) = o.voters.take() {
+            self.voters.push((time, v));
+        }
         for (id, name) in &o.brokers {
             self.brokers.insert(*id, name.clone());
         }
@@ -547,6 +574,8 @@ impl Effects {
             workload_s,
             intervals,
             partitions,
+            controllers: (!self.voters.is_empty())
+                .then(|| leaders::analyse(&self.voters, self.last_time)),
             summary: String::new(),
         };
         r.summary = summary_line(&r);
@@ -692,6 +721,10 @@ pub fn summary_line(r: &EffectsResults) -> String {
     } else {
         s.push_str(&format!("; ok ops {:.0}/s", a.healthy));
     }
+    if let Some(x) = r.controllers.as_ref().and_then(leaders::summary) {
+        s.push_str("; ");
+        s.push_str(&x);
+    }
     s
 }
 
@@ -795,6 +828,75 @@ mod tests {
         assert!(e.intervals[0].effect);
         assert_eq!(e.intervals[0].unreadable_samples, 1);
         assert_ne!(r.valid, Validity::Unknown, "{}", r.human_summary(3));
+    }
+
+    /// One sample with the voters' own views: `leaders` lead (id, epoch).
+    fn observe_voters(b: &mut Builder, leaders: &[(i32, i32)]) {
+        let p = Process::Named("observer".into());
+        let mut voters = serde_json::Map::new();
+        for id in [101, 102, 103] {
+            let v = match leaders.iter().find(|l| l.0 == id) {
+                Some((_, e)) => json!({"leader": true, "epoch": e}),
+                None => json!({"leader": false}),
+            };
+            voters.insert(id.to_string(), v);
+        }
+        b.op(p.clone(), OpType::Invoke, F::Observe, &());
+        b.op(
+            p,
+            OpType::Ok,
+            F::Observe,
+            &json!({
+                "partitions": [{"partition": 0, "leader": 1, "epoch": 0,
+                                "replicas": [1, 2, 3], "isr": [1, 2, 3], "offline": []}],
+                "controller": {"id": 101, "epoch": 7},
+                "brokers": {"1": "n1", "2": "n2", "3": "n3"},
+                "unreachable": [],
+                "read_ms": 4,
+                "voters": voters
+            }),
+        );
+    }
+
+    /// The active controller cut off from the other controllers: the
+    /// majority elects another at a higher epoch. If the old one keeps
+    /// leading past the bound the run is invalid (KAFKA-15489); if it
+    /// resigns within a few seconds, only the overlap is reported.
+    #[test]
+    fn two_controllers_leading_are_judged_by_how_long() {
+        for (overlap_s, invalid) in [(30, true), (2, false)] {
+            let (ops, _, _) = history(
+                "partition",
+                "c101",
+                false,
+                |b| {
+                    observe_voters(b, &[(101, 7)]);
+                    b.sleep(S);
+                    observe_voters(b, &[(101, 7), (102, 8)]);
+                    b.sleep(overlap_s * S);
+                    observe_voters(b, &[(102, 8)]);
+                },
+                |_| {},
+            );
+            let r = crate::check_ops(&ops, &crate::CheckOptions::default()).unwrap();
+            let e = effects(&r);
+            let c = e.controllers.as_ref().expect("voters observed");
+            assert_eq!(c.dual.len(), 1);
+            assert!((c.longest_s - overlap_s as f64).abs() < 0.1, "{c:?}");
+            assert!(e.summary.contains("two controllers leading"), "{}", e.summary);
+            let n = r
+                .anomaly_counts
+                .get(crate::verdict::class::CONTROLLER_SPLIT_BRAIN)
+                .copied();
+            if invalid {
+                assert_eq!(r.valid, Validity::Invalid, "{}", r.human_summary(3));
+                assert_eq!(n, Some(1));
+                assert!(r.summary.contains("1 controller-split-brain"), "{}", r.summary);
+            } else {
+                assert_ne!(r.valid, Validity::Invalid, "{}", r.human_summary(3));
+                assert_eq!(n, None);
+            }
+        }
     }
 
     /// The filesystem faults are kills whose nodes also lost data: their

@@ -37,6 +37,7 @@ pub mod graph;
 pub mod hash;
 pub mod ingest;
 pub mod jepsen;
+pub mod leaders;
 pub mod linear;
 pub mod queue;
 pub mod results;
@@ -290,8 +291,18 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, _opts: &CheckOp
     let mut anomaly_counts = std::collections::BTreeMap::new();
     let mut warnings = ing.warnings;
     let mut valid = Validity::Valid;
+    // Anomalies other checkers than `queue` found (e.g. `effects`).
+    let mut found_elsewhere = Vec::new();
     for out in ing.outputs {
         valid = valid.and(out.validity);
+        if out.name != "queue" {
+            found_elsewhere.extend(
+                out.anomaly_counts
+                    .iter()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(c, n)| format!("{n} {c}")),
+            );
+        }
         unknown_reasons.extend(out.unknown_reasons);
         anomaly_counts.extend(out.anomaly_counts);
         warnings.extend(out.warnings);
@@ -347,6 +358,7 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, _opts: &CheckOp
                 .filter(|l| l.valid == Validity::Invalid)
                 .map(|l| format!("not linearizable as a {}", l.model)),
         )
+        .chain(found_elsewhere)
         .collect();
     let ok_sends: u64 = queue
         .iter()

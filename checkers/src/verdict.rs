@@ -167,9 +167,22 @@ pub mod class {
     pub const G2_PROCESS: &str = "G2-process";
     pub const G2_REALTIME: &str = "G2-realtime";
     pub const NONLINEARIZABLE: &str = "nonlinearizable";
+    pub const CONTROLLER_SPLIT_BRAIN: &str = "controller-split-brain";
+    pub const CONTROLLER_SAME_EPOCH: &str = "controller-same-epoch";
 }
 
 static DEFINITIONS: &[(&str, &str)] = &[
+    (
+        class::CONTROLLER_SPLIT_BRAIN,
+        "Two KRaft controllers each answered, on their own listeners, that they were the \
+         metadata quorum's leader (at different epochs) for longer than a cut-off leader takes \
+         to resign (10 s; KIP-595's quorum.fetch.timeout.ms, KAFKA-15489).",
+    ),
+    (
+        class::CONTROLLER_SAME_EPOCH,
+        "Two KRaft controllers each answered that they led the metadata quorum in one and \
+         the same epoch (Raft's election safety broken).",
+    ),
     (
         class::LOST_WRITE,
         "An acknowledged (ok) send whose value no read ever returned, although a read of its \

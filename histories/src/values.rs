@@ -248,6 +248,14 @@ pub struct Observation {
     /// carry ZooKeeper's controller epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zookeeper: Option<EnsembleState>,
+    /// KRaft only: what each controller (voter) id says of itself when
+    /// asked on its own listener, so that two controllers that both
+    /// believe they lead (KAFKA-15489) show, which the single `controller`
+    /// (the highest epoch anyone reports) hides. Voters that could not be
+    /// asked in this sample are left out; absent where nothing was asked
+    /// (ZooKeeper mode, older histories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voters: Option<std::collections::BTreeMap<i32, VoterView>>,
 }
 
 /// A ZooKeeper ensemble in an [`Observation`].
@@ -263,6 +271,18 @@ pub struct EnsembleState {
     /// high 32 bits), where it answered.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub epochs: std::collections::BTreeMap<String, i64>,
+}
+
+/// One KRaft voter's own view in an [`Observation`]: a voter answers
+/// DescribeQuorum only while it is the leader (with its epoch); otherwise
+/// it refuses with NOT_LEADER_OR_FOLLOWER.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct VoterView {
+    /// The voter believes it is the quorum's leader (the active controller).
+    pub leader: bool,
+    /// The leader epoch it leads in (absent when it does not lead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<i32>,
 }
 
 impl Observation {

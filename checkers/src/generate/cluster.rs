@@ -106,6 +106,7 @@ impl Cluster {
             read_ms: 3,
             errors: Default::default(),
             zookeeper: None,
+            voters: None,
         }
     }
 }

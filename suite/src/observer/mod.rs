@@ -32,7 +32,7 @@
 mod sample;
 pub mod wire;
 
-pub use sample::{quorum_state, sample_once, Reader};
+pub use sample::{quorum_state, sample_once, QuorumAnswer, Reader};
 
 use crate::cluster::Cluster;
 use crate::kafka::config::ZOOKEEPER_PORT;
@@ -137,6 +137,7 @@ impl SnapshotExt for Snapshot {
             && self.unreachable == o.unreachable
             && self.errors == o.errors
             && self.zookeeper == o.zookeeper
+            && self.voters == o.voters
     }
 }
 
@@ -300,6 +301,7 @@ mod tests {
             read_ms: 12,
             errors: BTreeMap::new(),
             zookeeper: None,
+            voters: None,
         }
     }
 

@@ -12,6 +12,7 @@
 use super::wire::Conn;
 use super::{ControllerState, ObservedNode, ObserverConfig, PartitionState, Snapshot};
 use crate::kafka::zookeeper::ZkStatus;
+use trial_histories::values::VoterView;
 use anyhow::{anyhow, bail, Result};
 use futures::future::join_all;
 use kafka_protocol::messages::describe_quorum_request::{self, TopicData};
@@ -41,6 +42,20 @@ const DESCRIBE_QUORUM: std::ops::RangeInclusive<i16> = 0..=2;
 const METADATA_TOPIC: &str = "__cluster_metadata";
 /// The feature that turns eligible leader replicas on (off by default in 4.0).
 const ELR_FEATURE: &str = "eligible.leader.replicas.version";
+
+/// Kafka's NOT_LEADER_OR_FOLLOWER: what a KRaft voter that is not the
+/// leader answers DescribeQuorum.
+const NOT_LEADER_OR_FOLLOWER: i16 = 6;
+
+/// What one node answered DescribeQuorum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuorumAnswer {
+    /// The quorum's leader and epoch (a voter answers so only while it
+    /// leads; a broker forwards to the leader it knows).
+    Leader(ControllerState),
+    /// A voter that does not lead (NOT_LEADER_OR_FOLLOWER).
+    NotLeader,
+}
 
 /// What one broker answered in a sample.
 #[derive(Default)]
@@ -126,12 +141,16 @@ impl Reader {
             }
         }
 
+        // Only the controllers' own answers are voters' views (the broker
+        // asked in their stead, if any, comes after them).
+        let voters = voter_views(&controllers, &quorum);
         let mut snap = build(&self.cfg, self.last.as_ref(), &answers, &quorum);
         if zk_mode {
             let zk: Vec<(&ObservedNode, Result<ZkStatus>)> =
                 self.cfg.zookeeper.iter().zip(zk_rounds).collect();
             zookeeper_mode(&mut snap, &answers, &zk);
         }
+        snap.voters = voters;
         snap.read_ms = t0.elapsed().as_millis() as u64;
         let no_controller_source = if zk_mode {
             snap.errors.contains_key("metadata")
@@ -221,7 +240,7 @@ async fn quorum_round(
     conn: Option<Conn>,
     addr: SocketAddr,
     timeout: Duration,
-) -> (Option<Conn>, Result<ControllerState>) {
+) -> (Option<Conn>, Result<QuorumAnswer>) {
     let mut conn = match conn {
         Some(c) => c,
         None => match Conn::open(addr, timeout).await {
@@ -246,8 +265,13 @@ async fn quorum_round(
     }
 }
 
-/// The leader and epoch of `__cluster_metadata-0` in a DescribeQuorum answer.
-pub fn quorum_state(resp: &DescribeQuorumResponse) -> Result<ControllerState> {
+/// The leader and epoch of `__cluster_metadata-0` in a DescribeQuorum
+/// answer, or [`QuorumAnswer::NotLeader`] when the node asked is a voter
+/// that does not lead.
+pub fn quorum_state(resp: &DescribeQuorumResponse) -> Result<QuorumAnswer> {
+    if resp.error_code == NOT_LEADER_OR_FOLLOWER {
+        return Ok(QuorumAnswer::NotLeader);
+    }
     if resp.error_code != 0 {
         bail!(
             "DescribeQuorum error code {}{}",
@@ -265,13 +289,47 @@ pub fn quorum_state(resp: &DescribeQuorumResponse) -> Result<ControllerState> {
         .flat_map(|t| &t.partitions)
         .find(|p| p.partition_index == 0)
         .ok_or_else(|| anyhow!("DescribeQuorum answered without {METADATA_TOPIC}-0"))?;
+    if p.error_code == NOT_LEADER_OR_FOLLOWER {
+        return Ok(QuorumAnswer::NotLeader);
+    }
     if p.error_code != 0 {
         bail!("DescribeQuorum partition error code {}", p.error_code);
     }
-    Ok(ControllerState {
+    Ok(QuorumAnswer::Leader(ControllerState {
         id: p.leader_id.0,
         epoch: p.leader_epoch,
-    })
+    }))
+}
+
+/// Each controller's own view from its DescribeQuorum answer (the first
+/// `controllers.len()` entries of `quorum`): leading (it names itself) at
+/// an epoch, or not. A controller that could not be asked is left out;
+/// `None` without controllers to ask (ZooKeeper mode).
+fn voter_views(
+    controllers: &[ObservedNode],
+    quorum: &[(&ObservedNode, Result<QuorumAnswer>)],
+) -> Option<BTreeMap<i32, VoterView>> {
+    if controllers.is_empty() {
+        return None;
+    }
+    Some(
+        quorum
+            .iter()
+            .take(controllers.len())
+            .filter_map(|(n, r)| {
+                let view = match r.as_ref().ok()? {
+                    QuorumAnswer::Leader(c) if c.id == n.id => VoterView {
+                        leader: true,
+                        epoch: Some(c.epoch),
+                    },
+                    // A voter names another leader only if it forwarded:
+                    // not its own belief of leading.
+                    QuorumAnswer::Leader(_) | QuorumAnswer::NotLeader => VoterView::default(),
+                };
+                Some((n.id, view))
+            })
+            .collect(),
+    )
 }
 
 /// ZooKeeper mode: the controller is the broker that the brokers' Metadata
@@ -337,7 +395,7 @@ fn build(
     cfg: &ObserverConfig,
     last: Option<&Snapshot>,
     answers: &[(&ObservedNode, BrokerAnswer)],
-    quorum: &[(&ObservedNode, Result<ControllerState>)],
+    quorum: &[(&ObservedNode, Result<QuorumAnswer>)],
 ) -> Snapshot {
     let mut errors = BTreeMap::new();
     let brokers: BTreeMap<i32, String> = cfg
@@ -498,7 +556,10 @@ fn build(
     // The quorum: the highest epoch any controller reports.
     let best = quorum
         .iter()
-        .filter_map(|(_, r)| r.as_ref().ok())
+        .filter_map(|(_, r)| match r {
+            Ok(QuorumAnswer::Leader(c)) => Some(c),
+            _ => None,
+        })
         .max_by_key(|c| (c.epoch, c.id >= 0));
     let controller = match best {
         Some(c) => Some(*c),
@@ -508,11 +569,10 @@ fn build(
                 if quorum.is_empty() {
                     "no node to ask".to_string()
                 } else {
-                    joined(
-                        quorum
-                            .iter()
-                            .filter_map(|(n, r)| Some((*n, format!("{:#}", r.as_ref().err()?)))),
-                    )
+                    joined(quorum.iter().map(|(n, r)| match r {
+                        Err(e) => (*n, format!("{e:#}")),
+                        Ok(_) => (*n, "not the leader".to_string()),
+                    }))
                 },
             );
             last.and_then(|l| l.controller)
@@ -528,6 +588,7 @@ fn build(
         read_ms: 0,
         errors,
         zookeeper: None,
+        voters: None,
     }
 }
 
@@ -535,4 +596,103 @@ fn build(
 pub async fn sample_once(cfg: &ObserverConfig) -> Result<Snapshot> {
     let mut r = Reader::new(cfg.clone());
     r.sample().await.map_err(|e| anyhow!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::describe_quorum_response::{PartitionData, TopicData};
+    use kafka_protocol::messages::BrokerId;
+
+    fn answer(top: i16, part: i16, leader: i32, epoch: i32) -> DescribeQuorumResponse {
+        DescribeQuorumResponse::default()
+            .with_error_code(top)
+            .with_topics(vec![TopicData::default()
+                .with_topic_name(TopicName(StrBytes::from_static_str(METADATA_TOPIC)))
+                .with_partitions(vec![PartitionData::default()
+                    .with_partition_index(0)
+                    .with_error_code(part)
+                    .with_leader_id(BrokerId(leader))
+                    .with_leader_epoch(epoch)])])
+    }
+
+    fn node(id: i32) -> ObservedNode {
+        ObservedNode {
+            id,
+            name: format!("c{id}"),
+            addr: SocketAddr::from(([127, 0, 0, 1], 9000 + id as u16)),
+        }
+    }
+
+    #[test]
+    fn a_voter_that_does_not_lead_says_so() {
+        assert_eq!(
+            quorum_state(&answer(0, 0, 101, 4)).unwrap(),
+            QuorumAnswer::Leader(ControllerState { id: 101, epoch: 4 })
+        );
+        assert_eq!(
+            quorum_state(&answer(0, NOT_LEADER_OR_FOLLOWER, -1, -1)).unwrap(),
+            QuorumAnswer::NotLeader
+        );
+        assert_eq!(
+            quorum_state(&answer(NOT_LEADER_OR_FOLLOWER, 0, -1, -1)).unwrap(),
+            QuorumAnswer::NotLeader
+        );
+        assert!(quorum_state(&answer(0, 3, -1, -1)).is_err());
+    }
+
+    #[test]
+    fn two_voters_that_both_lead_are_both_recorded() {
+        let (a, b, c, broker) = (node(101), node(102), node(103), node(1));
+        let lead = |id, epoch| Ok(QuorumAnswer::Leader(ControllerState { id, epoch }));
+        let quorum = vec![
+            (&a, lead(101, 4)),
+            (&b, lead(102, 5)),
+            (&c, Err(anyhow!("timed out"))),
+            // a broker that forwarded: not a voter's view
+            (&broker, lead(102, 5)),
+        ];
+        let v = voter_views(&[a.clone(), b.clone(), c.clone()], &quorum).unwrap();
+        assert_eq!(
+            v,
+            [
+                (
+                    101,
+                    VoterView {
+                        leader: true,
+                        epoch: Some(4)
+                    }
+                ),
+                (
+                    102,
+                    VoterView {
+                        leader: true,
+                        epoch: Some(5)
+                    }
+                ),
+            ]
+            .into()
+        );
+        let quorum = vec![(&a, Ok(QuorumAnswer::NotLeader)), (&b, lead(102, 5))];
+        let v = voter_views(&[a.clone(), b.clone()], &quorum).unwrap();
+        assert_eq!(v[&101], VoterView::default());
+        assert!(v[&102].leader);
+        assert_eq!(voter_views(&[], &[]), None);
+        // The snapshot's controller is the highest epoch that leads.
+        let cfg = ObserverConfig {
+            topic: "t".into(),
+            brokers: vec![],
+            controllers: vec![a.clone(), b.clone()],
+            zookeeper: vec![],
+            interval: Duration::from_millis(500),
+            timeout: Duration::from_secs(2),
+        };
+        let s = build(&cfg, None, &[], &quorum);
+        assert_eq!(s.controller, Some(ControllerState { id: 102, epoch: 5 }));
+        assert!(!s.errors.contains_key("quorum"));
+        let none = vec![(&a, Ok(QuorumAnswer::NotLeader))];
+        let s = build(&cfg, None, &[], &none);
+        assert_eq!(s.controller, None);
+        assert_eq!(s.errors["quorum"], "c101: not the leader");
+    }
 }
