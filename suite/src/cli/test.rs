@@ -386,7 +386,7 @@ pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) ->
     if let Some(t) = a.time_limit {
         base.time_limit = t;
     }
-    let mut spec = (sc.build)(base);
+    let mut spec = sc.spec(base);
     if let Some(s) = a.seed {
         spec.seed = s;
     }
@@ -432,9 +432,20 @@ pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) ->
 pub async fn scenario(store: &Path, cmd: ScenarioCmd) -> Result<ExitCode> {
     match cmd {
         ScenarioCmd::List => {
-            println!("{:<20} {:<11} purpose", "name", "expected");
+            println!("{:<26} {:<11} purpose", "name", "expected");
             for s in SCENARIOS {
-                println!("{:<20} {:<11} {}", s.name, s.expected, s.purpose);
+                println!("{:<26} {:<11} {}", s.name, s.expected, s.purpose);
+                if let Some(b) = &s.bug {
+                    println!(
+                        "{:<26} {} affects {}; fixed in {}; runs {} ({}) by default",
+                        "",
+                        b.ticket,
+                        b.affects,
+                        b.fixed_in,
+                        b.default_version,
+                        b.default_mode.name()
+                    );
+                }
             }
             Ok(exit::code(exit::VALID))
         }

@@ -4,7 +4,7 @@
 //! checkers → `results.json`, the report, a summary and an exit code.
 
 use super::progress::{active_faults, note, progress_bar};
-use super::script::resolve_script;
+use super::script::{resolve_script, ScriptCluster, ScriptTarget};
 use super::spec::{nemesis_names, NemesisPlan, Report, TestSpec};
 use super::targets::ClusterTargets;
 use crate::cluster::Cluster;
@@ -189,10 +189,54 @@ async fn trial(
         NemesisPlan::Generated(o) => {
             Schedule::generate_with_zookeeper(spec.seed, &brokers, &zookeeper, spec.time_limit, o)?
         }
-        NemesisPlan::Script(steps) => Schedule {
-            zookeeper,
-            ..resolve_script(steps, &parts, &names, &brokers, spec.time_limit, spec.seed)?
-        },
+        NemesisPlan::Script(steps) => {
+            let controllers: Vec<String> = cluster
+                .nodes
+                .iter()
+                .filter(|n| n.role.controller)
+                .map(|n| n.role.name.clone())
+                .collect();
+            // Asked only of scripts that target it (it reads the nodes).
+            let active_controller = if steps
+                .iter()
+                .any(|s| s.target == ScriptTarget::ActiveController)
+            {
+                crate::kafka::zookeeper::active_controller(&cluster.nodes).await
+            } else {
+                None
+            };
+            let broker_names: Vec<String> = cluster
+                .nodes
+                .iter()
+                .filter(|n| n.role.broker)
+                .map(|n| n.role.name.clone())
+                .collect();
+            let coordinator = match workload.transactional_ids().first() {
+                Some(id)
+                    if steps.iter().any(|s| {
+                        matches!(
+                            s.target,
+                            ScriptTarget::Coordinator | ScriptTarget::LeaderAwayFromCoordinator
+                        ) || s.fault == super::script::ScriptFault::CutFromCoordinator
+                    }) =>
+                {
+                    let b = coordinator_of(cluster, id).await?;
+                    names.get(&b).cloned()
+                }
+                _ => None,
+            };
+            let c = ScriptCluster {
+                parts: &parts,
+                names: &names,
+                all: &brokers,
+                zookeeper: &zookeeper,
+                controllers: &controllers,
+                brokers: &broker_names,
+                active_controller,
+                coordinator,
+            };
+            resolve_script(steps, &c, spec.time_limit, spec.seed)?
+        }
     };
     run_dir.write_json("schedule.json", &schedule)?;
 
@@ -356,4 +400,30 @@ pub fn summary(report: &Report) -> String {
         s.push_str(&format!("report: {}\n", h.display()));
     }
     s
+}
+
+/// The broker id coordinating `transactional_id`, asked with FindCoordinator
+/// (which creates `__transaction_state` on first use: until it exists the
+/// brokers answer COORDINATOR_NOT_AVAILABLE, so this retries for 60 s).
+async fn coordinator_of(cluster: &Cluster, transactional_id: &str) -> Result<i32> {
+    let brokers: Vec<std::net::SocketAddr> = cluster
+        .nodes
+        .iter()
+        .filter(|n| n.role.broker)
+        .map(|n| std::net::SocketAddr::new(n.host.ip(), crate::kafka::BROKER_PORT))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = anyhow!("no broker to ask");
+    while Instant::now() < deadline {
+        for b in &brokers {
+            match crate::kafka::txn::find_coordinator(*b, transactional_id, Duration::from_secs(5))
+                .await
+            {
+                Ok(id) => return Ok(id),
+                Err(e) => last = e,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(last.context(format!("the coordinator of {transactional_id}")))
 }

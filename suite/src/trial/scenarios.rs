@@ -4,7 +4,7 @@
 use super::script::{ScriptFault, ScriptStep, ScriptTarget};
 use super::spec::{NemesisPlan, TestSpec};
 use crate::clients::Acks;
-use crate::kafka::Timing;
+use crate::kafka::{Mode, Timing};
 use std::time::Duration;
 use trial_nemesis::{NemesisOptions, Target, Topology};
 
@@ -15,6 +15,36 @@ pub struct Scenario {
     /// What the suite expects Kafka to do: `valid` or the anomaly it should find.
     pub expected: &'static str,
     pub build: fn(TestSpec) -> TestSpec,
+    /// A known Kafka bug this scenario reproduces (named after its ticket).
+    pub bug: Option<KnownBug>,
+}
+
+/// A known Kafka bug: its ticket, the releases it affects, the release
+/// that fixed it, and the release and mode its scenario runs by default
+/// (an affected one; `--kafka-version`/`--mode` pick another, e.g. the
+/// fixed one, to see the difference).
+#[derive(Debug, Clone, Copy)]
+pub struct KnownBug {
+    pub ticket: &'static str,
+    pub affects: &'static str,
+    pub fixed_in: &'static str,
+    pub default_version: &'static str,
+    pub default_mode: Mode,
+}
+
+impl Scenario {
+    /// The scenario's spec from `base`: its preset, then its bug's default
+    /// release and mode where the preset chose none.
+    pub fn spec(&self, base: TestSpec) -> TestSpec {
+        let mut s = (self.build)(base);
+        if let Some(b) = &self.bug {
+            s.cluster
+                .kafka_version
+                .get_or_insert_with(|| b.default_version.to_string());
+            s.cluster.mode.get_or_insert(b.default_mode);
+        }
+        s
+    }
 }
 
 /// Generated faults of `kinds`, timed by the default timing profile
@@ -180,11 +210,104 @@ fn txn_base(mut s: TestSpec) -> TestSpec {
     s
 }
 
+/// One scripted step at fraction `f` of the time limit `t`.
+fn step_at(
+    t: Duration,
+    f: f64,
+    id: u32,
+    start: bool,
+    fault: ScriptFault,
+    target: ScriptTarget,
+) -> ScriptStep {
+    ScriptStep {
+        at: Duration::from_secs_f64(t.as_secs_f64() * f),
+        id,
+        start,
+        fault,
+        target,
+    }
+}
+
+/// KAFKA-15489: the active controller cut off from the other controllers
+/// (not from the brokers) for most of the run: the other two elect a new
+/// leader at a higher epoch; a fixed release's old leader resigns within
+/// 1.5 × `controller.quorum.fetch.timeout.ms`, an affected one goes on
+/// leading.
+pub fn kafka_15489_script(t: Duration) -> Vec<ScriptStep> {
+    let (f, a) = (ScriptFault::CutFromControllers, ScriptTarget::ActiveController);
+    vec![step_at(t, 0.15, 0, true, f, a.clone()), step_at(t, 0.80, 0, false, f, a)]
+}
+
+/// Jepsen 2013 (KAFKA-1555): partition 0's leader cut off from its
+/// followers but not from ZooKeeper, so that it shrinks the ISR to itself
+/// and acknowledges alone; then cut off from everything, ZooKeeper
+/// included, so that the controller elects a follower outside the ISR;
+/// then healed, and the old leader truncates to the new one.
+pub fn kafka_1555_script(t: Duration) -> Vec<ScriptStep> {
+    let l = ScriptTarget::LeaderOf(0);
+    vec![
+        step_at(t, 0.15, 0, true, ScriptFault::CutFromBrokers, l.clone()),
+        step_at(t, 0.45, 1, true, ScriptFault::Isolate, l.clone()),
+        step_at(t, 0.50, 0, false, ScriptFault::CutFromBrokers, l.clone()),
+        step_at(t, 0.80, 1, false, ScriptFault::Isolate, l),
+    ]
+}
+
+/// KAFKA-16352: a commit's markers left in flight from the coordinator of
+/// `kt-txn-0` to another partition leader (the two cut apart), while the
+/// coordinator loses its `__transaction_state` partition (paused past the
+/// broker session) and gets it back (preferred leader election) at a new
+/// coordinator epoch; the old in-flight request then times out and, on an
+/// affected release, drops the new epoch's pending completion: the
+/// transaction stays in PrepareCommit/PrepareAbort and that producer can
+/// begin no other (CONCURRENT_TRANSACTIONS) until the coordinator moves.
+pub fn kafka_16352_script(t: Duration) -> Vec<ScriptStep> {
+    let away = ScriptTarget::LeaderAwayFromCoordinator;
+    let co = ScriptTarget::Coordinator;
+    vec![
+        step_at(t, 0.10, 0, true, ScriptFault::CutFromCoordinator, away.clone()),
+        step_at(t, 0.20, 1, true, ScriptFault::Pause, co.clone()),
+        step_at(t, 0.25, 1, false, ScriptFault::Pause, co),
+        step_at(t, 0.55, 0, false, ScriptFault::CutFromCoordinator, away),
+    ]
+}
+
+/// The 2013 ISR-shrink loss on ZooKeeper-mode Kafka: acks=all, RF 3,
+/// min.insync 1, one partition, and unclean leader election as given
+/// (on: Kafka 0.8's only behaviour; off: the default since 0.11.0,
+/// KAFKA-4623). `inter.broker.protocol.version=2.6` keeps the 0.8 design's
+/// ISR path (the leader writes its ISR to ZooKeeper itself; from 2.7 on it
+/// asks the controller with AlterIsr, which a leader cut off from a
+/// controller on the other side could not).
+fn kafka_1555(mut s: TestSpec, unclean: bool) -> TestSpec {
+    s.cluster.replication_factor = 3;
+    s.cluster.min_insync_replicas = 1;
+    s.cluster.unclean_leader_election = unclean;
+    s.cluster
+        .broker_overrides
+        .insert("inter.broker.protocol.version".into(), "2.6".into());
+    s.acks = Acks::All;
+    s.idempotence = false;
+    s.partitions = 1;
+    s.send_ratio = 0.8;
+    s.nemesis = NemesisPlan::Script(kafka_1555_script(s.time_limit));
+    s
+}
+
+const KAFKA_1555: KnownBug = KnownBug {
+    ticket: "KAFKA-1555",
+    affects: "0.8.0–0.8.1 (no other choice); 0.8.2–0.10.x by default (unclean election on)",
+    fixed_in: "0.8.2.0 (min.insync.replicas, KAFKA-1555; unclean.leader.election.enable, KAFKA-1028), default off since 0.11.0.0 (KAFKA-4623)",
+    default_version: "2.8.2",
+    default_mode: Mode::Zookeeper,
+};
+
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "safe",
         purpose: "RF 3, acks=all, min.insync 2, idempotence; one broker at a time killed, paused or cut off (what this configuration promises to survive), each fault outlasting Kafka's detection: leaders move, writes go on, Kafka keeps every acknowledged write",
         expected: "valid",
+        bug: None,
         build: |mut s| {
             s.cluster.replication_factor = 3;
             s.cluster.min_insync_replicas = 2;
@@ -202,6 +325,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "acks-1-leader-kill",
         purpose: "acks=1 and the partition leaders SIGKILLed: writes acknowledged by a leader alone die with it",
         expected: "lost-write",
+        bug: None,
         build: |mut s| {
             s.cluster.replication_factor = 3;
             s.cluster.min_insync_replicas = 1;
@@ -220,6 +344,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "unclean-election",
         purpose: "unclean election on, min.insync 1, acks=1: followers paused, the leader acknowledges alone and is killed, a stale follower takes over",
         expected: "lost-write",
+        bug: None,
         build: |mut s| {
             s.cluster.replication_factor = 3;
             s.cluster.min_insync_replicas = 1;
@@ -236,6 +361,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "minority-partition",
         purpose: "the partition leaders isolated on the minority side; with acks=all and min.insync 2 the majority takes over and nothing acknowledged is lost",
         expected: "valid",
+        bug: None,
         build: |mut s| {
             s.cluster.replication_factor = 3;
             s.cluster.min_insync_replicas = 2;
@@ -251,6 +377,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "txn-safe",
         purpose: "the txn workload (consume-transform-produce, read_committed, some transactions aborted on purpose) on RF 3, min.insync 2; one broker at a time killed or paused — a random one, a transaction coordinator or the controller — each fault outlasting Kafka's detection: coordinators and leaders move while transactions commit",
         expected: "valid (no anomaly Kafka forbids under read_committed)",
+        bug: None,
         build: |s| {
             let mut s = txn_base(s);
             s.nemesis = opts("kill,pause", |o| {
@@ -264,6 +391,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "txn-pauses",
         purpose: "the txn workload while transaction coordinators and partition leaders are paused, briefly and often (1 s and up, every ~3 s): requests such as EndTxn sit in a paused broker's socket while the client times out and moves on, then land late — the KAFKA-17754 class (a delayed EndTxn landing on a later transaction; librdkafka speaks transactions v1 only)",
         expected: "hunting: aborted-read, lost-write, G1c or duplicate would be KAFKA-17754-class findings",
+        bug: None,
         build: |s| {
             let mut s = txn_base(s);
             s.nemesis = opts("pause", |o| {
@@ -278,24 +406,82 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "power-loss-all",
         purpose: "RF 3, acks=all, min.insync 2, Kafka's default flush settings (log.flush.interval.messages and .ms unset: the OS decides when to write back): every broker's disk loses its un-fsynced writes at once. Kafka's documented design takes durability from replication, not fsync, so a correlated power loss can lose acknowledged writes",
         expected: "lost-write or inconsistent-offsets (acknowledged records gone, their offsets reused; possible by design, decided by log.flush.interval.messages)",
+        bug: None,
         build: |s| power_loss_all(s, false),
     },
     Scenario {
         name: "power-loss-all-flush",
         purpose: "power-loss-all with log.flush.interval.messages=1: every append is fsynced before it is acknowledged (leader and followers), so losing every un-fsynced write loses nothing acknowledged",
         expected: "valid (log.flush.interval.messages=1)",
+        bug: None,
         build: |s| power_loss_all(s, true),
     },
     Scenario {
         name: "last-replica-standing",
         purpose: "eligible leader replicas off (eligible.leader.replicas.version=0): partition 0's followers paused until the ISR is the leader alone, the leader loses its un-fsynced writes and restarts while they are away, is elected as the ISR's last member, and the followers truncate to it",
         expected: "lost-write or inconsistent-offsets (acknowledged records gone, their offsets reused; eligible.leader.replicas.version=0)",
+        bug: None,
         build: |s| last_replica(s, 0),
     },
     Scenario {
         name: "last-replica-standing-elr",
         purpose: "last-replica-standing with eligible leader replicas on (KIP-966, eligible.leader.replicas.version=1, Kafka 4.x): the leader's unclean shutdown takes it out of the ISR and the ELR, a follower that kept the acknowledged writes is elected",
         expected: "valid (eligible.leader.replicas.version=1)",
+        bug: None,
         build: |s| last_replica(s, 1),
+    },
+    Scenario {
+        name: "kafka-15489",
+        purpose: "KAFKA-15489 (split brain in KRaft): 3 dedicated controllers; the active one cut off from the other two (the brokers still reach it) for 65 % of the run. The two elect a new leader at a higher epoch; the old one, on an affected release, never resigns (KIP-595's leader fetch timeout was not implemented): the observer asks each controller and sees two that both lead",
+        expected: "controller-split-brain (affected releases); valid with at most a few seconds of two leaders (fixed ones)",
+        bug: Some(KnownBug {
+            ticket: "KAFKA-15489",
+            affects: "3.3.0–3.6.x (KRaft)",
+            fixed_in: "3.7.0",
+            default_version: "3.6.2",
+            default_mode: Mode::Kraft,
+        }),
+        build: |mut s| {
+            s.cluster.replication_factor = 3;
+            s.cluster.min_insync_replicas = 2;
+            s.cluster.split_roles = true;
+            s.cluster.controllers = Some(3);
+            s.acks = Acks::All;
+            s.idempotence = true;
+            s.nemesis = NemesisPlan::Script(kafka_15489_script(s.time_limit));
+            s
+        },
+    },
+    Scenario {
+        name: "kafka-16352",
+        purpose: "KAFKA-16352 (transaction stuck in PrepareCommit/PrepareAbort): the txn workload; the coordinator of kt-txn-0 cut off from another partition leader (its markers stay in flight) while it is paused past the broker session and gets its __transaction_state partitions back at a new epoch; the old marker request then times out and, on an affected release, removes the new epoch's pending completion",
+        expected: "a transaction that never completes: kt-txn-0's producer commits nothing after the heal (CONCURRENT_TRANSACTIONS), read_committed consumers held at the last stable offset while markers are missing; valid on fixed releases",
+        bug: Some(KnownBug {
+            ticket: "KAFKA-16352",
+            affects: "up to 3.7.x (the marker channel's pending-completion map)",
+            fixed_in: "3.8.0",
+            default_version: "3.7.2",
+            default_mode: Mode::Kraft,
+        }),
+        build: |s| {
+            let mut s = txn_base(s);
+            s.abort_probability = 0.0;
+            s.nemesis = NemesisPlan::Script(kafka_16352_script(s.time_limit));
+            s
+        },
+    },
+    Scenario {
+        name: "kafka-1555",
+        purpose: "Jepsen's 2013 Kafka loss (KAFKA-1555), ZooKeeper mode: acks=all with min.insync 1 and unclean election on (Kafka 0.8's behaviour). Partition 0's leader cut off from its followers, not from ZooKeeper: the ISR shrinks to the leader, which acknowledges alone; then it is cut off from ZooKeeper too, the controller elects a follower outside the ISR, and on heal the old leader truncates what it acknowledged",
+        expected: "lost-write (acknowledged by an ISR of one, discarded by the unclean election)",
+        bug: Some(KAFKA_1555),
+        build: |s| kafka_1555(s, true),
+    },
+    Scenario {
+        name: "kafka-1555-fixed",
+        purpose: "kafka-1555 with unclean.leader.election.enable=false (the default since 0.11.0, KAFKA-4623): the same cuts; the controller has no ISR member to elect, partition 0 stays offline until the old leader comes back with everything it acknowledged",
+        expected: "valid (unavailable while the leader is cut off, nothing lost)",
+        bug: Some(KAFKA_1555),
+        build: |s| kafka_1555(s, false),
     },
 ];
