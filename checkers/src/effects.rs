@@ -21,6 +21,11 @@
 //! leading at once, judged there (`controller-split-brain`,
 //! `controller-same-epoch`).
 //!
+//! Transactions: each `transactional.id`'s state as its coordinator
+//! reports it goes to [`crate::txnstate`]: stretches in PrepareCommit /
+//! PrepareAbort, judged stuck past 15 s after the last fault stopped
+//! (`stuck-transaction`).
+//!
 //! The vacuous-pass guard: when the history has observer samples, the
 //! schedule had at least one fault and none had an observable effect, the
 //! verdict is `unknown`. Without any observer op, a warning says the
@@ -28,6 +33,7 @@
 
 use crate::checker::{Checker, CheckerOutput, Context, Invocation};
 use crate::leaders::{self, ControllerLeadership};
+use crate::txnstate::{self, TransactionStates};
 use crate::verdict::Validity;
 use crate::{CheckError, CheckOptions};
 use serde::{Deserialize, Serialize};
@@ -233,6 +239,10 @@ pub struct EffectsResults {
     /// hold none: ZooKeeper mode, older histories).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controllers: Option<ControllerLeadership>,
+    /// Transaction states as the coordinators report them (absent where
+    /// the samples hold none: no transactional workload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<TransactionStates>,
     /// One line a person reads.
     pub summary: String,
 }
@@ -256,6 +266,8 @@ pub struct Effects {
     unreadable: Vec<u64>,
     /// Each sample's KRaft voters' own views (samples that hold them).
     voters: Vec<(u64, BTreeMap<i32, VoterView>)>,
+    /// Each sample's transaction states (samples that hold them).
+    txns: Vec<(u64, BTreeMap<String, String>)>,
 }
 
 pub(crate) fn make(_opts: &CheckOptions) -> Box<dyn Checker> {
@@ -356,6 +368,11 @@ impl Checker for Effects {
                 }
             }
         }
+        if let Some(t) = r.transactions.as_ref().filter(|t| t.stuck > 0) {
+            out.anomaly_counts
+                .insert(crate::verdict::class::STUCK_TRANSACTION.to_string(), t.stuck);
+            out.validity = Validity::Invalid;
+        }
         if r.faults > 0 {
             if !observed {
                 out.warnings.push(format!(
@@ -380,6 +397,9 @@ impl Effects {
     fn sample(&mut self, time: u64, mut o: Observation) {
         if let Some(v) = o.voters.take() {
             self.voters.push((time, v));
+        }
+        if let Some(t) = o.transactions.take() {
+            self.txns.push((time, t));
         }
         for (id, name) in &o.brokers {
             self.brokers.insert(*id, name.clone());
@@ -576,6 +596,10 @@ impl Effects {
             partitions,
             controllers: (!self.voters.is_empty())
                 .then(|| leaders::analyse(&self.voters, self.last_time)),
+            transactions: (!self.txns.is_empty()).then(|| {
+                let last_stop = fi.intervals.iter().map(|f| f.end_ns).max().unwrap_or(0);
+                txnstate::analyse(&self.txns, last_stop, self.last_time)
+            }),
             summary: String::new(),
         };
         r.summary = summary_line(&r);
@@ -722,6 +746,10 @@ pub fn summary_line(r: &EffectsResults) -> String {
         s.push_str(&format!("; ok ops {:.0}/s", a.healthy));
     }
     if let Some(x) = r.controllers.as_ref().and_then(leaders::summary) {
+        s.push_str("; ");
+        s.push_str(&x);
+    }
+    if let Some(x) = r.transactions.as_ref().and_then(txnstate::summary) {
         s.push_str("; ");
         s.push_str(&x);
     }

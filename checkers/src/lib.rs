@@ -42,6 +42,7 @@ pub mod linear;
 pub mod queue;
 pub mod results;
 pub mod stats;
+pub mod txnstate;
 pub mod verdict;
 
 pub use linear::{check_edn_file, LinearResult};

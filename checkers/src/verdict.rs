@@ -169,9 +169,17 @@ pub mod class {
     pub const NONLINEARIZABLE: &str = "nonlinearizable";
     pub const CONTROLLER_SPLIT_BRAIN: &str = "controller-split-brain";
     pub const CONTROLLER_SAME_EPOCH: &str = "controller-same-epoch";
+    pub const STUCK_TRANSACTION: &str = "stuck-transaction";
 }
 
 static DEFINITIONS: &[(&str, &str)] = &[
+    (
+        class::STUCK_TRANSACTION,
+        "A transactional.id its coordinator reported in PrepareCommit or PrepareAbort for \
+         more than 15 s after both the last fault's stop and the start of that state: its \
+         markers' completion was never written, its producer can begin no other transaction \
+         (KAFKA-16352).",
+    ),
     (
         class::CONTROLLER_SPLIT_BRAIN,
         "Two KRaft controllers each answered, on their own listeners, that they were the \

@@ -256,6 +256,14 @@ pub struct Observation {
     /// (ZooKeeper mode, older histories).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voters: Option<std::collections::BTreeMap<i32, VoterView>>,
+    /// Transactional workloads: each `transactional.id`'s state as its
+    /// coordinator reports it (DescribeTransactions, Kafka ≥ 3.0: `Empty`,
+    /// `Ongoing`, `PrepareCommit`, `PrepareAbort`, `CompleteCommit`,
+    /// `CompleteAbort`, …), so that a transaction stuck half-completed
+    /// (KAFKA-16352) shows. Ids no coordinator answered for are left out;
+    /// absent where nothing was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// A ZooKeeper ensemble in an [`Observation`].

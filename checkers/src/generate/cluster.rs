@@ -107,6 +107,7 @@ impl Cluster {
             errors: Default::default(),
             zookeeper: None,
             voters: None,
+            transactions: None,
         }
     }
 }

@@ -73,6 +73,10 @@ pub struct ObserverConfig {
     /// one the brokers' Metadata names, and no quorum is asked.
     #[serde(default)]
     pub zookeeper: Vec<ObservedNode>,
+    /// The workload's `transactional.id`s: their states are asked of the
+    /// brokers (DescribeTransactions) each sample.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transactional_ids: Vec<String>,
     pub interval: Duration,
     /// Per request.
     pub timeout: Duration,
@@ -111,6 +115,7 @@ impl ObserverConfig {
                 .filter(|n| n.role.zookeeper)
                 .map(|n| node(n, ZOOKEEPER_PORT))
                 .collect(),
+            transactional_ids: vec![],
             interval: Self::INTERVAL,
             timeout: Self::TIMEOUT,
         }
@@ -138,6 +143,7 @@ impl SnapshotExt for Snapshot {
             && self.errors == o.errors
             && self.zookeeper == o.zookeeper
             && self.voters == o.voters
+            && self.transactions == o.transactions
     }
 }
 
@@ -302,6 +308,7 @@ mod tests {
             errors: BTreeMap::new(),
             zookeeper: None,
             voters: None,
+            transactions: None,
         }
     }
 
@@ -428,6 +435,7 @@ mod tests {
             brokers: vec![node(1, silent_addr), node(2, dead)],
             controllers: vec![node(1, silent_addr)],
             zookeeper: vec![],
+            transactional_ids: vec![],
             interval: Duration::from_millis(50),
             timeout: Duration::from_millis(200),
         };

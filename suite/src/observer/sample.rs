@@ -21,6 +21,7 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
     ApiKey, DescribeClusterRequest, DescribeClusterResponse, DescribeQuorumRequest,
     DescribeQuorumResponse, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse,
+    DescribeTransactionsRequest, DescribeTransactionsResponse, TransactionalId,
     MetadataRequest, MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
@@ -36,6 +37,8 @@ const METADATA: std::ops::RangeInclusive<i16> = 9..=12;
 const DESCRIBE_TOPIC_PARTITIONS: std::ops::RangeInclusive<i16> = 0..=0;
 /// DescribeCluster v2 (KIP-1073, Kafka ≥ 4.0) can include fenced brokers.
 const DESCRIBE_CLUSTER: std::ops::RangeInclusive<i16> = 2..=2;
+/// DescribeTransactions (KIP-664, Kafka ≥ 3.0).
+const DESCRIBE_TRANSACTIONS: std::ops::RangeInclusive<i16> = 0..=0;
 /// DescribeQuorum v0–v2 all carry the leader id and epoch.
 const DESCRIBE_QUORUM: std::ops::RangeInclusive<i16> = 0..=2;
 /// The KRaft metadata log.
@@ -65,6 +68,9 @@ struct BrokerAnswer {
     elr: Option<Result<DescribeTopicPartitionsResponse>>,
     /// `None`: the broker does not speak DescribeCluster v2.
     cluster: Option<Result<DescribeClusterResponse>>,
+    /// `None`: no transactional ids to ask, or the broker does not speak
+    /// DescribeTransactions.
+    txns: Option<Result<DescribeTransactionsResponse>>,
 }
 
 /// The observer's connections and the last state read, kept from one
@@ -92,10 +98,12 @@ impl Reader {
         let brokers = self.cfg.brokers.clone();
         let controllers = self.cfg.controllers.clone();
 
+        let ids = self.cfg.transactional_ids.clone();
         let broker_rounds = join_all(brokers.iter().map(|b| {
             let conn = self.conns.remove(&b.addr);
             let topic = topic.clone();
-            async move { broker_round(conn, b.addr, &topic, timeout).await }
+            let ids = &ids;
+            async move { broker_round(conn, b.addr, &topic, ids, timeout).await }
         }));
         let quorum_rounds = join_all(controllers.iter().map(|c| {
             let conn = self.conns.remove(&c.addr);
@@ -151,6 +159,9 @@ impl Reader {
             zookeeper_mode(&mut snap, &answers, &zk);
         }
         snap.voters = voters;
+        if !ids.is_empty() {
+            snap.transactions = Some(transaction_states(&answers));
+        }
         snap.read_ms = t0.elapsed().as_millis() as u64;
         let no_controller_source = if zk_mode {
             snap.errors.contains_key("metadata")
@@ -177,6 +188,7 @@ async fn broker_round(
     conn: Option<Conn>,
     addr: SocketAddr,
     topic: &str,
+    transactional_ids: &[String],
     timeout: Duration,
 ) -> (Option<Conn>, BrokerAnswer) {
     let mut answer = BrokerAnswer::default();
@@ -231,7 +243,44 @@ async fn broker_round(
             return (None, answer);
         }
     }
+    if let (false, Some(v)) = (
+        transactional_ids.is_empty(),
+        conn.version(ApiKey::DescribeTransactions, DESCRIBE_TRANSACTIONS),
+    ) {
+        let req = DescribeTransactionsRequest::default().with_transactional_ids(
+            transactional_ids
+                .iter()
+                .map(|id| TransactionalId(StrBytes::from_string(id.clone())))
+                .collect(),
+        );
+        let r = conn.call(&req, v, timeout).await;
+        let failed = r.is_err();
+        answer.txns = Some(r);
+        if failed {
+            return (None, answer);
+        }
+    }
     (Some(conn), answer)
+}
+
+/// Each transactional id's state, from the brokers that coordinate them
+/// (the others answer NOT_COORDINATOR for it); ids nobody answered for are
+/// left out. Two coordinators answering for one id (one still unaware it
+/// lost the partition) cannot be told apart here: the lowest broker id wins.
+fn transaction_states(answers: &[(&ObservedNode, BrokerAnswer)]) -> BTreeMap<String, String> {
+    let mut sorted: Vec<&(&ObservedNode, BrokerAnswer)> = answers.iter().collect();
+    sorted.sort_by_key(|(n, _)| n.id);
+    let mut out = BTreeMap::new();
+    for (_, a) in sorted {
+        let Some(Ok(r)) = &a.txns else { continue };
+        for t in &r.transaction_states {
+            if t.error_code == 0 {
+                out.entry(t.transactional_id.0.to_string())
+                    .or_insert_with(|| t.transaction_state.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Ask one node (a controller's own listener, or a broker that forwards)
@@ -589,6 +638,7 @@ fn build(
         errors,
         zookeeper: None,
         voters: None,
+        transactions: None,
     }
 }
 
@@ -622,6 +672,40 @@ mod tests {
             name: format!("c{id}"),
             addr: SocketAddr::from(([127, 0, 0, 1], 9000 + id as u16)),
         }
+    }
+
+    #[test]
+    fn transaction_states_come_from_the_coordinators() {
+        use kafka_protocol::messages::describe_transactions_response::TransactionState;
+        let st = |id: &str, err: i16, state: &str| {
+            TransactionState::default()
+                .with_transactional_id(TransactionalId(StrBytes::from_string(id.into())))
+                .with_error_code(err)
+                .with_transaction_state(StrBytes::from_string(state.into()))
+        };
+        let answer = |v: Vec<TransactionState>| BrokerAnswer {
+            txns: Some(Ok(
+                DescribeTransactionsResponse::default().with_transaction_states(v)
+            )),
+            ..Default::default()
+        };
+        let (a, b, c) = (node(1), node(2), node(3));
+        let answers = vec![
+            // NOT_COORDINATOR (16) for what it does not coordinate
+            (&b, answer(vec![st("t0", 16, ""), st("t1", 0, "PrepareCommit")])),
+            (&a, answer(vec![st("t0", 0, "Ongoing"), st("t1", 16, "")])),
+            (
+                &c,
+                BrokerAnswer {
+                    txns: Some(Err(anyhow!("timed out"))),
+                    ..Default::default()
+                },
+            ),
+        ];
+        let m = transaction_states(&answers);
+        assert_eq!(m["t0"], "Ongoing");
+        assert_eq!(m["t1"], "PrepareCommit");
+        assert_eq!(m.len(), 2);
     }
 
     #[test]
@@ -684,6 +768,7 @@ mod tests {
             brokers: vec![],
             controllers: vec![a.clone(), b.clone()],
             zookeeper: vec![],
+            transactional_ids: vec![],
             interval: Duration::from_millis(500),
             timeout: Duration::from_secs(2),
         };

@@ -246,6 +246,7 @@ async fn trial(
     // Dropping its handle (an early return) stops it too.
     let mut observe = ObserverConfig::for_cluster(cluster, &topic.name);
     observe.interval = spec.observer_interval;
+    observe.transactional_ids = workload.transactional_ids();
     let observer = Observer::spawn(observe, history.clone());
     let settings = spec.client_settings(&bootstrap, &topic.name);
     let driver = crate::clients::driver(&spec.driver).map_err(|e| anyhow!(e))?;
