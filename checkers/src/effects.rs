@@ -369,8 +369,10 @@ impl Checker for Effects {
             }
         }
         if let Some(t) = r.transactions.as_ref().filter(|t| t.stuck > 0) {
-            out.anomaly_counts
-                .insert(crate::verdict::class::STUCK_TRANSACTION.to_string(), t.stuck);
+            out.anomaly_counts.insert(
+                crate::verdict::class::STUCK_TRANSACTION.to_string(),
+                t.stuck,
+            );
             out.validity = Validity::Invalid;
         }
         if r.faults > 0 {
@@ -911,7 +913,11 @@ mod tests {
             let c = e.controllers.as_ref().expect("voters observed");
             assert_eq!(c.dual.len(), 1);
             assert!((c.longest_s - overlap_s as f64).abs() < 0.1, "{c:?}");
-            assert!(e.summary.contains("two controllers leading"), "{}", e.summary);
+            assert!(
+                e.summary.contains("two controllers leading"),
+                "{}",
+                e.summary
+            );
             let n = r
                 .anomaly_counts
                 .get(crate::verdict::class::CONTROLLER_SPLIT_BRAIN)
@@ -919,7 +925,11 @@ mod tests {
             if invalid {
                 assert_eq!(r.valid, Validity::Invalid, "{}", r.human_summary(3));
                 assert_eq!(n, Some(1));
-                assert!(r.summary.contains("1 controller-split-brain"), "{}", r.summary);
+                assert!(
+                    r.summary.contains("1 controller-split-brain"),
+                    "{}",
+                    r.summary
+                );
             } else {
                 assert_ne!(r.valid, Validity::Invalid, "{}", r.human_summary(3));
                 assert_eq!(n, None);

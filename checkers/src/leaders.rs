@@ -127,11 +127,7 @@ pub fn summary(c: &ControllerLeadership) -> Option<String> {
         .dual
         .iter()
         .max_by(|a, b| a.duration_s.total_cmp(&b.duration_s))?;
-    let who: Vec<String> = d
-        .leaders
-        .iter()
-        .map(|(v, e)| format!("{v}@{e}"))
-        .collect();
+    let who: Vec<String> = d.leaders.iter().map(|(v, e)| format!("{v}@{e}")).collect();
     Some(format!(
         "two controllers leading at once {} time(s), longest {:.1} s (voter@epoch: {}){}",
         c.dual.len(),

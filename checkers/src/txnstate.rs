@@ -156,20 +156,39 @@ mod tests {
     fn a_transaction_prepared_long_after_the_heal_is_stuck() {
         let s = vec![
             (S, states(&[("t0", "Ongoing"), ("t1", "Ongoing")])),
-            (10 * S, states(&[("t0", "PrepareCommit"), ("t1", "Ongoing")])),
-            (12 * S, states(&[("t0", "PrepareCommit"), ("t1", "PrepareAbort")])),
-            (14 * S, states(&[("t0", "PrepareCommit"), ("t1", "CompleteAbort")])),
+            (
+                10 * S,
+                states(&[("t0", "PrepareCommit"), ("t1", "Ongoing")]),
+            ),
+            (
+                12 * S,
+                states(&[("t0", "PrepareCommit"), ("t1", "PrepareAbort")]),
+            ),
+            (
+                14 * S,
+                states(&[("t0", "PrepareCommit"), ("t1", "CompleteAbort")]),
+            ),
         ];
         // The fault stopped at 20 s; the history ends at 80 s.
         let t = analyse(&s, 20 * S, 80 * S);
         assert_eq!(t.prepared.len(), 2);
-        let t0 = t.prepared.iter().find(|p| p.transactional_id == "t0").unwrap();
+        let t0 = t
+            .prepared
+            .iter()
+            .find(|p| p.transactional_id == "t0")
+            .unwrap();
         assert!(t0.stuck && t0.open);
         assert_eq!(t0.duration_s, 70.0);
-        let t1 = t.prepared.iter().find(|p| p.transactional_id == "t1").unwrap();
+        let t1 = t
+            .prepared
+            .iter()
+            .find(|p| p.transactional_id == "t1")
+            .unwrap();
         assert!(!t1.stuck && !t1.open);
         assert_eq!(t.stuck, 1);
-        assert!(summary(&t).unwrap().contains("t0 in PrepareCommit for 70.0 s"));
+        assert!(summary(&t)
+            .unwrap()
+            .contains("t0 in PrepareCommit for 70.0 s"));
         // The same, but the history ends 10 s after the heal: not judged.
         let t = analyse(&s, 20 * S, 30 * S);
         assert_eq!(t.stuck, 0);

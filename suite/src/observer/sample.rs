@@ -12,7 +12,6 @@
 use super::wire::Conn;
 use super::{ControllerState, ObservedNode, ObserverConfig, PartitionState, Snapshot};
 use crate::kafka::zookeeper::ZkStatus;
-use trial_histories::values::VoterView;
 use anyhow::{anyhow, bail, Result};
 use futures::future::join_all;
 use kafka_protocol::messages::describe_quorum_request::{self, TopicData};
@@ -21,14 +20,15 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
     ApiKey, DescribeClusterRequest, DescribeClusterResponse, DescribeQuorumRequest,
     DescribeQuorumResponse, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse,
-    DescribeTransactionsRequest, DescribeTransactionsResponse, TransactionalId,
-    MetadataRequest, MetadataResponse, TopicName,
+    DescribeTransactionsRequest, DescribeTransactionsResponse, MetadataRequest, MetadataResponse,
+    TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use trial_histories::values::EnsembleState;
+use trial_histories::values::VoterView;
 
 /// Metadata v9 is the first flexible version; v12 the last before v13's
 /// top-level error code (both carry leader epochs and offline replicas).
@@ -692,7 +692,10 @@ mod tests {
         let (a, b, c) = (node(1), node(2), node(3));
         let answers = vec![
             // NOT_COORDINATOR (16) for what it does not coordinate
-            (&b, answer(vec![st("t0", 16, ""), st("t1", 0, "PrepareCommit")])),
+            (
+                &b,
+                answer(vec![st("t0", 16, ""), st("t1", 0, "PrepareCommit")]),
+            ),
             (&a, answer(vec![st("t0", 0, "Ongoing"), st("t1", 16, "")])),
             (
                 &c,

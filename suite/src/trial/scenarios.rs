@@ -234,8 +234,14 @@ fn step_at(
 /// 1.5 × `controller.quorum.fetch.timeout.ms`, an affected one goes on
 /// leading.
 pub fn kafka_15489_script(t: Duration) -> Vec<ScriptStep> {
-    let (f, a) = (ScriptFault::CutFromControllers, ScriptTarget::ActiveController);
-    vec![step_at(t, 0.15, 0, true, f, a.clone()), step_at(t, 0.80, 0, false, f, a)]
+    let (f, a) = (
+        ScriptFault::CutFromControllers,
+        ScriptTarget::ActiveController,
+    );
+    vec![
+        step_at(t, 0.15, 0, true, f, a.clone()),
+        step_at(t, 0.80, 0, false, f, a),
+    ]
 }
 
 /// Jepsen 2013 (KAFKA-1555): partition 0's leader cut off from its
@@ -265,7 +271,14 @@ pub fn kafka_16352_script(t: Duration) -> Vec<ScriptStep> {
     let away = ScriptTarget::LeaderAwayFromCoordinator;
     let co = ScriptTarget::Coordinator;
     vec![
-        step_at(t, 0.10, 0, true, ScriptFault::CutFromCoordinator, away.clone()),
+        step_at(
+            t,
+            0.10,
+            0,
+            true,
+            ScriptFault::CutFromCoordinator,
+            away.clone(),
+        ),
         step_at(t, 0.20, 1, true, ScriptFault::Pause, co.clone()),
         step_at(t, 0.25, 1, false, ScriptFault::Pause, co),
         step_at(t, 0.55, 0, false, ScriptFault::CutFromCoordinator, away),

@@ -111,9 +111,9 @@ pub(crate) struct ScriptCluster<'a> {
 
 /// The coordinator a script targets, or why there is none.
 fn coordinator(c: &ScriptCluster<'_>) -> Result<String> {
-    c.coordinator
-        .clone()
-        .context("the script targets a transaction coordinator, and none is known (txn workload only)")
+    c.coordinator.clone().context(
+        "the script targets a transaction coordinator, and none is known (txn workload only)",
+    )
 }
 
 /// Turn a script into a schedule with fixed node names, now that the
@@ -203,14 +203,14 @@ pub(crate) fn resolve_script(
             | ScriptFault::CutFromBrokers
             | ScriptFault::CutFromCoordinator => {
                 let (side, what): (Vec<String>, &str) = match s.fault {
-                    ScriptFault::CutFromControllers => (c.controllers.to_vec(), "KRaft controllers"),
+                    ScriptFault::CutFromControllers => {
+                        (c.controllers.to_vec(), "KRaft controllers")
+                    }
                     ScriptFault::CutFromBrokers => (c.brokers.to_vec(), "brokers"),
                     _ => (vec![coordinator(c)?], "coordinator"),
                 };
-                let others: BTreeSet<String> = side
-                    .into_iter()
-                    .filter(|n| !nodes.contains(n))
-                    .collect();
+                let others: BTreeSet<String> =
+                    side.into_iter().filter(|n| !nodes.contains(n)).collect();
                 if others.is_empty() {
                     bail!("{:?} needs other {what} than {nodes:?}", s.fault);
                 }
@@ -347,7 +347,10 @@ mod tests {
             1,
         )
         .unwrap();
-        let Fault::Partition { grudge: Some(g), .. } = &s.actions[0].fault else {
+        let Fault::Partition {
+            grudge: Some(g), ..
+        } = &s.actions[0].fault
+        else {
             panic!()
         };
         assert_eq!(g["n1"], set(&["n2", "n3"]));
@@ -359,7 +362,10 @@ mod tests {
         assert!(resolve_script(&away, &c, Duration::from_secs(60), 1).is_err());
         c.coordinator = Some("n1".into());
         let s = resolve_script(&away, &c, Duration::from_secs(60), 1).unwrap();
-        let Fault::Partition { grudge: Some(g), .. } = &s.actions[0].fault else {
+        let Fault::Partition {
+            grudge: Some(g), ..
+        } = &s.actions[0].fault
+        else {
             panic!()
         };
         assert_eq!(g["n2"], set(&["n1"]), "partition 1's leader, away from n1");
