@@ -67,6 +67,10 @@ pub struct ControllerLeadership {
     pub same_epoch: u64,
 }
 
+/// A stretch under way: its start, the (voter, epoch) leaders seen, and
+/// whether two led in one epoch.
+type Stretch = (u64, BTreeSet<(i32, i32)>, bool);
+
 /// The leaders of one sample: (voter, epoch) of every voter that leads.
 fn leaders_of(views: &BTreeMap<i32, VoterView>) -> Vec<(i32, i32)> {
     views
@@ -85,8 +89,8 @@ pub fn analyse(samples: &[(u64, BTreeMap<i32, VoterView>)], end_ns: u64) -> Cont
     };
     let mut voters = BTreeSet::new();
     // The stretch under way: start, leaders seen, same epoch seen.
-    let mut cur: Option<(u64, BTreeSet<(i32, i32)>, bool)> = None;
-    let close = |c: (u64, BTreeSet<(i32, i32)>, bool), to: u64, open: bool| {
+    let mut cur: Option<Stretch> = None;
+    let close = |c: Stretch, to: u64, open: bool| {
         let to = to.max(c.0);
         DualLeadership {
             from_s: c.0 as f64 / NS_PER_S,

@@ -267,6 +267,14 @@ pub fn kafka_1555_script(t: Duration) -> Vec<ScriptStep> {
 /// affected release, drops the new epoch's pending completion: the
 /// transaction stays in PrepareCommit/PrepareAbort and that producer can
 /// begin no other (CONCURRENT_TRANSACTIONS) until the coordinator moves.
+///
+/// The timing matters: the old request times out 30 s
+/// (`request.timeout.ms`) after it was sent, and only a completion of the
+/// new epoch added before that is dropped. At 120 s: cut at 12 s, the
+/// coordinator paused 15.6–20.4 s (fenced after 3 s), back as leader by
+/// ~27 s, the old markers time out at ~42–46 s, the cut heals at 66 s. (A
+/// first version paused at 24–30 s: the old markers timed out at ~47 s,
+/// before the coordinator's next prepare at 49 s; nothing stuck.)
 pub fn kafka_16352_script(t: Duration) -> Vec<ScriptStep> {
     let away = ScriptTarget::LeaderAwayFromCoordinator;
     let co = ScriptTarget::Coordinator;
@@ -279,8 +287,8 @@ pub fn kafka_16352_script(t: Duration) -> Vec<ScriptStep> {
             ScriptFault::CutFromCoordinator,
             away.clone(),
         ),
-        step_at(t, 0.20, 1, true, ScriptFault::Pause, co.clone()),
-        step_at(t, 0.25, 1, false, ScriptFault::Pause, co),
+        step_at(t, 0.13, 1, true, ScriptFault::Pause, co.clone()),
+        step_at(t, 0.17, 1, false, ScriptFault::Pause, co),
         step_at(t, 0.55, 0, false, ScriptFault::CutFromCoordinator, away),
     ]
 }
