@@ -487,6 +487,12 @@ pub const SCENARIOS: &[Scenario] = &[
         build: |s| {
             let mut s = txn_base(s);
             s.abort_probability = 0.0;
+            // Dedicated controllers: a cut between two brokers must not cut
+            // a broker from the active controller too (with combined roles
+            // the cut coordinator was fenced for the whole cut and got its
+            // partitions back only at the heal).
+            s.cluster.split_roles = true;
+            s.cluster.controllers = Some(3);
             s.nemesis = NemesisPlan::Script(kafka_16352_script(s.time_limit));
             s
         },
@@ -506,3 +512,39 @@ pub const SCENARIOS: &[Scenario] = &[
         build: |s| kafka_1555(s, false),
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_bugs_run_an_affected_release_by_default_and_yield_to_the_caller() {
+        let bugs: Vec<&Scenario> = SCENARIOS.iter().filter(|s| s.bug.is_some()).collect();
+        assert!(bugs.len() >= 3);
+        for sc in bugs {
+            let b = sc.bug.expect("filtered");
+            assert!(sc.name.starts_with(&b.ticket.to_lowercase()), "{}", sc.name);
+            let s = sc.spec(TestSpec::new(sc.name));
+            assert_eq!(s.cluster.kafka_version.as_deref(), Some(b.default_version));
+            assert_eq!(s.cluster.mode, Some(b.default_mode));
+            s.validate().unwrap();
+            // A release chosen by the caller stays (the fixed one, say).
+            let mut base = TestSpec::new(sc.name);
+            base.cluster.kafka_version = Some("3.9.1".into());
+            assert_eq!(
+                sc.spec(base).cluster.kafka_version.as_deref(),
+                Some("3.9.1")
+            );
+        }
+        let s = SCENARIOS.iter().find(|s| s.name == "kafka-15489").unwrap();
+        let spec = s.spec(TestSpec::new(s.name));
+        assert!(spec.cluster.split_roles && spec.cluster.controllers == Some(3));
+        let NemesisPlan::Script(steps) = &spec.nemesis else {
+            panic!("scripted")
+        };
+        assert!(steps
+            .iter()
+            .all(|x| x.target == ScriptTarget::ActiveController
+                && x.fault == ScriptFault::CutFromControllers));
+    }
+}
