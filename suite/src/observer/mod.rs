@@ -155,6 +155,9 @@ pub struct FailValue {
 
 /// What to write for one sample, decided by [`ChangeDetector`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One Record per sample (two a second): its size does not matter, a box
+// would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Record {
     Nothing,
     Ok(Snapshot),
