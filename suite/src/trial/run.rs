@@ -211,7 +211,7 @@ async fn trial(
                 .filter(|n| n.role.broker)
                 .map(|n| n.role.name.clone())
                 .collect();
-            let coordinator = match workload.transactional_ids().first() {
+            let (coordinator, successor) = match workload.transactional_ids().first() {
                 Some(id)
                     if steps.iter().any(|s| {
                         matches!(
@@ -221,9 +221,13 @@ async fn trial(
                     }) =>
                 {
                     let b = coordinator_of(cluster, id).await?;
-                    names.get(&b).cloned()
+                    let next = successor_of(&bootstrap, id, b).await?;
+                    (
+                        names.get(&b).cloned(),
+                        next.and_then(|n| names.get(&n).cloned()),
+                    )
                 }
-                _ => None,
+                _ => (None, None),
             };
             let c = ScriptCluster {
                 parts: &parts,
@@ -234,6 +238,7 @@ async fn trial(
                 brokers: &broker_names,
                 active_controller,
                 coordinator,
+                successor,
             };
             resolve_script(steps, &c, spec.time_limit, spec.seed)?
         }
@@ -427,4 +432,26 @@ async fn coordinator_of(cluster: &Cluster, transactional_id: &str) -> Result<i32
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     Err(last.context(format!("the coordinator of {transactional_id}")))
+}
+
+/// The broker that would lead `transactional_id`'s `__transaction_state`
+/// partition if `coordinator` stopped: the first other replica in its ISR
+/// (Kafka elects the first live ISR member in replica order).
+async fn successor_of(bootstrap: &str, transactional_id: &str, coordinator: i32) -> Result<Option<i32>> {
+    use crate::kafka::txn::{transaction_state_partition, TRANSACTION_STATE_TOPIC};
+    let md = admin::metadata(bootstrap, Some(TRANSACTION_STATE_TOPIC), Duration::from_secs(10)).await?;
+    let p = transaction_state_partition(
+        transactional_id,
+        crate::kafka::config::TRANSACTION_STATE_PARTITIONS,
+    );
+    Ok(md
+        .topics
+        .get(TRANSACTION_STATE_TOPIC)
+        .and_then(|ps| ps.iter().find(|x| x.id == p))
+        .and_then(|x| {
+            x.replicas
+                .iter()
+                .find(|r| **r != coordinator && x.isr.contains(r))
+                .copied()
+        }))
 }

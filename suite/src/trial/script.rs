@@ -28,8 +28,11 @@ pub enum ScriptTarget {
     /// The transaction coordinator of the workload's first
     /// `transactional.id` when the trial starts.
     Coordinator,
-    /// The leader of the lowest test-topic partition that the
-    /// [`ScriptTarget::Coordinator`] does not lead.
+    /// The leader of the lowest test-topic partition led neither by the
+    /// [`ScriptTarget::Coordinator`] nor by the broker that would take its
+    /// `__transaction_state` partition over (so that a coordinator cut off
+    /// from this leader can still fetch from its successor, rejoin the ISR
+    /// and get its partition back).
     LeaderAwayFromCoordinator,
 }
 
@@ -107,6 +110,9 @@ pub(crate) struct ScriptCluster<'a> {
     pub active_controller: Option<String>,
     /// The coordinator of the workload's first `transactional.id`, if any.
     pub coordinator: Option<String>,
+    /// The broker that would take the coordinator's `__transaction_state`
+    /// partition over (the next replica in its ISR), if known.
+    pub successor: Option<String>,
 }
 
 /// The coordinator a script targets, or why there is none.
@@ -163,8 +169,13 @@ pub(crate) fn resolve_script(
                 let leader = ps
                     .iter()
                     .map(|p| name(&p.leader))
-                    .find(|l| *l != co)
-                    .with_context(|| format!("every partition is led by the coordinator {co}"))?;
+                    .find(|l| *l != co && Some(l) != c.successor.as_ref())
+                    .with_context(|| {
+                        format!(
+                            "every partition is led by the coordinator {co} or its successor {:?}",
+                            c.successor
+                        )
+                    })?;
                 [leader].into()
             }
         };
@@ -268,6 +279,7 @@ mod tests {
             brokers: &all[3..],
             active_controller: active.map(str::to_string),
             coordinator: None,
+            successor: None,
         }
     }
 
@@ -371,5 +383,9 @@ mod tests {
         assert_eq!(g["n2"], set(&["n1"]), "partition 1's leader, away from n1");
         assert_eq!(g["n1"], set(&["n2"]));
         assert!(g["n3"].is_empty());
+        // n2 would take over n1's transactions: no leader is away from both.
+        c.successor = Some("n2".into());
+        let e = resolve_script(&away, &c, Duration::from_secs(60), 1).unwrap_err();
+        assert!(e.to_string().contains("successor"), "{e}");
     }
 }
