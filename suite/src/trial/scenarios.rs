@@ -274,7 +274,14 @@ pub fn kafka_1555_script(t: Duration) -> Vec<ScriptStep> {
 /// coordinator paused 15.6–20.4 s (fenced after 3 s), back as leader by
 /// ~27 s, the old markers time out at ~42–46 s, the cut heals at 66 s. (A
 /// first version paused at 24–30 s: the old markers timed out at ~47 s,
-/// before the coordinator's next prepare at 49 s; nothing stuck.)
+/// before the coordinator's next prepare at 49 s; nothing stuck. With
+/// combined roles the cut also cut the coordinator from the active
+/// controller, so it stayed fenced until the heal; and when the cut-off
+/// leader was the coordinator's successor, the coordinator could not
+/// rejoin the ISR through it. Hence dedicated controllers and
+/// [`ScriptTarget::LeaderAwayFromCoordinator`].) Still a race: it needs a
+/// transaction of that coordinator prepared, with its markers in flight to
+/// the cut-off leader, when the pause begins.
 pub fn kafka_16352_script(t: Duration) -> Vec<ScriptStep> {
     let away = ScriptTarget::LeaderAwayFromCoordinator;
     let co = ScriptTarget::Coordinator;
