@@ -437,9 +437,18 @@ async fn coordinator_of(cluster: &Cluster, transactional_id: &str) -> Result<i32
 /// The broker that would lead `transactional_id`'s `__transaction_state`
 /// partition if `coordinator` stopped: the first other replica in its ISR
 /// (Kafka elects the first live ISR member in replica order).
-async fn successor_of(bootstrap: &str, transactional_id: &str, coordinator: i32) -> Result<Option<i32>> {
+async fn successor_of(
+    bootstrap: &str,
+    transactional_id: &str,
+    coordinator: i32,
+) -> Result<Option<i32>> {
     use crate::kafka::txn::{transaction_state_partition, TRANSACTION_STATE_TOPIC};
-    let md = admin::metadata(bootstrap, Some(TRANSACTION_STATE_TOPIC), Duration::from_secs(10)).await?;
+    let md = admin::metadata(
+        bootstrap,
+        Some(TRANSACTION_STATE_TOPIC),
+        Duration::from_secs(10),
+    )
+    .await?;
     let p = transaction_state_partition(
         transactional_id,
         crate::kafka::config::TRANSACTION_STATE_PARTITIONS,
