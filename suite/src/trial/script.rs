@@ -22,6 +22,11 @@ pub enum ScriptTarget {
     FollowersOf(i32),
     /// Named nodes.
     Nodes(Vec<String>),
+    /// The ZooKeeper ensemble's leader at the moment the step starts
+    /// (asked of the ensemble then: `zk-leader`); kill and pause hit its
+    /// ZooKeeper process, isolate cuts it from the ensemble and the
+    /// brokers. ZooKeeper mode only.
+    ZookeeperLeader,
 }
 
 impl ScriptFault {
@@ -81,6 +86,35 @@ pub(crate) fn resolve_script(
     let name = |id: &i32| names.get(id).cloned().unwrap_or_else(|| format!("id{id}"));
     let mut actions = vec![];
     for s in steps {
+        if s.target == ScriptTarget::ZookeeperLeader {
+            let fault = match s.fault {
+                ScriptFault::Kill => Fault::Kill {
+                    process: ProcessRole::ZooKeeper,
+                    target: Target::ZkLeader,
+                    nodes: None,
+                },
+                ScriptFault::Pause => Fault::Pause {
+                    process: ProcessRole::ZooKeeper,
+                    target: Target::ZkLeader,
+                    nodes: None,
+                },
+                ScriptFault::Isolate => Fault::Partition {
+                    topology: Topology::ZkLeader,
+                    grudge: None,
+                },
+                other => anyhow::bail!(
+                    "a scripted {other:?} cannot hit the ZooKeeper leader (it acts on brokers)"
+                ),
+            };
+            actions.push(Action {
+                at_ms: s.at.as_millis() as u64,
+                id: s.id,
+                phase: if s.start { Phase::Start } else { Phase::Stop },
+                seed,
+                fault,
+            });
+            continue;
+        }
         let nodes: BTreeSet<String> = match &s.target {
             ScriptTarget::LeaderOf(p) => {
                 let part = parts
@@ -101,6 +135,7 @@ pub(crate) fn resolve_script(
                     .collect()
             }
             ScriptTarget::Nodes(v) => v.iter().cloned().collect(),
+            ScriptTarget::ZookeeperLeader => unreachable!("resolved above"),
         };
         let fault = match s.fault {
             ScriptFault::Kill => Fault::Kill {
