@@ -518,3 +518,47 @@ fn zookeeper_targets_in_the_dry_run_plan_and_refused_without_an_ensemble() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("no ZooKeeper ensemble"), "{err}");
 }
+
+/// Releases and modes that cannot go together are refused before anything
+/// starts (no Docker, no Maven), with exit 3 and the supported range.
+#[test]
+fn impossible_release_and_mode_pairs_exit_3_naming_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["test", "--kafka-version", "4.0.0", "--mode", "zookeeper"][..],
+        &["test", "--kafka-version", "3.2.3", "--mode", "kraft"][..],
+        &["test", "--kafka-version", "2.7.1"][..],
+        &["test", "--kafka-version", "4.1.0", "--zookeeper", "3"][..],
+        &[
+            "cluster",
+            "up",
+            "--kafka-version",
+            "4.4.0",
+            "--mode",
+            "zookeeper",
+        ][..],
+        &[
+            "scenario",
+            "run",
+            "safe",
+            "--kafka-version",
+            "3.1.0",
+            "--mode",
+            "kraft",
+        ][..],
+    ] {
+        let out = bin()
+            .arg("--store")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {e}");
+        assert!(
+            e.contains("KRaft mode runs Kafka 3.3.0 to 4.x, ZooKeeper mode Kafka 2.8.0 to 3.9.x"),
+            "{args:?}: {e}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -40,13 +40,23 @@ fn observations(report: &Report) -> Vec<Value> {
         .collect()
 }
 
-async fn assert_torn_down() {
+/// Nothing of the trial's cluster is left: no container, no network.
+async fn assert_torn_down(report: &Report) {
+    let id = &report.cluster_id;
     let d = engine::connect().await.unwrap();
     let left = docker::find_clusters(&d).await.unwrap();
     assert!(
-        left.is_empty(),
-        "containers remain after the trial: {:?}",
-        left.iter().map(|c| &c.id).collect::<Vec<_>>()
+        left.iter().all(|c| &c.id != id),
+        "containers of cluster {id} remain after the trial"
+    );
+    let nets = d
+        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+        .await
+        .unwrap();
+    assert!(
+        nets.iter()
+            .all(|n| n.name.as_deref() != Some(&format!("kt-{id}"))),
+        "the network of cluster {id} remains after the trial"
     );
 }
 
@@ -104,5 +114,100 @@ async fn kafka_3_6_in_kraft_mode_runs_a_checked_trial_with_a_leader_kill() {
         "the observer saw the KRaft controller"
     );
     assert_leader_kill_bit_and_nothing_was_lost(&report);
-    assert_torn_down().await;
+    assert_torn_down(&report).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kafka_3_9_with_a_zookeeper_ensemble_survives_broker_and_zookeeper_leader_kills() {
+    let _serial = kafka_trial::testing::serial().await;
+    let spec = TestSpec::new("zookeeper-3.9")
+        .kafka_version("3.9.1")
+        .zookeeper(3)
+        .nodes(3)
+        .partitions(2)
+        .acks_all()
+        .idempotence(true)
+        .time_limit(Duration::from_secs(32))
+        .rate(150.0)
+        .seed(9)
+        .store(store())
+        .script(vec![
+            step(4_000, 0, true, ScriptFault::Kill, ScriptTarget::LeaderOf(0)),
+            step(
+                13_000,
+                0,
+                false,
+                ScriptFault::Kill,
+                ScriptTarget::LeaderOf(0),
+            ),
+            step(
+                17_000,
+                1,
+                true,
+                ScriptFault::Kill,
+                ScriptTarget::ZookeeperLeader,
+            ),
+            step(
+                26_000,
+                1,
+                false,
+                ScriptFault::Kill,
+                ScriptTarget::ZookeeperLeader,
+            ),
+        ]);
+    let report = run(spec)
+        .await
+        .expect("the trial runs on 3.9.1 with ZooKeeper");
+    eprintln!("{}", kafka_trial::trial::summary(&report));
+    let t = json(&report, "test.json");
+    assert_eq!(t["cluster"]["kafka_version"], "3.9.1");
+    assert_eq!(t["cluster"]["mode"], "zookeeper");
+    // The ZooKeeper leader's kill hit a z node's ZooKeeper process, and the
+    // ensemble elected another leader.
+    let h = trial_histories::read_history(&report.run_dir.join("history.jsonl")).unwrap();
+    let zk_kill = h
+        .ops
+        .iter()
+        .find(|o| {
+            o.f.as_str() == "start-kill"
+                && o.kind == trial_histories::OpType::Info
+                && o.value.get().contains("zookeeper")
+        })
+        .expect("a kill of a ZooKeeper process was recorded");
+    let v: Value = serde_json::from_str(zk_kill.value.get()).unwrap();
+    let killed = v["nodes"][0].as_str().expect("the killed node").to_string();
+    assert!(killed.starts_with('z'), "{v}");
+    let obs = observations(&report);
+    assert!(
+        obs.iter()
+            .any(|o| o["zookeeper"]["leader"].as_str() == Some(killed.as_str())),
+        "the observer saw {killed} lead the ensemble before the kill"
+    );
+    assert!(
+        obs.iter()
+            .any(|o| o["zookeeper"]["leader"].as_str().is_some()
+                && o["zookeeper"]["leader"].as_str() != Some(killed.as_str())
+                && o["zookeeper"]["members"][&killed] != "leader"),
+        "the observer saw another ZooKeeper leader after the kill"
+    );
+    assert!(
+        obs.iter()
+            .any(|o| o["controller"]["id"].as_i64() >= Some(1)),
+        "the observer saw the ZooKeeper-elected controller"
+    );
+    let r = json(&report, "results.json");
+    let zk_effect = r["checkers"]["effects"]["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["nodes"][0] == killed.as_str())
+        .expect("the ZooKeeper kill's interval")
+        .clone();
+    assert_eq!(zk_effect["effect"], true, "{zk_effect}");
+    assert!(
+        zk_effect["zookeeper_leader_changes"].as_u64() >= Some(1),
+        "{zk_effect}"
+    );
+    assert_leader_kill_bit_and_nothing_was_lost(&report);
+    assert_torn_down(&report).await;
 }

@@ -399,6 +399,7 @@ mod tests {
                         exit_code: results.exit_code(),
                         results,
                         interrupted: true,
+                        cluster_id: "stand-in".into(),
                         cluster_ready_secs: 1.0,
                         outcomes: (0, 0, 0),
                         sends_ok: 0,

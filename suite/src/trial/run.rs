@@ -94,6 +94,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         tracing::warn!("collecting node logs: {e:#}");
     }
     let td = cluster.teardown().await;
+    let cluster_id = cluster.id.clone();
     drop(cluster);
     let (counters, workload_secs) = outcome?;
     td?;
@@ -123,6 +124,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         exit_code: results.exit_code(),
         results,
         interrupted: interrupted.load(Ordering::SeqCst),
+        cluster_id,
         cluster_ready_secs,
         outcomes: (ok, fail, info),
         sends_ok: counters.sends_ok.load(Ordering::Relaxed),

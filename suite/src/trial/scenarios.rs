@@ -253,9 +253,9 @@ pub fn kafka_1555_script(t: Duration) -> Vec<ScriptStep> {
     let l = ScriptTarget::LeaderOf(0);
     vec![
         step_at(t, 0.15, 0, true, ScriptFault::CutFromBrokers, l.clone()),
-        step_at(t, 0.45, 1, true, ScriptFault::Isolate, l.clone()),
+        step_at(t, 0.45, 1, true, ScriptFault::IsolateAll, l.clone()),
         step_at(t, 0.50, 0, false, ScriptFault::CutFromBrokers, l.clone()),
-        step_at(t, 0.80, 1, false, ScriptFault::Isolate, l),
+        step_at(t, 0.80, 1, false, ScriptFault::IsolateAll, l),
     ]
 }
 

@@ -34,6 +34,11 @@ pub enum ScriptTarget {
     /// from this leader can still fetch from its successor, rejoin the ISR
     /// and get its partition back).
     LeaderAwayFromCoordinator,
+    /// The ZooKeeper ensemble's leader at the moment the step starts
+    /// (asked of the ensemble then: `zk-leader`); kill and pause hit its
+    /// ZooKeeper process, isolate cuts it from the ensemble and the
+    /// brokers. ZooKeeper mode only.
+    ZookeeperLeader,
 }
 
 impl ScriptFault {
@@ -42,7 +47,7 @@ impl ScriptFault {
         match self {
             ScriptFault::Kill => FaultKind::Kill,
             ScriptFault::Pause => FaultKind::Pause,
-            ScriptFault::Isolate => FaultKind::Partition,
+            ScriptFault::Isolate | ScriptFault::IsolateAll => FaultKind::Partition,
             ScriptFault::LoseUnfsynced => FaultKind::LoseUnfsynced,
             ScriptFault::PowerLoss => FaultKind::PowerLoss,
             ScriptFault::CutFromControllers
@@ -58,8 +63,12 @@ impl ScriptFault {
 pub enum ScriptFault {
     Kill,
     Pause,
-    /// Isolate the nodes from every other node, ZooKeeper's included.
+    /// Isolate the nodes from every other broker-side node (a ZooKeeper
+    /// ensemble stays connected).
     Isolate,
+    /// Isolate the nodes from every other node, the ZooKeeper ensemble's
+    /// included (a broker that loses its ZooKeeper session).
+    IsolateAll,
     /// Kill each node's broker and drop its un-fsynced writes; the stop
     /// starts it again.
     LoseUnfsynced,
@@ -136,6 +145,35 @@ pub(crate) fn resolve_script(
     let name = |id: &i32| names.get(id).cloned().unwrap_or_else(|| format!("id{id}"));
     let mut actions = vec![];
     for s in steps {
+        if s.target == ScriptTarget::ZookeeperLeader {
+            let fault = match s.fault {
+                ScriptFault::Kill => Fault::Kill {
+                    process: ProcessRole::ZooKeeper,
+                    target: Target::ZkLeader,
+                    nodes: None,
+                },
+                ScriptFault::Pause => Fault::Pause {
+                    process: ProcessRole::ZooKeeper,
+                    target: Target::ZkLeader,
+                    nodes: None,
+                },
+                ScriptFault::Isolate => Fault::Partition {
+                    topology: Topology::ZkLeader,
+                    grudge: None,
+                },
+                other => anyhow::bail!(
+                    "a scripted {other:?} cannot hit the ZooKeeper leader (it acts on brokers)"
+                ),
+            };
+            actions.push(Action {
+                at_ms: s.at.as_millis() as u64,
+                id: s.id,
+                phase: if s.start { Phase::Start } else { Phase::Stop },
+                seed,
+                fault,
+            });
+            continue;
+        }
         let nodes: BTreeSet<String> = match &s.target {
             ScriptTarget::LeaderOf(p) => {
                 let part = parts
@@ -178,6 +216,7 @@ pub(crate) fn resolve_script(
                     })?;
                 [leader].into()
             }
+            ScriptTarget::ZookeeperLeader => unreachable!("resolved above"),
         };
         let fault = match s.fault {
             ScriptFault::Kill => Fault::Kill {
@@ -198,10 +237,15 @@ pub(crate) fn resolve_script(
                 target: Target::All,
                 nodes: Some(nodes),
             },
-            ScriptFault::Isolate => {
+            ScriptFault::Isolate | ScriptFault::IsolateAll => {
+                let zookeeper: &[String] = if s.fault == ScriptFault::IsolateAll {
+                    c.zookeeper
+                } else {
+                    &[]
+                };
                 let rest: BTreeSet<String> = all
                     .iter()
-                    .chain(c.zookeeper)
+                    .chain(zookeeper)
                     .filter(|n| !nodes.contains(*n))
                     .cloned()
                     .collect();
@@ -383,6 +427,30 @@ mod tests {
         assert_eq!(g["n2"], set(&["n1"]), "partition 1's leader, away from n1");
         assert_eq!(g["n1"], set(&["n2"]));
         assert!(g["n3"].is_empty());
+        // Isolate keeps ZooKeeper connected; IsolateAll cuts it too.
+        let zk: Vec<String> = vec!["z1".into()];
+        let mut with_zk = cluster(&parts, &names, &all, &ctl, None);
+        with_zk.zookeeper = &zk;
+        for (fault, cut) in [
+            (ScriptFault::Isolate, false),
+            (ScriptFault::IsolateAll, true),
+        ] {
+            let s = resolve_script(
+                &[step(fault, ScriptTarget::LeaderOf(0))],
+                &with_zk,
+                Duration::from_secs(60),
+                1,
+            )
+            .unwrap();
+            let Fault::Partition {
+                grudge: Some(g), ..
+            } = &s.actions[0].fault
+            else {
+                panic!()
+            };
+            assert_eq!(g["n1"].contains("z1"), cut, "{fault:?}");
+            assert_eq!(s.zookeeper, zk);
+        }
         // n2 would take over n1's transactions: no leader is away from both.
         c.successor = Some("n2".into());
         let e = resolve_script(&away, &c, Duration::from_secs(60), 1).unwrap_err();

@@ -2,7 +2,7 @@
 //! so that a run can be repeated), how its nemesis is driven
 //! ([`NemesisPlan`]), and what it found ([`Report`]).
 
-use super::script::{ScriptStep, ScriptTarget};
+use super::script::{ScriptFault, ScriptStep, ScriptTarget};
 use crate::clients::ClientSettings;
 use crate::clients::{Acks, Isolation};
 use crate::kafka::{ClusterSpec, NodeRole, Timing};
@@ -287,6 +287,17 @@ impl TestSpec {
             }
             NemesisPlan::Script(steps) => {
                 for s in steps {
+                    if s.target == ScriptTarget::ZookeeperLeader {
+                        if self.cluster.zookeeper_count() == 0 {
+                            bail!("a scripted fault targets the ZooKeeper leader, but this cluster runs in KRaft mode (no ZooKeeper ensemble)");
+                        }
+                        if !matches!(
+                            s.fault,
+                            ScriptFault::Kill | ScriptFault::Pause | ScriptFault::Isolate
+                        ) {
+                            bail!("a scripted {:?} cannot hit the ZooKeeper leader (it acts on brokers)", s.fault);
+                        }
+                    }
                     if let ScriptTarget::LeaderOf(p) | ScriptTarget::FollowersOf(p) = s.target {
                         if p < 0 || p as u32 >= self.partitions {
                             bail!(
@@ -401,6 +412,9 @@ pub struct Report {
     /// 0 valid, 1 anomalies, 2 unknown.
     pub exit_code: u8,
     pub interrupted: bool,
+    /// The cluster's id (its containers are `kt-<id>-<node>`), torn down
+    /// by the time the report exists.
+    pub cluster_id: String,
     /// Seconds from start until the cluster answered.
     pub cluster_ready_secs: f64,
     /// (ok, fail, info) completions of the workload.
