@@ -15,9 +15,15 @@
 //! - `DescribeTopicPartitions` (KIP-966, Kafka ≥ 3.8) where eligible leader
 //!   replicas are on: each partition's ELR;
 //! - `DescribeCluster` v2 (KIP-1073, Kafka ≥ 4.0) with fenced brokers;
-//! - `DescribeQuorum` from the controllers' own listener (Kafka ≥ 3.7 lets a
-//!   client talk to controllers; a broker forwards it otherwise): the active
-//!   controller and the metadata quorum's leader epoch.
+//! - `DescribeQuorum` from each controller's own listener (3.6.2 answers
+//!   there too, measured; a broker forwards it if no controller answers):
+//!   the active controller and the metadata quorum's leader epoch, and each
+//!   controller's own belief (`voters`: only a leader answers, the others
+//!   refuse with NOT_LEADER_OR_FOLLOWER), so two controllers that both lead
+//!   (KAFKA-15489) show;
+//! - `DescribeTransactions` (Kafka ≥ 3.0) from every broker, for the
+//!   workload's `transactional.id`s: each one's state at its coordinator
+//!   (`transactions`), so a transaction left prepared (KAFKA-16352) shows.
 //!
 //! In ZooKeeper mode there is no quorum to ask: the controller is the
 //! broker Metadata names (elected through ZooKeeper), and every ZooKeeper
