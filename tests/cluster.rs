@@ -7,7 +7,6 @@ use kafka_trial::clients::rdkafka::{RdConsumer, RdProducer};
 use kafka_trial::clients::{Acks, ClientSettings, Consumer, Producer, SendOutcome, StartAt};
 use kafka_trial::cluster::Cluster;
 use kafka_trial::kafka::{admin, ClusterSpec};
-use kafka_trial::platform::docker::{self, engine};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,24 +41,6 @@ async fn produce(s: &ClientSettings, values: std::ops::Range<u64>) -> Vec<(i32, 
     })
     .await
     .unwrap()
-}
-
-async fn assert_no_leftovers(id: &str) {
-    let d = engine::connect().await.unwrap();
-    let found = docker::find_clusters(&d).await.unwrap();
-    assert!(
-        found.iter().all(|c| c.id != id),
-        "containers of cluster {id} remain after teardown"
-    );
-    let nets = d
-        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
-        .await
-        .unwrap();
-    assert!(
-        nets.iter()
-            .all(|n| n.name.as_deref() != Some(&format!("kt-{id}"))),
-        "network of cluster {id} remains after teardown"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -163,7 +144,7 @@ async fn leader_kill_loses_nothing_with_rf3_and_the_broker_rejoins_the_isr() {
     assert_eq!(nodes.len(), 3);
     cluster.teardown().await.expect("teardown");
     drop(cluster);
-    assert_no_leftovers(&id).await;
+    kafka_trial::testing::assert_no_leftovers(&id).await;
 }
 
 #[tokio::test]
@@ -196,5 +177,5 @@ async fn a_dropped_cluster_leaves_nothing_behind() {
         ProcessState::Running
     );
     drop(cluster); // no explicit teardown: Drop must do it
-    assert_no_leftovers(&id).await;
+    kafka_trial::testing::assert_no_leftovers(&id).await;
 }

@@ -5,7 +5,6 @@
 //! Needs a Docker engine, debootstrap and Maven (`bash .ci/setup`); the
 //! first run resolves each release's jars from Maven Central (seconds).
 
-use kafka_trial::platform::docker::{self, engine};
 use kafka_trial::trial::{run, Report, ScriptFault, ScriptStep, ScriptTarget, TestSpec};
 use serde_json::Value;
 use std::time::Duration;
@@ -38,26 +37,6 @@ fn observations(report: &Report) -> Vec<Value> {
         .filter(|o| o.f.as_str() == "observe" && o.kind == trial_histories::OpType::Ok)
         .map(|o| serde_json::from_str(o.value.get()).unwrap())
         .collect()
-}
-
-/// Nothing of the trial's cluster is left: no container, no network.
-async fn assert_torn_down(report: &Report) {
-    let id = &report.cluster_id;
-    let d = engine::connect().await.unwrap();
-    let left = docker::find_clusters(&d).await.unwrap();
-    assert!(
-        left.iter().all(|c| &c.id != id),
-        "containers of cluster {id} remain after the trial"
-    );
-    let nets = d
-        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
-        .await
-        .unwrap();
-    assert!(
-        nets.iter()
-            .all(|n| n.name.as_deref() != Some(&format!("kt-{id}"))),
-        "the network of cluster {id} remains after the trial"
-    );
 }
 
 /// The leader kill, judged: the fault bit (a new leader), nothing
@@ -114,7 +93,7 @@ async fn kafka_3_6_in_kraft_mode_runs_a_checked_trial_with_a_leader_kill() {
         "the observer saw the KRaft controller"
     );
     assert_leader_kill_bit_and_nothing_was_lost(&report);
-    assert_torn_down(&report).await;
+    kafka_trial::testing::assert_no_leftovers(&report.cluster_id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -209,5 +188,5 @@ async fn kafka_3_9_with_a_zookeeper_ensemble_survives_broker_and_zookeeper_leade
         "{zk_effect}"
     );
     assert_leader_kill_bit_and_nothing_was_lost(&report);
-    assert_torn_down(&report).await;
+    kafka_trial::testing::assert_no_leftovers(&report.cluster_id).await;
 }

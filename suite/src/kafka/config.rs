@@ -231,58 +231,38 @@ impl ClusterSpec {
     /// controller?, ZooKeeper?). ZooKeeper nodes z1..zK come first (they
     /// start first), with ids 200+i that no broker has; their `myid` is i.
     pub fn layout(&self) -> Vec<NodeRole> {
+        let broker = |i: usize, controller: bool| NodeRole {
+            name: format!("n{i}"),
+            id: i as i32,
+            broker: true,
+            controller,
+            zookeeper: false,
+        };
         let mut v = vec![];
-        if self.mode() == Mode::Zookeeper {
-            for i in 1..=self.zookeeper_count() {
-                v.push(NodeRole {
+        match (self.mode(), self.split_roles) {
+            (Mode::Zookeeper, _) => {
+                v.extend((1..=self.zookeeper_count()).map(|i| NodeRole {
                     name: format!("z{i}"),
                     id: ZOOKEEPER_ID_BASE + i as i32,
                     broker: false,
                     controller: false,
                     zookeeper: true,
-                });
+                }));
+                v.extend((1..=self.nodes).map(|i| broker(i, false)));
             }
-            for i in 1..=self.nodes {
-                v.push(NodeRole {
-                    name: format!("n{i}"),
-                    id: i as i32,
-                    broker: true,
-                    controller: false,
-                    zookeeper: false,
-                });
-            }
-            return v;
-        }
-        if self.split_roles {
-            let k = self.controllers.unwrap_or(3);
-            for i in 1..=k {
-                v.push(NodeRole {
+            (Mode::Kraft, true) => {
+                v.extend((1..=self.controllers.unwrap_or(3)).map(|i| NodeRole {
                     name: format!("c{i}"),
                     id: 100 + i as i32,
                     broker: false,
                     controller: true,
                     zookeeper: false,
-                });
+                }));
+                v.extend((1..=self.nodes).map(|i| broker(i, false)));
             }
-            for i in 1..=self.nodes {
-                v.push(NodeRole {
-                    name: format!("n{i}"),
-                    id: i as i32,
-                    broker: true,
-                    controller: false,
-                    zookeeper: false,
-                });
-            }
-        } else {
-            let k = self.controllers.unwrap_or(self.nodes.min(5));
-            for i in 1..=self.nodes {
-                v.push(NodeRole {
-                    name: format!("n{i}"),
-                    id: i as i32,
-                    broker: true,
-                    controller: i <= k,
-                    zookeeper: false,
-                });
+            (Mode::Kraft, false) => {
+                let k = self.controllers.unwrap_or(self.nodes.min(5));
+                v.extend((1..=self.nodes).map(|i| broker(i, i <= k)));
             }
         }
         v
