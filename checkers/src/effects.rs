@@ -68,20 +68,6 @@ struct Sample {
     zookeeper: Option<(Option<String>, BTreeSet<String>)>,
 }
 
-/// The members of an ensemble that serve (lead, follow or run alone).
-fn serving(e: &trial_histories::values::EnsembleState) -> BTreeSet<String> {
-    e.members
-        .iter()
-        .filter(|(_, m)| {
-            matches!(
-                m.as_str(),
-                "leader" | "follower" | "standalone" | "observer"
-            )
-        })
-        .map(|(n, _)| n.clone())
-        .collect()
-}
-
 /// What changed between two consecutive samples.
 #[derive(Debug, Default, Clone)]
 struct Change {
@@ -426,7 +412,10 @@ impl Effects {
             controller: o.controller.map(|c| (c.id, i64::from(c.epoch))),
             fenced: o.fenced.map(|f| f.into_iter().collect()),
             unreachable: o.unreachable.into_iter().collect(),
-            zookeeper: o.zookeeper.as_ref().map(|e| (e.leader.clone(), serving(e))),
+            zookeeper: o
+                .zookeeper
+                .as_ref()
+                .map(|e| (e.leader.clone(), e.serving().cloned().collect())),
         });
     }
 

@@ -281,6 +281,22 @@ pub struct EnsembleState {
     pub epochs: std::collections::BTreeMap<String, i64>,
 }
 
+impl EnsembleState {
+    /// The members that serve clients: they lead, follow, observe or run
+    /// alone (not `not-serving`, not `unreachable`).
+    pub fn serving(&self) -> impl Iterator<Item = &String> {
+        self.members
+            .iter()
+            .filter(|(_, m)| {
+                matches!(
+                    m.as_str(),
+                    "leader" | "follower" | "standalone" | "observer"
+                )
+            })
+            .map(|(n, _)| n)
+    }
+}
+
 /// One KRaft voter's own view in an [`Observation`]: a voter answers
 /// DescribeQuorum only while it is the leader (with its epoch); otherwise
 /// it refuses with NOT_LEADER_OR_FOLLOWER.

@@ -154,16 +154,7 @@ pub fn digest_observations(path: &Path) -> io::Result<Observations> {
                     if z.leader.is_some() && !o.nodes.contains(&name) {
                         o.nodes.push(name.clone());
                     }
-                    let serving = z
-                        .members
-                        .values()
-                        .filter(|m| {
-                            matches!(
-                                m.as_str(),
-                                "leader" | "follower" | "standalone" | "observer"
-                            )
-                        })
-                        .count();
+                    let serving = z.serving().count();
                     let epoch = z
                         .leader
                         .as_ref()
