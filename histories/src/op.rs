@@ -127,6 +127,16 @@ pub enum F {
     Rebalance,
     /// A client closed and reopened its connection after an error.
     Crash,
+    /// A group member committed offsets (value: [`crate::values::Commit`]).
+    Commit,
+    /// After heal: the group's committed offsets (value:
+    /// [`crate::values::Committed`]).
+    Committed,
+    /// A group member left its group cleanly (closed its consumer).
+    Leave,
+    /// A group member stopped polling on purpose (value:
+    /// [`crate::values::Stall`]).
+    Stall,
     /// After heal: a fresh consumer read one partition from offset 0 to its
     /// high watermark (value: [`crate::values::FinalRead`]).
     FinalRead,
@@ -149,6 +159,10 @@ impl F {
             F::Subscribe => "subscribe",
             F::Rebalance => "rebalance",
             F::Crash => "crash",
+            F::Commit => "commit",
+            F::Committed => "committed",
+            F::Leave => "leave",
+            F::Stall => "stall",
             F::FinalRead => "final-read",
             F::Heal => "heal",
             F::Observe => "observe",
@@ -158,9 +172,10 @@ impl F {
 
     /// May a completion of this `f` stand alone, without an invocation of
     /// its own (also while another op of its process is in flight)? True of
-    /// `crash` and `rebalance`: a client reports them as they happen.
+    /// `crash`, `rebalance` and `commit` (an asynchronous or automatic
+    /// commit's outcome): a client reports them as they happen.
     pub fn can_stand_alone(&self) -> bool {
-        matches!(self, F::Crash | F::Rebalance)
+        matches!(self, F::Crash | F::Rebalance | F::Commit)
     }
 
     pub fn parse(s: &str) -> F {
@@ -172,6 +187,10 @@ impl F {
             "subscribe" => F::Subscribe,
             "rebalance" => F::Rebalance,
             "crash" => F::Crash,
+            "commit" => F::Commit,
+            "committed" => F::Committed,
+            "leave" => F::Leave,
+            "stall" => F::Stall,
             "final-read" => F::FinalRead,
             "heal" => F::Heal,
             "observe" => F::Observe,

@@ -85,6 +85,13 @@ impl<'de> Deserialize<'de> for Record {
 pub struct Poll {
     #[serde(default)]
     pub records: Vec<Record>,
+    /// Group workloads: the application "crashed" after this poll returned
+    /// and before it processed the records (the next op of the process is
+    /// its `crash`). The records were delivered (the log holds them) but
+    /// not consumed: with auto-commit their offsets may still be committed
+    /// — Kafka's documented at-most-once window.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unprocessed: bool,
 }
 
 /// Manual assignment of partitions (`assign`), or the assignment a
@@ -115,6 +122,108 @@ pub struct Assignment {
     /// Partitions taken away by this op (their position is forgotten).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revoked: Vec<Partition>,
+    /// Group workloads (`rebalance`): the partitions this event newly gave
+    /// the member (with the cooperative and KIP-848 protocols an
+    /// assignment arrives in increments; with the eager protocol it is the
+    /// whole of `partitions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<Partition>,
+    /// Group workloads: the member's generation (classic protocol: the
+    /// group's generation id; KIP-848 `consumer` protocol: the member
+    /// epoch) when the client reported the event; absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i32>,
+    /// Group workloads: the member id the coordinator gave this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// Group workloads: the group's committed offset of each partition in
+    /// `added`, fetched by the member when it was assigned (the offset its
+    /// reading starts from; a partition with nothing committed is left
+    /// out: it starts at the log start, `auto.offset.reset=earliest`).
+    /// Not a `seek`: the position checks of the queue checker treat an
+    /// added partition as starting anywhere, the group checker compares
+    /// the first record read with this.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub committed: Vec<(Partition, Offset)>,
+    /// Group workloads: the revocation is a loss (the member learned it had
+    /// been removed from the group: session timeout, poll interval
+    /// exceeded, fenced), not a revocation it was asked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lost: bool,
+    /// Group workloads: when the client reported the event, in nanoseconds
+    /// since the test started (the op's `time` is when it was written,
+    /// which may be up to one poll later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
+}
+
+/// How a group member commits its offsets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommitMode {
+    /// `commit(offsets, Sync)` after every poll that returned records:
+    /// `commit` invoke, then its completion.
+    #[default]
+    Sync,
+    /// `commit(offsets, Async)` after every poll; the outcome arrives later
+    /// in the client's commit callback: a standalone `commit` completion.
+    Async,
+    /// `enable.auto.commit=true`: the client commits what polls returned
+    /// every `auto.commit.interval.ms` and on close; each outcome its
+    /// commit callback reports is a standalone `commit` completion.
+    Auto,
+}
+
+impl CommitMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommitMode::Sync => "sync",
+            CommitMode::Async => "async",
+            CommitMode::Auto => "auto",
+        }
+    }
+}
+
+/// A group member's offset commit (`commit`).
+///
+/// `sync`: an `invoke` then `ok` (the coordinator accepted it), `fail` (it
+/// definitely did not: rejected — illegal generation, unknown member,
+/// fenced or stale member epoch, rebalance in progress — or refused by the
+/// client before sending), or `info` (unknown: a timeout, a lost
+/// connection, the coordinator moved). `async` / `auto`: a standalone
+/// completion of the same types when the client's commit callback fires.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub mode: CommitMode,
+    /// Per partition, the committed offset: the next record to read.
+    pub offsets: Vec<(Partition, Offset)>,
+    /// The member's generation when it committed (as on `Assignment`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i32>,
+    /// An explicit reset (e.g. a seek back and commit on purpose): this
+    /// commit may go backwards.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
+}
+
+/// After heal, the group's committed offsets as a fresh client fetched
+/// them (`committed`, process `final`): per partition the committed
+/// offset, partitions with nothing committed left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Committed {
+    pub group: String,
+    pub offsets: Vec<(Partition, Offset)>,
+}
+
+/// A group member's deliberate pause (`stall`): it stops polling for `ms`
+/// milliseconds (invoke, then `ok` when it goes on). Longer than
+/// `max.poll.interval.ms`, the client leaves the group and its partitions
+/// are given to others; the member's next commit is a zombie's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stall {
+    pub ms: u64,
 }
 
 /// Subscription to topics in a consumer group.
@@ -123,6 +232,17 @@ pub struct Subscribe {
     pub topics: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// Group workloads: `group.protocol` (`classic` or `consumer`, KIP-848).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Group workloads: the assignor (`partition.assignment.strategy` with
+    /// `classic`: `range`, `roundrobin`, `cooperative-sticky`; with
+    /// `consumer`, the broker's: `uniform`, `range`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignor: Option<String>,
+    /// Group workloads: how the member commits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<CommitMode>,
 }
 
 /// After heal, a fresh consumer read a whole partition: every record from
@@ -206,7 +326,10 @@ mod tests {
                     partition: Some(0),
                     offset: Some(9),
                 }),
-                MicroOp::Poll(Poll { records: vec![] }),
+                MicroOp::Poll(Poll {
+                    records: vec![],
+                    ..Default::default()
+                }),
             ],
             offsets: vec![(0, 10)],
             abort: false,

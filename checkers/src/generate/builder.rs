@@ -107,7 +107,15 @@ impl Builder {
                 value,
             })
             .collect();
-        self.op(w(p), OpType::Ok, F::Poll, &Poll { records })
+        self.op(
+            w(p),
+            OpType::Ok,
+            F::Poll,
+            &Poll {
+                records,
+                ..Default::default()
+            },
+        )
     }
 
     /// A poll that timed out (info).
@@ -231,6 +239,7 @@ impl Builder {
                         value,
                     })
                     .collect(),
+                ..Default::default()
             }));
         }
         self.op(

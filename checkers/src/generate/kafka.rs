@@ -232,6 +232,7 @@ impl Sim<'_> {
                 .copied()
                 .filter(|p| !parts.contains(p))
                 .collect(),
+            ..Default::default()
         }
     }
 
@@ -301,6 +302,7 @@ impl Sim<'_> {
                     partitions: parts.clone(),
                     seek: Vec::new(),
                     revoked,
+                    ..Default::default()
                 },
             );
             self.workers[w].assigned = parts;
@@ -385,7 +387,15 @@ impl Sim<'_> {
                         records[0].value = x;
                         records[0].key = key_of(x);
                     }
-                    self.emit(proc_, OpType::Ok, F::Poll, &Poll { records });
+                    self.emit(
+                        proc_,
+                        OpType::Ok,
+                        F::Poll,
+                        &Poll {
+                            records,
+                            ..Default::default()
+                        },
+                    );
                     self.note_ok();
                 } else {
                     // The consumer may have moved on without our knowing.
@@ -505,7 +515,15 @@ impl Sim<'_> {
     fn poll_as(&mut self, p: u64, records: Vec<Record>) {
         let c = Process::Worker(p);
         self.emit(c.clone(), OpType::Invoke, F::Poll, &());
-        self.emit(c, OpType::Ok, F::Poll, &Poll { records });
+        self.emit(
+            c,
+            OpType::Ok,
+            F::Poll,
+            &Poll {
+                records,
+                ..Default::default()
+            },
+        );
     }
 
     /// A transaction by a fresh process: `plan` is (value, partition,
@@ -742,6 +760,7 @@ fn txn_value(
     if let Some(r) = polled {
         ops.push(MicroOp::Poll(Poll {
             records: r.to_vec(),
+            ..Default::default()
         }));
     }
     Txn {

@@ -332,6 +332,7 @@ impl Sim<'_> {
             let s = Subscribe {
                 topics: vec!["txn".into()],
                 group: Some("kt-group".into()),
+                ..Default::default()
             };
             self.emit(proc_, OpType::Invoke, F::Subscribe, &s, None);
             self.workers[w].busy = Some(Busy::Subscribe);
@@ -392,6 +393,7 @@ impl Sim<'_> {
                     revoked: old.into_iter().filter(|p| !parts.contains(p)).collect(),
                     partitions: parts,
                     seek,
+                    ..Default::default()
                 };
                 self.emit(proc_, OpType::Invoke, F::Assign, &a, None);
                 self.workers[w].busy = Some(Busy::Assign(a));
@@ -436,6 +438,7 @@ impl Sim<'_> {
             partitions: parts.clone(),
             seek,
             revoked,
+            ..Default::default()
         };
         self.emit(
             Process::Worker(w as u64),
@@ -474,7 +477,16 @@ impl Sim<'_> {
             Busy::Poll => {
                 if self.rng.pct(95) {
                     let records = self.read(w);
-                    self.emit(proc_, OpType::Ok, F::Poll, &Poll { records }, None);
+                    self.emit(
+                        proc_,
+                        OpType::Ok,
+                        F::Poll,
+                        &Poll {
+                            records,
+                            ..Default::default()
+                        },
+                        None,
+                    );
                 } else {
                     self.emit(proc_, OpType::Info, F::Poll, &(), Some("poll timed out"));
                 }
@@ -495,6 +507,7 @@ impl Sim<'_> {
                 let s = Subscribe {
                     topics: vec!["txn".into()],
                     group: Some("kt-group".into()),
+                    ..Default::default()
                 };
                 self.emit(proc_, OpType::Ok, F::Subscribe, &s, None);
                 self.workers[w].subscribed = true;
@@ -533,7 +546,10 @@ impl Sim<'_> {
                         t.polled.push(r.partition);
                     }
                 }
-                MicroOp::Poll(Poll { records })
+                MicroOp::Poll(Poll {
+                    records,
+                    ..Default::default()
+                })
             }
         };
         t.results.push(r);

@@ -235,6 +235,7 @@ impl Sim<'_> {
             partitions: parts.to_vec(),
             seek: seek.iter().map(|&(p, o)| (p, o as Offset)).collect(),
             revoked: Vec::new(),
+            ..Default::default()
         };
         self.emit(Process::Worker(p), OpType::Invoke, F::Assign, &a, None);
         self.emit(Process::Worker(p), OpType::Ok, F::Assign, &a, None);
@@ -246,7 +247,10 @@ impl Sim<'_> {
             Process::Worker(p),
             OpType::Ok,
             F::Poll,
-            &Poll { records },
+            &Poll {
+                records,
+                ..Default::default()
+            },
             None,
         )
     }
@@ -268,6 +272,7 @@ impl Sim<'_> {
                     } else {
                         Vec::new()
                     },
+                    ..Default::default()
                 }),
             })
             .collect();

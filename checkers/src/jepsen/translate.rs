@@ -657,6 +657,7 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                         } else {
                             o.with_value(&Poll {
                                 records: records(kv)?,
+                                ..Default::default()
                             })
                         }
                     }
@@ -667,6 +668,7 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                                 Mop::Send { k, off, v } => MicroOp::Send(send(*k, *off, *v)?),
                                 Mop::Poll(kv) => MicroOp::Poll(Poll {
                                     records: records(kv)?,
+                                    ..Default::default()
                                 }),
                             });
                         }
@@ -702,6 +704,7 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                         Vec::new()
                     },
                     revoked: if completion { revoked } else { Vec::new() },
+                    ..Default::default()
                 };
                 Op::new(p.clone(), jop.kind, F::Assign).with_value(&a)
             }
@@ -709,6 +712,7 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                 let s = Subscribe {
                     topics: vec![TOPIC.to_string()],
                     group: None,
+                    ..Default::default()
                 };
                 let op = Op::new(p.clone(), jop.kind, F::Subscribe).with_value(&s);
                 if matches!(jop.kind, OpType::Ok | OpType::Info) {
@@ -723,6 +727,7 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                         partitions: now.iter().map(|k| *k as i32).collect(),
                         seek: Vec::new(),
                         revoked: held.difference(&now).map(|k| *k as i32).collect(),
+                        ..Default::default()
                     };
                     *held = now;
                     let r = Op::new(p.clone(), OpType::Info, F::Rebalance)

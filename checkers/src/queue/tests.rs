@@ -62,6 +62,7 @@ fn txn_done(b: &mut Builder, p: u64, kind: OpType, sends: &[(u64, i32, i64)], po
         .collect();
     ops.push(MicroOp::Poll(Poll {
         records: polled.to_vec(),
+        ..Default::default()
     }));
     let t = Txn {
         ops,
@@ -176,7 +177,10 @@ fn reads_of_aborted_transactions_prove_records_exist() {
             Process::Worker(6),
             OpType::Info,
             F::Poll,
-            &Poll { records: recs },
+            &Poll {
+                records: recs,
+                ..Default::default()
+            },
         );
         b
     };

@@ -67,6 +67,7 @@ fn attach(s: &Shared, p: &Process, c: &dyn Consumer, rng: &mut ChaCha8Rng) {
                 seek: parts.iter().map(|&p| (p, 0)).collect(),
                 partitions: parts,
                 revoked: vec![],
+                ..Default::default()
             };
             ctx.record(Op::new(p.clone(), OpType::Invoke, F::Assign).with_value(&v));
             let done = match c.assign(&v.partitions, StartAt::Beginning) {
@@ -81,6 +82,7 @@ fn attach(s: &Shared, p: &Process, c: &dyn Consumer, rng: &mut ChaCha8Rng) {
             let v = Subscribe {
                 topics: vec![ctx.settings.topic.clone()],
                 group: Some(ctx.group.clone()),
+                ..Default::default()
             };
             ctx.record(Op::new(p.clone(), OpType::Invoke, F::Subscribe).with_value(&v));
             let done = match c.subscribe() {
@@ -162,7 +164,10 @@ fn record_poll(s: &Shared, p: &Process, records: Vec<Record>, error: Option<Stri
         // Records came back before the error: the poll did happen.
         _ => (OpType::Ok, None),
     };
-    let mut op = Op::new(p.clone(), t, F::Poll).with_value(&Poll { records });
+    let mut op = Op::new(p.clone(), t, F::Poll).with_value(&Poll {
+        records,
+        ..Default::default()
+    });
     if let Some(e) = v {
         op = op.with_error(e);
     }

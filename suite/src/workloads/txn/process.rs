@@ -146,6 +146,7 @@ impl<'a> Proc<'a> {
             partitions: parts.clone(),
             seek: vec![],
             revoked,
+            ..Default::default()
         };
         ctx.record(Op::new(self.p.clone(), OpType::Invoke, F::Assign).with_value(&v));
         let result = client
