@@ -35,6 +35,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parse `--commit`.
+pub fn parse_commit(s: &str) -> Result<trial_histories::values::CommitMode, String> {
+    use trial_histories::values::CommitMode;
+    match s {
+        "sync" => Ok(CommitMode::Sync),
+        "async" => Ok(CommitMode::Async),
+        "auto" => Ok(CommitMode::Auto),
+        _ => Err(format!("{s:?}: commit is sync, async or auto")),
+    }
+}
+
 /// Parse `--isolation`.
 pub fn parse_isolation(s: &str) -> Result<Isolation, String> {
     match s.trim().replace('-', "_").as_str() {
@@ -135,6 +146,24 @@ pub struct TestArgs {
     /// txn workload: chance that a transaction is aborted on purpose.
     #[arg(long, default_value_t = crate::workloads::default_abort_probability())]
     pub abort_probability: f64,
+    /// group workload: group.protocol, classic or consumer (KIP-848, Kafka ≥ 4.0).
+    #[arg(long, value_enum, default_value = "classic")]
+    pub group_protocol: crate::clients::GroupProtocol,
+    /// group workload: the assignor (classic: range, roundrobin,
+    /// cooperative-sticky; consumer: uniform, range). Default: the client's.
+    #[arg(long)]
+    pub assignor: Option<String>,
+    /// group workload: how members commit: sync (after each poll), async, auto.
+    #[arg(long, default_value = "sync", value_parser = parse_commit)]
+    pub commit: trial_histories::values::CommitMode,
+    /// group workload: chance per poll that a member leaves and a new one
+    /// joins 1–3 s later.
+    #[arg(long, default_value_t = 0.0)]
+    pub churn_probability: f64,
+    /// group workload: chance per poll that a member stalls past
+    /// max.poll.interval.ms before committing.
+    #[arg(long, default_value_t = 0.0)]
+    pub stall_probability: f64,
     /// Client driver: rdkafka.
     #[arg(long, default_value = "rdkafka")]
     pub driver: String,
@@ -206,6 +235,13 @@ impl TestArgs {
         spec.workload = self.workload.clone();
         spec.isolation = self.isolation;
         spec.abort_probability = self.abort_probability;
+        spec.group = crate::workloads::GroupOptions {
+            protocol: self.group_protocol,
+            assignor: self.assignor.clone(),
+            commit: self.commit,
+            churn_probability: self.churn_probability,
+            stall_probability: self.stall_probability,
+        };
         spec.driver = self.driver.clone();
         spec.observer_interval = self.observer_interval;
         spec.seed = self.seed;
@@ -296,6 +332,9 @@ pub struct ScenarioRunArgs {
     /// txn workload: chance that a transaction is aborted on purpose.
     #[arg(long)]
     pub abort_probability: Option<f64>,
+    /// group scenarios: group.protocol, classic or consumer (KIP-848).
+    #[arg(long, value_enum)]
+    pub group_protocol: Option<crate::clients::GroupProtocol>,
     /// Run the brokers on kt-lazyfs even when the scenario has no
     /// filesystem fault (the same trial with and without it measures its
     /// cost).
@@ -321,6 +360,7 @@ impl ScenarioRunArgs {
             nemesis_interval: None,
             isolation: None,
             abort_probability: None,
+            group_protocol: None,
             lazyfs: false,
             dry_run: false,
         }
@@ -359,6 +399,10 @@ impl ScenarioRunArgs {
         opt(
             "--abort-probability",
             self.abort_probability.map(|x| x.to_string()),
+        );
+        opt(
+            "--group-protocol",
+            self.group_protocol.map(|p| p.as_str().to_string()),
         );
         if self.lazyfs {
             w.push("--lazyfs".into());
@@ -404,6 +448,9 @@ pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) ->
     }
     if let Some(p) = a.abort_probability {
         spec.abort_probability = p;
+    }
+    if let Some(p) = a.group_protocol {
+        spec.group.protocol = p;
     }
     if let Some(v) = &a.kafka_version {
         spec.cluster.kafka_version = Some(v.clone());

@@ -272,6 +272,113 @@ pub trait TxnClient: Send {
     ) -> Result<Vec<(Partition, Option<i64>)>, String>;
 }
 
+/// `group.protocol` of a group member.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupProtocol {
+    /// The classic protocol (JoinGroup/SyncGroup; the client's assignor:
+    /// eager `range`/`roundrobin`, or `cooperative-sticky`).
+    #[default]
+    Classic,
+    /// KIP-848's consumer protocol (Kafka ≥ 4.0): the coordinator assigns
+    /// (`uniform` or `range`), members reconcile incrementally.
+    Consumer,
+}
+
+impl GroupProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        }
+    }
+}
+
+/// What a group member needs besides [`ClientSettings`].
+#[derive(Debug, Clone)]
+pub struct GroupSettings {
+    pub group: String,
+    pub protocol: GroupProtocol,
+    /// The assignor (`partition.assignment.strategy` for `classic`,
+    /// `group.remote.assignor` for `consumer`); `None`: the client's default.
+    pub assignor: Option<String>,
+    pub commit: trial_histories::values::CommitMode,
+    /// `max.poll.interval.ms`: a member that does not poll this long
+    /// leaves the group.
+    pub max_poll_interval: Duration,
+}
+
+/// The outcome of an offset commit: `Ok` the coordinator accepted it,
+/// `Fail` it definitely did not (a refusal: illegal generation, unknown
+/// member, fenced or stale member epoch, rebalance in progress, not in a
+/// group), `Info` unknown (timeouts, lost connections, coordinator moves).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Ok,
+    Fail(String),
+    Info(String),
+}
+
+/// What happened to a group member, as its client reported it, with when.
+#[derive(Debug, Clone)]
+pub enum GroupEvent {
+    /// Partitions were added to the member's assignment.
+    Assigned {
+        added: Vec<Partition>,
+        /// The whole assignment after the event.
+        whole: Vec<Partition>,
+        generation: Option<i32>,
+        member: Option<String>,
+        /// The group's committed offsets of `added` as the member fetched
+        /// them on assignment.
+        committed: Vec<(Partition, i64)>,
+        at: std::time::Instant,
+    },
+    /// Partitions were taken away (`lost`: the member had been removed
+    /// from the group).
+    Revoked {
+        revoked: Vec<Partition>,
+        whole: Vec<Partition>,
+        lost: bool,
+        generation: Option<i32>,
+        member: Option<String>,
+        at: std::time::Instant,
+    },
+    /// An asynchronous or automatic commit's outcome (the commit callback).
+    Committed {
+        offsets: Vec<(Partition, i64)>,
+        outcome: CommitOutcome,
+        generation: Option<i32>,
+        at: std::time::Instant,
+    },
+}
+
+/// One poll of a group member: records, then the events that happened
+/// after them (a poll stops at the first rebalance).
+#[derive(Debug, Default)]
+pub struct GroupPoll {
+    pub records: Vec<Record>,
+    pub error: Option<String>,
+    pub events: Vec<GroupEvent>,
+}
+
+/// A consumer-group member of the test topic (subscribe, poll, commit).
+pub trait GroupMember: Send {
+    fn subscribe(&self) -> Result<(), String>;
+    /// Poll for up to `max` records or `within`; stops early at a rebalance.
+    fn poll(&self, max: usize, within: Duration) -> GroupPoll;
+    /// Commit these offsets (the next record to read per partition) and wait.
+    fn commit_sync(&self, offsets: &[(Partition, i64)]) -> CommitOutcome;
+    /// Start committing these offsets; the outcome is a later
+    /// [`GroupEvent::Committed`]. `Err`: refused at once.
+    fn commit_async(&self, offsets: &[(Partition, i64)]) -> Result<(), String>;
+    /// The member's generation (member epoch) now.
+    fn generation(&self) -> Option<i32>;
+    /// Leave the group and close; returns what was reported while closing
+    /// (the final revocation, an automatic final commit).
+    fn close(self: Box<Self>) -> Vec<GroupEvent>;
+}
+
 /// A kind of client.
 pub trait Driver: Send + Sync + std::fmt::Debug {
     /// `rdkafka`, …
@@ -286,6 +393,25 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         _t: &TxnSettings,
     ) -> Result<Box<dyn TxnClient>, String> {
         Err(format!("the {} driver has no transactions", self.name()))
+    }
+    /// A consumer-group member (not yet subscribed).
+    fn group_member(
+        &self,
+        _s: &ClientSettings,
+        _g: &GroupSettings,
+    ) -> Result<Box<dyn GroupMember>, String> {
+        Err(format!("the {} driver has no group members", self.name()))
+    }
+    /// The group's committed offsets of these partitions (those with
+    /// nothing committed are left out), read without joining the group.
+    fn committed(
+        &self,
+        _s: &ClientSettings,
+        _group: &str,
+        _partitions: &[Partition],
+        _within: Duration,
+    ) -> Result<Vec<(Partition, i64)>, String> {
+        Err(format!("the {} driver cannot read committed offsets", self.name()))
     }
 }
 

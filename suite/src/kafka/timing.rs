@@ -50,6 +50,12 @@ impl Timing {
                 ("controller.quorum.fetch.timeout.ms", "1500"),
                 // consumer groups may use short sessions
                 ("group.min.session.timeout.ms", "1000"),
+                // and so may KIP-848 groups (the broker holds their session
+                // and heartbeat; older releases ignore these names)
+                ("group.consumer.min.session.timeout.ms", "1000"),
+                ("group.consumer.session.timeout.ms", "3000"),
+                ("group.consumer.min.heartbeat.interval.ms", "500"),
+                ("group.consumer.heartbeat.interval.ms", "500"),
                 // leadership returns to the preferred replica soon after heal
                 ("leader.imbalance.check.interval.seconds", "5"),
             ],

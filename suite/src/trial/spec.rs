@@ -41,6 +41,10 @@ pub enum NemesisPlan {
     Script(Vec<ScriptStep>),
 }
 
+/// The first release whose consumer group protocol (KIP-848,
+/// `group.protocol=consumer`) is generally available.
+pub const KIP_848_SINCE: crate::kafka::KafkaVersion = crate::kafka::KafkaVersion::new(4, 0, 0);
+
 /// Everything a trial needs; written to `test.json` so a run can be repeated.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestSpec {
@@ -70,6 +74,9 @@ pub struct TestSpec {
     /// `txn` workload: chance that a transaction is aborted on purpose.
     #[serde(default = "crate::workloads::default_abort_probability")]
     pub abort_probability: f64,
+    /// `group` workload: protocol, assignor, commit mode, churn, stalls.
+    #[serde(default)]
+    pub group: crate::workloads::GroupOptions,
     pub acks: Acks,
     pub idempotence: bool,
     #[serde(with = "secs")]
@@ -116,6 +123,7 @@ impl TestSpec {
             send_ratio: 0.5,
             isolation: Isolation::ReadCommitted,
             abort_probability: crate::workloads::default_abort_probability(),
+            group: crate::workloads::GroupOptions::default(),
             acks: Acks::All,
             idempotence: false,
             message_timeout: t.message,
@@ -276,6 +284,24 @@ impl TestSpec {
         if !(0.0..=1.0).contains(&self.abort_probability) {
             bail!("--abort-probability must be within 0..1");
         }
+        if !(0.0..=1.0).contains(&self.group.churn_probability)
+            || !(0.0..=1.0).contains(&self.group.stall_probability)
+        {
+            bail!("--churn-probability and --stall-probability must be within 0..1");
+        }
+        if self.group.protocol == crate::clients::GroupProtocol::Consumer {
+            let old = match self.cluster.version() {
+                Some(v) => v.parse::<crate::kafka::KafkaVersion>()? < KIP_848_SINCE,
+                None => false,
+            };
+            if old || self.cluster.mode() == crate::kafka::Mode::Zookeeper {
+                bail!(
+                    "--group-protocol consumer (KIP-848) needs Kafka {KIP_848_SINCE} or newer in KRaft mode; this run is {} in {} mode",
+                    self.cluster.version().unwrap_or_else(|| "the newest 4.x".into()),
+                    self.cluster.mode()
+                );
+            }
+        }
         if self.idempotence && self.acks != Acks::All {
             bail!("--idempotence needs --acks all (librdkafka enforces it)");
         }
@@ -366,6 +392,7 @@ impl TestSpec {
             send_ratio: self.send_ratio,
             isolation: self.isolation,
             abort_probability: self.abort_probability,
+            group: self.group.clone(),
         }
     }
 

@@ -15,6 +15,7 @@
 //! Adding a workload: a module implementing [`Workload`] and one line in
 //! [`registry`] (the test-only `trivial` workload shows the whole of it).
 
+pub mod group;
 pub mod pacing;
 pub mod queue;
 #[cfg(test)]
@@ -55,6 +56,43 @@ pub struct WorkloadOptions {
     /// `txn`: chance that a transaction is aborted on purpose.
     #[serde(default = "default_abort_probability")]
     pub abort_probability: f64,
+    /// `group`: the members' group protocol, assignor and commit mode, and
+    /// their churn and stalls.
+    #[serde(default)]
+    pub group: GroupOptions,
+}
+
+/// The `group` workload's knobs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GroupOptions {
+    #[serde(default)]
+    pub protocol: crate::clients::GroupProtocol,
+    /// `None`: the protocol's default (`classic`: range then roundrobin,
+    /// eager; `consumer`: the broker's, uniform).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignor: Option<String>,
+    #[serde(default)]
+    pub commit: trial_histories::values::CommitMode,
+    /// Chance per poll that a member leaves the group cleanly and a new
+    /// member joins 1–3 s later.
+    #[serde(default)]
+    pub churn_probability: f64,
+    /// Chance per poll with records that the member stalls (stops polling,
+    /// heartbeats go on) past `max.poll.interval.ms` before committing.
+    #[serde(default)]
+    pub stall_probability: f64,
+}
+
+impl Default for GroupOptions {
+    fn default() -> Self {
+        GroupOptions {
+            protocol: crate::clients::GroupProtocol::Classic,
+            assignor: None,
+            commit: trial_histories::values::CommitMode::Sync,
+            churn_probability: 0.0,
+            stall_probability: 0.0,
+        }
+    }
 }
 
 /// `--abort-probability`'s default.
@@ -143,7 +181,11 @@ pub type Build = fn(&WorkloadOptions) -> Box<dyn Workload>;
 /// Every workload, by name: one line each.
 pub fn registry() -> Vec<(&'static str, Build)> {
     #[allow(unused_mut)]
-    let mut r: Vec<(&'static str, Build)> = vec![("queue", queue::build), ("txn", txn::build)];
+    let mut r: Vec<(&'static str, Build)> = vec![
+        ("queue", queue::build),
+        ("txn", txn::build),
+        ("group", group::build),
+    ];
     #[cfg(test)]
     r.push(("trivial", trivial::build));
     r
@@ -284,6 +326,7 @@ mod tests {
             send_ratio: 0.5,
             isolation: crate::clients::Isolation::ReadCommitted,
             abort_probability: 0.1,
+            group: GroupOptions::default(),
         }
     }
 

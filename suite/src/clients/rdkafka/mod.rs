@@ -5,10 +5,11 @@
 //! loses it): `NOT_PERSISTED` is a `fail`, `POSSIBLY_PERSISTED` and
 //! `PERSISTED` errors are `info` (the contract in [`crate::clients`]).
 
+pub mod group;
 pub mod txn;
 
 use super::{
-    ClientSettings, Consumer, Driver, OnDelivery, PollResult, Producer, Rebalanced, SendOutcome,
+    ClientSettings, Consumer, Driver, GroupMember, GroupSettings, OnDelivery, PollResult, Producer, Rebalanced, SendOutcome,
     StartAt, TxnClient, TxnSettings,
 };
 use rdkafka::config::ClientConfig as RdConfig;
@@ -45,13 +46,29 @@ impl Driver for Rdkafka {
     ) -> Result<Box<dyn TxnClient>, String> {
         txn::RdTxn::new(s, t).map(|c| Box::new(c) as Box<dyn TxnClient>)
     }
+    fn group_member(
+        &self,
+        s: &ClientSettings,
+        g: &GroupSettings,
+    ) -> Result<Box<dyn GroupMember>, String> {
+        group::RdMember::new(s, g).map(|c| Box::new(c) as Box<dyn GroupMember>)
+    }
+    fn committed(
+        &self,
+        s: &ClientSettings,
+        group: &str,
+        partitions: &[Partition],
+        within: Duration,
+    ) -> Result<Vec<(Partition, i64)>, String> {
+        group::committed(s, group, partitions, within)
+    }
 }
 
 fn ms(d: Duration) -> String {
     d.as_millis().to_string()
 }
 
-fn common(s: &ClientSettings) -> RdConfig {
+pub(crate) fn common(s: &ClientSettings) -> RdConfig {
     let mut c = RdConfig::new();
     c.set("bootstrap.servers", &s.bootstrap)
         .set("socket.timeout.ms", ms(s.socket_timeout))
@@ -205,7 +222,7 @@ pub struct RdConsumer {
 
 /// Parse a record's key and value as the workload wrote them. Anything
 /// else becomes `u64::MAX`, a value no send ever had (a garbage read).
-fn parse_num(b: Option<&[u8]>) -> u64 {
+pub(crate) fn parse_num(b: Option<&[u8]>) -> u64 {
     b.and_then(|b| std::str::from_utf8(b).ok())
         .and_then(|s| s.parse().ok())
         .unwrap_or(u64::MAX)

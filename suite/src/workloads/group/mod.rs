@@ -1,0 +1,128 @@
+//! The consumer-group workload: members of one group subscribe to the
+//! topic, poll, and commit (synchronously after each poll, asynchronously,
+//! or by auto-commit), while logical senders (the queue workload's) write
+//! keyed, unique values. Every assignment and revocation is recorded with
+//! the member's generation and when the client reported it, every commit
+//! with its offsets and outcome; members crash (an application that dies
+//! after a poll, before processing it), leave and rejoin, and stall past
+//! `max.poll.interval.ms`. After heal the group's committed offsets are
+//! read (`committed`), then every partition (`final-read`). The `group`
+//! checker judges it (checkers/README.md, "Consumer groups").
+//!
+//! Processes: `0 .. concurrency` members (a crash or leave retires the
+//! process; the member comes back under a fresh id, a new member of the
+//! group), `concurrency ..` the logical senders.
+
+mod member;
+
+use super::queue::{final_read, senders, Shared};
+use super::{Context, Running, TopicSpec, Workload, WorkloadOptions};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+use trial_histories::values::Committed;
+use trial_histories::{Op, OpType, Process, F};
+
+/// The name of the group workload's topic.
+pub const GROUP_TOPIC: &str = "group";
+
+/// Logical senders when the options give none (members never send).
+const DEFAULT_SENDERS: usize = 32;
+
+/// The group workload.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub opts: WorkloadOptions,
+}
+
+/// [`crate::workloads::registry`]'s constructor.
+pub fn build(o: &WorkloadOptions) -> Box<dyn Workload> {
+    let mut opts = o.clone();
+    if opts.senders == 0 {
+        opts.senders = DEFAULT_SENDERS;
+    }
+    // Members only poll: `--rate` is the senders' whole rate.
+    opts.send_ratio = 1.0;
+    Box::new(Group { opts })
+}
+
+impl Workload for Group {
+    fn name(&self) -> &'static str {
+        "group"
+    }
+
+    fn topic(&self) -> TopicSpec {
+        TopicSpec {
+            name: GROUP_TOPIC.into(),
+            partitions: self.opts.partitions,
+        }
+    }
+
+    fn start(&self, ctx: Context) -> Running {
+        let o = &self.opts;
+        let shared = Arc::new(Shared {
+            ctx,
+            opts: o.clone(),
+            next_value: AtomicU64::new(0),
+            next_process: AtomicU64::new((o.concurrency + o.senders) as u64),
+        });
+        let mut running = Running::new();
+        for i in 0..o.concurrency {
+            let s = shared.clone();
+            running.spawn(format!("member-{i}"), move || {
+                member::member_process(i as u64, &s)
+            });
+        }
+        let s = shared.clone();
+        running.spawn("senders".into(), move || senders::senders(&s));
+        running
+    }
+
+    fn final_phase(&self, ctx: &Context, timeout: Duration) -> bool {
+        let committed = final_committed(ctx, self.opts.partitions, timeout);
+        final_read::final_reads(ctx, self.opts.partitions, timeout) && committed
+    }
+}
+
+/// After heal: the group's committed offsets, as a client outside the
+/// group reads them (`committed`, process `final`).
+fn final_committed(ctx: &Context, partitions: u32, timeout: Duration) -> bool {
+    let p = Process::Named("final".into());
+    let mut v = Committed {
+        group: ctx.group.clone(),
+        offsets: vec![],
+    };
+    let _ = ctx
+        .history
+        .append(Op::new(p.clone(), OpType::Invoke, F::Committed).with_value(&v));
+    let parts: Vec<i32> = (0..partitions as i32).collect();
+    let deadline = std::time::Instant::now() + timeout;
+    // The coordinator may still be loading the offsets after heal: retry.
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        match ctx.driver.committed(
+            &ctx.settings,
+            &ctx.group,
+            &parts,
+            Duration::from_secs(10).min(timeout),
+        ) {
+            Ok(offsets) => {
+                v.offsets = offsets;
+                let _ = ctx
+                    .history
+                    .append(Op::new(p, OpType::Ok, F::Committed).with_value(&v));
+                return true;
+            }
+            Err(e) => {
+                last = e;
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+    let _ = ctx.history.append(
+        Op::new(p, OpType::Fail, F::Committed)
+            .with_value(&v)
+            .with_error(last),
+    );
+    false
+}
