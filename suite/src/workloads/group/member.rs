@@ -43,6 +43,8 @@ struct Member<'a> {
     p: Process,
     gs: GroupSettings,
     client: Option<Box<dyn GroupMember>>,
+    /// The whole assignment as the last rebalance event gave it.
+    owned: std::cell::RefCell<std::collections::BTreeSet<Partition>>,
 }
 
 impl Member<'_> {
@@ -99,6 +101,7 @@ impl Member<'_> {
                     committed,
                     at,
                 } => {
+                    *self.owned.borrow_mut() = whole.iter().copied().collect();
                     let v = Assignment {
                         partitions: whole,
                         added,
@@ -118,6 +121,7 @@ impl Member<'_> {
                     member,
                     at,
                 } => {
+                    *self.owned.borrow_mut() = whole.iter().copied().collect();
                     let v = Assignment {
                         partitions: whole,
                         revoked,
@@ -264,6 +268,7 @@ pub(crate) fn member_process(i: u64, s: &Shared) {
         p: Process::Worker(i),
         gs: settings(s),
         client: None,
+        owned: Default::default(),
     };
     let g = &s.opts.group;
     m.join();
@@ -305,5 +310,39 @@ pub(crate) fn member_process(i: u64, s: &Shared) {
     // auto-commit, the final commit are recorded).
     if m.client.is_some() {
         m.close(F::Leave, "the run ended");
+    }
+}
+
+/// After heal: one fresh member joins, waits until the group has given it
+/// every partition, reads and commits until nothing more comes (2 s of
+/// empty polls) or `limit` passes, and leaves.
+pub(crate) fn drain(s: &Shared, partitions: u32, limit: Duration) {
+    let mut rng = ChaCha8Rng::seed_from_u64(s.ctx.seed ^ 0xD2A1_0000);
+    let mut m = Member {
+        s,
+        p: Process::Worker(s.fresh_process()),
+        gs: settings(s),
+        client: None,
+        owned: Default::default(),
+    };
+    let until = Instant::now() + limit;
+    m.join();
+    let mut quiet = Duration::ZERO;
+    while Instant::now() < until && m.client.is_some() {
+        let t = Instant::now();
+        let (next, _) = m.poll(&mut rng);
+        if next.is_empty() {
+            quiet += t.elapsed();
+        } else {
+            m.commit(&next);
+            quiet = Duration::ZERO;
+        }
+        let all = m.owned.borrow().len() as u32 >= partitions;
+        if all && quiet >= Duration::from_secs(2) {
+            break;
+        }
+    }
+    if m.client.is_some() {
+        m.close(F::Leave, "drained the topic after heal");
     }
 }

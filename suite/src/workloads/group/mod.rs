@@ -26,13 +26,18 @@ use trial_histories::{Op, OpType, Process, F};
 /// The name of the group workload's topic.
 pub const GROUP_TOPIC: &str = "group";
 
+/// How long the final phase's member may take to drain the topic.
+const DRAIN_LIMIT: Duration = Duration::from_secs(60);
+
 /// Logical senders when the options give none (members never send).
 const DEFAULT_SENDERS: usize = 32;
 
 /// The group workload.
-#[derive(Debug, Clone)]
 pub struct Group {
     pub opts: WorkloadOptions,
+    /// The run's shared state (fresh values and process ids), kept for
+    /// the final phase's draining member.
+    shared: std::sync::Mutex<Option<Arc<Shared>>>,
 }
 
 /// [`crate::workloads::registry`]'s constructor.
@@ -43,7 +48,16 @@ pub fn build(o: &WorkloadOptions) -> Box<dyn Workload> {
     }
     // Members only poll: `--rate` is the senders' whole rate.
     opts.send_ratio = 1.0;
-    Box::new(Group { opts })
+    Box::new(Group {
+        opts,
+        shared: std::sync::Mutex::new(None),
+    })
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group").field("opts", &self.opts).finish()
+    }
 }
 
 impl Workload for Group {
@@ -66,6 +80,9 @@ impl Workload for Group {
             next_value: AtomicU64::new(0),
             next_process: AtomicU64::new((o.concurrency + o.senders) as u64),
         });
+        if let Ok(mut g) = self.shared.lock() {
+            *g = Some(shared.clone());
+        }
         let mut running = Running::new();
         for i in 0..o.concurrency {
             let s = shared.clone();
@@ -79,6 +96,24 @@ impl Workload for Group {
     }
 
     fn final_phase(&self, ctx: &Context, timeout: Duration) -> bool {
+        // After heal the application goes on: one member drains what the
+        // run's members left (so every acknowledged record should end up
+        // consumed and committed), then leaves.
+        let shared = self.shared.lock().ok().and_then(|g| g.clone());
+        if let Some(s) = shared {
+            let drain = Shared {
+                ctx: ctx.clone(),
+                opts: WorkloadOptions {
+                    crash_probability: 0.0,
+                    ..s.opts.clone()
+                },
+                next_value: AtomicU64::new(0),
+                next_process: AtomicU64::new(
+                    s.next_process.load(std::sync::atomic::Ordering::Relaxed),
+                ),
+            };
+            member::drain(&drain, self.opts.partitions, timeout.min(DRAIN_LIMIT));
+        }
         let committed = final_committed(ctx, self.opts.partitions, timeout);
         final_read::final_reads(ctx, self.opts.partitions, timeout) && committed
     }
