@@ -411,7 +411,10 @@ pub trait Driver: Send + Sync + std::fmt::Debug {
         _partitions: &[Partition],
         _within: Duration,
     ) -> Result<Vec<(Partition, i64)>, String> {
-        Err(format!("the {} driver cannot read committed offsets", self.name()))
+        Err(format!(
+            "the {} driver cannot read committed offsets",
+            self.name()
+        ))
     }
 }
 

@@ -12,8 +12,7 @@
 
 use super::{common, parse_num};
 use crate::clients::{
-    ClientSettings, CommitOutcome, GroupEvent, GroupMember, GroupPoll, GroupProtocol,
-    GroupSettings,
+    ClientSettings, CommitOutcome, GroupEvent, GroupMember, GroupPoll, GroupProtocol, GroupSettings,
 };
 use rdkafka::config::ClientConfig as RdConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
@@ -156,7 +155,10 @@ impl ClientContext for MemberContext {}
 impl ConsumerContext for MemberContext {
     fn post_rebalance(&self, c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
         let at = Instant::now();
-        let whole = c.assignment().map(|t| partitions_of(&t)).unwrap_or_default();
+        let whole = c
+            .assignment()
+            .map(|t| partitions_of(&t))
+            .unwrap_or_default();
         let (generation, member) = identity(c);
         let ev = match r {
             Rebalance::Assign(tpl) => {
@@ -264,10 +266,10 @@ impl RdMember {
     }
 
     fn has_rebalance(&self) -> bool {
-        self.context.events.lock().is_ok_and(|g| {
-            g.iter()
-                .any(|e| !matches!(e, GroupEvent::Committed { .. }))
-        })
+        self.context
+            .events
+            .lock()
+            .is_ok_and(|g| g.iter().any(|e| !matches!(e, GroupEvent::Committed { .. })))
     }
 
     fn tpl(&self, offsets: &[(Partition, i64)]) -> Result<TopicPartitionList, String> {

@@ -9,8 +9,8 @@ pub mod group;
 pub mod txn;
 
 use super::{
-    ClientSettings, Consumer, Driver, GroupMember, GroupSettings, OnDelivery, PollResult, Producer, Rebalanced, SendOutcome,
-    StartAt, TxnClient, TxnSettings,
+    ClientSettings, Consumer, Driver, GroupMember, GroupSettings, OnDelivery, PollResult, Producer,
+    Rebalanced, SendOutcome, StartAt, TxnClient, TxnSettings,
 };
 use rdkafka::config::ClientConfig as RdConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance};

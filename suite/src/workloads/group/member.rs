@@ -182,8 +182,8 @@ impl Member<'_> {
         self.record(Op::new(self.p.clone(), OpType::Invoke, F::Poll));
         let r = c.poll(POLL_MAX, POLL_WITHIN);
         // The application dies before processing what this poll returned.
-        let crash = !r.records.is_empty()
-            && rng.gen_bool(self.s.opts.crash_probability.clamp(0.0, 1.0));
+        let crash =
+            !r.records.is_empty() && rng.gen_bool(self.s.opts.crash_probability.clamp(0.0, 1.0));
         let mut next: BTreeMap<Partition, i64> = BTreeMap::new();
         for rec in &r.records {
             let n = next.entry(rec.partition).or_insert(0);
