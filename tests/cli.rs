@@ -562,3 +562,50 @@ fn impossible_release_and_mode_pairs_exit_3_naming_the_range() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// The KIP-848 group protocol needs Kafka ≥ 4.0 in KRaft mode; asked of an
+/// older release or of ZooKeeper mode it is refused before anything starts.
+#[test]
+fn the_consumer_group_protocol_before_4_0_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "test",
+            "--workload",
+            "group",
+            "--group-protocol",
+            "consumer",
+            "--kafka-version",
+            "3.9.1",
+        ][..],
+        &[
+            "test",
+            "--workload",
+            "group",
+            "--group-protocol",
+            "consumer",
+            "--mode",
+            "zookeeper",
+        ][..],
+        &[
+            "scenario",
+            "run",
+            "group-safe",
+            "--group-protocol",
+            "consumer",
+            "--kafka-version",
+            "3.7.2",
+        ][..],
+    ] {
+        let out = bin()
+            .arg("--store")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {e}");
+        assert!(e.contains("needs Kafka 4.0.0 or newer in KRaft mode"), "{args:?}: {e}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

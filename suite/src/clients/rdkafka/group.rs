@@ -243,26 +243,16 @@ impl RdMember {
         })
     }
 
+    /// What the context collected since the last call. A commit
+    /// callback's event has no generation: the callback does not say which
+    /// generation the commit was sent in, and the member's generation when
+    /// the callback is served may already be a later one.
     fn take_events(&self) -> Vec<GroupEvent> {
-        let mut evs = self
-            .context
+        self.context
             .events
             .lock()
             .map(|mut g| std::mem::take(&mut *g))
-            .unwrap_or_default();
-        // Commit callbacks do not know the generation: the member's now.
-        if evs
-            .iter()
-            .any(|e| matches!(e, GroupEvent::Committed { .. }))
-        {
-            let (gen, _) = identity(&self.inner);
-            for e in &mut evs {
-                if let GroupEvent::Committed { generation, .. } = e {
-                    *generation = gen;
-                }
-            }
-        }
-        evs
+            .unwrap_or_default()
     }
 
     fn has_rebalance(&self) -> bool {
