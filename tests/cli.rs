@@ -605,7 +605,10 @@ fn the_consumer_group_protocol_before_4_0_exits_3() {
             .unwrap();
         let e = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{args:?}: {e}");
-        assert!(e.contains("needs Kafka 4.0.0 or newer in KRaft mode"), "{args:?}: {e}");
+        assert!(
+            e.contains("needs Kafka 4.0.0 or newer in KRaft mode"),
+            "{args:?}: {e}"
+        );
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

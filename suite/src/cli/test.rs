@@ -156,6 +156,11 @@ pub struct TestArgs {
     /// group workload: how members commit: sync (after each poll), async, auto.
     #[arg(long, default_value = "sync", value_parser = parse_commit)]
     pub commit: trial_histories::values::CommitMode,
+    /// Chance per operation (queue) or per poll with records (group) that a
+    /// consumer process crashes: it closes its clients and a fresh process
+    /// takes its place (group: after the poll, before processing it).
+    #[arg(long, default_value_t = 0.005)]
+    pub crash_probability: f64,
     /// group workload: chance per poll that a member leaves and a new one
     /// joins 1–3 s later.
     #[arg(long, default_value_t = 0.0)]
@@ -235,6 +240,7 @@ impl TestArgs {
         spec.workload = self.workload.clone();
         spec.isolation = self.isolation;
         spec.abort_probability = self.abort_probability;
+        spec.crash_probability = self.crash_probability;
         spec.group = crate::workloads::GroupOptions {
             protocol: self.group_protocol,
             assignor: self.assignor.clone(),
