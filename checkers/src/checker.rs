@@ -96,6 +96,10 @@ pub struct CheckerOutput {
     pub validity: Validity,
     /// Counts per anomaly class (merged into `anomaly_counts`).
     pub anomaly_counts: BTreeMap<String, u64>,
+    /// Classes of `anomaly_counts` reported but not counted against
+    /// validity (permitted by the run's configuration): left out of the
+    /// classes the run's summary names as found.
+    pub informational: Vec<String>,
     /// Why it could not decide (merged into `unknown_reasons`).
     pub unknown_reasons: Vec<String>,
     /// Merged into `warnings`.
@@ -119,6 +123,7 @@ impl CheckerOutput {
             name,
             validity: Validity::Valid,
             anomaly_counts: BTreeMap::new(),
+            informational: Vec::new(),
             unknown_reasons: Vec::new(),
             warnings: Vec::new(),
             body: serde_json::value::to_raw_value(body)
@@ -150,6 +155,10 @@ pub const REGISTRY: &[Registration] = &[
     Registration {
         name: "effects",
         make: crate::effects::make,
+    },
+    Registration {
+        name: "group",
+        make: crate::group::make,
     },
 ];
 
@@ -238,7 +247,8 @@ mod tests {
             ..CheckOptions::default()
         };
         let r_off = crate::check_ops_with(&ops, &off, &registry).unwrap();
-        assert!(r_off.checkers.other.is_empty());
+        assert!(!r_off.checkers.other.contains_key("effects"));
+        assert!(!r_off.checkers.other.contains_key("count-completions"));
         // results.json round-trips with the extra checkers.
         let back: crate::Results = serde_json::from_value(doc).unwrap();
         assert_eq!(

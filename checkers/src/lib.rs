@@ -14,6 +14,9 @@
 //! - [`effects`]: what each fault did to the cluster, from the observer's
 //!   samples (leader changes, ISR, controller, fenced and unreachable
 //!   brokers; fail-over time, time to full ISR; availability during faults).
+//! - [`group`]: consumer groups: commits that go backwards or are lost,
+//!   records skipped across rebalances, two owners of a partition; consume
+//!   counts, time without an owner, rebalance windows.
 //! - [`checker`]: the [`checker::Checker`] trait and the registry of the
 //!   checkers fed by [`ingest`]'s one pairing pass.
 //! - [`verdict`]: validity, anomaly classes, exit codes (a leaf module).
@@ -34,6 +37,7 @@ mod decode;
 pub mod effects;
 pub mod generate;
 pub mod graph;
+pub mod group;
 pub mod hash;
 pub mod ingest;
 pub mod jepsen;
@@ -300,7 +304,7 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, _opts: &CheckOp
             found_elsewhere.extend(
                 out.anomaly_counts
                     .iter()
-                    .filter(|(_, n)| **n > 0)
+                    .filter(|(c, n)| **n > 0 && !out.informational.contains(c))
                     .map(|(c, n)| format!("{n} {c}")),
             );
         }

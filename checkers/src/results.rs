@@ -98,13 +98,32 @@ impl Results {
         self.checkers.other.get(name).and_then(|b| b.parse().ok())
     }
 
+    /// The anomaly reports of the checkers other than `queue` that keep
+    /// them in their body (`checkers.<name>.anomalies`, e.g. `group`), by
+    /// class.
+    pub fn other_reports(&self) -> BTreeMap<String, AnomalyReport> {
+        #[derive(Deserialize)]
+        struct Anomalies {
+            #[serde(default)]
+            anomalies: BTreeMap<String, AnomalyReport>,
+        }
+        self.checkers
+            .other
+            .values()
+            .filter_map(|b| b.parse::<Anomalies>().ok())
+            .flat_map(|a| a.anomalies)
+            .collect()
+    }
+
     /// Non-informational anomaly classes with a non-zero count.
     pub fn anomalies_found(&self) -> Vec<(&str, u64)> {
+        let others = self.other_reports();
         let informational = |c: &str| {
             self.checkers
                 .queue
                 .as_ref()
                 .and_then(|q| q.anomalies.get(c))
+                .or_else(|| others.get(c))
                 .is_some_and(|a| a.informational)
         };
         self.anomaly_counts
@@ -121,11 +140,14 @@ impl Results {
         let mut s = String::new();
         let _ = writeln!(s, "{}", self.summary);
         let queue = self.checkers.queue.as_ref();
+        let others = self.other_reports();
         for (class, n) in &self.anomaly_counts {
             if *n == 0 {
                 continue;
             }
-            let rep = queue.and_then(|q| q.anomalies.get(class));
+            let rep = queue
+                .and_then(|q| q.anomalies.get(class))
+                .or_else(|| others.get(class));
             let info = match rep {
                 Some(r) if r.permitted.is_some() => " (permitted by this configuration)",
                 Some(r) if r.informational => " (informational)",

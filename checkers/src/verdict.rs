@@ -170,9 +170,52 @@ pub mod class {
     pub const CONTROLLER_SPLIT_BRAIN: &str = "controller-split-brain";
     pub const CONTROLLER_SAME_EPOCH: &str = "controller-same-epoch";
     pub const STUCK_TRANSACTION: &str = "stuck-transaction";
+    pub const COMMIT_REGRESSION: &str = "commit-regression";
+    pub const LOST_COMMIT: &str = "lost-commit";
+    pub const GROUP_SKIP: &str = "group-skip";
+    pub const UNPROCESSED_SKIP: &str = "unprocessed-skip";
+    pub const DOUBLE_OWNERSHIP: &str = "double-ownership";
 }
 
+/// The classes of the `group` checker, in the order it reports them.
+pub const GROUP_CLASSES: [&str; 5] = [
+    class::COMMIT_REGRESSION,
+    class::LOST_COMMIT,
+    class::GROUP_SKIP,
+    class::UNPROCESSED_SKIP,
+    class::DOUBLE_OWNERSHIP,
+];
+
 static DEFINITIONS: &[(&str, &str)] = &[
+    (
+        class::COMMIT_REGRESSION,
+        "A consumer group's committed offset of a partition went backwards: an ok commit lower \
+         than an earlier ok commit of the partition (same member: in completion order; another \
+         member: invoked after the earlier one completed), with no explicit reset between.",
+    ),
+    (
+        class::LOST_COMMIT,
+        "The group's committed offset of a partition, fetched after the run, is lower than the \
+         highest offset an ok commit acknowledged (or absent although an ok commit exists).",
+    ),
+    (
+        class::GROUP_SKIP,
+        "A record of the final log below the group's final committed offset that no member \
+         ever returned in an ok poll: the group moved past it without consuming it \
+         (at-least-once broken).",
+    ),
+    (
+        class::UNPROCESSED_SKIP,
+        "A record of the final log below the group's final committed offset that members only \
+         ever received in polls they never processed (the application died first): its \
+         offset was committed without the record being consumed.",
+    ),
+    (
+        class::DOUBLE_OWNERSHIP,
+        "Two members owned one partition at once while the earlier owner knew it was in the \
+         later owner's generation or a later one (it recorded an event or ok commit of that \
+         generation while still owning the partition).",
+    ),
     (
         class::STUCK_TRANSACTION,
         "A transactional.id its coordinator reported in PrepareCommit or PrepareAbort for \
@@ -435,9 +478,52 @@ pub fn permitted(class: &str, isolation: crate::Isolation, wr_only_cycle: bool) 
     }
 }
 
+/// Kafka's documentation of `enable.auto.commit`'s delivery semantics,
+/// quoted by the judgement of `unprocessed-skip`.
+const AUTO_COMMIT_DOC: &str = "the group commits with enable.auto.commit=true, and the \
+     KafkaConsumer documentation warns that automatic commits give at-least-once delivery only if \
+     \"you must consume all data returned from each call to poll(Duration) before any subsequent \
+     calls, or before closing the consumer. If you fail to do either of these, it is possible for \
+     the committed offset to get ahead of the consumed position, which results in missing \
+     records\": a member that died between a poll and its processing leaves such records behind \
+     (at-most-once for them)";
+
+/// The consumer-group half of the per-configuration judgement (the table
+/// in checkers/README.md): whether the group's commit mode permits a
+/// class of the `group` checker, and why. `None`: forbidden.
+pub fn permitted_in_group(
+    class: &str,
+    commit: Option<trial_histories::values::CommitMode>,
+) -> Option<String> {
+    use trial_histories::values::CommitMode;
+    match class {
+        class::UNPROCESSED_SKIP if commit == Some(CommitMode::Auto) => {
+            Some(AUTO_COMMIT_DOC.to_string())
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_judgement_follows_the_commit_mode() {
+        use trial_histories::values::CommitMode::*;
+        assert!(permitted_in_group(class::UNPROCESSED_SKIP, Some(Auto))
+            .unwrap()
+            .contains("enable.auto.commit"));
+        for m in [None, Some(Sync), Some(Async)] {
+            assert!(permitted_in_group(class::UNPROCESSED_SKIP, m).is_none());
+        }
+        for c in GROUP_CLASSES {
+            if c != class::UNPROCESSED_SKIP {
+                assert!(permitted_in_group(c, Some(Auto)).is_none(), "{c}");
+            }
+            assert!(definition(c).len() > 20, "{c}");
+        }
+    }
 
     #[test]
     fn validity_serialises_as_the_contract_says() {

@@ -1,0 +1,1 @@
+//! Unit tests of the group checker's edge rules.
