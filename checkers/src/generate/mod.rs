@@ -16,6 +16,10 @@
 //!   rebalances, read_committed or read_uncommitted consumers).
 //! - [`txn_mutate`]: [`TxnAnomaly`], a stage and a minimal edit per
 //!   transactional anomaly class ([`mutate`]).
+//! - [`group`]: [`simulate_group`], [`GroupSimConfig`]: a correct
+//!   consumer group (joins, crashes, leaves, stalls; eager and cooperative
+//!   rebalances; sync, async and auto commits), and [`mutate_group`]: one
+//!   edit per class of the `group` checker ([`GroupAnomaly`]).
 //! - [`cluster`]: the simulated cluster the observer samples.
 //! - [`cas`]: CAS-register histories.
 //! - [`rng`]: [`Rng`], a small PRNG.
@@ -23,6 +27,8 @@
 pub mod builder;
 pub mod cas;
 pub mod cluster;
+pub mod group;
+mod group_mutate;
 pub mod inject;
 pub mod kafka;
 pub mod rng;
@@ -32,6 +38,9 @@ pub mod txn_mutate;
 pub use builder::Builder;
 pub use cas::cas_register_calls;
 pub use cluster::Cluster;
+pub use group::{
+    mutate_group, simulate_group, simulate_group_into, GroupAnomaly, GroupSimConfig, Rebalancing,
+};
 pub use inject::Fault;
 pub use kafka::{simulate, simulate_into, simulate_to_file, SimConfig};
 pub use rng::Rng;

@@ -91,7 +91,7 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
     let mut skips: Vec<SkipRange> = Vec::new();
     let mut consume = ConsumeCounts::default();
     let empty: Vec<u16> = Vec::new();
-    for (&p, (_, log)) in &g.final_logs {
+    for (&p, (_, log, fidx)) in &g.final_logs {
         let d = g.deliveries.get(&p).unwrap_or(&empty);
         let c = bound.get(&p).copied();
         let mut open: Option<Run> = None;
@@ -119,7 +119,7 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
                     r.count += 1;
                 }
                 (Some(k), _) => {
-                    close_run(&mut open, &mut found, &mut skips, max, p, c.unwrap_or(0));
+                    close_run(&mut open, &mut found, &mut skips, max, (p, *fidx), c.unwrap_or(0));
                     open = Some(Run {
                         class: k,
                         first: o,
@@ -128,10 +128,10 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
                         value: v,
                     });
                 }
-                (None, _) => close_run(&mut open, &mut found, &mut skips, max, p, c.unwrap_or(0)),
+                (None, _) => close_run(&mut open, &mut found, &mut skips, max, (p, *fidx), c.unwrap_or(0)),
             }
         }
-        close_run(&mut open, &mut found, &mut skips, max, p, c.unwrap_or(0));
+        close_run(&mut open, &mut found, &mut skips, max, (p, *fidx), c.unwrap_or(0));
     }
     let delivered = consume.once + consume.twice + consume.more;
     if delivered > 0 {
@@ -181,9 +181,17 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
                     (Some(gy), Some((gx, idx))) if gx >= gy => Some((gy, gx, idx)),
                     _ => None,
                 };
-                let judged = knew(oa, ob)
-                    .map(|k| (oa, ob, k))
-                    .or_else(|| (oa.start == ob.start).then(|| knew(ob, oa)).flatten().map(|k| (ob, oa, k)));
+                let forward = knew(oa, ob).map(|k| (oa, ob, k));
+                let backward = (oa.start == ob.start)
+                    .then(|| knew(ob, oa))
+                    .flatten()
+                    .map(|k| (ob, oa, k));
+                // At one instant, name the one whose event came first as
+                // the earlier owner.
+                let judged = match (forward, backward) {
+                    (Some(f), Some(b)) if b.0.start_op < f.0.start_op => Some(b),
+                    (f, b) => f.or(b),
+                };
                 if let Some((x, y, (gy, gx, idx))) = judged {
                     let (xn, yn) = (g.process_name(x.process), g.process_name(y.process));
                     found
@@ -257,7 +265,7 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
         };
         starts.measured += 1;
         let between = |lo: i64, hi: i64| match g.final_logs.get(&o.partition) {
-            Some((_, log)) => {
+            Some((_, log, _)) => {
                 (log.partition_point(|r| r.0 < hi) - log.partition_point(|r| r.0 < lo)) as u64
             }
             None => (hi - lo) as u64,
@@ -357,7 +365,7 @@ fn close_run(
     found: &mut BTreeMap<&'static str, Found>,
     skips: &mut Vec<SkipRange>,
     max: usize,
-    p: Partition,
+    (p, final_read): (Partition, u64),
     bound: i64,
 ) {
     let Some(r) = open.take() else {
@@ -369,7 +377,7 @@ fn close_run(
         "never returned to a member"
     };
     found.get_mut(r.class).expect("a class").add(r.count, max, || Example {
-        ops: vec![],
+        ops: vec![final_read],
         partition: Some(p),
         offset: Some(r.first),
         value: Some(r.value),

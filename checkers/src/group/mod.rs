@@ -316,9 +316,9 @@ pub struct GroupChecker {
     /// Per partition, per offset: processed deliveries | UNPROCESSED.
     deliveries: FxHashMap<Partition, Vec<u16>>,
     final_committed: Option<(u64, BTreeMap<Partition, i64>)>,
-    /// Per partition: the final read's start offset and records
-    /// (offset, value) in log order.
-    final_logs: BTreeMap<Partition, (i64, Vec<(i64, u64)>)>,
+    /// Per partition: the final read's start offset, records (offset,
+    /// value) in log order, and its op.
+    final_logs: BTreeMap<Partition, (i64, Vec<(i64, u64)>, u64)>,
     stalls: u64,
     leaves: u64,
     crashes: u64,
@@ -684,7 +684,8 @@ impl Checker for GroupChecker {
             F::FinalRead if op.kind == OpType::Ok => {
                 let fr: FinalRead = op.value_as().map_err(|e| cx.bad_value(op, e))?;
                 let recs = fr.records.iter().map(|r| (r.offset, r.value)).collect();
-                self.final_logs.insert(fr.partition, (fr.start_offset, recs));
+                self.final_logs
+                    .insert(fr.partition, (fr.start_offset, recs, op.index));
             }
             _ => {}
         }
