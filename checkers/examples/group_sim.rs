@@ -1,7 +1,9 @@
 //! Print a simulated consumer group's history, or its check:
 //! `group_sim SEED PARTITIONS MEMBERS STEPS eager|cooperative sync|async|auto [CLASS|-] [check]`
 //! (CLASS: a class of the `group` checker, injected by its mutator).
-use trial_checkers::generate::{mutate_group, simulate_group, GroupAnomaly, GroupSimConfig, Rebalancing};
+use trial_checkers::generate::{
+    mutate_group, simulate_group, GroupAnomaly, GroupSimConfig, Rebalancing,
+};
 use trial_histories::values::CommitMode;
 
 fn main() {

@@ -36,19 +36,21 @@ fn config(min_members: u32) -> impl Strategy<Value = GroupSimConfig> {
         any::<bool>(),
         0usize..3,
     )
-        .prop_map(|(seed, partitions, members, steps, eager, mode)| GroupSimConfig {
-            seed,
-            partitions,
-            members,
-            steps,
-            rebalancing: if eager {
-                Rebalancing::Eager
-            } else {
-                Rebalancing::Cooperative
+        .prop_map(
+            |(seed, partitions, members, steps, eager, mode)| GroupSimConfig {
+                seed,
+                partitions,
+                members,
+                steps,
+                rebalancing: if eager {
+                    Rebalancing::Eager
+                } else {
+                    Rebalancing::Cooperative
+                },
+                commit: [CommitMode::Sync, CommitMode::Async, CommitMode::Auto][mode],
+                senders: true,
             },
-            commit: [CommitMode::Sync, CommitMode::Async, CommitMode::Auto][mode],
-            senders: true,
-        })
+        )
 }
 
 fn check(ops: &[Op]) -> (Results, GroupResults) {

@@ -287,7 +287,10 @@ impl Sim<'_> {
         if ok {
             for &(p, o) in offsets {
                 let c = &mut self.committed[p as usize];
-                debug_assert!(c.is_none_or(|c| c <= o), "a correct group never commits backwards");
+                debug_assert!(
+                    c.is_none_or(|c| c <= o),
+                    "a correct group never commits backwards"
+                );
                 *c = Some(o);
             }
         }
@@ -295,7 +298,11 @@ impl Sim<'_> {
     }
 
     fn positions(&self, m: usize) -> Vec<(Partition, i64)> {
-        self.members[m].owned.iter().map(|(&p, &o)| (p, o)).collect()
+        self.members[m]
+            .owned
+            .iter()
+            .map(|(&p, &o)| (p, o))
+            .collect()
     }
 
     /// Complete the member's synchronous commit in flight, if any.
@@ -395,7 +402,9 @@ impl Sim<'_> {
             .collect();
         match self.cfg.commit {
             CommitMode::Sync
-                if self.members[m].inflight.is_none() && !offsets.is_empty() && self.rng.pct(70) =>
+                if self.members[m].inflight.is_none()
+                    && !offsets.is_empty()
+                    && self.rng.pct(70) =>
             {
                 self.commit_sync(m, offsets, true)
             }
@@ -646,13 +655,19 @@ impl Sim<'_> {
             .filter(|&p| !owned_by_some(p, &target))
             .collect();
         for &p in &free {
-            let k = (0..target.len()).min_by_key(|&k| target[k].len()).expect("members");
+            let k = (0..target.len())
+                .min_by_key(|&k| target[k].len())
+                .expect("members");
             target[k].push(p);
         }
         let mut moving: Vec<(Partition, usize)> = Vec::new();
         loop {
-            let hi = (0..target.len()).max_by_key(|&k| target[k].len()).expect("members");
-            let lo = (0..target.len()).min_by_key(|&k| target[k].len()).expect("members");
+            let hi = (0..target.len())
+                .max_by_key(|&k| target[k].len())
+                .expect("members");
+            let lo = (0..target.len())
+                .min_by_key(|&k| target[k].len())
+                .expect("members");
             if target[hi].len() <= target[lo].len() + 1 {
                 break;
             }

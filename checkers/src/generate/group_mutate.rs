@@ -61,8 +61,7 @@ pub fn mutate_group(ops: &[Op], a: GroupAnomaly) -> Option<Vec<Op>> {
             for op in ops.iter_mut().filter(|op| is_ok_poll(op)) {
                 let mut poll: Poll = op.value_as().ok()?;
                 let before = poll.records.len();
-                poll.records
-                    .retain(|r| (r.partition, r.offset) != (p, o));
+                poll.records.retain(|r| (r.partition, r.offset) != (p, o));
                 if poll.records.len() != before {
                     *op = op.clone().with_value(&poll);
                 }
@@ -219,9 +218,10 @@ fn double_owner(ops: &mut Vec<Op>) -> Option<()> {
                 if last.get(&op.process).is_none_or(|&l| l <= i) {
                     continue;
                 }
-                let Some((other, (parts, member))) = live.iter().find(|(q, _)| {
-                    **q != op.process && last.get(*q).is_some_and(|&l| l > i)
-                }) else {
+                let Some((other, (parts, member))) = live
+                    .iter()
+                    .find(|(q, _)| **q != op.process && last.get(*q).is_some_and(|&l| l > i))
+                else {
                     continue;
                 };
                 let mut partitions: Vec<i32> = parts.iter().copied().collect();

@@ -18,8 +18,10 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
         return out;
     };
     let max = g.max_examples;
-    let mut found: BTreeMap<&'static str, Found> =
-        GROUP_CLASSES.iter().map(|c| (*c, Found::default())).collect();
+    let mut found: BTreeMap<&'static str, Found> = GROUP_CLASSES
+        .iter()
+        .map(|c| (*c, Found::default()))
+        .collect();
     found.insert(class::COMMIT_REGRESSION, std::mem::take(&mut g.regressions));
 
     // Close what is still open at each member's last op.
@@ -106,12 +108,10 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
                 2 => consume.twice += 1,
                 _ => consume.more += 1,
             }
-            let cls = (n == 0 && c.is_some_and(|c| o < c)).then(|| {
-                if x & UNPROCESSED != 0 {
-                    class::UNPROCESSED_SKIP
-                } else {
-                    class::GROUP_SKIP
-                }
+            let cls = (n == 0 && c.is_some_and(|c| o < c)).then_some(if x & UNPROCESSED != 0 {
+                class::UNPROCESSED_SKIP
+            } else {
+                class::GROUP_SKIP
             });
             match (cls, &mut open) {
                 (Some(k), Some(r)) if r.class == k => {
@@ -119,7 +119,14 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
                     r.count += 1;
                 }
                 (Some(k), _) => {
-                    close_run(&mut open, &mut found, &mut skips, max, (p, *fidx), c.unwrap_or(0));
+                    close_run(
+                        &mut open,
+                        &mut found,
+                        &mut skips,
+                        max,
+                        (p, *fidx),
+                        c.unwrap_or(0),
+                    );
                     open = Some(Run {
                         class: k,
                         first: o,
@@ -128,10 +135,24 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
                         value: v,
                     });
                 }
-                (None, _) => close_run(&mut open, &mut found, &mut skips, max, (p, *fidx), c.unwrap_or(0)),
+                (None, _) => close_run(
+                    &mut open,
+                    &mut found,
+                    &mut skips,
+                    max,
+                    (p, *fidx),
+                    c.unwrap_or(0),
+                ),
             }
         }
-        close_run(&mut open, &mut found, &mut skips, max, (p, *fidx), c.unwrap_or(0));
+        close_run(
+            &mut open,
+            &mut found,
+            &mut skips,
+            max,
+            (p, *fidx),
+            c.unwrap_or(0),
+        );
     }
     let delivered = consume.once + consume.twice + consume.more;
     if delivered > 0 {
@@ -141,7 +162,10 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
     // Nothing to judge skips against although members consumed and were
     // meant to commit: a pass would be vacuous.
     let mut unknown_reasons = Vec::new();
-    let consumed = g.deliveries.values().any(|d| d.iter().any(|x| x & COUNT > 0));
+    let consumed = g
+        .deliveries
+        .values()
+        .any(|d| d.iter().any(|x| x & COUNT > 0));
     if bound.is_empty() && consumed {
         if matches!(g.commit_mode, Some(CommitMode::Sync | CommitMode::Async)) {
             unknown_reasons.push(format!(
@@ -376,18 +400,21 @@ fn close_run(
     } else {
         "never returned to a member"
     };
-    found.get_mut(r.class).expect("a class").add(r.count, max, || Example {
-        ops: vec![final_read],
-        partition: Some(p),
-        offset: Some(r.first),
-        value: Some(r.value),
-        process: None,
-        message: format!(
+    found
+        .get_mut(r.class)
+        .expect("a class")
+        .add(r.count, max, || Example {
+            ops: vec![final_read],
+            partition: Some(p),
+            offset: Some(r.first),
+            value: Some(r.value),
+            process: None,
+            message: format!(
             "partition {p}: {} record(s) at offsets {}..={} below the committed offset {bound}, \
              {how}",
             r.count, r.first, r.last
         ),
-    });
+        });
     if skips.len() < MAX_RANGES {
         skips.push(SkipRange {
             class: r.class.to_string(),
@@ -493,7 +520,10 @@ fn unowned(
     rb.windows = ms.len() as u64;
     rb.total_ms = ms.iter().sum();
     rb.max_ms = ms.last().copied().unwrap_or(0.0);
-    rb.p50_ms = ms.get(ms.len().saturating_sub(1) / 2).copied().unwrap_or(0.0);
+    rb.p50_ms = ms
+        .get(ms.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(0.0);
     (u, rb)
 }
 

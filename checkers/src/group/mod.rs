@@ -293,6 +293,10 @@ const MAX_TRACKED_OFFSET: i64 = 1 << 30;
 const UNPROCESSED: u16 = 0x8000;
 const COUNT: u16 = 0x7fff;
 
+/// A partition's final read: its start offset, its records (offset,
+/// value) in log order, its op.
+type FinalLog = (i64, Vec<(i64, u64)>, u64);
+
 /// The `group` checker.
 pub struct GroupChecker {
     max_examples: usize,
@@ -318,7 +322,7 @@ pub struct GroupChecker {
     final_committed: Option<(u64, BTreeMap<Partition, i64>)>,
     /// Per partition: the final read's start offset, records (offset,
     /// value) in log order, and its op.
-    final_logs: BTreeMap<Partition, (i64, Vec<(i64, u64)>, u64)>,
+    final_logs: BTreeMap<Partition, FinalLog>,
     stalls: u64,
     leaves: u64,
     crashes: u64,
@@ -371,10 +375,7 @@ impl GroupChecker {
     }
 
     fn process_name(&self, p: ProcKey) -> String {
-        self.names
-            .get(&p)
-            .cloned()
-            .unwrap_or_else(|| p.to_string())
+        self.names.get(&p).cloned().unwrap_or_else(|| p.to_string())
     }
 
     fn subscribe(&mut self, op: &Op, cx: &Context) -> Result<(), CheckError> {
@@ -393,14 +394,11 @@ impl GroupChecker {
             }
             Some(_) => {}
         }
-        if !self.members.contains_key(&cx.process) {
-            self.members.insert(
-                cx.process,
-                Member {
-                    last_time: op.time,
-                    ..Member::default()
-                },
-            );
+        if let std::collections::hash_map::Entry::Vacant(e) = self.members.entry(cx.process) {
+            e.insert(Member {
+                last_time: op.time,
+                ..Member::default()
+            });
             self.n_members += 1;
             self.alive += 1;
             self.max_alive = self.max_alive.max(self.alive);
@@ -531,9 +529,17 @@ impl GroupChecker {
         Ok(())
     }
 
-    fn commit(&mut self, inv: Option<&Invocation>, op: &Op, cx: &Context) -> Result<(), CheckError> {
+    fn commit(
+        &mut self,
+        inv: Option<&Invocation>,
+        op: &Op,
+        cx: &Context,
+    ) -> Result<(), CheckError> {
         let c: Commit = op.value_as().map_err(|e| cx.bad_value(op, e))?;
-        if c.group.as_ref().is_some_and(|g| Some(g) != self.group.as_ref()) {
+        if c.group
+            .as_ref()
+            .is_some_and(|g| Some(g) != self.group.as_ref())
+        {
             return Ok(());
         }
         let k = match op.kind {
@@ -669,11 +675,11 @@ impl Checker for GroupChecker {
                 self.rebalance(op, cx)?
             }
             F::Commit => self.commit(inv, op, cx)?,
-            F::Crash if inv.is_none() => {
-                if self.members.get(&cx.process).is_some_and(|m| !m.ended) {
-                    self.crashes += 1;
-                    self.end_member(cx.process, op.time, op.index);
-                }
+            F::Crash
+                if inv.is_none() && self.members.get(&cx.process).is_some_and(|m| !m.ended) =>
+            {
+                self.crashes += 1;
+                self.end_member(cx.process, op.time, op.index);
             }
             F::Committed if op.kind == OpType::Ok => {
                 let c: Committed = op.value_as().map_err(|e| cx.bad_value(op, e))?;

@@ -71,7 +71,11 @@ fn count(g: &GroupResults, c: &str) -> u64 {
 fn two_members(b: &mut Builder) {
     subscribe(b, 1, "sync");
     subscribe(b, 2, "sync");
-    rebalance(b, 1, json!({"partitions": [0], "added": [0], "generation": 1}));
+    rebalance(
+        b,
+        1,
+        json!({"partitions": [0], "added": [0], "generation": 1}),
+    );
 }
 
 #[test]
@@ -271,7 +275,10 @@ fn ownership_ends_at_a_crash_or_leave_invocation() {
         let (_, g) = check(&b);
         assert_eq!(g.overlaps.count, 0, "{f}");
         assert_eq!(count(&g, class::DOUBLE_OWNERSHIP), 0, "{f}");
-        assert_eq!((g.crashes, g.leaves), (u64::from(f == F::Crash), u64::from(f == F::Leave)));
+        assert_eq!(
+            (g.crashes, g.leaves),
+            (u64::from(f == F::Crash), u64::from(f == F::Leave))
+        );
     }
 }
 
@@ -304,7 +311,10 @@ fn skips(mode: &str, polls: &[(&[i64], bool)], commit_to: i64) -> (Results, Grou
     );
     for (offsets, unprocessed) in polls {
         b.op(w(1), OpType::Invoke, F::Poll, &());
-        let records: Vec<Value> = offsets.iter().map(|&o| json!([0, o, 10 + o, 10 + o])).collect();
+        let records: Vec<Value> = offsets
+            .iter()
+            .map(|&o| json!([0, o, 10 + o, 10 + o]))
+            .collect();
         let mut v = json!({ "records": records });
         if *unprocessed {
             v["unprocessed"] = json!(true);
@@ -346,11 +356,21 @@ fn skipped_records_are_judged_by_the_commit_mode() {
     assert_eq!(r.valid, Validity::Valid, "{}", r.human_summary(2));
     assert!(r.anomalies_found().is_empty());
     let text = r.human_summary(1);
-    assert!(text.contains("unprocessed-skip: 2 (permitted by this configuration)"), "{text}");
+    assert!(
+        text.contains("unprocessed-skip: 2 (permitted by this configuration)"),
+        "{text}"
+    );
     assert!(text.contains("enable.auto.commit"), "{text}");
-    assert!(text.contains("group: group g (classic, cooperative-sticky, auto)"), "{text}");
+    assert!(
+        text.contains("group: group g (classic, cooperative-sticky, auto)"),
+        "{text}"
+    );
     // Read again later by a processed poll: consumed, not skipped.
-    let (_, g) = skips("sync", &[(&[0], false), (&[1, 2], true), (&[1, 2], false)], 3);
+    let (_, g) = skips(
+        "sync",
+        &[(&[0], false), (&[1, 2], true), (&[1, 2], false)],
+        3,
+    );
     assert_eq!(count(&g, class::UNPROCESSED_SKIP), 0);
     // A results.json read back judges the same.
     let doc = serde_json::to_string(&r).unwrap();
@@ -391,8 +411,16 @@ fn unowned_time_and_rebalance_windows() {
     let (_, g) = check(&b);
     // (The builder adds 1 ns per op.)
     let near = |x: f64, y: f64| (x - y).abs() < 1e-3;
-    assert!(near(g.unowned.complete_at_s.unwrap(), 1.0), "{:?}", g.unowned);
-    assert!(near(g.unowned.partitions[&1].total_ms, 500.0), "{:?}", g.unowned);
+    assert!(
+        near(g.unowned.complete_at_s.unwrap(), 1.0),
+        "{:?}",
+        g.unowned
+    );
+    assert!(
+        near(g.unowned.partitions[&1].total_ms, 500.0),
+        "{:?}",
+        g.unowned
+    );
     assert_eq!(g.unowned.partitions[&0].total_ms, 0.0);
     assert_eq!(g.rebalances.windows, 1);
     assert!(near(g.rebalances.p50_ms, 500.0) && near(g.rebalances.max_ms, 500.0));
