@@ -725,13 +725,36 @@ impl Sim<'_> {
 
     fn end(&mut self) {
         for m in 0..self.members.len() {
-            if !self.members[m].alive {
-                continue;
-            }
-            if self.members[m].stalled {
+            if self.members[m].alive && self.members[m].stalled {
                 self.wake(m, false);
             }
-            if !self.members[m].in_group {
+        }
+        // A last poll and commit by a member that owns something, so that
+        // a committed offset is known (else skips cannot be judged and
+        // the verdict is unknown).
+        if self.live().is_empty() {
+            self.join(true);
+        }
+        let owner = self
+            .live()
+            .into_iter()
+            .find(|&m| !self.members[m].owned.is_empty());
+        if let Some(m) = owner {
+            self.complete_sync(m);
+            self.poll(m, false);
+            self.complete_sync(m);
+            let offsets = self.positions(m);
+            match self.cfg.commit {
+                CommitMode::Sync => self.commit_sync(m, offsets, true),
+                CommitMode::Async => {
+                    let g = self.members[m].generation;
+                    self.members[m].pending.push_back((offsets, g));
+                }
+                CommitMode::Auto => self.members[m].auto_due = true,
+            }
+        }
+        for m in 0..self.members.len() {
+            if !self.members[m].alive || !self.members[m].in_group {
                 continue;
             }
             self.complete_sync(m);
