@@ -9,7 +9,10 @@
 
 use std::path::Path;
 use std::time::Instant;
-use trial_checkers::generate::{simulate_to_file, simulate_txn_to_file, SimConfig, TxnSimConfig};
+use trial_checkers::generate::{
+    simulate_group_to_file, simulate_to_file, simulate_txn_to_file, GroupSimConfig, SimConfig,
+    TxnSimConfig,
+};
 use trial_checkers::{check_history_file, CheckOptions};
 
 fn main() {
@@ -48,6 +51,21 @@ fn main() {
             let ops = simulate_txn_to_file(&cfg, Path::new(&a[2])).expect("write");
             println!("{ops} ops written in {:.2} s", t.elapsed().as_secs_f64());
         }
+        Some("gen-group") if a.len() >= 3 => {
+            let n: u64 = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+            let cfg = GroupSimConfig {
+                seed: 42,
+                partitions: 8,
+                members: 4,
+                // About 2.9 ops per step (sends, polls and commits are
+                // pairs; faults and rebalances write more).
+                steps: n * 10 / 29,
+                ..GroupSimConfig::default()
+            };
+            let t = Instant::now();
+            let ops = simulate_group_to_file(&cfg, Path::new(&a[2])).expect("write");
+            println!("{ops} ops written in {:.2} s", t.elapsed().as_secs_f64());
+        }
         Some(cmd @ ("check" | "check-txn")) if a.len() >= 3 => {
             let t = Instant::now();
             // SKIP_CHECKERS=effects,stats turns registered checkers off (to
@@ -84,6 +102,6 @@ fn main() {
             let s = t.elapsed().as_secs_f64();
             println!("{n} ops read in {s:.3} s: {:.0} ops/s", n as f64 / s);
         }
-        _ => eprintln!("usage: check_file gen FILE [N] [txns] | gen-txn FILE [N] | check FILE | check-txn FILE | read FILE"),
+        _ => eprintln!("usage: check_file gen FILE [N] [txns] | gen-txn FILE [N] | gen-group FILE [N] | check FILE | check-txn FILE | read FILE"),
     }
 }

@@ -115,6 +115,14 @@ pub fn simulate_group(cfg: &GroupSimConfig) -> Vec<Op> {
     ops
 }
 
+/// The same, written to a JSONL history file; returns the number of ops.
+pub fn simulate_group_to_file(
+    cfg: &GroupSimConfig,
+    path: &std::path::Path,
+) -> std::io::Result<u64> {
+    super::write_jsonl(path, |emit| simulate_group_into(cfg, emit))
+}
+
 /// The same, op by op.
 pub fn simulate_group_into(cfg: &GroupSimConfig, out: &mut dyn FnMut(Op)) {
     let mut s = Sim {
@@ -162,6 +170,8 @@ impl Sim<'_> {
         self.rebalance();
         self.send();
         for _ in 0..self.cfg.steps {
+            // Crashed and departed incarnations never act again.
+            self.members.retain(|m| m.alive);
             let live = self.live();
             if live.is_empty() {
                 self.join(true);

@@ -39,7 +39,8 @@ pub use builder::Builder;
 pub use cas::cas_register_calls;
 pub use cluster::Cluster;
 pub use group::{
-    mutate_group, simulate_group, simulate_group_into, GroupAnomaly, GroupSimConfig, Rebalancing,
+    mutate_group, simulate_group, simulate_group_into, simulate_group_to_file, GroupAnomaly,
+    GroupSimConfig, Rebalancing,
 };
 pub use inject::Fault;
 pub use kafka::{simulate, simulate_into, simulate_to_file, SimConfig};

@@ -241,6 +241,9 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
                 let ms = dur as f64 / NS_PER_MS;
                 overlaps.total_ms += ms;
                 overlaps.max_ms = overlaps.max_ms.max(ms);
+                if all_overlaps.len() >= 4 * LONGEST {
+                    keep_longest(&mut all_overlaps);
+                }
                 all_overlaps.push(Overlap {
                     partition: p,
                     earlier: g.process_name(oa.process),
@@ -254,8 +257,7 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
             active.push(b);
         }
     }
-    all_overlaps.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms));
-    all_overlaps.truncate(MAX_RANGES / 10);
+    keep_longest(&mut all_overlaps);
     overlaps.longest = all_overlaps;
 
     // Time without an owner and rebalance windows.
@@ -372,6 +374,15 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
     out.warnings = std::mem::take(&mut g.warnings);
     out.typed = Some(Box::new(r));
     out
+}
+
+/// Overlaps listed in `overlaps.longest`.
+const LONGEST: usize = MAX_RANGES / 10;
+
+/// Keep the [`LONGEST`] longest overlaps, longest first.
+fn keep_longest(v: &mut Vec<Overlap>) {
+    v.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms));
+    v.truncate(LONGEST);
 }
 
 /// A run of consecutive skipped records of one class.
