@@ -214,7 +214,7 @@ static DEFINITIONS: &[(&str, &str)] = &[
         class::DOUBLE_OWNERSHIP,
         "Two members owned one partition at once while the earlier owner knew it was in the \
          later owner's generation or a later one (it recorded an event or ok commit of that \
-         generation while still owning the partition).",
+         generation while both owned the partition, or before).",
     ),
     (
         class::STUCK_TRANSACTION,

@@ -198,12 +198,15 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
                 if oa.process == ob.process {
                     continue;
                 }
-                let dur = end_of(oa).min(end_of(ob)) - ob.start;
-                // Judged: the earlier owner knew the later one's
-                // generation (either way round when both started at once).
-                let knew = |x: &Own, y: &Own| match (y.generation, x.max_gen) {
-                    (Some(gy), Some((gx, idx))) if gx >= gy => Some((gy, gx, idx)),
-                    _ => None,
+                let until = end_of(oa).min(end_of(ob));
+                let dur = until - ob.start;
+                // Judged: before the overlap ended, the earlier owner had
+                // recorded the later one's generation or a later one
+                // (either way round when both started at once).
+                let knew = |x: &Own, y: &Own| {
+                    let gy = y.generation?;
+                    let &(gx, t, idx) = x.gens.iter().find(|e| e.0 >= gy)?;
+                    (t < until).then_some((gy, gx, idx))
                 };
                 let forward = knew(oa, ob).map(|k| (oa, ob, k));
                 let backward = (oa.start == ob.start)

@@ -22,8 +22,10 @@
 //! - commits are ordered within a process by completion, across processes
 //!   when the later one was invoked after the earlier one completed (an
 //!   asynchronous or automatic commit, a standalone completion, has no
-//!   invocation time: it is ordered only within its process); a `reset`
-//!   commit starts the partition's order afresh.
+//!   invocation time: another process's commits are never ordered before
+//!   it); a `reset` commit starts the partition's order afresh;
+//! - double ownership is judged only if the earlier owner recorded the
+//!   later owner's generation (or a later one) before their overlap ended.
 
 mod analyse;
 #[cfg(test)]
@@ -243,9 +245,10 @@ struct Own {
     start_op: u64,
     /// The generation of the event that added the partition.
     generation: Option<i32>,
-    /// The highest generation the owner recorded while owning it (the
-    /// adding event, later events, ok commits), with the op.
-    max_gen: Option<(i32, u64)>,
+    /// The generations the owner recorded while owning it (the adding
+    /// event, later events, ok commits), each when it first rose: (generation,
+    /// time, op), increasing.
+    gens: Vec<(i32, u64, u64)>,
     expected: Expected,
     first_read: Option<i64>,
 }
@@ -443,7 +446,7 @@ impl GroupChecker {
         });
         if let Some(g) = a.generation {
             for &(_, i) in &m.owned {
-                bump(&mut own[i].max_gen, g, op.index);
+                bump(&mut own[i].gens, g, t, op.index);
             }
         }
         let group_event = a.generation.is_some()
@@ -473,7 +476,7 @@ impl GroupChecker {
                 end: None,
                 start_op: op.index,
                 generation: a.generation,
-                max_gen: a.generation.map(|g| (g, op.index)),
+                gens: a.generation.map(|g| (g, t, op.index)).into_iter().collect(),
                 expected,
                 first_read: None,
             });
@@ -555,7 +558,7 @@ impl GroupChecker {
         // The committer knew its generation: it counts while it owns.
         if let (Some(g), Some(m)) = (c.generation, self.members.get(&cx.process)) {
             for &(_, i) in &m.owned {
-                bump(&mut self.own[i].max_gen, g, op.index);
+                bump(&mut self.own[i].gens, g, op.time, op.index);
             }
         }
         let invoked = inv.map(|i| i.time);
@@ -617,10 +620,10 @@ impl GroupChecker {
     }
 }
 
-/// Raise a recorded highest generation.
-fn bump(max: &mut Option<(i32, u64)>, g: i32, index: u64) {
-    if max.is_none_or(|(m, _)| g > m) {
-        *max = Some((g, index));
+/// Record a generation the owner knew at `time`, if higher than any before.
+fn bump(gens: &mut Vec<(i32, u64, u64)>, g: i32, time: u64, index: u64) {
+    if gens.last().is_none_or(|&(m, _, _)| g > m) {
+        gens.push((g, time, index));
     }
 }
 

@@ -233,6 +233,27 @@ fn double_ownership_needs_the_earlier_owner_to_know_the_generation() {
     let g = overlap(2);
     assert_eq!(count(&g, class::DOUBLE_OWNERSHIP), 1);
     assert!(g.overlaps.longest[0].judged);
+    // The earlier owner heard of a later generation only after the other
+    // owner was gone (a revocation it never reported): not judged.
+    let mut b = Builder::new();
+    two_members(&mut b);
+    rebalance(
+        &mut b,
+        2,
+        json!({"partitions": [0], "added": [0], "generation": 2}),
+    );
+    b.sleep(10 * MS);
+    b.op(w(2), OpType::Invoke, F::Leave, &());
+    b.op(w(2), OpType::Ok, F::Leave, &());
+    rebalance(
+        &mut b,
+        1,
+        json!({"partitions": [0], "added": [0], "generation": 3}),
+    );
+    b.poll(1, &[]);
+    let (_, g) = check(&b);
+    assert_eq!(g.overlaps.count, 1);
+    assert_eq!(count(&g, class::DOUBLE_OWNERSHIP), 0);
     // The revoking event's own generation does not count.
     let mut b = Builder::new();
     two_members(&mut b);
