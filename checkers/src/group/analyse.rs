@@ -266,18 +266,21 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
     // Time without an owner and rebalance windows.
     let mut parts: BTreeSet<Partition> = g.final_logs.keys().copied().collect();
     parts.extend(by_part.keys().copied());
-    // The end of the workload: the first member still running at the end
-    // stopped (each member's last op ends what it owned; later ones would
-    // count the others' last polls as time without an owner), or, if
-    // every member crashed or left, the last member op.
+    // The end of the workload: the final phase's first op (heal,
+    // committed offsets, final reads: a member draining the topic after
+    // the heal is not the workload), and no later than the first member
+    // still running at the end stopped (each member's last op ends what
+    // it owned; later ones would count the others' last polls as time
+    // without an owner); if every member crashed or left, their last op.
     let end = g
         .members
         .values()
-        .filter(|m| !m.ended)
+        .filter(|m| m.ended.is_none())
         .map(|m| m.last_time)
         .min()
         .or_else(|| g.members.values().map(|m| m.last_time).max())
         .unwrap_or(0);
+    let end = g.final_phase.map_or(end, |f| f.min(end));
     let (unowned, rebalances) = unowned(&g, &parts, &by_part, end);
 
     // Starts after an assignment.
@@ -500,17 +503,36 @@ fn unowned(
         return (u, rb);
     };
     u.complete_at_s = Some(t0 as f64 / NS_PER_S);
+    // When the group had members at all: time with none (every member
+    // crashed or left, e.g. between the run's end and a member that
+    // drains the topic) is not a rebalance.
+    let mut occupied: Vec<(u64, u64)> = g
+        .members
+        .values()
+        .map(|m| (m.joined, m.ended.unwrap_or(m.last_time).max(m.joined)))
+        .collect();
+    occupied.sort_unstable();
+    let occupied = merge(occupied);
     let mut gaps: Vec<(u64, u64)> = Vec::new();
     for (&p, merged) in &covered {
         let mut pu = PartitionUnowned::default();
         let mut at = t0;
         for &(s, e) in merged.iter().chain([(end, end)].iter()) {
             let (s, e) = (s.min(end), e.min(end));
-            if s > at {
-                let ms = (s - at) as f64 / NS_PER_MS;
-                pu.total_ms += ms;
-                pu.max_ms = pu.max_ms.max(ms);
-                gaps.push((at, s));
+            if s > at && s < end {
+                for (a, b) in clip(&occupied, at, s) {
+                    let ms = (b - a) as f64 / NS_PER_MS;
+                    pu.total_ms += ms;
+                    pu.max_ms = pu.max_ms.max(ms);
+                    gaps.push((a, b));
+                }
+                u.empty_ms += (s - at) as f64 / NS_PER_MS;
+                u.empty_ms -= clip(&occupied, at, s)
+                    .map(|(a, b)| (b - a) as f64 / NS_PER_MS)
+                    .sum::<f64>();
+            } else if s > at {
+                // Unowned until the end: the run stopping, not a rebalance.
+                u.trailing_ms += (s - at) as f64 / NS_PER_MS;
             }
             at = at.max(e);
         }
@@ -519,13 +541,7 @@ fn unowned(
         u.partitions.insert(p, pu);
     }
     gaps.sort_unstable();
-    let mut windows: Vec<(u64, u64)> = Vec::new();
-    for (s, e) in gaps {
-        match windows.last_mut() {
-            Some(l) if s <= l.1 => l.1 = l.1.max(e),
-            _ => windows.push((s, e)),
-        }
-    }
+    let windows = merge(gaps);
     let mut ms: Vec<f64> = windows
         .iter()
         .map(|(s, e)| (e - s) as f64 / NS_PER_MS)
@@ -539,6 +555,26 @@ fn unowned(
         .copied()
         .unwrap_or(0.0);
     (u, rb)
+}
+
+/// Sorted intervals merged where they touch or overlap.
+fn merge(sorted: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (s, e) in sorted {
+        match out.last_mut() {
+            Some(l) if s <= l.1 => l.1 = l.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// The parts of [a, b) inside the disjoint sorted intervals `within`.
+fn clip(within: &[(u64, u64)], a: u64, b: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
+    within
+        .iter()
+        .map(move |&(s, e)| (s.max(a), e.min(b)))
+        .filter(|(s, e)| s < e)
 }
 
 /// `group kt-x (classic, cooperative-sticky, sync): 4 members, 37

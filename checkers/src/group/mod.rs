@@ -174,15 +174,26 @@ pub struct Unowned {
     /// When every partition first had an owner (s); absent if never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complete_at_s: Option<f64>,
-    /// The end of the measured span (s).
+    /// The end of the measured span (s): the final phase's first op
+    /// (`heal`, `committed`, `final-read`), at the latest the first last
+    /// op among members still running.
     pub end_s: f64,
-    /// Summed over partitions.
+    /// Summed over partitions (time with no member at all, and time
+    /// unowned until the end, left out).
     pub total_ms: f64,
     /// The longest stretch of one partition.
     pub max_ms: f64,
     /// Per partition.
     #[serde(default)]
     pub partitions: BTreeMap<Partition, PartitionUnowned>,
+    /// Summed over partitions: unowned while the group had no member at
+    /// all (every member had crashed or left).
+    #[serde(default)]
+    pub empty_ms: f64,
+    /// Summed over partitions: unowned from a last owner's end until the
+    /// end of the span (members stopping at the end of the run).
+    #[serde(default)]
+    pub trailing_ms: f64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -257,8 +268,11 @@ struct Own {
 struct Member {
     /// Open intervals: (partition, index in `own`).
     owned: Vec<(Partition, usize)>,
+    /// Its subscription's time.
+    joined: u64,
     last_time: u64,
-    ended: bool,
+    /// Its crash or leave invocation's time.
+    ended: Option<u64>,
 }
 
 /// A partition's ok commits, for their order.
@@ -329,6 +343,9 @@ pub struct GroupChecker {
     stalls: u64,
     leaves: u64,
     crashes: u64,
+    /// When the final phase began: the first `heal`, `committed` or
+    /// `final-read` op.
+    final_phase: Option<u64>,
     records: Vec<Record>,
     warnings: Vec<String>,
 }
@@ -372,6 +389,7 @@ impl GroupChecker {
             stalls: 0,
             leaves: 0,
             crashes: 0,
+            final_phase: None,
             records: Vec::new(),
             warnings: Vec::new(),
         }
@@ -399,6 +417,7 @@ impl GroupChecker {
         }
         if let std::collections::hash_map::Entry::Vacant(e) = self.members.entry(cx.process) {
             e.insert(Member {
+                joined: op.time,
                 last_time: op.time,
                 ..Member::default()
             });
@@ -414,10 +433,10 @@ impl GroupChecker {
         let Some(m) = self.members.get_mut(&p) else {
             return;
         };
-        if m.ended {
+        if m.ended.is_some() {
             return;
         }
-        m.ended = true;
+        m.ended = Some(t);
         self.alive -= 1;
         for (_, i) in m.owned.drain(..) {
             self.own[i].end = Some((t, index));
@@ -429,7 +448,7 @@ impl GroupChecker {
         let Some(m) = self.members.get_mut(&cx.process) else {
             return Ok(());
         };
-        if m.ended {
+        if m.ended.is_some() {
             return Ok(());
         }
         self.rebalance_events += 1;
@@ -488,7 +507,7 @@ impl GroupChecker {
         let Some(m) = self.members.get(&cx.process) else {
             return Ok(());
         };
-        if m.ended {
+        if m.ended.is_some() {
             return Ok(());
         }
         let mut recs = std::mem::take(&mut self.records);
@@ -640,13 +659,16 @@ impl Checker for GroupChecker {
         if self.group.is_none() {
             return Ok(());
         }
+        if matches!(op.f, F::Heal | F::Committed | F::FinalRead) && self.final_phase.is_none() {
+            self.final_phase = Some(op.time);
+        }
         let Some(m) = self.members.get_mut(&cx.process) else {
             return Ok(());
         };
         m.last_time = m.last_time.max(op.time);
         match op.f {
             F::Crash => {
-                self.crashes += u64::from(!m.ended);
+                self.crashes += u64::from(m.ended.is_none());
                 self.end_member(cx.process, op.time, op.index);
             }
             F::Leave => {
@@ -679,7 +701,11 @@ impl Checker for GroupChecker {
             }
             F::Commit => self.commit(inv, op, cx)?,
             F::Crash
-                if inv.is_none() && self.members.get(&cx.process).is_some_and(|m| !m.ended) =>
+                if inv.is_none()
+                    && self
+                        .members
+                        .get(&cx.process)
+                        .is_some_and(|m| m.ended.is_none()) =>
             {
                 self.crashes += 1;
                 self.end_member(cx.process, op.time, op.index);

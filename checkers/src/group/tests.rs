@@ -448,3 +448,55 @@ fn unowned_time_and_rebalance_windows() {
     assert_eq!(g.rebalances.events, 3);
     assert_eq!((g.members, g.max_members), (2, 2));
 }
+
+#[test]
+fn an_empty_group_and_the_run_stopping_are_not_rebalances() {
+    // One member owns p0 from 1 s; it leaves at 2 s; the group is empty
+    // until member 2 joins at 3 s and gets p0 at 3.5 s; at 4 s the
+    // final phase begins (a heal), while member 2 still owns p0 and then
+    // leaves; a member draining after the heal is not the workload.
+    let mut b = Builder::new();
+    b.tick = 0;
+    subscribe(&mut b, 1, "sync");
+    b.sleep(1000 * MS);
+    rebalance(
+        &mut b,
+        1,
+        json!({"partitions": [0], "added": [0], "generation": 1}),
+    );
+    b.sleep(1000 * MS);
+    b.op(w(1), OpType::Invoke, F::Leave, &());
+    b.op(w(1), OpType::Ok, F::Leave, &());
+    b.sleep(1000 * MS);
+    subscribe(&mut b, 2, "sync");
+    b.sleep(500 * MS);
+    rebalance(
+        &mut b,
+        2,
+        json!({"partitions": [0], "added": [0], "generation": 2}),
+    );
+    b.sleep(300 * MS);
+    b.op(w(2), OpType::Invoke, F::Leave, &());
+    b.op(w(2), OpType::Ok, F::Leave, &());
+    b.sleep(200 * MS);
+    b.nemesis("heal");
+    subscribe(&mut b, 3, "sync");
+    rebalance(
+        &mut b,
+        3,
+        json!({"partitions": [0], "added": [0], "generation": 3}),
+    );
+    b.sleep(1000 * MS);
+    b.poll(3, &[]);
+    let (_, g) = check(&b);
+    let near = |x: f64, y: f64| (x - y).abs() < 1e-3;
+    let u = &g.unowned;
+    assert!(near(u.end_s, 4.0), "{u:?}");
+    // Unowned 2 s → 3.5 s: 1 s of it with no member, 0.5 s a rebalance;
+    // 3.8 s → 4 s: the run stopping.
+    assert!(near(u.empty_ms, 1000.0), "{u:?}");
+    assert!(near(u.total_ms, 500.0), "{u:?}");
+    assert!(near(u.trailing_ms, 200.0), "{u:?}");
+    assert_eq!(g.rebalances.windows, 1);
+    assert!(near(g.rebalances.max_ms, 500.0), "{:?}", g.rebalances);
+}
