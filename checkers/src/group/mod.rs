@@ -463,7 +463,10 @@ impl GroupChecker {
             }
             keep
         });
-        if let Some(g) = a.generation {
+        // Generations start at 1; a client that is not (or no longer) in
+        // the group reports 0 or -1: unknown.
+        let generation = a.generation.filter(|g| *g > 0);
+        if let Some(g) = generation {
             for &(_, i) in &m.owned {
                 bump(&mut own[i].gens, g, t, op.index);
             }
@@ -494,8 +497,8 @@ impl GroupChecker {
                 start: t,
                 end: None,
                 start_op: op.index,
-                generation: a.generation,
-                gens: a.generation.map(|g| (g, t, op.index)).into_iter().collect(),
+                generation,
+                gens: generation.map(|g| (g, t, op.index)).into_iter().collect(),
                 expected,
                 first_read: None,
             });
@@ -575,7 +578,8 @@ impl GroupChecker {
             return Ok(());
         }
         // The committer knew its generation: it counts while it owns.
-        if let (Some(g), Some(m)) = (c.generation, self.members.get(&cx.process)) {
+        let generation = c.generation.filter(|g| *g > 0);
+        if let (Some(g), Some(m)) = (generation, self.members.get(&cx.process)) {
             for &(_, i) in &m.owned {
                 bump(&mut self.own[i].gens, g, op.time, op.index);
             }

@@ -254,6 +254,23 @@ fn double_ownership_needs_the_earlier_owner_to_know_the_generation() {
     let (_, g) = check(&b);
     assert_eq!(g.overlaps.count, 1);
     assert_eq!(count(&g, class::DOUBLE_OWNERSHIP), 0);
+    // A generation of 0 (a client that has left the group, e.g. a fenced
+    // KIP-848 member reporting a stale assignment) is unknown: measured.
+    let mut b = Builder::new();
+    two_members(&mut b);
+    commit(&mut b, 1, OpType::Ok, json!([[0, 3]]), 15);
+    rebalance(
+        &mut b,
+        2,
+        json!({"partitions": [0], "added": [0], "generation": 0}),
+    );
+    b.sleep(10 * MS);
+    commit(&mut b, 1, OpType::Ok, json!([[0, 4]]), 16);
+    b.poll(2, &[]);
+    let (_, g) = check(&b);
+    assert_eq!(g.overlaps.count, 1);
+    assert_eq!(count(&g, class::DOUBLE_OWNERSHIP), 0);
+    assert_eq!(g.overlaps.longest[0].generation, None);
     // The revoking event's own generation does not count.
     let mut b = Builder::new();
     two_members(&mut b);
