@@ -1,6 +1,6 @@
 //! A simulated, correct consumer group over a simulated log, writing the
 //! history the group workload writes (the contract of issue 15), and one
-//! minimal edit per class of the `group` checker ([`mutate_group`]).
+//! minimal edit per class of the `group` checker ([`super::mutate_group`]).
 //!
 //! The group: members join (a `subscribe`, then a rebalance), poll the
 //! partitions they own from the committed offset on, commit (synchronously
@@ -145,6 +145,15 @@ fn w(p: u64) -> Process {
     Process::Worker(p)
 }
 
+fn rec(partition: Partition, offset: i64, value: u64) -> Record {
+    Record {
+        partition,
+        offset,
+        key: value % 16,
+        value,
+    }
+}
+
 impl Sim<'_> {
     fn emit<T: Serialize + ?Sized>(
         &mut self,
@@ -186,10 +195,7 @@ impl Sim<'_> {
                 81..=82 => self.leave(m),
                 83..=86 => self.stall(m),
                 87..=91 => {
-                    let stalled: Vec<usize> = (0..self.members.len())
-                        .filter(|&i| self.members[i].stalled)
-                        .collect();
-                    if let Some(&z) = stalled.first() {
+                    if let Some(z) = self.members.iter().position(|m| m.stalled) {
                         self.wake(z, true);
                     }
                 }
@@ -315,31 +321,40 @@ impl Sim<'_> {
             .collect()
     }
 
+    /// The coordinator's answer to a commit of `offsets` sent in
+    /// generation `g`, written as its completion (asynchronous and
+    /// automatic ones carry no generation, as the workload writes them:
+    /// the callback does not say which one they were sent in).
+    fn complete_commit(
+        &mut self,
+        m: usize,
+        mode: CommitMode,
+        offsets: Vec<(Partition, i64)>,
+        g: i32,
+    ) {
+        let ok = self.accept(m, g, &offsets);
+        let mut c = self.commit_value(m, mode, offsets);
+        c.generation = (mode == CommitMode::Sync).then_some(g);
+        let (kind, error) = if ok {
+            (OpType::Ok, None)
+        } else {
+            (OpType::Fail, Some("ILLEGAL_GENERATION"))
+        };
+        self.emit(w(self.members[m].process), kind, F::Commit, &c, error);
+    }
+
     /// Complete the member's synchronous commit in flight, if any.
     fn complete_sync(&mut self, m: usize) {
         if let Some((offsets, g)) = self.members[m].inflight.take() {
-            let ok = self.accept(m, g, &offsets);
-            let mut c = self.commit_value(m, CommitMode::Sync, offsets);
-            c.generation = Some(g);
-            let p = w(self.members[m].process);
-            if ok {
-                self.emit(p, OpType::Ok, F::Commit, &c, None);
-            } else {
-                self.emit(p, OpType::Fail, F::Commit, &c, Some("ILLEGAL_GENERATION"));
-            }
+            self.complete_commit(m, CommitMode::Sync, offsets, g);
         }
     }
 
     /// A synchronous commit of `offsets`, completed now or left in flight.
     fn commit_sync(&mut self, m: usize, offsets: Vec<(Partition, i64)>, now: bool) {
         let c = self.commit_value(m, CommitMode::Sync, offsets.clone());
-        self.emit(
-            w(self.members[m].process),
-            OpType::Invoke,
-            F::Commit,
-            &c,
-            None,
-        );
+        let p = w(self.members[m].process);
+        self.emit(p, OpType::Invoke, F::Commit, &c, None);
         self.members[m].inflight = Some((offsets, self.members[m].generation));
         if now {
             self.complete_sync(m);
@@ -349,15 +364,7 @@ impl Sim<'_> {
     /// Fire the asynchronous commits' callbacks (all, or the oldest).
     fn settle_async(&mut self, m: usize, all: bool) {
         while let Some((offsets, g)) = self.members[m].pending.pop_front() {
-            let ok = self.accept(m, g, &offsets);
-            let mut c = self.commit_value(m, CommitMode::Async, offsets);
-            c.generation = Some(g);
-            let p = w(self.members[m].process);
-            if ok {
-                self.emit(p, OpType::Ok, F::Commit, &c, None);
-            } else {
-                self.emit(p, OpType::Fail, F::Commit, &c, Some("ILLEGAL_GENERATION"));
-            }
+            self.complete_commit(m, CommitMode::Async, offsets, g);
             if !all {
                 break;
             }
@@ -372,14 +379,7 @@ impl Sim<'_> {
         self.members[m].auto_due = false;
         let offsets = self.positions(m);
         let g = self.members[m].generation;
-        let ok = self.accept(m, g, &offsets);
-        let c = self.commit_value(m, CommitMode::Auto, offsets);
-        let p = w(self.members[m].process);
-        if ok {
-            self.emit(p, OpType::Ok, F::Commit, &c, None);
-        } else {
-            self.emit(p, OpType::Fail, F::Commit, &c, Some("ILLEGAL_GENERATION"));
-        }
+        self.complete_commit(m, CommitMode::Auto, offsets, g);
     }
 
     /// Whatever the member's commits have pending, done.
@@ -438,13 +438,7 @@ impl Sim<'_> {
             let k = self.rng.below(5) as i64;
             let to = (pos + k).min(log.len() as i64);
             for o in pos..to {
-                let value = log[o as usize];
-                records.push(Record {
-                    partition: p,
-                    offset: o,
-                    key: value % 16,
-                    value,
-                });
+                records.push(rec(p, o, log[o as usize]));
             }
             self.members[m].owned.insert(p, to.max(pos));
         }
@@ -784,31 +778,19 @@ impl Sim<'_> {
         };
         self.emit(fin.clone(), OpType::Ok, F::Committed, &c, None);
         for p in 0..self.logs.len() {
-            self.emit(
-                fin.clone(),
-                OpType::Invoke,
-                F::FinalRead,
-                &serde_json::json!({ "partition": p }),
-                None,
-            );
+            let v = serde_json::json!({ "partition": p });
+            self.emit(fin.clone(), OpType::Invoke, F::FinalRead, &v, None);
+            let records = (self.logs[p].iter().enumerate())
+                .map(|(o, &value)| rec(p as Partition, o as i64, value))
+                .collect();
+            let high_watermark = self.logs[p].len() as i64;
             let fr = FinalRead {
                 partition: p as Partition,
                 start_offset: 0,
-                high_watermark: self.logs[p].len() as i64,
-                records: self.logs[p]
-                    .iter()
-                    .enumerate()
-                    .map(|(o, &value)| Record {
-                        partition: p as Partition,
-                        offset: o as i64,
-                        key: value % 16,
-                        value,
-                    })
-                    .collect(),
+                high_watermark,
+                records,
             };
             self.emit(fin.clone(), OpType::Ok, F::FinalRead, &fr, None);
         }
     }
 }
-
-pub use super::group_mutate::{mutate_group, GroupAnomaly};

@@ -39,9 +39,9 @@ pub use builder::Builder;
 pub use cas::cas_register_calls;
 pub use cluster::Cluster;
 pub use group::{
-    mutate_group, simulate_group, simulate_group_into, simulate_group_to_file, GroupAnomaly,
-    GroupSimConfig, Rebalancing,
+    simulate_group, simulate_group_into, simulate_group_to_file, GroupSimConfig, Rebalancing,
 };
+pub use group_mutate::{mutate_group, GroupAnomaly};
 pub use inject::Fault;
 pub use kafka::{simulate, simulate_into, simulate_to_file, SimConfig};
 pub use rng::Rng;
