@@ -172,7 +172,9 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
                 "group {group}: members consumed records but no commit succeeded and no final \
                  committed offset was read: skipped records cannot be judged"
             ));
-        } else {
+        } else if g.commit_mode.is_some() {
+            // (Without a commit mode the workload does not commit, e.g.
+            // the queue workload's `--sub-via subscribe`: nothing to say.)
             warnings.push(format!(
                 "group {group}: no committed offset known: skipped records were not judged"
             ));
