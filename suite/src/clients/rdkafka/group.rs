@@ -42,8 +42,12 @@ pub fn member_config(s: &ClientSettings, g: &GroupSettings) -> RdConfig {
         .set("max.poll.interval.ms", ms(g.max_poll_interval));
     match g.commit {
         trial_histories::values::CommitMode::Auto => {
+            // Offsets are stored for the records a poll hands to the
+            // application (`RdMember::poll`), not for what librdkafka's
+            // own polling returns while the consumer closes.
             c.set("enable.auto.commit", "true")
-                .set("auto.commit.interval.ms", "1000");
+                .set("auto.commit.interval.ms", "1000")
+                .set("enable.auto.offset.store", "false");
         }
         _ => {
             c.set("enable.auto.commit", "false");
@@ -216,13 +220,38 @@ impl ConsumerContext for MemberContext {
     }
 }
 
+/// The queue an asynchronous commit's result comes back on. librdkafka
+/// posts the result of `rd_kafka_commit(…, async)` on a queue this
+/// consumer's poll never serves, so the member commits through
+/// `rd_kafka_commit_queue` onto a queue of its own and serves it after
+/// every poll (the result arrives as an `OFFSET_COMMIT` event).
+struct CommitQueue(*mut rdkafka::bindings::rd_kafka_queue_t);
+
+// SAFETY: a librdkafka queue handle may be used from any thread.
+unsafe impl Send for CommitQueue {}
+unsafe impl Sync for CommitQueue {}
+
+impl Drop for CommitQueue {
+    fn drop(&mut self) {
+        // SAFETY: created by rd_kafka_queue_new, destroyed once, before
+        // the client (the field order of `RdMember`).
+        unsafe { rdkafka::bindings::rd_kafka_queue_destroy(self.0) }
+    }
+}
+
 /// A librdkafka group member of the test topic.
 pub struct RdMember {
+    /// Declared before `inner`: destroyed before the client.
+    commits: CommitQueue,
+    /// Asynchronous commits whose result has not come back.
+    outstanding: std::sync::atomic::AtomicUsize,
     inner: BaseConsumer<MemberContext>,
     context: Arc<MemberContext>,
     topic: String,
     /// Records fetched after a rebalance inside the last poll.
     pending: Mutex<Vec<Record>>,
+    /// Auto-commit: store each returned record's offset for the next commit.
+    store: bool,
 }
 
 impl RdMember {
@@ -235,11 +264,19 @@ impl RdMember {
             })
             .map_err(|e| e.to_string())?;
         let context = inner.context().clone();
+        // SAFETY: the client is alive; the queue is destroyed before it.
+        let q = unsafe { rdkafka::bindings::rd_kafka_queue_new(inner.client().native_ptr()) };
+        if q.is_null() {
+            return Err("librdkafka could not create a commit queue".into());
+        }
         Ok(RdMember {
+            commits: CommitQueue(q),
+            outstanding: std::sync::atomic::AtomicUsize::new(0),
             inner,
             context,
             topic: s.topic.clone(),
             pending: Mutex::new(vec![]),
+            store: g.commit == trial_histories::values::CommitMode::Auto,
         })
     }
 
@@ -253,6 +290,57 @@ impl RdMember {
             .lock()
             .map(|mut g| std::mem::take(&mut *g))
             .unwrap_or_default()
+    }
+
+    /// Serve the commit queue for at most `timeout_ms`: each asynchronous
+    /// commit's result becomes a [`GroupEvent::Committed`].
+    fn serve_commits(&self, timeout_ms: i32) {
+        use rdkafka::bindings as rd;
+        use std::sync::atomic::Ordering;
+        let mut wait = timeout_ms;
+        loop {
+            // SAFETY: the queue is alive; every event polled is destroyed
+            // below, and its partition list is only read before that.
+            unsafe {
+                let ev = rd::rd_kafka_queue_poll(self.commits.0, wait);
+                if ev.is_null() {
+                    return;
+                }
+                wait = 0;
+                if rd::rd_kafka_event_type(ev) == rd::RD_KAFKA_EVENT_OFFSET_COMMIT {
+                    let err = rd::rd_kafka_event_error(ev);
+                    let list = rd::rd_kafka_event_topic_partition_list(ev);
+                    let mut offsets = vec![];
+                    if !list.is_null() {
+                        let l = &*list;
+                        for i in 0..l.cnt.max(0) as usize {
+                            let e = &*l.elems.add(i);
+                            if e.offset >= 0 {
+                                offsets.push((e.partition, e.offset));
+                            }
+                        }
+                    }
+                    offsets.sort_unstable();
+                    let outcome = if err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                        CommitOutcome::Ok
+                    } else {
+                        classify_commit(&KafkaError::ConsumerCommit(err.into()))
+                    };
+                    let _ = self.outstanding.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                        Some(n.saturating_sub(1))
+                    });
+                    if let Ok(mut g) = self.context.events.lock() {
+                        g.push(GroupEvent::Committed {
+                            offsets,
+                            outcome,
+                            generation: None,
+                            at: Instant::now(),
+                        });
+                    }
+                }
+                rd::rd_kafka_event_destroy(ev);
+            }
+        }
     }
 
     fn has_rebalance(&self) -> bool {
@@ -295,6 +383,7 @@ impl GroupMember for RdMember {
                 break;
             }
             let msg = self.inner.poll(left.min(Duration::from_millis(100)));
+            self.serve_commits(0);
             let rebalanced = self.has_rebalance();
             match msg {
                 None => {
@@ -328,6 +417,12 @@ impl GroupMember for RdMember {
             }
         }
         res.events = self.take_events();
+        if self.store {
+            // Handed to the application now: auto-commit may commit them.
+            for r in &res.records {
+                let _ = self.inner.store_offset(&self.topic, r.partition, r.offset);
+            }
+        }
         res
     }
 
@@ -344,9 +439,23 @@ impl GroupMember for RdMember {
 
     fn commit_async(&self, offsets: &[(Partition, i64)]) -> Result<(), String> {
         let tpl = self.tpl(offsets)?;
-        self.inner
-            .commit(&tpl, CommitMode::Async)
-            .map_err(|e| e.to_string())
+        // SAFETY: client, list and queue are alive for the call; librdkafka
+        // copies the list.
+        let err = unsafe {
+            rdkafka::bindings::rd_kafka_commit_queue(
+                self.inner.client().native_ptr(),
+                tpl.ptr(),
+                self.commits.0,
+                None,
+                std::ptr::null_mut(),
+            )
+        };
+        if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Err(KafkaError::ConsumerCommit(err.into()).to_string());
+        }
+        self.outstanding
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     fn generation(&self) -> Option<i32> {
@@ -354,9 +463,22 @@ impl GroupMember for RdMember {
     }
 
     fn close(self: Box<Self>) -> Vec<GroupEvent> {
+        // Wait (bounded) for the results of asynchronous commits in flight.
+        let until = Instant::now() + Duration::from_secs(3);
+        while self.outstanding.load(std::sync::atomic::Ordering::SeqCst) > 0
+            && Instant::now() < until
+        {
+            self.serve_commits(100);
+        }
         let context = self.context.clone();
-        let RdMember { inner, pending, .. } = *self;
+        let RdMember {
+            inner,
+            pending,
+            commits,
+            ..
+        } = *self;
         drop(pending);
+        drop(commits);
         // Dropping closes the consumer: the final revocation and (with
         // auto-commit) the final commit are reported through the context.
         drop(inner);

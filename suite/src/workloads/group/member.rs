@@ -202,6 +202,10 @@ impl Member<'_> {
         }
         self.record(op);
         self.events(r.events);
+        // Commit only what the member still owns after the events (a
+        // partition revoked meanwhile is the next owner's to commit).
+        let owned = self.owned.borrow();
+        next.retain(|p, _| owned.contains(p));
         (next.into_iter().collect(), crash)
     }
 
