@@ -326,9 +326,11 @@ impl RdMember {
                     } else {
                         classify_commit(&KafkaError::ConsumerCommit(err.into()))
                     };
-                    let _ = self.outstanding.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                        Some(n.saturating_sub(1))
-                    });
+                    let _ =
+                        self.outstanding
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                                Some(n.saturating_sub(1))
+                            });
                     if let Ok(mut g) = self.context.events.lock() {
                         g.push(GroupEvent::Committed {
                             offsets,
