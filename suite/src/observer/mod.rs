@@ -318,6 +318,7 @@ mod tests {
             zookeeper: None,
             voters: None,
             transactions: None,
+            groups: None,
         }
     }
 

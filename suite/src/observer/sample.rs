@@ -639,6 +639,7 @@ fn build(
         zookeeper: None,
         voters: None,
         transactions: None,
+        groups: None,
     }
 }
 
