@@ -6,7 +6,6 @@
 //! cluster's own answer. The transaction flavour of [`super::coordinator`],
 //! which computes both kinds.
 
-use super::config::TRANSACTION_STATE_PARTITIONS;
 use super::coordinator::{self, CoordinatorKind};
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -22,7 +21,8 @@ pub fn transaction_state_partition(transactional_id: &str, partitions: i32) -> i
 }
 
 /// The coordinator broker id of each transactional id: the leader of its
-/// `__transaction_state` partition (of [`TRANSACTION_STATE_PARTITIONS`];
+/// `__transaction_state` partition (of
+/// [`super::config::TRANSACTION_STATE_PARTITIONS`];
 /// absent while the topic does not exist yet — Kafka creates it on the
 /// first transactional FindCoordinator — or the partition has no leader).
 pub async fn coordinators(
@@ -51,6 +51,7 @@ pub async fn find_coordinator(
 
 #[cfg(test)]
 mod tests {
+    use super::super::config::TRANSACTION_STATE_PARTITIONS;
     use super::*;
 
     #[test]
