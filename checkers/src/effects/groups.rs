@@ -108,7 +108,7 @@ pub(super) fn analyse(
 ) -> BTreeMap<String, GroupEffects> {
     let mut out: BTreeMap<String, GroupEffects> = BTreeMap::new();
     let mut last: BTreeMap<&str, (u64, GroupSample)> = BTreeMap::new();
-    let mut close = |e: &mut GroupEffects, from: u64, s: GroupSample, to: u64| {
+    let close = |e: &mut GroupEffects, from: u64, s: GroupSample, to: u64| {
         let d = to.saturating_sub(from) as f64 / NS_PER_S;
         if s.rebalancing {
             e.rebalancing_s += d;
