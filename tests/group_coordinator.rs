@@ -2,7 +2,8 @@
 //! the suite's placement (Java's hashCode of the group onto
 //! `__consumer_offsets`, that partition's leader) is the cluster's own
 //! FindCoordinator answer (key type 0); the observer records the group at
-//! that coordinator, in a state; and when the coordinator is SIGKILLed
+//! that coordinator, in a state (a KIP-848 consumer-protocol group beside
+//! it with its group epoch, through ConsumerGroupDescribe); and when the coordinator is SIGKILLed
 //! (what the `group-coordinator` target does), the observer records the
 //! coordinator moving to another broker.
 //!
@@ -11,7 +12,7 @@
 use kafka_trial::clients::{driver, Acks, ClientSettings};
 use kafka_trial::cluster::Cluster;
 use kafka_trial::kafka::coordinator::{self, CoordinatorKind};
-use kafka_trial::kafka::{admin, ClusterSpec};
+use kafka_trial::kafka::{admin, ClusterSpec, KafkaVersion};
 use kafka_trial::observer::{sample_once, ObserverConfig, Snapshot};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,6 +111,29 @@ async fn the_group_coordinator_is_where_kafka_puts_it_and_its_kill_is_observed()
         })
     };
 
+    // A KIP-848 member (group.protocol=consumer, Kafka ≥ 4.0) in a second
+    // group, straight through rdkafka: the suite's driver sets the classic
+    // protocol's session timeout, which the consumer protocol refuses.
+    let group848 = format!("kt-{id}-848");
+    let version: KafkaVersion = cluster.dist.version.parse().expect("a release number");
+    let consumer_protocol = version.major >= 4;
+    let member848 = consumer_protocol.then(|| {
+        let (stop, group, bootstrap) = (stop.clone(), group848.clone(), bootstrap.clone());
+        tokio::task::spawn_blocking(move || {
+            use rdkafka::consumer::{BaseConsumer, Consumer};
+            let c: BaseConsumer = rdkafka::ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .set("group.id", &group)
+                .set("group.protocol", "consumer")
+                .create()
+                .expect("a consumer-protocol consumer");
+            c.subscribe(&[topic]).expect("subscribe");
+            while !stop.load(Ordering::Relaxed) {
+                let _ = c.poll(Duration::from_millis(200));
+            }
+        })
+    });
+
     // The computed coordinator is the cluster's own answer.
     let groups = vec![group.clone()];
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -156,6 +180,22 @@ async fn the_group_coordinator_is_where_kafka_puts_it_and_its_kill_is_observed()
     .await;
     assert_eq!(v.coordinator, computed);
     assert_eq!(v.members, Some(1));
+    assert_eq!(v.epoch, None, "a classic group has no epoch here");
+    if consumer_protocol {
+        let mut cfg848 = cfg.clone();
+        cfg848.groups = vec![group848.clone()];
+        let (v, _) = sample_until(
+            &cfg848,
+            &group848,
+            "the KIP-848 group stable with an epoch",
+            Duration::from_secs(30),
+            |v| v.state.as_deref() == Some("Stable") && v.epoch.is_some_and(|e| e > 0),
+        )
+        .await;
+        assert_eq!(v.members, Some(1));
+        let partition = CoordinatorKind::Group.partition_of(&group848);
+        eprintln!("group {group848}: __consumer_offsets-{partition}, {v:?}");
+    }
 
     // Kill the coordinator: the observer records it moving.
     let victim = cluster
@@ -178,6 +218,9 @@ async fn the_group_coordinator_is_where_kafka_puts_it_and_its_kill_is_observed()
 
     stop.store(true, Ordering::Relaxed);
     member.await.unwrap();
+    if let Some(m) = member848 {
+        m.await.unwrap();
+    }
     cluster.teardown().await.unwrap();
     kafka_trial::testing::assert_no_leftovers(&id).await;
     eprintln!("done in {:.1}s", t0.elapsed().as_secs_f64());
