@@ -43,11 +43,11 @@ mod groups;
 pub use groups::GroupEffects;
 
 use crate::checker::{Checker, CheckerOutput, Context, Invocation};
-use groups::{GroupChange, GroupSample};
 use crate::leaders::{self, ControllerLeadership};
 use crate::txnstate::{self, TransactionStates};
 use crate::verdict::Validity;
 use crate::{CheckError, CheckOptions};
+use groups::{GroupChange, GroupSample};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use trial_histories::values::{Observation, VoterView};

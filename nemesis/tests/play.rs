@@ -338,11 +338,7 @@ fn group_coordinator_is_planned_only_when_asked() {
     let d = NemesisOptions::with_kinds(FaultKinds::all());
     for seed in 0..20 {
         let s = Schedule::generate(seed, &names, Duration::from_secs(30), &d).unwrap();
-        assert!(
-            !s.to_json().contains("group-coordinator"),
-            "{}",
-            s.render()
-        );
+        assert!(!s.to_json().contains("group-coordinator"), "{}", s.render());
     }
     assert_eq!(
         "group-coordinator".parse::<Target>().unwrap(),

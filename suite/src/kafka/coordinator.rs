@@ -151,10 +151,7 @@ pub async fn find_coordinator(
         (resp.error_code, resp.node_id.0)
     };
     if error != 0 {
-        bail!(
-            "FindCoordinator({} {key}) error code {error}",
-            kind.what()
-        );
+        bail!("FindCoordinator({} {key}) error code {error}", kind.what());
     }
     Ok(node)
 }

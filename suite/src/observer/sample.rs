@@ -329,8 +329,8 @@ async fn broker_round(
             unknown.is_empty(),
             conn.version(ApiKey::ConsumerGroupDescribe, CONSUMER_GROUP_DESCRIBE),
         ) {
-            let req = ConsumerGroupDescribeRequest::default()
-                .with_group_ids(group_ids(unknown.iter()));
+            let req =
+                ConsumerGroupDescribeRequest::default().with_group_ids(group_ids(unknown.iter()));
             let r = conn.call(&req, v, timeout).await;
             let failed = r.is_err();
             answer.consumer_groups = Some(r);
@@ -413,7 +413,13 @@ fn group_views(
             .or(described.first())
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
-        out.insert(g.clone(), GroupView { coordinator, ..view });
+        out.insert(
+            g.clone(),
+            GroupView {
+                coordinator,
+                ..view
+            },
+        );
     }
     out
 }

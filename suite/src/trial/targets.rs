@@ -3,8 +3,8 @@
 //! cluster's metadata; the ZooKeeper ensemble's leader, from its members
 //! (`srvr`).
 
-use crate::kafka::node::KafkaNode;
 use crate::kafka::coordinator::{self, CoordinatorKind};
+use crate::kafka::node::KafkaNode;
 use crate::kafka::{admin, txn, zookeeper};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
