@@ -344,6 +344,7 @@ mod tests {
         let mut o = options(0);
         assert!(build("queue", &o).unwrap().groups("kt-c1").is_empty());
         assert!(build("txn", &o).unwrap().groups("kt-c1").is_empty());
+        assert_eq!(build("group", &o).unwrap().groups("kt-c1"), ["kt-c1"]);
         o.sub_via = SubVia::Subscribe;
         assert_eq!(build("queue", &o).unwrap().groups("kt-c1"), ["kt-c1"]);
     }
