@@ -9,7 +9,9 @@
 //! controller changes, brokers newly fenced or newly unreachable, samples
 //! that could read nothing of the cluster (every broker down or cut off),
 //! and in ZooKeeper mode the ensemble's leader changes and members that
-//! stopped serving (a ZooKeeper fault moves no partition leader);
+//! stopped serving (a ZooKeeper fault moves no partition leader), and for
+//! workloads with consumer groups each group's coordinator that moved (the
+//! rebalances seen are counted too; [`groups`] says why they are no effect);
 //! its fail-over time (first leader change − that moment) and its time to
 //! full ISR after the stop. Over the whole run: how many faults had an effect,
 //! fail-over p50/max, leader changes per partition, and availability
@@ -30,12 +32,22 @@
 //! schedule had at least one fault and none had an observable effect, the
 //! verdict is `unknown`. Without any observer op, a warning says the
 //! effects are unknown (the verdict is what the other checkers say).
+//!
+//! One file (over 800 lines, half of them tests): the sample, the change
+//! between two samples and the per-fault window are one computation read
+//! top to bottom; what has its own analysis over the run lives beside it
+//! ([`crate::leaders`], [`crate::txnstate`], [`groups`]).
+
+mod groups;
+
+pub use groups::GroupEffects;
 
 use crate::checker::{Checker, CheckerOutput, Context, Invocation};
 use crate::leaders::{self, ControllerLeadership};
 use crate::txnstate::{self, TransactionStates};
 use crate::verdict::Validity;
 use crate::{CheckError, CheckOptions};
+use groups::{GroupChange, GroupSample};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use trial_histories::values::{Observation, VoterView};
@@ -66,6 +78,8 @@ struct Sample {
     unreachable: BTreeSet<i32>,
     /// ZooKeeper mode: the ensemble's leader and the members serving.
     zookeeper: Option<(Option<String>, BTreeSet<String>)>,
+    /// Consumer groups: each one's coordinator and whether it rebalances.
+    groups: BTreeMap<String, GroupSample>,
 }
 
 /// What changed between two consecutive samples.
@@ -79,6 +93,7 @@ struct Change {
     newly_unreachable: Vec<i32>,
     zookeeper_leader_change: bool,
     zookeeper_stopped_serving: Vec<String>,
+    groups: GroupChange,
 }
 
 impl Change {
@@ -91,6 +106,7 @@ impl Change {
             || !self.newly_unreachable.is_empty()
             || self.zookeeper_leader_change
             || !self.zookeeper_stopped_serving.is_empty()
+            || self.groups.effect()
     }
 }
 
@@ -116,6 +132,7 @@ fn diff(a: &Sample, b: &Sample) -> Change {
         c.zookeeper_leader_change = la.is_some() && la != lb;
         c.zookeeper_stopped_serving = sa.difference(sb).cloned().collect();
     }
+    c.groups = groups::diff(&a.groups, &b.groups);
     c
 }
 
@@ -156,6 +173,17 @@ pub struct FaultEffect {
     /// cut off from their quorum).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zookeeper_stopped_serving: Vec<String>,
+    /// Consumer groups: times a group's coordinator moved (an effect).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub group_coordinator_changes: u64,
+    /// Consumer groups: times a group entered a rebalancing state (counted,
+    /// not an effect: members rebalance a group without any fault).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub group_rebalances: u64,
+    /// First group coordinator move after the start − start (s); absent
+    /// if none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_coordinator_moved_s: Option<f64>,
     /// First leader change after the start − start (s); null if none.
     pub failover_s: Option<f64>,
     /// First time at or after the stop when every partition's ISR held all
@@ -229,6 +257,10 @@ pub struct EffectsResults {
     /// the samples hold none: no transactional workload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transactions: Option<TransactionStates>,
+    /// Each consumer group over the run: coordinator moves, rebalances
+    /// (absent where the samples hold no group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<BTreeMap<String, GroupEffects>>,
     /// One line a person reads.
     pub summary: String,
 }
@@ -254,6 +286,8 @@ pub struct Effects {
     voters: Vec<(u64, BTreeMap<i32, VoterView>)>,
     /// Each sample's transaction states (samples that hold them).
     txns: Vec<(u64, BTreeMap<String, String>)>,
+    /// Whether any sample held consumer groups.
+    any_groups: bool,
 }
 
 pub(crate) fn make(_opts: &CheckOptions) -> Box<dyn Checker> {
@@ -392,6 +426,14 @@ impl Effects {
         for (id, name) in &o.brokers {
             self.brokers.insert(*id, name.clone());
         }
+        let groups = o
+            .groups
+            .take()
+            .map(|g| {
+                self.any_groups = true;
+                groups::sample(&g)
+            })
+            .unwrap_or_default();
         self.samples.push(Sample {
             time,
             parts: o
@@ -416,6 +458,7 @@ impl Effects {
                 .zookeeper
                 .as_ref()
                 .map(|e| (e.leader.clone(), e.serving().cloned().collect())),
+            groups,
         });
     }
 
@@ -453,6 +496,9 @@ impl Effects {
             unreadable_samples: 0,
             zookeeper_leader_changes: 0,
             zookeeper_stopped_serving: Vec::new(),
+            group_coordinator_changes: 0,
+            group_rebalances: 0,
+            group_coordinator_moved_s: None,
         };
         let lo = self.unreadable.partition_point(|&t| t < begin);
         let hi = self.unreadable.partition_point(|&t| t <= end);
@@ -484,6 +530,11 @@ impl Effects {
             e.zookeeper_leader_changes += u64::from(c.zookeeper_leader_change);
             e.zookeeper_stopped_serving
                 .extend(c.zookeeper_stopped_serving.iter().cloned());
+            if c.groups.effect() && e.group_coordinator_moved_s.is_none() {
+                e.group_coordinator_moved_s = Some((cur.time - begin) as f64 / NS_PER_S);
+            }
+            e.group_coordinator_changes += c.groups.coordinator_moved.len() as u64;
+            e.group_rebalances += c.groups.rebalances.len() as u64;
             e.effect |= c.any();
         }
         e.zookeeper_stopped_serving.sort();
@@ -590,6 +641,15 @@ impl Effects {
             transactions: (!self.txns.is_empty()).then(|| {
                 let last_stop = fi.intervals.iter().map(|f| f.end_ns).max().unwrap_or(0);
                 txnstate::analyse(&self.txns, last_stop, self.last_time)
+            }),
+            groups: self.any_groups.then(|| {
+                let per: Vec<(u64, BTreeMap<String, GroupSample>)> = self
+                    .samples
+                    .iter()
+                    .filter(|s| !s.groups.is_empty())
+                    .map(|s| (s.time, s.groups.clone()))
+                    .collect();
+                groups::analyse(&per, self.last_time)
             }),
             summary: String::new(),
         };
@@ -741,6 +801,10 @@ pub fn summary_line(r: &EffectsResults) -> String {
         s.push_str(&x);
     }
     if let Some(x) = r.transactions.as_ref().and_then(txnstate::summary) {
+        s.push_str("; ");
+        s.push_str(&x);
+    }
+    if let Some(x) = r.groups.as_ref().and_then(groups::summary) {
         s.push_str("; ");
         s.push_str(&x);
     }
@@ -1092,6 +1156,92 @@ mod tests {
         let (e, vacuous) = run(false);
         assert_eq!((e.faults, e.with_effect), (1, Some(0)), "{}", e.summary);
         assert!(vacuous, "a fault that changed nothing is judged vacuous");
+    }
+
+    /// One sample whose partitions never change, with group `kt-c1`'s
+    /// coordinator and state.
+    fn observe_group(b: &mut Builder, coordinator: i32, state: Option<&str>) {
+        let p = Process::Named("observer".into());
+        let mut g = json!({"coordinator": coordinator});
+        if let Some(st) = state {
+            g["state"] = json!(st);
+        }
+        b.op(p.clone(), OpType::Invoke, F::Observe, &());
+        b.op(
+            p,
+            OpType::Ok,
+            F::Observe,
+            &json!({
+                "partitions": [{"partition": 0, "leader": 1, "epoch": 0,
+                                "replicas": [1, 2, 3], "isr": [1, 2, 3], "offline": []}],
+                "controller": {"id": 1, "epoch": 7},
+                "brokers": {"1": "n1", "2": "n2", "3": "n3"},
+                "unreachable": [],
+                "read_ms": 4,
+                "groups": {"kt-c1": g}
+            }),
+        );
+    }
+
+    /// A `group-coordinator` kill bites when the group's coordinator moves,
+    /// even though no partition of the test topic moved; a kill after which
+    /// the group only rebalanced (members do that with no fault) had no
+    /// effect, and the run is judged vacuous.
+    #[test]
+    fn a_group_coordinator_kill_bites_when_the_coordinator_moves() {
+        let run = |moves: bool| {
+            let mut b = Builder::new();
+            observe_group(&mut b, 2, Some("Stable"));
+            b.send_ok(0, 1, 0, 0);
+            b.sleep(S);
+            nemesis(
+                &mut b,
+                "start-kill",
+                json!({"target": "group-coordinator", "nodes": ["n2"],
+                       "group": "kt-c1", "coordinator": "n2"}),
+            );
+            b.send_ok(1, 2, 0, 1);
+            b.sleep(S / 2);
+            observe_group(&mut b, if moves { 3 } else { 2 }, None);
+            b.sleep(S / 2);
+            observe_group(
+                &mut b,
+                if moves { 3 } else { 2 },
+                Some("PreparingRebalance"),
+            );
+            b.sleep(S);
+            observe_group(&mut b, if moves { 3 } else { 2 }, Some("Stable"));
+            nemesis(&mut b, "stop-kill", json!({"started": ["n2"]}));
+            b.send_ok(0, 3, 0, 2);
+            let r = crate::check_ops(&b.ops, &crate::CheckOptions::default()).unwrap();
+            let vacuous = r
+                .unknown_reasons
+                .iter()
+                .any(|w| w.contains("none had an observable effect"));
+            (effects(&r), vacuous)
+        };
+        let (e, vacuous) = run(true);
+        assert_eq!((e.faults, e.with_effect), (1, Some(1)), "{}", e.summary);
+        assert!(!vacuous);
+        let i = &e.intervals[0];
+        assert!(i.leader_changes.is_empty());
+        assert_eq!((i.group_coordinator_changes, i.group_rebalances), (1, 1));
+        let moved = i.group_coordinator_moved_s.unwrap();
+        assert!((0.49..0.51).contains(&moved), "{moved}");
+        let g = &e.groups.as_ref().unwrap()["kt-c1"];
+        assert_eq!((g.coordinator_changes, g.rebalances), (1, 1));
+        assert_eq!(g.coordinators, [2, 3]);
+        assert!(
+            e.summary
+                .contains("group kt-c1: coordinator moved 1 time(s) (2 → 3)"),
+            "{}",
+            e.summary
+        );
+        let (e, vacuous) = run(false);
+        assert_eq!((e.faults, e.with_effect), (1, Some(0)), "{}", e.summary);
+        assert!(vacuous, "a rebalance alone is not an effect");
+        assert_eq!(e.intervals[0].group_rebalances, 1);
+        assert_eq!(e.intervals[0].group_coordinator_changes, 0);
     }
 
     #[test]

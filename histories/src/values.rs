@@ -337,6 +337,40 @@ mod tests {
         let s = serde_json::to_string(&t).unwrap();
         assert_eq!(serde_json::from_str::<Txn>(&s).unwrap(), t);
     }
+
+    /// A group whose coordinator did not answer is its coordinator alone;
+    /// the rebalancing states of both protocols are recognised.
+    #[test]
+    fn group_view_omits_what_was_not_read() {
+        let g = GroupView {
+            coordinator: 2,
+            ..Default::default()
+        };
+        assert_eq!(serde_json::to_string(&g).unwrap(), r#"{"coordinator":2}"#);
+        let full: GroupView = serde_json::from_str(
+            r#"{"coordinator":1,"state":"Reconciling","epoch":7,"members":4}"#,
+        )
+        .unwrap();
+        assert!(full.rebalancing());
+        assert_eq!((full.epoch, full.members), (Some(7), Some(4)));
+        for (state, rebalancing) in [
+            ("PreparingRebalance", true),
+            ("CompletingRebalance", true),
+            ("Assigning", true),
+            ("Stable", false),
+            ("Empty", false),
+        ] {
+            let v = GroupView {
+                state: Some(state.into()),
+                ..g.clone()
+            };
+            assert_eq!(v.rebalancing(), rebalancing, "{state}");
+        }
+        assert!(!g.rebalancing());
+        // An observation from before groups were observed reads as none.
+        let o: Observation = serde_json::from_str(r#"{"partitions":[]}"#).unwrap();
+        assert_eq!(o.groups, None);
+    }
 }
 
 /// A sample of the cluster's state by the observer: the `ok` value of an
@@ -387,6 +421,46 @@ pub struct Observation {
     /// absent where nothing was asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transactions: Option<std::collections::BTreeMap<String, String>>,
+    /// Workloads with consumer groups: each group's coordinator and, where
+    /// the coordinator answered, the group's state, so that a coordinator
+    /// that moved (a `group-coordinator` fault that bit) and the
+    /// rebalances it caused show. Absent where nothing was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<std::collections::BTreeMap<String, GroupView>>,
+}
+
+/// One consumer group in an [`Observation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct GroupView {
+    /// Broker id of the group's coordinator: the leader of the group's
+    /// `__consumer_offsets` partition (`abs(hash(group)) % partitions`).
+    pub coordinator: i32,
+    /// The state the coordinator reports: classic groups (DescribeGroups)
+    /// `Empty`, `PreparingRebalance`, `CompletingRebalance`, `Stable`,
+    /// `Dead`; consumer-protocol groups (KIP-848, ConsumerGroupDescribe)
+    /// `Empty`, `Assigning`, `Reconciling`, `Stable`, `Dead`. Absent when
+    /// the coordinator did not answer (dead, paused, cut off, loading).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Consumer-protocol groups: the group epoch (DescribeGroups carries
+    /// no generation, so classic groups have none here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<i32>,
+    /// Members the coordinator lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<u32>,
+}
+
+impl GroupView {
+    /// Whether the state is one of a rebalance under way: a classic
+    /// group's `PreparingRebalance` / `CompletingRebalance`, a consumer
+    /// group's `Assigning` / `Reconciling`.
+    pub fn rebalancing(&self) -> bool {
+        matches!(
+            self.state.as_deref(),
+            Some("PreparingRebalance" | "CompletingRebalance" | "Assigning" | "Reconciling")
+        )
+    }
 }
 
 /// A ZooKeeper ensemble in an [`Observation`].

@@ -169,6 +169,17 @@ pub trait Targets: Send + Sync {
             msg: "no transaction coordinators: the workload has no transactional.id".into(),
         })
     }
+    /// The coordinator's node name of each consumer group the workload
+    /// uses (the leader of the group's `__consumer_offsets` partition),
+    /// asked when a `group-coordinator` target or topology is applied.
+    /// Workloads without groups have none: the default answer is an
+    /// error, recorded in the fault's `info` op.
+    async fn group_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
+        Err(NodeError::Other {
+            node: "-".into(),
+            msg: "no group coordinators: the workload has no consumer group".into(),
+        })
+    }
     /// The node name of the ZooKeeper ensemble's leader (the standalone
     /// server of an ensemble of one), if one is known; asked when a
     /// `zk-leader` target or topology is applied. Clusters without an
@@ -217,6 +228,8 @@ pub struct StaticTargets {
     pub controller: Option<String>,
     /// `transactional.id` → coordinator node name.
     pub coordinators: BTreeMap<String, String>,
+    /// Consumer group → coordinator node name.
+    pub group_coordinators: BTreeMap<String, String>,
     /// The ZooKeeper ensemble's leader.
     pub zookeeper_leader: Option<String>,
 }
@@ -234,6 +247,9 @@ impl Targets for StaticTargets {
     }
     async fn transaction_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
         Ok(self.coordinators.clone())
+    }
+    async fn group_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
+        Ok(self.group_coordinators.clone())
     }
     async fn zookeeper_leader(&self) -> Result<Option<String>, NodeError> {
         Ok(self.zookeeper_leader.clone())

@@ -191,6 +191,12 @@ pub enum Target {
     /// workload (`Targets::transaction_coordinators`): one node, the one
     /// whose pause or death moves that producer's transactions.
     Coordinator,
+    /// The coordinator of one random consumer group of the workload
+    /// (`Targets::group_coordinators`): the leader of the
+    /// `__consumer_offsets` partition that holds the group, whose pause or
+    /// death makes every member find a new coordinator and the group
+    /// rebalance. Not in [`Target::DEFAULTS`] (it needs a group).
+    GroupCoordinator,
     /// One random member of the ZooKeeper ensemble: its ZooKeeper server
     /// process (`process: zookeeper`), never a broker. Kill and pause only.
     ZkOne,
@@ -203,7 +209,7 @@ pub enum Target {
 }
 
 impl Target {
-    pub const ALL: [Target; 11] = [
+    pub const ALL: [Target; 12] = [
         Target::One,
         Target::Minority,
         Target::Majority,
@@ -212,6 +218,7 @@ impl Target {
         Target::Controller,
         Target::ReplicasButOne,
         Target::Coordinator,
+        Target::GroupCoordinator,
         Target::ZkOne,
         Target::ZkMajority,
         Target::ZkLeader,
@@ -234,8 +241,8 @@ impl Target {
     pub const POWER_LOSS_DEFAULTS: [Target; 2] = [Target::Majority, Target::All];
 
     /// The default targets of kill and pause: every target that any
-    /// workload can resolve (not `coordinator`, which needs transactions;
-    /// also keeps the plans generated before it existed unchanged).
+    /// workload can resolve (not `coordinator`, which needs transactions,
+    /// nor `group-coordinator`, which needs a consumer group; this also keeps the plans generated before it existed unchanged).
     /// A run with a ZooKeeper ensemble whose kill (pause) targets are these
     /// defaults also draws from [`Target::ZOOKEEPER_DEFAULTS`]
     /// ([`NemesisOptions::kill_targets_for`]).
@@ -264,6 +271,7 @@ impl Target {
             Target::Controller => "controller",
             Target::ReplicasButOne => "replicas-but-one",
             Target::Coordinator => "coordinator",
+            Target::GroupCoordinator => "group-coordinator",
             Target::ZkOne => "zk-one",
             Target::ZkMajority => "zk-majority",
             Target::ZkLeader => "zk-leader",
@@ -295,6 +303,7 @@ impl Target {
                 | Target::Controller
                 | Target::ReplicasButOne
                 | Target::Coordinator
+                | Target::GroupCoordinator
                 | Target::ZkLeader
         )
     }

@@ -11,6 +11,7 @@
 //! | `bridge` | two halves that cannot hear each other, joined by one node that hears and is heard by all (`⌊N/2⌋` / 1 / the rest) |
 //! | `primaries` | each current leader of the test topic's partitions alone, the other nodes together (asked of [`crate::Targets`] when applied) |
 //! | `controller` | the active controller alone (KRaft's, or the broker ZooKeeper elected; asked of [`crate::Targets`] when applied) |
+//! | `group-coordinator` | the coordinator of one random consumer group of the workload alone (asked of [`crate::Targets`] when applied; not in the default mix: it needs a group) |
 //!
 //! The topologies above cut among the brokers (and dedicated KRaft
 //! controllers) only: in a ZooKeeper-mode run the ensemble's members hear
@@ -49,6 +50,8 @@ pub enum Topology {
     Bridge,
     Primaries,
     Controller,
+    /// The coordinator of one of the workload's consumer groups alone.
+    GroupCoordinator,
     /// Every broker cut from every member of the ZooKeeper ensemble.
     ZkAllBrokers,
     /// One random broker cut from every member of the ensemble.
@@ -58,7 +61,7 @@ pub enum Topology {
 }
 
 impl Topology {
-    pub const ALL: [Topology; 10] = [
+    pub const ALL: [Topology; 11] = [
         Topology::Halves,
         Topology::One,
         Topology::Majority,
@@ -66,12 +69,15 @@ impl Topology {
         Topology::Bridge,
         Topology::Primaries,
         Topology::Controller,
+        Topology::GroupCoordinator,
         Topology::ZkAllBrokers,
         Topology::ZkOneBroker,
         Topology::ZkLeader,
     ];
 
-    /// The topologies that cut among brokers: any run may draw them.
+    /// The topologies that cut among brokers and any run may draw (not
+    /// `group-coordinator`, which needs a consumer group: asked for by
+    /// name, it keeps the plans made before it existed unchanged).
     pub const CLASSIC: [Topology; 7] = [
         Topology::Halves,
         Topology::One,
@@ -106,6 +112,7 @@ impl Topology {
             Topology::Bridge => "bridge",
             Topology::Primaries => "primaries",
             Topology::Controller => "controller",
+            Topology::GroupCoordinator => "group-coordinator",
             Topology::ZkAllBrokers => "zk-all-brokers",
             Topology::ZkOneBroker => "zk-one-broker",
             Topology::ZkLeader => "zk-leader",
@@ -133,7 +140,10 @@ impl Topology {
     pub fn is_dynamic(self) -> bool {
         matches!(
             self,
-            Topology::Primaries | Topology::Controller | Topology::ZkLeader
+            Topology::Primaries
+                | Topology::Controller
+                | Topology::GroupCoordinator
+                | Topology::ZkLeader
         )
     }
 }
@@ -220,7 +230,10 @@ pub fn build<R: Rng>(t: Topology, nodes: &[String], rng: &mut R) -> Result<Grudg
             g.insert(bridge[0].clone(), BTreeSet::new());
             g
         }
-        Topology::Primaries | Topology::Controller | Topology::ZkLeader => {
+        Topology::Primaries
+        | Topology::Controller
+        | Topology::GroupCoordinator
+        | Topology::ZkLeader => {
             return Err(PlanError::invalid(
                 "partition topology",
                 t,
@@ -282,9 +295,9 @@ pub fn build_with_zookeeper<R: Rng>(
 }
 
 /// The cut of a dynamic topology once its targets are known: each node of
-/// `isolated` alone. `primaries` and `controller` cut among `brokers` (the
-/// ensemble stays connected to all); `zk-leader` cuts the leader from
-/// every other node, brokers and members alike.
+/// `isolated` alone. `primaries`, `controller` and `group-coordinator` cut
+/// among `brokers` (the ensemble stays connected to all); `zk-leader` cuts
+/// the leader from every other node, brokers and members alike.
 pub fn isolate_with_zookeeper(
     t: Topology,
     brokers: &[String],

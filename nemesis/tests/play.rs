@@ -211,6 +211,145 @@ async fn pause_a_transaction_coordinator() {
     );
 }
 
+/// `group-coordinator` hits the coordinator of one consumer group (kill
+/// and pause alike), named with its group in the fault's op; without
+/// groups the action fails with the reason.
+#[tokio::test]
+async fn kill_and_pause_a_group_coordinator() {
+    let targets = || StaticTargets {
+        // A transaction coordinator elsewhere: the two targets never mix.
+        coordinators: BTreeMap::from([("kt-txn-0".into(), "n1".into())]),
+        group_coordinators: BTreeMap::from([("kt-c1".into(), "n2".into())]),
+        ..Default::default()
+    };
+    for (fault, signal, undo) in [
+        (kill(Target::GroupCoordinator, None), "kill", "start"),
+        (pause(Target::GroupCoordinator, None), "pause", "resume"),
+    ] {
+        let (net, nodes) = DoubleNet::new(3);
+        let s = plan(3, pair(0, 0, 10, fault));
+        let (buf, r) = play(&s, nodes, Arc::new(targets())).await;
+        assert_eq!(r.failed_actions, 0, "{signal}");
+        let ops = buf.ops();
+        let v = ops[1].value_json();
+        assert_eq!(v["nodes"], json!(["n2"]), "{signal}");
+        assert_eq!(v["target"], json!("group-coordinator"));
+        assert_eq!(v["group"], json!("kt-c1"));
+        assert_eq!(v["coordinator"], json!("n2"));
+        let log: Vec<String> = net
+            .log()
+            .into_iter()
+            .filter(|l| !l.contains("exec") && !l.ends_with("state"))
+            .collect();
+        assert_eq!(log, [format!("n2 {signal}"), format!("n2 {undo}")]);
+        assert_eq!(net.state("n2"), ProcessState::Running);
+    }
+
+    let (net, nodes) = DoubleNet::new(3);
+    let s = plan(3, pair(0, 0, 10, kill(Target::GroupCoordinator, None)));
+    let (buf, r) = play(&s, nodes, Arc::new(StaticTargets::default())).await;
+    assert_eq!(r.failed_actions, 1);
+    let (_, r) = play(&s, DoubleNet::new(3).1, no_targets()).await;
+    assert_eq!(r.failed_actions, 1, "NoTargets answers nothing either");
+    let e = buf.ops()[1].error.clone().unwrap_or_default();
+    assert!(
+        e.contains("no consumer group with a known coordinator"),
+        "{e}"
+    );
+    assert!(!net.log().iter().any(|l| l.ends_with(" kill")));
+}
+
+/// The `group-coordinator` cut isolates the group's coordinator from every
+/// other broker (a ZooKeeper ensemble, if any, hears all), and the stop
+/// removes exactly the rules added.
+#[tokio::test]
+async fn isolate_a_group_coordinator() {
+    let (net, nodes) = DoubleNet::new(3);
+    let targets = StaticTargets {
+        group_coordinators: BTreeMap::from([("kt-c1".into(), "n3".into())]),
+        ..Default::default()
+    };
+    let s = plan(
+        3,
+        pair(
+            0,
+            0,
+            10,
+            Fault::Partition {
+                topology: Topology::GroupCoordinator,
+                grudge: None,
+            },
+        ),
+    );
+    let (buf, r) = play(&s, nodes, Arc::new(targets)).await;
+    assert_eq!(r.failed_actions, 0);
+    let v = buf.ops()[1].value_json();
+    assert_eq!(v["topology"], json!("group-coordinator"));
+    assert_eq!(v["isolated"], json!(["n3"]));
+    assert_eq!(v["group"], json!("kt-c1"));
+    assert_eq!(
+        v["grudge"],
+        json!({"n1": ["n3"], "n2": ["n3"], "n3": ["n1", "n2"]})
+    );
+    assert_eq!(v["rules"], json!(4));
+    let adds = |n: &str| {
+        net.calls(n)
+            .iter()
+            .filter(|c| c.contains(" -A KTRIAL"))
+            .count()
+    };
+    assert_eq!((adds("n1"), adds("n2"), adds("n3")), (1, 1, 2));
+    for n in ["n1", "n2", "n3"] {
+        assert!(net.rules(n).is_empty(), "{n}: the stop removed its rules");
+    }
+}
+
+/// Asked for by name, the target and the topology plan as dynamic (no
+/// nodes, no grudge in the plan); the defaults never draw them, so the
+/// plans of older runs are unchanged.
+#[test]
+fn group_coordinator_is_planned_only_when_asked() {
+    let names = trial_nemesis::node_names(3);
+    let o = NemesisOptions {
+        kill_targets: vec![Target::GroupCoordinator],
+        pause_targets: vec![Target::GroupCoordinator],
+        topologies: vec![Topology::GroupCoordinator],
+        interval: Duration::from_millis(100),
+        ..NemesisOptions::with_kinds("kill,pause,partition".parse().unwrap())
+    };
+    let s = Schedule::generate(1, &names, Duration::from_secs(3), &o).unwrap();
+    let mut seen = 0;
+    for a in &s.actions {
+        match &a.fault {
+            Fault::Kill { target, nodes, .. } | Fault::Pause { target, nodes, .. } => {
+                assert_eq!((*target, nodes), (Target::GroupCoordinator, &None));
+                seen += 1;
+            }
+            Fault::Partition { topology, grudge } => {
+                assert_eq!((*topology, grudge), (Topology::GroupCoordinator, &None));
+                seen += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(seen >= 3, "{}", s.render());
+    assert!(!Target::DEFAULTS.contains(&Target::GroupCoordinator));
+    assert!(!Topology::defaults().contains(&Topology::GroupCoordinator));
+    let d = NemesisOptions::with_kinds(FaultKinds::all());
+    for seed in 0..20 {
+        let s = Schedule::generate(seed, &names, Duration::from_secs(30), &d).unwrap();
+        assert!(!s.to_json().contains("group-coordinator"), "{}", s.render());
+    }
+    assert_eq!(
+        "group-coordinator".parse::<Target>().unwrap(),
+        Target::GroupCoordinator
+    );
+    assert_eq!(
+        "group-coordinator".parse::<Topology>().unwrap(),
+        Topology::GroupCoordinator
+    );
+}
+
 #[tokio::test]
 async fn kill_all_but_one_replica() {
     let (net, nodes) = DoubleNet::new(5);
@@ -484,6 +623,7 @@ async fn generated_plan_of_all_faults_plays_clean() {
             replicas: BTreeMap::from([(0, vec!["n1".into(), "n2".into(), "n3".into()])]),
             controller: Some("n5".into()),
             coordinators: BTreeMap::from([("kt-txn-0".into(), "n2".into())]),
+            group_coordinators: BTreeMap::from([("kt-c1".into(), "n4".into())]),
             zookeeper_leader: None,
         };
         let (buf, r) = play(&s, nodes, Arc::new(targets)).await;

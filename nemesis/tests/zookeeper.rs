@@ -200,7 +200,10 @@ fn defaults_with_an_ensemble_add_the_zookeeper_targets_and_topologies() {
         .chain(Target::ZOOKEEPER_DEFAULTS)
         .collect();
     assert_eq!(targets, expected);
-    let expected: BTreeSet<Topology> = Topology::ALL.into_iter().collect();
+    let expected: BTreeSet<Topology> = Topology::CLASSIC
+        .into_iter()
+        .chain(Topology::ZOOKEEPER)
+        .collect();
     assert_eq!(topologies, expected);
     assert_eq!(
         o.kill_targets_for(3),
@@ -664,6 +667,7 @@ async fn generated_plan_with_an_ensemble_plays_clean() {
             replicas: BTreeMap::from([(0, vec!["n1".into(), "n2".into(), "n3".into()])]),
             controller: Some("n5".into()),
             coordinators: BTreeMap::from([("kt-txn-0".into(), "n2".into())]),
+            group_coordinators: BTreeMap::from([("kt-c1".into(), "n3".into())]),
             zookeeper_leader: Some("z2".into()),
         });
         let (buf, r) = play(&s, nodes, targets).await;

@@ -108,6 +108,7 @@ impl Cluster {
             zookeeper: None,
             voters: None,
             transactions: None,
+            groups: None,
         }
     }
 }

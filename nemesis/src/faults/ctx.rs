@@ -271,6 +271,21 @@ impl FaultCtx<'_> {
                     json!({ "transactional_id": id, "coordinator": node }),
                 ))
             }
+            Target::GroupCoordinator => {
+                let coordinators = timed(
+                    "group coordinators".into(),
+                    self.targets.group_coordinators(),
+                )
+                .await?;
+                let groups: Vec<(&String, &String)> = coordinators.iter().collect();
+                let (group, node) = groups
+                    .choose(&mut rng)
+                    .ok_or("the workload has no consumer group with a known coordinator")?;
+                Ok((
+                    BTreeSet::from([(*node).clone()]),
+                    json!({ "group": group, "coordinator": node }),
+                ))
+            }
             Target::ReplicasButOne => {
                 let replicas = timed(
                     "partition replicas".into(),

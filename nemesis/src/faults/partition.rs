@@ -1,8 +1,8 @@
 //! Network partition: for each node `b` and each peer `a` in `grudge[b]`,
 //! `iptables -w -A KTRIAL -s <ip a> -j DROP` inside `b`; stop deletes
 //! exactly those rules. Dynamic topologies (`primaries`, `controller`,
-//! `zk-leader`) isolate the nodes [`crate::Targets`] names when applied:
-//! the first two among the brokers (a ZooKeeper ensemble stays connected),
+//! `group-coordinator`, `zk-leader`) isolate the nodes [`crate::Targets`]
+//! names when applied: the first three among the brokers (a ZooKeeper ensemble stays connected),
 //! `zk-leader` from every other node.
 
 use super::ctx::{merge, names_json, FaultCtx, NodeHealing};
@@ -91,6 +91,7 @@ impl FaultBehaviour for Partition {
             None => {
                 let target = match topology {
                     Topology::Controller => Target::Controller,
+                    Topology::GroupCoordinator => Target::GroupCoordinator,
                     Topology::ZkLeader => Target::ZkLeader,
                     _ => Target::Leaders,
                 };

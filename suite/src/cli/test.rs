@@ -93,13 +93,15 @@ pub struct TestArgs {
     #[arg(long, value_parser = parse_duration)]
     pub min_fault_duration: Option<Duration>,
     /// Partition topologies: halves,one,majority,majorities-ring,bridge,primaries,controller
-    /// (among brokers), and with --mode zookeeper zk-all-brokers,zk-one-broker,zk-leader
+    /// (among brokers), group-coordinator (its workload's consumer group's coordinator alone;
+    /// never in the default mix), and with --mode zookeeper zk-all-brokers,zk-one-broker,zk-leader
     /// (brokers cut from the ensemble; in the default mix of a ZooKeeper-mode run).
     #[arg(long)]
     pub partition_topologies: Option<String>,
-    /// Targets of kill: one,minority,majority,all,leaders,controller,replicas-but-one,coordinator
-    /// (brokers), and with --mode zookeeper zk-one,zk-majority,zk-leader (the ZooKeeper server
-    /// of ensemble members). Default: the first seven, plus zk-one,zk-leader in ZooKeeper mode.
+    /// Targets of kill: one,minority,majority,all,leaders,controller,replicas-but-one,coordinator,
+    /// group-coordinator (brokers; the last two need transactions / a consumer group), and with
+    /// --mode zookeeper zk-one,zk-majority,zk-leader (the ZooKeeper server of ensemble members).
+    /// Default: the first seven, plus zk-one,zk-leader in ZooKeeper mode.
     #[arg(long)]
     pub kill_targets: Option<String>,
     /// Targets of pause (same names and defaults as kill).

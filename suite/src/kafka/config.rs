@@ -18,8 +18,11 @@ pub const BROKER_PORT: u16 = 9092;
 /// KRaft controller listener port.
 pub const CONTROLLER_PORT: u16 = 9093;
 /// `transaction.state.log.num.partitions`: where transactional ids are
-/// placed ([`super::txn::transaction_state_partition`]).
+/// placed ([`super::coordinator::partition_for`]).
 pub const TRANSACTION_STATE_PARTITIONS: i32 = 10;
+/// `offsets.topic.num.partitions`: where consumer groups are placed
+/// ([`super::coordinator::partition_for`]).
+pub const OFFSETS_PARTITIONS: i32 = 10;
 
 /// Everything needed to start a cluster. Validate with [`ClusterSpec::validate`]
 /// before anything starts.
@@ -407,7 +410,10 @@ pub fn server_properties(
         spec.unclean_leader_election.to_string(),
     );
     set("offsets.topic.replication.factor", internal_rf.to_string());
-    set("offsets.topic.num.partitions", "10".into());
+    set(
+        "offsets.topic.num.partitions",
+        OFFSETS_PARTITIONS.to_string(),
+    );
     set(
         "transaction.state.log.replication.factor",
         internal_rf.to_string(),

@@ -15,13 +15,16 @@
 //! - [`timing`]: timing profiles (failure detection, client timeouts,
 //!   fault durations chosen together);
 //! - [`admin`]: topic creation, metadata, health waits (through rdkafka);
-//! - [`txn`]: transaction coordinators (Kafka's placement of a
-//!   `transactional.id`, and FindCoordinator to check it).
+//! - [`coordinator`]: where Kafka puts a consumer group's coordinator
+//!   and a `transactional.id`'s (its own hash of the key onto
+//!   `__consumer_offsets` / `__transaction_state`), and FindCoordinator to
+//!   check it; [`txn`]: its transaction flavour.
 //!
 //! Must never: know which platform the nodes are on (only `Host`).
 
 pub mod admin;
 pub mod config;
+pub mod coordinator;
 pub mod dist;
 pub mod node;
 pub mod quorum;

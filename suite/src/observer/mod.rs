@@ -23,7 +23,15 @@
 //!   (KAFKA-15489) show;
 //! - `DescribeTransactions` (Kafka ≥ 3.0) from every broker, for the
 //!   workload's `transactional.id`s: each one's state at its coordinator
-//!   (`transactions`), so a transaction left prepared (KAFKA-16352) shows.
+//!   (`transactions`), so a transaction left prepared (KAFKA-16352) shows;
+//! - for the workload's consumer groups: `__consumer_offsets` in the same
+//!   Metadata request (each group's coordinator is the leader of its
+//!   partition there), and DescribeGroups from every broker (the
+//!   coordinator answers, the others say NOT_COORDINATOR): a classic
+//!   group's state and members; a group it does not know as classic (a
+//!   KIP-848 consumer-protocol group) is asked ConsumerGroupDescribe
+//!   (Kafka ≥ 4.0) for its state, group epoch and members (`groups`), so
+//!   a coordinator that moved and the rebalances it caused show.
 //!
 //! In ZooKeeper mode there is no quorum to ask: the controller is the
 //! broker Metadata names (elected through ZooKeeper), and every ZooKeeper
@@ -83,6 +91,11 @@ pub struct ObserverConfig {
     /// brokers (DescribeTransactions) each sample.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transactional_ids: Vec<String>,
+    /// The workload's consumer groups: each one's coordinator (the leader
+    /// of its `__consumer_offsets` partition) and state are read each
+    /// sample.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
     pub interval: Duration,
     /// Per request.
     pub timeout: Duration,
@@ -122,6 +135,7 @@ impl ObserverConfig {
                 .map(|n| node(n, ZOOKEEPER_PORT))
                 .collect(),
             transactional_ids: vec![],
+            groups: vec![],
             interval: Self::INTERVAL,
             timeout: Self::TIMEOUT,
         }
@@ -150,6 +164,7 @@ impl SnapshotExt for Snapshot {
             && self.zookeeper == o.zookeeper
             && self.voters == o.voters
             && self.transactions == o.transactions
+            && self.groups == o.groups
     }
 }
 
@@ -318,6 +333,7 @@ mod tests {
             zookeeper: None,
             voters: None,
             transactions: None,
+            groups: None,
         }
     }
 
@@ -445,6 +461,7 @@ mod tests {
             controllers: vec![node(1, silent_addr)],
             zookeeper: vec![],
             transactional_ids: vec![],
+            groups: vec![],
             interval: Duration::from_millis(50),
             timeout: Duration::from_millis(200),
         };

@@ -11,6 +11,7 @@
 
 use super::wire::Conn;
 use super::{ControllerState, ObservedNode, ObserverConfig, PartitionState, Snapshot};
+use crate::kafka::coordinator::{CoordinatorKind, CONSUMER_OFFSETS_TOPIC};
 use crate::kafka::zookeeper::ZkStatus;
 use anyhow::{anyhow, bail, Result};
 use futures::future::join_all;
@@ -18,17 +19,18 @@ use kafka_protocol::messages::describe_quorum_request::{self, TopicData};
 use kafka_protocol::messages::describe_topic_partitions_request::TopicRequest;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    ApiKey, DescribeClusterRequest, DescribeClusterResponse, DescribeQuorumRequest,
+    ApiKey, ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, DescribeClusterRequest,
+    DescribeClusterResponse, DescribeGroupsRequest, DescribeGroupsResponse, DescribeQuorumRequest,
     DescribeQuorumResponse, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse,
-    DescribeTransactionsRequest, DescribeTransactionsResponse, MetadataRequest, MetadataResponse,
-    TopicName, TransactionalId,
+    DescribeTransactionsRequest, DescribeTransactionsResponse, GroupId, MetadataRequest,
+    MetadataResponse, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use trial_histories::values::EnsembleState;
-use trial_histories::values::VoterView;
+use trial_histories::values::{GroupView, VoterView};
 
 /// Metadata v9 is the first flexible version; v12 the last before v13's
 /// top-level error code (both carry leader epochs and offline replicas).
@@ -39,6 +41,15 @@ const DESCRIBE_TOPIC_PARTITIONS: std::ops::RangeInclusive<i16> = 0..=0;
 const DESCRIBE_CLUSTER: std::ops::RangeInclusive<i16> = 2..=2;
 /// DescribeTransactions (KIP-664, Kafka ≥ 3.0).
 const DESCRIBE_TRANSACTIONS: std::ops::RangeInclusive<i16> = 0..=0;
+/// DescribeGroups: every version carries the state and the members (v6,
+/// Kafka ≥ 4.0, adds an error for a group that is not a classic one).
+const DESCRIBE_GROUPS: std::ops::RangeInclusive<i16> = 0..=6;
+/// ConsumerGroupDescribe (KIP-848, Kafka ≥ 4.0): the consumer protocol's
+/// state, group epoch and members.
+const CONSUMER_GROUP_DESCRIBE: std::ops::RangeInclusive<i16> = 0..=1;
+/// GROUP_ID_NOT_FOUND: DescribeGroups v6 on a group that is not classic,
+/// ConsumerGroupDescribe on one that is not a consumer-protocol group.
+const GROUP_ID_NOT_FOUND: i16 = 69;
 /// DescribeQuorum v0–v2 all carry the leader id and epoch.
 const DESCRIBE_QUORUM: std::ops::RangeInclusive<i16> = 0..=2;
 /// The KRaft metadata log.
@@ -71,6 +82,12 @@ struct BrokerAnswer {
     /// `None`: no transactional ids to ask, or the broker does not speak
     /// DescribeTransactions.
     txns: Option<Result<DescribeTransactionsResponse>>,
+    /// `None`: no groups to ask.
+    groups: Option<Result<DescribeGroupsResponse>>,
+    /// `None`: no group this broker coordinates that DescribeGroups did
+    /// not know as classic, or the broker does not speak
+    /// ConsumerGroupDescribe.
+    consumer_groups: Option<Result<ConsumerGroupDescribeResponse>>,
 }
 
 /// The observer's connections and the last state read, kept from one
@@ -99,11 +116,15 @@ impl Reader {
         let controllers = self.cfg.controllers.clone();
 
         let ids = self.cfg.transactional_ids.clone();
+        let groups = self.cfg.groups.clone();
         let broker_rounds = join_all(brokers.iter().map(|b| {
             let conn = self.conns.remove(&b.addr);
             let topic = topic.clone();
-            let ids = &ids;
-            async move { broker_round(conn, b.addr, &topic, ids, timeout).await }
+            let asked = Asked {
+                transactional_ids: &ids,
+                groups: &groups,
+            };
+            async move { broker_round(conn, b.addr, &topic, asked, timeout).await }
         }));
         let quorum_rounds = join_all(controllers.iter().map(|c| {
             let conn = self.conns.remove(&c.addr);
@@ -162,6 +183,17 @@ impl Reader {
         if !ids.is_empty() {
             snap.transactions = Some(transaction_states(&answers));
         }
+        if !groups.is_empty() {
+            let any_md = answers
+                .iter()
+                .any(|(_, a)| matches!(a.metadata, Some(Ok(_))));
+            snap.groups = if any_md {
+                Some(group_views(&groups, &answers))
+            } else {
+                // Nothing was read: the last value stands (no change).
+                self.last.as_ref().and_then(|l| l.groups.clone())
+            };
+        }
         snap.read_ms = t0.elapsed().as_millis() as u64;
         let no_controller_source = if zk_mode {
             snap.errors.contains_key("metadata")
@@ -182,15 +214,29 @@ impl Reader {
     }
 }
 
-/// Connect if needed, then ask one broker Metadata, DescribeTopicPartitions
-/// and DescribeCluster. The connection comes back only if nothing failed.
+/// What every broker is asked about besides the test topic.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    transactional_ids: &'a [String],
+    groups: &'a [String],
+}
+
+/// Connect if needed, then ask one broker Metadata (of the test topic, and
+/// of `__consumer_offsets` when there are groups), DescribeTopicPartitions,
+/// DescribeCluster, DescribeTransactions and DescribeGroups (then
+/// ConsumerGroupDescribe where needed). The connection comes back only if
+/// nothing failed.
 async fn broker_round(
     conn: Option<Conn>,
     addr: SocketAddr,
     topic: &str,
-    transactional_ids: &[String],
+    asked: Asked<'_>,
     timeout: Duration,
 ) -> (Option<Conn>, BrokerAnswer) {
+    let Asked {
+        transactional_ids,
+        groups,
+    } = asked;
     let mut answer = BrokerAnswer::default();
     let mut conn = match conn {
         Some(c) => c,
@@ -207,10 +253,14 @@ async fn broker_round(
         answer.metadata = Some(Err(anyhow!("the broker speaks no Metadata v9–v12")));
         return (None, answer);
     };
+    let mut topics = vec![MetadataRequestTopic::default().with_name(Some(name()))];
+    if !groups.is_empty() {
+        topics.push(MetadataRequestTopic::default().with_name(Some(TopicName(
+            StrBytes::from_static_str(CONSUMER_OFFSETS_TOPIC),
+        ))));
+    }
     let req = MetadataRequest::default()
-        .with_topics(Some(vec![
-            MetadataRequestTopic::default().with_name(Some(name()))
-        ]))
+        .with_topics(Some(topics))
         .with_allow_auto_topic_creation(false);
     let md = conn.call(&req, v, timeout).await;
     let ok = md.is_ok();
@@ -260,7 +310,155 @@ async fn broker_round(
             return (None, answer);
         }
     }
+    if let (false, Some(v)) = (
+        groups.is_empty(),
+        conn.version(ApiKey::DescribeGroups, DESCRIBE_GROUPS),
+    ) {
+        let req = DescribeGroupsRequest::default().with_groups(group_ids(groups.iter()));
+        let r = conn.call(&req, v, timeout).await;
+        let unknown: Vec<String> = match &r {
+            Ok(resp) => not_classic(resp),
+            Err(_) => vec![],
+        };
+        let failed = r.is_err();
+        answer.groups = Some(r);
+        if failed {
+            return (None, answer);
+        }
+        if let (false, Some(v)) = (
+            unknown.is_empty(),
+            conn.version(ApiKey::ConsumerGroupDescribe, CONSUMER_GROUP_DESCRIBE),
+        ) {
+            let req =
+                ConsumerGroupDescribeRequest::default().with_group_ids(group_ids(unknown.iter()));
+            let r = conn.call(&req, v, timeout).await;
+            let failed = r.is_err();
+            answer.consumer_groups = Some(r);
+            if failed {
+                return (None, answer);
+            }
+        }
+    }
     (Some(conn), answer)
+}
+
+fn group_ids<'a>(groups: impl Iterator<Item = &'a String>) -> Vec<GroupId> {
+    groups
+        .map(|g| GroupId(StrBytes::from_string(g.clone())))
+        .collect()
+}
+
+/// The groups a DescribeGroups answer does not know as classic groups of
+/// this broker: `Dead` without an error (before v6) or GROUP_ID_NOT_FOUND
+/// (v6) — a KIP-848 consumer-protocol group, or no group yet. A broker
+/// that does not coordinate the group says NOT_COORDINATOR instead.
+fn not_classic(resp: &DescribeGroupsResponse) -> Vec<String> {
+    resp.groups
+        .iter()
+        .filter(|g| {
+            g.error_code == GROUP_ID_NOT_FOUND
+                || (g.error_code == 0 && g.group_state.as_str() == "Dead")
+        })
+        .map(|g| g.group_id.0.to_string())
+        .collect()
+}
+
+/// Each group's view. Its coordinator is the leader of its
+/// `__consumer_offsets` partition, the answer with the highest leader epoch
+/// winning (ties to the lowest broker id) as for the test topic; while that
+/// topic is unknown, the lowest broker that described the group. The state
+/// is the coordinator's own answer where it gave one, else the lowest
+/// broker's that described the group (one that has not yet heard it lost
+/// the partition); none when nobody answered. Groups with no coordinator
+/// known are left out.
+fn group_views(
+    groups: &[String],
+    answers: &[(&ObservedNode, BrokerAnswer)],
+) -> BTreeMap<String, GroupView> {
+    let mut sorted: Vec<&(&ObservedNode, BrokerAnswer)> = answers.iter().collect();
+    sorted.sort_by_key(|(n, _)| n.id);
+    // `__consumer_offsets` partition → (leader epoch, leader).
+    let mut leaders: BTreeMap<i32, (i32, i32)> = BTreeMap::new();
+    for (_, a) in &sorted {
+        let Some(Ok(md)) = &a.metadata else { continue };
+        let offsets = md.topics.iter().filter(|t| {
+            t.error_code == 0
+                && t.name.as_ref().map(|n| n.0.as_str()) == Some(CONSUMER_OFFSETS_TOPIC)
+        });
+        for p in offsets.flat_map(|t| &t.partitions) {
+            let better = leaders
+                .get(&p.partition_index)
+                .is_none_or(|(e, _)| p.leader_epoch > *e);
+            if p.leader_id.0 >= 0 && better {
+                leaders.insert(p.partition_index, (p.leader_epoch, p.leader_id.0));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for g in groups {
+        let described: Vec<(i32, GroupView)> = sorted
+            .iter()
+            .filter_map(|(n, a)| Some((n.id, described(g, a)?)))
+            .collect();
+        let coordinator = leaders
+            .get(&CoordinatorKind::Group.partition_of(g))
+            .map(|(_, l)| *l)
+            .or_else(|| described.first().map(|(id, _)| *id));
+        let Some(coordinator) = coordinator else {
+            continue;
+        };
+        let view = described
+            .iter()
+            .find(|(id, _)| *id == coordinator)
+            .or(described.first())
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        out.insert(
+            g.clone(),
+            GroupView {
+                coordinator,
+                ..view
+            },
+        );
+    }
+    out
+}
+
+/// What one broker's answers say of group `g` where it described it: the
+/// consumer protocol's answer (state, group epoch, members) if it gave
+/// one, else the classic answer (state, members; a group unknown to it as
+/// classic and not described otherwise is `Dead`). Brokers that do not
+/// coordinate `g` (NOT_COORDINATOR, loading) describe nothing.
+fn described(g: &str, a: &BrokerAnswer) -> Option<GroupView> {
+    if let Some(Ok(r)) = &a.consumer_groups {
+        if let Some(d) = r
+            .groups
+            .iter()
+            .find(|d| d.group_id.0.as_str() == g && d.error_code == 0)
+        {
+            return Some(GroupView {
+                coordinator: -1,
+                state: Some(d.group_state.to_string()),
+                epoch: Some(d.group_epoch),
+                members: Some(d.members.len() as u32),
+            });
+        }
+    }
+    let Some(Ok(r)) = &a.groups else { return None };
+    let d = r.groups.iter().find(|d| {
+        d.group_id.0.as_str() == g && (d.error_code == 0 || d.error_code == GROUP_ID_NOT_FOUND)
+    })?;
+    let state = if d.error_code == GROUP_ID_NOT_FOUND {
+        "Dead".to_string()
+    } else {
+        d.group_state.to_string()
+    };
+    Some(GroupView {
+        coordinator: -1,
+        state: Some(state),
+        epoch: None,
+        members: Some(d.members.len() as u32),
+    })
 }
 
 /// Each transactional id's state, from the brokers that coordinate them
@@ -639,6 +837,7 @@ fn build(
         zookeeper: None,
         voters: None,
         transactions: None,
+        groups: None,
     }
 }
 
@@ -711,6 +910,160 @@ mod tests {
         assert_eq!(m.len(), 2);
     }
 
+    /// A broker's answers about `__consumer_offsets` partition 6 (where
+    /// `kt-c1` lives: `Utils.abs("kt-c1".hashCode()) % 10`) and the group.
+    fn group_answer(
+        offsets_leader: Option<(i32, i32)>,
+        classic: Option<(i16, &str, usize)>,
+        consumer: Option<(i16, &str, i32, usize)>,
+    ) -> BrokerAnswer {
+        use kafka_protocol::messages::consumer_group_describe_response as cgd;
+        use kafka_protocol::messages::describe_groups_response as dg;
+        use kafka_protocol::messages::metadata_response::{
+            MetadataResponsePartition, MetadataResponseTopic,
+        };
+        let gid = || GroupId(StrBytes::from_static_str("kt-c1"));
+        let topics = offsets_leader
+            .map(|(leader, epoch)| {
+                MetadataResponseTopic::default()
+                    .with_name(Some(TopicName(StrBytes::from_static_str(
+                        CONSUMER_OFFSETS_TOPIC,
+                    ))))
+                    .with_partitions(vec![MetadataResponsePartition::default()
+                        .with_partition_index(6)
+                        .with_leader_id(BrokerId(leader))
+                        .with_leader_epoch(epoch)])
+            })
+            .into_iter()
+            .collect();
+        BrokerAnswer {
+            metadata: Some(Ok(MetadataResponse::default().with_topics(topics))),
+            groups: classic.map(|(err, state, members)| {
+                Ok(DescribeGroupsResponse::default().with_groups(vec![
+                    dg::DescribedGroup::default()
+                        .with_group_id(gid())
+                        .with_error_code(err)
+                        .with_group_state(StrBytes::from_string(state.into()))
+                        .with_members(vec![Default::default(); members]),
+                ]))
+            }),
+            consumer_groups: consumer.map(|(err, state, epoch, members)| {
+                Ok(ConsumerGroupDescribeResponse::default().with_groups(vec![
+                    cgd::DescribedGroup::default()
+                        .with_group_id(gid())
+                        .with_error_code(err)
+                        .with_group_state(StrBytes::from_string(state.into()))
+                        .with_group_epoch(epoch)
+                        .with_members(vec![Default::default(); members]),
+                ]))
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_group_is_seen_from_its_coordinator() {
+        let groups = vec!["kt-c1".to_string(), "kt-unknown".to_string()];
+        let (a, b, c) = (node(1), node(2), node(3));
+        const NOT_COORDINATOR: i16 = 16;
+        // Broker 1 still believes 2 leads the partition; 3 knows it moved to
+        // 3 (a higher epoch). 2 has not heard it lost the group.
+        let answers = vec![
+            (
+                &a,
+                group_answer(Some((2, 3)), Some((NOT_COORDINATOR, "", 0)), None),
+            ),
+            (&b, group_answer(Some((2, 3)), Some((0, "Stable", 4)), None)),
+            (
+                &c,
+                group_answer(Some((3, 4)), Some((0, "PreparingRebalance", 3)), None),
+            ),
+        ];
+        let v = group_views(&groups, &answers);
+        assert_eq!(
+            v["kt-c1"],
+            GroupView {
+                coordinator: 3,
+                state: Some("PreparingRebalance".into()),
+                epoch: None,
+                members: Some(3),
+            }
+        );
+        // A group whose partition nobody leads and nobody describes.
+        assert!(!v.contains_key("kt-unknown"), "{v:?}");
+
+        // A KIP-848 group: DescribeGroups v6 does not know it as classic,
+        // ConsumerGroupDescribe does.
+        let answers = vec![
+            (
+                &a,
+                group_answer(
+                    Some((1, 0)),
+                    Some((GROUP_ID_NOT_FOUND, "Dead", 0)),
+                    Some((0, "Reconciling", 12, 4)),
+                ),
+            ),
+            (
+                &b,
+                group_answer(Some((1, 0)), Some((NOT_COORDINATOR, "", 0)), None),
+            ),
+        ];
+        let v = group_views(&groups, &answers);
+        assert_eq!(
+            v["kt-c1"],
+            GroupView {
+                coordinator: 1,
+                state: Some("Reconciling".into()),
+                epoch: Some(12),
+                members: Some(4),
+            }
+        );
+        assert!(v["kt-c1"].rebalancing());
+
+        // The coordinator down: the partition is still led by it in the
+        // metadata, nobody describes the group — its coordinator alone.
+        let answers = vec![(
+            &b,
+            group_answer(Some((1, 0)), Some((NOT_COORDINATOR, "", 0)), None),
+        )];
+        assert_eq!(
+            group_views(&groups, &answers)["kt-c1"],
+            GroupView {
+                coordinator: 1,
+                ..Default::default()
+            }
+        );
+
+        // No `__consumer_offsets` in the metadata (yet): the broker that
+        // describes the group is its coordinator; a group it has never seen
+        // (older brokers: Dead, no error) is Dead.
+        let answers = vec![
+            (&a, group_answer(None, Some((NOT_COORDINATOR, "", 0)), None)),
+            (&b, group_answer(None, Some((0, "Dead", 0)), None)),
+        ];
+        let v = group_views(&groups, &answers);
+        assert_eq!(v["kt-c1"].coordinator, 2);
+        assert_eq!(v["kt-c1"].state.as_deref(), Some("Dead"));
+    }
+
+    #[test]
+    fn groups_not_known_as_classic_are_asked_again() {
+        use kafka_protocol::messages::describe_groups_response::DescribedGroup;
+        let g = |id: &'static str, err: i16, state: &'static str| {
+            DescribedGroup::default()
+                .with_group_id(GroupId(StrBytes::from_static_str(id)))
+                .with_error_code(err)
+                .with_group_state(StrBytes::from_static_str(state))
+        };
+        let r = DescribeGroupsResponse::default().with_groups(vec![
+            g("classic", 0, "Stable"),
+            g("v6", GROUP_ID_NOT_FOUND, "Dead"),
+            g("old", 0, "Dead"),
+            g("elsewhere", 16, ""),
+        ]);
+        assert_eq!(not_classic(&r), ["v6", "old"]);
+    }
+
     #[test]
     fn a_voter_that_does_not_lead_says_so() {
         assert_eq!(
@@ -772,6 +1125,7 @@ mod tests {
             controllers: vec![a.clone(), b.clone()],
             zookeeper: vec![],
             transactional_ids: vec![],
+            groups: vec![],
             interval: Duration::from_millis(500),
             timeout: Duration::from_secs(2),
         };

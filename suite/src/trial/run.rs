@@ -254,6 +254,8 @@ async fn trial(
     let mut observe = ObserverConfig::for_cluster(cluster, &topic.name);
     observe.interval = spec.observer_interval;
     observe.transactional_ids = workload.transactional_ids();
+    let group = format!("kt-{}", cluster.id);
+    observe.groups = workload.groups(&group);
     let observer = Observer::spawn(observe, history.clone());
     let settings = spec.client_settings(&bootstrap, &topic.name);
     let driver = crate::clients::driver(&spec.driver).map_err(|e| anyhow!(e))?;
@@ -264,7 +266,7 @@ async fn trial(
         driver,
         settings,
         seed: spec.seed,
-        group: format!("kt-{}", cluster.id),
+        group: group.clone(),
         deadline: Instant::now() + spec.time_limit,
         stop: stop.clone(),
         counters: counters.clone(),
@@ -276,6 +278,7 @@ async fn trial(
         names,
         nodes: cluster.nodes.clone(),
         transactional_ids: workload.transactional_ids(),
+        groups: workload.groups(&group),
     });
     let nemesis = {
         let schedule = schedule.clone();

@@ -1,8 +1,9 @@
 //! Kafka-aware targeting for the nemesis (partition leaders, replicas,
-//! the active controller, transaction coordinators), answered from the
+//! the active controller, transaction and group coordinators), answered from the
 //! cluster's metadata; the ZooKeeper ensemble's leader, from its members
 //! (`srvr`).
 
+use crate::kafka::coordinator::{self, CoordinatorKind};
 use crate::kafka::node::KafkaNode;
 use crate::kafka::{admin, txn, zookeeper};
 use async_trait::async_trait;
@@ -19,6 +20,8 @@ pub(crate) struct ClusterTargets {
     pub nodes: Vec<Arc<KafkaNode>>,
     /// The workload's `transactional.id`s (empty without transactions).
     pub transactional_ids: Vec<String>,
+    /// The workload's consumer groups (empty without one).
+    pub groups: Vec<String>,
 }
 
 #[async_trait]
@@ -81,6 +84,31 @@ impl Targets for ClusterTargets {
         })?;
         Ok(c.into_iter()
             .filter_map(|(id, b)| self.names.get(&b).map(|n| (id, n.clone())))
+            .collect())
+    }
+    /// Each group's coordinator node name: the leader of its
+    /// `__consumer_offsets` partition, read from the metadata when asked
+    /// (so a coordinator that moved is the new one).
+    async fn group_coordinators(&self) -> Result<BTreeMap<String, String>, NodeError> {
+        if self.groups.is_empty() {
+            return Err(NodeError::Other {
+                node: "-".into(),
+                msg: "no group coordinators: the workload has no consumer group".into(),
+            });
+        }
+        let c = coordinator::coordinators(
+            &self.bootstrap,
+            CoordinatorKind::Group,
+            &self.groups,
+            Duration::from_secs(5),
+        )
+        .await
+        .map_err(|e| NodeError::Other {
+            node: "-".into(),
+            msg: format!("group coordinators: {e:#}"),
+        })?;
+        Ok(c.into_iter()
+            .filter_map(|(g, b)| self.names.get(&b).map(|n| (g, n.clone())))
             .collect())
     }
 }

@@ -173,6 +173,14 @@ pub trait Workload: Send + Sync + std::fmt::Debug {
     fn transactional_ids(&self) -> Vec<String> {
         vec![]
     }
+    /// The consumer groups the workload's members join, given the run's
+    /// group (`Context::group`): their coordinators are a nemesis target
+    /// (`group-coordinator`) and the observer records each one's
+    /// coordinator and state. Workloads without a group have none.
+    fn groups(&self, run_group: &str) -> Vec<String> {
+        let _ = run_group;
+        vec![]
+    }
 }
 
 /// A workload's constructor, from the common options.
@@ -328,6 +336,17 @@ mod tests {
             abort_probability: 0.1,
             group: GroupOptions::default(),
         }
+    }
+
+    /// Only a workload whose members subscribe names the run's group.
+    #[test]
+    fn groups_are_the_subscribers_group() {
+        let mut o = options(0);
+        assert!(build("queue", &o).unwrap().groups("kt-c1").is_empty());
+        assert!(build("txn", &o).unwrap().groups("kt-c1").is_empty());
+        assert_eq!(build("group", &o).unwrap().groups("kt-c1"), ["kt-c1"]);
+        o.sub_via = SubVia::Subscribe;
+        assert_eq!(build("queue", &o).unwrap().groups("kt-c1"), ["kt-c1"]);
     }
 
     /// The queue workload, run through the driver seam against the test

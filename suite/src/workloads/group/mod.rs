@@ -117,6 +117,11 @@ impl Workload for Group {
         let committed = final_committed(ctx, self.opts.partitions, timeout);
         final_read::final_reads(ctx, self.opts.partitions, timeout) && committed
     }
+
+    /// Every member joins the run's group.
+    fn groups(&self, run_group: &str) -> Vec<String> {
+        vec![run_group.to_string()]
+    }
 }
 
 /// After heal: the group's committed offsets, as a client outside the

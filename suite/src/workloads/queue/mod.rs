@@ -19,7 +19,7 @@ pub mod consumers;
 pub mod final_read;
 pub mod senders;
 
-use super::{Context, Running, TopicSpec, Workload, WorkloadOptions};
+use super::{Context, Running, SubVia, TopicSpec, Workload, WorkloadOptions};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,5 +96,13 @@ impl Workload for Queue {
 
     fn final_phase(&self, ctx: &Context, timeout: Duration) -> bool {
         final_read::final_reads(ctx, self.opts.partitions, timeout)
+    }
+
+    /// Subscribed consumers share the run's group; assigned ones join none.
+    fn groups(&self, run_group: &str) -> Vec<String> {
+        match self.opts.sub_via {
+            SubVia::Subscribe => vec![run_group.to_string()],
+            SubVia::Assign => vec![],
+        }
     }
 }
