@@ -467,6 +467,20 @@ pub const SCENARIOS: &[Scenario] = &[
         },
     },
     Scenario {
+        name: "group-coordinator-kill",
+        purpose: "the group workload (4 members, classic eager by default; --group-protocol consumer for KIP-848) while the group's coordinator — the leader of its __consumer_offsets partition — is killed or paused, each fault outlasting the session timeout: members rediscover the coordinator and rejoin, commits go to the new one, the group rebalances",
+        expected: "valid (no group-skip, commit-regression, lost-commit or double-ownership); rebalance windows and time without an owner measured",
+        bug: None,
+        build: |s| {
+            let mut s = group_base(s);
+            s.nemesis = opts("kill,pause", |o| {
+                o.kill_targets = vec![Target::GroupCoordinator];
+                o.pause_targets = vec![Target::GroupCoordinator];
+            });
+            s
+        },
+    },
+    Scenario {
         name: "group-autocommit-crash",
         purpose: "the group workload with enable.auto.commit (every 1 s and on close) and members that crash after a poll, before processing it (one poll in 20): auto-commit commits what polls returned, processed or not, so the next owner starts past records nobody processed — Kafka's documented at-most-once window; one broker at a time killed",
         expected: "valid, with unprocessed-skip counted as permitted (at-most-once under auto-commit)",
