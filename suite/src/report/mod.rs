@@ -23,6 +23,7 @@
 
 pub mod data;
 pub mod escape;
+pub mod group;
 pub mod html;
 pub mod matrix;
 pub mod observed;
