@@ -38,7 +38,18 @@ pub struct SampleRunSpec {
     /// Write cluster observer ops (`observer`/`observe`): leaders, epochs
     /// and ISR of every partition reacting to the faults.
     pub observer: bool,
+    /// Make the pollers (odd workers) one consumer group ([`GROUP`]):
+    /// subscribe, get partitions round-robin, commit after every poll that
+    /// returned records, and hand partition 0 from the first poller to the
+    /// second in the middle of the run — with `anomalies`, the second gets
+    /// it before the first lets go (two owners at once), else after (a
+    /// stretch without an owner). A `committed` op after the final reads,
+    /// and a `group` checker body in results.json.
+    pub group: bool,
 }
+
+/// The consumer group of a sample run with [`SampleRunSpec::group`].
+pub const GROUP: &str = "kt-sample";
 
 impl Default for SampleRunSpec {
     fn default() -> Self {
@@ -52,6 +63,7 @@ impl Default for SampleRunSpec {
             hostile_text: false,
             results: true,
             observer: false,
+            group: false,
         }
     }
 }
@@ -69,6 +81,25 @@ pub struct SampleRun {
     pub fault_kinds: Vec<String>,
     /// Every process of the history, as written.
     pub processes: Vec<String>,
+    /// With `group`: the partition handed over, from and to which worker,
+    /// and when the two owners overlapped (ns), if they did.
+    pub hand_over: Option<(usize, u64, u64, Option<(u64, u64)>)>,
+}
+
+/// Write one group event (a `rebalance` or `subscribe`): its invocation
+/// and completion at once, as the group workload does.
+fn event(out: &mut Out, t: u64, w: u64, f: &str, value: Value) -> Result<()> {
+    for kind in ["invoke", "ok"] {
+        out.put(Line {
+            time: t,
+            process: json!(w),
+            kind,
+            f,
+            value: value.clone(),
+            error: None,
+        })?;
+    }
+    Ok(())
 }
 
 /// The markup hostile text uses; a report must show it, never run it. If
@@ -236,6 +267,21 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
     // Each worker's share of the ops, spread over the time it has left.
     let per_worker = (spec.ops.max(2) / 2).div_ceil(spec.workers.max(1));
     let mut done_ops = vec![0u64; spec.workers as usize];
+    // The group (spec.group): pollers, who owns what, committed offsets.
+    let pollers: Vec<u64> = (0..spec.workers).filter(|w| w % 2 == 1).collect();
+    let mut owned: Vec<Vec<usize>> = vec![Vec::new(); spec.workers as usize];
+    let mut joined = vec![false; spec.workers as usize];
+    let mut generation = 1i32;
+    let mut committed = vec![0usize; parts];
+    // (from, to, partition, revoked at, added at)
+    let hand_over = (spec.group && pollers.len() >= 2).then(|| {
+        let added = if spec.anomalies { at(0.47) } else { at(0.52) };
+        (pollers[0], pollers[1], 0usize, at(0.5), added)
+    });
+    let (mut revoked_done, mut added_done) = (false, false);
+    if let Some((from, to, p, r, a)) = hand_over {
+        run.hand_over = Some((p, from, to, (a < r).then_some((a, r))));
+    }
 
     while let Some(Event(std::cmp::Reverse((t, _)), ev)) = heap.pop() {
         match ev {
@@ -266,6 +312,49 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
             Ev::Invoke(w) => {
                 if t >= dur || client_lines + 2 > spec.ops {
                     continue;
+                }
+                if spec.group && w % 2 == 1 {
+                    let wi = w as usize;
+                    if !joined[wi] {
+                        joined[wi] = true;
+                        let sub = json!({"topics": ["queue"], "group": GROUP, "protocol": "classic",
+                            "assignor": "cooperative-sticky", "commit": "sync"});
+                        event(&mut out, t, w, "subscribe", sub)?;
+                        let i = pollers.iter().position(|x| *x == w).unwrap_or(0);
+                        let mine: Vec<usize> =
+                            (0..parts).filter(|p| p % pollers.len() == i).collect();
+                        for &p in &mine {
+                            read_pos[wi][p] = committed[p];
+                        }
+                        owned[wi] = mine.clone();
+                        event(
+                            &mut out,
+                            t,
+                            w,
+                            "rebalance",
+                            json!({"partitions": mine, "added": mine, "generation": generation,
+                                "member": format!("rdkafka-{w}-{:08x}", spec.seed), "at": t}),
+                        )?;
+                    }
+                    if let Some((from, to, p, r, a)) = hand_over {
+                        if w == from && !revoked_done && t >= r {
+                            revoked_done = true;
+                            generation += 1;
+                            owned[wi].retain(|x| *x != p);
+                            let v = json!({"partitions": owned[wi], "revoked": [p],
+                                "generation": generation, "at": r});
+                            event(&mut out, t, w, "rebalance", v)?;
+                        }
+                        if w == to && !added_done && t >= a {
+                            added_done = true;
+                            generation += 1;
+                            owned[wi].push(p);
+                            read_pos[wi][p] = committed[p];
+                            let v = json!({"partitions": owned[wi], "added": [p], "generation": generation,
+                                "committed": [[p, committed[p]]], "at": a});
+                            event(&mut out, t, w, "rebalance", v)?;
+                        }
+                    }
                 }
                 client_lines += 2;
                 let faulty = in_fault(t);
@@ -369,6 +458,9 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
                     if p.kind == "ok" {
                         let pos = &mut read_pos[w as usize];
                         for (part, l) in log.iter().enumerate() {
+                            if spec.group && !owned[w as usize].contains(&part) {
+                                continue;
+                            }
                             let upto = (pos[part] + 5).min(l.len());
                             for (o, &val) in l.iter().enumerate().take(upto).skip(pos[part]) {
                                 records.push(json!([part, o, val % 8, val]));
@@ -388,6 +480,34 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
                         },
                         error: p.error,
                     })?;
+                    if spec.group && !records.is_empty() {
+                        // A sync commit of the next offsets of what it owns.
+                        let pos = &read_pos[w as usize];
+                        let offsets: Vec<Value> = owned[w as usize]
+                            .iter()
+                            .map(|&q| json!([q, pos[q]]))
+                            .collect();
+                        let v = json!({"group": GROUP, "mode": "sync", "offsets": offsets,
+                            "generation": generation});
+                        let (kind, error) = if in_fault(t) && rng.gen_bool(0.1) {
+                            ("fail", Some("Broker: Not coordinator".to_string()))
+                        } else {
+                            for &q in &owned[w as usize] {
+                                committed[q] = committed[q].max(pos[q]);
+                            }
+                            ("ok", None)
+                        };
+                        for (kind, error) in [("invoke", None), (kind, error)] {
+                            out.put(Line {
+                                time: t,
+                                process: json!(w),
+                                kind,
+                                f: "commit",
+                                value: v.clone(),
+                                error,
+                            })?;
+                        }
+                    }
                 }
                 // Like a rate-limited generator: the worker's remaining ops
                 // spread over the remaining time, so that one that fell
@@ -446,6 +566,24 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
             error: None,
         })?;
         t += s / 100;
+    }
+    if spec.group {
+        let offsets: Vec<Value> = committed
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(p, c)| json!([p, c]))
+            .collect();
+        for (kind, offsets) in [("invoke", vec![]), ("ok", offsets)] {
+            out.put(Line {
+                time: t,
+                process: json!("final"),
+                kind,
+                f: "committed",
+                value: json!({"group": GROUP, "offsets": offsets}),
+                error: None,
+            })?;
+        }
     }
     out.w.flush()?;
     run.op_count = out.next;
@@ -531,7 +669,7 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
     let over_time: Vec<Value> = (1..=10)
         .map(|i| json!([spec.duration_s * i as f64 / 10.0, if i < 8 { i } else { 0 }]))
         .collect();
-    let results = json!({
+    let mut results = json!({
         "valid": !found,
         "summary": if found { "anomalies found: 1 lost-write, 1 duplicate" } else { "no anomalies in the history" },
         "anomaly_counts": counts,
@@ -543,6 +681,12 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
         },
         "ops": run.op_count,
     });
+    if spec.group {
+        results["checkers"]["group"] = json!({
+            "valid": true, "applicable": true,
+            "summary": format!("group {GROUP} (classic, cooperative-sticky, sync): {} members, 2 rebalances, 0 skipped, 0 regressions", pollers.len()),
+        });
+    }
     fs::write(
         dir.join("results.json"),
         serde_json::to_vec_pretty(&results)?,
