@@ -32,7 +32,7 @@ pub const MAX_MEMBER_LANES: usize = 40;
 pub const MAX_MEMBER_ROWS: usize = 60;
 
 const W: f64 = 1000.0;
-const LABEL: f64 = 80.0;
+const LABEL: f64 = 96.0;
 const PLANE: f64 = 24.0;
 const MLANE: f64 = 16.0;
 

@@ -330,6 +330,22 @@ impl Builder {
             }
         }
         let mut d = self.d;
+        // Members in worker order (the order of appearance is the order
+        // they subscribed in, which reads worse).
+        let mut order: Vec<usize> = (0..d.members.len()).collect();
+        order.sort_by_key(|&m| (d.members[m].process.parse::<u64>().unwrap_or(u64::MAX), m));
+        let mut new_of = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_of[old] = new;
+        }
+        let mut members: Vec<Option<Member>> = d.members.drain(..).map(Some).collect();
+        d.members = order.iter().filter_map(|&m| members[m].take()).collect();
+        for o in &mut d.ownerships {
+            o.member = new_of[o.member];
+        }
+        for k in &mut d.marks {
+            k.member = new_of[k.member];
+        }
         d.partitions = self.universe.into_iter().collect();
         d.ownerships
             .sort_by_key(|o| (o.partition, o.start_ns, o.end_ns, o.member));
