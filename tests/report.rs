@@ -502,8 +502,8 @@ fn a_group_run_shows_owner_lanes_member_lanes_and_the_checker_summary() {
         ..Default::default()
     };
     let (_d, run, _files, html) = render(&spec);
-    let (p, from, to, overlap) = run.hand_over.expect("partition 0 handed over");
-    assert_eq!((p, from, to, overlap), (0, 1, 3, None));
+    let h = run.hand_over.expect("partition 0 handed over");
+    assert_eq!((h.partition, h.from, h.to, h.overlap), (0, 1, 3, None));
     let g = section(&html, "group");
     assert!(g.contains("<h2>Consumer group</h2>"));
     assert!(
@@ -544,8 +544,11 @@ fn two_owners_at_once_are_marked() {
         ..Default::default()
     };
     let (_d, run, _files, html) = render(&spec);
-    let (_, _, _, overlap) = run.hand_over.unwrap();
-    let (a, b) = overlap.expect("the second poller got partition 0 first");
+    let (a, b) = run
+        .hand_over
+        .unwrap()
+        .overlap
+        .expect("the second poller got partition 0 first");
     let g = section(&html, "group");
     assert_eq!(
         g.matches(r#"<g class="grp-overlap" data-partition="0">"#)

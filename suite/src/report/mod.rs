@@ -9,6 +9,11 @@
 //! node logs, PNGs) is relative, so the folder works opened from disk and
 //! served by `kafka-trial serve`.
 //!
+//! Two sections read the history again in passes of their own, because
+//! they need typed values the digest does not keep: the cluster observer's
+//! lanes ([`observed`]) and, for a run with a consumer group, who owned
+//! which partition when ([`group`]).
+//!
 //! ## The timeline at 100,000 ops
 //!
 //! The timeline is a zoomable, pannable `<canvas>` drawn by a small inline

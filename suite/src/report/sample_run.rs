@@ -81,9 +81,18 @@ pub struct SampleRun {
     pub fault_kinds: Vec<String>,
     /// Every process of the history, as written.
     pub processes: Vec<String>,
-    /// With `group`: the partition handed over, from and to which worker,
-    /// and when the two owners overlapped (ns), if they did.
-    pub hand_over: Option<(usize, u64, u64, Option<(u64, u64)>)>,
+    /// With `group`: the scripted hand-over of a partition.
+    pub hand_over: Option<HandOver>,
+}
+
+/// A partition moved from one poller to another in a sample group run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandOver {
+    pub partition: usize,
+    pub from: u64,
+    pub to: u64,
+    /// When both owned it (ns), with `anomalies`.
+    pub overlap: Option<(u64, u64)>,
 }
 
 /// Write one group event (a `rebalance` or `subscribe`): its invocation
@@ -280,7 +289,12 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
     });
     let (mut revoked_done, mut added_done) = (false, false);
     if let Some((from, to, p, r, a)) = hand_over {
-        run.hand_over = Some((p, from, to, (a < r).then_some((a, r))));
+        run.hand_over = Some(HandOver {
+            partition: p,
+            from,
+            to,
+            overlap: (a < r).then_some((a, r)),
+        });
     }
 
     while let Some(Event(std::cmp::Reverse((t, _)), ev)) = heap.pop() {

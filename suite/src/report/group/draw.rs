@@ -10,7 +10,7 @@ use crate::report::plots::{css, fault_color, outcome_color};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
-/// A colour per member incarnation (by order of appearance; the legend
+/// A colour per member incarnation (by its place in worker order; the legend
 /// and every tooltip name the process, so a repeated colour is readable).
 pub fn member_color(m: usize) -> &'static str {
     const PALETTE: [&str; 12] = [
@@ -30,6 +30,9 @@ pub const MAX_MARKS: usize = 4000;
 pub const MAX_MEMBER_LANES: usize = 40;
 /// Rows of the member table and legend entries.
 pub const MAX_MEMBER_ROWS: usize = 60;
+
+/// Where a mark is drawn: member, pixel column, kind.
+type MarkCell = (usize, i64, MarkKind);
 
 const W: f64 = 1000.0;
 const LABEL: f64 = 96.0;
@@ -275,14 +278,15 @@ pub fn group_section(
         ));
     }
     // Marks: one per member, pixel column and kind.
-    let mut cols: BTreeMap<(usize, i64, MarkKind), (u64, u64)> = BTreeMap::new(); // → (t, count)
+    // (member, pixel column, kind) → (first time, count)
+    let mut cols: BTreeMap<MarkCell, (u64, u64)> = BTreeMap::new();
     for mk in g.marks.iter().filter(|mk| mk.member < lanes_m) {
         let c = x(mk.t).floor() as i64;
         cols.entry((mk.member, c, mk.kind))
             .and_modify(|e| e.1 += 1)
             .or_insert((mk.t, 1));
     }
-    let mut marks: Vec<((usize, i64, MarkKind), (u64, u64))> = cols.into_iter().collect();
+    let mut marks: Vec<(MarkCell, (u64, u64))> = cols.into_iter().collect();
     if marks.len() > MAX_MARKS {
         // Keep the rare kinds (crash, leave, loss, failed commits) first.
         let n = marks.len();
@@ -300,7 +304,7 @@ pub fn group_section(
 
     let _ = write!(
         out,
-        r#"<p class="help">One lane per partition, coloured by the member process that owned it: from the rebalance event that gave it (at the client's <code>at</code>) to the one that took it away, the member's crash or leave, or its last op. Grey: no owner (counted from the first moment every partition had one). <b style="color:#d62728">Red with ▼</b>: two owners at once. Under them one lane per member: commits as ticks (green ok, red fail, orange unknown, grey never completed), stalls in amber, ▲ a lost assignment, ✕ a crash, ◆ a clean leave, • a poll never processed. Shaded bands are the nemesis's faults. Drawn at pixel resolution: where owners change faster than a pixel, a column shows the one that held it longest (the tooltip says so).{}</p><div class="legend">"#,
+        r#"<p class="help">One lane per partition, coloured by the member process that owned it: from the rebalance event that gave it (at the client's <code>at</code>) to the one that took it away, the member's crash or leave, or its last op. Grey: no owner (counted from the first moment every partition had one to the last op of the run's members, {w0}–{w1} s). <b style="color:#d62728">Red with ▼</b>: two owners at once. Under them one lane per member: commits as ticks (green ok, red fail, orange unknown, grey never completed), stalls in amber, ▲ a lost assignment, ✕ a crash, ◆ a clean leave, • a poll never processed. Shaded bands are the nemesis's faults. Drawn at pixel resolution: where owners change faster than a pixel, a column shows the one that held it longest (the tooltip says so).{}</p><div class="legend">"#,
         if notes.is_empty() {
             String::new()
         } else {
@@ -308,7 +312,9 @@ pub fn group_section(
                 r#" <span class="group-capped">Capped: {}.</span>"#,
                 esc(&notes.join("; "))
             )
-        }
+        },
+        w0 = s(g.window.0),
+        w1 = s(g.window.1),
     );
     for m in 0..g.members.len().min(MAX_MEMBER_ROWS) {
         let _ = write!(

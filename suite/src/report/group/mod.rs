@@ -152,8 +152,14 @@ pub struct GroupDigest {
     /// Sorted by partition, then start.
     pub gaps: Vec<Gap>,
     /// From the first moment every partition had an owner (else the first
-    /// assignment) to the last op of any member: where gaps are counted.
+    /// assignment) to the end of the last member of the run (its crash or
+    /// leave invocation, else its last op): where gaps are counted. A member that joined after the last `heal` invocation
+    /// belongs to the final phase (the group workload's draining member,
+    /// after the time limit and recovery): it is drawn, but the wait for
+    /// it is not time without an owner.
     pub window: (u64, u64),
+    /// The last `heal` invocation of the nemesis, if any.
+    pub last_heal_ns: Option<u64>,
     /// Whether every partition ever had an owner at once.
     pub complete: bool,
     pub rebalance_events: u64,
@@ -350,7 +356,15 @@ impl Builder {
         d.ownerships
             .sort_by_key(|o| (o.partition, o.start_ns, o.end_ns, o.member));
         d.marks.sort_by_key(|k| (k.t, k.member));
-        let last = d.members.iter().map(|m| m.last_ns).max().unwrap_or(0);
+        let of_the_run = |m: &&Member| d.last_heal_ns.is_none_or(|h| m.first_ns < h);
+        let last = d
+            .members
+            .iter()
+            .filter(of_the_run)
+            .map(|m| m.end.map_or(m.last_ns, |(_, t)| t))
+            .max()
+            .or_else(|| d.members.iter().map(|m| m.last_ns).max())
+            .unwrap_or(0);
         // The sweep: +1 at a start, -1 at an end (ends first at equal
         // times, so a hand-over at one instant is neither gap nor overlap).
         let mut ev: Vec<(u64, i8, i32)> = Vec::with_capacity(d.ownerships.len() * 2);
@@ -454,6 +468,9 @@ pub fn digest_group(path: &Path) -> io::Result<Option<GroupDigest>> {
     for item in &mut reader {
         let Ok(op) = item else { continue };
         b.d.end_ns = b.d.end_ns.max(op.time);
+        if op.process == Process::Nemesis && op.f == F::Heal && op.kind == OpType::Invoke {
+            b.d.last_heal_ns = Some(op.time);
+        }
         match (&op.f, op.kind) {
             (F::FinalRead, OpType::Ok) => {
                 match op.value_as::<FinalRead>() {

@@ -397,3 +397,45 @@ fn pixel_runs_are_exact_for_wide_stretches() {
         ]
     );
 }
+
+#[test]
+fn the_final_phase_member_is_drawn_but_the_wait_for_it_is_not_time_without_an_owner() {
+    let (_d, p) = history(&[
+        ("1", "ok", "subscribe", SUB, 1),
+        ("1", "ok", "rebalance", r#"{"partitions":[0]}"#, 10),
+        ("1", "invoke", "leave", "null", 100),
+        (
+            "1",
+            "ok",
+            "rebalance",
+            r#"{"partitions":[],"revoked":[0],"at":101}"#,
+            102,
+        ),
+        ("1", "ok", "leave", "null", 103),
+        (r#""nemesis""#, "invoke", "heal", r#"{"reason":"end"}"#, 110),
+        (r#""nemesis""#, "info", "heal", "{}", 120),
+        // The draining member of the final phase.
+        ("9", "ok", "subscribe", SUB, 500),
+        (
+            "9",
+            "ok",
+            "rebalance",
+            r#"{"partitions":[0],"added":[0]}"#,
+            510,
+        ),
+        ("9", "invoke", "leave", "null", 600),
+    ]);
+    let g = digest_group(&p).unwrap().unwrap();
+    assert_eq!(g.last_heal_ns, Some(110));
+    assert_eq!(g.window, (10, 100));
+    assert!(g.gaps.is_empty(), "{:?}", g.gaps);
+    assert_eq!(
+        g.ownerships.len(),
+        2,
+        "the drain member's ownership is drawn"
+    );
+    assert_eq!(
+        g.members[0].revocations, 1,
+        "the revocation after the leave"
+    );
+}
