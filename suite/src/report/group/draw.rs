@@ -206,7 +206,7 @@ pub fn group_section(
             esc(sm)
         );
     }
-    let opt = |o: &Option<String>| esc(o.as_deref().unwrap_or("?"));
+    let opt = |o: &Option<String>| esc(o.as_deref().unwrap_or("not recorded"));
     let (ov_total, ov_max) = g.overlaps.iter().fold((0u64, 0u64), |(t, m), o| {
         let d = o.end_ns - o.start_ns;
         (t + d, m.max(d))
