@@ -153,7 +153,7 @@ pub fn render(run: &RunData, plots: &Plots, opts: &Options) -> String {
     plots_section(&mut o, plots);
     timeline(&mut o, &run.history);
     observer_lanes(&mut o, run);
-    group_lanes(&mut o, run);
+    super::group::run_section(&mut o, run);
     op_table(&mut o, &run.history);
     details(&mut o, run);
     o.push_str("</main>\n");
@@ -606,23 +606,6 @@ fn observer_lanes(o: &mut String, run: &RunData) {
     let path = run.dir.join(trial_histories::store::HISTORY_FILE);
     let obs = super::observed::digest_observations(&path).unwrap_or_default();
     super::observed::observer_section(o, &obs, &run.history.faults, run.history.end_ns);
-}
-
-/// The consumer group's lanes (owner per partition, member lanes), when
-/// the history has a group; the `group` checker's summary line on top.
-fn group_lanes(o: &mut String, run: &RunData) {
-    let path = run.dir.join(trial_histories::store::HISTORY_FILE);
-    let Ok(Some(g)) = super::group::digest_group(&path) else {
-        return;
-    };
-    let summary = run
-        .results
-        .as_ref()
-        .and_then(|r| r.get("checkers"))
-        .and_then(|c| c.get("group"))
-        .and_then(|c| c.get("summary"))
-        .and_then(Value::as_str);
-    super::group::group_section(o, &g, summary, &run.history.faults, run.history.end_ns);
 }
 
 fn legend(h: &HistoryDigest) -> String {

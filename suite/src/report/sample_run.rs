@@ -16,6 +16,9 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::sample_group::SampleGroup;
+pub use super::sample_group::{HandOver, GROUP};
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct SampleRunSpec {
@@ -47,9 +50,6 @@ pub struct SampleRunSpec {
     /// and a `group` checker body in results.json.
     pub group: bool,
 }
-
-/// The consumer group of a sample run with [`SampleRunSpec::group`].
-pub const GROUP: &str = "kt-sample";
 
 impl Default for SampleRunSpec {
     fn default() -> Self {
@@ -85,47 +85,21 @@ pub struct SampleRun {
     pub hand_over: Option<HandOver>,
 }
 
-/// A partition moved from one poller to another in a sample group run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HandOver {
-    pub partition: usize,
-    pub from: u64,
-    pub to: u64,
-    /// When both owned it (ns), with `anomalies`.
-    pub overlap: Option<(u64, u64)>,
-}
-
-/// Write one group event (a `rebalance` or `subscribe`): its invocation
-/// and completion at once, as the group workload does.
-fn event(out: &mut Out, t: u64, w: u64, f: &str, value: Value) -> Result<()> {
-    for kind in ["invoke", "ok"] {
-        out.put(Line {
-            time: t,
-            process: json!(w),
-            kind,
-            f,
-            value: value.clone(),
-            error: None,
-        })?;
-    }
-    Ok(())
-}
-
 /// The markup hostile text uses; a report must show it, never run it. If
 /// it ran, the page's root element would get a `data-pwned` attribute.
 pub const HOSTILE: &str = "<script>document.documentElement.dataset.pwned=1</script>\
 <img src=x onerror=\"document.documentElement.dataset.pwned=2\">";
 
-struct Line<'a> {
-    time: u64,
-    process: Value,
-    kind: &'a str,
-    f: &'a str,
-    value: Value,
-    error: Option<String>,
+pub(super) struct Line<'a> {
+    pub(super) time: u64,
+    pub(super) process: Value,
+    pub(super) kind: &'a str,
+    pub(super) f: &'a str,
+    pub(super) value: Value,
+    pub(super) error: Option<String>,
 }
 
-struct Out {
+pub(super) struct Out {
     w: BufWriter<fs::File>,
     next: u64,
     /// The latest time written.
@@ -133,7 +107,7 @@ struct Out {
 }
 
 impl Out {
-    fn put(&mut self, l: Line) -> Result<u64> {
+    pub(super) fn put(&mut self, l: Line) -> Result<u64> {
         let i = self.next;
         self.next += 1;
         self.last = self.last.max(l.time);
@@ -277,25 +251,11 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
     let per_worker = (spec.ops.max(2) / 2).div_ceil(spec.workers.max(1));
     let mut done_ops = vec![0u64; spec.workers as usize];
     // The group (spec.group): pollers, who owns what, committed offsets.
-    let pollers: Vec<u64> = (0..spec.workers).filter(|w| w % 2 == 1).collect();
-    let mut owned: Vec<Vec<usize>> = vec![Vec::new(); spec.workers as usize];
-    let mut joined = vec![false; spec.workers as usize];
-    let mut generation = 1i32;
-    let mut committed = vec![0usize; parts];
-    // (from, to, partition, revoked at, added at)
-    let hand_over = (spec.group && pollers.len() >= 2).then(|| {
+    let mut group = spec.group.then(|| {
         let added = if spec.anomalies { at(0.47) } else { at(0.52) };
-        (pollers[0], pollers[1], 0usize, at(0.5), added)
+        SampleGroup::new(spec.workers, parts, spec.seed, at(0.5), added)
     });
-    let (mut revoked_done, mut added_done) = (false, false);
-    if let Some((from, to, p, r, a)) = hand_over {
-        run.hand_over = Some(HandOver {
-            partition: p,
-            from,
-            to,
-            overlap: (a < r).then_some((a, r)),
-        });
-    }
+    run.hand_over = group.as_ref().and_then(SampleGroup::hand_over);
 
     while let Some(Event(std::cmp::Reverse((t, _)), ev)) = heap.pop() {
         match ev {
@@ -327,48 +287,8 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
                 if t >= dur || client_lines + 2 > spec.ops {
                     continue;
                 }
-                if spec.group && w % 2 == 1 {
-                    let wi = w as usize;
-                    if !joined[wi] {
-                        joined[wi] = true;
-                        let sub = json!({"topics": ["queue"], "group": GROUP, "protocol": "classic",
-                            "assignor": "cooperative-sticky", "commit": "sync"});
-                        event(&mut out, t, w, "subscribe", sub)?;
-                        let i = pollers.iter().position(|x| *x == w).unwrap_or(0);
-                        let mine: Vec<usize> =
-                            (0..parts).filter(|p| p % pollers.len() == i).collect();
-                        for &p in &mine {
-                            read_pos[wi][p] = committed[p];
-                        }
-                        owned[wi] = mine.clone();
-                        event(
-                            &mut out,
-                            t,
-                            w,
-                            "rebalance",
-                            json!({"partitions": mine, "added": mine, "generation": generation,
-                                "member": format!("rdkafka-{w}-{:08x}", spec.seed), "at": t}),
-                        )?;
-                    }
-                    if let Some((from, to, p, r, a)) = hand_over {
-                        if w == from && !revoked_done && t >= r {
-                            revoked_done = true;
-                            generation += 1;
-                            owned[wi].retain(|x| *x != p);
-                            let v = json!({"partitions": owned[wi], "revoked": [p],
-                                "generation": generation, "at": r});
-                            event(&mut out, t, w, "rebalance", v)?;
-                        }
-                        if w == to && !added_done && t >= a {
-                            added_done = true;
-                            generation += 1;
-                            owned[wi].push(p);
-                            read_pos[wi][p] = committed[p];
-                            let v = json!({"partitions": owned[wi], "added": [p], "generation": generation,
-                                "committed": [[p, committed[p]]], "at": a});
-                            event(&mut out, t, w, "rebalance", v)?;
-                        }
-                    }
+                if let Some(g) = group.as_mut().filter(|_| w % 2 == 1) {
+                    g.before_op(&mut out, t, w, &mut read_pos[w as usize])?;
                 }
                 client_lines += 2;
                 let faulty = in_fault(t);
@@ -472,7 +392,7 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
                     if p.kind == "ok" {
                         let pos = &mut read_pos[w as usize];
                         for (part, l) in log.iter().enumerate() {
-                            if spec.group && !owned[w as usize].contains(&part) {
+                            if group.as_ref().is_some_and(|g| !g.owns(w, part)) {
                                 continue;
                             }
                             let upto = (pos[part] + 5).min(l.len());
@@ -494,33 +414,9 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
                         },
                         error: p.error,
                     })?;
-                    if spec.group && !records.is_empty() {
-                        // A sync commit of the next offsets of what it owns.
-                        let pos = &read_pos[w as usize];
-                        let offsets: Vec<Value> = owned[w as usize]
-                            .iter()
-                            .map(|&q| json!([q, pos[q]]))
-                            .collect();
-                        let v = json!({"group": GROUP, "mode": "sync", "offsets": offsets,
-                            "generation": generation});
-                        let (kind, error) = if in_fault(t) && rng.gen_bool(0.1) {
-                            ("fail", Some("Broker: Not coordinator".to_string()))
-                        } else {
-                            for &q in &owned[w as usize] {
-                                committed[q] = committed[q].max(pos[q]);
-                            }
-                            ("ok", None)
-                        };
-                        for (kind, error) in [("invoke", None), (kind, error)] {
-                            out.put(Line {
-                                time: t,
-                                process: json!(w),
-                                kind,
-                                f: "commit",
-                                value: v.clone(),
-                                error,
-                            })?;
-                        }
+                    if let Some(g) = group.as_mut().filter(|_| !records.is_empty()) {
+                        let fail = in_fault(t) && rng.gen_bool(0.1);
+                        g.commit(&mut out, t, w, &read_pos[w as usize], fail)?;
                     }
                 }
                 // Like a rate-limited generator: the worker's remaining ops
@@ -581,23 +477,8 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
         })?;
         t += s / 100;
     }
-    if spec.group {
-        let offsets: Vec<Value> = committed
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(p, c)| json!([p, c]))
-            .collect();
-        for (kind, offsets) in [("invoke", vec![]), ("ok", offsets)] {
-            out.put(Line {
-                time: t,
-                process: json!("final"),
-                kind,
-                f: "committed",
-                value: json!({"group": GROUP, "offsets": offsets}),
-                error: None,
-            })?;
-        }
+    if let Some(g) = &group {
+        g.committed_line(&mut out, t)?;
     }
     out.w.flush()?;
     run.op_count = out.next;
@@ -695,11 +576,8 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
         },
         "ops": run.op_count,
     });
-    if spec.group {
-        results["checkers"]["group"] = json!({
-            "valid": true, "applicable": true,
-            "summary": format!("group {GROUP} (classic, cooperative-sticky, sync): {} members, 2 rebalances, 0 skipped, 0 regressions", pollers.len()),
-        });
+    if let Some(g) = &group {
+        results["checkers"]["group"] = g.checker_body();
     }
     fs::write(
         dir.join("results.json"),

@@ -187,6 +187,24 @@ pub fn owner_runs(g: &GroupDigest, end: f64, span: f64) -> Vec<Run> {
     out
 }
 
+/// The section for a run, if its history has a group: the `group`
+/// checker's summary from results.json on top when there is one (its other
+/// fields are not relied on).
+pub fn run_section(out: &mut String, run: &crate::report::RunData) {
+    let path = run.dir.join(trial_histories::store::HISTORY_FILE);
+    let Ok(Some(g)) = super::digest_group(&path) else {
+        return;
+    };
+    let summary = run
+        .results
+        .as_ref()
+        .and_then(|r| r.get("checkers"))
+        .and_then(|c| c.get("group"))
+        .and_then(|c| c.get("summary"))
+        .and_then(serde_json::Value::as_str);
+    group_section(out, &g, summary, &run.history.faults, run.history.end_ns);
+}
+
 /// The "Consumer group" section: the `group` checker's summary (if
 /// results.json has one), the group's settings, one lane per partition
 /// coloured by owner with gaps and overlaps, one lane per member with its

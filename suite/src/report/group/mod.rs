@@ -598,6 +598,6 @@ mod draw;
 mod tests;
 
 pub use draw::{
-    group_section, member_color, owner_runs, Run, MAX_GAPS, MAX_MARKS, MAX_MEMBER_LANES,
-    MAX_MEMBER_ROWS, MAX_OVERLAPS, MAX_STRETCHES,
+    group_section, member_color, owner_runs, run_section, Run, MAX_GAPS, MAX_MARKS,
+    MAX_MEMBER_LANES, MAX_MEMBER_ROWS, MAX_OVERLAPS, MAX_STRETCHES,
 };
