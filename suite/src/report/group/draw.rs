@@ -622,11 +622,12 @@ fn tables(out: &mut String, g: &GroupDigest) {
     }
     out.push_str("</tbody></table>");
     // Members.
-    out.push_str(r#"<table class="group-members"><thead><tr><th>process</th><th>member id</th><th>generations</th><th>assigned</th><th>revoked</th><th>lost</th><th>commits ok / fail / info / open</th><th>polls (records)</th><th>not processed</th><th>stalls</th><th>ended</th></tr></thead><tbody>"#);
+    out.push_str(r#"<table class="group-members"><thead><tr><th>process</th><th>member id</th><th>generations</th><th>rebalances</th><th>assigned</th><th>revoked</th><th>lost</th><th>commits ok / fail / info / open</th><th>polls (records)</th><th>not processed</th><th>stalls</th><th>ended</th></tr></thead><tbody>"#);
     for (m, mm) in g.members.iter().enumerate().take(MAX_MEMBER_ROWS) {
         let _ = write!(
             out,
-            r#"<tr data-member="{pr}"><td><span class="swatch" style="background:{c}"></span>{pr}</td><td><code>{ids}</code></td><td>{gens}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {} / {}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{ended}</td></tr>"#,
+            r#"<tr data-member="{pr}"><td><span class="swatch" style="background:{c}"></span>{pr}</td><td><code>{ids}</code></td><td>{gens}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {} / {}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{ended}</td></tr>"#,
+            mm.rebalances,
             mm.assignments,
             mm.revocations,
             mm.lost,
@@ -655,7 +656,7 @@ fn tables(out: &mut String, g: &GroupDigest) {
     if g.members.len() > MAX_MEMBER_ROWS {
         let _ = write!(
             out,
-            r#"<tr><td colspan="11" class="muted">… and {} more member processes</td></tr>"#,
+            r#"<tr><td colspan="12" class="muted">… and {} more member processes</td></tr>"#,
             g.members.len() - MAX_MEMBER_ROWS
         );
     }

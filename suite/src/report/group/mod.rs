@@ -117,6 +117,8 @@ pub struct Member {
     pub ids: Vec<String>,
     pub first_ns: u64,
     pub last_ns: u64,
+    /// Rebalance events it reported.
+    pub rebalances: u64,
     /// Rebalance events that gave it partitions / took some away / were
     /// losses.
     pub assignments: u64,
@@ -249,6 +251,7 @@ impl Builder {
     fn rebalance(&mut self, m: usize, a: &Assignment, op_time: u64) {
         let t = a.at.unwrap_or(op_time);
         self.d.rebalance_events += 1;
+        self.d.members[m].rebalances += 1;
         self.generation(m, a.generation);
         if let Some(id) = &a.member {
             if !self.d.members[m].ids.contains(id) {

@@ -185,7 +185,7 @@ fn ownership_gaps_overlaps_and_commits_come_from_the_history() {
     assert_eq!(g.commits_by_mode["auto"], [1, 0, 0, 0]);
     let m3 = &g.members[0];
     assert_eq!(m3.ids, ["m-3"]);
-    assert_eq!((m3.assignments, m3.revocations), (1, 1));
+    assert_eq!((m3.rebalances, m3.assignments, m3.revocations), (2, 1, 1));
     assert_eq!(m3.generations, Some((1, 2)));
     assert_eq!(m3.stalls, [(800, 900)]);
     assert_eq!(m3.end, Some((Ended::Crash, 950)));
@@ -247,6 +247,11 @@ fn the_section_draws_lanes_owners_an_overlap_and_the_checker_summary() {
         "legend: process → member id"
     );
     assert!(html.contains(r#"<tr data-mode="auto"><td>auto</td><td>1</td>"#));
+    // Member 3: generations 1–2, 2 rebalance events (1 gave, 1 took away).
+    assert!(
+        html.contains("<td>1–2</td><td>2</td><td>1</td><td>1</td><td>0</td>"),
+        "{html}"
+    );
     assert!(!html.contains("Capped"));
     // Without a checker body: no summary line.
     let mut bare = String::new();
