@@ -494,3 +494,78 @@ fn a_run_without_observer_ops_says_so() {
     assert!(html.contains(r#"id="observer-none""#));
     assert!(!html.contains(r#"class="obs-lane""#));
 }
+
+#[test]
+fn a_group_run_shows_owner_lanes_member_lanes_and_the_checker_summary() {
+    let spec = SampleRunSpec {
+        group: true,
+        ..Default::default()
+    };
+    let (_d, run, _files, html) = render(&spec);
+    let h = run.hand_over.expect("partition 0 handed over");
+    assert_eq!((h.partition, h.from, h.to, h.overlap), (0, 1, 3, None));
+    let g = section(&html, "group");
+    assert!(g.contains("<h2>Consumer group</h2>"));
+    assert!(
+        g.contains(r#"id="group-checker""#) && g.contains("group kt-sample (classic"),
+        "the checker's summary on top"
+    );
+    assert!(g.contains(
+        "protocol <b>classic</b>, assignor <b>cooperative-sticky</b>, commit <b>sync</b>"
+    ));
+    for p in 0..spec.partitions {
+        assert!(
+            g.contains(&format!(r#"<g class="grp-lane" data-partition="{p}">"#)),
+            "lane of partition {p}"
+        );
+    }
+    // Partition 0 is owned by both pollers in turn, with a stretch without
+    // an owner between; nobody owns it twice.
+    assert!(g.contains(r#"class="grp-owner" data-partition="0" data-member="1""#));
+    assert!(g.contains(r#"class="grp-owner" data-partition="0" data-member="3""#));
+    assert!(g.contains(r#"class="grp-unowned" data-partition="0""#));
+    assert!(!g.contains("grp-overlap"));
+    assert!(g.contains(r#"data-kind="commit-ok""#));
+    assert!(
+        g.contains(r#"class="grp-fault""#),
+        "fault bands behind the lanes"
+    );
+    for m in ["1", "3", "5"] {
+        assert!(g.contains(&format!(r#"<g class="grp-member" data-member="{m}">"#)));
+    }
+    assert!(html.find(r#"id="observer""#).unwrap() < html.find(r#"id="group""#).unwrap());
+}
+
+#[test]
+fn two_owners_at_once_are_marked() {
+    let spec = SampleRunSpec {
+        group: true,
+        anomalies: true,
+        ..Default::default()
+    };
+    let (_d, run, _files, html) = render(&spec);
+    let (a, b) = run
+        .hand_over
+        .unwrap()
+        .overlap
+        .expect("the second poller got partition 0 first");
+    let g = section(&html, "group");
+    assert_eq!(
+        g.matches(r#"<g class="grp-overlap" data-partition="0">"#)
+            .count(),
+        1
+    );
+    assert!(g.contains(&format!(
+        "two owners at once, {:.1}–{:.1} s",
+        a as f64 / 1e9,
+        b as f64 / 1e9
+    )));
+    assert!(g.contains("partition 0 ⚠"));
+}
+
+#[test]
+fn a_run_without_a_group_has_no_group_section() {
+    let (_d, _run, _files, html) = render(&SampleRunSpec::default());
+    assert!(!html.contains(r#"id="group""#));
+    assert!(!html.contains("grp-lane"));
+}

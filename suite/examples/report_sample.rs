@@ -16,13 +16,15 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(dir), Some(ops)) = (args.first(), args.get(1)) else {
         anyhow::bail!(
-            "usage: report_sample DIR OPS [--anomalies] [--hostile] [--workers N] [--seconds S]"
+            "usage: report_sample DIR OPS [--anomalies] [--hostile] [--group] [--observer] [--workers N] [--seconds S]"
         );
     };
     let mut spec = kafka_trial::report::sample_run::SampleRunSpec {
         ops: ops.parse()?,
         anomalies: args.iter().any(|a| a == "--anomalies"),
         hostile_text: args.iter().any(|a| a == "--hostile"),
+        group: args.iter().any(|a| a == "--group"),
+        observer: args.iter().any(|a| a == "--observer"),
         ..Default::default()
     };
     let opt = |name: &str| {

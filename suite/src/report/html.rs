@@ -153,6 +153,7 @@ pub fn render(run: &RunData, plots: &Plots, opts: &Options) -> String {
     plots_section(&mut o, plots);
     timeline(&mut o, &run.history);
     observer_lanes(&mut o, run);
+    super::group::run_section(&mut o, run);
     op_table(&mut o, &run.history);
     details(&mut o, run);
     o.push_str("</main>\n");

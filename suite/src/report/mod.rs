@@ -9,6 +9,11 @@
 //! node logs, PNGs) is relative, so the folder works opened from disk and
 //! served by `kafka-trial serve`.
 //!
+//! Two sections read the history again in passes of their own, because
+//! they need typed values the digest does not keep: the cluster observer's
+//! lanes ([`observed`]) and, for a run with a consumer group, who owned
+//! which partition when ([`group`]).
+//!
 //! ## The timeline at 100,000 ops
 //!
 //! The timeline is a zoomable, pannable `<canvas>` drawn by a small inline
@@ -23,10 +28,12 @@
 
 pub mod data;
 pub mod escape;
+pub mod group;
 pub mod html;
 pub mod matrix;
 pub mod observed;
 pub mod plots;
+mod sample_group;
 #[doc(hidden)]
 pub mod sample_run;
 pub mod serve;

@@ -16,6 +16,9 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::sample_group::SampleGroup;
+pub use super::sample_group::{HandOver, GROUP};
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct SampleRunSpec {
@@ -38,6 +41,14 @@ pub struct SampleRunSpec {
     /// Write cluster observer ops (`observer`/`observe`): leaders, epochs
     /// and ISR of every partition reacting to the faults.
     pub observer: bool,
+    /// Make the pollers (odd workers) one consumer group ([`GROUP`]):
+    /// subscribe, get partitions round-robin, commit after every poll that
+    /// returned records, and hand partition 0 from the first poller to the
+    /// second in the middle of the run — with `anomalies`, the second gets
+    /// it before the first lets go (two owners at once), else after (a
+    /// stretch without an owner). A `committed` op after the final reads,
+    /// and a `group` checker body in results.json.
+    pub group: bool,
 }
 
 impl Default for SampleRunSpec {
@@ -52,6 +63,7 @@ impl Default for SampleRunSpec {
             hostile_text: false,
             results: true,
             observer: false,
+            group: false,
         }
     }
 }
@@ -69,6 +81,8 @@ pub struct SampleRun {
     pub fault_kinds: Vec<String>,
     /// Every process of the history, as written.
     pub processes: Vec<String>,
+    /// With `group`: the scripted hand-over of a partition.
+    pub hand_over: Option<HandOver>,
 }
 
 /// The markup hostile text uses; a report must show it, never run it. If
@@ -76,16 +90,16 @@ pub struct SampleRun {
 pub const HOSTILE: &str = "<script>document.documentElement.dataset.pwned=1</script>\
 <img src=x onerror=\"document.documentElement.dataset.pwned=2\">";
 
-struct Line<'a> {
-    time: u64,
-    process: Value,
-    kind: &'a str,
-    f: &'a str,
-    value: Value,
-    error: Option<String>,
+pub(super) struct Line<'a> {
+    pub(super) time: u64,
+    pub(super) process: Value,
+    pub(super) kind: &'a str,
+    pub(super) f: &'a str,
+    pub(super) value: Value,
+    pub(super) error: Option<String>,
 }
 
-struct Out {
+pub(super) struct Out {
     w: BufWriter<fs::File>,
     next: u64,
     /// The latest time written.
@@ -93,7 +107,7 @@ struct Out {
 }
 
 impl Out {
-    fn put(&mut self, l: Line) -> Result<u64> {
+    pub(super) fn put(&mut self, l: Line) -> Result<u64> {
         let i = self.next;
         self.next += 1;
         self.last = self.last.max(l.time);
@@ -236,6 +250,12 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
     // Each worker's share of the ops, spread over the time it has left.
     let per_worker = (spec.ops.max(2) / 2).div_ceil(spec.workers.max(1));
     let mut done_ops = vec![0u64; spec.workers as usize];
+    // The group (spec.group): pollers, who owns what, committed offsets.
+    let mut group = spec.group.then(|| {
+        let added = if spec.anomalies { at(0.47) } else { at(0.52) };
+        SampleGroup::new(spec.workers, parts, spec.seed, at(0.5), added)
+    });
+    run.hand_over = group.as_ref().and_then(SampleGroup::hand_over);
 
     while let Some(Event(std::cmp::Reverse((t, _)), ev)) = heap.pop() {
         match ev {
@@ -266,6 +286,9 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
             Ev::Invoke(w) => {
                 if t >= dur || client_lines + 2 > spec.ops {
                     continue;
+                }
+                if let Some(g) = group.as_mut().filter(|_| w % 2 == 1) {
+                    g.before_op(&mut out, t, w, &mut read_pos[w as usize])?;
                 }
                 client_lines += 2;
                 let faulty = in_fault(t);
@@ -369,6 +392,9 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
                     if p.kind == "ok" {
                         let pos = &mut read_pos[w as usize];
                         for (part, l) in log.iter().enumerate() {
+                            if group.as_ref().is_some_and(|g| !g.owns(w, part)) {
+                                continue;
+                            }
                             let upto = (pos[part] + 5).min(l.len());
                             for (o, &val) in l.iter().enumerate().take(upto).skip(pos[part]) {
                                 records.push(json!([part, o, val % 8, val]));
@@ -388,6 +414,10 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
                         },
                         error: p.error,
                     })?;
+                    if let Some(g) = group.as_mut().filter(|_| !records.is_empty()) {
+                        let fail = in_fault(t) && rng.gen_bool(0.1);
+                        g.commit(&mut out, t, w, &read_pos[w as usize], fail)?;
+                    }
                 }
                 // Like a rate-limited generator: the worker's remaining ops
                 // spread over the remaining time, so that one that fell
@@ -446,6 +476,9 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
             error: None,
         })?;
         t += s / 100;
+    }
+    if let Some(g) = &group {
+        g.committed_line(&mut out, t)?;
     }
     out.w.flush()?;
     run.op_count = out.next;
@@ -531,7 +564,7 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
     let over_time: Vec<Value> = (1..=10)
         .map(|i| json!([spec.duration_s * i as f64 / 10.0, if i < 8 { i } else { 0 }]))
         .collect();
-    let results = json!({
+    let mut results = json!({
         "valid": !found,
         "summary": if found { "anomalies found: 1 lost-write, 1 duplicate" } else { "no anomalies in the history" },
         "anomaly_counts": counts,
@@ -543,6 +576,9 @@ pub fn write_sample_run(dir: &Path, spec: &SampleRunSpec) -> Result<SampleRun> {
         },
         "ops": run.op_count,
     });
+    if let Some(g) = &group {
+        results["checkers"]["group"] = g.checker_body();
+    }
     fs::write(
         dir.join("results.json"),
         serde_json::to_vec_pretty(&results)?,
