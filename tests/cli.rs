@@ -547,20 +547,21 @@ fn impossible_release_and_mode_pairs_exit_3_naming_the_range() {
             "kraft",
         ][..],
     ] {
-        let out = bin()
-            .arg("--store")
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .unwrap();
-        let e = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(3), "{args:?}: {e}");
-        assert!(
-            e.contains("KRaft mode runs Kafka 3.3.0 to 4.x, ZooKeeper mode Kafka 2.8.0 to 3.9.x"),
-            "{args:?}: {e}"
+        assert_refused(
+            dir.path(),
+            args,
+            "KRaft mode runs Kafka 3.3.0 to 4.x, ZooKeeper mode Kafka 2.8.0 to 3.9.x",
         );
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// `args` exits 3 before anything starts, saying `why`.
+fn assert_refused(store: &std::path::Path, args: &[&str], why: &str) {
+    let out = bin().arg("--store").arg(store).args(args).output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{args:?}: {e}");
+    assert!(e.contains(why), "{args:?}: {e}");
 }
 
 /// The KIP-848 group protocol needs Kafka ≥ 4.0 in KRaft mode; asked of an
@@ -597,18 +598,7 @@ fn the_consumer_group_protocol_before_4_0_exits_3() {
             "3.7.2",
         ][..],
     ] {
-        let out = bin()
-            .arg("--store")
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .unwrap();
-        let e = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(3), "{args:?}: {e}");
-        assert!(
-            e.contains("needs Kafka 4.0.0 or newer in KRaft mode"),
-            "{args:?}: {e}"
-        );
+        assert_refused(dir.path(), args, "needs Kafka 4.0.0 or newer in KRaft mode");
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

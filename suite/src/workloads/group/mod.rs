@@ -17,7 +17,6 @@ mod member;
 
 use super::queue::{final_read, senders, Shared};
 use super::{Context, Running, TopicSpec, Workload, WorkloadOptions};
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 use trial_histories::values::Committed;
@@ -74,12 +73,11 @@ impl Workload for Group {
 
     fn start(&self, ctx: Context) -> Running {
         let o = &self.opts;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(Shared::new(
             ctx,
-            opts: o.clone(),
-            next_value: AtomicU64::new(0),
-            next_process: AtomicU64::new((o.concurrency + o.senders) as u64),
-        });
+            o.clone(),
+            (o.concurrency + o.senders) as u64,
+        ));
         if let Ok(mut g) = self.shared.lock() {
             *g = Some(shared.clone());
         }
@@ -101,17 +99,14 @@ impl Workload for Group {
         // consumed and committed), then leaves.
         let shared = self.shared.lock().ok().and_then(|g| g.clone());
         if let Some(s) = shared {
-            let drain = Shared {
-                ctx: ctx.clone(),
-                opts: WorkloadOptions {
+            let drain = Shared::new(
+                ctx.clone(),
+                WorkloadOptions {
                     crash_probability: 0.0,
                     ..s.opts.clone()
                 },
-                next_value: AtomicU64::new(0),
-                next_process: AtomicU64::new(
-                    s.next_process.load(std::sync::atomic::Ordering::Relaxed),
-                ),
-            };
+                s.next_process.load(std::sync::atomic::Ordering::Relaxed),
+            );
             member::drain(&drain, self.opts.partitions, timeout.min(DRAIN_LIMIT));
         }
         let committed = final_committed(ctx, self.opts.partitions, timeout);

@@ -49,6 +49,16 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// A run's state: values from 1, fresh process ids from `first_fresh`
+    /// (the ids below it are the workload's first processes).
+    pub fn new(ctx: Context, opts: WorkloadOptions, first_fresh: u64) -> Shared {
+        Shared {
+            ctx,
+            opts,
+            next_value: AtomicU64::new(0),
+            next_process: AtomicU64::new(first_fresh),
+        }
+    }
     pub fn fresh_value(&self) -> u64 {
         self.next_value
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -74,12 +84,11 @@ impl Workload for Queue {
 
     fn start(&self, ctx: Context) -> Running {
         let o = &self.opts;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(Shared::new(
             ctx,
-            opts: o.clone(),
-            next_value: AtomicU64::new(0),
-            next_process: AtomicU64::new((o.concurrency + o.senders) as u64),
-        });
+            o.clone(),
+            (o.concurrency + o.senders) as u64,
+        ));
         let mut running = Running::new();
         for i in 0..o.concurrency {
             let s = shared.clone();
