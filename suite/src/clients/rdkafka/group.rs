@@ -10,14 +10,13 @@
 //! A poll stops at the first rebalance, so the records it returns all came
 //! before the event; a record fetched after it waits for the next poll.
 
-use super::{common, parse_num};
+use super::{common, partitions_of, record_of};
 use crate::clients::{
     ClientSettings, CommitOutcome, GroupEvent, GroupMember, GroupPoll, GroupProtocol, GroupSettings,
 };
 use rdkafka::config::ClientConfig as RdConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
-use rdkafka::message::Message;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::ffi::CStr;
 use std::sync::{Arc, Mutex};
@@ -101,13 +100,6 @@ fn identity<C: ConsumerContext>(c: &BaseConsumer<C>) -> (Option<i32>, Option<Str
         rdkafka::bindings::rd_kafka_consumer_group_metadata_destroy(md);
         ((g >= 0).then_some(g), member)
     }
-}
-
-fn partitions_of(tpl: &TopicPartitionList) -> Vec<Partition> {
-    let mut v: Vec<Partition> = tpl.elements().iter().map(|e| e.partition()).collect();
-    v.sort_unstable();
-    v.dedup();
-    v
 }
 
 fn offsets_of(tpl: &TopicPartitionList) -> Vec<(Partition, i64)> {
@@ -394,12 +386,7 @@ impl GroupMember for RdMember {
                     }
                 }
                 Some(Ok(m)) => {
-                    let r = Record {
-                        partition: m.partition(),
-                        offset: m.offset(),
-                        key: parse_num(m.key()),
-                        value: parse_num(m.payload()),
-                    };
+                    let r = record_of(&m);
                     if rebalanced {
                         // Fetched after the rebalance: the next poll's.
                         if let Ok(mut g) = self.pending.lock() {

@@ -195,10 +195,22 @@ pub struct RebalanceContext {
 
 impl ClientContext for RebalanceContext {}
 
-fn partitions_of(tpl: &TopicPartitionList) -> Vec<Partition> {
+/// The partitions of a list, sorted, each once.
+pub(crate) fn partitions_of(tpl: &TopicPartitionList) -> Vec<Partition> {
     let mut v: Vec<Partition> = tpl.elements().iter().map(|e| e.partition()).collect();
     v.sort_unstable();
+    v.dedup();
     v
+}
+
+/// A consumed message as the history's record.
+pub(crate) fn record_of<M: Message>(m: &M) -> Record {
+    Record {
+        partition: m.partition(),
+        offset: m.offset(),
+        key: parse_num(m.key()),
+        value: parse_num(m.payload()),
+    }
 }
 
 impl ConsumerContext for RebalanceContext {
@@ -292,12 +304,7 @@ impl Consumer for RdConsumer {
                     }
                 }
                 Some(Ok(m)) => {
-                    let r = Record {
-                        partition: m.partition(),
-                        offset: m.offset(),
-                        key: parse_num(m.key()),
-                        value: parse_num(m.payload()),
-                    };
+                    let r = record_of(&m);
                     if res.rebalance.is_some() {
                         res.after.push(r);
                     } else {
