@@ -140,6 +140,7 @@ pub fn render(run: &RunData, plots: &Plots, opts: &Options) -> String {
             r#"<p class="summary">No <code>results.json</code> yet: the run is still being written, or was never checked (<code>kafka-trial check RUN</code>).</p>"#,
         );
     }
+    super::promises::headline(&mut o, run);
     if let Some(n) = &opts.note {
         let _ = write!(o, r#"<p class="note">{}</p>"#, esc(n));
     }
@@ -148,6 +149,7 @@ pub fn render(run: &RunData, plots: &Plots, opts: &Options) -> String {
 
     warnings(&mut o, run, plots);
     anomalies(&mut o, run);
+    super::promises::section(&mut o, run);
     named_ops(&mut o, run);
     options(&mut o, run);
     plots_section(&mut o, plots);
@@ -286,7 +288,12 @@ fn anomalies(o: &mut String, run: &RunData) {
                 )
             }
         );
-        if let Some(why) = &a.permitted {
+        if super::promises::class_judgement(run, &a.name).is_some() {
+            super::promises::class_mark(o, run, &a.name);
+            if a.permitted.is_some() {
+                o.push_str(r#"<p class="permitted">Not counted against the verdict.</p>"#);
+            }
+        } else if let Some(why) = &a.permitted {
             let _ = write!(
                 o,
                 r#"<p class="permitted"><b>Permitted by this configuration</b> (not counted against the verdict): {}</p>"#,

@@ -33,6 +33,7 @@ pub mod html;
 pub mod matrix;
 pub mod observed;
 pub mod plots;
+pub mod promises;
 mod sample_group;
 #[doc(hidden)]
 pub mod sample_run;
