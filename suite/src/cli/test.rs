@@ -490,6 +490,7 @@ pub async fn scenario(store: &Path, cmd: ScenarioCmd) -> Result<ExitCode> {
             println!("{:<26} {:<11} purpose", "name", "expected");
             for s in SCENARIOS {
                 println!("{:<26} {:<11} {}", s.name, s.expected, s.purpose);
+                println!("{:<26} promises tested: {}", "", s.promises.join(", "));
                 if let Some(b) = &s.bug {
                     println!(
                         "{:<26} {} affects {}; fixed in {}; runs {} ({}) by default",
@@ -517,8 +518,11 @@ pub async fn scenario(store: &Path, cmd: ScenarioCmd) -> Result<ExitCode> {
                 .find(|s| s.name == a.name)
                 .expect("checked");
             eprintln!(
-                "scenario {}: {} (expected: {})",
-                sc.name, sc.purpose, sc.expected
+                "scenario {}: {} (expected: {}; promises tested: {})",
+                sc.name,
+                sc.purpose,
+                sc.expected,
+                sc.promises.join(", ")
             );
             run_spec(spec, a.dry_run).await
         }

@@ -14,6 +14,12 @@ pub struct Scenario {
     pub purpose: &'static str,
     /// What the suite expects Kafka to do: `valid` or the anomaly it should find.
     pub expected: &'static str,
+    /// The promises (ids of `trial_checkers::promises`) whose keeping or
+    /// breaking this scenario is built to show; under a configuration
+    /// that does not make a promise (acks=1, unclean election, a
+    /// correlated power loss), the scenario shows Kafka's documented
+    /// reason instead.
+    pub promises: &'static [&'static str],
     pub build: fn(TestSpec) -> TestSpec,
     /// A known Kafka bug this scenario reproduces (named after its ticket).
     pub bug: Option<KnownBug>,
@@ -353,6 +359,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "safe",
         purpose: "RF 3, acks=all, min.insync 2, idempotence; one broker at a time killed, paused or cut off (what this configuration promises to survive), each fault outlasting Kafka's detection: leaders move, writes go on, Kafka keeps every acknowledged write",
         expected: "valid",
+        promises: &["acked-writes-survive", "partition-order", "send-order", "no-duplicates"],
         bug: None,
         build: |mut s| {
             s.cluster.replication_factor = 3;
@@ -371,6 +378,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "acks-1-leader-kill",
         purpose: "acks=1 and the partition leaders SIGKILLed: writes acknowledged by a leader alone die with it",
         expected: "lost-write",
+        promises: &["acked-writes-survive"],
         bug: None,
         build: |mut s| {
             s.cluster.replication_factor = 3;
@@ -390,6 +398,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "unclean-election",
         purpose: "unclean election on, min.insync 1, acks=1: followers paused, the leader acknowledges alone and is killed, a stale follower takes over",
         expected: "lost-write",
+        promises: &["acked-writes-survive"],
         bug: None,
         build: |mut s| {
             s.cluster.replication_factor = 3;
@@ -407,6 +416,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "minority-partition",
         purpose: "the partition leaders isolated on the minority side; with acks=all and min.insync 2 the majority takes over and nothing acknowledged is lost",
         expected: "valid",
+        promises: &["acked-writes-survive", "no-duplicates"],
         bug: None,
         build: |mut s| {
             s.cluster.replication_factor = 3;
@@ -423,6 +433,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "txn-safe",
         purpose: "the txn workload (consume-transform-produce, read_committed, some transactions aborted on purpose) on RF 3, min.insync 2; one broker at a time killed or paused — a random one, a transaction coordinator or the controller — each fault outlasting Kafka's detection: coordinators and leaders move while transactions commit",
         expected: "valid (no anomaly Kafka forbids under read_committed)",
+        promises: &["read-committed", "transactions-isolated", "transactions-complete", "acked-writes-survive"],
         bug: None,
         build: |s| {
             let mut s = txn_base(s);
@@ -437,6 +448,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "txn-pauses",
         purpose: "the txn workload while transaction coordinators and partition leaders are paused, briefly and often (1 s and up, every ~3 s): requests such as EndTxn sit in a paused broker's socket while the client times out and moves on, then land late — the KAFKA-17754 class (a delayed EndTxn landing on a later transaction; librdkafka speaks transactions v1 only)",
         expected: "hunting: aborted-read, lost-write, G1c or duplicate would be KAFKA-17754-class findings",
+        promises: &["read-committed", "transactions-complete", "acked-writes-survive", "no-duplicates"],
         bug: None,
         build: |s| {
             let mut s = txn_base(s);
@@ -452,6 +464,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "group-safe",
         purpose: "the group workload: 4 members (cooperative-sticky) committing synchronously after each poll; members crash after a poll, leave and rejoin, and stall past max.poll.interval.ms before committing (a zombie's commit); one broker at a time killed, paused or cut off. With commits after processing, Kafka promises at-least-once: no record below the committed offset skipped, committed offsets never going backwards, a partition owned by one member per generation",
         expected: "valid (no group-skip, commit-regression, lost-commit or double-ownership)",
+        promises: &["group-at-least-once", "group-one-owner", "commit-order", "acked-commits-survive"],
         bug: None,
         build: |s| {
             let mut s = group_base(s);
@@ -470,6 +483,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "group-coordinator-kill",
         purpose: "the group workload (4 members, classic eager by default; --group-protocol consumer for KIP-848) while the group's coordinator — the leader of its __consumer_offsets partition — is killed or paused, each fault outlasting the session timeout: members rediscover the coordinator and rejoin, commits go to the new one, the group rebalances",
         expected: "valid (no group-skip, commit-regression, lost-commit or double-ownership); rebalance windows and time without an owner measured",
+        promises: &["group-at-least-once", "group-one-owner", "commit-order", "acked-commits-survive"],
         bug: None,
         build: |s| {
             let mut s = group_base(s);
@@ -484,6 +498,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "group-autocommit-crash",
         purpose: "the group workload with enable.auto.commit (every 1 s and on close) and members that crash after a poll, before processing it (one poll in 20): auto-commit commits what polls returned, processed or not, so the next owner starts past records nobody processed — Kafka's documented at-most-once window; one broker at a time killed",
         expected: "valid, with unprocessed-skip counted as permitted (at-most-once under auto-commit)",
+        promises: &["group-at-least-once", "group-one-owner"],
         bug: None,
         build: |s| {
             let mut s = group_base(s);
@@ -499,6 +514,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "power-loss-all",
         purpose: "RF 3, acks=all, min.insync 2, Kafka's default flush settings (log.flush.interval.messages and .ms unset: the OS decides when to write back): every broker's disk loses its un-fsynced writes at once. Kafka's documented design takes durability from replication, not fsync, so a correlated power loss can lose acknowledged writes",
         expected: "lost-write or inconsistent-offsets (acknowledged records gone, their offsets reused; possible by design, decided by log.flush.interval.messages)",
+        promises: &["acked-writes-survive"],
         bug: None,
         build: |s| power_loss_all(s, false),
     },
@@ -506,6 +522,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "power-loss-all-flush",
         purpose: "power-loss-all with log.flush.interval.messages=1: every append is fsynced before it is acknowledged (leader and followers), so losing every un-fsynced write loses nothing acknowledged",
         expected: "valid (log.flush.interval.messages=1)",
+        promises: &["acked-writes-survive"],
         bug: None,
         build: |s| power_loss_all(s, true),
     },
@@ -513,6 +530,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "last-replica-standing",
         purpose: "eligible leader replicas off (eligible.leader.replicas.version=0): partition 0's followers paused until the ISR is the leader alone, the leader loses its un-fsynced writes and restarts while they are away, is elected as the ISR's last member, and the followers truncate to it",
         expected: "lost-write or inconsistent-offsets (acknowledged records gone, their offsets reused; eligible.leader.replicas.version=0)",
+        promises: &["acked-writes-survive"],
         bug: None,
         build: |s| last_replica(s, 0),
     },
@@ -520,6 +538,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "last-replica-standing-elr",
         purpose: "last-replica-standing with eligible leader replicas on (KIP-966, eligible.leader.replicas.version=1, Kafka 4.x): the leader's unclean shutdown takes it out of the ISR and the ELR, a follower that kept the acknowledged writes is elected",
         expected: "valid (eligible.leader.replicas.version=1)",
+        promises: &["acked-writes-survive"],
         bug: None,
         build: |s| last_replica(s, 1),
     },
@@ -527,6 +546,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "kafka-15489",
         purpose: "KAFKA-15489 (split brain in KRaft): 3 dedicated controllers; the active one cut off from the other two (the brokers still reach it) for 65 % of the run. The two elect a new leader at a higher epoch; the old one, on an affected release, never resigns (KIP-595's leader fetch timeout was not implemented): the observer asks each controller and sees two that both lead",
         expected: "controller-split-brain (affected releases); valid with at most a few seconds of two leaders (fixed ones)",
+        promises: &["controller-resigns", "controller-election-safety"],
         bug: Some(KnownBug {
             ticket: "KAFKA-15489",
             affects: "3.3.0–3.6.x (KRaft)",
@@ -549,6 +569,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "kafka-16352",
         purpose: "KAFKA-16352 (transaction stuck in PrepareCommit/PrepareAbort): the txn workload; the coordinator of kt-txn-0 cut off from another partition leader (its markers stay in flight) while it is paused past the broker session and gets its __transaction_state partitions back at a new epoch; the old marker request then times out and, on an affected release, removes the new epoch's pending completion",
         expected: "a transaction that never completes: kt-txn-0's producer commits nothing after the heal (CONCURRENT_TRANSACTIONS), read_committed consumers held at the last stable offset while markers are missing; valid on fixed releases",
+        promises: &["transactions-complete"],
         bug: Some(KnownBug {
             ticket: "KAFKA-16352",
             affects: "up to 3.7.x (the marker channel's pending-completion map)",
@@ -573,6 +594,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "kafka-1555",
         purpose: "Jepsen's 2013 Kafka loss (KAFKA-1555), ZooKeeper mode: acks=all with min.insync 1 and unclean election on (Kafka 0.8's behaviour). Partition 0's leader cut off from its followers, not from ZooKeeper: the ISR shrinks to the leader, which acknowledges alone; then it is cut off from ZooKeeper too, the controller elects a follower outside the ISR, and on heal the old leader truncates what it acknowledged",
         expected: "lost-write (acknowledged by an ISR of one, discarded by the unclean election)",
+        promises: &["acked-writes-survive"],
         bug: Some(KAFKA_1555),
         build: |s| kafka_1555(s, true),
     },
@@ -580,6 +602,7 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "kafka-1555-fixed",
         purpose: "kafka-1555 with unclean.leader.election.enable=false (the default since 0.11.0, KAFKA-4623): the same cuts; the controller has no ISR member to elect, partition 0 stays offline until the old leader comes back with everything it acknowledged",
         expected: "valid (unavailable while the leader is cut off, nothing lost)",
+        promises: &["acked-writes-survive"],
         bug: Some(KAFKA_1555),
         build: |s| kafka_1555(s, false),
     },
