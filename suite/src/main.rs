@@ -51,6 +51,18 @@ enum Command {
     /// the suite cannot run ends the command with exit 3. Exit code: the
     /// worst cell's (3 if one could not run, 1 anomalies, 2 unknown).
     Matrix(cmd::matrix::MatrixArgs),
+    /// Textbook claims about Kafka as experiments, with verdicts.
+    ///
+    /// Each claim ("acks=1 keeps every acknowledged write when a partition
+    /// leader fails") is one ordinary run built to refute it; `expected`
+    /// says which way Kafka's documentation predicts it comes out. Prints
+    /// the catalogue's estimated duration, progress per claim, then the
+    /// table (claim, expected, verdict holds/refuted/inconclusive, observed,
+    /// run), also written as claims.json and claims.html in
+    /// <store>/claims/<timestamp>/, which `serve` lists. `--list` prints
+    /// the catalogue. Exit code: 0 every claim came out as documented, 1
+    /// one did not, 2 some were inconclusive, 3 a run could not be made.
+    Claims(cmd::claims::ClaimsArgs),
     /// Check a stored run or a history file now, and print the verdict.
     Check(cmd::history::CheckArgs),
     /// List stored runs, newest first: test, time, verdict, op count.
@@ -114,6 +126,7 @@ async fn main() -> ExitCode {
         Command::Test(a) => cmd::test::test(&cli.store, *a).await,
         Command::Scenario(c) => cmd::test::scenario(&cli.store, c).await,
         Command::Matrix(a) => cmd::matrix::matrix(&cli.store, a).await,
+        Command::Claims(a) => cmd::claims::claims_cmd(&cli.store, a).await,
         Command::Cluster(c) => cmd::cluster::cluster(c).await,
         Command::Image(c) => cmd::cluster::image_cmd(c).await,
         Command::Clean => cmd::cluster::clean().await,

@@ -6,8 +6,10 @@
 //! - [`cluster`]: `cluster up|status|down`, `image`, `clean`;
 //! - [`report`]: `report` and `serve`;
 //! - [`matrix`]: `matrix` (a scenario over releases, modes and seeds);
+//! - [`claims`]: `claims` (textbook claims as experiments);
 //! - [`exit`]: the exit codes.
 
+pub mod claims;
 pub mod cluster;
 pub mod exit;
 pub mod history;

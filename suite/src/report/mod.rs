@@ -26,6 +26,7 @@
 //! same array; the ops that anomalies name are also rendered statically
 //! (`#op-N` anchors work without script).
 
+pub mod claims;
 pub mod data;
 pub mod escape;
 pub mod group;

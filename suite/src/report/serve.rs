@@ -12,6 +12,8 @@
 //! - `/runs/matrix/<scenario>/<timestamp>/` — a version matrix (its
 //!   `matrix.json` rendered as `matrix.html` is, in memory); the index
 //!   lists the matrices above the runs, newest first.
+//! - `/runs/claims/<timestamp>/` — a table of claims (`claims.json`
+//!   rendered as `claims.html` is, in memory); listed above the runs too.
 //! - `/runs/<path>` — any other file of the store (history, logs, plots),
 //!   streamed; folders get a plain listing.
 //!
@@ -138,6 +140,17 @@ async fn handle(State(st): State<Arc<St>>, method: Method, uri: Uri) -> Response
             return redirect(&format!("{path}/"));
         }
         let is_run = real.join(HISTORY_FILE).is_file() || real.join(TEST_FILE).is_file();
+        // A claims folder: its page from claims.json, always current.
+        if !is_run && real.join(report::claims::CLAIMS_FILE).is_file() {
+            let real = real.clone();
+            return match tokio::task::spawn_blocking(move || report::claims::read_claims(&real))
+                .await
+            {
+                Ok(Ok(d)) => html(StatusCode::OK, report::claims::render(&d)),
+                Ok(Err(e)) => error_page(&format!("{e:#}")),
+                Err(e) => error_page(&format!("{e}")),
+            };
+        }
         // A matrix folder: its page from matrix.json, always current.
         if !is_run && real.join(MATRIX_FILE).is_file() {
             let real = real.clone();
@@ -464,7 +477,10 @@ fn index_page(root: &Path) -> String {
         n = rows.len(),
         root = esc(&root.display().to_string()),
     );
-    matrices_table(&mut o, root);
+    let matrices = matrices_table(&mut o, root);
+    if claims_table(&mut o, root) || matrices {
+        o.push_str("<h2>Runs</h2>");
+    }
     if rows.is_empty() {
         o.push_str("<p id=\"no-runs\">No runs in the store yet. <code>kafka-trial test</code> or <code>kafka-trial scenario run NAME</code> makes one.</p>");
     } else {
@@ -480,13 +496,14 @@ fn index_page(root: &Path) -> String {
 
 /// The store's version matrices, newest first: scenario, time, status,
 /// releases, verdict counts (nothing when there are none). A matrix whose
-/// matrix.json cannot be read is listed with the reason.
-fn matrices_table(o: &mut String, root: &Path) {
+/// matrix.json cannot be read is listed with the reason. Whether there
+/// was one.
+fn matrices_table(o: &mut String, root: &Path) -> bool {
     let dirs = trial_histories::Store::new(root)
         .matrix_dirs()
         .unwrap_or_default();
     if dirs.is_empty() {
-        return;
+        return false;
     }
     let _ = write!(
         o,
@@ -533,7 +550,59 @@ fn matrices_table(o: &mut String, root: &Path) {
             }
         }
     }
-    o.push_str("</tbody></table><h2>Runs</h2>");
+    o.push_str("</tbody></table>");
+    true
+}
+
+/// The store's claims tables, newest first: time, status, claims, how
+/// they came out (nothing when there are none). Whether there was one.
+fn claims_table(o: &mut String, root: &Path) -> bool {
+    let dirs = report::claims::claims_dirs(root);
+    if dirs.is_empty() {
+        return false;
+    }
+    let _ = write!(
+        o,
+        r#"<h2>Claims <span class="stamp">{}</span></h2><table class="runs" id="claims-tables"><thead><tr><th>claims</th><th>time (UTC)</th><th>status</th><th>outcome</th></tr></thead><tbody>"#,
+        dirs.len()
+    );
+    for (stamp, path) in dirs {
+        let rel = format!("{}/{stamp}", report::claims::CLAIMS_DIR);
+        let href = format!("/runs/{}/", url_path(&rel));
+        let _ = write!(
+            o,
+            r#"<tr class="claims" data-claims="{rel}"><td><a class="claims-link" href="{href}">"#,
+            rel = esc(&rel),
+            href = esc(&href),
+        );
+        match report::claims::read_claims(&path) {
+            Ok(d) => {
+                let _ = writeln!(
+                    o,
+                    "{}</a></td><td class=\"time\">{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&d
+                        .claims
+                        .iter()
+                        .map(|c| c.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")),
+                    esc(&pretty_stamp(&stamp)),
+                    report::matrix::status_label(d.status),
+                    esc(&d.counts_text()),
+                );
+            }
+            Err(e) => {
+                let _ = write!(
+                    o,
+                    r#"claims</a></td><td class="time">{}</td><td colspan="2" class="warn">{}</td></tr>"#,
+                    esc(&pretty_stamp(&stamp)),
+                    esc(&format!("{e:#}"))
+                );
+            }
+        }
+    }
+    o.push_str("</tbody></table>");
+    true
 }
 
 fn run_row(o: &mut String, r: &RunRow) {

@@ -15,11 +15,14 @@
 //! - [`run`](mod@run): [`run()`] and the terminal [`summary`];
 //! - [`script`]: scripted faults resolved against the topic's leaders;
 //! - [`scenarios`]: the named presets (`kafka-trial scenario list`);
+//! - [`claims`]: textbook claims as experiments with verdicts
+//!   (`kafka-trial claims`): the catalogue, `claims.json`;
 //! - [`matrix`]: a scenario over Kafka releases, modes and seeds
 //!   (`kafka-trial matrix`): cells, figures, `matrix.json`;
 //! - [`targets`]: Kafka-aware targets for the nemesis;
 //! - [`progress`]: the live progress line.
 
+pub mod claims;
 pub mod matrix;
 pub mod progress;
 pub mod run;
