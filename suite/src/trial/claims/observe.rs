@@ -190,6 +190,9 @@ struct EffectsView {
     with_effect: Option<u64>,
     #[serde(default)]
     intervals: Vec<IntervalView>,
+    /// Leader changes per partition over the run.
+    #[serde(default)]
+    leader_changes: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -405,13 +408,13 @@ pub(super) fn observe_order(run: &ClaimRun) -> Observation {
 }
 
 pub(super) fn observe_idempotence(run: &ClaimRun) -> Observation {
-    let retried = run.f_stats("send").map_or(0, |s| s.info + s.fail);
+    let moves: u64 = run.effects().map_or(0, |e| e.leader_changes.values().sum());
     none_of(
         run,
         &["duplicate"],
         "duplicate",
         format!(
-            "no value written twice: {} acknowledged sends, {retried} sends ended fail/info (their retries were the risk)",
+            "no value written twice: {} acknowledged sends through {moves} leader changes (each one a batch of retried requests)",
             run.ok_sends()
         ),
     )
@@ -457,9 +460,10 @@ pub(super) fn observe_one_owner(run: &ClaimRun) -> Observation {
     Observation::new(
         Outcome::Holds,
         format!(
-            "one owner per partition: {} rebalance events, {} members over the run; {} overlaps of a member not yet told it was out (max {:.0} ms, not judged)",
+            "one owner per partition: {} rebalance events after {} member crashes and {} leaves; {} overlaps with a member not yet told it was out (max {:.0} ms, not judged)",
             g.rebalances.events,
-            g.crashes + g.leaves,
+            g.crashes,
+            g.leaves,
             g.overlaps.count,
             g.overlaps.max_ms
         ),
