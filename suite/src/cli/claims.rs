@@ -243,3 +243,122 @@ fn latest_run(store: &Path, test: &str) -> Option<String> {
     let t = std::fs::read_link(store.join(test).join(trial_histories::store::LATEST)).ok()?;
     Some(format!("{test}/{}", t.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trial::claims::Outcome;
+
+    fn args(only: &[&str]) -> ClaimsArgs {
+        ClaimsArgs {
+            only: only.iter().map(|s| s.to_string()).collect(),
+            time_limit: Some(Duration::from_secs(20)),
+            seed: Some(4),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_plan_validates_every_selected_claim_with_the_options() {
+        let p = plan(Path::new("/tmp/st"), &args(&[])).unwrap();
+        assert_eq!(p.len(), CLAIMS.len());
+        for (c, s) in &p {
+            assert_eq!(s.name, c.test_name());
+            assert_eq!((s.seed, s.time_limit), (4, Duration::from_secs(20)));
+            assert_eq!(s.store, Path::new("/tmp/st"));
+        }
+        let quick = plan(
+            Path::new("s"),
+            &ClaimsArgs {
+                quick: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(quick.len() < CLAIMS.len() && quick.iter().all(|(c, _)| c.quick));
+        let e = plan(Path::new("s"), &args(&["acks-all-rf-n", "nope"]))
+            .err()
+            .unwrap();
+        assert!(format!("{e:#}").contains("unknown claim \"nope\""), "{e:#}");
+        let l = list_text(None);
+        assert!(
+            l.contains(claims::PHRASING) && l.contains("expected refuted"),
+            "{l}"
+        );
+    }
+
+    /// A stand-in for `trial::run`: claim 1 fails after making its run
+    /// folder, claim 2 is a checked sample run that was interrupted
+    /// (Ctrl-C); claim 3 must then not run.
+    #[tokio::test]
+    async fn a_failed_claim_is_recorded_and_ctrl_c_stops_before_the_next() {
+        use crate::report::sample_run::{write_checked_sample_run, SampleRunSpec};
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().to_path_buf();
+        let a = args(&["acks-all-rf-n", "acks-1-keeps-acked", "partition-order"]);
+        let p = plan(&root, &a).unwrap();
+        let selected: Vec<&Claim> = p.iter().map(|(c, _)| *c).collect();
+        let mut doc = ClaimsDoc::new(&selected, "cmd".into(), false, &a.options(&root));
+        let dir = page::create_claims_dir(&root).unwrap();
+        let stop = AtomicBool::new(false);
+        let calls = std::sync::Mutex::new(Vec::new());
+        run_claims(&root, &dir, &mut doc, p, &stop, |spec: TestSpec| {
+            let store = trial_histories::Store::new(&root);
+            let k = {
+                let mut c = calls.lock().unwrap();
+                c.push(spec.name.clone());
+                c.len()
+            };
+            async move {
+                let run = store.create_run(&spec.name)?;
+                if k == 1 {
+                    anyhow::bail!("no Docker engine");
+                }
+                let (_, results) = write_checked_sample_run(
+                    &run.path,
+                    &SampleRunSpec {
+                        observer: true,
+                        ..Default::default()
+                    },
+                )?;
+                Ok(trial::Report {
+                    run_dir: run.path.clone(),
+                    exit_code: results.exit_code(),
+                    results,
+                    interrupted: true,
+                    cluster_id: "stand-in".into(),
+                    cluster_ready_secs: 1.0,
+                    outcomes: (0, 0, 0),
+                    sends_ok: 0,
+                    workload_secs: 1.0,
+                    report_html: None,
+                })
+            }
+        })
+        .await;
+        assert_eq!(
+            *calls.lock().unwrap(),
+            ["claim-acks-all-rf-n", "claim-acks-1-keeps-acked"]
+        );
+        let c = &doc.claims;
+        assert_eq!(c[0].error.as_deref(), Some("no Docker engine"));
+        assert!(c[0]
+            .run
+            .as_deref()
+            .is_some_and(|r| r.starts_with("claim-acks-all-rf-n/")));
+        // The interrupted run decides nothing.
+        assert!(c[1].interrupted);
+        assert_eq!(c[1].verdict, Some(Outcome::Inconclusive), "{:?}", c[1]);
+        assert!(c[1].observed.contains("interrupted"), "{:?}", c[1]);
+        assert!(c[1]
+            .run
+            .as_deref()
+            .is_some_and(|r| r.starts_with("claim-acks-1-keeps-acked/")));
+        assert_eq!(c[2].verdict_label(), "not run");
+        assert_eq!(doc.exit_code(), exit::HARNESS);
+        assert_eq!(doc.status, crate::trial::matrix::MatrixStatus::Interrupted);
+        // What was written is what the command ends with.
+        assert_eq!(page::read_claims(&dir).unwrap(), doc);
+        assert!(dir.join(page::CLAIMS_HTML).is_file());
+    }
+}

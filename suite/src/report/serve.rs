@@ -753,4 +753,72 @@ mod tests {
         assert_eq!(pretty_stamp("20261124T153012.123Z"), "2026-11-24 15:30:12");
         assert_eq!(pretty_stamp("x"), "x");
     }
+
+    /// The index lists a claims table above the runs (one "Runs" heading),
+    /// the table's page is claims.json rendered, its run links are served,
+    /// and a broken claims.json is an error page and a reason, not a crash.
+    #[tokio::test]
+    async fn claims_tables_are_listed_and_served() {
+        use crate::report::claims::{create_claims_dir, write_claims, CLAIMS_DIR, CLAIMS_FILE};
+        use crate::report::sample_run::{write_checked_sample_run, SampleRunSpec};
+        use crate::trial::claims::{ClaimOptions, ClaimsDoc, Outcome, CLAIMS};
+        let d = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(d.path()).unwrap();
+        let store = trial_histories::Store::new(&root);
+        let run = store.create_run("claim-acks-all-rf-n").unwrap();
+        write_checked_sample_run(&run.path, &SampleRunSpec::default()).unwrap();
+        let mut doc = ClaimsDoc::new(
+            &[&CLAIMS[0]],
+            "kafka-trial claims".into(),
+            false,
+            &ClaimOptions::new(&root),
+        );
+        doc.claims[0].verdict = Some(Outcome::Holds);
+        doc.claims[0].observed = "nothing lost".into();
+        doc.claims[0].run = Some(format!("claim-acks-all-rf-n/{}", run.timestamp));
+        let dir = create_claims_dir(&root).unwrap();
+        write_claims(&dir, &doc).unwrap();
+        let stamp = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let st = Arc::new(St {
+            root: root.clone(),
+            renders: tokio::sync::Semaphore::new(2),
+        });
+        let get = |path: String| {
+            let st = st.clone();
+            async move {
+                let r = handle(State(st), Method::GET, path.parse::<Uri>().unwrap()).await;
+                let status = r.status();
+                let body = axum::body::to_bytes(r.into_body(), 64 << 20).await.unwrap();
+                (status, String::from_utf8_lossy(&body).into_owned())
+            }
+        };
+        let (status, index) = get("/".into()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            index.contains(&format!(r#"data-claims="{CLAIMS_DIR}/{stamp}""#)),
+            "{index}"
+        );
+        assert!(index.contains("1 as documented"), "{index}");
+        assert_eq!(index.matches("<h2>Runs</h2>").count(), 1);
+        // The claim's run is a run; the claims folder is not one.
+        assert_eq!(index.matches(r#"<tr class="run""#).count(), 1);
+        let (status, page) = get(format!("/runs/{CLAIMS_DIR}/{stamp}/")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            page.contains(r#"<table class="claims" id="claims">"#),
+            "{page}"
+        );
+        let link = page
+            .split(r#"class="run-link" href=""#)
+            .nth(1)
+            .map(|x| x[..x.find('"').unwrap()].to_string())
+            .expect("the run is linked");
+        let (status, report) = get(link.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{link}");
+        assert!(report.contains("<html"), "{link}");
+        std::fs::write(dir.join(CLAIMS_FILE), "{").unwrap();
+        let (status, _) = get(format!("/runs/{CLAIMS_DIR}/{stamp}/")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(get("/".into()).await.1.contains("parsing"));
+    }
 }

@@ -414,7 +414,7 @@ pub(super) fn observe_idempotence(run: &ClaimRun) -> Observation {
         &["duplicate"],
         "duplicate",
         format!(
-            "no value written twice: {} acknowledged sends through {moves} leader changes (each one a batch of retried requests)",
+            "no value written twice: {} acknowledged sends through {moves} leader changes (each one sends the producer's in-flight requests again)",
             run.ok_sends()
         ),
     )
@@ -460,7 +460,7 @@ pub(super) fn observe_one_owner(run: &ClaimRun) -> Observation {
     Observation::new(
         Outcome::Holds,
         format!(
-            "one owner per partition: {} rebalance events after {} member crashes and {} leaves; {} overlaps with a member not yet told it was out (max {:.0} ms, not judged)",
+            "one owner per partition: {} rebalance events after {} member crashes and {} leaves; overlaps with a member not yet told it was out: {} (max {:.0} ms, not judged)",
             g.rebalances.events,
             g.crashes,
             g.leaves,
