@@ -205,16 +205,34 @@ pub(super) fn finish(mut g: GroupChecker) -> CheckerOutput {
                 // Judged: before the overlap ended, the earlier owner had
                 // recorded the later one's generation or a later one
                 // (either way round when both started at once).
-                let knew = |x: &Own, y: &Own| {
-                    let gy = y.generation?;
+                let knew_of = |x: &Own, gy: i32| {
                     let &(gx, t, idx) = x.gens.iter().find(|e| e.0 >= gy)?;
                     (t < until).then_some((gy, gx, idx))
                 };
-                let forward = knew(oa, ob).map(|k| (oa, ob, k));
-                let backward = (oa.start == ob.start)
-                    .then(|| knew(ob, oa))
-                    .flatten()
-                    .map(|k| (ob, oa, k));
+                let knew = |x: &Own, y: &Own| knew_of(x, y.generation?);
+                // A later owner whose generation is older than one the
+                // earlier owner already knew when it got the partition
+                // holds a stale assignment (librdkafka has handed a member
+                // that was out of the group its old generation's
+                // partitions): the stale one is the later owner, judged
+                // only if it knew the earlier owner's newer generation.
+                let known_at =
+                    |x: &Own, t: u64| x.gens.iter().take_while(|e| e.1 <= t).map(|e| e.0).max();
+                let stale_later = match (ob.generation, known_at(oa, ob.start)) {
+                    (Some(gb), Some(ga)) if gb < ga => Some(ga),
+                    _ => None,
+                };
+                let forward = match stale_later {
+                    Some(_) => None,
+                    None => knew(oa, ob).map(|k| (oa, ob, k)),
+                };
+                let backward = match stale_later {
+                    Some(ga) => knew_of(ob, ga).map(|k| (ob, oa, k)),
+                    None => (oa.start == ob.start)
+                        .then(|| knew(ob, oa))
+                        .flatten()
+                        .map(|k| (ob, oa, k)),
+                };
                 // At one instant, name the one whose event came first as
                 // the earlier owner.
                 let judged = match (forward, backward) {

@@ -25,7 +25,10 @@
 //!   invocation time: another process's commits are never ordered before
 //!   it); a `reset` commit starts the partition's order afresh;
 //! - double ownership is judged only if the earlier owner recorded the
-//!   later owner's generation (or a later one) before their overlap ended.
+//!   later owner's generation (or a later one) before their overlap ended;
+//!   a later owner handed a generation older than one the earlier owner
+//!   already knew holds a stale assignment, and is judged instead (if it
+//!   knew the newer generation before the overlap ended).
 
 mod analyse;
 #[cfg(test)]
