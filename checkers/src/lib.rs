@@ -43,6 +43,7 @@ pub mod ingest;
 pub mod jepsen;
 pub mod leaders;
 pub mod linear;
+pub mod promises;
 pub mod queue;
 pub mod results;
 pub mod stats;
@@ -50,6 +51,7 @@ pub mod txnstate;
 pub mod verdict;
 
 pub use linear::{check_edn_file, LinearResult};
+pub use promises::{Judge, PromiseResults};
 pub use queue::{QueueOptions, QueueResults};
 pub use results::Results;
 pub use stats::Stats;
@@ -133,6 +135,11 @@ pub struct CheckOptions {
     pub isolation: Isolation,
     /// The workload writes transactions (a transactional producer).
     pub transactional: bool,
+    /// The run's settings that decide what Kafka promised (from its
+    /// test.json: [`CheckOptions::for_test_json`]). `None`: unknown; the
+    /// promise verdict assumes the suite's defaults (with this run's
+    /// `isolation`, `transactional` and group commit mode) and says so.
+    pub configuration: Option<promises::Configuration>,
 }
 
 /// A consumer's `isolation.level`.
@@ -158,6 +165,7 @@ impl Default for CheckOptions {
             skip_checkers: Vec::new(),
             isolation: Isolation::default(),
             transactional: false,
+            configuration: None,
         }
     }
 }
@@ -190,7 +198,8 @@ impl CheckOptions {
 
     /// [`CheckOptions::for_settings`] from a run's `test.json`: its
     /// `workload`, and the isolation from a top-level `isolation` field or
-    /// else `consumer_overrides["isolation.level"]` (absent: defaults).
+    /// else `consumer_overrides["isolation.level"]` (absent: defaults);
+    /// and the promise model's [`promises::Configuration`].
     pub fn for_test_json(test: &serde_json::Value) -> Result<Self, CheckError> {
         let workload = test
             .get("workload")
@@ -201,7 +210,9 @@ impl CheckOptions {
                 .and_then(|o| o.get("isolation.level"))
                 .and_then(|i| i.as_str())
         });
-        Self::for_settings(workload, isolation)
+        let mut o = Self::for_settings(workload, isolation)?;
+        o.configuration = Some(promises::Configuration::from_test_json(test));
+        Ok(o)
     }
 }
 
@@ -285,10 +296,11 @@ pub fn results_from_linear(l: LinearResult, ops: u64) -> Results {
         },
         ops,
         warnings: Vec::new(),
+        promises: None,
     }
 }
 
-fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, _opts: &CheckOptions) -> Results {
+fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOptions) -> Results {
     let mut queue: Option<QueueResults> = None;
     let mut stats = Stats::default();
     let mut other = std::collections::BTreeMap::new();
@@ -393,7 +405,7 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, _opts: &CheckOp
             ing.ops, ok_sends, partitions
         ),
     };
-    Results {
+    let mut results = Results {
         valid,
         summary,
         anomaly_counts,
@@ -406,5 +418,34 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, _opts: &CheckOp
         },
         ops: ing.ops,
         warnings,
-    }
+        promises: None,
+    };
+    results.promises = Some(judge_promises(&results, opts));
+    results
+}
+
+/// The promise verdict of a checked kafka-trial history: the run's
+/// configuration (or the defaults with what the options and the group
+/// checker know), the faults it applied, every class found judged.
+fn judge_promises(r: &Results, opts: &CheckOptions) -> PromiseResults {
+    let known = opts.configuration.is_some();
+    let cfg = opts.configuration.clone().unwrap_or_else(|| {
+        let group: Option<group::GroupResults> = r.checker("group");
+        promises::Configuration {
+            isolation: opts.isolation,
+            transactional: opts.transactional,
+            idempotence: opts.transactional,
+            group_commit: group.and_then(|g| g.commit_mode),
+            ..Default::default()
+        }
+    });
+    let exposure = promises::Exposure::from_intervals(&r.checkers.stats.fault_intervals);
+    let found = r.evidence();
+    promises::judge_results(
+        &cfg,
+        known,
+        &exposure,
+        &found,
+        r.valid == Validity::Unknown,
+    )
 }

@@ -6,6 +6,7 @@
 //! [`crate::verdict`] and is re-exported here.
 
 use crate::linear::LinearResult;
+use crate::promises::{Judge, Judgement, PromiseResults};
 use crate::queue::QueueResults;
 use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
@@ -83,12 +84,65 @@ pub struct Results {
     /// Problems met while reading that did not stop the check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What Kafka promised for the run's configuration and whether it kept
+    /// it (`crate::promises`). Absent for Jepsen EDN linearizability checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promises: Option<PromiseResults>,
 }
 
 impl Results {
     /// 0 valid, 1 anomalies found, 2 unknown.
     pub fn exit_code(&self) -> u8 {
         self.valid.exit_code()
+    }
+
+    /// The exit code under a judge: `Anomalies` is [`Results::exit_code`];
+    /// `Promises` is 1 when a promise was broken, else 2 when the anomaly
+    /// verdict is unknown, the configuration was unknown or there is no
+    /// promise verdict, else 0.
+    pub fn exit_code_judged(&self, judge: Judge) -> u8 {
+        match judge {
+            Judge::Anomalies => self.exit_code(),
+            Judge::Promises => match &self.promises {
+                Some(p) if !p.kept => exit_code::ANOMALIES,
+                Some(p) if p.configuration_known && self.valid != Validity::Unknown => {
+                    exit_code::VALID
+                }
+                _ => exit_code::UNKNOWN,
+            },
+        }
+    }
+
+    /// The report of a class: the queue checker's, else another checker's.
+    fn report<'a>(
+        &'a self,
+        others: &'a BTreeMap<String, AnomalyReport>,
+        class: &str,
+    ) -> Option<&'a AnomalyReport> {
+        self.checkers
+            .queue
+            .as_ref()
+            .and_then(|q| q.anomalies.get(class))
+            .or_else(|| others.get(class))
+    }
+
+    /// Every class with a non-zero count that is evidence, with its count
+    /// and its report's `permitted` reason: all but the purely
+    /// informational ones (an `unseen` while some final read was
+    /// incomplete).
+    pub fn evidence(&self) -> Vec<(String, u64, Option<String>)> {
+        let others = self.other_reports();
+        self.anomaly_counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .filter_map(|(c, n)| {
+                let rep = self.report(&others, c);
+                match rep {
+                    Some(r) if r.informational && r.permitted.is_none() => None,
+                    _ => Some((c.clone(), *n, rep.and_then(|r| r.permitted.clone()))),
+                }
+            })
+            .collect()
     }
 
     /// The results of a checker of the pairing pass other than `queue`
@@ -139,24 +193,33 @@ impl Results {
         use std::fmt::Write;
         let mut s = String::new();
         let _ = writeln!(s, "{}", self.summary);
-        let queue = self.checkers.queue.as_ref();
+        if let Some(p) = &self.promises {
+            let _ = writeln!(s, "{}", p.headline);
+        }
         let others = self.other_reports();
         for (class, n) in &self.anomaly_counts {
             if *n == 0 {
                 continue;
             }
-            let rep = queue
-                .and_then(|q| q.anomalies.get(class))
-                .or_else(|| others.get(class));
-            let info = match rep {
-                Some(r) if r.permitted.is_some() => " (permitted by this configuration)",
-                Some(r) if r.informational => " (informational)",
-                _ => "",
+            let rep = self.report(&others, class);
+            let judged = self.promises.as_ref().and_then(|p| p.classes.get(class));
+            let mark = match (judged, rep) {
+                (Some(j), _) => match &j.judgement {
+                    Judgement::BrokenPromise { promise, .. } => {
+                        format!(" — broken promise ({promise})")
+                    }
+                    Judgement::Permitted { reason } => {
+                        format!(" — permitted by this configuration: {reason}")
+                    }
+                },
+                (None, Some(r)) if r.permitted.is_some() => format!(
+                    " — permitted by this configuration: {}",
+                    r.permitted.as_deref().unwrap_or_default()
+                ),
+                (None, Some(r)) if r.informational => " (informational)".to_string(),
+                _ => String::new(),
             };
-            let _ = writeln!(s, "  {class}: {n}{info}");
-            if let Some(why) = rep.and_then(|r| r.permitted.as_deref()) {
-                let _ = writeln!(s, "    why: {why}");
-            }
+            let _ = writeln!(s, "  {class}: {n}{mark}");
             if let Some(rep) = rep {
                 for e in rep.examples.iter().take(examples) {
                     let _ = writeln!(s, "    e.g. {} (ops {:?})", e.message, e.ops);

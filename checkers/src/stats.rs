@@ -67,6 +67,11 @@ pub struct Stats {
     pub during_faults: DuringFaults,
     /// Time of the last op, in seconds.
     pub duration_s: f64,
+    /// The fault intervals with the nodes they hit (for the promise
+    /// model's exposure); not written to results.json (`faults` has the
+    /// windows).
+    #[serde(skip)]
+    pub fault_intervals: trial_histories::FaultIntervals,
 }
 
 /// Accumulates stats while a history streams by.
@@ -214,6 +219,7 @@ impl StatsCollector {
             faults,
             during_faults: during,
             duration_s: end as f64 / 1e9,
+            fault_intervals: intervals,
         }
     }
 }

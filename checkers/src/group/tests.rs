@@ -395,7 +395,7 @@ fn skipped_records_are_judged_by_the_commit_mode() {
     assert!(r.anomalies_found().is_empty());
     let text = r.human_summary(1);
     assert!(
-        text.contains("unprocessed-skip: 2 (permitted by this configuration)"),
+        text.contains("unprocessed-skip: 2 — permitted by this configuration: "),
         "{text}"
     );
     assert!(text.contains("enable.auto.commit"), "{text}");
