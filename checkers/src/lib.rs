@@ -441,11 +441,5 @@ fn judge_promises(r: &Results, opts: &CheckOptions) -> PromiseResults {
     });
     let exposure = promises::Exposure::from_intervals(&r.checkers.stats.fault_intervals);
     let found = r.evidence();
-    promises::judge_results(
-        &cfg,
-        known,
-        &exposure,
-        &found,
-        r.valid == Validity::Unknown,
-    )
+    promises::judge_results(&cfg, known, &exposure, &found, r.valid == Validity::Unknown)
 }

@@ -176,7 +176,12 @@ impl Configuration {
             v.get("producer_overrides")
                 .and_then(|o| o.get("max.in.flight.requests.per.connection")),
         )
-        .or_else(|| as_u32(v.get("producer_overrides").and_then(|o| o.get("max.in.flight"))));
+        .or_else(|| {
+            as_u32(
+                v.get("producer_overrides")
+                    .and_then(|o| o.get("max.in.flight")),
+            )
+        });
         let isolation = v
             .get("isolation")
             .and_then(Value::as_str)
@@ -212,9 +217,8 @@ impl Configuration {
                         .and_then(major_minor)
                         .is_some_and(|mm| mm < KRAFT_SINCE)));
         let mode = Some(if zookeeper { "zookeeper" } else { "kraft" }.to_string());
-        let kafka_version = named_version.or_else(|| {
-            zookeeper.then(|| ZOOKEEPER_DEFAULT_VERSION.to_string())
-        });
+        let kafka_version =
+            named_version.or_else(|| zookeeper.then(|| ZOOKEEPER_DEFAULT_VERSION.to_string()));
         let elr_feature = cluster
             .get("features")
             .and_then(|f| f.get(ELR_FEATURE))

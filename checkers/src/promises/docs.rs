@@ -104,7 +104,8 @@ pub const KIP_966: Doc = Doc {
             committed records which the leader lost initially. This proposal solves this \"last \
             replica standing\" data loss issue in KRaft clusters, providing MinISR-1 tolerance to \
             data loss unclean shutdown events.",
-    source: "https://cwiki.apache.org/confluence/display/KAFKA/KIP-966%3A+Eligible+Leader+Replicas \
+    source:
+        "https://cwiki.apache.org/confluence/display/KAFKA/KIP-966%3A+Eligible+Leader+Replicas \
              (ELR: \"not enabled by default for 4.0\", \"enabled by default on new clusters \
              starting 4.1\", https://kafka.apache.org/41/operations/eligible-leader-replicas)",
 };
@@ -190,14 +191,16 @@ pub const AT_LEAST_ONCE: Doc = Doc {
             inserted into the database. [...] Used in this way Kafka provides what is often \
             called \"at-least-once\" delivery guarantees, as each record will likely be delivered \
             one time but in failure cases could be duplicated.",
-    source: "https://kafka.apache.org/40/javadoc/org/apache/kafka/clients/consumer/KafkaConsumer.html \
+    source:
+        "https://kafka.apache.org/40/javadoc/org/apache/kafka/clients/consumer/KafkaConsumer.html \
              (Manual Offset Control)",
 };
 
 pub const COMMITTED_POSITION: Doc = Doc {
     quote: "The committed position is the last offset that has been stored securely. Should the \
             process fail and restart, this is the offset that the consumer will recover to.",
-    source: "https://kafka.apache.org/40/javadoc/org/apache/kafka/clients/consumer/KafkaConsumer.html \
+    source:
+        "https://kafka.apache.org/40/javadoc/org/apache/kafka/clients/consumer/KafkaConsumer.html \
              (Offsets and Consumer Position)",
 };
 
@@ -215,7 +218,8 @@ pub const QUORUM_FETCH_TIMEOUT: Doc = Doc {
             candidate and triggering an election for voters; Maximum time a leader can go without \
             receiving valid fetch or fetchSnapshot request from a majority of the quorum before \
             resigning.",
-    source: "https://kafka.apache.org/documentation/#brokerconfigs_controller.quorum.fetch.timeout.ms \
+    source:
+        "https://kafka.apache.org/documentation/#brokerconfigs_controller.quorum.fetch.timeout.ms \
              (KIP-595; broken by KAFKA-15489: https://issues.apache.org/jira/browse/KAFKA-15489)",
 };
 

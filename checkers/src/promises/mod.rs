@@ -86,9 +86,14 @@ pub mod id {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "judgement", rename_all = "kebab-case")]
 pub enum Judgement {
-    BrokenPromise { promise: String, statement: String },
+    BrokenPromise {
+        promise: String,
+        statement: String,
+    },
     /// Quotes the doc sentence, or names the fault beyond the promise.
-    Permitted { reason: String },
+    Permitted {
+        reason: String,
+    },
 }
 
 impl Judgement {
@@ -140,9 +145,7 @@ impl std::str::FromStr for Judge {
         match s.trim() {
             "anomalies" => Ok(Judge::Anomalies),
             "promises" => Ok(Judge::Promises),
-            other => Err(format!(
-                "unknown judge {other:?} (anomalies or promises)"
-            )),
+            other => Err(format!("unknown judge {other:?} (anomalies or promises)")),
         }
     }
 }
@@ -261,16 +264,8 @@ fn promise(
     Promise {
         id: pid.to_string(),
         statement,
-        quote: doc
-            .iter()
-            .map(|d| d.quote)
-            .collect::<Vec<_>>()
-            .join(" … "),
-        source: doc
-            .iter()
-            .map(|d| d.source)
-            .collect::<Vec<_>>()
-            .join("; "),
+        quote: doc.iter().map(|d| d.quote).collect::<Vec<_>>().join(" … "),
+        source: doc.iter().map(|d| d.source).collect::<Vec<_>>().join("; "),
         conditions,
         covered: beyond.is_none(),
         beyond,
@@ -370,9 +365,10 @@ fn catalogue(cfg: &Configuration, exp: &Exposure) -> Vec<(Promise, bool)> {
         not_made(
             &format!(
                 "enable.idempotence=false with max.in.flight {}",
-                cfg.max_in_flight
-                    .map_or("left at the client's default (librdkafka: 1000000)".to_string(), |n| n
-                        .to_string())
+                cfg.max_in_flight.map_or(
+                    "left at the client's default (librdkafka: 1000000)".to_string(),
+                    |n| n.to_string()
+                )
             ),
             &docs::MAX_IN_FLIGHT,
         )
@@ -436,7 +432,9 @@ fn catalogue(cfg: &Configuration, exp: &Exposure) -> Vec<(Promise, bool)> {
             docs::ISOLATION.cite()
         )),
         Isolation::ReadCommitted => durable.clone().map(|d| {
-            format!("transaction markers are records of the log, and the log may have lost some: {d}")
+            format!(
+                "transaction markers are records of the log, and the log may have lost some: {d}"
+            )
         }),
     };
     out.push((
@@ -532,7 +530,9 @@ fn catalogue(cfg: &Configuration, exp: &Exposure) -> Vec<(Promise, bool)> {
             &[docs::AT_LEAST_ONCE],
             durability_conditions(cfg),
             durable.clone().map(|d| {
-                format!("records below a committed offset may have been truncated and replaced: {d}")
+                format!(
+                    "records below a committed offset may have been truncated and replaced: {d}"
+                )
             }),
             &[class::GROUP_SKIP, class::UNPROCESSED_SKIP],
         ),
