@@ -732,3 +732,95 @@ fn judging_a_run_marks_promises_and_writes_the_headline() {
     assert_eq!("promises".parse::<Judge>().unwrap(), Judge::Promises);
     assert!("nope".parse::<Judge>().is_err());
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_cfg() -> impl Strategy<Value = Configuration> {
+        (
+            prop_oneof![Just(Acks::All), Just(Acks::One), Just(Acks::Zero)],
+            1u32..=5,
+            any::<(bool, bool, bool, bool, bool)>(),
+            prop_oneof![Just(None), Just(Some(true)), Just(Some(false))],
+            prop_oneof![
+                Just(None),
+                Just(Some(CommitMode::Sync)),
+                Just(Some(CommitMode::Async)),
+                Just(Some(CommitMode::Auto))
+            ],
+            prop_oneof![Just(None), Just(Some(1u32)), Just(Some(5u32))],
+        )
+            .prop_flat_map(
+                |(acks, rf, (unclean, idem, txn, ru, flush), elr, group, mif)| {
+                    (1..=rf).prop_map(move |m| Configuration {
+                        acks,
+                        replication_factor: rf,
+                        min_insync_replicas: m,
+                        unclean_leader_election: unclean,
+                        idempotence: idem,
+                        max_in_flight: mif,
+                        transactional: txn,
+                        isolation: if ru {
+                            Isolation::ReadUncommitted
+                        } else {
+                            Isolation::ReadCommitted
+                        },
+                        group_commit: group,
+                        flush_every_message: flush,
+                        eligible_leader_replicas: elr,
+                        ..Configuration::default()
+                    })
+                },
+            )
+    }
+
+    fn arb_exp() -> impl Strategy<Value = Exposure> {
+        (0usize..6, 0usize..6, 0usize..6, any::<bool>()).prop_map(|(d, c, p, clock)| Exposure {
+            max_down: d.max(p),
+            max_cut: c,
+            max_power_loss: p,
+            clock,
+            kinds: vec![],
+        })
+    }
+
+    proptest! {
+        /// More faults never turn a permitted class into a broken promise
+        /// (promises are conditional: faults only take them away), and
+        /// fewer faults never excuse one.
+        #[test]
+        fn more_faults_never_break_what_fewer_permitted(
+            cfg in arb_cfg(), a in arb_exp(), b in arb_exp()
+        ) {
+            let big = Exposure {
+                max_down: a.max_down.max(b.max_down),
+                max_cut: a.max_cut.max(b.max_cut),
+                max_power_loss: a.max_power_loss.max(b.max_power_loss),
+                clock: a.clock || b.clock,
+                kinds: vec![],
+            };
+            for (c, _) in anomaly_definitions() {
+                let small = judge(c, &cfg, &a);
+                let large = judge(c, &cfg, &big);
+                prop_assert!(!(small.is_broken() == false && large.is_broken()),
+                    "{c}: {small:?} at {a:?} but {large:?} at {big:?}");
+            }
+        }
+
+        /// Both ways: without any fault, acks=all always promises
+        /// acknowledged writes and acks=1/0 never do; garbage is never
+        /// permitted, duplicates exactly when idempotence is off.
+        #[test]
+        fn both_ways_without_faults(cfg in arb_cfg(), exp in arb_exp()) {
+            let lost = judge(class::LOST_WRITE, &cfg, &Exposure::default());
+            prop_assert_eq!(lost.is_broken(), cfg.acks == Acks::All);
+            prop_assert!(judge(class::GARBAGE_READ, &cfg, &exp).is_broken());
+            let dup = judge(class::DUPLICATE, &cfg, &Exposure::default());
+            prop_assert_eq!(dup.is_broken(), cfg.idempotence || cfg.transactional);
+            if let Judgement::Permitted { reason } = judge(class::DUPLICATE, &cfg, &exp) {
+                prop_assert!(reason.contains("Kafka") || reason.contains("KIP"), "{reason}");
+            }
+        }
+    }
+}
