@@ -602,3 +602,65 @@ fn the_consumer_group_protocol_before_4_0_exits_3() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// `--judge promises`: a proven loss fails the run under acks=all (a
+/// broken promise) and not under acks=1 (Kafka documents the loss); the
+/// default judge fails both.
+#[test]
+fn check_judges_anomalies_or_promises() {
+    let d = tempfile::tempdir().unwrap();
+    let store = trial_histories::Store::new(d.path());
+    for (name, acks, promises_code, headline) in [
+        ("acks-all", "all", 1, "BROKEN PROMISE: "),
+        (
+            "acks-one",
+            "1",
+            0,
+            "Kafka kept every promise of this configuration",
+        ),
+    ] {
+        let run = store.create_run(name).unwrap();
+        queue_history(&run.history(), true, true);
+        run.write_json(
+            "test.json",
+            &serde_json::json!({"name": name, "acks": acks, "idempotence": false,
+                "cluster": {"replication_factor": 3, "min_insync_replicas": 1}}),
+        )
+        .unwrap();
+        let check = |judge: Option<&str>| {
+            let mut c = bin();
+            c.arg("--store").arg(d.path()).args(["check", name]);
+            if let Some(j) = judge {
+                c.args(["--judge", j]);
+            }
+            c.output().unwrap()
+        };
+        let out = check(None);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let out = check(Some("anomalies"));
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let out = check(Some("promises"));
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(promises_code), "{name}: {s}");
+        assert!(s.contains(headline), "{name}: {s}");
+        assert!(s.contains("lost-write: 1"), "{s}");
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run.results()).unwrap()).unwrap();
+        let j = &r["promises"]["classes"]["lost-write"]["judgement"];
+        assert_eq!(
+            j,
+            if promises_code == 1 {
+                "broken-promise"
+            } else {
+                "permitted"
+            },
+            "{name}"
+        );
+    }
+    let out = bin()
+        .args(["check", "--judge", "nope", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "a usage error is the harness's");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("anomalies or promises"));
+}

@@ -116,7 +116,19 @@ fn init_logging(verbose: u8) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A usage error is the harness's (exit 3), never clap's own 2, which
+    // here means "the checkers could not decide".
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(trial_checkers::exit_code::HARNESS)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     init_logging(cli.verbose);
     let store = trial_histories::Store::new(&cli.store);
     let res = match cli.command {

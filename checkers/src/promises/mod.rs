@@ -130,7 +130,8 @@ pub struct PromiseResults {
 }
 
 /// Which verdict decides the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Judge {
     /// Today's verdict: 1 when any (non-permitted) anomaly was found.
     #[default]

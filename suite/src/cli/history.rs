@@ -35,6 +35,13 @@ pub struct CheckArgs {
     /// else `kafka-trial`.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
+    /// Which verdict decides the exit code: `anomalies` (1 when the
+    /// checkers count any anomaly) or `promises` (1 only when Kafka broke
+    /// a promise it makes for the run's configuration, read from the
+    /// test.json beside the history; without one the promise verdict is
+    /// unknown, 2, unless a promise was broken anyway).
+    #[arg(long, default_value = "anomalies", value_parser = super::test::parse_judge)]
+    pub judge: trial_checkers::Judge,
 }
 
 /// The format of a history given to `check`.
@@ -178,7 +185,7 @@ pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
         print!("{}", results.human_summary(2));
         println!("results: {}", out.display());
     }
-    Ok(exit::code(results.exit_code()))
+    Ok(exit::code(results.exit_code_judged(a.judge)))
 }
 
 /// The check options of the run a history belongs to: from the `test.json`

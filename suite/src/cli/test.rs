@@ -36,6 +36,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Parse `--commit`.
+/// `--judge promises` on a command line (the default says nothing).
+fn opt_judge(w: &mut Vec<String>, judge: Option<trial_checkers::Judge>) {
+    if let Some(j) = judge.filter(|j| *j != trial_checkers::Judge::default()) {
+        w.push("--judge".into());
+        w.push(j.as_str().into());
+    }
+}
+
+/// `--judge anomalies|promises`.
+pub fn parse_judge(s: &str) -> Result<trial_checkers::Judge, String> {
+    s.parse()
+}
+
 pub fn parse_commit(s: &str) -> Result<trial_histories::values::CommitMode, String> {
     use trial_histories::values::CommitMode;
     match s {
@@ -193,6 +206,13 @@ pub struct TestArgs {
     /// (default: the timing profile's, 10s with `fast`).
     #[arg(long, value_parser = parse_duration)]
     pub message_timeout: Option<Duration>,
+    /// Which verdict decides the exit code: `anomalies` (1 when the
+    /// checkers count any anomaly) or `promises` (1 only when Kafka broke
+    /// a promise it makes for this configuration; a class the
+    /// configuration permits, e.g. duplicates without idempotence, is
+    /// reported but does not fail the run).
+    #[arg(long, default_value = "anomalies", value_parser = parse_judge)]
+    pub judge: trial_checkers::Judge,
     /// Print the nemesis schedule and exit, touching no cluster.
     #[arg(long)]
     pub dry_run: bool,
@@ -261,6 +281,7 @@ impl TestArgs {
         spec.store = store.to_path_buf();
         spec.progress = true;
         spec.command = Some(command_line());
+        spec.judge = self.judge;
         spec.validate()?;
         Ok(spec)
     }
@@ -348,6 +369,10 @@ pub struct ScenarioRunArgs {
     /// cost).
     #[arg(long)]
     pub lazyfs: bool,
+    /// Which verdict decides the exit code: `anomalies` (default) or
+    /// `promises` (1 only for a broken promise of this configuration).
+    #[arg(long, value_parser = parse_judge)]
+    pub judge: Option<trial_checkers::Judge>,
     /// Print the nemesis schedule and exit.
     #[arg(long)]
     pub dry_run: bool,
@@ -370,6 +395,7 @@ impl ScenarioRunArgs {
             abort_probability: None,
             group_protocol: None,
             lazyfs: false,
+            judge: None,
             dry_run: false,
         }
     }
@@ -415,6 +441,7 @@ impl ScenarioRunArgs {
         if self.lazyfs {
             w.push("--lazyfs".into());
         }
+        opt_judge(&mut w, self.judge);
         w.join(" ")
     }
 }
@@ -439,6 +466,9 @@ pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) ->
         base.time_limit = t;
     }
     let mut spec = sc.spec(base);
+    if let Some(j) = a.judge {
+        spec.judge = j;
+    }
     if let Some(s) = a.seed {
         spec.seed = s;
     }

@@ -101,7 +101,14 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
 
     pb.set_message("checking the history");
     let history_path = run_dir.history();
-    let check_options = workload.check_options();
+    // Judged against the settings the run ran with (test.json, with the
+    // release filled in): what Kafka promised for them.
+    let check_options = trial_checkers::CheckOptions {
+        configuration: Some(trial_checkers::promises::Configuration::from_test_json(
+            &serde_json::to_value(&spec)?,
+        )),
+        ..workload.check_options()
+    };
     let results = tokio::task::spawn_blocking(move || {
         trial_checkers::check_history_file(&history_path, &check_options)
     })
@@ -121,7 +128,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     let (ok, fail, info) = counters.snapshot();
     Ok(Report {
         run_dir: run_dir.path.clone(),
-        exit_code: results.exit_code(),
+        exit_code: results.exit_code_judged(spec.judge),
         results,
         interrupted: interrupted.load(Ordering::SeqCst),
         cluster_id,

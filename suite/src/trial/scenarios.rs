@@ -642,4 +642,25 @@ mod tests {
             .all(|x| x.target == ScriptTarget::ActiveController
                 && x.fault == ScriptFault::CutFromControllers));
     }
+
+    #[test]
+    fn every_scenario_names_promises_the_model_knows_for_its_configuration() {
+        use trial_checkers::promises::{promises, Configuration, Exposure};
+        for sc in SCENARIOS {
+            assert!(!sc.promises.is_empty(), "{}", sc.name);
+            let spec = sc.spec(TestSpec::new(sc.name));
+            let cfg = Configuration::from_test_json(&serde_json::to_value(&spec).unwrap());
+            let known: Vec<String> = promises(&cfg, &Exposure::default())
+                .into_iter()
+                .map(|p| p.id)
+                .collect();
+            for id in sc.promises {
+                assert!(
+                    known.iter().any(|k| k == id),
+                    "{}: {id} not in {known:?}",
+                    sc.name
+                );
+            }
+        }
+    }
 }

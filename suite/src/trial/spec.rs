@@ -101,6 +101,11 @@ pub struct TestSpec {
     pub progress: bool,
     /// The command line that repeats this run (for the report).
     pub command: Option<String>,
+    /// Which verdict decides the exit code: `anomalies` (any anomaly the
+    /// checkers count: 1) or `promises` (1 only for a promise Kafka made
+    /// for this configuration and broke).
+    #[serde(default)]
+    pub judge: trial_checkers::Judge,
 }
 
 impl TestSpec {
@@ -138,6 +143,7 @@ impl TestSpec {
             observer_interval: default_observer_interval(),
             store: PathBuf::from("store"),
             progress: false,
+            judge: trial_checkers::Judge::default(),
             command: None,
         }
     }
