@@ -161,6 +161,9 @@ table.claims blockquote {{ margin: 4px 0 0 0; color: #555; font-size: 12px; }}
             None if c.observed.is_empty() => o.push('—'),
             None => o.push_str(&esc(&c.observed)),
         }
+        if let Some(p) = &c.promises {
+            let _ = write!(o, r#"<div class="muted promises">{}</div>"#, esc(p));
+        }
         let _ = write!(
             o,
             r#"</td><td><span class="verdict {vclass}">{label}</span>{intr}<div class="muted">{agree}</div></td><td>{time}</td><td>"#,
@@ -214,6 +217,7 @@ mod tests {
         d.claims[0].observed = "<img src=x onerror=alert(1)>".into();
         d.claims[0].run = Some("claim-x/<t>&y".into());
         d.claims[1].verdict = Some(Outcome::Refuted);
+        d.claims[1].promises = Some("Kafka kept every promise of <this> configuration".into());
         d.claims[2].error = Some("<script>no Docker</script>".into());
         let page = render(&d);
         for raw in ["<img", "<b>", "<script>no", "<t>"] {
@@ -230,6 +234,7 @@ mod tests {
         assert!(page.contains(r#"data-claim="unclean-keeps-acked" data-verdict="error""#));
         assert!(page.contains("REFUTED"));
         assert!(page.contains("as documented"));
+        assert!(page.contains("Kafka kept every promise of &lt;this&gt; configuration"));
         let dir = tempfile::tempdir().unwrap();
         let c = create_claims_dir(dir.path()).unwrap();
         let c2 = create_claims_dir(dir.path()).unwrap();

@@ -28,6 +28,10 @@ pub struct ClaimResult {
     /// The run's anomaly verdict (`valid`, `invalid`, `unknown`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anomalies: Option<String>,
+    /// The run's promise verdict (results.json `promises.headline`): what
+    /// Kafka promised for the claim's setting, kept or broken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promises: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
     pub estimate_s: f64,
@@ -53,6 +57,7 @@ impl ClaimResult {
             observed: String::new(),
             run: None,
             anomalies: None,
+            promises: None,
             interrupted: false,
             estimate_s: c.estimate_at(time_limit).as_secs_f64(),
             elapsed_s: None,
@@ -105,6 +110,7 @@ pub fn judge(c: &Claim, store_root: &Path, report: &Report, r: &mut ClaimResult)
         }
         .into(),
     );
+    r.promises = report.results.promises.as_ref().map(|p| p.headline.clone());
     r.run = Some(relative(store_root, &report.run_dir));
     Ok(())
 }
