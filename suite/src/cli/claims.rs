@@ -292,7 +292,6 @@ mod tests {
     /// (Ctrl-C); claim 3 must then not run.
     #[tokio::test]
     async fn a_failed_claim_is_recorded_and_ctrl_c_stops_before_the_next() {
-        use crate::report::sample_run::{write_checked_sample_run, SampleRunSpec};
         let d = tempfile::tempdir().unwrap();
         let root = d.path().to_path_buf();
         let a = args(&["acks-all-rf-n", "acks-1-keeps-acked", "partition-order"]);
@@ -314,25 +313,7 @@ mod tests {
                 if k == 1 {
                     anyhow::bail!("no Docker engine");
                 }
-                let (_, results) = write_checked_sample_run(
-                    &run.path,
-                    &SampleRunSpec {
-                        observer: true,
-                        ..Default::default()
-                    },
-                )?;
-                Ok(trial::Report {
-                    run_dir: run.path.clone(),
-                    exit_code: results.exit_code(),
-                    results,
-                    interrupted: true,
-                    cluster_id: "stand-in".into(),
-                    cluster_ready_secs: 1.0,
-                    outcomes: (0, 0, 0),
-                    sends_ok: 0,
-                    workload_secs: 1.0,
-                    report_html: None,
-                })
+                trial::Report::stand_in(&run.path)
             }
         })
         .await;

@@ -352,7 +352,6 @@ mod tests {
     /// cell 3 must then not run.
     #[tokio::test]
     async fn a_failed_cell_is_recorded_and_ctrl_c_stops_before_the_next() {
-        use crate::report::sample_run::{write_checked_sample_run, SampleRunSpec};
         let d = tempfile::tempdir().unwrap();
         let root = d.path().to_path_buf();
         let mut a = args("safe", "4.4.0,3.9.1:zookeeper,3.6.2", Some("1"));
@@ -387,25 +386,7 @@ mod tests {
                     if k == 1 {
                         anyhow::bail!("no Docker engine");
                     }
-                    let (_, results) = write_checked_sample_run(
-                        &run.path,
-                        &SampleRunSpec {
-                            observer: true,
-                            ..Default::default()
-                        },
-                    )?;
-                    Ok(trial::Report {
-                        run_dir: run.path.clone(),
-                        exit_code: results.exit_code(),
-                        results,
-                        interrupted: true,
-                        cluster_id: "stand-in".into(),
-                        cluster_ready_secs: 1.0,
-                        outcomes: (0, 0, 0),
-                        sends_ok: 0,
-                        workload_secs: 1.0,
-                        report_html: None,
-                    })
+                    trial::Report::stand_in(&run.path)
                 }
             },
         )

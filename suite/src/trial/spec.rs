@@ -466,6 +466,33 @@ impl Report {
     pub fn anomaly(&self, class: &str) -> u64 {
         self.results.anomaly_counts.get(class).copied().unwrap_or(0)
     }
+
+    /// Tests of commands that run trials one after another (`matrix`,
+    /// `claims`): an interrupted run, without a cluster, whose folder
+    /// holds a checked sample run (with observer samples).
+    #[cfg(test)]
+    pub fn stand_in(run_dir: &std::path::Path) -> Result<Report> {
+        use crate::report::sample_run::{write_checked_sample_run, SampleRunSpec};
+        let (_, results) = write_checked_sample_run(
+            run_dir,
+            &SampleRunSpec {
+                observer: true,
+                ..Default::default()
+            },
+        )?;
+        Ok(Report {
+            run_dir: run_dir.to_path_buf(),
+            exit_code: results.exit_code(),
+            results,
+            interrupted: true,
+            cluster_id: "stand-in".into(),
+            cluster_ready_secs: 1.0,
+            outcomes: (0, 0, 0),
+            sends_ok: 0,
+            workload_secs: 1.0,
+            report_html: None,
+        })
+    }
 }
 
 #[cfg(test)]
