@@ -10,7 +10,7 @@
 //! document is escaped: a claims.json is read back from the store, and the
 //! store is not trusted.
 
-use crate::report::escape::{esc, url_path};
+use crate::report::escape::esc;
 use crate::report::html::CSP;
 use crate::trial::claims::{mins, ClaimsDoc, Outcome};
 use crate::trial::matrix::MatrixStatus;
@@ -174,20 +174,7 @@ table.claims blockquote {{ margin: 4px 0 0 0; color: #555; font-size: 12px; }}
                 .elapsed_s
                 .map_or("—".into(), |s| mins(Duration::from_secs_f64(s))),
         );
-        match &c.run {
-            Some(rel) => {
-                let served = format!("/runs/{}/", url_path(rel));
-                let file = format!("../../{}/report.html", url_path(rel));
-                let _ = write!(
-                    o,
-                    r#"<a class="run-link" href="{}">{}</a> <a class="muted" href="{}">(file)</a>"#,
-                    esc(&served),
-                    esc(rel),
-                    esc(&file)
-                );
-            }
-            None => o.push('—'),
-        }
+        super::run_links(&mut o, c.run.as_deref(), "../..");
         o.push_str("</td></tr>\n");
     }
     let _ = writeln!(

@@ -9,7 +9,7 @@
 //! page opened from disk). Every text from the document is escaped: a
 //! matrix.json is read back from the store, and the store is not trusted.
 
-use crate::report::escape::{esc, url_path};
+use crate::report::escape::esc;
 use crate::report::html::CSP;
 use crate::trial::matrix::{verdicts_text, Matrix, MatrixStatus};
 use anyhow::{Context, Result};
@@ -122,20 +122,7 @@ table.matrix .verdict {{ font-size: 12px; padding: 2px 10px; }}
             esc(&c.failover_text()),
             c.ok_ops.map_or("—".into(), |n| n.to_string())
         );
-        match &c.run {
-            Some(rel) => {
-                let served = format!("/runs/{}/", url_path(rel));
-                let file = format!("../../../{}/report.html", url_path(rel));
-                let _ = write!(
-                    o,
-                    r#"<a class="run-link" href="{}">{}</a> <a class="muted" href="{}">(file)</a>"#,
-                    esc(&served),
-                    esc(rel),
-                    esc(&file)
-                );
-            }
-            None => o.push('—'),
-        }
+        super::run_links(&mut o, c.run.as_deref(), "../../..");
         o.push_str("</td></tr>\n");
     }
     o.push_str("</tbody></table>");

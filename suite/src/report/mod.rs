@@ -168,3 +168,26 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
+
+/// A table cell's links to a run named by a page in the store (a matrix's
+/// or a claims table's): through `serve` (`/runs/<rel>/`) and as a file
+/// (`<up>/<rel>/report.html`, `up` leading from the page's folder back to
+/// the store), or a dash when there is no run.
+pub fn run_links(o: &mut String, rel: Option<&str>, up: &str) {
+    use escape::{esc, url_path};
+    use std::fmt::Write;
+    match rel {
+        Some(rel) => {
+            let served = format!("/runs/{}/", url_path(rel));
+            let file = format!("{up}/{}/report.html", url_path(rel));
+            let _ = write!(
+                o,
+                r#"<a class="run-link" href="{}">{}</a> <a class="muted" href="{}">(file)</a>"#,
+                esc(&served),
+                esc(rel),
+                esc(&file)
+            );
+        }
+        None => o.push('—'),
+    }
+}
