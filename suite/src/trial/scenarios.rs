@@ -55,9 +55,11 @@ impl Scenario {
 
 /// Generated faults of `kinds`, timed by the default timing profile
 /// (faults that outlast Kafka's detection), then adjusted by `f`.
-fn opts(kinds: &str, f: impl FnOnce(&mut NemesisOptions)) -> NemesisPlan {
+pub(super) fn opts(kinds: &str, f: impl FnOnce(&mut NemesisOptions)) -> NemesisPlan {
     let mut o = Timing::default().nemesis_defaults();
-    o.kinds = kinds.parse().expect("scenario fault kinds are valid");
+    o.kinds = kinds
+        .parse()
+        .expect("scenario and claim fault kinds are valid");
     f(&mut o);
     NemesisPlan::Generated(o)
 }
@@ -235,7 +237,7 @@ fn txn_base(mut s: TestSpec) -> TestSpec {
 }
 
 /// One scripted step at fraction `f` of the time limit `t`.
-fn step_at(
+pub(super) fn step_at(
     t: Duration,
     f: f64,
     id: u32,

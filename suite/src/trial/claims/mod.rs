@@ -25,11 +25,10 @@
 //! renders the document as `claims.html`; `cli::claims` is the command.
 
 use super::matrix::MatrixStatus;
-use super::scenarios::SCENARIOS;
+use super::scenarios::{opts, step_at, SCENARIOS};
 use super::script::{ScriptFault, ScriptStep, ScriptTarget};
 use super::spec::{NemesisPlan, Report, TestSpec};
 use crate::clients::Acks;
-use crate::kafka::Timing;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -245,36 +244,11 @@ fn scenario(name: &str, s: TestSpec) -> TestSpec {
     (sc.build)(s)
 }
 
-/// Generated faults of `kinds` from the default timing profile.
-fn generated(kinds: &str, f: impl FnOnce(&mut trial_nemesis::NemesisOptions)) -> NemesisPlan {
-    let mut o = Timing::default().nemesis_defaults();
-    o.kinds = kinds.parse().expect("claim fault kinds are valid");
-    f(&mut o);
-    NemesisPlan::Generated(o)
-}
-
-fn step(
-    t: Duration,
-    f: f64,
-    id: u32,
-    start: bool,
-    fault: ScriptFault,
-    target: ScriptTarget,
-) -> ScriptStep {
-    ScriptStep {
-        at: Duration::from_secs_f64(t.as_secs_f64() * f),
-        id,
-        start,
-        fault,
-        target,
-    }
-}
-
 /// `safe`'s configuration (RF 3, acks=all, min.insync 2, idempotence);
 /// all replicas but one of a partition killed or paused at once.
 fn build_acks_all_rf_n(s: TestSpec) -> TestSpec {
     let mut s = scenario("safe", s);
-    s.nemesis = generated("kill,pause", |o| {
+    s.nemesis = opts("kill,pause", |o| {
         o.kill_targets = vec![Target::ReplicasButOne];
         o.pause_targets = vec![Target::ReplicasButOne];
     });
@@ -286,10 +260,10 @@ fn build_acks_all_rf_n(s: TestSpec) -> TestSpec {
 pub fn isolated_leader_script(t: Duration) -> Vec<ScriptStep> {
     let l = ScriptTarget::LeaderOf(0);
     vec![
-        step(t, 0.15, 0, true, ScriptFault::Isolate, l.clone()),
-        step(t, 0.45, 1, true, ScriptFault::Kill, l.clone()),
-        step(t, 0.47, 0, false, ScriptFault::Isolate, l.clone()),
-        step(t, 0.60, 1, false, ScriptFault::Kill, l),
+        step_at(t, 0.15, 0, true, ScriptFault::Isolate, l.clone()),
+        step_at(t, 0.45, 1, true, ScriptFault::Kill, l.clone()),
+        step_at(t, 0.47, 0, false, ScriptFault::Isolate, l.clone()),
+        step_at(t, 0.60, 1, false, ScriptFault::Kill, l),
     ]
 }
 
@@ -339,8 +313,8 @@ fn build_min_insync(s: TestSpec) -> TestSpec {
     let t = s.time_limit;
     let f = ScriptTarget::FollowersOf(0);
     s.nemesis = NemesisPlan::Script(vec![
-        step(t, 0.20, 0, true, ScriptFault::Pause, f.clone()),
-        step(t, 0.60, 0, false, ScriptFault::Pause, f),
+        step_at(t, 0.20, 0, true, ScriptFault::Pause, f.clone()),
+        step_at(t, 0.60, 0, false, ScriptFault::Pause, f),
     ]);
     s
 }
@@ -355,7 +329,7 @@ fn build_order(s: TestSpec) -> TestSpec {
 /// partition,kill` write duplicates without idempotence.
 fn build_idempotence(s: TestSpec) -> TestSpec {
     let mut s = scenario("safe", s);
-    s.nemesis = generated("partition,kill", |o| {
+    s.nemesis = opts("partition,kill", |o| {
         o.kill_targets = vec![trial_nemesis::Target::Leaders, Target::One];
     });
     s
