@@ -664,3 +664,48 @@ fn check_judges_anomalies_or_promises() {
     assert_eq!(out.status.code(), Some(3), "a usage error is the harness's");
     assert!(String::from_utf8_lossy(&out.stderr).contains("anomalies or promises"));
 }
+
+/// `kafka-trial show RUN | head -1`: the reader goes away after one line;
+/// the command ends as Unix tools do (SIGPIPE), without a panic message.
+#[test]
+fn show_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let d = tempfile::tempdir().unwrap();
+    let store = trial_histories::Store::new(d.path());
+    let run = store.create_run("demo").unwrap();
+    // Far more than a pipe's 64 KiB buffer of output.
+    let mut f = std::fs::File::create(run.history()).unwrap();
+    for i in 0..20_000u64 {
+        writeln!(
+            f,
+            "{}",
+            line(i, 1, "invoke", "send", r#"{"key":1,"value":1}"#)
+        )
+        .unwrap();
+    }
+    drop(f);
+    let mut child = bin()
+        .arg("--store")
+        .arg(d.path())
+        .args(["show", "demo"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    // The pipe's reader is gone now.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {err}",
+        out.status
+    );
+}

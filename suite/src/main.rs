@@ -114,6 +114,19 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// Commands that only print what they read (`show RUN | head`) end
+/// quietly when their reader goes away, as Unix tools do, instead of
+/// panicking in `println!` on the broken pipe. Only these: a trial keeps
+/// Rust's ignored SIGPIPE, so a socket closed under a client is an error
+/// the client reports, never the end of the controller.
+fn restore_sigpipe() {
+    // SAFETY: setting a signal's disposition to its default, before any
+    // thread of ours writes to a pipe; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // A usage error is the harness's (exit 3), never clap's own 2, which
@@ -130,6 +143,12 @@ async fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    if matches!(
+        cli.command,
+        Command::Check(_) | Command::Runs(_) | Command::Show(_)
+    ) {
+        restore_sigpipe();
+    }
     let store = trial_histories::Store::new(&cli.store);
     let res = match cli.command {
         Command::Check(a) => cmd::history::check(&store, a),
