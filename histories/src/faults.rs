@@ -6,11 +6,15 @@
 //! - A `start-<kind>` completion of type `info` or `ok` opens an interval
 //!   of that kind at the completion's time. A start that completed `fail`
 //!   definitely did nothing (the nemesis says so), so it opens nothing.
-//! - A second start of a kind that is already open extends the open one
-//!   (the first start's time, op and nodes stay).
-//! - `stop-<kind>` (any completion type: a stop that failed is still the
-//!   end of what we know) closes the open interval of that kind; `heal`
-//!   closes every open interval.
+//! - The nemesis numbers its actions: a start and the stop that undoes it
+//!   carry the same `id` in their values. Each start with an `id` opens an
+//!   interval of its own, so two kills that overlap are two intervals (two
+//!   nodes down at once), and `stop-<kind>` (any completion type: a stop
+//!   that failed is still the end of what we know) closes the interval of
+//!   its `id`. Histories without ids (older ones, hand-written ones): a
+//!   second start of a kind already open extends the open one (the first
+//!   start's time, op and nodes stay), and a stop closes every open
+//!   interval of its kind. `heal` closes every open interval.
 //! - An interval still open when the history ends ends at the history's
 //!   last time and is marked `stopped: false`.
 //!
@@ -90,11 +94,15 @@ struct OpenFault {
 
 /// Streaming form: feed every op in history order ([`FaultTracker::push`]),
 /// ask [`FaultTracker::active`] between ops, then [`FaultTracker::finish`].
+/// An open fault: its kind and the nemesis's action id, if the history
+/// has ids.
+type FaultKey = (String, Option<u64>);
+
 #[derive(Default)]
 pub struct FaultTracker {
-    open: BTreeMap<String, OpenFault>,
+    open: BTreeMap<FaultKey, OpenFault>,
     /// Invocation time of each `start-<kind>` not yet completed.
-    invoked: BTreeMap<String, u64>,
+    invoked: BTreeMap<FaultKey, u64>,
     done: Vec<FaultInterval>,
     active_ns: u64,
     /// When the set of open faults last became non-empty.
@@ -117,35 +125,60 @@ impl FaultTracker {
             return;
         }
         let f = op.f.as_str();
+        let id = action_id(op.value.get());
         if op.kind == OpType::Invoke {
             if let Some(kind) = f.strip_prefix("start-") {
-                self.invoked.insert(kind.to_string(), op.time);
+                self.invoked.insert((kind.to_string(), id), op.time);
             }
             return;
         }
         if let Some(kind) = f.strip_prefix("start-") {
-            let invoked_ns = self.invoked.remove(kind).unwrap_or(op.time).min(op.time);
+            let key = (kind.to_string(), id);
+            let invoked_ns = self.invoked.remove(&key).unwrap_or(op.time).min(op.time);
             if op.kind == OpType::Fail {
+                return;
+            }
+            // Without an id, a start of a kind already open extends it.
+            if id.is_none() && self.open.keys().any(|(k, _)| k == kind) {
                 return;
             }
             if self.open.is_empty() {
                 self.active_since = Some(op.time);
             }
-            self.open
-                .entry(kind.to_string())
-                .or_insert_with(|| OpenFault {
-                    invoked_ns,
-                    start_ns: op.time,
-                    start_op: op.index,
-                    nodes: nodes_hit(op.value.get()),
-                    detail: op.value.get().to_string(),
-                });
+            self.open.entry(key).or_insert_with(|| OpenFault {
+                invoked_ns,
+                start_ns: op.time,
+                start_op: op.index,
+                nodes: nodes_hit(op.value.get()),
+                detail: op.value.get().to_string(),
+            });
         } else if let Some(kind) = f.strip_prefix("stop-") {
-            if let Some(o) = self.open.remove(kind) {
-                self.close(kind.to_string(), o, op.time, Some(op.index));
+            // The start this stop undoes, else (no ids, or a start that
+            // had none) every open fault of the kind.
+            let mine: Vec<FaultKey> = match id {
+                Some(i) if self.open.contains_key(&(kind.to_string(), Some(i))) => {
+                    vec![(kind.to_string(), Some(i))]
+                }
+                Some(_) => self
+                    .open
+                    .keys()
+                    .filter(|(k, i)| k == kind && i.is_none())
+                    .cloned()
+                    .collect(),
+                None => self
+                    .open
+                    .keys()
+                    .filter(|(k, _)| k == kind)
+                    .cloned()
+                    .collect(),
+            };
+            for key in mine {
+                if let Some(o) = self.open.remove(&key) {
+                    self.close(key.0, o, op.time, Some(op.index));
+                }
             }
         } else if f == "heal" {
-            for (kind, o) in std::mem::take(&mut self.open) {
+            for ((kind, _), o) in std::mem::take(&mut self.open) {
                 self.close(kind, o, op.time, Some(op.index));
             }
         }
@@ -173,7 +206,7 @@ impl FaultTracker {
 
     /// End of history at `end_ns`: close what is still open (unstopped).
     pub fn finish(mut self, end_ns: u64) -> FaultIntervals {
-        for (kind, o) in std::mem::take(&mut self.open) {
+        for ((kind, _), o) in std::mem::take(&mut self.open) {
             self.close(kind, o, end_ns, None);
         }
         self.done
@@ -183,6 +216,16 @@ impl FaultTracker {
             active_ns: self.active_ns,
         }
     }
+}
+
+/// The nemesis's action id in a start's or stop's value (`{"id": 7, …}`).
+fn action_id(value: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Id {
+        #[serde(default)]
+        id: Option<u64>,
+    }
+    serde_json::from_str::<Id>(value).ok().and_then(|v| v.id)
 }
 
 #[derive(Deserialize)]
@@ -326,6 +369,64 @@ mod tests {
         );
         assert_eq!(fi.active_ns, (40 - 11) + (60 - 50));
         assert!(fi.active_at(25) && !fi.active_at(45));
+    }
+
+    /// Two kills that overlap are two intervals (two nodes down at once),
+    /// each closed by the stop with its id; without ids the second start
+    /// extends the first, as before.
+    #[test]
+    fn overlapping_starts_of_one_kind_are_kept_apart_by_their_ids() {
+        use serde_json::json;
+        let ops = vec![
+            nem(
+                0,
+                10,
+                OpType::Info,
+                "start-kill",
+                json!({"id":1,"nodes":["n1"]}),
+            ),
+            nem(
+                1,
+                20,
+                OpType::Info,
+                "start-kill",
+                json!({"id":2,"nodes":["n2"]}),
+            ),
+            nem(2, 30, OpType::Info, "stop-kill", json!({"id":1})),
+            nem(3, 40, OpType::Info, "stop-kill", json!({"id":2})),
+            nem(
+                4,
+                50,
+                OpType::Fail,
+                "start-kill",
+                json!({"id":3,"nodes":["n3"]}),
+            ),
+            nem(5, 55, OpType::Info, "stop-kill", json!({"id":3})),
+        ];
+        let fi = FaultIntervals::of_ops(&ops);
+        let k: Vec<_> = fi
+            .intervals
+            .iter()
+            .map(|f| (f.start_ns, f.end_ns, f.nodes.clone(), f.end_op))
+            .collect();
+        assert_eq!(
+            k,
+            vec![
+                (10, 30, vec!["n1".to_string()], Some(2)),
+                (20, 40, vec!["n2".to_string()], Some(3)),
+            ]
+        );
+        assert_eq!(fi.active_ns, 30);
+
+        let legacy = vec![
+            nem(0, 10, OpType::Info, "start-kill", json!({"nodes":["n1"]})),
+            nem(1, 20, OpType::Info, "start-kill", json!({"nodes":["n2"]})),
+            nem(2, 30, OpType::Info, "stop-kill", json!(null)),
+        ];
+        let fi = FaultIntervals::of_ops(&legacy);
+        assert_eq!(fi.intervals.len(), 1);
+        assert_eq!((fi.intervals[0].start_ns, fi.intervals[0].end_ns), (10, 30));
+        assert_eq!(fi.intervals[0].nodes, vec!["n1".to_string()]);
     }
 
     #[test]
