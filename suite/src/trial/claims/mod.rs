@@ -28,7 +28,6 @@ use super::matrix::MatrixStatus;
 use super::scenarios::{opts, step_at, SCENARIOS};
 use super::script::{ScriptFault, ScriptStep, ScriptTarget};
 use super::spec::{NemesisPlan, Report, TestSpec};
-use crate::clients::Acks;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -286,15 +285,11 @@ fn split_roles(s: &mut TestSpec) {
     s.cluster.controllers = Some(1);
 }
 
-/// The unclean-election sequence with acks=all and min.insync 1 (so that
+/// The `unclean-election` scenario: acks=all and min.insync 1 (so that
 /// the loss is the election's, not acks=1's) on a cluster whose ISR can
-/// shrink while two brokers are paused.
+/// shrink while two brokers are paused (one dedicated controller).
 fn build_unclean(s: TestSpec) -> TestSpec {
-    let mut s = scenario("unclean-election", s);
-    s.acks = Acks::All;
-    s.idempotence = false;
-    split_roles(&mut s);
-    s
+    scenario("unclean-election", s)
 }
 
 /// RF 3, min.insync 2, acks=all: partition 0's followers paused (the ISR
