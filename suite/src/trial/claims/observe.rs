@@ -245,6 +245,8 @@ struct GroupView {
     #[serde(default)]
     leaves: u64,
     #[serde(default)]
+    stalls: u64,
+    #[serde(default)]
     rebalances: RebalancesView,
     #[serde(default)]
     overlaps: OverlapsView,
@@ -460,10 +462,11 @@ pub(super) fn observe_one_owner(run: &ClaimRun) -> Observation {
     Observation::new(
         Outcome::Holds,
         format!(
-            "one owner per partition: {} rebalance events after {} member crashes and {} leaves; overlaps with a member not yet told it was out: {} (max {:.0} ms, not judged)",
+            "one owner per partition: {} rebalance events after {} member crashes, {} leaves and {} stalls past max.poll.interval.ms; overlaps with a member not yet told it was out: {} (max {:.0} ms, not judged)",
             g.rebalances.events,
             g.crashes,
             g.leaves,
+            g.stalls,
             g.overlaps.count,
             g.overlaps.max_ms
         ),
