@@ -2,6 +2,7 @@
 //! over sample results both ways, the document's exit codes.
 
 use super::*;
+use crate::clients::Acks;
 use crate::trial::script::{ScriptFault, ScriptTarget};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
