@@ -50,6 +50,7 @@ pub mod stats;
 pub mod txnstate;
 pub mod verdict;
 
+pub use ingest::Progress;
 pub use linear::{check_edn_file, LinearResult};
 pub use promises::{Judge, PromiseResults};
 pub use queue::{QueueOptions, QueueResults};
@@ -140,6 +141,9 @@ pub struct CheckOptions {
     /// promise verdict assumes the suite's defaults (with this run's
     /// `isolation`, `transactional` and group commit mode) and says so.
     pub configuration: Option<promises::Configuration>,
+    /// Told how far the reading of a history file is (bytes done, bytes in
+    /// all), at most ~20 times a second: for a progress bar.
+    pub progress: Progress,
 }
 
 /// A consumer's `isolation.level`.
@@ -166,6 +170,7 @@ impl Default for CheckOptions {
             isolation: Isolation::default(),
             transactional: false,
             configuration: None,
+            progress: Progress::default(),
         }
     }
 }

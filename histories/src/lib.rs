@@ -15,6 +15,7 @@ pub mod op;
 pub mod pair;
 pub mod pretty;
 pub mod reader;
+pub mod scan;
 pub mod serde_duration;
 pub mod store;
 pub mod values;

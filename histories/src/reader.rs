@@ -63,6 +63,9 @@ pub struct HistoryReader<R = BufReader<File>> {
     buf: Vec<u8>,
     warnings: Vec<ReadWarning>,
     done: bool,
+    /// Parse with serde alone (the reference the fast scanner is tested
+    /// against): [`HistoryReader::serde_only`].
+    serde_only: bool,
 }
 
 impl HistoryReader<BufReader<File>> {
@@ -85,7 +88,15 @@ impl<R: BufRead> HistoryReader<R> {
             buf: Vec::with_capacity(512),
             warnings: Vec::new(),
             done: false,
+            serde_only: false,
         }
+    }
+
+    /// Parse every line with serde's derived parser only, not the hand
+    /// scanner of [`crate::scan`]: the reference of differential tests.
+    pub fn serde_only(mut self) -> Self {
+        self.serde_only = true;
+        self
     }
 
     /// Warnings so far (e.g. a truncated last line).
@@ -124,11 +135,15 @@ impl<R: BufRead> HistoryReader<R> {
             if text.is_empty() {
                 continue;
             }
-            // Validate UTF-8 once for the whole line, then parse from &str:
-            // serde_json need not re-validate strings and the raw value.
-            let parsed = match std::str::from_utf8(text) {
-                Ok(t) => serde_json::from_str::<Op>(t),
-                Err(_) => serde_json::from_slice::<Op>(text),
+            // UTF-8 once for the whole line, then the hand scanner of the
+            // written shape, else serde (crate::scan).
+            let parsed = if self.serde_only {
+                match std::str::from_utf8(text) {
+                    Ok(t) => serde_json::from_str::<Op>(t),
+                    Err(_) => serde_json::from_slice::<Op>(text),
+                }
+            } else {
+                crate::scan::parse_op_bytes(text)
             };
             return match parsed {
                 Ok(op) => Some(Ok(op)),
