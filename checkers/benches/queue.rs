@@ -1,9 +1,13 @@
-//! Queue checker throughput: check a simulated 200k-op history file
-//! (reading the file included). For the 1M-op figure and peak memory see
-//! `examples/check_file.rs` and checkers/README.md.
+//! Queue checker throughput: check a simulated 1M-op history file (reading
+//! and parsing the file included), on all cores (the default pass) and with
+//! the reference pass (serde's parser, two threads: the pass before issue
+//! 17). For the 10M-op figure and peak memory see `examples/check_file.rs`
+//! and checkers/README.md ("Issue 17: checking at scale").
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use trial_checkers::checker::REGISTRY;
 use trial_checkers::generate::{simulate_to_file, SimConfig};
+use trial_checkers::ingest::ingest_file_reference;
 use trial_checkers::{check_history_file, CheckOptions};
 
 fn bench(c: &mut Criterion) {
@@ -13,7 +17,7 @@ fn bench(c: &mut Criterion) {
         seed: 42,
         partitions: 8,
         workers: 10,
-        steps: 200_000,
+        steps: 1_000_000,
         txns: false,
         nemesis: true,
         fault: None,
@@ -28,6 +32,13 @@ fn bench(c: &mut Criterion) {
             let r = check_history_file(&path, &CheckOptions::default()).unwrap();
             assert_eq!(r.ops, n);
             r
+        })
+    });
+    g.bench_function(format!("reference pass {n} ops"), |b| {
+        b.iter(|| {
+            let r = ingest_file_reference(&path, &CheckOptions::default(), REGISTRY).unwrap();
+            assert_eq!(r.ops, n);
+            r.ops
         })
     });
     g.finish();

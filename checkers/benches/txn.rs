@@ -1,4 +1,4 @@
-//! Transactional history checking throughput: check a simulated 100k-op
+//! Transactional history checking throughput: check a simulated 1M-op
 //! transactional history file (reading the file included) through the
 //! normal entry point with the transactional options. For the 1M-op
 //! figure see `examples/check_file.rs` (`gen-txn`, `check-txn`).
@@ -14,7 +14,7 @@ fn bench(c: &mut Criterion) {
         seed: 42,
         partitions: 8,
         workers: 10,
-        steps: 170_000, // about 100k ops
+        steps: 1_700_000, // about 1M ops, as `check_file gen-txn`
         ..TxnSimConfig::default()
     };
     let n = simulate_txn_to_file(&cfg, &path).unwrap();

@@ -48,6 +48,11 @@ pub struct Context<'a> {
     /// allocation-free decoder: (value, partition, offset). `None` for other
     /// ops, or when the value needs serde (which then also gives the error).
     pub send: Option<(u64, Option<i32>, Option<i64>)>,
+    /// A `poll`'s records, when the parallel pass already decoded them with
+    /// the allocation-free decoder ([`crate::decode::poll`] succeeded on
+    /// the value). `None`: decode the value yourself (not decoded, or not
+    /// that shape).
+    pub records: Option<&'a [trial_histories::values::Record]>,
 }
 
 impl Context<'_> {

@@ -12,6 +12,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use trial_histories::scan::{parse_chunk, ChunkOps};
+use trial_histories::values::Record;
 use trial_histories::{HistoryReader, Op, OpType, Outstanding, Process, Step, F};
 
 /// What one streaming pass over a history produced.
@@ -37,6 +38,61 @@ struct Driver<'a> {
 }
 
 const NAMED_BASE: u64 = 1 << 63;
+
+/// What a parse worker decoded of an op's value for every checker (so the
+/// checking thread, the sequential part, does less).
+#[derive(Clone, Copy)]
+enum Pre {
+    /// Nothing was tried: the driver decodes a send itself.
+    NotDone,
+    /// Tried: nothing to hand over (not a send or a poll, or a shape the
+    /// fast decoders do not take: the checkers use serde, as before).
+    Nothing,
+    /// A send's (value, partition, offset) ([`crate::decode::send`]).
+    Send(u64, Option<i32>, Option<i64>),
+    /// A poll's records: this range of the chunk's records
+    /// ([`crate::decode::poll`]).
+    Records(u32, u32),
+}
+
+/// A chunk's ops with what the worker decoded of them.
+#[derive(Default)]
+struct Decoded {
+    chunk: ChunkOps,
+    /// One per op of `chunk.ops`.
+    pre: Vec<Pre>,
+    records: Vec<Record>,
+}
+
+impl Decoded {
+    /// Decode the sends and polls of `chunk.ops`, as the driver and the
+    /// checkers would have (same decoders, same fall-backs).
+    fn decode(&mut self) {
+        self.pre.clear();
+        self.records.clear();
+        for (op, _) in &self.chunk.ops {
+            let v = op.value.get();
+            let pre = match op.f {
+                F::Send => {
+                    crate::decode::send(v).map_or(Pre::Nothing, |(v, p, o)| Pre::Send(v, p, o))
+                }
+                F::Poll if v != "null" => {
+                    let a = self.records.len();
+                    if crate::decode::poll(v, &mut self.records)
+                        && self.records.len() < u32::MAX as usize
+                    {
+                        Pre::Records(a as u32, self.records.len() as u32)
+                    } else {
+                        self.records.truncate(a);
+                        Pre::Nothing
+                    }
+                }
+                _ => Pre::Nothing,
+            };
+            self.pre.push(pre);
+        }
+    }
+}
 
 impl<'a> Driver<'a> {
     fn new(path: &'a Path, opts: &CheckOptions, registry: &[Registration]) -> Self {
@@ -68,6 +124,12 @@ impl<'a> Driver<'a> {
     }
 
     fn push(&mut self, op: &Op) -> Result<(), CheckError> {
+        self.push_pre(op, Pre::NotDone, &[])
+    }
+
+    /// [`Driver::push`] with what a parse worker decoded already (`records`:
+    /// the chunk's records that `Pre::Records` ranges index).
+    fn push_pre(&mut self, op: &Op, pre: Pre, records: &[Record]) -> Result<(), CheckError> {
         let key = self.key(&op.process);
         let step = self
             .pending
@@ -93,10 +155,14 @@ impl<'a> Driver<'a> {
             line: self.line,
             process: key,
             worker: matches!(op.process, Process::Worker(_)),
-            send: if op.f == F::Send {
-                crate::decode::send(op.value.get())
-            } else {
-                None
+            send: match pre {
+                Pre::NotDone if op.f == F::Send => crate::decode::send(op.value.get()),
+                Pre::Send(v, p, o) => Some((v, p, o)),
+                _ => None,
+            },
+            records: match pre {
+                Pre::Records(a, b) => Some(&records[a as usize..b as usize]),
+                _ => None,
             },
         };
         match step {
@@ -127,7 +193,19 @@ impl<'a> Driver<'a> {
                 c.unfinished(&p.data);
             }
         }
-        self.checkers.into_iter().map(|c| c.finish()).collect()
+        // Each checker's end (the queue checker's transaction graph and
+        // cycle search, the stats' quantiles, ...) is independent of the
+        // others': one thread each, outputs in registration order.
+        std::thread::scope(|s| {
+            let ends: Vec<_> = self
+                .checkers
+                .into_iter()
+                .map(|c| s.spawn(move || c.finish()))
+                .collect();
+            ends.into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
     }
 }
 
@@ -185,10 +263,14 @@ pub fn ingest_file(
     ingest_file_with(path, opts, registry, workers)
 }
 
+/// A parsed chunk: its ops, its buffer and the bytes of it that were the
+/// chunk, and where its op list goes back to.
+type Parsed = (Decoded, Vec<u8>, usize, SyncSender<Decoded>);
+
 /// What the reading thread hands the checking thread, in file order.
 enum Next {
     /// A chunk being parsed by a worker: its ops arrive here.
-    Chunk(Receiver<(ChunkOps, Vec<u8>, usize)>),
+    Chunk(Receiver<Parsed>),
     Io(std::io::Error),
 }
 
@@ -237,18 +319,18 @@ fn ingest_chunked(
         last: Instant::now(),
     };
     std::thread::scope(|s| {
-        type Job = (Vec<u8>, usize, bool, SyncSender<(ChunkOps, Vec<u8>, usize)>);
+        type Job = (Vec<u8>, usize, bool, SyncSender<Parsed>);
         let (job_tx, job_rx) = sync_channel::<Job>(workers);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (order_tx, order_rx) = sync_channel::<Next>(2 * workers + 2);
-        // Parsed chunks' op lists and byte buffers come back for reuse
-        // (the ops are freed by the worker that takes their list again).
-        let (ops_back_tx, ops_back_rx) = sync_channel::<ChunkOps>(4 * workers + 4);
-        let ops_back_rx = Arc::new(Mutex::new(ops_back_rx));
+        // Parsed chunks' op lists go back to the worker that parsed them,
+        // which frees their ops when it reuses the list: every op is freed
+        // by the thread that allocated it (frees across threads contend in
+        // the system allocator). Byte buffers go back to the reader.
         let (buf_back_tx, buf_back_rx) = sync_channel::<Vec<u8>>(4 * workers + 4);
         for _ in 0..workers {
             let job_rx = Arc::clone(&job_rx);
-            let back_rx = Arc::clone(&ops_back_rx);
+            let (own_tx, own_rx) = sync_channel::<Decoded>(4);
             s.spawn(move || loop {
                 let job = job_rx
                     .lock()
@@ -257,13 +339,10 @@ fn ingest_chunked(
                 let Ok((buf, len, at_eof, done)) = job else {
                     return;
                 };
-                let mut out = back_rx
-                    .lock()
-                    .ok()
-                    .and_then(|r| r.try_recv().ok())
-                    .unwrap_or_default();
-                parse_chunk(&buf[..len], at_eof, &mut out);
-                let _ = done.send((out, buf, len));
+                let mut out = own_rx.try_recv().unwrap_or_default();
+                parse_chunk(&buf[..len], at_eof, &mut out.chunk);
+                out.decode();
+                let _ = done.send((out, buf, len, own_tx.clone()));
             });
         }
         s.spawn(move || {
@@ -331,25 +410,25 @@ fn ingest_chunked(
                 Next::Chunk(rx) => rx,
                 Next::Io(e) => return Err(io_err(e)),
             };
-            let Ok((mut parsed, buf, len)) = rx.recv() else {
+            let Ok((mut parsed, buf, len, owner)) = rx.recv() else {
                 break; // (a worker panicked: the scope re-raises it)
             };
-            for (op, line) in &parsed.ops {
+            for ((op, line), pre) in parsed.chunk.ops.iter().zip(&parsed.pre) {
                 d.line = base + line;
                 ops += 1;
-                d.push(op)?;
+                d.push_pre(op, *pre, &parsed.records)?;
             }
-            if let Some(e) = parsed.take_error(path, base) {
+            if let Some(e) = parsed.chunk.take_error(path, base) {
                 return Err(CheckError::Read(e));
             }
-            if let Some(w) = parsed.warning(base) {
+            if let Some(w) = parsed.chunk.warning(base) {
                 tracing::warn!("{}: {}", path.display(), w);
                 warnings.push(w.to_string());
             }
-            base += parsed.lines;
+            base += parsed.chunk.lines;
             bytes += len as u64;
             ticker.tick(bytes, false);
-            let _ = ops_back_tx.try_send(parsed);
+            let _ = owner.try_send(parsed);
             let _ = buf_back_tx.try_send(buf);
         }
         ticker.tick(bytes, true);

@@ -520,7 +520,10 @@ impl GroupChecker {
         recs.clear();
         // The fast decoder takes `{"records": …}` only: a poll marked
         // `unprocessed` goes through serde.
-        let unprocessed = if crate::decode::poll(op.value.get(), &mut recs) {
+        let unprocessed = if let Some(r) = cx.records {
+            recs.extend_from_slice(r);
+            false
+        } else if crate::decode::poll(op.value.get(), &mut recs) {
             false
         } else {
             let p: Poll = op.value_as().map_err(|e| cx.bad_value(op, e))?;

@@ -107,32 +107,33 @@ impl Checker for QueueFeed {
                     .send_complete(op.index, op.time, key, op.kind, value, partition, offset);
             }
             F::Poll => {
+                let mut recs = std::mem::take(&mut self.records);
+                recs.clear();
+                // Decoded already by the parallel pass (`cx.records`), else
+                // the allocation-free decoder, else serde.
                 if op.kind == OpType::Ok {
-                    let mut recs = std::mem::take(&mut self.records);
-                    recs.clear();
-                    if !crate::decode::poll(op.value.get(), &mut recs) {
+                    if cx.records.is_none() && !crate::decode::poll(op.value.get(), &mut recs) {
                         let p: Poll = op.value_as().map_err(|e| cx.bad_value(op, e))?;
                         recs = p.records;
                     }
                     let invoked = invoke.map_or(op.time, |i| i.time);
-                    self.queue.poll_ok(op.index, invoked, op.time, key, &recs);
-                    self.records = recs;
+                    let r = cx.records.unwrap_or(&recs);
+                    self.queue.poll_ok(op.index, invoked, op.time, key, r);
                 } else {
                     // A poll that did not end ok may still say what it
                     // returned: evidence that those records exist.
-                    let mut recs = std::mem::take(&mut self.records);
-                    recs.clear();
                     let v = op.value.get();
                     // (Its value is not a contract: anything but records is
                     // no evidence, not an error.)
-                    if v != "null" && !crate::decode::poll(v, &mut recs) {
+                    if cx.records.is_none() && v != "null" && !crate::decode::poll(v, &mut recs) {
                         if let Ok(p) = op.value_as::<Poll>() {
                             recs = p.records;
                         }
                     }
-                    self.queue.poll_not_ok(op.index, op.time, key, &recs);
-                    self.records = recs;
+                    let r = cx.records.unwrap_or(&recs);
+                    self.queue.poll_not_ok(op.index, op.time, key, r);
                 }
+                self.records = recs;
             }
             F::Txn => {
                 self.decode_txn(op, cx)?;

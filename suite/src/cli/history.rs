@@ -170,12 +170,16 @@ pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
         // Judge with the run's own settings (isolation level, transactions)
         // when the history sits in its run folder.
         let base = run_check_options(&path)?;
+        let (progress, bar) = check_progress_bar();
         let opts = CheckOptions {
             linear_model: a.model.clone(),
             linear_time_limit: time_limit,
+            progress,
             ..base
         };
-        check_history_file(&path, &opts)?
+        let r = check_history_file(&path, &opts);
+        bar.finish_and_clear();
+        r?
     };
     let out = results_path(&path);
     write_json_atomic(&out, &results).with_context(|| format!("writing {}", out.display()))?;
@@ -186,6 +190,34 @@ pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
         println!("results: {}", out.display());
     }
     Ok(exit::code(results.exit_code_judged(a.judge)))
+}
+
+/// A progress bar for a long check of a history file: drawn on stderr only
+/// once the check has run for a second (a short check prints nothing more)
+/// and only when stderr is a terminal (not in a pipe or a CI log).
+fn check_progress_bar() -> (trial_checkers::Progress, indicatif::ProgressBar) {
+    use std::io::IsTerminal;
+    let bar = indicatif::ProgressBar::hidden();
+    let terminal = std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let b = bar.clone();
+    let progress = trial_checkers::Progress::new(move |done, total| {
+        if !terminal || start.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        if b.is_hidden() {
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "checking [{elapsed_precise}] {wide_bar} {percent}% ({binary_bytes}/{binary_total_bytes}, {eta} left)",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b.set_length(total);
+            b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        b.set_position(done);
+    });
+    (progress, bar)
 }
 
 /// The check options of the run a history belongs to: from the `test.json`

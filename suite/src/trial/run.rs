@@ -107,6 +107,19 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         configuration: Some(trial_checkers::promises::Configuration::from_test_json(
             &serde_json::to_value(&spec)?,
         )),
+        // A check longer than a second shows how far it is.
+        progress: {
+            let pb = pb.clone();
+            let start = std::time::Instant::now();
+            trial_checkers::Progress::new(move |done, total| {
+                if start.elapsed() >= std::time::Duration::from_secs(1) {
+                    pb.set_message(format!(
+                        "checking the history: {}%",
+                        done * 100 / total.max(1)
+                    ));
+                }
+            })
+        },
         ..workload.check_options()
     };
     let results = tokio::task::spawn_blocking(move || {
