@@ -132,6 +132,41 @@ impl<'a> Cur<'a> {
         self.i = i;
         Some(())
     }
+    /// At a `[`: an array of integers (a poll's `[p,o,k,v]` records, most
+    /// of a queue history's bytes) in one tight loop. `false`, with the
+    /// cursor unmoved, on anything else (the general path decides).
+    #[inline]
+    fn int_array(&mut self) -> bool {
+        let b = self.b;
+        let mut i = self.i + 1;
+        if b.get(i) == Some(&b']') {
+            self.i = i + 1;
+            return true;
+        }
+        loop {
+            if b.get(i) == Some(&b'-') {
+                i += 1;
+            }
+            match b.get(i) {
+                Some(b'0') => i += 1,
+                Some(b'1'..=b'9') => {
+                    i += 1;
+                    while b.get(i).is_some_and(u8::is_ascii_digit) {
+                        i += 1;
+                    }
+                }
+                _ => return false,
+            }
+            match b.get(i) {
+                Some(b',') => i += 1,
+                Some(b']') => {
+                    self.i = i + 1;
+                    return true;
+                }
+                _ => return false,
+            }
+        }
+    }
     /// One JSON value without whitespace, escapes or control characters in
     /// strings (`None` on anything else: serde's turn). Validates as it
     /// goes, so the span it covers is JSON.
@@ -162,6 +197,9 @@ impl<'a> Cur<'a> {
                 }
             }
             b'[' => {
+                if self.int_array() {
+                    return Some(());
+                }
                 self.i += 1;
                 if self.b.get(self.i) == Some(&b']') {
                     self.i += 1;
@@ -369,6 +407,12 @@ mod tests {
             r#"{"index":1,"time":3,"process":1,"type":"ok","f":"poll"}"#,
             r#"{"index":1,"time":3,"process":1,"type":"ok","f":"poll","value":tru}"#,
             r#"{"index":1,"time":3,"process":1,"type":"ok","f":"poll","value":[1,]}"#,
+            r#"{"index":1,"time":3,"process":1,"type":"ok","f":"poll","value":[[1,-2,0],[],[-0,3]]}"#,
+            r#"{"index":1,"time":3,"process":1,"type":"ok","f":"poll","value":[01]}"#,
+            r#"{"index":1,"time":3,"process":1,"type":"ok","f":"poll","value":[1,2.5,-]}"#,
+            r#"{"index":1,"time":3,"process":1,"type":"ok","f":"poll","value":[-]}"#,
+            r#"{"index":1,"time":3,"process":1,"type":"ok","f":"poll","value":[1 ]}"#,
+            r#"{"index":1,"time":3,"process":1,"type":"ok","f":"poll","value":[1,2"#,
             r#"{"index":1,"time":3,"process":1,"type":"ok","f":"poll","value":"é"}"#,
             r#"{"index":99999999999999999999,"time":3,"process":1,"type":"ok","f":"p","value":1}"#,
             r#"{"time":3,"index":1,"process":1,"type":"ok","f":"poll","value":1}"#,
