@@ -260,7 +260,6 @@ pub struct LogCallsBuilder {
     key_part: FxHashMap<u64, i32>,
     complete_final: FxHashSet<i32>,
     pos: u64,
-    recs: Vec<Record>,
 }
 
 /// Who performed an op, as the reader found it.
@@ -294,30 +293,28 @@ impl LogCallsBuilder {
         *b = (*b).min(o);
     }
 
-    /// The next op of the history (`value`: its raw JSON). Values that do
-    /// not decode are ignored (the pairing pass reports them).
-    pub fn push(&mut self, index: u64, process: ProcessRef, kind: OpType, f: &F, value: &str) {
+    /// The next op of the history, with its value decoded as far as the
+    /// log model needs it ([`Value::decode`]).
+    pub fn push(&mut self, index: u64, process: ProcessRef, kind: OpType, f: &F, value: Value) {
         let pos = self.pos;
         self.pos += 1;
         let pid = self.process(process);
         if kind == OpType::Invoke {
             let mut send = u32::MAX;
-            if *f == F::Send {
-                if let Some((key, value, _, _)) = decode_send(value) {
-                    send = self.out.sends.len() as u32;
-                    self.out.sends.push(SendCall {
-                        partition: i32::MIN,
-                        value,
-                        offset: NO,
-                        invoke: pos,
-                        complete: NO,
-                        index,
-                        process: pid,
-                    });
-                    self.keys.push(key);
-                    self.fates.push(Fate::Indefinite);
-                    self.raw_offsets.push(0);
-                }
+            if let Value::Send { key, value, .. } = value {
+                send = self.out.sends.len() as u32;
+                self.out.sends.push(SendCall {
+                    partition: i32::MIN,
+                    value,
+                    offset: NO,
+                    invoke: pos,
+                    complete: NO,
+                    index,
+                    process: pid,
+                });
+                self.keys.push(key);
+                self.fates.push(Fate::Indefinite);
+                self.raw_offsets.push(0);
             }
             self.pending.insert(
                 pid,
@@ -339,57 +336,43 @@ impl LogCallsBuilder {
         let Some(pd) = self.pending.remove(&pid) else {
             return;
         };
-        match (f, kind) {
-            (F::Send, OpType::Ok) if pd.send != u32::MAX => {
-                if let Some((key, v, Some(p), Some(o))) = decode_send(value) {
-                    let i = pd.send as usize;
-                    self.note(p, o);
-                    self.key_part.insert(key, p);
-                    let s = &mut self.out.sends[i];
-                    s.partition = p;
-                    s.value = v;
-                    s.complete = pos;
-                    self.fates[i] = Fate::Acked;
-                    self.raw_offsets[i] = o;
-                }
+        match (value, kind) {
+            (Value::Send {
+                key,
+                value: v,
+                partition: Some(p),
+                offset: Some(o),
+            }, OpType::Ok) if pd.send != u32::MAX => {
+                let i = pd.send as usize;
+                self.note(p, o);
+                self.key_part.insert(key, p);
+                let s = &mut self.out.sends[i];
+                s.partition = p;
+                s.value = v;
+                s.complete = pos;
+                self.fates[i] = Fate::Acked;
+                self.raw_offsets[i] = o;
             }
-            (F::Send, OpType::Fail) if pd.send != u32::MAX => {
+            (_, OpType::Fail) if pd.send != u32::MAX => {
                 self.fates[pd.send as usize] = Fate::Failed;
             }
-            (F::Poll, OpType::Ok) | (F::FinalRead, OpType::Ok) => {
-                let mut recs = std::mem::take(&mut self.recs);
-                recs.clear();
-                let ok = if *f == F::Poll {
-                    crate::decode::poll(value, &mut recs)
-                        || match serde_json::from_str::<Poll>(value) {
-                            Ok(p) => {
-                                recs = p.records;
-                                true
-                            }
-                            Err(_) => false,
-                        }
-                } else {
-                    match serde_json::from_str::<FinalRead>(value) {
-                        Ok(fr) => {
-                            self.note(fr.partition, fr.start_offset);
-                            if fr.records.len() as i64 >= fr.high_watermark - fr.start_offset {
-                                self.complete_final.insert(fr.partition);
-                            }
-                            recs = fr.records;
-                            true
-                        }
-                        Err(_) => false,
-                    }
-                };
-                if ok {
-                    if *f == F::Poll {
-                        for r in &recs {
-                            self.note(r.partition, r.offset);
-                        }
-                    }
-                    self.push_reads(&recs, pd.pos, pos, pd.index, pid);
+            (Value::Records(recs), OpType::Ok) => {
+                for r in recs {
+                    self.note(r.partition, r.offset);
                 }
-                self.recs = recs;
+                self.push_reads(recs, pd.pos, pos, pd.index, pid);
+            }
+            (Value::FinalRead {
+                partition,
+                start_offset,
+                complete,
+                records,
+            }, OpType::Ok) => {
+                self.note(partition, start_offset);
+                if complete {
+                    self.complete_final.insert(partition);
+                }
+                self.push_reads(records, pd.pos, pos, pd.index, pid);
             }
             _ => {}
         }
@@ -485,14 +468,77 @@ impl LogCallsBuilder {
     }
 }
 
-/// A send value: (key, value, partition, offset), by hand for the common
-/// shape, else through serde.
-fn decode_send(raw: &str) -> Option<(u64, u64, Option<i32>, Option<i64>)> {
-    super::scan::send(raw).or_else(|| {
-        serde_json::from_str::<Send>(raw)
-            .ok()
-            .map(|s| (s.key, s.value, s.partition, s.offset))
-    })
+/// An op's value as far as the log model needs it.
+#[derive(Debug)]
+pub enum Value<'a> {
+    Send {
+        key: u64,
+        value: u64,
+        partition: Option<i32>,
+        offset: Option<i64>,
+    },
+    /// An ok poll's records.
+    Records(&'a [Record]),
+    /// An ok final read: its records, and whether it returned the whole log
+    /// (`records ≥ high_watermark − start_offset`).
+    FinalRead {
+        partition: i32,
+        start_offset: i64,
+        complete: bool,
+        records: &'a [Record],
+    },
+    /// Nothing the model needs (or a value that does not decode: the
+    /// pairing pass reports those).
+    Other,
+}
+
+impl<'a> Value<'a> {
+    /// Decode the raw JSON `raw` of an op (`recs`: a buffer for records).
+    /// None: the shape is not one the model reads, or it does not decode.
+    pub fn decode(kind: OpType, f: &F, raw: &[u8], recs: &'a mut Vec<Record>) -> Option<Value<'a>> {
+        match (f, kind) {
+            (F::Send, OpType::Invoke | OpType::Ok) => {
+                let (key, value, partition, offset) = super::scan::send(raw).or_else(|| {
+                    serde_json::from_slice::<Send>(raw)
+                        .ok()
+                        .map(|s| (s.key, s.value, s.partition, s.offset))
+                })?;
+                Some(Value::Send {
+                    key,
+                    value,
+                    partition,
+                    offset,
+                })
+            }
+            (F::Poll, OpType::Ok) => {
+                recs.clear();
+                let fast = std::str::from_utf8(raw).is_ok_and(|t| crate::decode::poll(t, recs));
+                if !fast {
+                    *recs = serde_json::from_slice::<Poll>(raw).ok()?.records;
+                }
+                Some(Value::Records(recs))
+            }
+            (F::FinalRead, OpType::Ok) => {
+                let fr = serde_json::from_slice::<FinalRead>(raw).ok()?;
+                *recs = fr.records;
+                Some(Value::FinalRead {
+                    partition: fr.partition,
+                    start_offset: fr.start_offset,
+                    complete: recs.len() as i64 >= fr.high_watermark - fr.start_offset,
+                    records: recs,
+                })
+            }
+            _ => Some(Value::Other),
+        }
+    }
+
+    /// Does the model read the value of such an op?
+    pub fn needed(kind: OpType, f: &F) -> bool {
+        matches!(
+            (f, kind),
+            (F::Send, OpType::Invoke | OpType::Ok) | (F::Poll | F::FinalRead, OpType::Ok)
+        )
+    }
 }
 
 /// The calls of a history in memory.
@@ -504,7 +550,10 @@ pub fn log_calls_compact(ops: &[trial_histories::Op]) -> LogCalls {
             trial_histories::Process::Nemesis => ProcessRef::Named("nemesis"),
             trial_histories::Process::Named(s) => ProcessRef::Named(s),
         };
-        b.push(op.index, p, op.kind, &op.f, op.value.get());
+        let mut recs = Vec::new();
+        let v = Value::decode(op.kind, &op.f, op.value.get().as_bytes(), &mut recs)
+            .unwrap_or(Value::Other);
+        b.push(op.index, p, op.kind, &op.f, v);
     }
     b.finish()
 }

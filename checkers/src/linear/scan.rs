@@ -5,7 +5,7 @@
 //! not recognise (another field order is fine; an escape, an unknown field
 //! or a malformed line goes to serde, which also words the error).
 
-use super::log::{LogCalls, LogCallsBuilder, ProcessRef};
+use super::log::{LogCalls, LogCallsBuilder, ProcessRef, Value};
 use crate::CheckError;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -62,9 +62,10 @@ impl<'a> Cur<'a> {
     fn uint(&mut self) -> Option<u64> {
         u64::try_from(self.int()?).ok()
     }
-    /// A string without escapes.
+    /// A string without escapes (its bytes: most are compared with
+    /// ASCII names, and only the others need checking as UTF-8).
     #[inline]
-    fn str(&mut self) -> Option<&'a str> {
+    fn str(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.i;
         let n = self.b[start..].iter().position(|&c| c == b'"' || c == b'\\')?;
@@ -72,10 +73,10 @@ impl<'a> Cur<'a> {
             return None;
         }
         self.i = start + n + 1;
-        std::str::from_utf8(&self.b[start..start + n]).ok()
+        Some(&self.b[start..start + n])
     }
     /// Skip one JSON value (strings without escapes); its text.
-    fn raw(&mut self) -> Option<&'a str> {
+    fn raw(&mut self) -> Option<&'a [u8]> {
         self.ws();
         let start = self.i;
         let mut depth = 0usize;
@@ -107,27 +108,24 @@ impl<'a> Cur<'a> {
         if depth != 0 || self.i == start {
             return None;
         }
-        std::str::from_utf8(&self.b[start..self.i]).ok()
+        Some(&self.b[start..self.i])
     }
 }
 
 /// A send value `{"key":k,"value":v[,"partition":p,"offset":o]}` (any
 /// order): (key, value, partition, offset); None for anything else.
-pub(crate) fn send(raw: &str) -> Option<(u64, u64, Option<i32>, Option<i64>)> {
-    let mut c = Cur {
-        b: raw.as_bytes(),
-        i: 0,
-    };
+pub(crate) fn send(raw: &[u8]) -> Option<(u64, u64, Option<i32>, Option<i64>)> {
+    let mut c = Cur { b: raw, i: 0 };
     let (mut key, mut value, mut partition, mut offset) = (None, None, None, None);
     c.eat(b'{')?;
     loop {
         let k = c.str()?;
         c.eat(b':')?;
         match k {
-            "key" => key = Some(c.uint()?),
-            "value" => value = Some(c.uint()?),
-            "partition" => partition = Some(i32::try_from(c.int()?).ok()?),
-            "offset" => offset = Some(c.int()?),
+            b"key" => key = Some(c.uint()?),
+            b"value" => value = Some(c.uint()?),
+            b"partition" => partition = Some(i32::try_from(c.int()?).ok()?),
+            b"offset" => offset = Some(c.int()?),
             _ => return None,
         }
         match c.peek()? {
@@ -146,43 +144,70 @@ struct Line<'a> {
     index: u64,
     process: ProcessRef<'a>,
     kind: OpType,
-    f: &'a str,
-    value: &'a str,
+    f: F,
+    /// The value's text; with `tentative`, everything up to the line's
+    /// closing brace (right when `value` is the last field: a decoder that
+    /// fails on it sends the line through `strict`).
+    value: &'a [u8],
+    tentative: bool,
 }
 
-fn line(b: &[u8]) -> Option<Line<'_>> {
+fn f_of(b: &[u8]) -> Option<F> {
+    Some(match b {
+        b"send" => F::Send,
+        b"poll" => F::Poll,
+        b"final-read" => F::FinalRead,
+        other => F::parse(std::str::from_utf8(other).ok()?),
+    })
+}
+
+/// The fields of a line in the writer's shape. Once `type` and `f` are
+/// known, a value the model does not read is not scanned (nor what
+/// follows it: the pairing pass of the check validates every line); one it
+/// reads is taken tentatively as the rest of the line unless `strict`.
+fn line(b: &[u8], strict: bool) -> Option<Line<'_>> {
     let mut c = Cur { b, i: 0 };
     c.eat(b'{')?;
-    let (mut index, mut process, mut kind, mut f, mut value) = (None, None, None, None, "null");
-    let mut time = false;
+    let (mut index, mut process, mut kind, mut f) = (None, None, None, None);
+    let mut value: &[u8] = b"null";
+    let mut tentative = false;
     loop {
         let k = c.str()?;
         c.eat(b':')?;
         match k {
-            "index" => index = Some(c.uint()?),
-            "time" => {
+            b"index" => index = Some(c.uint()?),
+            b"time" => {
                 c.uint()?;
-                time = true;
             }
-            "process" => {
+            b"process" => {
                 process = Some(if c.peek()? == b'"' {
-                    ProcessRef::Named(c.str()?)
+                    ProcessRef::Named(std::str::from_utf8(c.str()?).ok()?)
                 } else {
                     ProcessRef::Worker(c.uint()?)
                 })
             }
-            "type" => {
+            b"type" => {
                 kind = Some(match c.str()? {
-                    "invoke" => OpType::Invoke,
-                    "ok" => OpType::Ok,
-                    "fail" => OpType::Fail,
-                    "info" => OpType::Info,
+                    b"invoke" => OpType::Invoke,
+                    b"ok" => OpType::Ok,
+                    b"fail" => OpType::Fail,
+                    b"info" => OpType::Info,
                     _ => return None,
                 })
             }
-            "f" => f = Some(c.str()?),
-            "value" => value = c.raw()?,
-            "error" => {
+            b"f" => f = Some(f_of(c.str()?)?),
+            b"value" => match (kind, &f) {
+                (Some(k), Some(fv)) if !strict && !Value::needed(k, fv) => break,
+                (Some(_), Some(_)) if !strict => {
+                    c.ws();
+                    let end = b.iter().rposition(|&x| x == b'}')?;
+                    value = b.get(c.i..end)?.trim_ascii();
+                    tentative = true;
+                    break;
+                }
+                _ => value = c.raw()?,
+            },
+            b"error" => {
                 if c.peek()? == b'n' {
                     c.raw()?;
                 } else {
@@ -193,19 +218,24 @@ fn line(b: &[u8]) -> Option<Line<'_>> {
         }
         match c.peek()? {
             b',' => c.i += 1,
-            b'}' => break,
+            b'}' => {
+                c.i += 1;
+                c.ws();
+                if c.i != b.len() {
+                    return None;
+                }
+                break;
+            }
             _ => return None,
         }
     }
-    c.eat(b'}')?;
-    c.ws();
-    (c.i == b.len() && time).then_some(())?;
     Some(Line {
         index: index?,
         process: process?,
         kind: kind?,
         f: f?,
         value,
+        tentative,
     })
 }
 
@@ -223,8 +253,8 @@ pub fn log_calls_file(path: &Path) -> Result<LogCalls, CheckError> {
     let mut r = BufReader::with_capacity(1 << 20, file);
     let mut b = LogCallsBuilder::new();
     let mut buf = Vec::with_capacity(512);
+    let mut recs = Vec::new();
     let mut line_no = 0u64;
-    let (send, poll, final_read) = (F::Send, F::Poll, F::FinalRead);
     loop {
         buf.clear();
         let n = r.read_until(b'\n', &mut buf).map_err(io)?;
@@ -237,14 +267,23 @@ pub fn log_calls_file(path: &Path) -> Result<LogCalls, CheckError> {
         if text.is_empty() {
             continue;
         }
-        if let Some(l) = line(text) {
-            let f = match l.f {
-                "send" => &send,
-                "poll" => &poll,
-                "final-read" => &final_read,
-                other => &F::parse(other),
-            };
-            b.push(l.index, l.process, l.kind, f, l.value);
+        if let Some(l) = line(text, false) {
+            match Value::decode(l.kind, &l.f, l.value, &mut recs) {
+                Some(v) => {
+                    b.push(l.index, l.process, l.kind, &l.f, v);
+                    continue;
+                }
+                // The value was not the last field: scan the line strictly.
+                None if l.tentative => {}
+                None => {
+                    b.push(l.index, l.process, l.kind, &l.f, Value::Other);
+                    continue;
+                }
+            }
+        }
+        if let Some(l) = line(text, true) {
+            let v = Value::decode(l.kind, &l.f, l.value, &mut recs).unwrap_or(Value::Other);
+            b.push(l.index, l.process, l.kind, &l.f, v);
             continue;
         }
         match serde_json::from_slice::<Op>(text) {
@@ -254,7 +293,9 @@ pub fn log_calls_file(path: &Path) -> Result<LogCalls, CheckError> {
                     Process::Nemesis => ProcessRef::Named("nemesis"),
                     Process::Named(s) => ProcessRef::Named(s),
                 };
-                b.push(op.index, p, op.kind, &op.f, op.value.get());
+                let val = Value::decode(op.kind, &op.f, op.value.get().as_bytes(), &mut recs)
+                    .unwrap_or(Value::Other);
+                b.push(op.index, p, op.kind, &op.f, val);
             }
             Err(_) if !complete => break,
             Err(source) => {
@@ -275,18 +316,24 @@ mod tests {
 
     #[test]
     fn lines_and_sends_scan_or_fall_back() {
-        let l = line(br#"{"index":3,"time":9,"process":2,"type":"ok","f":"send","value":{"key":1,"value":7,"partition":0,"offset":3}}"#).unwrap();
-        assert_eq!((l.index, l.kind, l.f), (3, OpType::Ok, "send"));
+        let l = line(br#"{"index":3,"time":9,"process":2,"type":"ok","f":"send","value":{"key":1,"value":7,"partition":0,"offset":3}}"#, false).unwrap();
+        assert_eq!((l.index, l.kind, &l.f, l.tentative), (3, OpType::Ok, &F::Send, true));
         assert_eq!(send(l.value), Some((1, 7, Some(0), Some(3))));
-        let l = line(br#"{"index":4,"time":9,"process":"nemesis","type":"info","f":"start-kill","value":{"a":[1,{"b":"x"}]},"error":"boom"}"#).unwrap();
-        assert_eq!(l.value, r#"{"a":[1,{"b":"x"}]}"#);
+        // A value followed by another field: tentatively too much, strictly right.
+        let text = br#"{"index":3,"time":9,"process":2,"type":"ok","f":"send","value":{"key":1,"value":7},"error":"x"}"#;
+        assert_eq!(send(line(text, false).unwrap().value), None);
+        assert_eq!(send(line(text, true).unwrap().value), Some((1, 7, None, None)));
+        let text = br#"{"index":4,"time":9,"process":"nemesis","type":"info","f":"start-kill","value":{"a":[1,{"b":"x"}]},"error":"boom"}"#;
+        let l = line(text, true).unwrap();
+        assert_eq!(l.value, br#"{"a":[1,{"b":"x"}]}"#);
         assert!(matches!(l.process, ProcessRef::Named("nemesis")));
-        let l = line(br#"{"index":5,"time":1,"process":1,"type":"invoke","f":"poll","value":null}"#).unwrap();
-        assert_eq!(l.value, "null");
+        assert_eq!(line(text, false).unwrap().value, b"null", "not read: not scanned");
+        let l = line(br#"{"index":5,"time":1,"process":1,"type":"invoke","f":"poll","value":null}"#, true).unwrap();
+        assert_eq!(l.value, b"null");
         // Escapes and unknown fields go to serde.
-        assert!(line(br#"{"index":5,"time":1,"process":"a\"b","type":"invoke","f":"poll"}"#).is_none());
-        assert!(line(br#"{"index":5,"time":1,"extra":1,"process":1,"type":"invoke","f":"poll"}"#).is_none());
-        assert_eq!(send(r#"{"key":1,"value":2.5}"#), None);
-        assert_eq!(send(r#"{"value":2,"key":1}"#), Some((1, 2, None, None)));
+        assert!(line(br#"{"index":5,"time":1,"process":"a\"b","type":"invoke","f":"poll"}"#, true).is_none());
+        assert!(line(br#"{"index":5,"time":1,"extra":1,"process":1,"type":"invoke","f":"poll"}"#, true).is_none());
+        assert_eq!(send(br#"{"key":1,"value":2.5}"#), None);
+        assert_eq!(send(br#"{"value":2,"key":1}"#), Some((1, 2, None, None)));
     }
 }
