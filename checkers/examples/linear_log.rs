@@ -18,7 +18,7 @@ fn main() {
         std::process::exit(3);
     };
     let t = Instant::now();
-    let r = check_history_log_budget(Path::new(&path), None).unwrap_or_else(|e| panic!("{e}"));
+    let r = check_history_log_budget(Path::new(&path), "log", None).unwrap_or_else(|e| panic!("{e}"));
     let s = t.elapsed().as_secs_f64();
     println!(
         "{}: {} calls in {} partitions ({} searched), {} explored",

@@ -121,6 +121,35 @@ pub struct LinearResult {
     pub budget_ms: Option<f64>,
 }
 
+impl LinearResult {
+    /// One line for a person: the verdict, what was checked and how long
+    /// it took; the counterexample's message or the reason it is undecided
+    /// (for this checker only).
+    pub fn summary_line(&self) -> String {
+        let what = format!(
+            "{} ops, {} partitions, {:.2} s",
+            self.ops,
+            self.partitions,
+            self.elapsed_ms / 1e3
+        );
+        match self.valid {
+            Validity::Valid => format!("linearizable ({}): valid — {what}", self.model),
+            Validity::Invalid => format!(
+                "linearizable ({}): INVALID — {what}: {}",
+                self.model,
+                self.counterexample
+                    .as_ref()
+                    .map_or("no counterexample", |c| c.message.as_str())
+            ),
+            Validity::Unknown => format!(
+                "linearizable ({}): unknown for this checker only — {what}: {}",
+                self.model,
+                self.unknown_reason.as_deref().unwrap_or("no reason given")
+            ),
+        }
+    }
+}
+
 /// Cached configurations per partition before giving up (memory bound).
 pub const MAX_CACHE: usize = 20_000_000;
 
@@ -413,16 +442,17 @@ pub fn check_history_log(
     model_name: &str,
     time_limit: Duration,
 ) -> Result<LinearResult, CheckError> {
-    log_model(model_name)?;
-    check_history_log_budget(path, Some(time_limit))
+    check_history_log_budget(path, model_name, Some(time_limit))
 }
 
 /// [`check_history_log`] with the budget scaled to the history
 /// ([`log::scaled_budget`]) when `budget` is None.
 pub fn check_history_log_budget(
     path: &Path,
+    model_name: &str,
     budget: Option<Duration>,
 ) -> Result<LinearResult, CheckError> {
+    log_model(model_name)?;
     let t0 = Instant::now();
     let calls = scan::log_calls_file(path)?;
     let budget = budget.unwrap_or_else(|| log::scaled_budget(calls.len() as u64));
@@ -449,15 +479,19 @@ pub fn check_ops_log(
     model_name: &str,
     time_limit: Duration,
 ) -> Result<LinearResult, CheckError> {
-    log_model(model_name)?;
-    Ok(check_ops_log_budget(ops, Some(time_limit)))
+    check_ops_log_budget(ops, model_name, Some(time_limit))
 }
 
 /// [`check_ops_log`] with the budget scaled to the history when None.
-pub fn check_ops_log_budget(ops: &[Op], budget: Option<Duration>) -> LinearResult {
+pub fn check_ops_log_budget(
+    ops: &[Op],
+    model_name: &str,
+    budget: Option<Duration>,
+) -> Result<LinearResult, CheckError> {
+    log_model(model_name)?;
     let calls = log::log_calls_compact(ops);
     let budget = budget.unwrap_or_else(|| log::scaled_budget(calls.len() as u64));
-    log::check_log(&calls, budget)
+    Ok(log::check_log(&calls, budget))
 }
 
 /// Turn a kafka-trial history into calls of the log model (generic calls
