@@ -18,7 +18,8 @@ fn main() {
         std::process::exit(3);
     };
     let t = Instant::now();
-    let r = check_history_log_budget(Path::new(&path), "log", None).unwrap_or_else(|e| panic!("{e}"));
+    let r =
+        check_history_log_budget(Path::new(&path), "log", None).unwrap_or_else(|e| panic!("{e}"));
     let s = t.elapsed().as_secs_f64();
     println!(
         "{}: {} calls in {} partitions ({} searched), {} explored",
@@ -30,5 +31,9 @@ fn main() {
     if let Some(u) = &r.unknown_reason {
         println!("unknown: {u}");
     }
-    println!("{} calls checked in {s:.3} s: {:.0} calls/s", r.ops, r.ops as f64 / s);
+    println!(
+        "{} calls checked in {s:.3} s: {:.0} calls/s",
+        r.ops,
+        r.ops as f64 / s
+    );
 }

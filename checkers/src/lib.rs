@@ -270,7 +270,11 @@ impl std::str::FromStr for Isolation {
 pub fn check_history_file(path: &Path, opts: &CheckOptions) -> Result<Results, CheckError> {
     let ing = ingest::ingest_file(path, opts, checker::REGISTRY)?;
     let linear = match &opts.linear_model {
-        Some(m) => Some(linear::check_history_log_budget(path, m, opts.linear_budget())?),
+        Some(m) => Some(linear::check_history_log_budget(
+            path,
+            m,
+            opts.linear_budget(),
+        )?),
         None => None,
     };
     Ok(assemble(ing, linear, opts))
@@ -298,6 +302,7 @@ pub fn check_ops_with(
 
 /// Wrap a linearizability result of an EDN history as `Results`.
 pub fn results_from_linear(l: LinearResult, ops: u64) -> Results {
+    let l = l.with_anomalies();
     let mut anomaly_counts = std::collections::BTreeMap::new();
     anomaly_counts.insert(
         results::class::NONLINEARIZABLE.to_string(),
@@ -336,6 +341,7 @@ pub fn results_from_linear(l: LinearResult, ops: u64) -> Results {
 }
 
 fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOptions) -> Results {
+    let linear = linear.map(LinearResult::with_anomalies);
     let mut queue: Option<QueueResults> = None;
     let mut stats = Stats::default();
     let mut other = std::collections::BTreeMap::new();
@@ -505,6 +511,7 @@ mod tests {
             unknown_reason: (valid == Validity::Unknown).then(|| "time limit reached".into()),
             searched_partitions: 1,
             budget_ms: Some(1.0),
+            anomalies: Default::default(),
         }
     }
 
@@ -536,19 +543,28 @@ mod tests {
         assert_eq!(opts.linear_model.as_deref(), Some("log"));
         let r = check_ops(&ops, &opts).unwrap();
         let l = r.checkers.linearizable.as_ref().expect("checked");
-        assert_eq!((r.valid, l.valid, l.searched_partitions), (Validity::Valid, Validity::Valid, 0));
+        assert_eq!(
+            (r.valid, l.valid, l.searched_partitions),
+            (Validity::Valid, Validity::Valid, 0)
+        );
         assert!(r.human_summary(1).contains("linearizable (log): valid"));
     }
 
     #[test]
     fn test_json_turns_linearizability_off_or_fixes_its_budget() {
-        let o = CheckOptions::for_test_json(&serde_json::json!({"linearizability": "off"})).unwrap();
+        let o =
+            CheckOptions::for_test_json(&serde_json::json!({"linearizability": "off"})).unwrap();
         assert_eq!(o.linear_model, None);
         let o = CheckOptions::for_test_json(&serde_json::json!({"linear_budget": 2.5})).unwrap();
-        assert_eq!((o.linear_scaled_budget, o.linear_time_limit), (false, Duration::from_millis(2500)));
+        assert_eq!(
+            (o.linear_scaled_budget, o.linear_time_limit),
+            (false, Duration::from_millis(2500))
+        );
         let o = CheckOptions::for_test_json(&serde_json::json!({})).unwrap();
         assert!(o.linear_scaled_budget);
-        assert!(CheckOptions::for_test_json(&serde_json::json!({"linearizability": "kv"})).is_err());
+        assert!(
+            CheckOptions::for_test_json(&serde_json::json!({"linearizability": "kv"})).is_err()
+        );
         assert!(CheckOptions::default().linear_model.is_none());
     }
 }

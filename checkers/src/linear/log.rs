@@ -198,7 +198,11 @@ impl LogCalls {
             .iter()
             .map(|&i| self.send_call(&self.sends[i as usize]))
             .collect();
-        v.extend(reads.iter().map(|&i| self.read_call(&self.reads[i as usize])));
+        v.extend(
+            reads
+                .iter()
+                .map(|&i| self.read_call(&self.reads[i as usize])),
+        );
         v
     }
 
@@ -337,12 +341,15 @@ impl LogCallsBuilder {
             return;
         };
         match (value, kind) {
-            (Value::Send {
-                key,
-                value: v,
-                partition: Some(p),
-                offset: Some(o),
-            }, OpType::Ok) if pd.send != u32::MAX => {
+            (
+                Value::Send {
+                    key,
+                    value: v,
+                    partition: Some(p),
+                    offset: Some(o),
+                },
+                OpType::Ok,
+            ) if pd.send != u32::MAX => {
                 let i = pd.send as usize;
                 self.note(p, o);
                 self.key_part.insert(key, p);
@@ -362,12 +369,15 @@ impl LogCallsBuilder {
                 }
                 self.push_reads(recs, pd.pos, pos, pd.index, pid);
             }
-            (Value::FinalRead {
-                partition,
-                start_offset,
-                complete,
-                records,
-            }, OpType::Ok) => {
+            (
+                Value::FinalRead {
+                    partition,
+                    start_offset,
+                    complete,
+                    records,
+                },
+                OpType::Ok,
+            ) => {
                 self.note(partition, start_offset);
                 if complete {
                     self.complete_final.insert(partition);
@@ -448,9 +458,11 @@ impl LogCallsBuilder {
                 Fate::Indefinite => {
                     s.complete = NO;
                     let at = read_at.get(&s.value);
-                    let part = at.map(|a| a.1).or_else(|| self.key_part.get(&self.keys[i]).copied());
-                    let dropped = at.is_none()
-                        && part.is_some_and(|p| self.complete_final.contains(&p));
+                    let part = at
+                        .map(|a| a.1)
+                        .or_else(|| self.key_part.get(&self.keys[i]).copied());
+                    let dropped =
+                        at.is_none() && part.is_some_and(|p| self.complete_final.contains(&p));
                     match part.filter(|_| !dropped) {
                         Some(p) => {
                             s.partition = p;
@@ -585,7 +597,11 @@ struct Violation {
 fn fmt_state(log: &[u64]) -> String {
     // As `LogState`'s Debug shows it.
     if log.len() > 12 {
-        format!("[… {} values …, {:?}]", log.len() - 8, &log[log.len() - 8..])
+        format!(
+            "[… {} values …, {:?}]",
+            log.len() - 8,
+            &log[log.len() - 8..]
+        )
     } else {
         format!("{log:?}")
     }
@@ -593,7 +609,10 @@ fn fmt_state(log: &[u64]) -> String {
 
 /// Decide one partition's calls (`sends`, `reads`: rows of `lc`).
 pub fn decide(lc: &LogCalls, partition: i32, sends: &[u32], reads: &[u32]) -> Decision {
-    let unknown = sends.iter().filter(|&&i| lc.sends[i as usize].offset == NO).count();
+    let unknown = sends
+        .iter()
+        .filter(|&&i| lc.sends[i as usize].offset == NO)
+        .count();
     let mut claims: Vec<(u64, u32)> = sends
         .iter()
         .map(|&i| (lc.sends[i as usize].offset, i))
@@ -643,7 +662,11 @@ pub fn decide(lc: &LogCalls, partition: i32, sends: &[u32], reads: &[u32]) -> De
     for &i in &chain {
         let inv = lc.sends[i as usize].invoke;
         let prev = e.last().copied().unwrap_or((0, i));
-        e.push(if e.is_empty() || inv > prev.0 { (inv, i) } else { prev });
+        e.push(if e.is_empty() || inv > prev.0 {
+            (inv, i)
+        } else {
+            prev
+        });
     }
     let log: Vec<u64> = chain.iter().map(|&i| lc.sends[i as usize].value).collect();
     let late = |o: usize, complete: u64| -> Option<String> {
@@ -680,7 +703,7 @@ pub fn decide(lc: &LogCalls, partition: i32, sends: &[u32], reads: &[u32]) -> De
                     read: None,
                     deadline: s.complete,
                     why,
-                definite: false,
+                    definite: false,
                 });
             }
         }
@@ -734,7 +757,10 @@ pub fn decide(lc: &LogCalls, partition: i32, sends: &[u32], reads: &[u32]) -> De
     }
     // Sends of unknown position might fill a gap or stand in for an
     // indefinite send: then only a definite violation decides.
-    let first = violations.iter().min_by_key(|v| v.deadline).expect("non-empty");
+    let first = violations
+        .iter()
+        .min_by_key(|v| v.deadline)
+        .expect("non-empty");
     let undecided = (unknown > 0).then(|| (first.send, first.read, first.why.clone()));
     let Some(v) = violations
         .into_iter()
@@ -758,7 +784,9 @@ pub fn decide(lc: &LogCalls, partition: i32, sends: &[u32], reads: &[u32]) -> De
             v.why
         ));
     };
-    Decision::Invalid(Box::new(counterexample(lc, partition, &chain, &e, &log, reads, v)))
+    Decision::Invalid(Box::new(counterexample(
+        lc, partition, &chain, &e, &log, reads, v,
+    )))
 }
 
 /// The counterexample of a violation: the ops the greedy places before the
@@ -793,7 +821,11 @@ fn counterexample(
         if need > len || log[r.from as usize..need] != *vals {
             continue;
         }
-        let t = if need == 0 { r.invoke } else { r.invoke.max(e[need - 1].0) };
+        let t = if need == 0 {
+            r.invoke
+        } else {
+            r.invoke.max(e[need - 1].0)
+        };
         if t < d {
             placed.push((t, 1, r.invoke, i));
         }
@@ -842,7 +874,8 @@ fn counterexample(
 /// calls: 20 s), so that the fallback search of a long run gets time in
 /// proportion and a short run is not held up.
 pub fn scaled_budget(calls: u64) -> Duration {
-    Duration::from_secs(10) + Duration::from_micros(10).saturating_mul(calls.min(u32::MAX as u64) as u32)
+    Duration::from_secs(10)
+        + Duration::from_micros(10).saturating_mul(calls.min(u32::MAX as u64) as u32)
 }
 
 /// Check the log model's calls: the greedy per partition, the search for
@@ -874,7 +907,11 @@ pub fn check_log(lc: &LogCalls, budget: Duration) -> LinearResult {
         }
     }
     let mut unknown: Option<String> = None;
-    let searched = if counterexample.is_some() { 0 } else { undecided.len() };
+    let searched = if counterexample.is_some() {
+        0
+    } else {
+        undecided.len()
+    };
     if counterexample.is_none() {
         // Small partitions first: a counterexample is found sooner.
         undecided.sort_by_key(|(p, _)| parts[p].0.len() + parts[p].1.len());
@@ -927,8 +964,13 @@ pub fn check_log(lc: &LogCalls, budget: Duration) -> LinearResult {
         explored,
         elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
         counterexample,
-        unknown_reason: if valid == Validity::Invalid { None } else { unknown },
+        unknown_reason: if valid == Validity::Invalid {
+            None
+        } else {
+            unknown
+        },
         searched_partitions: searched as u64,
         budget_ms: Some(budget.as_secs_f64() * 1e3),
+        anomalies: BTreeMap::new(),
     }
 }

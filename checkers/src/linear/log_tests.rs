@@ -218,7 +218,15 @@ struct Gen {
 /// nothing depends on them: they append after everything else).
 fn execution() -> impl Strategy<Value = Vec<Gen>> {
     proptest::collection::vec(
-        (0u8..10, 0i32..2, 0u32..25, 0u32..25, 0u8..10, 0u64..4, 0u64..4),
+        (
+            0u8..10,
+            0i32..2,
+            0u32..25,
+            0u32..25,
+            0u8..10,
+            0u64..4,
+            0u64..4,
+        ),
         1..10,
     )
     .prop_map(|steps| {
@@ -235,7 +243,10 @@ fn execution() -> impl Strategy<Value = Vec<Gen>> {
                     // Indefinite, never read: its offset is unknown; it
                     // takes effect after everything (a valid choice).
                     late_unknown.push(Gen {
-                        input: LogInput::Send { partition: p, value },
+                        input: LogInput::Send {
+                            partition: p,
+                            value,
+                        },
                         output: None,
                         invoke,
                         complete: None,
@@ -243,7 +254,10 @@ fn execution() -> impl Strategy<Value = Vec<Gen>> {
                     continue;
                 }
                 out.push(Gen {
-                    input: LogInput::Send { partition: p, value },
+                    input: LogInput::Send {
+                        partition: p,
+                        value,
+                    },
                     output: Some(LogOutput::Offset(log.len() as u64)),
                     invoke,
                     complete: (fate > 2).then_some(complete),
@@ -307,7 +321,10 @@ fn agree(c: &[Call<LogInput, LogOutput>]) -> Validity {
     let slow = check(&Log, c.to_vec(), limit);
     let lc = LogCalls::from_calls(c);
     let fast = check_log(&lc, limit);
-    assert_eq!(fast.valid, slow.valid, "greedy {fast:?}\nsearch {slow:?}\n{c:#?}");
+    assert_eq!(
+        fast.valid, slow.valid,
+        "greedy {fast:?}\nsearch {slow:?}\n{c:#?}"
+    );
     // The greedy's own answers, per partition, agree with the search's.
     let mut parts: BTreeMap<i32, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
     for (i, s) in lc.sends.iter().enumerate() {
@@ -343,7 +360,8 @@ fn agree(c: &[Call<LogInput, LogOutput>]) -> Validity {
 /// The read with values whose last value's send is known, and that send.
 fn read_and_its_send(c: &[Call<LogInput, LogOutput>]) -> Option<(usize, usize)> {
     c.iter().enumerate().find_map(|(ri, r)| {
-        let (LogInput::Read { partition, from }, Some(LogOutput::Values(v))) = (&r.input, &r.output)
+        let (LogInput::Read { partition, from }, Some(LogOutput::Values(v))) =
+            (&r.input, &r.output)
         else {
             return None;
         };
@@ -485,7 +503,10 @@ fn the_compact_builder_matches_the_reference_on_simulated_histories() {
         assert_eq!(a, b, "seed {seed}");
         let r = check_log(&log_calls_compact(&ops), Duration::from_secs(30));
         assert_eq!(r.valid, Validity::Valid, "seed {seed}: {r:?}");
-        assert_eq!(r.searched_partitions, 0, "the greedy decides a simulated run");
+        assert_eq!(
+            r.searched_partitions, 0,
+            "the greedy decides a simulated run"
+        );
     }
 }
 
@@ -494,12 +515,45 @@ fn unknown_offsets_go_to_the_search_and_a_gap_they_can_fill_passes() {
     // Offsets 0 and 2 acknowledged; an indefinite send of unknown offset
     // can be the record at 1.
     let c = vec![
-        Call { input: LogInput::Send { partition: 0, value: 1 }, output: Some(LogOutput::Offset(0)), invoke: 0, complete: Some(1), index: 0, process: "a".into() },
-        Call { input: LogInput::Send { partition: 0, value: 2 }, output: None, invoke: 2, complete: None, index: 2, process: "b".into() },
-        Call { input: LogInput::Send { partition: 0, value: 3 }, output: Some(LogOutput::Offset(2)), invoke: 3, complete: Some(4), index: 3, process: "a".into() },
+        Call {
+            input: LogInput::Send {
+                partition: 0,
+                value: 1,
+            },
+            output: Some(LogOutput::Offset(0)),
+            invoke: 0,
+            complete: Some(1),
+            index: 0,
+            process: "a".into(),
+        },
+        Call {
+            input: LogInput::Send {
+                partition: 0,
+                value: 2,
+            },
+            output: None,
+            invoke: 2,
+            complete: None,
+            index: 2,
+            process: "b".into(),
+        },
+        Call {
+            input: LogInput::Send {
+                partition: 0,
+                value: 3,
+            },
+            output: Some(LogOutput::Offset(2)),
+            invoke: 3,
+            complete: Some(4),
+            index: 3,
+            process: "a".into(),
+        },
     ];
     let lc = LogCalls::from_calls(&c);
-    assert!(matches!(decide(&lc, 0, &[0, 1, 2], &[]), Decision::Undecided(_)));
+    assert!(matches!(
+        decide(&lc, 0, &[0, 1, 2], &[]),
+        Decision::Undecided(_)
+    ));
     let r = check_log(&lc, Duration::from_secs(5));
     assert_eq!((r.valid, r.searched_partitions), (Validity::Valid, 1));
     assert_eq!(lc.sends[1].offset, NO);
@@ -510,20 +564,63 @@ fn a_counterexample_names_the_op_the_prefix_and_the_state() {
     // Send 10 at 0 (ops 0-1), a read of [10, 11] that completed (op 2-3)
     // before the send of 11 was invoked (op 4).
     let c = vec![
-        Call { input: LogInput::Send { partition: 0, value: 10 }, output: Some(LogOutput::Offset(0)), invoke: 0, complete: Some(1), index: 0, process: "a".into() },
-        Call { input: LogInput::Read { partition: 0, from: 0 }, output: Some(LogOutput::Values(vec![10, 11])), invoke: 2, complete: Some(3), index: 2, process: "c".into() },
-        Call { input: LogInput::Send { partition: 0, value: 11 }, output: Some(LogOutput::Offset(1)), invoke: 4, complete: Some(5), index: 4, process: "b".into() },
+        Call {
+            input: LogInput::Send {
+                partition: 0,
+                value: 10,
+            },
+            output: Some(LogOutput::Offset(0)),
+            invoke: 0,
+            complete: Some(1),
+            index: 0,
+            process: "a".into(),
+        },
+        Call {
+            input: LogInput::Read {
+                partition: 0,
+                from: 0,
+            },
+            output: Some(LogOutput::Values(vec![10, 11])),
+            invoke: 2,
+            complete: Some(3),
+            index: 2,
+            process: "c".into(),
+        },
+        Call {
+            input: LogInput::Send {
+                partition: 0,
+                value: 11,
+            },
+            output: Some(LogOutput::Offset(1)),
+            invoke: 4,
+            complete: Some(5),
+            index: 4,
+            process: "b".into(),
+        },
     ];
-    let r = check_log(&LogCalls::from_calls(&c), Duration::from_secs(5));
+    let r = check_log(&LogCalls::from_calls(&c), Duration::from_secs(5)).with_anomalies();
     assert_eq!(r.valid, Validity::Invalid);
+    // As an anomaly: the op that cannot be placed, then the prefix's tail.
+    let ex = &r.anomalies["nonlinearizable"].examples[0];
+    assert_eq!((ex.ops.clone(), ex.partition), (vec![2, 0], Some(0)));
     let cx = r.counterexample.expect("a counterexample");
     assert_eq!((cx.op_index, cx.op_process.as_str()), (2, "c"));
     assert_eq!(cx.prefix_len, 1);
-    assert_eq!(cx.prefix_tail, vec![(0, "send 10 to 0 → offset 0".to_string())]);
+    assert_eq!(
+        cx.prefix_tail,
+        vec![(0, "send 10 to 0 → offset 0".to_string())]
+    );
     assert_eq!(cx.state, "[10]");
-    assert!(cx.message.contains("op 4 (process b), invoked only after"), "{}", cx.message);
+    assert!(
+        cx.message.contains("op 4 (process b), invoked only after"),
+        "{}",
+        cx.message
+    );
     // The search agrees.
-    assert_eq!(check(&Log, c, Duration::from_secs(5)).valid, Validity::Invalid);
+    assert_eq!(
+        check(&Log, c, Duration::from_secs(5)).valid,
+        Validity::Invalid
+    );
 }
 
 #[test]
@@ -562,7 +659,15 @@ fn the_file_scanner_builds_what_the_ops_build() {
     a.retain(|x| !x.contains("index: 99999"));
     assert_eq!(a, b);
     // A malformed line in the middle is an error naming it.
-    std::fs::write(&path, format!("{}\nnot json\n{}\n", serde_json::to_string(&ops[0]).unwrap(), serde_json::to_string(&ops[1]).unwrap())).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "{}\nnot json\n{}\n",
+            serde_json::to_string(&ops[0]).unwrap(),
+            serde_json::to_string(&ops[1]).unwrap()
+        ),
+    )
+    .unwrap();
     let e = super::scan::log_calls_file(&path).unwrap_err();
     assert_eq!(e.line(), Some(2), "{e}");
 }

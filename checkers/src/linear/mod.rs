@@ -119,9 +119,45 @@ pub struct LinearResult {
     /// The time budget the check had, in ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_ms: Option<f64>,
+    /// `nonlinearizable` with the counterexample as its example (the op
+    /// that cannot be placed, then the prefix's tail): the shape every
+    /// checker's anomalies have, so that a report links and shows its ops
+    /// like any other anomaly's ([`LinearResult::with_anomalies`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub anomalies: BTreeMap<String, crate::verdict::AnomalyReport>,
 }
 
 impl LinearResult {
+    /// Fill [`LinearResult::anomalies`] from the counterexample.
+    pub fn with_anomalies(mut self) -> Self {
+        use crate::verdict::{class, definition, AnomalyReport, Example};
+        self.anomalies.clear();
+        if let (Validity::Invalid, Some(c)) = (self.valid, &self.counterexample) {
+            let mut ops = vec![c.op_index];
+            for (i, _) in c.prefix_tail.iter().rev() {
+                if !ops.contains(i) {
+                    ops.push(*i);
+                }
+            }
+            self.anomalies.insert(
+                class::NONLINEARIZABLE.to_string(),
+                AnomalyReport {
+                    count: 1,
+                    definition: definition(class::NONLINEARIZABLE).to_string(),
+                    examples: vec![Example {
+                        ops,
+                        partition: i32::try_from(c.partition).ok(),
+                        process: Some(c.op_process.clone()),
+                        message: c.message.clone(),
+                        ..Example::default()
+                    }],
+                    ..AnomalyReport::default()
+                },
+            );
+        }
+        self
+    }
+
     /// One line for a person: the verdict, what was checked and how long
     /// it took; the counterexample's message or the reason it is undecided
     /// (for this checker only).
@@ -249,6 +285,7 @@ pub fn check<M: Model>(
         },
         searched_partitions: parts.len() as u64,
         budget_ms: Some(time_limit.as_secs_f64() * 1e3),
+        anomalies: BTreeMap::new(),
     }
 }
 
@@ -499,4 +536,3 @@ pub fn check_ops_log_budget(
 pub fn log_calls(ops: &[Op]) -> Vec<Call<LogInput, LogOutput>> {
     log::log_calls_compact(ops).to_calls()
 }
-

@@ -68,7 +68,9 @@ impl<'a> Cur<'a> {
     fn str(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.i;
-        let n = self.b[start..].iter().position(|&c| c == b'"' || c == b'\\')?;
+        let n = self.b[start..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\')?;
         if self.b[start + n] != b'"' {
             return None;
         }
@@ -317,22 +319,44 @@ mod tests {
     #[test]
     fn lines_and_sends_scan_or_fall_back() {
         let l = line(br#"{"index":3,"time":9,"process":2,"type":"ok","f":"send","value":{"key":1,"value":7,"partition":0,"offset":3}}"#, false).unwrap();
-        assert_eq!((l.index, l.kind, &l.f, l.tentative), (3, OpType::Ok, &F::Send, true));
+        assert_eq!(
+            (l.index, l.kind, &l.f, l.tentative),
+            (3, OpType::Ok, &F::Send, true)
+        );
         assert_eq!(send(l.value), Some((1, 7, Some(0), Some(3))));
         // A value followed by another field: tentatively too much, strictly right.
         let text = br#"{"index":3,"time":9,"process":2,"type":"ok","f":"send","value":{"key":1,"value":7},"error":"x"}"#;
         assert_eq!(send(line(text, false).unwrap().value), None);
-        assert_eq!(send(line(text, true).unwrap().value), Some((1, 7, None, None)));
+        assert_eq!(
+            send(line(text, true).unwrap().value),
+            Some((1, 7, None, None))
+        );
         let text = br#"{"index":4,"time":9,"process":"nemesis","type":"info","f":"start-kill","value":{"a":[1,{"b":"x"}]},"error":"boom"}"#;
         let l = line(text, true).unwrap();
         assert_eq!(l.value, br#"{"a":[1,{"b":"x"}]}"#);
         assert!(matches!(l.process, ProcessRef::Named("nemesis")));
-        assert_eq!(line(text, false).unwrap().value, b"null", "not read: not scanned");
-        let l = line(br#"{"index":5,"time":1,"process":1,"type":"invoke","f":"poll","value":null}"#, true).unwrap();
+        assert_eq!(
+            line(text, false).unwrap().value,
+            b"null",
+            "not read: not scanned"
+        );
+        let l = line(
+            br#"{"index":5,"time":1,"process":1,"type":"invoke","f":"poll","value":null}"#,
+            true,
+        )
+        .unwrap();
         assert_eq!(l.value, b"null");
         // Escapes and unknown fields go to serde.
-        assert!(line(br#"{"index":5,"time":1,"process":"a\"b","type":"invoke","f":"poll"}"#, true).is_none());
-        assert!(line(br#"{"index":5,"time":1,"extra":1,"process":1,"type":"invoke","f":"poll"}"#, true).is_none());
+        assert!(line(
+            br#"{"index":5,"time":1,"process":"a\"b","type":"invoke","f":"poll"}"#,
+            true
+        )
+        .is_none());
+        assert!(line(
+            br#"{"index":5,"time":1,"extra":1,"process":1,"type":"invoke","f":"poll"}"#,
+            true
+        )
+        .is_none());
         assert_eq!(send(br#"{"key":1,"value":2.5}"#), None);
         assert_eq!(send(br#"{"value":2,"key":1}"#), Some((1, 2, None, None)));
     }
