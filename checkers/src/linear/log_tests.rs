@@ -461,13 +461,15 @@ proptest! {
         }
         let i = a % c.len();
         let len = c[i].complete.map_or(3, |p| p - c[i].invoke);
-        let at = if late { c[i].invoke + 2 * d + 1 } else { c[i].invoke.saturating_sub(2 * d).max(1) - 1 | 1 };
+        // Odd positions: distinct from every other op's (all even).
+        let at = if late {
+            c[i].invoke + 2 * d + 1
+        } else {
+            c[i].invoke.saturating_sub(2 * d) | 1
+        };
         c[i].invoke = at;
         if let Some(p) = &mut c[i].complete {
-            *p = at + len.max(2) | 1;
-            if *p == at {
-                *p += 2;
-            }
+            *p = (at + len.max(2)) | 1;
         }
         // Positions must stay distinct: ranks again.
         let mut ev: Vec<(u64, usize, bool)> = Vec::new();
