@@ -88,6 +88,21 @@ async fn a_short_trial_records_everything_and_every_checker_judges_it() {
         report.results.summary
     );
     assert_eq!(report.anomaly("duplicate"), 0, "{}", report.results.summary);
+    // Linearizability is part of every trial: the log model, per
+    // partition, in results.json, the summary and the report.
+    let lin = &results["checkers"]["linearizable"];
+    assert_eq!(lin["model"], "log");
+    assert_eq!(lin["partitions"], 2);
+    assert_eq!(lin["valid"], true, "{}", report.results.human_summary(2));
+    assert!(report
+        .results
+        .human_summary(2)
+        .contains("linearizable (log): valid"));
+    let html = std::fs::read_to_string(report.run_dir.join("report.html")).unwrap();
+    assert!(
+        html.contains(r#"data-linear="valid""#),
+        "report.html shows it"
+    );
     for n in ["n1", "n2", "n3"] {
         assert!(
             report

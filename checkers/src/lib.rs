@@ -124,10 +124,18 @@ pub struct CheckOptions {
     /// `unknown`: the faults were not tested against a working system.
     pub min_ok_fraction_during_faults: f64,
     /// Also run the linearizability checker with this model on the history
-    /// (`log` is the only model that applies to a queue history).
+    /// (`log` is the only model that applies to a queue history). `None` by
+    /// default for library callers; a trial's options
+    /// ([`CheckOptions::for_test_json`], the suite's runs) set `log` unless
+    /// its spec says `linearizability: off`.
     pub linear_model: Option<String>,
-    /// Time limit of the linearizability search.
+    /// Time limit of the linearizability search (unless
+    /// `linear_scaled_budget`).
     pub linear_time_limit: Duration,
+    /// Scale the search's budget to the history instead
+    /// ([`linear::log::scaled_budget`]: 10 s + 10 µs per call), as a
+    /// trial does unless given a budget.
+    pub linear_scaled_budget: bool,
     /// Registered checkers (by name, e.g. `effects`) not to run.
     pub skip_checkers: Vec<String>,
     /// The consumers' `isolation.level`: decides which transactional
@@ -166,6 +174,7 @@ impl Default for CheckOptions {
             min_ok_fraction_during_faults: 0.01,
             linear_model: None,
             linear_time_limit: Duration::from_secs(60),
+            linear_scaled_budget: false,
             skip_checkers: Vec::new(),
             isolation: Isolation::default(),
             transactional: false,
@@ -176,6 +185,11 @@ impl Default for CheckOptions {
 }
 
 impl CheckOptions {
+    /// The linearizability budget: None to scale it to the history.
+    fn linear_budget(&self) -> Option<Duration> {
+        (!self.linear_scaled_budget).then_some(self.linear_time_limit)
+    }
+
     pub(crate) fn queue(&self) -> QueueOptions {
         QueueOptions {
             max_examples: self.max_examples,
@@ -204,7 +218,10 @@ impl CheckOptions {
     /// [`CheckOptions::for_settings`] from a run's `test.json`: its
     /// `workload`, and the isolation from a top-level `isolation` field or
     /// else `consumer_overrides["isolation.level"]` (absent: defaults);
-    /// and the promise model's [`promises::Configuration`].
+    /// the promise model's [`promises::Configuration`]; and
+    /// linearizability as the run had it: `linearizability` `log` (also
+    /// when absent: every trial checks it) or `off`, with `linear_budget`
+    /// seconds if set, else the budget scaled to the history.
     pub fn for_test_json(test: &serde_json::Value) -> Result<Self, CheckError> {
         let workload = test
             .get("workload")
@@ -217,6 +234,24 @@ impl CheckOptions {
         });
         let mut o = Self::for_settings(workload, isolation)?;
         o.configuration = Some(promises::Configuration::from_test_json(test));
+        o.linear_model = match test.get("linearizability").and_then(|l| l.as_str()) {
+            None | Some("log") => Some("log".to_string()),
+            Some("off") => None,
+            Some(other) => {
+                return Err(CheckError::Options(format!(
+                    "unknown linearizability {other:?} in test.json (log or off)"
+                )))
+            }
+        };
+        match test.get("linear_budget").and_then(|b| b.as_f64()) {
+            Some(s) if s.is_finite() && s > 0.0 => o.linear_time_limit = Duration::from_secs_f64(s),
+            Some(s) => {
+                return Err(CheckError::Options(format!(
+                    "linear_budget {s} in test.json: a positive number of seconds"
+                )))
+            }
+            None => o.linear_scaled_budget = true,
+        }
         Ok(o)
     }
 }
@@ -240,7 +275,11 @@ impl std::str::FromStr for Isolation {
 pub fn check_history_file(path: &Path, opts: &CheckOptions) -> Result<Results, CheckError> {
     let ing = ingest::ingest_file(path, opts, checker::REGISTRY)?;
     let linear = match &opts.linear_model {
-        Some(m) => Some(linear::check_history_log(path, m, opts.linear_time_limit)?),
+        Some(m) => Some(linear::check_history_log_budget(
+            path,
+            m,
+            opts.linear_budget(),
+        )?),
         None => None,
     };
     Ok(assemble(ing, linear, opts))
@@ -260,7 +299,7 @@ pub fn check_ops_with(
 ) -> Result<Results, CheckError> {
     let ing = ingest::ingest_ops(ops, opts, registry)?;
     let linear = match &opts.linear_model {
-        Some(m) => Some(linear::check_ops_log(ops, m, opts.linear_time_limit)?),
+        Some(m) => Some(linear::check_ops_log_budget(ops, m, opts.linear_budget())?),
         None => None,
     };
     Ok(assemble(ing, linear, opts))
@@ -268,6 +307,7 @@ pub fn check_ops_with(
 
 /// Wrap a linearizability result of an EDN history as `Results`.
 pub fn results_from_linear(l: LinearResult, ops: u64) -> Results {
+    let l = l.with_anomalies();
     let mut anomaly_counts = std::collections::BTreeMap::new();
     anomaly_counts.insert(
         results::class::NONLINEARIZABLE.to_string(),
@@ -306,6 +346,7 @@ pub fn results_from_linear(l: LinearResult, ops: u64) -> Results {
 }
 
 fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOptions) -> Results {
+    let linear = linear.map(LinearResult::with_anomalies);
     let mut queue: Option<QueueResults> = None;
     let mut stats = Stats::default();
     let mut other = std::collections::BTreeMap::new();
@@ -352,15 +393,24 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
     if valid == Validity::Valid && !unknown_reasons.is_empty() {
         valid = Validity::Unknown;
     }
+    // A violation joins the verdict (`nonlinearizable`); an undecided
+    // search is unknown for that checker only (its reason in
+    // `checkers.linearizable.unknown_reason`, and a warning): it neither
+    // hides nor stands in for what the queue checker found.
     if let Some(l) = &linear {
         anomaly_counts.insert(
             results::class::NONLINEARIZABLE.to_string(),
             u64::from(l.valid == Validity::Invalid),
         );
-        if let Some(r) = &l.unknown_reason {
-            unknown_reasons.push(format!("linearizability: {r}"));
+        match l.valid {
+            Validity::Invalid => valid = valid.and(Validity::Invalid),
+            Validity::Unknown => warnings.push(format!(
+                "linearizability ({}) undecided: {}",
+                l.model,
+                l.unknown_reason.as_deref().unwrap_or("no reason given")
+            )),
+            Validity::Valid => {}
         }
-        valid = valid.and(l.valid);
     }
     let found: Vec<String> = queue
         .iter()
@@ -447,4 +497,79 @@ fn judge_promises(r: &Results, opts: &CheckOptions) -> PromiseResults {
     let exposure = promises::Exposure::from_intervals(&r.checkers.stats.fault_intervals);
     let found = r.evidence();
     promises::judge_results(&cfg, known, &exposure, &found, r.valid == Validity::Unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{simulate, SimConfig};
+
+    fn linear(valid: Validity) -> LinearResult {
+        LinearResult {
+            valid,
+            model: "log".into(),
+            ops: 10,
+            partitions: 1,
+            explored: 10,
+            elapsed_ms: 1.0,
+            counterexample: None,
+            unknown_reason: (valid == Validity::Unknown).then(|| "time limit reached".into()),
+            searched_partitions: 1,
+            budget_ms: Some(1.0),
+            anomalies: Default::default(),
+        }
+    }
+
+    /// The verdict rule of linearizability in every trial: a violation
+    /// joins, an undecided search stays with its checker.
+    #[test]
+    fn an_undecided_search_does_not_hide_or_replace_the_queue_verdict() {
+        let ops = simulate(&SimConfig {
+            seed: 3,
+            partitions: 2,
+            workers: 4,
+            steps: 400,
+            ..SimConfig::default()
+        });
+        let opts = CheckOptions::default();
+        let ing = || ingest::ingest_ops(&ops, &opts, checker::REGISTRY).unwrap();
+        let base = assemble(ing(), None, &opts).valid;
+        assert_eq!(base, Validity::Valid);
+        let r = assemble(ing(), Some(linear(Validity::Unknown)), &opts);
+        assert_eq!(r.valid, Validity::Valid, "{}", r.summary);
+        assert!(r.unknown_reasons.is_empty());
+        assert!(r.warnings.iter().any(|w| w.contains("time limit reached")));
+        assert!(r.human_summary(1).contains("unknown for this checker only"));
+        let r = assemble(ing(), Some(linear(Validity::Invalid)), &opts);
+        assert_eq!(r.valid, Validity::Invalid);
+        assert_eq!(r.anomaly_counts["nonlinearizable"], 1);
+        // And with the real checker: a simulated run is a linearizable log.
+        let opts = CheckOptions::for_test_json(&serde_json::json!({"workload": "queue"})).unwrap();
+        assert_eq!(opts.linear_model.as_deref(), Some("log"));
+        let r = check_ops(&ops, &opts).unwrap();
+        let l = r.checkers.linearizable.as_ref().expect("checked");
+        assert_eq!(
+            (r.valid, l.valid, l.searched_partitions),
+            (Validity::Valid, Validity::Valid, 0)
+        );
+        assert!(r.human_summary(1).contains("linearizable (log): valid"));
+    }
+
+    #[test]
+    fn test_json_turns_linearizability_off_or_fixes_its_budget() {
+        let o =
+            CheckOptions::for_test_json(&serde_json::json!({"linearizability": "off"})).unwrap();
+        assert_eq!(o.linear_model, None);
+        let o = CheckOptions::for_test_json(&serde_json::json!({"linear_budget": 2.5})).unwrap();
+        assert_eq!(
+            (o.linear_scaled_budget, o.linear_time_limit),
+            (false, Duration::from_millis(2500))
+        );
+        let o = CheckOptions::for_test_json(&serde_json::json!({})).unwrap();
+        assert!(o.linear_scaled_budget);
+        assert!(
+            CheckOptions::for_test_json(&serde_json::json!({"linearizability": "kv"})).is_err()
+        );
+        assert!(CheckOptions::default().linear_model.is_none());
+    }
 }

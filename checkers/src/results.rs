@@ -227,10 +227,7 @@ impl Results {
             }
         }
         if let Some(l) = &self.checkers.linearizable {
-            let _ = writeln!(s, "  linearizable ({}): {}", l.model, l.valid);
-            if let Some(c) = &l.counterexample {
-                let _ = writeln!(s, "    {}", c.message);
-            }
+            let _ = writeln!(s, "  {}", l.summary_line());
         }
         for (name, body) in &self.checkers.other {
             if let Some(line) = &body.summary {

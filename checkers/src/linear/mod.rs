@@ -18,20 +18,24 @@
 //! invocation, or never.
 
 pub mod edn;
+pub mod log;
 pub mod models;
+mod scan;
 pub mod wgl;
+
+#[cfg(test)]
+mod log_tests;
 
 use crate::verdict::Validity;
 use crate::CheckError;
-use models::{CasRegister, Kv, Log, LogInput, LogOutput, RegInput, Register};
+use models::{CasRegister, Kv, LogInput, LogOutput, RegInput, Register};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use trial_histories::values::{FinalRead, Poll, Record, Send};
-use trial_histories::{HistoryReader, Op, OpType, F};
+use trial_histories::Op;
 
 /// A sequential specification.
 pub trait Model {
@@ -107,6 +111,79 @@ pub struct LinearResult {
     pub counterexample: Option<Counterexample>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown_reason: Option<String>,
+    /// Partitions the Wing–Gong/Lowe search decided (the `log` model's
+    /// greedy, [`log`], decides the others; every partition for the other
+    /// models).
+    #[serde(default)]
+    pub searched_partitions: u64,
+    /// The time budget the check had, in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_ms: Option<f64>,
+    /// `nonlinearizable` with the counterexample as its example (the op
+    /// that cannot be placed, then the prefix's tail): the shape every
+    /// checker's anomalies have, so that a report links and shows its ops
+    /// like any other anomaly's ([`LinearResult::with_anomalies`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub anomalies: BTreeMap<String, crate::verdict::AnomalyReport>,
+}
+
+impl LinearResult {
+    /// Fill [`LinearResult::anomalies`] from the counterexample.
+    pub fn with_anomalies(mut self) -> Self {
+        use crate::verdict::{class, definition, AnomalyReport, Example};
+        self.anomalies.clear();
+        if let (Validity::Invalid, Some(c)) = (self.valid, &self.counterexample) {
+            let mut ops = vec![c.op_index];
+            for (i, _) in c.prefix_tail.iter().rev() {
+                if !ops.contains(i) {
+                    ops.push(*i);
+                }
+            }
+            self.anomalies.insert(
+                class::NONLINEARIZABLE.to_string(),
+                AnomalyReport {
+                    count: 1,
+                    definition: definition(class::NONLINEARIZABLE).to_string(),
+                    examples: vec![Example {
+                        ops,
+                        partition: i32::try_from(c.partition).ok(),
+                        process: Some(c.op_process.clone()),
+                        message: c.message.clone(),
+                        ..Example::default()
+                    }],
+                    ..AnomalyReport::default()
+                },
+            );
+        }
+        self
+    }
+
+    /// One line for a person: the verdict, what was checked and how long
+    /// it took; the counterexample's message or the reason it is undecided
+    /// (for this checker only).
+    pub fn summary_line(&self) -> String {
+        let what = format!(
+            "{} ops, {} partitions, {:.2} s",
+            self.ops,
+            self.partitions,
+            self.elapsed_ms / 1e3
+        );
+        match self.valid {
+            Validity::Valid => format!("linearizable ({}): valid — {what}", self.model),
+            Validity::Invalid => format!(
+                "linearizable ({}): INVALID — {what}: {}",
+                self.model,
+                self.counterexample
+                    .as_ref()
+                    .map_or("no counterexample", |c| c.message.as_str())
+            ),
+            Validity::Unknown => format!(
+                "linearizable ({}): unknown for this checker only — {what}: {}",
+                self.model,
+                self.unknown_reason.as_deref().unwrap_or("no reason given")
+            ),
+        }
+    }
 }
 
 /// Cached configurations per partition before giving up (memory bound).
@@ -206,6 +283,9 @@ pub fn check<M: Model>(
         } else {
             unknown
         },
+        searched_partitions: parts.len() as u64,
+        budget_ms: Some(time_limit.as_secs_f64() * 1e3),
+        anomalies: BTreeMap::new(),
     }
 }
 
@@ -391,12 +471,35 @@ fn edn_calls<I: Clone + Debug, O: Clone + Debug>(
 /// and return their offset, polls and final reads return contiguous
 /// slices of a partition's log. Transactions are skipped. Offsets are
 /// taken relative to the lowest offset seen in each partition (the
-/// topic is assumed fresh and without transaction markers).
+/// topic is assumed fresh and without transaction markers). The file is
+/// streamed into compact calls ([`log::LogCalls`]) and decided by the
+/// greedy of [`log`], the search only where it cannot decide.
 pub fn check_history_log(
     path: &Path,
     model_name: &str,
     time_limit: Duration,
 ) -> Result<LinearResult, CheckError> {
+    check_history_log_budget(path, model_name, Some(time_limit))
+}
+
+/// [`check_history_log`] with the budget scaled to the history
+/// ([`log::scaled_budget`]) when `budget` is None.
+pub fn check_history_log_budget(
+    path: &Path,
+    model_name: &str,
+    budget: Option<Duration>,
+) -> Result<LinearResult, CheckError> {
+    log_model(model_name)?;
+    let t0 = Instant::now();
+    let calls = scan::log_calls_file(path)?;
+    let budget = budget.unwrap_or_else(|| log::scaled_budget(calls.len() as u64));
+    let mut r = log::check_log(&calls, budget);
+    // The time includes reading the file.
+    r.elapsed_ms = t0.elapsed().as_secs_f64() * 1e3;
+    Ok(r)
+}
+
+fn log_model(model_name: &str) -> Result<(), CheckError> {
     if model_name != "log" {
         return Err(CheckError::Options(format!(
             "model {model_name:?} does not apply to a kafka-trial history; use `log` (or give \
@@ -404,12 +507,7 @@ pub fn check_history_log(
             EDN_MODELS.join(", ")
         )));
     }
-    let mut r = HistoryReader::open(path)?;
-    let mut ops = Vec::new();
-    for op in &mut r {
-        ops.push(op?);
-    }
-    check_ops_log(&ops, model_name, time_limit)
+    Ok(())
 }
 
 /// [`check_history_log`] for ops in memory.
@@ -418,198 +516,23 @@ pub fn check_ops_log(
     model_name: &str,
     time_limit: Duration,
 ) -> Result<LinearResult, CheckError> {
-    if model_name != "log" {
-        return Err(CheckError::Options(format!(
-            "model {model_name:?} does not apply to a kafka-trial history; use `log`"
-        )));
-    }
-    Ok(check(&Log, log_calls(ops), time_limit))
+    check_ops_log_budget(ops, model_name, Some(time_limit))
 }
 
-/// Turn a kafka-trial history into calls of the log model.
-pub fn log_calls(ops: &[Op]) -> Vec<Call<LogInput, LogOutput>> {
-    // Pass 1: where each partition starts, and where keys and values live
-    // (an `info` send's partition is not in its op: the key's partition,
-    // learnt from acknowledged sends, or a read of its value, says it).
-    let mut base: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut key_part: BTreeMap<u64, i32> = BTreeMap::new();
-    let mut value_part: BTreeMap<u64, i32> = BTreeMap::new();
-    // Where each value was first read, and which partitions a final read
-    // returned completely.
-    let mut value_pos: BTreeMap<u64, (i32, i64)> = BTreeMap::new();
-    let mut complete_final: std::collections::BTreeSet<i32> = Default::default();
-    let note = |p: i32, o: i64, base: &mut BTreeMap<i32, i64>| {
-        let b = base.entry(p).or_insert(o);
-        *b = (*b).min(o);
-    };
-    for op in ops {
-        if op.kind != OpType::Ok {
-            continue;
-        }
-        match op.f {
-            F::Send => {
-                if let Ok(Send {
-                    key,
-                    partition: Some(p),
-                    offset: Some(o),
-                    ..
-                }) = op.value_as::<Send>()
-                {
-                    note(p, o, &mut base);
-                    key_part.insert(key, p);
-                }
-            }
-            F::Poll => {
-                if let Ok(poll) = op.value_as::<Poll>() {
-                    for r in poll.records {
-                        note(r.partition, r.offset, &mut base);
-                        value_part.insert(r.value, r.partition);
-                        value_pos.entry(r.value).or_insert((r.partition, r.offset));
-                    }
-                }
-            }
-            F::FinalRead => {
-                if let Ok(fr) = op.value_as::<FinalRead>() {
-                    note(fr.partition, fr.start_offset, &mut base);
-                    if fr.records.len() as i64 >= fr.high_watermark - fr.start_offset {
-                        complete_final.insert(fr.partition);
-                    }
-                    for r in fr.records {
-                        value_part.insert(r.value, r.partition);
-                        value_pos.entry(r.value).or_insert((r.partition, r.offset));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let rel = |p: i32, o: i64| (o - base.get(&p).copied().unwrap_or(0)).max(0) as u64;
+/// [`check_ops_log`] with the budget scaled to the history when None.
+pub fn check_ops_log_budget(
+    ops: &[Op],
+    model_name: &str,
+    budget: Option<Duration>,
+) -> Result<LinearResult, CheckError> {
+    log_model(model_name)?;
+    let calls = log::log_calls_compact(ops);
+    let budget = budget.unwrap_or_else(|| log::scaled_budget(calls.len() as u64));
+    Ok(log::check_log(&calls, budget))
+}
 
-    // Pass 2: calls.
-    struct Pend {
-        f: F,
-        index: u64,
-        pos: u64,
-        send: Option<usize>,
-    }
-    let mut pending: BTreeMap<String, Pend> = BTreeMap::new();
-    let mut out: Vec<Call<LogInput, LogOutput>> = Vec::new();
-    let mut dropped: Vec<bool> = Vec::new();
-    for (pos, op) in ops.iter().enumerate() {
-        let pos = pos as u64;
-        let process = op.process.to_string();
-        if op.kind == OpType::Invoke {
-            let mut send = None;
-            if op.f == F::Send {
-                if let Ok(s) = op.value_as::<Send>() {
-                    let part = value_part
-                        .get(&s.value)
-                        .or_else(|| key_part.get(&s.key))
-                        .copied();
-                    // An indefinite send whose value was read is placed
-                    // where it was read (a send appends once); one never
-                    // read, in a partition whose final read returned the
-                    // whole log, did not take effect (the log model never
-                    // removes anything). Both prune the search, which
-                    // otherwise tries every order of indefinite sends.
-                    let read_at = value_pos.get(&s.value).copied();
-                    let drop_it =
-                        read_at.is_none() && part.is_some_and(|p| complete_final.contains(&p));
-                    if let Some(p) = part.filter(|_| !drop_it) {
-                        out.push(Call {
-                            input: LogInput::Send {
-                                partition: p,
-                                value: s.value,
-                            },
-                            output: read_at.map(|(rp, ro)| LogOutput::Offset(rel(rp, ro))),
-                            invoke: pos,
-                            complete: None,
-                            index: op.index,
-                            process: process.clone(),
-                        });
-                        dropped.push(false);
-                        send = Some(out.len() - 1);
-                    }
-                }
-            }
-            pending.insert(
-                process,
-                Pend {
-                    f: op.f.clone(),
-                    index: op.index,
-                    pos,
-                    send,
-                },
-            );
-            continue;
-        }
-        let Some(pd) = pending.remove(&process) else {
-            continue; // a standalone event (crash, rebalance)
-        };
-        if pd.f != op.f {
-            pending.insert(process, pd);
-            continue;
-        }
-        match (&op.f, op.kind) {
-            (F::Send, OpType::Ok) => {
-                if let (Some(ci), Ok(s)) = (pd.send, op.value_as::<Send>()) {
-                    if let (Some(p), Some(o)) = (s.partition, s.offset) {
-                        out[ci].input = LogInput::Send {
-                            partition: p,
-                            value: s.value,
-                        };
-                        out[ci].output = Some(LogOutput::Offset(rel(p, o)));
-                        out[ci].complete = Some(pos);
-                    }
-                }
-            }
-            (F::Send, OpType::Fail) => {
-                if let Some(ci) = pd.send {
-                    dropped[ci] = true;
-                }
-            }
-            (F::Poll, OpType::Ok) | (F::FinalRead, OpType::Ok) => {
-                let recs: Vec<Record> = if op.f == F::Poll {
-                    op.value_as::<Poll>().map(|p| p.records).unwrap_or_default()
-                } else {
-                    op.value_as::<FinalRead>()
-                        .map(|p| p.records)
-                        .unwrap_or_default()
-                };
-                // One read per contiguous run of a partition's records.
-                let mut i = 0;
-                while i < recs.len() {
-                    let p = recs[i].partition;
-                    let mut j = i + 1;
-                    while j < recs.len()
-                        && recs[j].partition == p
-                        && recs[j].offset == recs[j - 1].offset + 1
-                    {
-                        j += 1;
-                    }
-                    out.push(Call {
-                        input: LogInput::Read {
-                            partition: p,
-                            from: rel(p, recs[i].offset),
-                        },
-                        output: Some(LogOutput::Values(
-                            recs[i..j].iter().map(|r| r.value).collect(),
-                        )),
-                        invoke: pd.pos,
-                        complete: Some(pos),
-                        index: pd.index,
-                        process: process.clone(),
-                    });
-                    dropped.push(false);
-                    i = j;
-                }
-            }
-            _ => {}
-        }
-    }
-    out.into_iter()
-        .zip(dropped)
-        .filter(|(_, d)| !d)
-        .map(|(c, _)| c)
-        .collect()
+/// Turn a kafka-trial history into calls of the log model (generic calls
+/// for [`check`]; [`log::log_calls_compact`] keeps them compact).
+pub fn log_calls(ops: &[Op]) -> Vec<Call<LogInput, LogOutput>> {
+    log::log_calls_compact(ops).to_calls()
 }

@@ -169,13 +169,20 @@ pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
         }
         // Judge with the run's own settings (isolation level, transactions)
         // when the history sits in its run folder.
+        // A run's test.json turns linearizability on (`log`, with its
+        // budget) unless the run had it off; `--model log` asks for it
+        // with `--time-limit`.
         let base = run_check_options(&path)?;
         let (progress, bar) = check_progress_bar();
-        let opts = CheckOptions {
-            linear_model: a.model.clone(),
-            linear_time_limit: time_limit,
-            progress,
-            ..base
+        let opts = match &a.model {
+            Some(m) => CheckOptions {
+                linear_model: Some(m.clone()),
+                linear_time_limit: time_limit,
+                linear_scaled_budget: false,
+                progress,
+                ..base
+            },
+            None => CheckOptions { progress, ..base },
         };
         let r = check_history_file(&path, &opts);
         bar.finish_and_clear();

@@ -4,7 +4,7 @@
 use super::cluster::{parse_pairs, ClusterArgs};
 use super::exit;
 use crate::clients::{Acks, Isolation};
-use crate::trial::{self, NemesisPlan, TestSpec, SCENARIOS};
+use crate::trial::{self, Linearizability, NemesisPlan, TestSpec, SCENARIOS};
 use crate::workloads::SubVia;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
@@ -213,6 +213,15 @@ pub struct TestArgs {
     /// reported but does not fail the run).
     #[arg(long, default_value = "anomalies", value_parser = parse_judge)]
     pub judge: trial_checkers::Judge,
+    /// Check the history's linearizability against the `log` model (per
+    /// partition; a violation is `nonlinearizable`, an undecided search is
+    /// unknown for that checker only), or `off`.
+    #[arg(long, value_enum, default_value_t = Linearizability::Log)]
+    pub linearizability: Linearizability,
+    /// Time budget of the linearizability search (e.g. 30s); default:
+    /// scaled to the history, 10 s + 10 µs per operation.
+    #[arg(long, value_parser = parse_duration)]
+    pub linear_budget: Option<Duration>,
     /// Print the nemesis schedule and exit, touching no cluster.
     #[arg(long)]
     pub dry_run: bool,
@@ -282,6 +291,8 @@ impl TestArgs {
         spec.progress = true;
         spec.command = Some(command_line());
         spec.judge = self.judge;
+        spec.linearizability = self.linearizability;
+        spec.linear_budget = self.linear_budget;
         spec.validate()?;
         Ok(spec)
     }
@@ -373,6 +384,13 @@ pub struct ScenarioRunArgs {
     /// `promises` (1 only for a broken promise of this configuration).
     #[arg(long, value_parser = parse_judge)]
     pub judge: Option<trial_checkers::Judge>,
+    /// Linearizability against the `log` model (default) or `off`.
+    #[arg(long, value_enum)]
+    pub linearizability: Option<Linearizability>,
+    /// Time budget of the linearizability search; default: scaled to the
+    /// history.
+    #[arg(long, value_parser = parse_duration)]
+    pub linear_budget: Option<Duration>,
     /// Print the nemesis schedule and exit.
     #[arg(long)]
     pub dry_run: bool,
@@ -396,6 +414,8 @@ impl ScenarioRunArgs {
             group_protocol: None,
             lazyfs: false,
             judge: None,
+            linearizability: None,
+            linear_budget: None,
             dry_run: false,
         }
     }
@@ -438,6 +458,13 @@ impl ScenarioRunArgs {
             "--group-protocol",
             self.group_protocol.map(|p| p.as_str().to_string()),
         );
+        opt(
+            "--linearizability",
+            self.linearizability
+                .filter(|l| *l != Linearizability::Log)
+                .map(|_| "off".to_string()),
+        );
+        opt("--linear-budget", self.linear_budget.map(secs));
         if self.lazyfs {
             w.push("--lazyfs".into());
         }
@@ -468,6 +495,12 @@ pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) ->
     let mut spec = sc.spec(base);
     if let Some(j) = a.judge {
         spec.judge = j;
+    }
+    if let Some(l) = a.linearizability {
+        spec.linearizability = l;
+    }
+    if let Some(b) = a.linear_budget {
+        spec.linear_budget = Some(b);
     }
     if let Some(s) = a.seed {
         spec.seed = s;
@@ -584,6 +617,49 @@ mod tests {
             Isolation::ReadCommitted
         );
         assert!(parse_isolation("serializable").is_err());
+    }
+
+    #[test]
+    fn linearizability_flags_reach_the_spec_its_check_and_the_command_line() {
+        let a = ScenarioRunArgs {
+            linearizability: Some(Linearizability::Off),
+            linear_budget: Some(Duration::from_secs(7)),
+            ..ScenarioRunArgs::named("safe")
+        };
+        let spec = scenario_spec(Path::new("store"), &a).unwrap();
+        assert_eq!(spec.linearizability, Linearizability::Off);
+        assert!(spec.linear_check(Default::default()).linear_model.is_none());
+        let line = a.command_line(Path::new("store"));
+        assert!(
+            line.contains("--linearizability off --linear-budget 7s"),
+            "{line}"
+        );
+        // The default: the log model within a budget scaled to the history,
+        // in test.json so that `check RUN` does the same.
+        let spec = scenario_spec(Path::new("store"), &ScenarioRunArgs::named("safe")).unwrap();
+        let o = spec.linear_check(Default::default());
+        assert_eq!(
+            (o.linear_model.as_deref(), o.linear_scaled_budget),
+            (Some("log"), true)
+        );
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["linearizability"], "log");
+        let o = trial_checkers::CheckOptions::for_test_json(&json).unwrap();
+        assert_eq!(
+            (o.linear_model.as_deref(), o.linear_scaled_budget),
+            (Some("log"), true)
+        );
+        let mut fixed = spec.clone();
+        fixed.linear_budget = Some(Duration::from_millis(1500));
+        let json = serde_json::to_value(&fixed).unwrap();
+        assert_eq!(json["linear_budget"], 1.5);
+        let back: TestSpec = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back.linear_budget, Some(Duration::from_millis(1500)));
+        let o = trial_checkers::CheckOptions::for_test_json(&json).unwrap();
+        assert_eq!(
+            (o.linear_scaled_budget, o.linear_time_limit),
+            (false, Duration::from_millis(1500))
+        );
     }
 
     #[test]

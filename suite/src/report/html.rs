@@ -149,6 +149,7 @@ pub fn render(run: &RunData, plots: &Plots, opts: &Options) -> String {
 
     warnings(&mut o, run, plots);
     anomalies(&mut o, run);
+    super::linear::section(&mut o, run);
     super::promises::section(&mut o, run);
     named_ops(&mut o, run);
     options(&mut o, run);

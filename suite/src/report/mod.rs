@@ -31,6 +31,7 @@ pub mod data;
 pub mod escape;
 pub mod group;
 pub mod html;
+pub mod linear;
 pub mod matrix;
 pub mod observed;
 pub mod plots;

@@ -34,4 +34,4 @@ pub mod targets;
 pub use run::{run, summary};
 pub use scenarios::{last_replica_script, unclean_script, Scenario, SCENARIOS};
 pub use script::{ScriptFault, ScriptStep, ScriptTarget};
-pub use spec::{NemesisPlan, Report, TestSpec};
+pub use spec::{Linearizability, NemesisPlan, Report, TestSpec};

@@ -103,7 +103,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     let history_path = run_dir.history();
     // Judged against the settings the run ran with (test.json, with the
     // release filled in): what Kafka promised for them.
-    let check_options = trial_checkers::CheckOptions {
+    let check_options = spec.linear_check(trial_checkers::CheckOptions {
         configuration: Some(trial_checkers::promises::Configuration::from_test_json(
             &serde_json::to_value(&spec)?,
         )),
@@ -121,7 +121,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
             })
         },
         ..workload.check_options()
-    };
+    });
     let results = tokio::task::spawn_blocking(move || {
         trial_checkers::check_history_file(&history_path, &check_options)
     })

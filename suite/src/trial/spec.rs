@@ -106,9 +106,56 @@ pub struct TestSpec {
     /// for this configuration and broke).
     #[serde(default)]
     pub judge: trial_checkers::Judge,
+    /// Linearizability checked on the history (`log`, the default: every
+    /// trial checks it; or `off`).
+    #[serde(default)]
+    pub linearizability: Linearizability,
+    /// The linearizability search's time budget; absent: scaled to the
+    /// history (`trial_checkers::linear::log::scaled_budget`).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_secs")]
+    pub linear_budget: Option<Duration>,
+}
+
+/// Linearizability checked on a trial's history (`--linearizability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Linearizability {
+    /// Against the `log` model, per partition.
+    #[default]
+    Log,
+    /// Not checked.
+    Off,
+}
+
+/// An optional `Duration` as (fractional) seconds.
+mod opt_secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_f64(d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|v| Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 impl TestSpec {
+    /// `o` with this spec's linearizability check: the `log` model unless
+    /// `off`, within `linear_budget` or a budget scaled to the history.
+    pub fn linear_check(&self, o: trial_checkers::CheckOptions) -> trial_checkers::CheckOptions {
+        trial_checkers::CheckOptions {
+            linear_model: (self.linearizability == Linearizability::Log).then(|| "log".into()),
+            linear_time_limit: self.linear_budget.unwrap_or(o.linear_time_limit),
+            linear_scaled_budget: self.linear_budget.is_none(),
+            ..o
+        }
+    }
+
     /// A 3-node, RF 3, acks=all test without faults, 60 s, seed 0.
     pub fn new(name: &str) -> TestSpec {
         let timing = Timing::default();
@@ -145,6 +192,8 @@ impl TestSpec {
             progress: false,
             judge: trial_checkers::Judge::default(),
             command: None,
+            linearizability: Linearizability::Log,
+            linear_budget: None,
         }
     }
     pub fn nodes(mut self, n: usize) -> Self {
