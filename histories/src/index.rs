@@ -216,7 +216,8 @@ impl Index {
         if u64::from(stride) != STRIDE {
             return Err(bad(format!("{}: stride {stride}", path.display())));
         }
-        let mut u = || -> io::Result<u64> { Ok(u64::from_le_bytes(take(8)?.try_into().expect("8"))) };
+        let mut u =
+            || -> io::Result<u64> { Ok(u64::from_le_bytes(take(8)?.try_into().expect("8"))) };
         let (history_len, history_mtime_ns, ops, end_ns, n) = (u()?, u()?, u()?, u()?, u()?);
         if n != ops.div_ceil(STRIDE) {
             return Err(bad(format!("{}: {n} blocks for {ops} ops", path.display())));

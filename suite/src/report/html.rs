@@ -35,7 +35,7 @@ const JS: &str = include_str!("report.js");
 /// The policy of every page kafka-trial renders: inline style and script
 /// only, no fetches, no forms, images only from `data:`.
 pub const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
-    style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+    style-src 'unsafe-inline'; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
 
 /// The test's name: test.json's `name`, else the run folder's parent.
 pub fn test_name(run: &RunData) -> String {
@@ -549,11 +549,20 @@ fn timeline(o: &mut String, h: &HistoryDigest) {
     let _ = write!(
         o,
         r#"<section id="timeline"><h2>Timeline</h2>
-<p class="help">One lane per process; each op is a bar from invocation to completion, coloured by outcome; shaded bands are the nemesis's faults. Scroll or use the buttons to zoom, drag to pan, click an op for details. Every op is drawn (no sampling).</p>
+<p class="help">One lane per process; each op is a bar from invocation to completion, coloured by outcome; shaded bands are the nemesis's faults. Scroll or use the buttons to zoom, drag to pan, click an op for details. {detail}</p>
 <div class="tl-controls"><button type="button" data-tl="prev">◀ prev</button><button type="button" data-tl="next">next ▶</button><button type="button" data-tl="in">zoom in</button><button type="button" data-tl="out">zoom out</button><button type="button" data-tl="all">whole run</button> <label>window <select id="tl-window"><option value="0">whole run</option><option value="1">1 s</option><option value="5">5 s</option><option value="10">10 s</option><option value="30">30 s</option><option value="60">60 s</option></select></label> <span id="tl-range" class="muted"></span></div>
 <div class="legend">{legend}</div>
 <div class="tl-wrap"><div class="tl-lanes" id="tl-lanes"><div class="tl-axis-pad"></div>"#,
-        legend = legend(h)
+        legend = legend(h),
+        detail = if h.aggregated {
+            format!(
+                r#"<strong class="agg-note">{} ops: too many to embed, so bars are runs of neighbouring ops of one process (same function and outcome, or ops shorter than a {:.1} ms column, which then take the worst outcome: a failure is never hidden); the ops that anomalies name are drawn exactly. Open this report with <code>kafka-trial serve</code> for every op: zoomed in, the timeline then fetches each op of the window, and the op table pages through the history.</strong> <span id="tl-detail-state" class="muted"></span>"#,
+                h.op_count,
+                h.agg.col_ns as f64 / 2e6
+            )
+        } else {
+            "Every op is drawn (no sampling).".to_string()
+        }
     );
     for (i, l) in h.lanes.iter().enumerate() {
         let _ = write!(
@@ -646,7 +655,7 @@ fn op_table(o: &mut String, h: &HistoryDigest) {
     let _ = write!(
         o,
         r#"<section id="ops"><h2>All ops</h2>
-<p class="help">{n} ops ({spans} invocation/completion pairs), 100 per page; rate plot buckets: {b} s. Type an op index to jump to it.</p>
+<p class="help">{n} ops ({spans}), 100 per page; rate plot buckets: {b} s. Type an op index to jump to it.</p>
 <div class="table-controls"><button type="button" data-page="first">« first</button><button type="button" data-page="prev">‹ prev</button><span id="page-info"></span><button type="button" data-page="next">next ›</button><button type="button" data-page="last">last »</button>
 <label>go to op <input id="goto-op" type="number" min="0" size="8"></label>
 <label>process <select id="flt-process"><option value="">any</option></select></label>
@@ -656,7 +665,11 @@ fn op_table(o: &mut String, h: &HistoryDigest) {
 </section>
 "#,
         n = h.op_count,
-        spans = h.spans.len(),
+        spans = if h.aggregated {
+            "one row per history line, fetched from <code>kafka-trial serve</code>; opened as a file, this table is empty: open the report with <code>kafka-trial serve</code> for every op".to_string()
+        } else {
+            format!("{} invocation/completion pairs", h.spans.len())
+        },
         b = rate_bucket_s(h),
     );
 }
@@ -717,7 +730,11 @@ pub fn embedded_data(h: &HistoryDigest) -> String {
             f.stopped
         );
     }
-    s.push_str("],\"ops\":[");
+    let _ = write!(
+        s,
+        "],\"agg\":{},\"total\":{},\"ops\":[",
+        h.aggregated, h.op_count
+    );
     // Very long histories keep less of each value, so that the page stays
     // around 20 MB: 120 characters up to ~130,000 ops, then fewer.
     let budget = (VALUE_BUDGET / h.spans.len().max(1)).clamp(16, super::data::SHORT_TEXT);
@@ -749,6 +766,29 @@ pub fn embedded_data(h: &HistoryDigest) -> String {
                 .unwrap_or_else(|_| "\"\"".into()),
         );
         s.push(']');
+    }
+    if h.aggregated {
+        // Runs of ops: [lane, f, outcome, start µs, end µs, first, last,
+        // "N ops", "", N]; the ops that anomalies name are above, whole.
+        for (lane, runs) in h.agg.runs.iter().enumerate() {
+            for r in runs {
+                if !s.ends_with('[') {
+                    s.push(',');
+                }
+                let _ = write!(
+                    s,
+                    "[{lane},{},{},{},{},{},{},\"{} ops\",\"\",{}]",
+                    r.f,
+                    r.outcome.code(),
+                    r.start_ns / 1000,
+                    r.end_ns / 1000,
+                    r.first,
+                    r.last,
+                    r.count,
+                    r.count
+                );
+            }
+        }
     }
     s.push_str("]}");
     s

@@ -14,6 +14,16 @@
 //! lanes ([`observed`]) and, for a run with a consumer group, who owned
 //! which partition when ([`group`]).
 //!
+//! ## Any size
+//!
+//! Up to [`data::FULL_DETAIL_OPS`] ops the page embeds every op (below).
+//! Past it the history is still read once, streaming, but only aggregates
+//! are kept ([`data::Aggregates`]: per-lane runs of ops, latency cells per
+//! column, completions per second) plus the ops that anomalies name, so the
+//! page stays a few MB at any size; `serve` gives the detail
+//! ([`detail`]: `_ops` queries through the history index, which
+//! [`write_run_report`] and the trial build).
+//!
 //! ## The timeline at 100,000 ops
 //!
 //! The timeline is a zoomable, pannable `<canvas>` drawn by a small inline
@@ -28,6 +38,7 @@
 
 pub mod claims;
 pub mod data;
+pub mod detail;
 pub mod escape;
 pub mod group;
 pub mod html;
@@ -95,6 +106,15 @@ fn svgs(run: &RunData) -> (Vec<(Plot, String)>, Option<String>) {
 /// found for the plots, the report is written without them and
 /// [`ReportFiles::plot_error`] says why.
 pub fn write_run_report(run_dir: &Path) -> Result<ReportFiles> {
+    // The index `serve` answers range queries through (the report of a
+    // long history sends its reader there for detail).
+    let history = run_dir.join(trial_histories::store::HISTORY_FILE);
+    let index_warning = match history.is_file() {
+        true => trial_histories::index::Index::load_or_build(&history)
+            .err()
+            .map(|e| format!("indexing {}: {e}", history.display())),
+        false => None,
+    };
     let run =
         load_run(run_dir).with_context(|| format!("reading the run {}", run_dir.display()))?;
     let (svgs, plot_error) = svgs(&run);
@@ -106,6 +126,7 @@ pub fn write_run_report(run_dir: &Path) -> Result<ReportFiles> {
             .iter()
             .chain(run.history.warnings.iter())
             .cloned()
+            .chain(index_warning)
             .collect(),
         ..Default::default()
     };
