@@ -70,7 +70,11 @@ pub fn answer(cache: &IndexCache, dir: &Path, query: &str) -> Result<Value> {
     if let Some(&first) = q.get("first") {
         let count = q.get("count").copied().unwrap_or(100).min(MAX_LINES);
         let lines = idx.read_lines(&mut f, first, count)?;
-        let rows: Vec<Value> = lines.iter().filter_map(|l| line_row(l)).collect();
+        let rows: Vec<Value> = lines
+            .iter()
+            .map(String::as_str)
+            .filter_map(line_row)
+            .collect();
         return Ok(json!({"total": idx.ops, "first": first, "lines": rows}));
     }
     let (Some(&t0), Some(&t1)) = (q.get("t0"), q.get("t1")) else {

@@ -21,6 +21,9 @@ pub struct Plots<'a> {
     pub files_present: &'a [Plot],
     /// Why there are no plots, if so.
     pub error: Option<&'a str>,
+    /// Plots embedded as PNG instead of inline SVG (a long history: its
+    /// dense SVG costs a browser seconds to lay out, the picture does not).
+    pub pngs: &'a [(Plot, Vec<u8>)],
 }
 
 #[derive(Debug, Clone, Default)]
@@ -523,8 +526,18 @@ fn plots_section(o: &mut String, plots: &Plots) {
     }
     for (p, svg) in plots.svgs {
         let _ = write!(o, r#"<figure class="plot" id="plot-{}">"#, p.stem());
-        // plotters escapes the text it draws; the SVG has no script.
-        o.push_str(strip_xml_decl(svg));
+        if let Some((_, png)) = plots.pngs.iter().find(|(q, _)| q == p) {
+            use base64::Engine;
+            let _ = write!(
+                o,
+                r#"<img class="plot-png" alt="{t}" src="data:image/png;base64,{b}">"#,
+                t = esc(p.title()),
+                b = base64::engine::general_purpose::STANDARD.encode(png)
+            );
+        } else {
+            // plotters escapes the text it draws; the SVG has no script.
+            o.push_str(strip_xml_decl(svg));
+        }
         let _ = write!(o, "<figcaption>{}", p.title());
         if plots.files_present.contains(p) {
             let _ = write!(

@@ -109,11 +109,12 @@ pub fn write_run_report(run_dir: &Path) -> Result<ReportFiles> {
     // The index `serve` answers range queries through (the report of a
     // long history sends its reader there for detail).
     let history = run_dir.join(trial_histories::store::HISTORY_FILE);
-    let index_warning = match history.is_file() {
-        true => trial_histories::index::Index::load_or_build(&history)
+    let index_warning = if history.is_file() {
+        trial_histories::index::Index::load_or_build(&history)
             .err()
-            .map(|e| format!("indexing {}: {e}", history.display())),
-        false => None,
+            .map(|e| format!("indexing {}: {e}", history.display()))
+    } else {
+        None
     };
     let run =
         load_run(run_dir).with_context(|| format!("reading the run {}", run_dir.display()))?;
@@ -142,12 +143,23 @@ pub fn write_run_report(run_dir: &Path) -> Result<ReportFiles> {
         files.pngs.push(png);
         pngs_ok.push(*p);
     }
+    let pngs: Vec<(Plot, Vec<u8>)> = if run.history.aggregated {
+        files
+            .pngs
+            .iter()
+            .zip(&pngs_ok)
+            .filter_map(|(f, p)| Some((*p, std::fs::read(f).ok()?)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = html::render(
         &run,
         &html::Plots {
             svgs: &svgs,
             files_present: &pngs_ok,
             error: plot_error.as_deref(),
+            pngs: &pngs,
         },
         &html::Options::default(),
     );
@@ -166,12 +178,31 @@ pub fn render_report_page(run_dir: &Path, note: Option<&str>) -> Result<String> 
         .into_iter()
         .filter(|p| run_dir.join(format!("{}.png", p.stem())).is_file())
         .collect();
+    // A long history's plots go in as PNG (see html::Plots::pngs), drawn
+    // into a temporary folder: serve writes nothing into the store.
+    let mut pngs = Vec::new();
+    if run.history.aggregated && plot_error.is_none() {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        for (p, _) in &svgs {
+            let f = std::env::temp_dir().join(format!(
+                "kafka-trial-plot-{}-{}.png",
+                std::process::id(),
+                N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            let drawn = plots::render_png(*p, &run.history, &f).and_then(|_| {
+                std::fs::read(&f).with_context(|| format!("reading {}", f.display()))
+            });
+            let _ = std::fs::remove_file(&f);
+            pngs.push((*p, drawn?));
+        }
+    }
     Ok(html::render(
         &run,
         &html::Plots {
             svgs: &svgs,
             files_present: &present,
             error: plot_error.as_deref(),
+            pngs: &pngs,
         },
         &html::Options {
             note: note.map(str::to_string),
