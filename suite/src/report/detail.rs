@@ -9,7 +9,11 @@
 //!
 //! `GET /runs/<run>/_ops?t0=A&t1=B` (µs) — the ops of the window, paired
 //! like the report's timeline rows: `{"ops": [[process, f, outcome code,
-//! start µs, end µs | -1, invoke, completion | -1, value, error], …]}`; a
+//! start µs, end µs | -1, invoke, completion | -1, value, error], …]}`:
+//! every op invoked or completed in the window; an op that spans the whole
+//! window (invoked before its first block, completed after the lines read)
+//! can be missing — a known limit, the lines read stop once every op invoked
+//! in the window has completed. A
 //! window of more than [`MAX_WINDOW_OPS`] lines is refused with an
 //! `error` (the page then keeps its aggregates).
 
@@ -106,7 +110,10 @@ fn line_row(line: &str) -> Option<Value> {
 }
 
 /// The ops of lines `first .. end` that overlap `a ..= b` (ns), paired per
-/// process (an invocation with the next completion of its process).
+/// process (an invocation with the next completion of its process). Reads
+/// on past `end` (at most [`MAX_WINDOW_OPS`] more lines) until every op
+/// invoked in the window has completed: an op slowed by a fault completes
+/// seconds after the window.
 fn window<R: Read + Seek>(
     idx: &Index,
     f: &mut R,
@@ -115,13 +122,16 @@ fn window<R: Read + Seek>(
     a: u64,
     b: u64,
 ) -> Result<Vec<Value>> {
-    let span = idx.ops_range(first, end - first);
+    let span = idx.ops_range(first, idx.ops - first);
     f.seek(SeekFrom::Start(span.bytes.start))?;
     let r = BufReader::new(f.take(span.bytes.end - span.bytes.start));
     let mut open: HashMap<Process, Op> = HashMap::new();
     let mut out = Vec::new();
-    let row = |inv: Option<&Op>, done: &Op| -> Value {
-        let start = inv.map_or(done.time, |i| i.time);
+    // Processes met since the first line read: a completion of a process
+    // not met yet was invoked before the lines read (drawn from the window's
+    // start); one of a process met is a lone event (a crash, a rebalance).
+    let mut met: std::collections::HashSet<Process> = Default::default();
+    let row = |inv: Option<&Op>, done: &Op, start: u64| -> Value {
         let outcome = match done.kind {
             OpType::Ok => 0,
             OpType::Fail => 1,
@@ -148,23 +158,34 @@ fn window<R: Read + Seek>(
         ])
     };
     let overlaps = |s: u64, e: u64| s <= b && e >= a;
-    for line in r.lines().skip(span.skip as usize) {
+    for (n, line) in (first..).zip(r.lines().skip(span.skip as usize)) {
+        if n >= end && (n >= end + MAX_WINDOW_OPS || open.values().all(|i| i.time > b)) {
+            break;
+        }
         let line = line?;
         let Ok(op) = serde_json::from_str::<Op>(&line) else {
             continue;
         };
         if op.kind == OpType::Invoke {
+            met.insert(op.process.clone());
             open.insert(op.process.clone(), op);
             continue;
         }
         let inv = open.remove(&op.process).filter(|i| i.f == op.f);
-        if overlaps(inv.as_ref().map_or(op.time, |i| i.time), op.time) {
-            out.push(row(inv.as_ref(), &op));
+        let start = match &inv {
+            Some(i) => i.time,
+            None if n >= end => continue,
+            None if !met.contains(&op.process) => op.time.min(a),
+            None => op.time,
+        };
+        met.insert(op.process.clone());
+        if overlaps(start, op.time) {
+            out.push(row(inv.as_ref(), &op, start));
         }
     }
     for (_, inv) in open {
         if inv.time <= b {
-            let mut v = row(Some(&inv), &inv);
+            let mut v = row(Some(&inv), &inv, inv.time);
             v[2] = json!(3);
             v[4] = json!(-1);
             v[6] = json!(-1);
