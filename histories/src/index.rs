@@ -145,7 +145,7 @@ pub fn scan(history: &Path) -> io::Result<Index> {
             continue;
         }
         let t = line_time(&line).unwrap_or(0);
-        if idx.ops % STRIDE == 0 {
+        if idx.ops.is_multiple_of(STRIDE) {
             idx.blocks.push(Block {
                 offset,
                 min_time: t,

@@ -829,6 +829,7 @@ mod tests {
         let st = Arc::new(St {
             root: root.clone(),
             renders: tokio::sync::Semaphore::new(2),
+            indexes: Default::default(),
         });
         let get = |path: String| {
             let st = st.clone();
