@@ -11,6 +11,7 @@
 //! It never touches the network, Docker or Kafka.
 
 pub mod faults;
+pub mod index;
 pub mod op;
 pub mod pair;
 pub mod pretty;

@@ -20,6 +20,196 @@ pub const SHORT_TEXT: usize = 120;
 /// Longest value or error text kept for an op that an anomaly names.
 pub const LONG_TEXT: usize = 4000;
 
+/// Histories up to this many ops keep every op in the report (the
+/// timeline and op table draw each one); longer ones are drawn from
+/// [`Aggregates`] and reach their detail through `kafka-trial serve`.
+pub const FULL_DETAIL_OPS: u64 = 100_000;
+/// Columns the run is divided into for the aggregates (about the pixels
+/// of a wide screen at the timeline's full zoom, twice over).
+pub const COLUMNS: u64 = 4096;
+/// Latency rows per doubling (log scale: row = ⌊8·log2(latency ns)⌋).
+pub const ROWS_PER_OCTAVE: f64 = 8.0;
+
+/// One run of consecutive ops of a lane drawn as one bar: ops of the same
+/// function and outcome closer than a column, or ops shorter than a column
+/// that fall inside the bar's last column (then the bar takes the worse
+/// outcome, so that a failure is never hidden by its neighbours).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneRun {
+    pub f: u16,
+    pub outcome: Outcome,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// First and last op (invocation index) of the run.
+    pub first: u64,
+    pub last: u64,
+    pub count: u64,
+}
+
+/// What the timeline and plots of a long history are drawn from, built
+/// while the history streams by: memory bounded by lanes × columns, not by
+/// the ops.
+#[derive(Debug, Clone, Default)]
+pub struct Aggregates {
+    /// Width of one column (ns); doubles as the run grows so that the run
+    /// always fits in [`COLUMNS`] columns.
+    pub col_ns: u64,
+    /// Latency cells of completed client ops: (column, log row, outcome,
+    /// f) → ops.
+    pub latency: HashMap<(u32, u16, Outcome, u16), u32>,
+    /// Completions of client ops per second, per (f, outcome).
+    pub rate: BTreeMap<(u16, Outcome), Vec<u64>>,
+    /// Client ops per function (marker shapes go to the common ones).
+    pub f_count: Vec<u64>,
+    /// Per lane (in [`HistoryDigest::lanes`] order), the runs of ops.
+    pub runs: Vec<Vec<LaneRun>>,
+}
+
+fn severity(o: Outcome) -> u8 {
+    match o {
+        Outcome::Ok => 0,
+        Outcome::Open => 1,
+        Outcome::Info => 2,
+        Outcome::Fail => 3,
+    }
+}
+
+/// The latency row of a latency (ns) and the row's middle (ns).
+pub fn latency_row(ns: u64) -> u16 {
+    ((ns.max(1) as f64).log2() * ROWS_PER_OCTAVE)
+        .floor()
+        .clamp(0.0, 600.0) as u16
+}
+pub fn row_latency_ns(row: u16) -> f64 {
+    2f64.powf((row as f64 + 0.5) / ROWS_PER_OCTAVE)
+}
+
+impl Aggregates {
+    fn new() -> Aggregates {
+        Aggregates {
+            col_ns: 1_000_000,
+            ..Default::default()
+        }
+    }
+
+    /// Make sure time `t` falls in a column, doubling the column width
+    /// (and merging what was recorded) as needed.
+    fn reach(&mut self, t: u64) {
+        let mut shift = 0;
+        while t / self.col_ns >= COLUMNS {
+            self.col_ns *= 2;
+            shift += 1;
+        }
+        if shift > 0 {
+            let old = std::mem::take(&mut self.latency);
+            for ((c, r, o, f), n) in old {
+                *self.latency.entry((c >> shift, r, o, f)).or_default() += n;
+            }
+            self.compact();
+        }
+    }
+
+    fn col(&self, t: u64) -> u32 {
+        (t / self.col_ns) as u32
+    }
+
+    /// One client op's latency and rate.
+    fn client(&mut self, s: &OpSpan, lone: bool) {
+        if self.f_count.len() <= s.f as usize {
+            self.f_count.resize(s.f as usize + 1, 0);
+        }
+        self.f_count[s.f as usize] += 1;
+        let Some(end) = s.end_ns else { return };
+        let sec = (end / 1_000_000_000) as usize;
+        let v = self.rate.entry((s.f, s.outcome)).or_default();
+        if v.len() <= sec {
+            v.resize(sec + 1, 0);
+        }
+        v[sec] += 1;
+        if lone || s.outcome == Outcome::Open {
+            return;
+        }
+        let key = (
+            self.col(s.start_ns),
+            latency_row(end.saturating_sub(s.start_ns)),
+            s.outcome,
+            s.f,
+        );
+        *self.latency.entry(key).or_default() += 1;
+    }
+
+    /// One op of a lane (lane numbers as first seen; renumbered at the end).
+    fn lane_op(&mut self, s: &OpSpan) {
+        let lane = s.lane as usize;
+        if self.runs.len() <= lane {
+            self.runs.resize(lane + 1, Vec::new());
+        }
+        let px = self.col_ns / 2;
+        let end = s.end_ns.unwrap_or(s.start_ns);
+        let runs = &mut self.runs[lane];
+        if let Some(r) = runs.last_mut() {
+            let near = s.start_ns <= r.end_ns.saturating_add(px);
+            let same = r.f == s.f && r.outcome == s.outcome;
+            let tiny = end.saturating_sub(s.start_ns) < px && end <= r.end_ns.saturating_add(px);
+            if near && (same || tiny) {
+                if severity(s.outcome) > severity(r.outcome) {
+                    r.outcome = s.outcome;
+                    r.f = s.f;
+                }
+                r.end_ns = r.end_ns.max(end);
+                r.start_ns = r.start_ns.min(s.start_ns);
+                r.first = r.first.min(s.invoke);
+                r.last = r.last.max(s.invoke);
+                r.count += 1;
+                return;
+            }
+        }
+        runs.push(LaneRun {
+            f: s.f,
+            outcome: s.outcome,
+            start_ns: s.start_ns,
+            end_ns: end,
+            first: s.invoke,
+            last: s.invoke,
+            count: 1,
+        });
+    }
+
+    /// Merge runs again at the current column width.
+    fn compact(&mut self) {
+        let px = self.col_ns / 2;
+        for runs in &mut self.runs {
+            let mut out: Vec<LaneRun> = Vec::with_capacity(runs.len() / 2 + 1);
+            for r in runs.drain(..) {
+                if let Some(p) = out.last_mut() {
+                    let near = r.start_ns <= p.end_ns.saturating_add(px);
+                    let same = p.f == r.f && p.outcome == r.outcome;
+                    let tiny = r.end_ns.saturating_sub(r.start_ns) < px
+                        && r.end_ns <= p.end_ns.saturating_add(px);
+                    if near && (same || tiny) {
+                        if severity(r.outcome) > severity(p.outcome) {
+                            p.outcome = r.outcome;
+                            p.f = r.f;
+                        }
+                        p.end_ns = p.end_ns.max(r.end_ns);
+                        p.first = p.first.min(r.first);
+                        p.last = p.last.max(r.last);
+                        p.count += r.count;
+                        continue;
+                    }
+                }
+                out.push(r);
+            }
+            *runs = out;
+        }
+    }
+
+    /// Runs in all lanes.
+    pub fn run_count(&self) -> usize {
+        self.runs.iter().map(Vec::len).sum()
+    }
+}
+
 /// How an operation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
@@ -119,8 +309,14 @@ pub struct HistoryDigest {
     pub lane_is_nemesis: Vec<bool>,
     /// Function names, indexed by [`OpSpan::f`].
     pub fs: Vec<String>,
-    /// Ops in invocation order.
+    /// Ops in invocation order: every op up to [`FULL_DETAIL_OPS`]; past
+    /// it (`aggregated`), only the ops that anomalies name.
     pub spans: Vec<OpSpan>,
+    /// More ops than [`FULL_DETAIL_OPS`]: the timeline is drawn from
+    /// [`Aggregates::runs`], the detail comes from `serve`.
+    pub aggregated: bool,
+    /// Plots and the aggregated timeline, for every history.
+    pub agg: Aggregates,
     pub faults: Vec<FaultInterval>,
     /// The last time in the history (ns).
     pub end_ns: u64,
@@ -469,12 +665,30 @@ struct Open {
     value: String,
 }
 
+/// One op of the digest: into the aggregates, and kept whole while the
+/// history is short or when an anomaly names it.
+fn emit(d: &mut HistoryDigest, procs: &[Process], named: &BTreeSet<u64>, s: OpSpan) {
+    d.agg.lane_op(&s);
+    if procs.get(s.lane as usize) != Some(&Process::Nemesis) {
+        d.agg.client(&s, s.completion == Some(s.invoke));
+    }
+    if !d.aggregated
+        || named.contains(&s.invoke)
+        || s.completion.is_some_and(|c| named.contains(&c))
+    {
+        d.spans.push(s);
+    }
+}
+
 /// Read a history into a [`HistoryDigest`], streaming, leniently: malformed
 /// lines are skipped with a warning; an invocation followed by another one
 /// of the same process is closed as never completed; a lone completion
 /// (`rebalance`, `crash`) is an instant op.
 pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryDigest> {
-    let mut d = HistoryDigest::default();
+    let mut d = HistoryDigest {
+        agg: Aggregates::new(),
+        ..Default::default()
+    };
     let mut reader = match HistoryReader::open(path) {
         Ok(r) => r,
         Err(trial_histories::ReadError::Io { source, .. })
@@ -508,6 +722,14 @@ pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryD
         };
         d.op_count += 1;
         d.end_ns = d.end_ns.max(op.time);
+        d.agg.reach(op.time);
+        if d.op_count > FULL_DETAIL_OPS && !d.aggregated {
+            d.aggregated = true;
+            d.spans.retain(|s| {
+                named.contains(&s.invoke) || s.completion.is_some_and(|c| named.contains(&c))
+            });
+            d.spans.shrink_to_fit();
+        }
         if named.contains(&op.index) {
             d.named_ops.insert(
                 op.index,
@@ -547,17 +769,22 @@ pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryD
         let inv = match step {
             Step::Invoked(prev) => {
                 if let Some(prev) = prev.map(|e| e.data) {
-                    d.spans.push(OpSpan {
-                        lane: prev.lane,
-                        f: prev.f,
-                        outcome: Outcome::Open,
-                        start_ns: prev.start_ns,
-                        end_ns: None,
-                        invoke: prev.index,
-                        completion: None,
-                        value: prev.value,
-                        error: None,
-                    });
+                    emit(
+                        &mut d,
+                        &procs,
+                        named,
+                        OpSpan {
+                            lane: prev.lane,
+                            f: prev.f,
+                            outcome: Outcome::Open,
+                            start_ns: prev.start_ns,
+                            end_ns: None,
+                            invoke: prev.index,
+                            completion: None,
+                            value: prev.value,
+                            error: None,
+                        },
+                    );
                 }
                 continue;
             }
@@ -568,47 +795,62 @@ pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryD
         let value = op.value.get();
         let error = op.error.as_deref().map(|e| shorten(e, SHORT_TEXT));
         match inv {
-            Some(inv) => d.spans.push(OpSpan {
-                lane,
-                f: inv.f,
-                outcome,
-                start_ns: inv.start_ns,
-                end_ns: Some(op.time.max(inv.start_ns)),
-                invoke: inv.index,
-                completion: Some(op.index),
-                value: if value == "null" || value == "{}" {
-                    inv.value
-                } else {
-                    shorten(value, SHORT_TEXT)
+            Some(inv) => emit(
+                &mut d,
+                &procs,
+                named,
+                OpSpan {
+                    lane,
+                    f: inv.f,
+                    outcome,
+                    start_ns: inv.start_ns,
+                    end_ns: Some(op.time.max(inv.start_ns)),
+                    invoke: inv.index,
+                    completion: Some(op.index),
+                    value: if value == "null" || value == "{}" {
+                        inv.value
+                    } else {
+                        shorten(value, SHORT_TEXT)
+                    },
+                    error,
                 },
-                error,
-            }),
-            None => d.spans.push(OpSpan {
-                lane,
-                f,
-                outcome,
-                start_ns: op.time,
-                end_ns: Some(op.time),
-                invoke: op.index,
-                completion: Some(op.index),
-                value: shorten(value, SHORT_TEXT),
-                error,
-            }),
+            ),
+            None => emit(
+                &mut d,
+                &procs,
+                named,
+                OpSpan {
+                    lane,
+                    f,
+                    outcome,
+                    start_ns: op.time,
+                    end_ns: Some(op.time),
+                    invoke: op.index,
+                    completion: Some(op.index),
+                    value: shorten(value, SHORT_TEXT),
+                    error,
+                },
+            ),
         }
     }
     for (_, o) in open.drain() {
         let o = o.data;
-        d.spans.push(OpSpan {
-            lane: o.lane,
-            f: o.f,
-            outcome: Outcome::Open,
-            start_ns: o.start_ns,
-            end_ns: None,
-            invoke: o.index,
-            completion: None,
-            value: o.value,
-            error: None,
-        });
+        emit(
+            &mut d,
+            &procs,
+            named,
+            OpSpan {
+                lane: o.lane,
+                f: o.f,
+                outcome: Outcome::Open,
+                start_ns: o.start_ns,
+                end_ns: None,
+                invoke: o.index,
+                completion: None,
+                value: o.value,
+                error: None,
+            },
+        );
     }
     d.faults = faults
         .finish(d.end_ns)
@@ -645,6 +887,13 @@ pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryD
     for s in &mut d.spans {
         s.lane = new_of_old[s.lane as usize];
     }
+    d.agg.compact();
+    d.agg.runs.resize(procs.len(), Vec::new());
+    let mut runs = std::mem::take(&mut d.agg.runs);
+    d.agg.runs = order
+        .iter()
+        .map(|&old| std::mem::take(&mut runs[old as usize]))
+        .collect();
     d.lanes = order
         .iter()
         .map(|&i| procs[i as usize].to_string())

@@ -21,6 +21,9 @@ pub struct Plots<'a> {
     pub files_present: &'a [Plot],
     /// Why there are no plots, if so.
     pub error: Option<&'a str>,
+    /// Plots embedded as PNG instead of inline SVG (a long history: its
+    /// dense SVG costs a browser seconds to lay out, the picture does not).
+    pub pngs: &'a [(Plot, Vec<u8>)],
 }
 
 #[derive(Debug, Clone, Default)]
@@ -35,7 +38,7 @@ const JS: &str = include_str!("report.js");
 /// The policy of every page kafka-trial renders: inline style and script
 /// only, no fetches, no forms, images only from `data:`.
 pub const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
-    style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+    style-src 'unsafe-inline'; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
 
 /// The test's name: test.json's `name`, else the run folder's parent.
 pub fn test_name(run: &RunData) -> String {
@@ -524,8 +527,18 @@ fn plots_section(o: &mut String, plots: &Plots) {
     }
     for (p, svg) in plots.svgs {
         let _ = write!(o, r#"<figure class="plot" id="plot-{}">"#, p.stem());
-        // plotters escapes the text it draws; the SVG has no script.
-        o.push_str(strip_xml_decl(svg));
+        if let Some((_, png)) = plots.pngs.iter().find(|(q, _)| q == p) {
+            use base64::Engine;
+            let _ = write!(
+                o,
+                r#"<img class="plot-png" alt="{t}" src="data:image/png;base64,{b}">"#,
+                t = esc(p.title()),
+                b = base64::engine::general_purpose::STANDARD.encode(png)
+            );
+        } else {
+            // plotters escapes the text it draws; the SVG has no script.
+            o.push_str(strip_xml_decl(svg));
+        }
         let _ = write!(o, "<figcaption>{}", p.title());
         if plots.files_present.contains(p) {
             let _ = write!(
@@ -550,11 +563,20 @@ fn timeline(o: &mut String, h: &HistoryDigest) {
     let _ = write!(
         o,
         r#"<section id="timeline"><h2>Timeline</h2>
-<p class="help">One lane per process; each op is a bar from invocation to completion, coloured by outcome; shaded bands are the nemesis's faults. Scroll or use the buttons to zoom, drag to pan, click an op for details. Every op is drawn (no sampling).</p>
+<p class="help">One lane per process; each op is a bar from invocation to completion, coloured by outcome; shaded bands are the nemesis's faults. Scroll or use the buttons to zoom, drag to pan, click an op for details. {detail}</p>
 <div class="tl-controls"><button type="button" data-tl="prev">◀ prev</button><button type="button" data-tl="next">next ▶</button><button type="button" data-tl="in">zoom in</button><button type="button" data-tl="out">zoom out</button><button type="button" data-tl="all">whole run</button> <label>window <select id="tl-window"><option value="0">whole run</option><option value="1">1 s</option><option value="5">5 s</option><option value="10">10 s</option><option value="30">30 s</option><option value="60">60 s</option></select></label> <span id="tl-range" class="muted"></span></div>
 <div class="legend">{legend}</div>
 <div class="tl-wrap"><div class="tl-lanes" id="tl-lanes"><div class="tl-axis-pad"></div>"#,
-        legend = legend(h)
+        legend = legend(h),
+        detail = if h.aggregated {
+            format!(
+                r#"<strong class="agg-note">{} ops: too many to embed, so bars are runs of neighbouring ops of one process (same function and outcome, or ops shorter than a {:.1} ms column, which then take the worst outcome: a failure is never hidden); the ops that anomalies name are drawn exactly. Open this report with <code>kafka-trial serve</code> for every op: zoomed in, the timeline then fetches each op of the window, and the op table pages through the history.</strong> <span id="tl-detail-state" class="muted"></span>"#,
+                h.op_count,
+                h.agg.col_ns as f64 / 2e6
+            )
+        } else {
+            "Every op is drawn (no sampling).".to_string()
+        }
     );
     for (i, l) in h.lanes.iter().enumerate() {
         let _ = write!(
@@ -647,7 +669,7 @@ fn op_table(o: &mut String, h: &HistoryDigest) {
     let _ = write!(
         o,
         r#"<section id="ops"><h2>All ops</h2>
-<p class="help">{n} ops ({spans} invocation/completion pairs), 100 per page; rate plot buckets: {b} s. Type an op index to jump to it.</p>
+<p class="help">{n} ops ({spans}), 100 per page; rate plot buckets: {b} s. Type an op index to jump to it.</p>
 <div class="table-controls"><button type="button" data-page="first">« first</button><button type="button" data-page="prev">‹ prev</button><span id="page-info"></span><button type="button" data-page="next">next ›</button><button type="button" data-page="last">last »</button>
 <label>go to op <input id="goto-op" type="number" min="0" size="8"></label>
 <label>process <select id="flt-process"><option value="">any</option></select></label>
@@ -657,7 +679,11 @@ fn op_table(o: &mut String, h: &HistoryDigest) {
 </section>
 "#,
         n = h.op_count,
-        spans = h.spans.len(),
+        spans = if h.aggregated {
+            "one row per history line, fetched from <code>kafka-trial serve</code>; opened as a file, this table is empty: open the report with <code>kafka-trial serve</code> for every op".to_string()
+        } else {
+            format!("{} invocation/completion pairs", h.spans.len())
+        },
         b = rate_bucket_s(h),
     );
 }
@@ -718,7 +744,11 @@ pub fn embedded_data(h: &HistoryDigest) -> String {
             f.stopped
         );
     }
-    s.push_str("],\"ops\":[");
+    let _ = write!(
+        s,
+        "],\"agg\":{},\"total\":{},\"ops\":[",
+        h.aggregated, h.op_count
+    );
     // Very long histories keep less of each value, so that the page stays
     // around 20 MB: 120 characters up to ~130,000 ops, then fewer.
     let budget = (VALUE_BUDGET / h.spans.len().max(1)).clamp(16, super::data::SHORT_TEXT);
@@ -750,6 +780,29 @@ pub fn embedded_data(h: &HistoryDigest) -> String {
                 .unwrap_or_else(|_| "\"\"".into()),
         );
         s.push(']');
+    }
+    if h.aggregated {
+        // Runs of ops: [lane, f, outcome, start µs, end µs, first, last,
+        // "N ops", "", N]; the ops that anomalies name are above, whole.
+        for (lane, runs) in h.agg.runs.iter().enumerate() {
+            for r in runs {
+                if !s.ends_with('[') {
+                    s.push(',');
+                }
+                let _ = write!(
+                    s,
+                    "[{lane},{},{},{},{},{},{},\"{} ops\",\"\",{}]",
+                    r.f,
+                    r.outcome.code(),
+                    r.start_ns / 1000,
+                    r.end_ns / 1000,
+                    r.first,
+                    r.last,
+                    r.count,
+                    r.count
+                );
+            }
+        }
     }
     s.push_str("]}");
     s

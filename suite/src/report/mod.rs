@@ -14,6 +14,16 @@
 //! lanes ([`observed`]) and, for a run with a consumer group, who owned
 //! which partition when ([`group`]).
 //!
+//! ## Any size
+//!
+//! Up to [`data::FULL_DETAIL_OPS`] ops the page embeds every op (below).
+//! Past it the history is still read once, streaming, but only aggregates
+//! are kept ([`data::Aggregates`]: per-lane runs of ops, latency cells per
+//! column, completions per second) plus the ops that anomalies name, so the
+//! page stays a few MB at any size; `serve` gives the detail
+//! ([`detail`]: `_ops` queries through the history index, which
+//! [`write_run_report`] and the trial build).
+//!
 //! ## The timeline at 100,000 ops
 //!
 //! The timeline is a zoomable, pannable `<canvas>` drawn by a small inline
@@ -28,6 +38,7 @@
 
 pub mod claims;
 pub mod data;
+pub mod detail;
 pub mod escape;
 pub mod group;
 pub mod html;
@@ -96,6 +107,16 @@ fn svgs(run: &RunData) -> (Vec<(Plot, String)>, Option<String>) {
 /// found for the plots, the report is written without them and
 /// [`ReportFiles::plot_error`] says why.
 pub fn write_run_report(run_dir: &Path) -> Result<ReportFiles> {
+    // The index `serve` answers range queries through (the report of a
+    // long history sends its reader there for detail).
+    let history = run_dir.join(trial_histories::store::HISTORY_FILE);
+    let index_warning = if history.is_file() {
+        trial_histories::index::Index::load_or_build(&history)
+            .err()
+            .map(|e| format!("indexing {}: {e}", history.display()))
+    } else {
+        None
+    };
     let run =
         load_run(run_dir).with_context(|| format!("reading the run {}", run_dir.display()))?;
     let (svgs, plot_error) = svgs(&run);
@@ -107,6 +128,7 @@ pub fn write_run_report(run_dir: &Path) -> Result<ReportFiles> {
             .iter()
             .chain(run.history.warnings.iter())
             .cloned()
+            .chain(index_warning)
             .collect(),
         ..Default::default()
     };
@@ -122,12 +144,23 @@ pub fn write_run_report(run_dir: &Path) -> Result<ReportFiles> {
         files.pngs.push(png);
         pngs_ok.push(*p);
     }
+    let pngs: Vec<(Plot, Vec<u8>)> = if run.history.aggregated {
+        files
+            .pngs
+            .iter()
+            .zip(&pngs_ok)
+            .filter_map(|(f, p)| Some((*p, std::fs::read(f).ok()?)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = html::render(
         &run,
         &html::Plots {
             svgs: &svgs,
             files_present: &pngs_ok,
             error: plot_error.as_deref(),
+            pngs: &pngs,
         },
         &html::Options::default(),
     );
@@ -146,12 +179,31 @@ pub fn render_report_page(run_dir: &Path, note: Option<&str>) -> Result<String> 
         .into_iter()
         .filter(|p| run_dir.join(format!("{}.png", p.stem())).is_file())
         .collect();
+    // A long history's plots go in as PNG (see html::Plots::pngs), drawn
+    // into a temporary folder: serve writes nothing into the store.
+    let mut pngs = Vec::new();
+    if run.history.aggregated && plot_error.is_none() {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        for (p, _) in &svgs {
+            let f = std::env::temp_dir().join(format!(
+                "kafka-trial-plot-{}-{}.png",
+                std::process::id(),
+                N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            let drawn = plots::render_png(*p, &run.history, &f).and_then(|_| {
+                std::fs::read(&f).with_context(|| format!("reading {}", f.display()))
+            });
+            let _ = std::fs::remove_file(&f);
+            pngs.push((*p, drawn?));
+        }
+    }
     Ok(html::render(
         &run,
         &html::Plots {
             svgs: &svgs,
             files_present: &present,
             error: plot_error.as_deref(),
+            pngs: &pngs,
         },
         &html::Options {
             note: note.map(str::to_string),

@@ -19,7 +19,7 @@
 //! marker are drawn once: a 100,000-op history gives an SVG of a few
 //! hundred kB that looks exactly like the full one.
 
-use super::data::{FaultInterval, HistoryDigest, OpSpan, Outcome};
+use super::data::{row_latency_ns, FaultInterval, HistoryDigest, Outcome};
 use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -134,11 +134,9 @@ enum Marker {
 
 /// Marker shapes are given to functions by how common they are, except
 /// that the usual queue functions keep a fixed shape.
-fn markers(h: &HistoryDigest, spans: &[&OpSpan]) -> Vec<Marker> {
-    let mut count = vec![0u64; h.fs.len()];
-    for s in spans {
-        count[s.f as usize] += 1;
-    }
+fn markers(h: &HistoryDigest) -> Vec<Marker> {
+    let mut count = h.agg.f_count.clone();
+    count.resize(h.fs.len(), 0);
     let mut order: Vec<usize> = (0..h.fs.len()).collect();
     order.sort_by_key(|&f| std::cmp::Reverse(count[f]));
     let all = [
@@ -172,19 +170,6 @@ fn markers(h: &HistoryDigest, spans: &[&OpSpan]) -> Vec<Marker> {
         }
     }
     out
-}
-
-/// The client ops (not the nemesis) of a history.
-fn client_spans(h: &HistoryDigest) -> Vec<&OpSpan> {
-    h.spans
-        .iter()
-        .filter(|s| {
-            !h.lane_is_nemesis
-                .get(s.lane as usize)
-                .copied()
-                .unwrap_or(false)
-        })
-        .collect()
 }
 
 fn secs(ns: u64) -> f64 {
@@ -295,17 +280,23 @@ fn draw_latency<DB: DrawingBackend>(
     h: &HistoryDigest,
 ) -> std::result::Result<(), Err<DB>> {
     root.fill(&WHITE)?;
-    let spans = client_spans(h);
-    let lat: Vec<(f64, f64, &OpSpan)> = spans
+    let agg = &h.agg;
+    let col_s = agg.col_ns as f64 / 1e9;
+    // (time s, latency ms, outcome, f, ops) per latency cell.
+    let mut lat: Vec<(f64, f64, Outcome, u16, u32)> = agg
+        .latency
         .iter()
-        .filter_map(|s| {
-            let l = s.latency_ns()?;
-            Some((secs(s.start_ns), (l as f64 / 1e6).max(0.001), *s))
+        .map(|(&(c, r, o, f), &n)| {
+            (
+                (c as f64 + 0.5) * col_s,
+                (row_latency_ns(r) / 1e6).max(0.001),
+                o,
+                f,
+                n,
+            )
         })
-        // Lone completions (a rebalance, a crash) are events, not ops
-        // with a latency.
-        .filter(|(_, _, s)| s.outcome != Outcome::Open && s.completion != Some(s.invoke))
         .collect();
+    lat.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let (lo, hi) = lat.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
         (lo.min(p.1), hi.max(p.1))
     });
@@ -317,7 +308,11 @@ fn draw_latency<DB: DrawingBackend>(
     let (x0, x1) = x_range(h);
     let mut chart = ChartBuilder::on(root)
         .caption(
-            "Latency of every completed client op (log scale)",
+            if h.aggregated {
+                "Latency of completed client ops (log scale; every op, binned; lines: median and p99 per column)"
+            } else {
+                "Latency of every completed client op (log scale)"
+            },
             (FAMILY, 20),
         )
         .margin(12)
@@ -337,21 +332,18 @@ fn draw_latency<DB: DrawingBackend>(
         .draw()?;
     draw_faults(&mut chart, h)?;
 
-    let marks = markers(h, &spans);
+    let marks = markers(h);
     // Dense plots get smaller markers, so that their structure shows, and
     // draw one marker per 3×3-pixel cell, colour and shape: the picture is
     // the same, the SVG a fraction of the size.
-    let dense = lat.len() > 5_000;
+    let dense = lat.iter().map(|p| p.4 as usize).sum::<usize>() > 5_000;
     let (r, cell) = if dense { (2, 3) } else { (3, 1) };
     let mut seen: HashSet<(i32, i32, Outcome, Marker)> = HashSet::new();
     let mut groups: BTreeMap<(u8, u16), Vec<(f64, f64)>> = BTreeMap::new();
-    for &(x, y, s) in &lat {
+    for &(x, y, o, f, _) in &lat {
         let (px, py) = chart.backend_coord(&(x, y));
-        if seen.insert((px / cell, py / cell, s.outcome, marks[s.f as usize])) {
-            groups
-                .entry((s.outcome.code(), s.f))
-                .or_default()
-                .push((x, y));
+        if seen.insert((px / cell, py / cell, o, marks[f as usize])) {
+            groups.entry((o.code(), f)).or_default().push((x, y));
         }
     }
     // ok first, so that fail and info stay visible on top.
@@ -367,7 +359,10 @@ fn draw_latency<DB: DrawingBackend>(
         draw_marker(area, pts, marks[*f as usize], r, style)?;
     }
     // Legend: colours for outcomes, shapes for functions.
-    let mut present_o: Vec<Outcome> = lat.iter().map(|p| p.2.outcome).collect();
+    if h.aggregated {
+        draw_percentiles(&mut chart, h)?;
+    }
+    let mut present_o: Vec<Outcome> = lat.iter().map(|p| p.2).collect();
     present_o.sort();
     present_o.dedup();
     for o in present_o {
@@ -376,7 +371,7 @@ fn draw_latency<DB: DrawingBackend>(
             .label(o.as_str())
             .legend(legend_marker(Marker::Circle, outcome_color(o)));
     }
-    let mut present_f: Vec<u16> = lat.iter().map(|p| p.2.f).collect();
+    let mut present_f: Vec<u16> = lat.iter().map(|p| p.3).collect();
     present_f.sort_by_key(|&f| (marks[f as usize] as u8, f));
     present_f.dedup();
     for f in present_f {
@@ -397,6 +392,55 @@ fn draw_latency<DB: DrawingBackend>(
             .draw()?;
     }
     root.present()?;
+    Ok(())
+}
+
+/// The median and 99th percentile of each column's latencies (every
+/// completed client op, all outcomes), as two lines.
+fn draw_percentiles<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    h: &HistoryDigest,
+) -> std::result::Result<(), Err<DB>> {
+    let mut cols: BTreeMap<u32, BTreeMap<u16, u64>> = BTreeMap::new();
+    for (&(c, r, _, _), &n) in &h.agg.latency {
+        *cols.entry(c).or_default().entry(r).or_default() += n as u64;
+    }
+    let col_s = h.agg.col_ns as f64 / 1e9;
+    // Eight columns per point: a line over every column is noise.
+    let mut merged: BTreeMap<u32, BTreeMap<u16, u64>> = BTreeMap::new();
+    for (c, rows) in cols {
+        let m = merged.entry(c / 8).or_default();
+        for (r, n) in rows {
+            *m.entry(r).or_default() += n;
+        }
+    }
+    for (q, color, label) in [
+        (0.5, RGBColor(0x22, 0x22, 0x22), "median"),
+        (0.99, RGBColor(0x99, 0x33, 0x99), "p99"),
+    ] {
+        let pts: Vec<(f64, f64)> = merged
+            .iter()
+            .filter_map(|(c, rows)| {
+                let total: u64 = rows.values().sum();
+                let want = ((total as f64) * q).ceil().max(1.0) as u64;
+                let mut acc = 0;
+                let row = rows.iter().find(|(_, n)| {
+                    acc += **n;
+                    acc >= want
+                })?;
+                Some((
+                    (*c as f64 * 8.0 + 4.0) * col_s,
+                    (row_latency_ns(*row.0) / 1e6).max(0.001),
+                ))
+            })
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
+            });
+    }
     Ok(())
 }
 
@@ -453,17 +497,15 @@ fn draw_rate<DB: DrawingBackend>(
     h: &HistoryDigest,
 ) -> std::result::Result<(), Err<DB>> {
     root.fill(&WHITE)?;
-    let spans = client_spans(h);
     let b = rate_bucket_s(h);
     let nb = (secs(h.end_ns) / b).floor() as usize + 1;
-    // (f, outcome) → completions per bucket.
+    // (f, outcome) → completions per bucket, from the per-second counts.
     let mut series: BTreeMap<(u16, u8), Vec<u64>> = BTreeMap::new();
-    for s in &spans {
-        let Some(end) = s.end_ns else { continue };
-        let i = ((secs(end) / b) as usize).min(nb - 1);
-        series
-            .entry((s.f, s.outcome.code()))
-            .or_insert_with(|| vec![0; nb])[i] += 1;
+    for (&(f, o), per_s) in &h.agg.rate {
+        let v = series.entry((f, o.code())).or_insert_with(|| vec![0; nb]);
+        for (sec, &n) in per_s.iter().enumerate() {
+            v[((sec as f64 / b) as usize).min(nb - 1)] += n;
+        }
     }
     let ymax = series
         .values()
@@ -492,7 +534,7 @@ fn draw_rate<DB: DrawingBackend>(
         .bold_line_style(RGBColor(0xd8, 0xd8, 0xd8))
         .draw()?;
     draw_faults(&mut chart, h)?;
-    let marks = markers(h, &spans);
+    let marks = markers(h);
     let mut series: Vec<((u16, u8), Vec<u64>)> = series.into_iter().collect();
     series.sort_by_key(|&((f, oc), _)| (marks[f as usize] as u8, f, oc));
     for ((f, oc), counts) in &series {

@@ -11,19 +11,32 @@
   var OPS = D.ops, END = Math.max(D.end, 1), LANES = D.lanes, FS = D.fs;
   var OC = D.colors.outcome, OCN = ["ok", "fail", "info", "never completed"];
   var LANE_H = 16, AXIS_H = 28;
+  // A long history (D.agg): OPS holds runs of ops ([..., "N ops", "", N])
+  // and the ops anomalies name; the detail comes from `kafka-trial serve`
+  // (`_ops` beside the report) when the page is served.
+  var AGG = !!D.agg, TOTAL = D.total || OPS.length;
+  var SERVED = /^https?:$/.test(location.protocol);
+  var BASE = location.pathname.replace(/[^\/]*$/, "");
+  var DETAIL_OPS = 40000;
 
   // Per lane: op positions by start, and the running max of ends (so a
   // binary search finds the first op that reaches into the view).
-  var lanes = LANES.map(function () { return { ops: [], maxEnd: [] }; });
-  OPS.forEach(function (o, i) { lanes[o[0]].ops.push(i); });
-  lanes.forEach(function (l) {
-    l.ops.sort(function (a, b) { return OPS[a][3] - OPS[b][3]; });
-    var m = -Infinity;
-    l.ops.forEach(function (i) { m = Math.max(m, endOf(OPS[i])); l.maxEnd.push(m); });
-  });
+  function indexOps(ops) {
+    var ls = LANES.map(function () { return { ops: [], maxEnd: [] }; });
+    ops.forEach(function (o, i) { if (ls[o[0]]) ls[o[0]].ops.push(i); });
+    ls.forEach(function (l) {
+      l.ops.sort(function (a, b) { return ops[a][3] - ops[b][3]; });
+      var m = -Infinity;
+      l.ops.forEach(function (i) { m = Math.max(m, endOf(ops[i])); l.maxEnd.push(m); });
+    });
+    return { ops: ops, lanes: ls };
+  }
+  var MAIN = indexOps(OPS), DET = null;
+  // The ops drawn now: the fetched detail when it covers the view.
+  function src() { return DET && DET.t0 <= view.t0 && DET.t1 >= view.t1 ? DET : MAIN; }
   // Any op index (invocation or completion) → position in OPS.
   var byIndex = new Map();
-  OPS.forEach(function (o, i) { byIndex.set(o[5], i); if (o[6] >= 0) byIndex.set(o[6], i); });
+  OPS.forEach(function (o, i) { if (o.length > 9) return; byIndex.set(o[5], i); if (o[6] >= 0) byIndex.set(o[6], i); });
   // Nemesis ops take their fault's colour.
   var faultColor = {};
   D.faults.forEach(function (f) { faultColor[f[0]] = f[3]; });
@@ -39,6 +52,8 @@
     return OC[o[2]];
   }
   function describe(o) {
+    if (o.length > 9 && o[9] > 1) return o[9] + " ops of process " + LANES[o[0]] + " (ops " + o[5] + "–" + o[6] + "), mostly " + FS[o[1]] + ", worst outcome " + OCN[o[2]] +
+      "\n" + fmtS(o[3]) + "–" + fmtS(o[4]) + " s" + (SERVED ? "\nzoom in for each op" : "\nopen the report with kafka-trial serve for each op");
     var s = "op " + o[5] + (o[6] >= 0 && o[6] !== o[5] ? " → " + o[6] : "") +
       "  process " + LANES[o[0]] + "  " + FS[o[1]] + "  " + OCN[o[2]] +
       "\nstart " + fmtS(o[3]) + " s" + (o[4] >= 0 ? "  latency " + fmtMs(o[4] - o[3]) + " ms" : "  (never completed)");
@@ -105,10 +120,11 @@
     }
     g.strokeStyle = "#ccc"; g.beginPath(); g.moveTo(0, AXIS_H + 0.5); g.lineTo(W, AXIS_H + 0.5); g.stroke();
     // ops
+    var S = src();
     for (li = 0; li < LANES.length; li++) {
-      var l = lanes[li], y = AXIS_H + li * LANE_H + 2;
+      var l = S.lanes[li], y = AXIS_H + li * LANE_H + 2;
       for (var k = firstVisible(l, view.t0); k < l.ops.length; k++) {
-        var o = OPS[l.ops[k]];
+        var o = S.ops[l.ops[k]];
         if (o[3] > view.t1) break;
         var a = x(o[3]), b = x(endOf(o)), w = Math.max(1, b - a);
         g.fillStyle = opColor(o);
@@ -139,6 +155,37 @@
       g.lineWidth = 1;
     }
     if (rangeEl) rangeEl.textContent = fmtS(view.t0) + "–" + fmtS(view.t1) + " s of " + fmtS(END) + " s";
+    if (AGG) wantDetail();
+  }
+
+  // Fetch every op of the view from serve once it holds few enough ops.
+  var detState = document.getElementById("tl-detail-state"), pending = null, timer = 0;
+  function detailNote(t) { if (detState) detState.textContent = t; }
+  function wantDetail() {
+    if (!SERVED) { detailNote("(opened as a file: aggregates only)"); return; }
+    if (src() === DET) { detailNote("showing every op of this window"); return; }
+    var est = TOTAL * (view.t1 - view.t0) / END;
+    if (est > DETAIL_OPS) { detailNote("zoom in to about " + Math.max(1, Math.round((view.t1 - view.t0) * DETAIL_OPS / est / 1e6)) + " s to see every op"); return; }
+    var span = view.t1 - view.t0, t0 = Math.max(0, Math.floor(view.t0 - span / 2)), t1 = Math.ceil(view.t1 + span / 2);
+    if (pending && pending.t0 <= view.t0 && pending.t1 >= view.t1) return;
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      var req = pending = { t0: t0, t1: t1 };
+      detailNote("fetching every op of the window…");
+      fetch(BASE + "_ops?t0=" + t0 + "&t1=" + t1).then(function (r) { return r.json(); }).then(function (j) {
+        if (pending !== req) return;
+        pending = null;
+        if (j.error) { detailNote(j.error); return; }
+        var ops = j.ops.map(function (r) {
+          var lane = LANES.indexOf(r[0]), f = FS.indexOf(r[1]);
+          if (f < 0) { FS.push(r[1]); f = FS.length - 1; }
+          return [lane, f, r[2], r[3], r[4], r[5], r[6], r[7], r[8]];
+        }).filter(function (o) { return o[0] >= 0; });
+        DET = indexOps(ops); DET.t0 = req.t0; DET.t1 = req.t1;
+        document.body.setAttribute("data-detail", String(ops.length));
+        draw();
+      }).catch(function (e) { pending = null; detailNote("fetching ops failed: " + e); });
+    }, 150);
   }
 
   function setView(t0, t1) {
@@ -154,9 +201,9 @@
   function opAt(px, py) {
     var li = Math.floor((py - AXIS_H) / LANE_H);
     if (li < 0 || li >= LANES.length) return -1;
-    var l = lanes[li], t = tAt(px), slack = 3 * (view.t1 - view.t0) / width(), best = -1;
+    var S = src(), l = S.lanes[li], t = tAt(px), slack = 3 * (view.t1 - view.t0) / width(), best = -1;
     for (var k = firstVisible(l, t - slack); k < l.ops.length; k++) {
-      var o = OPS[l.ops[k]];
+      var o = S.ops[l.ops[k]];
       if (o[3] > t + slack) break;
       if (endOf(o) >= t - slack) best = l.ops[k];
     }
@@ -191,7 +238,11 @@
     window.addEventListener("mouseup", function (e) {
       if (!drag) return;
       cv.classList.remove("dragging");
-      if (!drag.moved) { var r = cv.getBoundingClientRect(); var i = opAt(e.clientX - r.left, e.clientY - r.top); if (i >= 0) select(i, false); }
+      if (!drag.moved) {
+        var r = cv.getBoundingClientRect(), S = src(), i = opAt(e.clientX - r.left, e.clientY - r.top);
+        if (i >= 0 && S === MAIN && OPS[i].length <= 9) select(i, false);
+        else if (i >= 0 && detail) { detail.textContent = describe(S.ops[i]); detail.classList.remove("muted"); }
+      }
       drag = null;
     });
     window.addEventListener("mousemove", function (e) {
@@ -207,7 +258,7 @@
       if (!tip || px < 0 || py < 0 || px > r.width || py > r.height) { if (tip) tip.hidden = true; return; }
       var i = opAt(px, py);
       if (i < 0) { tip.hidden = true; return; }
-      tip.textContent = describe(OPS[i]);
+      tip.textContent = describe(src().ops[i]);
       tip.hidden = false;
       tip.style.left = Math.min(px + 12, r.width - 300) + "px";
       tip.style.top = (py + 14) + "px";
@@ -251,11 +302,46 @@
       rows.push(i);
     }
   }
-  function count() { return rows ? rows.length : OPS.length; }
+  function count() { return AGG ? TOTAL : rows ? rows.length : OPS.length; }
   function at(k) { return rows ? rows[k] : k; }
   function td(tr, text, cls) { var c = document.createElement("td"); c.textContent = text; if (cls) c.className = cls; tr.appendChild(c); return c; }
+  // A long history: pages of history lines from serve, by op index.
+  var served = null;
+  if (AGG) [fp, ff, fo].forEach(function (s) { if (s) s.disabled = true; });
+  function renderServed() {
+    body.textContent = "";
+    if (!SERVED) {
+      var e = document.createElement("tr");
+      td(e, TOTAL + " ops: open this report with kafka-trial serve for every op (history.jsonl has them all); the ops anomalies name are listed above.").colSpan = 9;
+      body.appendChild(e);
+      if (info) info.textContent = "";
+      return;
+    }
+    var pages = Math.max(1, Math.ceil(TOTAL / PAGE));
+    page = Math.min(Math.max(page, 0), pages - 1);
+    var want = page;
+    if (info) info.textContent = "page " + (page + 1) + " of " + pages + " (" + TOTAL + " history lines), loading…";
+    fetch(BASE + "_ops?first=" + page * PAGE + "&count=" + PAGE).then(function (r) { return r.json(); }).then(function (j) {
+      if (want !== page) return;
+      body.textContent = "";
+      (j.lines || []).forEach(function (r) {
+        // [index, time µs, process, type, f, value, error]
+        var tr = document.createElement("tr"); tr.id = "row-" + r[0];
+        if (r[0] === hl) tr.className = "hl";
+        td(tr, String(r[0])); td(tr, ""); td(tr, r[2]); td(tr, r[4]);
+        td(tr, r[3], "oc-" + ({ ok: 0, fail: 1, info: 2 }[r[3]] !== undefined ? { ok: 0, fail: 1, info: 2 }[r[3]] : 3));
+        td(tr, fmtS(r[1])); td(tr, ""); td(tr, r[5], "val"); td(tr, r[6] || "", "err");
+        body.appendChild(tr);
+      });
+      if (info) info.textContent = "page " + (page + 1) + " of " + pages + " (" + TOTAL + " history lines)";
+      document.body.setAttribute("data-table", String(page));
+      var r = hl >= 0 && document.getElementById("row-" + hl);
+      if (r && served) { r.scrollIntoView({ block: "center" }); served = null; }
+    }).catch(function (e) { if (info) info.textContent = "fetching ops failed: " + e; });
+  }
   function render() {
     if (!body) return;
+    if (AGG) return renderServed();
     var n = count(), pages = Math.max(1, Math.ceil(n / PAGE));
     page = Math.min(Math.max(page, 0), pages - 1);
     body.textContent = "";
@@ -290,7 +376,9 @@
   });
   [fp, ff, fo].forEach(function (s) { if (s) s.addEventListener("change", function () { filter(); page = 0; render(); }); });
   var go = document.getElementById("goto-op");
+  function showServedRow(n) { hl = n; served = true; page = Math.floor(n / PAGE); render(); }
   if (go) go.addEventListener("change", function () {
+    if (AGG) return showServedRow(Number(go.value));
     var i = byIndex.get(Number(go.value));
     if (i !== undefined) showRow(i, true);
   });
@@ -302,6 +390,7 @@
     if (!m) return;
     var i = byIndex.get(Number(m[2]));
     if (m[1] === "op" && document.getElementById("op-" + m[2])) return; // a static row
+    if (AGG && m[1] === "row") { if (i !== undefined) select(i, false); showServedRow(Number(m[2])); return; }
     if (i === undefined) return;
     if (m[1] === "t") select(i, true);
     else { select(i, false); showRow(i, true); }

@@ -14,6 +14,10 @@
 //!   lists the matrices above the runs, newest first.
 //! - `/runs/claims/<timestamp>/` — a table of claims (`claims.json`
 //!   rendered as `claims.html` is, in memory); listed above the runs too.
+//! - `/runs/<run>/_ops?first=N&count=M` or `?t0=µs&t1=µs` — a page of a
+//!   run's history, or every op of a time window, read through the history
+//!   index (JSON; [`report::detail`]): the report of a long history fetches
+//!   its detail from here.
 //! - `/runs/<path>` — any other file of the store (history, logs, plots),
 //!   streamed; folders get a plain listing.
 //!
@@ -53,6 +57,8 @@ struct St {
     /// Rendering a report on demand takes a core for a moment (0.2 s at
     /// 100,000 ops): at most two at once, however many tabs reload.
     renders: tokio::sync::Semaphore,
+    /// History indexes for `_ops` queries ([`report::detail`]).
+    indexes: report::detail::IndexCache,
 }
 
 /// A bound server, ready to run.
@@ -68,6 +74,7 @@ pub fn router(store_root: &Path) -> Result<Router> {
     let st = Arc::new(St {
         root,
         renders: tokio::sync::Semaphore::new(2),
+        indexes: Default::default(),
     });
     Ok(Router::new().fallback(handle).with_state(st))
 }
@@ -122,6 +129,9 @@ async fn handle(State(st): State<Arc<St>>, method: Method, uri: Uri) -> Response
     let Some(rest) = path.strip_prefix("/runs/") else {
         return not_found();
     };
+    if let Some(run) = rest.strip_suffix("/_ops") {
+        return ops_query(st, run, uri.query().unwrap_or("")).await;
+    }
     let Some(rel) = safe_relative(rest) else {
         return not_found();
     };
@@ -186,6 +196,43 @@ async fn handle(State(st): State<Arc<St>>, method: Method, uri: Uri) -> Response
         return not_found();
     }
     file_response(&real, meta.len()).await
+}
+
+/// `/runs/<run>/_ops?…`: ops of a run's history by index range or time
+/// window ([`report::detail`]), through the same path checks as files.
+async fn ops_query(st: Arc<St>, run: &str, query: &str) -> Response {
+    let Some(rel) = safe_relative(run) else {
+        return not_found();
+    };
+    let Ok(real) = tokio::fs::canonicalize(st.root.join(&rel)).await else {
+        return not_found();
+    };
+    if !real.starts_with(&st.root) || !real.join(HISTORY_FILE).is_file() {
+        return not_found();
+    }
+    let query = query.to_string();
+    let res =
+        tokio::task::spawn_blocking(move || report::detail::answer(&st.indexes, &real, &query))
+            .await;
+    let (status, body) = match res {
+        Ok(Ok(v)) => (StatusCode::OK, v.to_string()),
+        Ok(Err(e)) => (
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": format!("{e:#}")}).to_string(),
+        ),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"error": e.to_string()}).to_string(),
+        ),
+    };
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
 }
 
 /// Decode a request path below `/runs/` into a relative path, or `None` if
@@ -782,6 +829,7 @@ mod tests {
         let st = Arc::new(St {
             root: root.clone(),
             renders: tokio::sync::Semaphore::new(2),
+            indexes: Default::default(),
         });
         let get = |path: String| {
             let st = st.clone();

@@ -101,6 +101,10 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
 
     pb.set_message("checking the history");
     let history_path = run_dir.history();
+    // The history is closed: index it for `serve`'s range queries.
+    if let Err(e) = trial_histories::index::build(&history_path) {
+        tracing::warn!("indexing the history: {e}");
+    }
     // Judged against the settings the run ran with (test.json, with the
     // release filled in): what Kafka promised for them.
     let check_options = spec.linear_check(trial_checkers::CheckOptions {
