@@ -20,6 +20,7 @@
 pub mod edn;
 pub mod models;
 pub mod wgl;
+pub mod wgl_reference;
 
 use crate::verdict::Validity;
 use crate::CheckError;
@@ -112,12 +113,47 @@ pub struct LinearResult {
 /// Cached configurations per partition before giving up (memory bound).
 pub const MAX_CACHE: usize = 20_000_000;
 
-/// Check `calls` against `model` within `time_limit`.
-pub fn check<M: Model>(
+/// Check `calls` against `model` within `time_limit`, partitions in
+/// parallel on all cores.
+pub fn check<M>(model: &M, calls: Vec<Call<M::Input, M::Output>>, time_limit: Duration) -> LinearResult
+where
+    M: Model + Sync,
+    M::Input: Sync,
+    M::Output: Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    check_threads(model, calls, time_limit, threads)
+}
+
+/// What one partition's search found, in a form that crosses threads
+/// (the state already described).
+enum PartOutcome {
+    Linearizable,
+    Not {
+        prefix: Vec<usize>,
+        state: String,
+        blocked: usize,
+    },
+    GaveUp(String),
+}
+
+/// [`check`] on at most `threads` threads (1: in the caller's thread, as
+/// when many files are checked in parallel). Partitions are searched
+/// smallest first; the first violation (in that order) is reported and
+/// cancels the searches still running.
+pub fn check_threads<M>(
     model: &M,
     calls: Vec<Call<M::Input, M::Output>>,
     time_limit: Duration,
-) -> LinearResult {
+    threads: usize,
+) -> LinearResult
+where
+    M: Model + Sync,
+    M::Input: Sync,
+    M::Output: Sync,
+{
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
     let t0 = Instant::now();
     let deadline = t0 + time_limit;
     let n = calls.len() as u64;
@@ -127,20 +163,67 @@ pub fn check<M: Model>(
     for c in calls {
         parts.entry(model.partition(&c.input)).or_default().push(c);
     }
-    let mut stats = wgl::SearchStats::default();
+    // Small partitions first: a counterexample is found sooner.
+    let mut order: Vec<(u64, Calls<M>)> = parts.into_iter().collect();
+    order.sort_by_key(|(_, v)| v.len());
+    let n_parts = order.len();
+    let cancel = AtomicBool::new(false);
+    let next_part = AtomicUsize::new(0);
+    let outcomes: Mutex<Vec<Option<PartOutcome>>> =
+        Mutex::new((0..n_parts).map(|_| None).collect());
+    let explored = std::sync::atomic::AtomicU64::new(0);
+    let work = || {
+        let mut stats = wgl::SearchStats::default();
+        loop {
+            let i = next_part.fetch_add(1, Ordering::Relaxed);
+            if i >= n_parts || cancel.load(Ordering::Relaxed) || Instant::now() >= deadline {
+                break;
+            }
+            let calls = &order[i].1;
+            let out = match wgl::search_cancellable(
+                model, calls, deadline, MAX_CACHE, &mut stats, &cancel,
+            ) {
+                wgl::Outcome::Linearizable => PartOutcome::Linearizable,
+                wgl::Outcome::NotLinearizable {
+                    prefix,
+                    state,
+                    blocked,
+                } => {
+                    cancel.store(true, Ordering::Relaxed);
+                    PartOutcome::Not {
+                        prefix,
+                        state: model.describe_state(&state),
+                        blocked,
+                    }
+                }
+                wgl::Outcome::GaveUp(why) => PartOutcome::GaveUp(why),
+            };
+            outcomes.lock().unwrap()[i] = Some(out);
+        }
+        explored.fetch_add(stats.explored, Ordering::Relaxed);
+    };
+    let threads = threads.clamp(1, n_parts.max(1));
+    if threads == 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(work);
+            }
+        });
+    }
+    let outcomes = outcomes.into_inner().unwrap();
     let mut unknown: Option<String> = None;
     let mut counterexample = None;
-    // Small partitions first: a counterexample is found sooner.
-    let mut order: Vec<_> = parts.iter().collect();
-    order.sort_by_key(|(_, v)| v.len());
-    for (&key, calls) in order {
-        match wgl::search(model, calls, deadline, MAX_CACHE, &mut stats) {
-            wgl::Outcome::Linearizable => {}
-            wgl::Outcome::NotLinearizable {
+    for (i, out) in outcomes.into_iter().enumerate() {
+        let (key, calls) = (&order[i].0, &order[i].1);
+        match out {
+            Some(PartOutcome::Linearizable) => {}
+            Some(PartOutcome::Not {
                 prefix,
-                state,
+                state: st,
                 blocked,
-            } => {
+            }) => {
                 let b = &calls[blocked];
                 let tail: Vec<(u64, String)> = prefix
                     .iter()
@@ -152,10 +235,9 @@ pub fn check<M: Model>(
                         )
                     })
                     .collect();
-                let st = model.describe_state(&state);
                 let op = model.describe(&b.input, b.output.as_ref());
                 counterexample = Some(Counterexample {
-                    partition: key,
+                    partition: *key,
                     prefix_len: prefix.len(),
                     prefix_tail: tail,
                     message: format!(
@@ -172,14 +254,21 @@ pub fn check<M: Model>(
                 });
                 break;
             }
-            wgl::Outcome::GaveUp(why) => {
+            Some(PartOutcome::GaveUp(why)) => {
                 unknown.get_or_insert(format!("partition {key}: {why}"));
-                if Instant::now() >= deadline {
-                    break;
-                }
+            }
+            None => {
+                unknown.get_or_insert(format!(
+                    "partition {key}: not searched: the time limit was reached"
+                ));
             }
         }
     }
+    let stats = wgl::SearchStats {
+        explored: explored.into_inner(),
+        cache_entries: 0,
+    };
+    let parts_len = n_parts;
     let valid = if counterexample.is_some() {
         Validity::Invalid
     } else if unknown.is_some() {
@@ -197,7 +286,7 @@ pub fn check<M: Model>(
         valid,
         model: model.name().to_string(),
         ops: n,
-        partitions: parts.len() as u64,
+        partitions: parts_len as u64,
         explored: stats.explored,
         elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
         counterexample,
