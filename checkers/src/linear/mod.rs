@@ -18,6 +18,7 @@
 //! invocation, or never.
 
 pub mod edn;
+pub mod gen;
 pub mod models;
 pub mod wgl;
 pub mod wgl_reference;
@@ -202,7 +203,9 @@ where
         }
         explored.fetch_add(stats.explored, Ordering::Relaxed);
     };
-    let threads = threads.clamp(1, n_parts.max(1));
+    // Threads only pay for themselves on histories of some size (a spawn
+    // costs more than searching a 100-op history).
+    let threads = if n < 500 { 1 } else { threads.clamp(1, n_parts.max(1)) };
     if threads == 1 {
         work();
     } else {
@@ -299,7 +302,7 @@ where
 }
 
 /// The model names `check_edn_file` accepts.
-pub const EDN_MODELS: &[&str] = &["register", "cas-register", "kv"];
+pub const EDN_MODELS: &[&str] = &["register", "cas-register", "kv", "kv-append"];
 
 /// Check a Jepsen EDN history (as in knossos's `data/`) against a model:
 /// `register`, `cas-register` or `kv` (values `[key v]`, `[key [old new]]`).
@@ -329,18 +332,30 @@ pub fn check_edn_str(
         line: e.line,
         message: e.message,
     })?;
+    check_edn_ops(&ops, path, model_name, time_limit)
+}
+
+/// Same, from parsed EDN ops (what `edn::parse_ops` returns): the part a
+/// search-only timing measures.
+pub fn check_edn_ops(
+    ops: &[(u64, edn::Edn)],
+    path: &Path,
+    model_name: &str,
+    time_limit: Duration,
+) -> Result<LinearResult, CheckError> {
+    let ops = ops;
     match model_name {
         "register" => {
-            let calls = edn_calls(&ops, path, reg_input, reg_output)?;
+            let calls = edn_calls(ops, path, reg_input, reg_output)?;
             Ok(check(&Register, calls, time_limit))
         }
         "cas-register" => {
-            let calls = edn_calls(&ops, path, reg_input, reg_output)?;
+            let calls = edn_calls(ops, path, reg_input, reg_output)?;
             Ok(check(&CasRegister, calls, time_limit))
         }
         "kv" => {
             let calls = edn_calls(
-                &ops,
+                ops,
                 path,
                 |f, v| {
                     let s = v.as_seq().filter(|s| s.len() == 2)?;
@@ -353,11 +368,63 @@ pub fn check_edn_str(
             )?;
             Ok(check(&Kv, calls, time_limit))
         }
+        "kv-append" => {
+            let calls = kv_append_calls(ops, path)?;
+            Ok(check(&models::KvAppend, calls, time_limit))
+        }
         other => Err(CheckError::Options(format!(
             "unknown model {other:?} for an EDN history: expected one of {}",
             EDN_MODELS.join(", ")
         ))),
     }
+}
+
+/// The calls of a `kv-append` EDN history: `:f :get/:put/:append`,
+/// `:value [k v]`; keys and values may be strings, keywords or integers
+/// (read as strings); a get's `v` is the value read, nil the empty string.
+pub fn kv_append_calls(
+    ops: &[(u64, edn::Edn)],
+    path: &Path,
+) -> Result<Vec<Call<models::KvAppendInput, String>>, CheckError> {
+    use models::{KvAppendInput, KvOp};
+    use std::cell::RefCell;
+    let keys: RefCell<std::collections::HashMap<String, (u64, std::sync::Arc<str>)>> =
+        RefCell::new(std::collections::HashMap::new());
+    fn text(v: &edn::Edn) -> Option<String> {
+        match v {
+            edn::Edn::Str(s) | edn::Edn::Keyword(s) | edn::Edn::Symbol(s) => Some(s.clone()),
+            edn::Edn::Int(i) => Some(i.to_string()),
+            _ => None,
+        }
+    }
+    edn_calls(
+        ops,
+        path,
+        |f, v| {
+            let s = v.as_seq().filter(|s| s.len() == 2)?;
+            let name = text(&s[0])?;
+            let op = match f {
+                "get" => KvOp::Get,
+                "put" => KvOp::Put(text(&s[1])?),
+                "append" => KvOp::Append(text(&s[1])?),
+                _ => return None,
+            };
+            let mut keys = keys.borrow_mut();
+            let n = keys.len() as u64;
+            let (key, name) = keys
+                .entry(name.clone())
+                .or_insert_with(|| (n, name.as_str().into()))
+                .clone();
+            Some(KvAppendInput { key, name, op })
+        },
+        |f, v| match (f, v.as_seq()) {
+            ("get", Some(s)) if s.len() == 2 => match &s[1] {
+                edn::Edn::Nil => Some(String::new()),
+                other => text(other),
+            },
+            _ => Some(String::new()),
+        },
+    )
 }
 
 fn reg_input(f: &str, v: &edn::Edn) -> Option<RegInput> {
