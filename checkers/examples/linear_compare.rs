@@ -45,7 +45,10 @@ fn flag(args: &[String], name: &str) -> Option<u64> {
 
 fn generate(args: &[String]) {
     let kind = args.first().map(String::as_str).unwrap_or_else(|| usage());
-    let prefix = args.last().filter(|a| !a.starts_with("--")).unwrap_or_else(|| usage());
+    let prefix = args
+        .last()
+        .filter(|a| !a.starts_with("--"))
+        .unwrap_or_else(|| usage());
     let cfg = GenConfig {
         seed: flag(args, "--seed").unwrap_or(1),
         ops: flag(args, "--ops").unwrap_or(1000) as usize,
@@ -104,9 +107,7 @@ fn time(args: &[String]) {
     let files: Vec<&String> = args[1..]
         .iter()
         .enumerate()
-        .filter(|(i, a)| {
-            !a.starts_with("--") && (*i == 0 || args[1..][*i - 1] != "--reps")
-        })
+        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || args[1..][*i - 1] != "--reps"))
         .map(|(_, a)| a)
         .collect();
     let (mut parse_total, mut search_total) = (Duration::ZERO, Duration::ZERO);

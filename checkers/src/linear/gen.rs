@@ -41,7 +41,10 @@ pub enum End {
 /// One event of a generated history.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event<I, O> {
-    Invoke { process: u64, input: I },
+    Invoke {
+        process: u64,
+        input: I,
+    },
     /// Completion; `output` is the value an ok read returned.
     Complete {
         process: u64,
@@ -495,10 +498,7 @@ pub fn etcd_log_to_edn(text: &str) -> Result<String, String> {
         } else {
             value
         };
-        let _ = writeln!(
-            out,
-            "{{:process {p}, :type :{t}, :f {f}, :value {value}}}"
-        );
+        let _ = writeln!(out, "{{:process {p}, :type :{t}, :f {f}, :value {value}}}");
     }
     Ok(out)
 }

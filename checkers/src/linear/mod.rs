@@ -116,7 +116,11 @@ pub const MAX_CACHE: usize = 20_000_000;
 
 /// Check `calls` against `model` within `time_limit`, partitions in
 /// parallel on all cores.
-pub fn check<M>(model: &M, calls: Vec<Call<M::Input, M::Output>>, time_limit: Duration) -> LinearResult
+pub fn check<M>(
+    model: &M,
+    calls: Vec<Call<M::Input, M::Output>>,
+    time_limit: Duration,
+) -> LinearResult
 where
     M: Model + Sync,
     M::Input: Sync,
@@ -205,7 +209,11 @@ where
     };
     // Threads only pay for themselves on histories of some size (a spawn
     // costs more than searching a 100-op history).
-    let threads = if n < 500 { 1 } else { threads.clamp(1, n_parts.max(1)) };
+    let threads = if n < 500 {
+        1
+    } else {
+        threads.clamp(1, n_parts.max(1))
+    };
     if threads == 1 {
         work();
     } else {
@@ -343,15 +351,27 @@ pub fn check_edn_ops(
     model_name: &str,
     time_limit: Duration,
 ) -> Result<LinearResult, CheckError> {
-    let ops = ops;
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    check_edn_ops_threads(ops, path, model_name, time_limit, all)
+}
+
+/// [`check_edn_ops`] on at most `threads` threads (1 when many files are
+/// checked side by side, each on its own core).
+pub fn check_edn_ops_threads(
+    ops: &[(u64, edn::Edn)],
+    path: &Path,
+    model_name: &str,
+    time_limit: Duration,
+    threads: usize,
+) -> Result<LinearResult, CheckError> {
     match model_name {
         "register" => {
             let calls = edn_calls(ops, path, reg_input, reg_output)?;
-            Ok(check(&Register, calls, time_limit))
+            Ok(check_threads(&Register, calls, time_limit, threads))
         }
         "cas-register" => {
             let calls = edn_calls(ops, path, reg_input, reg_output)?;
-            Ok(check(&CasRegister, calls, time_limit))
+            Ok(check_threads(&CasRegister, calls, time_limit, threads))
         }
         "kv" => {
             let calls = edn_calls(
@@ -366,11 +386,11 @@ pub fn check_edn_ops(
                     _ => Some(None),
                 },
             )?;
-            Ok(check(&Kv, calls, time_limit))
+            Ok(check_threads(&Kv, calls, time_limit, threads))
         }
         "kv-append" => {
             let calls = kv_append_calls(ops, path)?;
-            Ok(check(&models::KvAppend, calls, time_limit))
+            Ok(check_threads(&models::KvAppend, calls, time_limit, threads))
         }
         other => Err(CheckError::Options(format!(
             "unknown model {other:?} for an EDN history: expected one of {}",

@@ -303,8 +303,7 @@ pub fn search_cancellable<M: Model>(
                 Some(&t) => t,
                 None => {
                     let c = &calls[op];
-                    let t = match model.step(&states[state as usize], &c.input, c.output.as_ref())
-                    {
+                    let t = match model.step(&states[state as usize], &c.input, c.output.as_ref()) {
                         None => NONE,
                         Some(s2) => match state_ids.get(&s2) {
                             Some(&id) => id,
@@ -354,7 +353,10 @@ pub fn search_cancellable<M: Model>(
                 op_of[entry as usize] as usize
             };
             best = Some((
-                stack.iter().map(|&(e, _)| op_of[e as usize] as usize).collect(),
+                stack
+                    .iter()
+                    .map(|&(e, _)| op_of[e as usize] as usize)
+                    .collect(),
                 state,
                 blocked,
             ));
