@@ -18,10 +18,12 @@
 //! invocation, or never.
 
 pub mod edn;
+pub mod gen;
 pub mod log;
 pub mod models;
 mod scan;
 pub mod wgl;
+pub mod wgl_reference;
 
 #[cfg(test)]
 mod log_tests;
@@ -189,12 +191,51 @@ impl LinearResult {
 /// Cached configurations per partition before giving up (memory bound).
 pub const MAX_CACHE: usize = 20_000_000;
 
-/// Check `calls` against `model` within `time_limit`.
-pub fn check<M: Model>(
+/// Check `calls` against `model` within `time_limit`, partitions in
+/// parallel on all cores.
+pub fn check<M>(
     model: &M,
     calls: Vec<Call<M::Input, M::Output>>,
     time_limit: Duration,
-) -> LinearResult {
+) -> LinearResult
+where
+    M: Model + Sync,
+    M::Input: Sync,
+    M::Output: Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    check_threads(model, calls, time_limit, threads)
+}
+
+/// What one partition's search found, in a form that crosses threads
+/// (the state already described).
+enum PartOutcome {
+    Linearizable,
+    Not {
+        prefix: Vec<usize>,
+        state: String,
+        blocked: usize,
+    },
+    GaveUp(String),
+}
+
+/// [`check`] on at most `threads` threads (1: in the caller's thread, as
+/// when many files are checked in parallel). Partitions are searched
+/// smallest first; the first violation (in that order) is reported and
+/// cancels the searches still running.
+pub fn check_threads<M>(
+    model: &M,
+    calls: Vec<Call<M::Input, M::Output>>,
+    time_limit: Duration,
+    threads: usize,
+) -> LinearResult
+where
+    M: Model + Sync,
+    M::Input: Sync,
+    M::Output: Sync,
+{
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
     let t0 = Instant::now();
     let deadline = t0 + time_limit;
     let n = calls.len() as u64;
@@ -204,20 +245,73 @@ pub fn check<M: Model>(
     for c in calls {
         parts.entry(model.partition(&c.input)).or_default().push(c);
     }
-    let mut stats = wgl::SearchStats::default();
+    // Small partitions first: a counterexample is found sooner.
+    let mut order: Vec<(u64, Calls<M>)> = parts.into_iter().collect();
+    order.sort_by_key(|(_, v)| v.len());
+    let n_parts = order.len();
+    let cancel = AtomicBool::new(false);
+    let next_part = AtomicUsize::new(0);
+    let outcomes: Mutex<Vec<Option<PartOutcome>>> =
+        Mutex::new((0..n_parts).map(|_| None).collect());
+    let explored = std::sync::atomic::AtomicU64::new(0);
+    let work = || {
+        let mut stats = wgl::SearchStats::default();
+        loop {
+            let i = next_part.fetch_add(1, Ordering::Relaxed);
+            if i >= n_parts || cancel.load(Ordering::Relaxed) || Instant::now() >= deadline {
+                break;
+            }
+            let calls = &order[i].1;
+            let out = match wgl::search_cancellable(
+                model, calls, deadline, MAX_CACHE, &mut stats, &cancel,
+            ) {
+                wgl::Outcome::Linearizable => PartOutcome::Linearizable,
+                wgl::Outcome::NotLinearizable {
+                    prefix,
+                    state,
+                    blocked,
+                } => {
+                    cancel.store(true, Ordering::Relaxed);
+                    PartOutcome::Not {
+                        prefix,
+                        state: model.describe_state(&state),
+                        blocked,
+                    }
+                }
+                wgl::Outcome::GaveUp(why) => PartOutcome::GaveUp(why),
+            };
+            outcomes.lock().unwrap()[i] = Some(out);
+        }
+        explored.fetch_add(stats.explored, Ordering::Relaxed);
+    };
+    // Threads only pay for themselves on histories of some size (a spawn
+    // costs more than searching a 100-op history).
+    let threads = if n < 500 {
+        1
+    } else {
+        threads.clamp(1, n_parts.max(1))
+    };
+    if threads == 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(work);
+            }
+        });
+    }
+    let outcomes = outcomes.into_inner().unwrap();
     let mut unknown: Option<String> = None;
     let mut counterexample = None;
-    // Small partitions first: a counterexample is found sooner.
-    let mut order: Vec<_> = parts.iter().collect();
-    order.sort_by_key(|(_, v)| v.len());
-    for (&key, calls) in order {
-        match wgl::search(model, calls, deadline, MAX_CACHE, &mut stats) {
-            wgl::Outcome::Linearizable => {}
-            wgl::Outcome::NotLinearizable {
+    for (i, out) in outcomes.into_iter().enumerate() {
+        let (key, calls) = (&order[i].0, &order[i].1);
+        match out {
+            Some(PartOutcome::Linearizable) => {}
+            Some(PartOutcome::Not {
                 prefix,
-                state,
+                state: st,
                 blocked,
-            } => {
+            }) => {
                 let b = &calls[blocked];
                 let tail: Vec<(u64, String)> = prefix
                     .iter()
@@ -229,10 +323,9 @@ pub fn check<M: Model>(
                         )
                     })
                     .collect();
-                let st = model.describe_state(&state);
                 let op = model.describe(&b.input, b.output.as_ref());
                 counterexample = Some(Counterexample {
-                    partition: key,
+                    partition: *key,
                     prefix_len: prefix.len(),
                     prefix_tail: tail,
                     message: format!(
@@ -249,14 +342,21 @@ pub fn check<M: Model>(
                 });
                 break;
             }
-            wgl::Outcome::GaveUp(why) => {
+            Some(PartOutcome::GaveUp(why)) => {
                 unknown.get_or_insert(format!("partition {key}: {why}"));
-                if Instant::now() >= deadline {
-                    break;
-                }
+            }
+            None => {
+                unknown.get_or_insert(format!(
+                    "partition {key}: not searched: the time limit was reached"
+                ));
             }
         }
     }
+    let stats = wgl::SearchStats {
+        explored: explored.into_inner(),
+        cache_entries: 0,
+    };
+    let parts_len = n_parts;
     let valid = if counterexample.is_some() {
         Validity::Invalid
     } else if unknown.is_some() {
@@ -274,7 +374,7 @@ pub fn check<M: Model>(
         valid,
         model: model.name().to_string(),
         ops: n,
-        partitions: parts.len() as u64,
+        partitions: parts_len as u64,
         explored: stats.explored,
         elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
         counterexample,
@@ -283,14 +383,14 @@ pub fn check<M: Model>(
         } else {
             unknown
         },
-        searched_partitions: parts.len() as u64,
+        searched_partitions: n_parts as u64,
         budget_ms: Some(time_limit.as_secs_f64() * 1e3),
         anomalies: BTreeMap::new(),
     }
 }
 
 /// The model names `check_edn_file` accepts.
-pub const EDN_MODELS: &[&str] = &["register", "cas-register", "kv"];
+pub const EDN_MODELS: &[&str] = &["register", "cas-register", "kv", "kv-append"];
 
 /// Check a Jepsen EDN history (as in knossos's `data/`) against a model:
 /// `register`, `cas-register` or `kv` (values `[key v]`, `[key [old new]]`).
@@ -320,18 +420,42 @@ pub fn check_edn_str(
         line: e.line,
         message: e.message,
     })?;
+    check_edn_ops(&ops, path, model_name, time_limit)
+}
+
+/// Same, from parsed EDN ops (what `edn::parse_ops` returns): the part a
+/// search-only timing measures.
+pub fn check_edn_ops(
+    ops: &[(u64, edn::Edn)],
+    path: &Path,
+    model_name: &str,
+    time_limit: Duration,
+) -> Result<LinearResult, CheckError> {
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    check_edn_ops_threads(ops, path, model_name, time_limit, all)
+}
+
+/// [`check_edn_ops`] on at most `threads` threads (1 when many files are
+/// checked side by side, each on its own core).
+pub fn check_edn_ops_threads(
+    ops: &[(u64, edn::Edn)],
+    path: &Path,
+    model_name: &str,
+    time_limit: Duration,
+    threads: usize,
+) -> Result<LinearResult, CheckError> {
     match model_name {
         "register" => {
-            let calls = edn_calls(&ops, path, reg_input, reg_output)?;
-            Ok(check(&Register, calls, time_limit))
+            let calls = edn_calls(ops, path, reg_input, reg_output)?;
+            Ok(check_threads(&Register, calls, time_limit, threads))
         }
         "cas-register" => {
-            let calls = edn_calls(&ops, path, reg_input, reg_output)?;
-            Ok(check(&CasRegister, calls, time_limit))
+            let calls = edn_calls(ops, path, reg_input, reg_output)?;
+            Ok(check_threads(&CasRegister, calls, time_limit, threads))
         }
         "kv" => {
             let calls = edn_calls(
-                &ops,
+                ops,
                 path,
                 |f, v| {
                     let s = v.as_seq().filter(|s| s.len() == 2)?;
@@ -342,13 +466,65 @@ pub fn check_edn_str(
                     _ => Some(None),
                 },
             )?;
-            Ok(check(&Kv, calls, time_limit))
+            Ok(check_threads(&Kv, calls, time_limit, threads))
+        }
+        "kv-append" => {
+            let calls = kv_append_calls(ops, path)?;
+            Ok(check_threads(&models::KvAppend, calls, time_limit, threads))
         }
         other => Err(CheckError::Options(format!(
             "unknown model {other:?} for an EDN history: expected one of {}",
             EDN_MODELS.join(", ")
         ))),
     }
+}
+
+/// The calls of a `kv-append` EDN history: `:f :get/:put/:append`,
+/// `:value [k v]`; keys and values may be strings, keywords or integers
+/// (read as strings); a get's `v` is the value read, nil the empty string.
+pub fn kv_append_calls(
+    ops: &[(u64, edn::Edn)],
+    path: &Path,
+) -> Result<Vec<Call<models::KvAppendInput, String>>, CheckError> {
+    use models::{KvAppendInput, KvOp};
+    use std::cell::RefCell;
+    let keys: RefCell<std::collections::HashMap<String, (u64, std::sync::Arc<str>)>> =
+        RefCell::new(std::collections::HashMap::new());
+    fn text(v: &edn::Edn) -> Option<String> {
+        match v {
+            edn::Edn::Str(s) | edn::Edn::Keyword(s) | edn::Edn::Symbol(s) => Some(s.clone()),
+            edn::Edn::Int(i) => Some(i.to_string()),
+            _ => None,
+        }
+    }
+    edn_calls(
+        ops,
+        path,
+        |f, v| {
+            let s = v.as_seq().filter(|s| s.len() == 2)?;
+            let name = text(&s[0])?;
+            let op = match f {
+                "get" => KvOp::Get,
+                "put" => KvOp::Put(text(&s[1])?),
+                "append" => KvOp::Append(text(&s[1])?),
+                _ => return None,
+            };
+            let mut keys = keys.borrow_mut();
+            let n = keys.len() as u64;
+            let (key, name) = keys
+                .entry(name.clone())
+                .or_insert_with(|| (n, name.as_str().into()))
+                .clone();
+            Some(KvAppendInput { key, name, op })
+        },
+        |f, v| match (f, v.as_seq()) {
+            ("get", Some(s)) if s.len() == 2 => match &s[1] {
+                edn::Edn::Nil => Some(String::new()),
+                other => text(other),
+            },
+            _ => Some(String::new()),
+        },
+    )
 }
 
 fn reg_input(f: &str, v: &edn::Edn) -> Option<RegInput> {

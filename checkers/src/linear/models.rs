@@ -116,6 +116,72 @@ impl Model for Kv {
     }
 }
 
+/// What a `kv-append` op does to its key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KvOp {
+    Get,
+    Put(String),
+    Append(String),
+}
+
+/// A `kv-append` op: its key (interned to a number when the history is
+/// read, so that partitions are exact, and kept by name for messages).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KvAppendInput {
+    pub key: u64,
+    pub name: std::sync::Arc<str>,
+    pub op: KvOp,
+}
+
+/// Porcupine's key-value model: a map of string keys to string values,
+/// initially empty (a missing key reads as the empty string); `get`
+/// returns the value, `put` replaces it, `append` concatenates to it.
+/// Partitioned by key, so each key's state is one string.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KvAppend;
+
+impl Model for KvAppend {
+    type State = String;
+    type Input = KvAppendInput;
+    /// A get's value (nil reads as the empty string).
+    type Output = String;
+    fn name(&self) -> &str {
+        "kv-append"
+    }
+    fn init(&self) -> String {
+        String::new()
+    }
+    fn step(&self, s: &String, i: &KvAppendInput, o: Option<&String>) -> Option<String> {
+        match &i.op {
+            KvOp::Get => match o {
+                Some(v) if v != s => None,
+                _ => Some(s.clone()),
+            },
+            KvOp::Put(v) => Some(v.clone()),
+            KvOp::Append(v) => {
+                let mut t = String::with_capacity(s.len() + v.len());
+                t.push_str(s);
+                t.push_str(v);
+                Some(t)
+            }
+        }
+    }
+    fn partition(&self, i: &KvAppendInput) -> u64 {
+        i.key
+    }
+    fn describe(&self, i: &KvAppendInput, o: Option<&String>) -> String {
+        match (&i.op, o) {
+            (KvOp::Get, Some(v)) => format!("get({:?}) → {v:?}", &*i.name),
+            (KvOp::Get, None) => format!("get({:?}) → ?", &*i.name),
+            (KvOp::Put(v), _) => format!("put({:?}, {v:?})", &*i.name),
+            (KvOp::Append(v), _) => format!("append({:?}, {v:?})", &*i.name),
+        }
+    }
+    fn describe_state(&self, s: &String) -> String {
+        format!("{s:?}")
+    }
+}
+
 /// A Kafka partition log: `Send(v)` appends v and returns its offset;
 /// `Read(from)` returns a contiguous slice `log[from..from+k]` of the log
 /// as it stood at one instant (any k, up to the end). Partitioned by Kafka

@@ -16,12 +16,18 @@ pub struct CheckArgs {
     /// history (`history.edn`), or with `--model` a Jepsen EDN history of a
     /// register or key-value store (`*.edn`).
     pub run: String,
+    /// More EDN histories: with `--model`, every file is checked in one
+    /// process, in parallel on all cores; one verdict line per file, then a
+    /// summary; the exit code is the worst (3 if any file could not be
+    /// read, else 1 if any is invalid, else 2 if any is unknown).
+    pub more: Vec<String>,
     /// Print the results as JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
     /// Also check linearizability against a model: `log` for a kafka-trial
-    /// history; `cas-register`, `register` or `kv` for an EDN history.
-    #[arg(long, value_parser = ["cas-register", "register", "log", "kv"])]
+    /// history; `cas-register`, `register`, `kv` or `kv-append` for an EDN
+    /// history.
+    #[arg(long, value_parser = ["cas-register", "register", "log", "kv", "kv-append"])]
     pub model: Option<String>,
     /// Time limit of the linearizability search, in seconds; when it is
     /// reached the verdict is unknown.
@@ -125,11 +131,14 @@ fn is_edn(p: &Path) -> bool {
 /// history (`--format jepsen`, or a `.edn` file with Kafka ops) is
 /// translated and checked like a native one.
 pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
-    let path = resolve(store, &a.run)?;
     if !a.time_limit.is_finite() || a.time_limit <= 0.0 {
         anyhow::bail!("--time-limit must be a positive number of seconds");
     }
     let time_limit = Duration::from_secs_f64(a.time_limit);
+    if !a.more.is_empty() {
+        return check_many(a, time_limit);
+    }
+    let path = resolve(store, &a.run)?;
     let edn = is_edn(&path);
     let text = if (edn && a.format == Format::Auto) || a.format == Format::Jepsen {
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
@@ -225,6 +234,154 @@ fn check_progress_bar() -> (trial_checkers::Progress, indicatif::ProgressBar) {
         b.set_position(done);
     });
     (progress, bar)
+}
+
+/// What `check_many` found for one file.
+enum FileVerdict {
+    Checked(trial_checkers::LinearResult, u64),
+    Error(String),
+}
+
+/// `check --model M FILE…`: the EDN histories checked in parallel in this
+/// one process (each file's search on one core; as many files at once as
+/// there are cores), one line (or JSON object) per file in the order
+/// given, then a summary. No results files are written.
+fn check_many(a: CheckArgs, time_limit: Duration) -> Result<ExitCode> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    use trial_checkers::Validity;
+    let Some(model) = a.model.clone() else {
+        anyhow::bail!(
+            "checking several files takes --model (an EDN model: {})",
+            trial_checkers::linear::EDN_MODELS.join(", ")
+        );
+    };
+    if !trial_checkers::linear::EDN_MODELS.contains(&model.as_str()) {
+        anyhow::bail!(
+            "checking several files takes an EDN model ({}), not {model:?}",
+            trial_checkers::linear::EDN_MODELS.join(", ")
+        );
+    }
+    if a.format == Format::Jepsen {
+        anyhow::bail!("--format jepsen checks one history at a time");
+    }
+    let files: Vec<PathBuf> = std::iter::once(&a.run)
+        .chain(&a.more)
+        .map(PathBuf::from)
+        .collect();
+    let t0 = std::time::Instant::now();
+    let next = AtomicUsize::new(0);
+    let verdicts: Mutex<Vec<Option<FileVerdict>>> =
+        Mutex::new((0..files.len()).map(|_| None).collect());
+    let one = |path: &Path| -> FileVerdict {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return FileVerdict::Error(format!("reading {}: {e}", path.display())),
+        };
+        let ops = match trial_checkers::linear::edn::parse_ops(&text) {
+            Ok(o) => o,
+            Err(e) => {
+                return FileVerdict::Error(format!(
+                    "{}: line {}: {}",
+                    path.display(),
+                    e.line,
+                    e.message
+                ))
+            }
+        };
+        match trial_checkers::linear::check_edn_ops_threads(&ops, path, &model, time_limit, 1) {
+            Ok(l) => FileVerdict::Checked(l, ops.len() as u64),
+            Err(e) => FileVerdict::Error(e.to_string()),
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(f) = files.get(i) else { break };
+                let v = one(f);
+                verdicts.lock().unwrap()[i] = Some(v);
+            });
+        }
+    });
+    let verdicts = verdicts.into_inner().unwrap();
+    let (mut valid, mut invalid, mut unknown, mut errors) = (0u64, 0u64, 0u64, 0u64);
+    for (f, v) in files.iter().zip(verdicts) {
+        let v = v.unwrap_or_else(|| FileVerdict::Error(format!("{}: not checked", f.display())));
+        match &v {
+            FileVerdict::Checked(l, _) => match l.valid {
+                Validity::Valid => valid += 1,
+                Validity::Invalid => invalid += 1,
+                Validity::Unknown => unknown += 1,
+            },
+            FileVerdict::Error(_) => errors += 1,
+        }
+        if a.json {
+            let obj = match v {
+                FileVerdict::Checked(l, ops) => serde_json::json!({
+                    "file": f,
+                    "results": trial_checkers::results_from_linear(l, ops),
+                }),
+                FileVerdict::Error(e) => serde_json::json!({"file": f, "error": e}),
+            };
+            println!("{}", serde_json::to_string(&obj)?);
+            continue;
+        }
+        match v {
+            FileVerdict::Checked(l, _) => {
+                let detail = match l.valid {
+                    Validity::Valid => String::new(),
+                    Validity::Invalid => l
+                        .counterexample
+                        .as_ref()
+                        .map_or(String::new(), |c| format!(": {}", c.message)),
+                    Validity::Unknown => l
+                        .unknown_reason
+                        .as_ref()
+                        .map_or(String::new(), |r| format!(": {r}")),
+                };
+                println!(
+                    "{}: {} ({} ops, {:.1} ms){detail}",
+                    f.display(),
+                    match l.valid {
+                        Validity::Valid => "valid",
+                        Validity::Invalid => "INVALID",
+                        Validity::Unknown => "unknown",
+                    },
+                    l.ops,
+                    l.elapsed_ms
+                );
+            }
+            FileVerdict::Error(e) => println!("{}: error: {e}", f.display()),
+        }
+    }
+    let summary = format!(
+        "{} files, model {model}: {valid} valid / {invalid} invalid / {unknown} unknown{}, {:.3} s",
+        files.len(),
+        if errors > 0 {
+            format!(" / {errors} errors")
+        } else {
+            String::new()
+        },
+        t0.elapsed().as_secs_f64()
+    );
+    if a.json {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
+    }
+    Ok(exit::code(if errors > 0 {
+        exit::HARNESS
+    } else if invalid > 0 {
+        exit::ANOMALIES
+    } else if unknown > 0 {
+        exit::UNKNOWN
+    } else {
+        exit::VALID
+    }))
 }
 
 /// The check options of the run a history belongs to: from the `test.json`
