@@ -42,7 +42,7 @@ fn cfg(seed: u64, ops: usize, concurrency: usize, info_pct: u64, keys: usize) ->
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(10))]
 
     /// Generated CAS-register histories are linearizable; with a phantom
     /// read they are not; the fast and the reference search agree on both.
