@@ -709,3 +709,71 @@ fn show_into_a_closed_pipe_ends_quietly() {
         out.status
     );
 }
+
+/// `check --model M FILE…`: many EDN histories in one process, one line
+/// per file in the order given, a summary, and the worst exit code; a
+/// malformed file names itself and its line and makes it 3.
+#[test]
+fn check_many_edn_files_in_one_process() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../checkers/tests/data");
+    let d = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for name in ["cas-valid.edn", "cas-info.edn", "cas-invalid.edn"] {
+        let p = d.path().join(name);
+        std::fs::copy(data.join(name), &p).unwrap();
+        files.push(p);
+    }
+    let run = |files: &[std::path::PathBuf], json: bool| {
+        let mut c = bin();
+        c.arg("check").args(["--model", "cas-register"]);
+        if json {
+            c.arg("--json");
+        }
+        let out = c.args(files).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // Valid ones only: 0.
+    let (code, out, err) = run(&files[..2], false);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("2 valid / 0 invalid / 0 unknown"), "{out}");
+    // One invalid: 1, one line per file in the order given.
+    let (code, out, err) = run(&files, false);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[0].contains("cas-valid.edn: valid"), "{out}");
+    assert!(
+        lines[2].contains("cas-invalid.edn: INVALID") && lines[2].contains("cannot be linearized")
+    );
+    assert!(
+        lines[3].contains("3 files") && lines[3].contains("2 valid / 1 invalid"),
+        "{out}"
+    );
+    // No results files for many files.
+    assert!(!d.path().join("cas-valid.edn.results.json").exists());
+    // --json: one object per file.
+    let (code, out, _) = run(&files, true);
+    assert_eq!(code, Some(1));
+    let objs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objs.len(), 3);
+    assert_eq!(objs[2]["results"]["valid"], false, "{out}");
+    // A malformed file: 3, named with its line; the others still checked.
+    let bad = d.path().join("bad.edn");
+    std::fs::write(
+        &bad,
+        "{:process 0 :type :invoke :f :read :value nil}\n{:process 0 :type\n",
+    )
+    .unwrap();
+    files.push(bad);
+    let (code, out, err) = run(&files, false);
+    assert_eq!(code, Some(3), "{out}{err}");
+    assert!(out.contains("bad.edn") && out.contains("line"), "{out}");
+    assert!(out.contains("cas-valid.edn: valid"), "{out}");
+}

@@ -238,7 +238,7 @@ fn check_progress_bar() -> (trial_checkers::Progress, indicatif::ProgressBar) {
 
 /// What `check_many` found for one file.
 enum FileVerdict {
-    Checked(trial_checkers::LinearResult, u64),
+    Checked(Box<trial_checkers::LinearResult>, u64),
     Error(String),
 }
 
@@ -290,7 +290,7 @@ fn check_many(a: CheckArgs, time_limit: Duration) -> Result<ExitCode> {
             }
         };
         match trial_checkers::linear::check_edn_ops_threads(&ops, path, &model, time_limit, 1) {
-            Ok(l) => FileVerdict::Checked(l, ops.len() as u64),
+            Ok(l) => FileVerdict::Checked(Box::new(l), ops.len() as u64),
             Err(e) => FileVerdict::Error(e.to_string()),
         }
     };
@@ -323,7 +323,7 @@ fn check_many(a: CheckArgs, time_limit: Duration) -> Result<ExitCode> {
             let obj = match v {
                 FileVerdict::Checked(l, ops) => serde_json::json!({
                     "file": f,
-                    "results": trial_checkers::results_from_linear(l, ops),
+                    "results": trial_checkers::results_from_linear(*l, ops),
                 }),
                 FileVerdict::Error(e) => serde_json::json!({"file": f, "error": e}),
             };
