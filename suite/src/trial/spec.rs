@@ -149,7 +149,9 @@ impl TestSpec {
     /// `off`, within `linear_budget` or a budget scaled to the history.
     pub fn linear_check(&self, o: trial_checkers::CheckOptions) -> trial_checkers::CheckOptions {
         trial_checkers::CheckOptions {
-            linear_model: (self.linearizability == Linearizability::Log).then(|| "log".into()),
+            // The `log` model has no transactions: off for a transactional run.
+            linear_model: (self.linearizability == Linearizability::Log && !o.transactional)
+                .then(|| "log".into()),
             linear_time_limit: self.linear_budget.unwrap_or(o.linear_time_limit),
             linear_scaled_budget: self.linear_budget.is_none(),
             ..o
