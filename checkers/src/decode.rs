@@ -9,150 +9,8 @@
 //! Serde's path for a transaction is slow: its micro-ops are an internally
 //! tagged enum, which serde buffers as a tree of `Content` before decoding.
 
+use trial_histories::cursor::Cursor;
 use trial_histories::values::Record;
-
-struct Cursor<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl<'a> Cursor<'a> {
-    #[inline]
-    fn ws(&mut self) {
-        // (Histories are written without whitespace: one test, mostly.)
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
-            self.i += 1;
-        }
-    }
-    #[inline]
-    fn eat(&mut self, c: u8) -> Option<()> {
-        self.ws();
-        (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
-    }
-    #[inline]
-    fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.b.get(self.i).copied()
-    }
-    #[inline]
-    fn int(&mut self) -> Option<i128> {
-        self.ws();
-        let neg = self.b.get(self.i) == Some(&b'-');
-        if neg {
-            self.i += 1;
-        }
-        let start = self.i;
-        // u64 arithmetic (i128's is slower); beyond u64, serde decides.
-        let mut v: u64 = 0;
-        while let Some(&c) = self.b.get(self.i) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            v = v.checked_mul(10)?.checked_add(d as u64)?;
-            self.i += 1;
-        }
-        // (A leading zero, as in `01`, is not JSON: serde refuses it.)
-        if self.i == start
-            || (self.b[start] == b'0' && self.i - start > 1)
-            || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E'))
-        {
-            return None;
-        }
-        let v = v as i128;
-        Some(if neg { -v } else { v })
-    }
-    /// `true` or `false`.
-    #[inline]
-    fn bool(&mut self) -> Option<bool> {
-        self.ws();
-        let rest = &self.b[self.i..];
-        if rest.starts_with(b"true") {
-            self.i += 4;
-            Some(true)
-        } else if rest.starts_with(b"false") {
-            self.i += 5;
-            Some(false)
-        } else {
-            None
-        }
-    }
-    /// A string without escapes.
-    #[inline]
-    fn str(&mut self) -> Option<&'a [u8]> {
-        self.eat(b'"')?;
-        let start = self.i;
-        while let Some(&c) = self.b.get(self.i) {
-            if c == b'"' {
-                self.i += 1;
-                return Some(&self.b[start..self.i - 1]);
-            }
-            if c == b'\\' {
-                return None;
-            }
-            self.i += 1;
-        }
-        None
-    }
-    /// A key without escapes.
-    #[inline]
-    fn key(&mut self) -> Option<&'a [u8]> {
-        self.eat(b'"')?;
-        let start = self.i;
-        while let Some(&c) = self.b.get(self.i) {
-            if c == b'"' {
-                let k = &self.b[start..self.i];
-                self.i += 1;
-                self.eat(b':')?;
-                return Some(k);
-            }
-            if c == b'\\' {
-                return None;
-            }
-            self.i += 1;
-        }
-        None
-    }
-    /// `[e, e, …]`: `each` reads one element.
-    #[inline]
-    fn seq(&mut self, mut each: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? != b']' {
-            loop {
-                each(self)?;
-                match self.peek()? {
-                    b',' => self.i += 1,
-                    b']' => break,
-                    _ => return None,
-                }
-            }
-        }
-        self.eat(b']')
-    }
-    /// `{"k": v, …}`: `each` gets the key and reads its value.
-    #[inline]
-    fn fields(&mut self, mut each: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? != b'}' {
-            loop {
-                let k = self.key()?;
-                each(self, k)?;
-                match self.peek()? {
-                    b',' => self.i += 1,
-                    b'}' => break,
-                    _ => return None,
-                }
-            }
-        }
-        self.eat(b'}')
-    }
-    /// Only whitespace is left.
-    #[inline]
-    fn end(&mut self) -> Option<()> {
-        self.ws();
-        (self.i == self.b.len()).then_some(())
-    }
-}
 
 fn u64_of(v: i128) -> Option<u64> {
     u64::try_from(v).ok()
@@ -160,10 +18,7 @@ fn u64_of(v: i128) -> Option<u64> {
 
 /// A send's (value, partition, offset), or None to fall back to serde.
 pub fn send(raw: &str) -> Option<(u64, Option<i32>, Option<i64>)> {
-    let mut c = Cursor {
-        b: raw.as_bytes(),
-        i: 0,
-    };
+    let mut c = Cursor::new(raw.as_bytes());
     let (mut key, mut value, mut partition, mut offset) = (None, None, None, None);
     c.fields(|c, k| {
         let v = c.int()?;
@@ -192,10 +47,7 @@ pub fn poll(raw: &str, out: &mut Vec<Record>) -> bool {
 }
 
 fn poll_inner(raw: &str, out: &mut Vec<Record>) -> Option<()> {
-    let mut c = Cursor {
-        b: raw.as_bytes(),
-        i: 0,
-    };
+    let mut c = Cursor::new(raw.as_bytes());
     c.eat(b'{')?;
     if c.key()? != b"records" {
         return None;
@@ -227,6 +79,104 @@ fn record_array(c: &mut Cursor, out: &mut Vec<Record>) -> Option<()> {
     })
 }
 
+/// A final read's (partition, start offset, high watermark) with its
+/// records appended to `out`; `None` (and `out` as it was) to fall back to
+/// serde. Why: a final read holds every record of its partition, and
+/// serde's decode of it was 7 % of a queue check's instructions, on the
+/// sequential checking thread.
+pub fn final_read(raw: &str, out: &mut Vec<Record>) -> Option<(i32, i64, i64)> {
+    let start = out.len();
+    let r = final_read_inner(raw, out);
+    if r.is_none() {
+        out.truncate(start);
+    }
+    r
+}
+
+fn final_read_inner(raw: &str, out: &mut Vec<Record>) -> Option<(i32, i64, i64)> {
+    let mut c = Cursor::new(raw.as_bytes());
+    let (mut partition, mut start, mut hw, mut records) = (None, None, None, false);
+    c.fields(|c, k| {
+        match k {
+            b"partition" if partition.is_none() => {
+                partition = Some(i32::try_from(c.int()?).ok()?)
+            }
+            b"start_offset" if start.is_none() => start = Some(i64::try_from(c.int()?).ok()?),
+            b"high_watermark" if hw.is_none() => hw = Some(i64::try_from(c.int()?).ok()?),
+            b"records" if !records => {
+                records = true;
+                record_array(c, out)?;
+            }
+            // (Unknown and repeated fields: serde's rules decide.)
+            _ => return None,
+        }
+        Some(())
+    })?;
+    c.end()?;
+    Some((partition?, start.unwrap_or(0), hw?))
+}
+
+/// An assignment (`assign`, `rebalance`): every field of
+/// [`trial_histories::values::Assignment`] in the shapes the writer emits;
+/// `None` on anything else (an unknown or repeated field, an escape in the
+/// member id): serde decides. Why: serde's derived decoder cost a few
+/// thousand instructions per assignment on the checking thread.
+pub fn assignment(raw: &str) -> Option<trial_histories::values::Assignment> {
+    let mut a = trial_histories::values::Assignment::default();
+    let mut seen = 0u16;
+    let mut c = Cursor::new(raw.as_bytes());
+    let partitions = |c: &mut Cursor, v: &mut Vec<i32>| {
+        c.seq(|c| {
+            v.push(i32::try_from(c.int()?).ok()?);
+            Some(())
+        })
+    };
+    let pairs = |c: &mut Cursor, v: &mut Vec<(i32, i64)>| {
+        c.seq(|c| {
+            c.eat(b'[')?;
+            let p = i32::try_from(c.int()?).ok()?;
+            c.eat(b',')?;
+            let o = i64::try_from(c.int()?).ok()?;
+            c.eat(b']')?;
+            v.push((p, o));
+            Some(())
+        })
+    };
+    c.fields(|c, k| {
+        let bit = match k {
+            b"partitions" => 1,
+            b"seek" => 2,
+            b"revoked" => 4,
+            b"added" => 8,
+            b"generation" => 16,
+            b"member" => 32,
+            b"committed" => 64,
+            b"lost" => 128,
+            b"at" => 256,
+            _ => return None,
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        match bit {
+            1 => partitions(c, &mut a.partitions)?,
+            2 => pairs(c, &mut a.seek)?,
+            4 => partitions(c, &mut a.revoked)?,
+            8 => partitions(c, &mut a.added)?,
+            64 => pairs(c, &mut a.committed)?,
+            128 => a.lost = c.bool()?,
+            _ if c.peek()? == b'n' => c.lit(b"null")?,
+            16 => a.generation = Some(i32::try_from(c.int()?).ok()?),
+            32 => a.member = Some(std::str::from_utf8(c.string()?).ok()?.to_string()),
+            _ => a.at = Some(u64::try_from(c.int()?).ok()?),
+        }
+        Some(())
+    })?;
+    c.end()?;
+    (seen & 1 != 0).then_some(a)
+}
+
 /// A send micro-op of a transaction: (value, partition, offset).
 pub type TxnSend = (u64, Option<i32>, Option<i64>);
 
@@ -245,10 +195,7 @@ pub fn txn(raw: &str, sends: &mut Vec<TxnSend>, records: &mut Vec<Record>) -> bo
 }
 
 fn txn_inner(raw: &str, sends: &mut Vec<TxnSend>, records: &mut Vec<Record>) -> Option<()> {
-    let mut c = Cursor {
-        b: raw.as_bytes(),
-        i: 0,
-    };
+    let mut c = Cursor::new(raw.as_bytes());
     // Fields seen: a repeated one is serde's error.
     let (mut ops, mut offsets, mut abort) = (false, false, false);
     c.fields(|c, k| match k {
@@ -284,7 +231,7 @@ fn micro_op(c: &mut Cursor, sends: &mut Vec<TxnSend>, records: &mut Vec<Record>)
     let mut has_records = false;
     c.fields(|c, k| {
         match k {
-            b"f" if f.is_none() => f = Some(c.str()?),
+            b"f" if f.is_none() => f = Some(c.string()?),
             b"key" if key.is_none() => key = Some(u64_of(c.int()?)?),
             b"value" if value.is_none() => value = Some(u64_of(c.int()?)?),
             b"partition" if partition.is_none() => partition = Some(i32::try_from(c.int()?).ok()?),
@@ -410,5 +357,108 @@ mod tests {
         // fallback in the queue feed): e.g. an escaped tag.
         assert!(txn_by_serde(r#"{"ops":[{"f":"se\u006ed","key":1,"value":7}]}"#).is_some());
         assert!(txn_by_serde(r#"{"ops":[{"f":"poll","key":1}]}"#).is_some());
+    }
+
+    use proptest::prelude::*;
+    use trial_histories::values::{Assignment, FinalRead};
+
+    /// A text that is one of `good`'s fields changed: cut, a byte
+    /// replaced, a field repeated or unknown, spaces, nulls.
+    fn damaged(good: &str, how: u8, at: usize, byte: u8) -> String {
+        let at = at % (good.len() + 1);
+        match how % 6 {
+            0 => good[..at].to_string(),
+            1 => {
+                let mut b = good.as_bytes().to_vec();
+                if at < b.len() {
+                    b[at] = byte;
+                }
+                String::from_utf8_lossy(&b).into_owned()
+            }
+            2 => good.replacen('{', "{\"x\":1,", 1),
+            3 => good.replace(',', " , "),
+            4 => good.replacen(":[", ":null,\"dup\":[", 1),
+            _ => match good.find(',') {
+                Some(c) => format!("{},{}", &good[..c], &good[1..]),
+                None => good.to_string(),
+            },
+        }
+    }
+
+    fn assignment_strategy() -> impl Strategy<Value = Assignment> {
+        let parts = || proptest::collection::vec(-2i32..9, 0..4);
+        let pairs = || proptest::collection::vec((0i32..9, -1i64..100), 0..3);
+        (
+            (parts(), pairs(), parts(), parts()),
+            (
+                proptest::option::of(-1i32..5),
+                proptest::option::of("[a-z\"\\\\-]{0,6}"),
+                pairs(),
+                any::<bool>(),
+                proptest::option::of(any::<u64>()),
+            ),
+        )
+            .prop_map(
+                |((partitions, seek, revoked, added), (generation, member, committed, lost, at))| {
+                    Assignment {
+                        partitions,
+                        seek,
+                        revoked,
+                        added,
+                        generation,
+                        member,
+                        committed,
+                        lost,
+                        at,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        /// Written assignments decode to themselves; any damage gives
+        /// serde's value or a refusal (serde then decides).
+        #[test]
+        fn assignment_is_serde_or_refused(a in assignment_strategy(), how in any::<u8>(),
+                                          at in any::<usize>(), byte in any::<u8>()) {
+            let good = serde_json::to_string(&a).unwrap();
+            // (A member id with an escape is serde's.)
+            if a.member.as_deref().is_none_or(|m| !m.contains(['"', '\\'])) {
+                prop_assert_eq!(assignment(&good), Some(a));
+            }
+            let bad = damaged(&good, how, at, byte);
+            if let Some(x) = assignment(&bad) {
+                prop_assert_eq!(Some(x), serde_json::from_str::<Assignment>(&bad).ok(), "{}", bad);
+            }
+        }
+
+        /// The same for final reads (records included).
+        #[test]
+        fn final_read_is_serde_or_refused(partition in -1i32..9, start in 0i64..9, hw in -1i64..1000,
+                                          recs in proptest::collection::vec((0i32..9, 0i64..99, 0u64..9, 0u64..99), 0..5),
+                                          how in any::<u8>(), at in any::<usize>(), byte in any::<u8>()) {
+            let fr = FinalRead {
+                partition,
+                start_offset: start,
+                high_watermark: hw,
+                records: recs.into_iter().map(|(partition, offset, key, value)| Record { partition, offset, key, value }).collect(),
+            };
+            let decode = |t: &str| {
+                let mut out = vec![];
+                final_read(t, &mut out).map(|(partition, start_offset, high_watermark)| FinalRead {
+                    partition, start_offset, high_watermark, records: out,
+                })
+            };
+            let good = serde_json::to_string(&fr).unwrap();
+            prop_assert_eq!(decode(&good), Some(fr));
+            let bad = damaged(&good, how, at, byte);
+            if let Some(x) = decode(&bad) {
+                prop_assert_eq!(Some(x), serde_json::from_str::<FinalRead>(&bad).ok(), "{}", bad);
+            }
+            let mut out = vec![Record { partition: 0, offset: 0, key: 0, value: 0 }];
+            if final_read(&bad, &mut out).is_none() {
+                prop_assert_eq!(out.len(), 1, "left as it was");
+            }
+        }
     }
 }

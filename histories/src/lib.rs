@@ -10,6 +10,7 @@
 //!
 //! It never touches the network, Docker or Kafka.
 
+pub mod cursor;
 pub mod faults;
 pub mod index;
 pub mod op;

@@ -13,6 +13,7 @@
 //! The value is validated by the scanner itself (a strict subset of JSON:
 //! no whitespace, no escapes; anything else is serde's).
 
+use crate::cursor::Cursor;
 use crate::op::{Op, OpType, Process, F};
 use crate::reader::{ReadError, ReadWarning};
 use serde_json::value::RawValue;
@@ -35,199 +36,9 @@ pub fn parse_op_bytes(text: &[u8]) -> Result<Op, serde_json::Error> {
     }
 }
 
-struct Cur<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl<'a> Cur<'a> {
-    #[inline]
-    fn lit(&mut self, s: &[u8]) -> Option<()> {
-        if self.b[self.i..].starts_with(s) {
-            self.i += s.len();
-            Some(())
-        } else {
-            None
-        }
-    }
-    /// A JSON unsigned integer that fits a u64 (no leading zero).
-    #[inline]
-    fn u64(&mut self) -> Option<u64> {
-        let start = self.i;
-        let mut v: u64 = 0;
-        while let Some(&c) = self.b.get(self.i) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            v = v.checked_mul(10)?.checked_add(d as u64)?;
-            self.i += 1;
-        }
-        if self.i == start || (self.b[start] == b'0' && self.i - start > 1) {
-            return None;
-        }
-        match self.b.get(self.i) {
-            Some(b'.' | b'e' | b'E') => None,
-            _ => Some(v),
-        }
-    }
-    /// A string without escapes or control characters: its contents.
-    #[inline]
-    fn str(&mut self) -> Option<(usize, usize)> {
-        if self.b.get(self.i) != Some(&b'"') {
-            return None;
-        }
-        self.i += 1;
-        let start = self.i;
-        while let Some(&c) = self.b.get(self.i) {
-            if c == b'"' {
-                self.i += 1;
-                return Some((start, self.i - 1));
-            }
-            if c == b'\\' || c < 0x20 {
-                return None;
-            }
-            self.i += 1;
-        }
-        None
-    }
-    /// A JSON number (the grammar exactly: `-?(0|[1-9][0-9]*)(.[0-9]+)?
-    /// ([eE][+-]?[0-9]+)?`).
-    #[inline]
-    fn number(&mut self) -> Option<()> {
-        let b = self.b;
-        let digits = |i: &mut usize| {
-            let s = *i;
-            while b.get(*i).is_some_and(u8::is_ascii_digit) {
-                *i += 1;
-            }
-            *i > s
-        };
-        let mut i = self.i;
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match b.get(i) {
-            Some(b'0') => i += 1,
-            Some(b'1'..=b'9') => {
-                digits(&mut i);
-            }
-            _ => return None,
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            if !digits(&mut i) {
-                return None;
-            }
-        }
-        if let Some(b'e' | b'E') = b.get(i) {
-            i += 1;
-            if let Some(b'+' | b'-') = b.get(i) {
-                i += 1;
-            }
-            if !digits(&mut i) {
-                return None;
-            }
-        }
-        self.i = i;
-        Some(())
-    }
-    /// At a `[`: an array of integers (a poll's `[p,o,k,v]` records, most
-    /// of a queue history's bytes) in one tight loop. `false`, with the
-    /// cursor unmoved, on anything else (the general path decides).
-    #[inline]
-    fn int_array(&mut self) -> bool {
-        let b = self.b;
-        let mut i = self.i + 1;
-        if b.get(i) == Some(&b']') {
-            self.i = i + 1;
-            return true;
-        }
-        loop {
-            if b.get(i) == Some(&b'-') {
-                i += 1;
-            }
-            match b.get(i) {
-                Some(b'0') => i += 1,
-                Some(b'1'..=b'9') => {
-                    i += 1;
-                    while b.get(i).is_some_and(u8::is_ascii_digit) {
-                        i += 1;
-                    }
-                }
-                _ => return false,
-            }
-            match b.get(i) {
-                Some(b',') => i += 1,
-                Some(b']') => {
-                    self.i = i + 1;
-                    return true;
-                }
-                _ => return false,
-            }
-        }
-    }
-    /// One JSON value without whitespace, escapes or control characters in
-    /// strings (`None` on anything else: serde's turn). Validates as it
-    /// goes, so the span it covers is JSON.
-    fn value(&mut self, depth: u32) -> Option<()> {
-        if depth > 100 {
-            return None; // (serde's recursion limit is 128)
-        }
-        match *self.b.get(self.i)? {
-            b'"' => self.str().map(|_| ()),
-            b'{' => {
-                self.i += 1;
-                if self.b.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                    return Some(());
-                }
-                loop {
-                    self.str()?;
-                    self.lit(b":")?;
-                    self.value(depth + 1)?;
-                    match *self.b.get(self.i)? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            b'[' => {
-                if self.int_array() {
-                    return Some(());
-                }
-                self.i += 1;
-                if self.b.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                    return Some(());
-                }
-                loop {
-                    self.value(depth + 1)?;
-                    match *self.b.get(self.i)? {
-                        b',' => self.i += 1,
-                        b']' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            b't' => self.lit(b"true"),
-            b'f' => self.lit(b"false"),
-            b'n' => self.lit(b"null"),
-            _ => self.number(),
-        }
-    }
-}
-
 /// `text` as a raw JSON value without parsing it again.
 ///
-/// Only for text that [`Cur::value`] accepted (JSON, no surrounding
+/// Only for text that [`Cursor::value`] accepted (JSON, no surrounding
 /// whitespace): exactly what serde's own parse of the line would have kept.
 fn raw_value(text: &str) -> Box<RawValue> {
     debug_assert!(serde_json::from_str::<&RawValue>(text).is_ok_and(|r| r.get() == text));
@@ -235,22 +46,29 @@ fn raw_value(text: &str) -> Box<RawValue> {
     // SAFETY: `RawValue` is `#[repr(transparent)]` over `str` (serde_json's
     // raw.rs: `pub struct RawValue { json: str }`, which serde_json itself
     // transmutes from `Box<str>` in `RawValue::from_owned`); its only
-    // invariant, valid JSON, holds for the text `Cur::value` accepted (the
+    // invariant, valid JSON, holds for the text `Cursor::value` accepted (the
     // proptests below compare with serde). Why not `RawValue::from_string`:
     // it parses the value again, a tenth of a check's CPU time.
     unsafe { std::mem::transmute::<Box<str>, Box<RawValue>>(boxed) }
 }
 
+/// A [`Cursor::str`] of `text` (the cursor's bytes) as text: its quotes
+/// are ASCII, so its contents are whole UTF-8.
+#[inline]
+fn str_at<'t>(c: &mut Cursor<'t>, text: &'t str) -> Option<&'t str> {
+    let n = c.str()?.len();
+    text.get(c.i - 1 - n..c.i - 1)
+}
+
 fn scan(b: &[u8], text: &str) -> Option<Op> {
-    let mut c = Cur { b, i: 0 };
+    let mut c = Cursor::new(b);
     c.lit(b"{\"index\":")?;
     let index = c.u64()?;
     c.lit(b",\"time\":")?;
     let time = c.u64()?;
     c.lit(b",\"process\":")?;
     let process = if c.b.get(c.i) == Some(&b'"') {
-        let (s, e) = c.str()?;
-        match &text[s..e] {
+        match str_at(&mut c, text)? {
             "nemesis" => Process::Nemesis,
             other => Process::Named(other.to_string()),
         }
@@ -258,8 +76,7 @@ fn scan(b: &[u8], text: &str) -> Option<Op> {
         Process::Worker(c.u64()?)
     };
     c.lit(b",\"type\":")?;
-    let (s, e) = c.str()?;
-    let kind = match &b[s..e] {
+    let kind = match c.str()? {
         b"invoke" => OpType::Invoke,
         b"ok" => OpType::Ok,
         b"fail" => OpType::Fail,
@@ -267,8 +84,7 @@ fn scan(b: &[u8], text: &str) -> Option<Op> {
         _ => return None,
     };
     c.lit(b",\"f\":")?;
-    let (s, e) = c.str()?;
-    let f = F::parse(&text[s..e]);
+    let f = F::parse(str_at(&mut c, text)?);
     c.lit(b",\"value\":")?;
     let vs = c.i;
     c.value(0)?;
@@ -277,8 +93,7 @@ fn scan(b: &[u8], text: &str) -> Option<Op> {
         if c.lit(b"null").is_some() {
             None
         } else {
-            let (s, e) = c.str()?;
-            Some(text[s..e].to_string())
+            Some(str_at(&mut c, text)?.to_string())
         }
     } else {
         None

@@ -157,7 +157,12 @@ impl Checker for QueueFeed {
                 OpType::Fail => {}
                 OpType::Info if op.f == F::Assign => self.queue.reset_consumer(key),
                 _ => {
-                    let a: Assignment = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+                    let a = match crate::decode::assignment(op.value.get()) {
+                        Some(a) => a,
+                        None => op
+                            .value_as::<Assignment>()
+                            .map_err(|e| cx.bad_value(op, e))?,
+                    };
                     self.queue.assignment(op.index, key, &a);
                 }
             },
@@ -167,7 +172,18 @@ impl Checker for QueueFeed {
             F::Crash => self.queue.crash(key),
             F::FinalRead => {
                 if op.kind == OpType::Ok {
-                    let fr: FinalRead = op.value_as().map_err(|e| cx.bad_value(op, e))?;
+                    let mut records = Vec::new();
+                    let fr = match crate::decode::final_read(op.value.get(), &mut records) {
+                        Some((partition, start_offset, high_watermark)) => FinalRead {
+                            partition,
+                            start_offset,
+                            high_watermark,
+                            records,
+                        },
+                        None => op
+                            .value_as::<FinalRead>()
+                            .map_err(|e| cx.bad_value(op, e))?,
+                    };
                     self.queue
                         .final_read(op.index, op.time, fr.partition, Some(&fr));
                 } else {
