@@ -9,125 +9,28 @@ use super::log::{LogCalls, LogCallsBuilder, ProcessRef, Value};
 use crate::CheckError;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
+use trial_histories::cursor::Cursor;
 use trial_histories::{Op, OpType, Process, ReadError, F};
 
-struct Cur<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl<'a> Cur<'a> {
-    #[inline]
-    fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
-            self.i += 1;
-        }
-    }
-    #[inline]
-    fn eat(&mut self, c: u8) -> Option<()> {
-        self.ws();
-        (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
-    }
-    #[inline]
-    fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.b.get(self.i).copied()
-    }
-    /// A non-negative or negative integer (no fraction, no exponent).
-    #[inline]
-    fn int(&mut self) -> Option<i64> {
-        self.ws();
-        let neg = self.b.get(self.i) == Some(&b'-');
-        if neg {
-            self.i += 1;
-        }
-        let start = self.i;
-        let mut v: i64 = 0;
-        while let Some(&c) = self.b.get(self.i) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            v = v.checked_mul(10)?.checked_add(d as i64)?;
-            self.i += 1;
-        }
-        if self.i == start
-            || (self.b[start] == b'0' && self.i - start > 1)
-            || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E'))
-        {
-            return None;
-        }
-        Some(if neg { -v } else { v })
-    }
-    fn uint(&mut self) -> Option<u64> {
-        u64::try_from(self.int()?).ok()
-    }
-    /// A string without escapes (its bytes: most are compared with
-    /// ASCII names, and only the others need checking as UTF-8).
-    #[inline]
-    fn str(&mut self) -> Option<&'a [u8]> {
-        self.eat(b'"')?;
-        let start = self.i;
-        let n = self.b[start..]
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\')?;
-        if self.b[start + n] != b'"' {
-            return None;
-        }
-        self.i = start + n + 1;
-        Some(&self.b[start..start + n])
-    }
-    /// Skip one JSON value (strings without escapes); its text.
-    fn raw(&mut self) -> Option<&'a [u8]> {
-        self.ws();
-        let start = self.i;
-        let mut depth = 0usize;
-        while let Some(&c) = self.b.get(self.i) {
-            match c {
-                b'"' => {
-                    self.str()?;
-                    if depth == 0 {
-                        break;
-                    }
-                    continue;
-                }
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    if depth == 0 {
-                        break;
-                    }
-                    depth -= 1;
-                    if depth == 0 {
-                        self.i += 1;
-                        break;
-                    }
-                }
-                b',' if depth == 0 => break,
-                _ => {}
-            }
-            self.i += 1;
-        }
-        if depth != 0 || self.i == start {
-            return None;
-        }
-        Some(&self.b[start..self.i])
-    }
+/// A JSON unsigned integer (whitespace first) as [`Cursor::int`] reads it.
+#[inline]
+fn uint(c: &mut Cursor) -> Option<u64> {
+    u64::try_from(c.int()?).ok()
 }
 
 /// A send value `{"key":k,"value":v[,"partition":p,"offset":o]}` (any
 /// order): (key, value, partition, offset); None for anything else.
 pub(crate) fn send(raw: &[u8]) -> Option<(u64, u64, Option<i32>, Option<i64>)> {
-    let mut c = Cur { b: raw, i: 0 };
+    let mut c = Cursor::new(raw);
     let (mut key, mut value, mut partition, mut offset) = (None, None, None, None);
     c.eat(b'{')?;
     loop {
-        let k = c.str()?;
-        c.eat(b':')?;
+        let k = c.key()?;
         match k {
-            b"key" => key = Some(c.uint()?),
-            b"value" => value = Some(c.uint()?),
+            b"key" => key = Some(uint(&mut c)?),
+            b"value" => value = Some(uint(&mut c)?),
             b"partition" => partition = Some(i32::try_from(c.int()?).ok()?),
-            b"offset" => offset = Some(c.int()?),
+            b"offset" => offset = Some(i64::try_from(c.int()?).ok()?),
             _ => return None,
         }
         match c.peek()? {
@@ -168,28 +71,27 @@ fn f_of(b: &[u8]) -> Option<F> {
 /// follows it: the pairing pass of the check validates every line); one it
 /// reads is taken tentatively as the rest of the line unless `strict`.
 fn line(b: &[u8], strict: bool) -> Option<Line<'_>> {
-    let mut c = Cur { b, i: 0 };
+    let mut c = Cursor::new(b);
     c.eat(b'{')?;
     let (mut index, mut process, mut kind, mut f) = (None, None, None, None);
     let mut value: &[u8] = b"null";
     let mut tentative = false;
     loop {
-        let k = c.str()?;
-        c.eat(b':')?;
+        let k = c.key()?;
         match k {
-            b"index" => index = Some(c.uint()?),
+            b"index" => index = Some(uint(&mut c)?),
             b"time" => {
-                c.uint()?;
+                uint(&mut c)?;
             }
             b"process" => {
                 process = Some(if c.peek()? == b'"' {
-                    ProcessRef::Named(std::str::from_utf8(c.str()?).ok()?)
+                    ProcessRef::Named(std::str::from_utf8(c.string()?).ok()?)
                 } else {
-                    ProcessRef::Worker(c.uint()?)
+                    ProcessRef::Worker(uint(&mut c)?)
                 })
             }
             b"type" => {
-                kind = Some(match c.str()? {
+                kind = Some(match c.string()? {
                     b"invoke" => OpType::Invoke,
                     b"ok" => OpType::Ok,
                     b"fail" => OpType::Fail,
@@ -197,7 +99,7 @@ fn line(b: &[u8], strict: bool) -> Option<Line<'_>> {
                     _ => return None,
                 })
             }
-            b"f" => f = Some(f_of(c.str()?)?),
+            b"f" => f = Some(f_of(c.string()?)?),
             b"value" => match (kind, &f) {
                 (Some(k), Some(fv)) if !strict && !Value::needed(k, fv) => break,
                 (Some(_), Some(_)) if !strict => {
@@ -213,7 +115,7 @@ fn line(b: &[u8], strict: bool) -> Option<Line<'_>> {
                 if c.peek()? == b'n' {
                     c.raw()?;
                 } else {
-                    c.str()?;
+                    c.string()?;
                 }
             }
             _ => return None,
