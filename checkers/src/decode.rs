@@ -19,6 +19,13 @@ fn u64_of(v: i128) -> Option<u64> {
 /// A send's (value, partition, offset), or None to fall back to serde.
 pub fn send(raw: &str) -> Option<(u64, Option<i32>, Option<i64>)> {
     let mut c = Cursor::new(raw.as_bytes());
+    let r = send_at(&mut c)?;
+    c.end()?;
+    Some(r)
+}
+
+/// [`send`] of the value at the cursor, which it leaves just past it.
+pub fn send_at(c: &mut Cursor) -> Option<(u64, Option<i32>, Option<i64>)> {
     let (mut key, mut value, mut partition, mut offset) = (None, None, None, None);
     c.fields(|c, k| {
         let v = c.int()?;
@@ -31,7 +38,6 @@ pub fn send(raw: &str) -> Option<(u64, Option<i32>, Option<i64>)> {
         }
         Some(())
     })?;
-    c.end()?;
     key?;
     Some((value?, partition, offset))
 }
@@ -48,13 +54,19 @@ pub fn poll(raw: &str, out: &mut Vec<Record>) -> bool {
 
 fn poll_inner(raw: &str, out: &mut Vec<Record>) -> Option<()> {
     let mut c = Cursor::new(raw.as_bytes());
+    poll_at(&mut c, out)?;
+    c.end()
+}
+
+/// [`poll`] of the value at the cursor, which it leaves just past it;
+/// `None` may leave records of it in `out`.
+pub fn poll_at(c: &mut Cursor, out: &mut Vec<Record>) -> Option<()> {
     c.eat(b'{')?;
     if c.key()? != b"records" {
         return None;
     }
-    record_array(&mut c, out)?;
-    c.eat(b'}')?;
-    c.end()
+    record_array(c, out)?;
+    c.eat(b'}')
 }
 
 /// `[[p,o,k,v],…]` appended to `out`.

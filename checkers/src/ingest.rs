@@ -11,7 +11,8 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use trial_histories::scan::{parse_chunk, ChunkOps};
+use trial_histories::cursor::Cursor;
+use trial_histories::scan::{parse_chunk_with, ChunkOps, ValueDecoder};
 use trial_histories::values::Record;
 use trial_histories::{HistoryReader, Op, OpType, Outstanding, Process, Step, F};
 
@@ -34,8 +35,12 @@ struct Driver<'a> {
     checkers: Vec<Box<dyn Checker>>,
     pending: Outstanding<Invocation>,
     named: FxHashMap<String, ProcKey>,
+    /// The nemesis's key once named (`NO_KEY` before).
+    nemesis: ProcKey,
     line: u64,
 }
+
+const NO_KEY: ProcKey = ProcKey::MAX;
 
 const NAMED_BASE: u64 = 1 << 63;
 
@@ -64,33 +69,73 @@ struct Decoded {
     records: Vec<Record>,
 }
 
-impl Decoded {
-    /// Decode the sends and polls of `chunk.ops`, as the driver and the
-    /// checkers would have (same decoders, same fall-backs).
-    fn decode(&mut self) {
-        self.pre.clear();
-        self.records.clear();
-        for (op, _) in &self.chunk.ops {
-            let v = op.value.get();
-            let pre = match op.f {
-                F::Send => {
-                    crate::decode::send(v).map_or(Pre::Nothing, |(v, p, o)| Pre::Send(v, p, o))
-                }
-                F::Poll if v != "null" => {
-                    let a = self.records.len();
-                    if crate::decode::poll(v, &mut self.records)
-                        && self.records.len() < u32::MAX as usize
-                    {
-                        Pre::Records(a as u32, self.records.len() as u32)
-                    } else {
-                        self.records.truncate(a);
-                        Pre::Nothing
-                    }
-                }
-                _ => Pre::Nothing,
-            };
-            self.pre.push(pre);
+/// What the parse worker decodes of each op's value (the same decoders and
+/// fall-backs the driver and the checkers use): sends and polls, while the
+/// line is scanned ([`trial_histories::scan::parse_chunk_with`]).
+struct PreDecoder<'r> {
+    records: &'r mut Vec<Record>,
+}
+
+impl PreDecoder<'_> {
+    /// The records from `a` on as a `Pre`, if they fit its range.
+    fn records_from(&mut self, a: usize) -> Pre {
+        if self.records.len() < u32::MAX as usize {
+            Pre::Records(a as u32, self.records.len() as u32)
+        } else {
+            self.records.truncate(a);
+            Pre::Nothing
         }
+    }
+}
+
+impl ValueDecoder for PreDecoder<'_> {
+    type Out = Pre;
+
+    #[inline]
+    fn at(&mut self, _: OpType, f: &F, c: &mut Cursor) -> Option<Pre> {
+        match f {
+            F::Send => crate::decode::send_at(c).map(|(v, p, o)| Pre::Send(v, p, o)),
+            F::Poll => {
+                let a = self.records.len();
+                if crate::decode::poll_at(c, self.records).is_some() {
+                    Some(self.records_from(a))
+                } else {
+                    self.records.truncate(a);
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn op(&mut self, op: &Op) -> Pre {
+        let v = op.value.get();
+        match op.f {
+            F::Send => {
+                crate::decode::send(v).map_or(Pre::Nothing, |(v, p, o)| Pre::Send(v, p, o))
+            }
+            F::Poll if v != "null" => {
+                let a = self.records.len();
+                if crate::decode::poll(v, self.records) {
+                    self.records_from(a)
+                } else {
+                    Pre::Nothing
+                }
+            }
+            _ => Pre::Nothing,
+        }
+    }
+}
+
+impl Decoded {
+    /// Parse a chunk of whole lines, decoding sends and polls as they are
+    /// scanned.
+    fn parse(&mut self, chunk: &[u8], at_eof: bool) {
+        self.records.clear();
+        let mut d = PreDecoder {
+            records: &mut self.records,
+        };
+        parse_chunk_with(chunk, at_eof, &mut self.chunk, &mut d, &mut self.pre);
     }
 }
 
@@ -101,6 +146,7 @@ impl<'a> Driver<'a> {
             checkers: enabled(registry, opts).map(|r| (r.make)(opts)).collect(),
             pending: Outstanding::new(),
             named: FxHashMap::default(),
+            nemesis: NO_KEY,
             line: 0,
         }
     }
@@ -108,6 +154,8 @@ impl<'a> Driver<'a> {
     fn key(&mut self, p: &Process) -> ProcKey {
         match p {
             Process::Worker(n) if *n < NAMED_BASE => *n,
+            // (Every nemesis op: no name to format and look up each time.)
+            Process::Nemesis if self.nemesis != NO_KEY => self.nemesis,
             other => {
                 let name = other.to_string();
                 if let Some(k) = self.named.get(&name) {
@@ -117,6 +165,9 @@ impl<'a> Driver<'a> {
                 self.named.insert(name.clone(), k);
                 for c in &mut self.checkers {
                     c.name_process(k, &name);
+                }
+                if *other == Process::Nemesis {
+                    self.nemesis = k;
                 }
                 k
             }
@@ -340,8 +391,7 @@ fn ingest_chunked(
                     return;
                 };
                 let mut out = own_rx.try_recv().unwrap_or_default();
-                parse_chunk(&buf[..len], at_eof, &mut out.chunk);
-                out.decode();
+                out.parse(&buf[..len], at_eof);
                 let _ = done.send((out, buf, len, own_tx.clone()));
             });
         }

@@ -21,8 +21,8 @@ use std::path::Path;
 
 /// Parse one op line (already trimmed): the hand scanner, else serde.
 pub fn parse_op(line: &str) -> Result<Op, serde_json::Error> {
-    match scan(line.as_bytes(), line) {
-        Some(op) => Ok(op),
+    match scan(line.as_bytes(), line, &mut NoDecoder) {
+        Some((op, _)) => Ok(op),
         None => serde_json::from_str(line),
     }
 }
@@ -60,7 +60,38 @@ fn str_at<'t>(c: &mut Cursor<'t>, text: &'t str) -> Option<&'t str> {
     text.get(c.i - 1 - n..c.i - 1)
 }
 
-fn scan(b: &[u8], text: &str) -> Option<Op> {
+/// Decodes what a reader needs of each op's value while the chunk parser
+/// scans it ([`parse_chunk_with`]). Why: the queue checker's decoders of
+/// sends and polls validate exactly what they read, so a value they take
+/// needs no second pass of [`Cursor::value`] (validation and decoding were
+/// a quarter of a queue check's instructions, each reading every byte).
+pub trait ValueDecoder {
+    /// What is kept per op.
+    type Out;
+    /// At an op's value in the writer's line shape (the cursor at its
+    /// first byte): decode it and leave the cursor just past it, having
+    /// accepted only JSON; `None` (the cursor is put back) to let the
+    /// scanner validate the value and [`ValueDecoder::op`] decide.
+    fn at(&mut self, kind: OpType, f: &F, c: &mut Cursor) -> Option<Self::Out>;
+    /// The op, parsed otherwise (serde's path, or a value `at` refused).
+    /// Must give what `at` gives on the same value when `at` accepts it.
+    fn op(&mut self, op: &Op) -> Self::Out;
+}
+
+/// Decodes nothing.
+pub struct NoDecoder;
+
+impl ValueDecoder for NoDecoder {
+    type Out = ();
+    #[inline]
+    fn at(&mut self, _: OpType, _: &F, _: &mut Cursor) -> Option<()> {
+        None
+    }
+    #[inline]
+    fn op(&mut self, _: &Op) {}
+}
+
+fn scan<D: ValueDecoder>(b: &[u8], text: &str, d: &mut D) -> Option<(Op, Option<D::Out>)> {
     let mut c = Cursor::new(b);
     c.lit(b"{\"index\":")?;
     let index = c.u64()?;
@@ -87,7 +118,11 @@ fn scan(b: &[u8], text: &str) -> Option<Op> {
     let f = F::parse(str_at(&mut c, text)?);
     c.lit(b",\"value\":")?;
     let vs = c.i;
-    c.value(0)?;
+    let decoded = d.at(kind, &f, &mut c);
+    if decoded.is_none() {
+        c.i = vs;
+        c.value(0)?;
+    }
     let value = raw_value(&text[vs..c.i]);
     let error = if c.lit(b",\"error\":").is_some() {
         if c.lit(b"null").is_some() {
@@ -99,15 +134,18 @@ fn scan(b: &[u8], text: &str) -> Option<Op> {
         None
     };
     c.lit(b"}")?;
-    (c.i == b.len()).then_some(Op {
-        index,
-        time,
-        process,
-        kind,
-        f,
-        value,
-        error,
-    })
+    (c.i == b.len()).then_some((
+        Op {
+            index,
+            time,
+            process,
+            kind,
+            f,
+            value,
+            error,
+        },
+        decoded,
+    ))
 }
 
 /// What parsing a chunk of whole lines produced.
@@ -156,6 +194,19 @@ impl ChunkOps {
 /// does not parse is a truncated write, not an error. `chunk` holds whole
 /// lines (each but perhaps the file's last ends with `\n`).
 pub fn parse_chunk(chunk: &[u8], at_eof: bool, out: &mut ChunkOps) {
+    parse_chunk_with(chunk, at_eof, out, &mut NoDecoder, &mut Vec::new());
+}
+
+/// [`parse_chunk`], with `d` decoding each op's value as it is scanned:
+/// `decoded` gets one entry per op of `out.ops`, in order.
+pub fn parse_chunk_with<D: ValueDecoder>(
+    chunk: &[u8],
+    at_eof: bool,
+    out: &mut ChunkOps,
+    d: &mut D,
+    decoded: &mut Vec<D::Out>,
+) {
+    decoded.clear();
     out.ops.clear();
     out.lines = 0;
     out.error = None;
@@ -172,8 +223,27 @@ pub fn parse_chunk(chunk: &[u8], at_eof: bool, out: &mut ChunkOps) {
         if text.is_empty() {
             continue;
         }
-        match parse_op_bytes(text) {
-            Ok(op) => out.ops.push((op, out.lines)),
+        let fast = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| scan(text, t, d));
+        if let Some((op, x)) = fast {
+            decoded.push(match x {
+                Some(x) => x,
+                None => d.op(&op),
+            });
+            out.ops.push((op, out.lines));
+            continue;
+        }
+        // (The scanner refused it: serde's parse, or its error.)
+        let slow = match std::str::from_utf8(text) {
+            Ok(t) => serde_json::from_str::<Op>(t),
+            Err(_) => serde_json::from_slice::<Op>(text),
+        };
+        match slow {
+            Ok(op) => {
+                decoded.push(d.op(&op));
+                out.ops.push((op, out.lines));
+            }
             Err(_) if !complete && at_eof => {
                 out.truncated = Some((out.lines, n));
                 return;
