@@ -12,7 +12,8 @@
 //! error).
 //!
 //! Two families of methods:
-//! - exact ones ([`Cursor::lit`], [`Cursor::u64`], [`Cursor::str`],
+//! - exact ones ([`Cursor::lit`], [`Cursor::byte`], [`Cursor::u64`],
+//!   [`Cursor::int_at`], [`Cursor::str`],
 //!   [`Cursor::value`], [`Cursor::int_array`]) read at the cursor with no
 //!   whitespace: the writer's shape, the hot path;
 //! - tolerant ones ([`Cursor::eat`], [`Cursor::peek`], [`Cursor::int`],
@@ -96,12 +97,24 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Exactly the byte `c` at the cursor.
+    #[inline]
+    pub fn byte(&mut self, c: u8) -> Option<()> {
+        (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+    }
+
     /// Whitespace, then a JSON integer whose magnitude fits a u64 (as
     /// i128: the caller narrows it to its field's type; anything larger,
     /// or a fraction or exponent, is serde's to decide).
     #[inline]
     pub fn int(&mut self) -> Option<i128> {
         self.ws();
+        self.int_at()
+    }
+
+    /// [`Cursor::int`] without whitespace first.
+    #[inline]
+    pub fn int_at(&mut self) -> Option<i128> {
         let neg = self.b.get(self.i) == Some(&b'-');
         if neg {
             self.i += 1;
