@@ -172,9 +172,7 @@ fn final_read_inner(raw: &str, out: &mut Vec<Record>) -> Option<(i32, i64, i64)>
     let (mut partition, mut start, mut hw, mut records) = (None, None, None, false);
     c.fields(|c, k| {
         match k {
-            b"partition" if partition.is_none() => {
-                partition = Some(i32::try_from(c.int()?).ok()?)
-            }
+            b"partition" if partition.is_none() => partition = Some(i32::try_from(c.int()?).ok()?),
             b"start_offset" if start.is_none() => start = Some(i64::try_from(c.int()?).ok()?),
             b"high_watermark" if hw.is_none() => hw = Some(i64::try_from(c.int()?).ok()?),
             b"records" if !records => {
@@ -473,7 +471,10 @@ mod tests {
             ),
         )
             .prop_map(
-                |((partitions, seek, revoked, added), (generation, member, committed, lost, at))| {
+                |(
+                    (partitions, seek, revoked, added),
+                    (generation, member, committed, lost, at),
+                )| {
                     Assignment {
                         partitions,
                         seek,

@@ -111,9 +111,7 @@ impl ValueDecoder for PreDecoder<'_> {
     fn op(&mut self, op: &Op) -> Pre {
         let v = op.value.get();
         match op.f {
-            F::Send => {
-                crate::decode::send(v).map_or(Pre::Nothing, |(v, p, o)| Pre::Send(v, p, o))
-            }
+            F::Send => crate::decode::send(v).map_or(Pre::Nothing, |(v, p, o)| Pre::Send(v, p, o)),
             F::Poll if v != "null" => {
                 let a = self.records.len();
                 if crate::decode::poll(v, self.records) {
