@@ -651,7 +651,7 @@ fn the_file_scanner_builds_what_the_ops_build() {
     text.push_str("\n{\"index\":100001,\"ti");
     std::fs::write(&path, &text).unwrap();
     let key = |c: &Call<LogInput, LogOutput>| format!("{c:?}");
-    let from_file = super::scan::log_calls_file(&path).unwrap();
+    let from_file = super::scan::log_calls_file(&path, crate::Isolation::ReadCommitted).unwrap();
     let mut a: Vec<String> = from_file.to_calls().iter().map(key).collect();
     let mut b: Vec<String> = log_calls_compact(&ops).to_calls().iter().map(key).collect();
     a.sort();
@@ -670,6 +670,6 @@ fn the_file_scanner_builds_what_the_ops_build() {
         ),
     )
     .unwrap();
-    let e = super::scan::log_calls_file(&path).unwrap_err();
+    let e = super::scan::log_calls_file(&path, crate::Isolation::ReadCommitted).unwrap_err();
     assert_eq!(e.line(), Some(2), "{e}");
 }
