@@ -5,7 +5,8 @@
 //! record skipped, a transaction reading its own uncommitted write) are
 //! not; the greedy agrees with the search on small histories.
 
-use super::log::{check_log, decide, log_calls_with, Decision, LogCalls};
+use super::log::{check_log, log_calls_with, LogCalls};
+use super::log_tests::partitions_agree;
 use super::models::Log;
 use super::check;
 use crate::generate::txn::{simulate_txn, TxnSimConfig};
@@ -13,20 +14,21 @@ use crate::generate::txn_mutate::{mutate, TxnAnomaly};
 use crate::verdict::Validity;
 use crate::Isolation;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// Small simulated transactional runs (serial or interleaved).
 fn config(max_steps: u64) -> impl Strategy<Value = TxnSimConfig> {
-    (any::<u64>(), 1u32..4, 1u32..6, 30u64..max_steps, any::<bool>()).prop_map(
-        |(seed, partitions, workers, steps, serial)| TxnSimConfig {
+    let shape = (1u32..4, 1u32..6, 30u64..max_steps);
+    (any::<u64>(), shape, any::<bool>()).prop_map(|(seed, (partitions, workers, steps), serial)| {
+        TxnSimConfig {
             seed,
             partitions,
             workers,
             steps,
             serial,
             ..TxnSimConfig::default()
-        },
-    )
+        }
+    })
 }
 
 fn iso(ru: bool) -> Isolation {
@@ -42,29 +44,7 @@ fn iso(ru: bool) -> Isolation {
 /// undecided); the verdict of the whole check.
 fn agree(lc: &LogCalls) -> Validity {
     let limit = Duration::from_secs(20);
-    let mut parts: BTreeMap<i32, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
-    for (i, s) in lc.sends.iter().enumerate() {
-        parts.entry(s.partition).or_default().0.push(i as u32);
-    }
-    for (i, r) in lc.reads.iter().enumerate() {
-        parts.entry(r.partition).or_default().1.push(i as u32);
-    }
-    for (p, (s, r)) in &parts {
-        let part = lc.calls_of(s, r);
-        let vacuous = part.iter().all(|x| x.complete.is_none());
-        let alone = match check(&Log, part, limit).valid {
-            Validity::Unknown if vacuous => Validity::Valid,
-            v => v,
-        };
-        match decide(lc, *p, s, r) {
-            Decision::Valid => assert_eq!(alone, Validity::Valid, "partition {p}"),
-            Decision::Invalid(cx) => {
-                assert_eq!(alone, Validity::Invalid, "partition {p}: {cx:?}");
-                assert!(cx.message.contains("cannot be linearized"));
-            }
-            Decision::Undecided(_) => {}
-        }
-    }
+    partitions_agree(lc, limit);
     let fast = check_log(lc, limit);
     let slow = check(&Log, lc.to_calls(), limit);
     assert_eq!(fast.valid, slow.valid, "greedy {fast:?}\nsearch {slow:?}");
