@@ -479,7 +479,11 @@ mod tests {
         let idx = build(&p).unwrap();
         let from: Vec<u64> = idx.blocks.iter().map(|b| b.open_from).collect();
         assert_eq!(from, [0, 1, 1, 768]);
-        assert_eq!(Index::load(&p).unwrap(), Some(idx.clone()), "saved and read");
+        assert_eq!(
+            Index::load(&p).unwrap(),
+            Some(idx.clone()),
+            "saved and read"
+        );
         assert_eq!(idx.look_back(512, 10_000), 1);
         assert_eq!(idx.look_back(512, 100), 412, "bounded");
         assert_eq!(idx.look_back(768, 10_000), 768);

@@ -81,11 +81,11 @@
 //! checker's).
 
 use super::models::{read_matches, show_value, Log, LogInput, LogOutput, HIDDEN, MARKER, OWN};
-use crate::decode::TxnSend;
-use crate::Isolation;
 use super::{Call, Counterexample, LinearResult, Model, Tally};
+use crate::decode::TxnSend;
 use crate::hash::{FxHashMap, FxHashSet};
 use crate::verdict::Validity;
+use crate::Isolation;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use trial_histories::values::{FinalRead, MicroOp, Poll, Record, Send, Txn};
@@ -766,7 +766,13 @@ impl LogCallsBuilder {
         }
         // A send's completion is its transaction's: its record was
         // appended before the transaction ended, whatever the outcome.
-        for ((s, &t), f) in self.out.sends.iter_mut().zip(&self.send_txn).zip(&self.fates) {
+        for ((s, &t), f) in self
+            .out
+            .sends
+            .iter_mut()
+            .zip(&self.send_txn)
+            .zip(&self.fates)
+        {
             if t != PLAIN && *f == Fate::Delivered {
                 s.complete = self.txns[t as usize].complete;
             } else if t != PLAIN {
@@ -913,7 +919,9 @@ impl<'a> Value<'a> {
     pub fn needed(kind: OpType, f: &F) -> bool {
         matches!(
             (f, kind),
-            (F::Send, OpType::Invoke | OpType::Ok) | (F::Poll | F::FinalRead, OpType::Ok) | (F::Txn, _)
+            (F::Send, OpType::Invoke | OpType::Ok)
+                | (F::Poll | F::FinalRead, OpType::Ok)
+                | (F::Txn, _)
         )
     }
 }

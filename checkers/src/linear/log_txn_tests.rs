@@ -5,10 +5,10 @@
 //! record skipped, a transaction reading its own uncommitted write) are
 //! not; the greedy agrees with the search on small histories.
 
+use super::check;
 use super::log::{check_log, log_calls_with, LogCalls};
 use super::log_tests::partitions_agree;
 use super::models::Log;
-use super::check;
 use crate::generate::txn::{simulate_txn, TxnSimConfig};
 use crate::generate::txn_mutate::{mutate, TxnAnomaly};
 use crate::verdict::Validity;
@@ -121,11 +121,17 @@ fn an_aborted_read_is_permitted_to_read_uncommitted_polls_only() {
         };
         let h = simulate_txn(&cfg);
         let ops = mutate(&h.ops, h.staged.as_ref().unwrap()).unwrap();
-        let rc = check_log(&log_calls_with(&ops, Isolation::ReadCommitted), Duration::from_secs(9));
+        let rc = check_log(
+            &log_calls_with(&ops, Isolation::ReadCommitted),
+            Duration::from_secs(9),
+        );
         assert_eq!(rc.valid, Validity::Invalid, "seed {seed}");
         let msg = &rc.counterexample.as_ref().unwrap().message;
         assert!(msg.contains("(aborted)"), "{msg}");
-        let ru = check_log(&log_calls_with(&ops, Isolation::ReadUncommitted), Duration::from_secs(9));
+        let ru = check_log(
+            &log_calls_with(&ops, Isolation::ReadUncommitted),
+            Duration::from_secs(9),
+        );
         assert_eq!(ru.valid, Validity::Valid, "seed {seed}: {ru:?}");
     }
 }
@@ -141,10 +147,15 @@ fn markers_fill_gaps_and_a_skipped_committed_record_is_named() {
         ..TxnSimConfig::default()
     });
     let lc = log_calls_with(&h.ops, Isolation::ReadCommitted);
-    assert!(lc.sends.iter().any(|s| s.index == super::log::NO), "markers");
+    assert!(
+        lc.sends.iter().any(|s| s.index == super::log::NO),
+        "markers"
+    );
     let ops = mutate(&h.ops, h.staged.as_ref().unwrap()).unwrap();
-    let r = check_log(&log_calls_with(&ops, Isolation::ReadCommitted), Duration::from_secs(9));
+    let r = check_log(
+        &log_calls_with(&ops, Isolation::ReadCommitted),
+        Duration::from_secs(9),
+    );
     let msg = r.counterexample.expect("invalid").message;
     assert!(msg.contains("skipped"), "{msg}");
 }
-

@@ -220,7 +220,10 @@ pub fn show_value(v: u64) -> String {
     } else if v == HIDDEN {
         "(skipped)".to_string()
     } else if v & OWN != 0 && v & MARKER != 0 {
-        format!("{} (its own transaction's, uncommitted)", v & !(HIDDEN | MARKER | OWN))
+        format!(
+            "{} (its own transaction's, uncommitted)",
+            v & !(HIDDEN | MARKER | OWN)
+        )
     } else if v & MARKER != 0 {
         "(marker)".to_string()
     } else {
@@ -330,7 +333,11 @@ impl PartialEq for LogState {
 /// A log as its `Debug` shows it: the last 8 values of a long one.
 pub fn fmt_log(v: &[u64]) -> String {
     if v.len() > 12 {
-        format!("[… {} values …, {}]", v.len() - 8, show_values(&v[v.len() - 8..]))
+        format!(
+            "[… {} values …, {}]",
+            v.len() - 8,
+            show_values(&v[v.len() - 8..])
+        )
     } else {
         show_values(v)
     }

@@ -268,8 +268,14 @@ mod tests {
         let ops = v["ops"].as_array().unwrap();
         let long: Vec<&Value> = ops.iter().filter(|o| o[0] == "9").collect();
         assert_eq!(long.len(), 1, "the spanning op: {ops:?}");
-        assert_eq!((long[0][5].as_u64(), long[0][6].as_u64()), (Some(0), Some(n)));
-        assert_eq!((long[0][3].as_u64(), long[0][4].as_u64()), (Some(0), Some(n)));
+        assert_eq!(
+            (long[0][5].as_u64(), long[0][6].as_u64()),
+            (Some(0), Some(n))
+        );
+        assert_eq!(
+            (long[0][3].as_u64(), long[0][4].as_u64()),
+            (Some(0), Some(n))
+        );
         // And the window's own ops, as before.
         assert!(ops.iter().filter(|o| o[0] != "9").count() >= 50);
     }
