@@ -4,15 +4,15 @@
 //! 17). For the 10M-op figure and peak memory see `examples/check_file.rs`
 //! and checkers/README.md ("Issue 17: checking at scale").
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+mod common;
+
+use criterion::{criterion_group, criterion_main, Criterion};
 use trial_checkers::checker::REGISTRY;
 use trial_checkers::generate::{simulate_to_file, SimConfig};
 use trial_checkers::ingest::ingest_file_reference;
-use trial_checkers::{check_history_file, CheckOptions};
+use trial_checkers::CheckOptions;
 
 fn bench(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("history.jsonl");
     let cfg = SimConfig {
         seed: 42,
         partitions: 8,
@@ -23,20 +23,12 @@ fn bench(c: &mut Criterion) {
         fault: None,
         observer: false,
     };
-    let n = simulate_to_file(&cfg, &path).unwrap();
-    let mut g = c.benchmark_group("queue");
-    g.throughput(Throughput::Elements(n));
-    g.sample_size(10);
-    g.bench_function(format!("check_history_file {n} ops"), |b| {
-        b.iter(|| {
-            let r = check_history_file(&path, &CheckOptions::default()).unwrap();
-            assert_eq!(r.ops, n);
-            r
-        })
-    });
+    let (_dir, path, n) = common::history_file(|p| simulate_to_file(&cfg, p));
+    let opts = CheckOptions::default();
+    let mut g = common::check_file_group(c, "queue", &path, n, &opts);
     g.bench_function(format!("reference pass {n} ops"), |b| {
         b.iter(|| {
-            let r = ingest_file_reference(&path, &CheckOptions::default(), REGISTRY).unwrap();
+            let r = ingest_file_reference(&path, &opts, REGISTRY).unwrap();
             assert_eq!(r.ops, n);
             r.ops
         })

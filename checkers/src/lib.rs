@@ -235,10 +235,6 @@ impl CheckOptions {
         let mut o = Self::for_settings(workload, isolation)?;
         o.configuration = Some(promises::Configuration::from_test_json(test));
         o.linear_model = match test.get("linearizability").and_then(|l| l.as_str()) {
-            // The `log` model has no transactions: a transactional run's
-            // final reads return records of sends it never saw (measured:
-            // a false `nonlinearizable` on the txn trial), so it is off.
-            None | Some("log") if o.transactional => None,
             None | Some("log") => Some("log".to_string()),
             Some("off") => None,
             Some(other) => {
@@ -279,10 +275,11 @@ impl std::str::FromStr for Isolation {
 pub fn check_history_file(path: &Path, opts: &CheckOptions) -> Result<Results, CheckError> {
     let ing = ingest::ingest_file(path, opts, checker::REGISTRY)?;
     let linear = match &opts.linear_model {
-        Some(m) => Some(linear::check_history_log_budget(
+        Some(m) => Some(linear::check_history_log_isolation(
             path,
             m,
             opts.linear_budget(),
+            opts.isolation,
         )?),
         None => None,
     };
@@ -303,7 +300,12 @@ pub fn check_ops_with(
 ) -> Result<Results, CheckError> {
     let ing = ingest::ingest_ops(ops, opts, registry)?;
     let linear = match &opts.linear_model {
-        Some(m) => Some(linear::check_ops_log_budget(ops, m, opts.linear_budget())?),
+        Some(m) => Some(linear::check_ops_log_isolation(
+            ops,
+            m,
+            opts.linear_budget(),
+            opts.isolation,
+        )?),
         None => None,
     };
     Ok(assemble(ing, linear, opts))
@@ -571,6 +573,10 @@ mod tests {
         );
         let o = CheckOptions::for_test_json(&serde_json::json!({})).unwrap();
         assert!(o.linear_scaled_budget);
+        // A transactional run checks linearizability too.
+        let o = CheckOptions::for_test_json(&serde_json::json!({"workload": "txn"})).unwrap();
+        assert!(o.transactional);
+        assert_eq!(o.linear_model.as_deref(), Some("log"));
         assert!(
             CheckOptions::for_test_json(&serde_json::json!({"linearizability": "kv"})).is_err()
         );

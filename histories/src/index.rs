@@ -10,8 +10,14 @@
 //!
 //! Ops are numbered by their line in the file (the format's `index` is that
 //! number: "dense position in the history, from 0"). Building scans the
-//! bytes once and reads only each line's `"time":` field (the writer puts
-//! it second, after `index`), so it runs at disk speed, not parse speed.
+//! bytes once and reads only each line's `"time":`, `"process":`,
+//! `"type":` and `"f":` fields, so it runs near disk speed, not parse
+//! speed.
+//!
+//! Each block also says where the oldest op still in flight at its start
+//! was invoked (`open_from`): a reader of a time window starts there (within
+//! a bound) so that an op invoked before the window and completed after it
+//! — spanning it — is found (version 2; version 1 indexes are rebuilt).
 //!
 //! The file is binary, little-endian, versioned:
 //!
@@ -19,7 +25,8 @@
 //! "KTIDX\0" u16 version  u32 stride
 //! u64 history length  u64 history mtime (ns since the epoch)
 //! u64 ops  u64 end time (the largest time, ns)  u64 blocks
-//! blocks × { u64 byte offset of the block's first op, u64 min time, u64 max time }
+//! blocks × { u64 byte offset of the block's first op, u64 min time, u64 max time,
+//!            u64 open_from }
 //! ```
 //!
 //! A history whose length or mtime differ from the index's is newer than
@@ -37,7 +44,7 @@ pub const INDEX_FILE: &str = "history.idx";
 /// Ops per block (one checkpoint per block).
 pub const STRIDE: u64 = 256;
 const MAGIC: &[u8; 6] = b"KTIDX\0";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
 
 /// One block of [`STRIDE`] consecutive ops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +54,9 @@ pub struct Block {
     /// Smallest and largest `time` of the block's ops (ns).
     pub min_time: u64,
     pub max_time: u64,
+    /// The line of the oldest invocation still in flight (not completed)
+    /// when the block starts; the block's first line if none is.
+    pub open_from: u64,
 }
 
 /// The index of one history file.
@@ -109,6 +119,45 @@ fn line_time(line: &[u8]) -> Option<u64> {
     any.then_some(n)
 }
 
+/// The raw text of a line's field `key` (`"process":` …): up to the next
+/// `,` or `}` (strings without escapes, numbers: what the writer puts in
+/// these fields).
+fn line_field<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let at = line.windows(key.len()).position(|w| w == key)? + key.len();
+    let rest = &line[at..];
+    let end = rest.iter().position(|b| matches!(b, b',' | b'}'))?;
+    Some(rest[..end].trim_ascii())
+}
+
+/// The ops in flight while a history is scanned: per process, the line and
+/// `f` of its invocation (a completion of another `f` is a lone event).
+#[derive(Default)]
+struct InFlight {
+    open: std::collections::HashMap<Vec<u8>, (u64, Vec<u8>)>,
+}
+
+impl InFlight {
+    fn line(&mut self, n: u64, line: &[u8]) {
+        let (Some(p), Some(t), Some(f)) = (
+            line_field(line, b"\"process\":"),
+            line_field(line, b"\"type\":"),
+            line_field(line, b"\"f\":"),
+        ) else {
+            return;
+        };
+        if t == b"\"invoke\"" {
+            self.open.insert(p.to_vec(), (n, f.to_vec()));
+        } else if self.open.get(p).is_some_and(|(_, g)| g == f) {
+            self.open.remove(p);
+        }
+    }
+
+    /// The oldest invocation in flight, or `n`.
+    fn oldest(&self, n: u64) -> u64 {
+        self.open.values().map(|v| v.0).min().unwrap_or(n).min(n)
+    }
+}
+
 /// Index a history, streaming (memory: the blocks, ~0.1 byte per op), and
 /// write `history.idx` beside it.
 pub fn build(history: &Path) -> io::Result<Index> {
@@ -130,6 +179,7 @@ pub fn scan(history: &Path) -> io::Result<Index> {
     };
     let mut line = Vec::with_capacity(512);
     let mut offset = 0u64;
+    let mut flight = InFlight::default();
     loop {
         line.clear();
         let n = r.read_until(b'\n', &mut line)?;
@@ -150,8 +200,10 @@ pub fn scan(history: &Path) -> io::Result<Index> {
                 offset,
                 min_time: t,
                 max_time: t,
+                open_from: flight.oldest(idx.ops),
             });
         }
+        flight.line(idx.ops, &line);
         let b = idx.blocks.last_mut().expect("a block was pushed");
         b.min_time = b.min_time.min(t);
         b.max_time = b.max_time.max(t);
@@ -181,7 +233,7 @@ impl Index {
                 w.write_all(&v.to_le_bytes())?;
             }
             for b in &self.blocks {
-                for v in [b.offset, b.min_time, b.max_time] {
+                for v in [b.offset, b.min_time, b.max_time, b.open_from] {
                     w.write_all(&v.to_le_bytes())?;
                 }
             }
@@ -228,6 +280,7 @@ impl Index {
                 offset: u()?,
                 min_time: u()?,
                 max_time: u()?,
+                open_from: u()?,
             });
         }
         Ok(Index {
@@ -320,6 +373,17 @@ impl Index {
         lo as u64 * STRIDE..(hi as u64 * STRIDE).min(self.ops)
     }
 
+    /// Where a reader of ops from `first` on starts so as to see the
+    /// invocation of every op still in flight at `first`: the oldest one's
+    /// line (block-grained), but at most `max_back` lines before `first`.
+    pub fn look_back(&self, first: u64, max_back: u64) -> u64 {
+        let from = self
+            .blocks
+            .get((first / STRIDE) as usize)
+            .map_or(first, |b| b.open_from);
+        from.max(first.saturating_sub(max_back)).min(first)
+    }
+
     /// The lines of ops `first .. first + count` (without their newlines),
     /// read through the index from the open history.
     pub fn read_lines<R: Read + Seek>(
@@ -390,6 +454,39 @@ mod tests {
             // And it is no wider than the blocks touching the window.
             prop_assert!(r.end - r.start <= times.iter().filter(|t| (a..=a + w).contains(*t)).count() as u64 + 2 * STRIDE);
         }
+    }
+
+    #[test]
+    fn blocks_know_the_oldest_op_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("history.jsonl");
+        let mut s = String::new();
+        // Process 7 invokes at line 1 and completes at line 600; a lone
+        // `ok` of another f (a rebalance) does not end it; processes 0 and
+        // 1 alternate short ops.
+        for i in 0..800u64 {
+            let (p, t, f) = match i {
+                1 => (7, "invoke", "poll"),
+                300 => (7, "ok", "rebalance"),
+                600 => (7, "ok", "poll"),
+                _ => (i % 2, if i % 4 < 2 { "invoke" } else { "ok" }, "send"),
+            };
+            s.push_str(&format!(
+                "{{\"index\":{i},\"time\":{i},\"process\":{p},\"type\":\"{t}\",\"f\":\"{f}\",\"value\":null}}\n"
+            ));
+        }
+        std::fs::write(&p, s).unwrap();
+        let idx = build(&p).unwrap();
+        let from: Vec<u64> = idx.blocks.iter().map(|b| b.open_from).collect();
+        assert_eq!(from, [0, 1, 1, 768]);
+        assert_eq!(
+            Index::load(&p).unwrap(),
+            Some(idx.clone()),
+            "saved and read"
+        );
+        assert_eq!(idx.look_back(512, 10_000), 1);
+        assert_eq!(idx.look_back(512, 100), 412, "bounded");
+        assert_eq!(idx.look_back(768, 10_000), 768);
     }
 
     #[test]

@@ -416,35 +416,18 @@ fn edn_str(s: &str) -> String {
 
 /// Our EDN of a kv-append history: `:value [k v]`.
 pub fn kv_edn(h: &[Event<KvAppendInput, String>]) -> String {
-    let mut s = String::new();
-    for e in h {
-        let (p, t, input, out) = match e {
-            Event::Invoke { process, input } => (process, "invoke", input, None),
-            Event::Complete {
-                process,
-                input,
-                end,
-                output,
-            } => (process, end_kw(*end), input, output.as_ref()),
-        };
-        let (f, v) = match (&input.op, out) {
-            (KvOp::Get, Some(v)) => ("get", edn_str(v)),
-            (KvOp::Get, None) => ("get", "nil".to_string()),
-            (KvOp::Put(v), _) => ("put", edn_str(v)),
-            (KvOp::Append(v), _) => ("append", edn_str(v)),
-        };
-        let _ = writeln!(
-            s,
-            "{{:process {p}, :type :{t}, :f :{f}, :value [{} {v}]}}",
-            edn_str(&input.name)
-        );
-    }
-    s
+    kv_write(h, |key, v| format!(":value [{key} {v}]"))
 }
 
 /// The same history in Porcupine's kv log format (`:key` apart, `:value`
 /// the string or nil); an indefinite op is written `:type :info`.
 pub fn kv_porcupine_log(h: &[Event<KvAppendInput, String>]) -> String {
+    kv_write(h, |key, v| format!(":key {key}, :value {v}"))
+}
+
+/// A kv-append history one map a line; `kv(key, value)` writes the
+/// fields that differ between the two formats.
+fn kv_write(h: &[Event<KvAppendInput, String>], kv: impl Fn(&str, &str) -> String) -> String {
     let mut s = String::new();
     for e in h {
         let (p, t, input, out) = match e {
@@ -464,8 +447,8 @@ pub fn kv_porcupine_log(h: &[Event<KvAppendInput, String>]) -> String {
         };
         let _ = writeln!(
             s,
-            "{{:process {p}, :type :{t}, :f :{f}, :key {}, :value {v}}}",
-            edn_str(&input.name)
+            "{{:process {p}, :type :{t}, :f :{f}, {}}}",
+            kv(&edn_str(&input.name), &v)
         );
     }
     s

@@ -31,14 +31,64 @@
 //! Calls are kept compact ([`LogCalls`]: one row per send and per read,
 //! read values in one arena) so that a 10M-op history streams into a few
 //! hundred MB, not a `Vec<Op>`.
+//!
+//! # Transactions
+//!
+//! A partition is a log of *slots*: records and transaction markers. What
+//! linearizability means with transactions, as the builder encodes it
+//! (the greedy and the search then check the same plain log):
+//!
+//! - **Appends.** A send micro-op whose delivery report arrived is a
+//!   record at its offset, appended inside its transaction's interval
+//!   (invocation to completion), whatever the outcome: aborted records
+//!   take offsets too. One without a report is placed where a read
+//!   returned it, or left out (a marker stands in for its slot).
+//! - **Visibility.** A transaction is *committed* if it completed `ok`, or
+//!   completed `info` (or never completed) and a read_committed read of
+//!   another process returned one of its records (atomicity); otherwise
+//!   (`fail`, or `info` never read) its records are *hidden*: the log holds
+//!   them with [`HIDDEN`] set.
+//! - **Markers.** Every offset below a partition's highest known record or
+//!   read that no send explains is a marker: hidden, and unconstrained in
+//!   time (indefinite, invoked at 0). This also covers an aborted record
+//!   whose send the history does not show.
+//! - **Reads.** A poll, a transaction's poll or a final read returns one
+//!   read per run of a partition's records in increasing offsets; every
+//!   offset it skipped between two records (and, for a final read, between
+//!   its start offset and its first record) is a wildcard that matches a
+//!   hidden slot only: a read_committed read skips exactly the markers
+//!   and the aborted records (it reads below the last stable offset, so
+//!   every transaction below its last record was decided). So a read is
+//!   constrained on the whole span from its first to its last offset: it
+//!   may not return a hidden record (an aborted read), nor skip a
+//!   committed one (a lost or skipped write), and its values must be the
+//!   log's. Offsets before a poll's first record are not constrained (the
+//!   consumer's position is its own). A gap over [`MAX_SKIP`] offsets
+//!   splits the read.
+//! - **Own writes.** A read_committed poll inside a transaction that
+//!   returns that transaction's own record read it before the commit:
+//!   its value is marked [`OWN`], which no log value matches.
+//! - **read_uncommitted** consumers (polls and, taken as the same, final
+//!   reads): a hidden record's value is hidden in what they return too, so
+//!   they may return it; they never decide that a transaction committed.
+//!
+//! What this does not model (a relaxation: a violation found is real,
+//! a pass does not exclude these): when a commit becomes visible (a read
+//! must follow the appends it returns, not the commit marker), so a
+//! read of a concurrent transaction's record before it committed passes;
+//! cycles between transactions (G1c, G-single, G2: the transactional
+//! checker's); a consumer's position across polls (poll-skip: the queue
+//! checker's).
 
-use super::models::{Log, LogInput, LogOutput};
-use super::{Call, Counterexample, LinearResult, Model};
+use super::models::{read_matches, show_value, Log, LogInput, LogOutput, HIDDEN, MARKER, OWN};
+use super::{Call, Counterexample, LinearResult, Model, Tally};
+use crate::decode::TxnSend;
 use crate::hash::{FxHashMap, FxHashSet};
 use crate::verdict::Validity;
+use crate::Isolation;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use trial_histories::values::{FinalRead, Poll, Record, Send};
+use trial_histories::values::{FinalRead, MicroOp, Poll, Record, Send, Txn};
 use trial_histories::{OpType, F};
 
 /// "None" for positions and offsets: an op that never (knowably) completed,
@@ -222,8 +272,12 @@ struct Pend {
     f: F,
     index: u64,
     pos: u64,
-    /// Its send row, for a send.
+    /// Its first send row (a send: its row; a transaction: its first send
+    /// micro-op's), and how many.
     send: u32,
+    sends: u32,
+    /// Its transaction row, for a transaction.
+    txn: u32,
 }
 
 /// A send's outcome while building.
@@ -232,11 +286,57 @@ enum Fate {
     Indefinite,
     Acked,
     Failed,
+    /// A transaction's send whose delivery report gave its offset (the
+    /// record is in the log, whatever the transaction's outcome).
+    Delivered,
 }
+
+/// A transaction's outcome as its completion said.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Never completed (the test ended): committed or aborted unseen.
+    Open,
+    Committed,
+    Aborted,
+    /// `info`: the commit's outcome is unknown.
+    Unknown,
+}
+
+/// A transaction while building.
+struct TxnRow {
+    outcome: Outcome,
+    /// Its completion's position (NO: never completed).
+    complete: u64,
+    /// A read_committed read (not its own) returned one of its records: it
+    /// committed.
+    seen: bool,
+}
+
+/// Who read, when, and how ([`LogCallsBuilder::push_reads`]).
+#[derive(Clone, Copy)]
+struct ReadOf {
+    invoke: u64,
+    complete: u64,
+    index: u64,
+    process: u32,
+    /// The transaction it is a poll of (PLAIN: none).
+    txn: u32,
+    /// Only committed records are returned.
+    committed: bool,
+}
+
+/// "No transaction": a plain send, a read outside a transaction.
+const PLAIN: u32 = u32::MAX;
+
+/// The longest run of offsets a read may skip and stay one read: the
+/// markers and aborted records between two records of one poll. A longer
+/// gap splits it (the offsets in between are then not checked).
+const MAX_SKIP: i64 = 1024;
 
 /// Builds [`LogCalls`] from a history streamed op by op (`push`), then
 /// resolves what needs the whole history (`finish`): offsets relative to
-/// each partition's lowest, where indefinite sends landed.
+/// each partition's lowest, where indefinite sends landed, which
+/// transactions' records are visible, the markers.
 ///
 /// The rules (the ones of the search's input since it was written, with
 /// one fix): an acknowledged send is at its partition and offset; a failed
@@ -246,20 +346,28 @@ enum Fate {
 /// and is left out; otherwise it is in its key's partition at an unknown
 /// offset. (The fix: an acknowledged send is never left out, even unread:
 /// its offset claims a place in the log.) Each ok poll or final read gives
-/// one read per contiguous run of a partition's records. Transactions are
-/// not modelled.
+/// one read per run of a partition's records in increasing offsets, with
+/// the offsets it skipped (≤ [`MAX_SKIP`] at a time) as [`HIDDEN`]
+/// wildcards. Transactions as the module doc says.
 #[derive(Default)]
 pub struct LogCallsBuilder {
     out: LogCalls,
     ids: FxHashMap<String, u32>,
     worker_ids: FxHashMap<u64, u32>,
     pending: FxHashMap<u32, Pend>,
-    /// Per send row: its key, fate and raw offset.
+    /// Per send row: its key, fate, raw offset and transaction.
     keys: Vec<u64>,
     fates: Vec<Fate>,
     raw_offsets: Vec<i64>,
-    /// Per read row: its raw first offset.
+    send_txn: Vec<u32>,
+    /// Per read row: its raw first offset, its transaction, and whether
+    /// it reads committed records only.
     raw_from: Vec<i64>,
+    read_txn: Vec<u32>,
+    read_committed: Vec<bool>,
+    txns: Vec<TxnRow>,
+    /// The consumers read uncommitted records.
+    polls_uncommitted: bool,
     base: FxHashMap<i32, i64>,
     key_part: FxHashMap<u64, i32>,
     complete_final: FxHashSet<i32>,
@@ -274,8 +382,17 @@ pub enum ProcessRef<'a> {
 }
 
 impl LogCallsBuilder {
+    /// A builder for consumers with read_committed polls.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A builder whose consumers' reads have this isolation level.
+    pub fn with_isolation(isolation: Isolation) -> Self {
+        LogCallsBuilder {
+            polls_uncommitted: isolation == Isolation::ReadUncommitted,
+            ..Self::default()
+        }
     }
 
     fn process(&mut self, p: ProcessRef) -> u32 {
@@ -297,6 +414,22 @@ impl LogCallsBuilder {
         *b = (*b).min(o);
     }
 
+    fn new_send(&mut self, key: u64, value: u64, pos: u64, index: u64, pid: u32, txn: u32) {
+        self.out.sends.push(SendCall {
+            partition: i32::MIN,
+            value,
+            offset: NO,
+            invoke: pos,
+            complete: NO,
+            index,
+            process: pid,
+        });
+        self.keys.push(key);
+        self.fates.push(Fate::Indefinite);
+        self.raw_offsets.push(0);
+        self.send_txn.push(txn);
+    }
+
     /// The next op of the history, with its value decoded as far as the
     /// log model needs it ([`Value::decode`]).
     pub fn push(&mut self, index: u64, process: ProcessRef, kind: OpType, f: &F, value: Value) {
@@ -304,21 +437,27 @@ impl LogCallsBuilder {
         self.pos += 1;
         let pid = self.process(process);
         if kind == OpType::Invoke {
-            let mut send = u32::MAX;
-            if let Value::Send { key, value, .. } = value {
-                send = self.out.sends.len() as u32;
-                self.out.sends.push(SendCall {
-                    partition: i32::MIN,
-                    value,
-                    offset: NO,
-                    invoke: pos,
-                    complete: NO,
-                    index,
-                    process: pid,
-                });
-                self.keys.push(key);
-                self.fates.push(Fate::Indefinite);
-                self.raw_offsets.push(0);
+            let (mut send, mut sends, mut txn) = (u32::MAX, 0, PLAIN);
+            match value {
+                Value::Send { key, value, .. } => {
+                    send = self.out.sends.len() as u32;
+                    sends = 1;
+                    self.new_send(key, value, pos, index, pid, PLAIN);
+                }
+                Value::Txn { sends: ts, .. } => {
+                    txn = self.txns.len() as u32;
+                    self.txns.push(TxnRow {
+                        outcome: Outcome::Open,
+                        complete: NO,
+                        seen: false,
+                    });
+                    send = self.out.sends.len() as u32;
+                    sends = ts.len() as u32;
+                    for &(value, _, _) in ts {
+                        self.new_send(0, value, pos, index, pid, txn);
+                    }
+                }
+                _ => {}
             }
             self.pending.insert(
                 pid,
@@ -327,6 +466,8 @@ impl LogCallsBuilder {
                     index,
                     pos,
                     send,
+                    sends,
+                    txn,
                 },
             );
             return;
@@ -340,6 +481,10 @@ impl LogCallsBuilder {
         let Some(pd) = self.pending.remove(&pid) else {
             return;
         };
+        if pd.txn != PLAIN {
+            self.complete_txn(&pd, kind, value, pos, pid);
+            return;
+        }
         match (value, kind) {
             (
                 Value::Send {
@@ -367,7 +512,8 @@ impl LogCallsBuilder {
                 for r in recs {
                     self.note(r.partition, r.offset);
                 }
-                self.push_reads(recs, pd.pos, pos, pd.index, pid);
+                let rd = self.read_of(&pd, pos, pid, PLAIN);
+                self.push_reads(recs, rd, None);
             }
             (
                 Value::FinalRead {
@@ -382,43 +528,117 @@ impl LogCallsBuilder {
                 if complete {
                     self.complete_final.insert(partition);
                 }
-                self.push_reads(records, pd.pos, pos, pd.index, pid);
+                // Under read_uncommitted the final read is taken as one too
+                // (the suite's is read_committed: that only relaxes it).
+                let rd = self.read_of(&pd, pos, pid, PLAIN);
+                self.push_reads(records, rd, Some((partition, start_offset)));
             }
             _ => {}
         }
     }
 
-    /// One read per contiguous run of a partition's records.
-    fn push_reads(&mut self, recs: &[Record], invoke: u64, complete: u64, index: u64, pid: u32) {
+    fn read_of(&self, pd: &Pend, complete: u64, process: u32, txn: u32) -> ReadOf {
+        ReadOf {
+            invoke: pd.pos,
+            complete,
+            index: pd.index,
+            process,
+            txn,
+            committed: !self.polls_uncommitted,
+        }
+    }
+
+    /// A transaction's completion: its outcome, its sends' offsets, its
+    /// polls' reads (they happened, whatever the outcome, inside its
+    /// interval).
+    fn complete_txn(&mut self, pd: &Pend, kind: OpType, value: Value, pos: u64, pid: u32) {
+        let t = &mut self.txns[pd.txn as usize];
+        t.complete = pos;
+        t.outcome = match kind {
+            OpType::Ok => Outcome::Committed,
+            OpType::Fail => Outcome::Aborted,
+            _ => Outcome::Unknown,
+        };
+        let Value::Txn { sends, records } = value else {
+            return;
+        };
+        let rows = pd.send as usize..(pd.send + pd.sends) as usize;
+        for (k, &(v, p, o)) in sends.iter().enumerate() {
+            let (Some(p), Some(o)) = (p, o) else { continue };
+            // Its row: the k-th send of the invocation, or the one of its
+            // value if the completion lists them otherwise.
+            let row = match rows.clone().nth(k) {
+                Some(r) if self.out.sends[r].value == v => r,
+                _ => match rows.clone().find(|&r| self.out.sends[r].value == v) {
+                    Some(r) => r,
+                    None => continue,
+                },
+            };
+            self.note(p, o);
+            self.out.sends[row].partition = p;
+            self.out.sends[row].complete = pos;
+            self.fates[row] = Fate::Delivered;
+            self.raw_offsets[row] = o;
+        }
+        for r in records {
+            self.note(r.partition, r.offset);
+        }
+        let rd = self.read_of(pd, pos, pid, pd.txn);
+        self.push_reads(records, rd, None);
+    }
+
+    /// One read per run of a partition's records in increasing offsets,
+    /// the skipped offsets as wildcards; `at`: where the reader was
+    /// positioned (a final read's partition and start offset: what it
+    /// skipped before its first record counts too).
+    fn push_reads(&mut self, recs: &[Record], rd: ReadOf, at: Option<(i32, i64)>) {
         let mut i = 0;
         while i < recs.len() {
             let p = recs[i].partition;
+            let start = self.out.values.len() as u64;
+            let mut from = recs[i].offset;
+            if let Some((ap, ao)) = at.filter(|_| i == 0) {
+                let lead = recs[0].offset - ao;
+                if ap == p && (1..=MAX_SKIP).contains(&lead) {
+                    from = ao;
+                    self.out
+                        .values
+                        .extend(std::iter::repeat(HIDDEN).take(lead as usize));
+                }
+            }
+            self.out.values.push(recs[i].value);
             let mut j = i + 1;
-            while j < recs.len()
-                && recs[j].partition == p
-                && recs[j].offset == recs[j - 1].offset + 1
-            {
+            while j < recs.len() && recs[j].partition == p {
+                let gap = recs[j].offset - recs[j - 1].offset - 1;
+                if !(0..=MAX_SKIP).contains(&gap) {
+                    break;
+                }
+                self.out
+                    .values
+                    .extend(std::iter::repeat(HIDDEN).take(gap as usize));
+                self.out.values.push(recs[j].value);
                 j += 1;
             }
-            let start = self.out.values.len() as u64;
-            self.out.values.extend(recs[i..j].iter().map(|r| r.value));
+            let len = (self.out.values.len() as u64 - start) as u32;
             self.out.reads.push(ReadCall {
                 partition: p,
                 from: 0,
                 start,
-                len: (j - i) as u32,
+                len,
                 known: true,
-                invoke,
-                complete,
-                index,
-                process: pid,
+                invoke: rd.invoke,
+                complete: rd.complete,
+                index: rd.index,
+                process: rd.process,
             });
-            self.raw_from.push(recs[i].offset);
+            self.raw_from.push(from);
+            self.read_txn.push(rd.txn);
+            self.read_committed.push(rd.committed);
             i = j;
         }
     }
 
-    /// Resolve offsets and indefinite sends; the calls.
+    /// Resolve offsets, indefinite sends and transactions; the calls.
     pub fn finish(mut self) -> LogCalls {
         let base = std::mem::take(&mut self.base);
         let rel = |p: i32, o: i64| (o - base.get(&p).copied().unwrap_or(0)).max(0) as u64;
@@ -447,14 +667,29 @@ impl LogCallsBuilder {
             }
             r.from = rel(r.partition, from);
         }
+        if !self.txns.is_empty() {
+            self.resolve_txns();
+        }
         let mut keep = Vec::with_capacity(self.out.sends.len());
         for (i, s) in self.out.sends.iter_mut().enumerate() {
+            let txn = self.send_txn[i];
             match self.fates[i] {
                 Fate::Failed => keep.push(false),
-                Fate::Acked => {
+                Fate::Acked | Fate::Delivered => {
                     s.offset = rel(s.partition, self.raw_offsets[i]);
                     keep.push(true);
                 }
+                // A transaction's send without a delivery report: where it
+                // was read, else left out (a marker stands in for whatever
+                // is at offsets no send explains).
+                Fate::Indefinite if txn != PLAIN => match read_at.get(&(s.value & !HIDDEN)) {
+                    Some(&((rp, ro), _)) => {
+                        s.partition = rp;
+                        s.offset = rel(rp, ro);
+                        keep.push(true);
+                    }
+                    None => keep.push(false),
+                },
                 Fate::Indefinite => {
                     s.complete = NO;
                     let at = read_at.get(&s.value);
@@ -476,8 +711,117 @@ impl LogCallsBuilder {
         }
         let mut k = keep.iter();
         self.out.sends.retain(|_| *k.next().unwrap_or(&false));
+        if !self.txns.is_empty() {
+            self.add_markers();
+        }
         self.out
     }
+
+    /// Which transactions committed, and the values that say so: a
+    /// record of a transaction that did not commit is [`HIDDEN`] in the
+    /// log (and in what a read_uncommitted poll returned); a transaction's
+    /// own record in its read_committed poll is marked [`OWN`].
+    fn resolve_txns(&mut self) {
+        let mut txn_of: FxHashMap<u64, u32> = FxHashMap::default();
+        for (s, &t) in self.out.sends.iter().zip(&self.send_txn) {
+            if t != PLAIN {
+                txn_of.insert(s.value, t);
+            }
+        }
+        for (ri, r) in self.out.reads.iter().enumerate() {
+            if !self.read_committed[ri] {
+                continue;
+            }
+            let vals = &mut self.out.values[r.start as usize..(r.start + r.len as u64) as usize];
+            for v in vals {
+                match txn_of.get(v) {
+                    Some(&t) if t == self.read_txn[ri] => *v |= HIDDEN | MARKER | OWN,
+                    Some(&t) => self.txns[t as usize].seen = true,
+                    None => {}
+                }
+            }
+        }
+        let committed = |t: &TxnRow| match t.outcome {
+            Outcome::Committed => true,
+            Outcome::Aborted => false,
+            Outcome::Open | Outcome::Unknown => t.seen,
+        };
+        for (ri, r) in self.out.reads.iter().enumerate() {
+            if self.read_committed[ri] {
+                continue;
+            }
+            let vals = &mut self.out.values[r.start as usize..(r.start + r.len as u64) as usize];
+            for v in vals {
+                if let Some(&t) = txn_of.get(v) {
+                    if !committed(&self.txns[t as usize]) {
+                        *v |= HIDDEN;
+                    }
+                }
+            }
+        }
+        for (s, &t) in self.out.sends.iter_mut().zip(&self.send_txn) {
+            if t != PLAIN && !committed(&self.txns[t as usize]) {
+                s.value |= HIDDEN;
+            }
+        }
+        // A send's completion is its transaction's: its record was
+        // appended before the transaction ended, whatever the outcome.
+        for ((s, &t), f) in self
+            .out
+            .sends
+            .iter_mut()
+            .zip(&self.send_txn)
+            .zip(&self.fates)
+        {
+            if t != PLAIN && *f == Fate::Delivered {
+                s.complete = self.txns[t as usize].complete;
+            } else if t != PLAIN {
+                s.complete = NO;
+            }
+        }
+    }
+
+    /// A marker at every offset below a partition's highest (known
+    /// record or read) that no send explains: a transaction marker, or an
+    /// aborted record whose send the history does not show. Markers are
+    /// hidden, indefinite and unconstrained in time.
+    fn add_markers(&mut self) {
+        let mut known: BTreeMap<i32, FxHashSet<u64>> = BTreeMap::new();
+        let mut top: BTreeMap<i32, u64> = BTreeMap::new();
+        for s in &self.out.sends {
+            if s.offset != NO {
+                known.entry(s.partition).or_default().insert(s.offset);
+                let t = top.entry(s.partition).or_default();
+                *t = (*t).max(s.offset + 1);
+            }
+        }
+        for r in &self.out.reads {
+            let t = top.entry(r.partition).or_default();
+            *t = (*t).max(r.from + r.len as u64);
+        }
+        let marker = self.out.process_id(&mut self.ids, "marker");
+        for (p, t) in top {
+            let k = known.remove(&p).unwrap_or_default();
+            for o in (0..t).filter(|o| !k.contains(o)) {
+                self.out.sends.push(SendCall {
+                    partition: p,
+                    value: HIDDEN | MARKER | o,
+                    offset: o,
+                    invoke: 0,
+                    complete: NO,
+                    index: NO,
+                    process: marker,
+                });
+            }
+        }
+    }
+}
+
+/// Buffers an op's value is decoded into ([`Value::decode`]).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    recs: Vec<Record>,
+    sends: Vec<TxnSend>,
 }
 
 /// An op's value as far as the log model needs it.
@@ -499,15 +843,22 @@ pub enum Value<'a> {
         complete: bool,
         records: &'a [Record],
     },
+    /// A transaction (any type): its send micro-ops (value, partition,
+    /// offset) and its polls' records.
+    Txn {
+        sends: &'a [TxnSend],
+        records: &'a [Record],
+    },
     /// Nothing the model needs (or a value that does not decode: the
     /// pairing pass reports those).
     Other,
 }
 
 impl<'a> Value<'a> {
-    /// Decode the raw JSON `raw` of an op (`recs`: a buffer for records).
-    /// None: the shape is not one the model reads, or it does not decode.
-    pub fn decode(kind: OpType, f: &F, raw: &[u8], recs: &'a mut Vec<Record>) -> Option<Value<'a>> {
+    /// Decode the raw JSON `raw` of an op (`buf`: buffers for records and
+    /// sends). None: the shape is not one the model reads, or it does not
+    /// decode.
+    pub fn decode(kind: OpType, f: &F, raw: &[u8], buf: &'a mut Scratch) -> Option<Value<'a>> {
         match (f, kind) {
             (F::Send, OpType::Invoke | OpType::Ok) => {
                 let (key, value, partition, offset) = super::scan::send(raw).or_else(|| {
@@ -523,6 +874,7 @@ impl<'a> Value<'a> {
                 })
             }
             (F::Poll, OpType::Ok) => {
+                let recs = &mut buf.recs;
                 recs.clear();
                 let fast = std::str::from_utf8(raw).is_ok_and(|t| crate::decode::poll(t, recs));
                 if !fast {
@@ -532,12 +884,31 @@ impl<'a> Value<'a> {
             }
             (F::FinalRead, OpType::Ok) => {
                 let fr = serde_json::from_slice::<FinalRead>(raw).ok()?;
-                *recs = fr.records;
+                buf.recs = fr.records;
                 Some(Value::FinalRead {
                     partition: fr.partition,
                     start_offset: fr.start_offset,
-                    complete: recs.len() as i64 >= fr.high_watermark - fr.start_offset,
-                    records: recs,
+                    complete: buf.recs.len() as i64 >= fr.high_watermark - fr.start_offset,
+                    records: &buf.recs,
+                })
+            }
+            (F::Txn, _) => {
+                buf.recs.clear();
+                buf.sends.clear();
+                let fast = std::str::from_utf8(raw)
+                    .is_ok_and(|t| crate::decode::txn(t, &mut buf.sends, &mut buf.recs));
+                if !fast {
+                    let t = serde_json::from_slice::<Txn>(raw).ok()?;
+                    for m in t.ops {
+                        match m {
+                            MicroOp::Send(s) => buf.sends.push((s.value, s.partition, s.offset)),
+                            MicroOp::Poll(p) => buf.recs.extend(p.records),
+                        }
+                    }
+                }
+                Some(Value::Txn {
+                    sends: &buf.sends,
+                    records: &buf.recs,
                 })
             }
             _ => Some(Value::Other),
@@ -548,21 +919,28 @@ impl<'a> Value<'a> {
     pub fn needed(kind: OpType, f: &F) -> bool {
         matches!(
             (f, kind),
-            (F::Send, OpType::Invoke | OpType::Ok) | (F::Poll | F::FinalRead, OpType::Ok)
+            (F::Send, OpType::Invoke | OpType::Ok)
+                | (F::Poll | F::FinalRead, OpType::Ok)
+                | (F::Txn, _)
         )
     }
 }
 
-/// The calls of a history in memory.
+/// The calls of a history in memory (read_committed polls).
 pub fn log_calls_compact(ops: &[trial_histories::Op]) -> LogCalls {
-    let mut b = LogCallsBuilder::new();
+    log_calls_with(ops, Isolation::ReadCommitted)
+}
+
+/// The calls of a history in memory whose polls have this isolation.
+pub fn log_calls_with(ops: &[trial_histories::Op], isolation: Isolation) -> LogCalls {
+    let mut b = LogCallsBuilder::with_isolation(isolation);
     for op in ops {
         let p = match &op.process {
             trial_histories::Process::Worker(n) => ProcessRef::Worker(*n),
             trial_histories::Process::Nemesis => ProcessRef::Named("nemesis"),
             trial_histories::Process::Named(s) => ProcessRef::Named(s),
         };
-        let mut recs = Vec::new();
+        let mut recs = Scratch::default();
         let v = Value::decode(op.kind, &op.f, op.value.get().as_bytes(), &mut recs)
             .unwrap_or(Value::Other);
         b.push(op.index, p, op.kind, &op.f, v);
@@ -596,15 +974,7 @@ struct Violation {
 
 fn fmt_state(log: &[u64]) -> String {
     // As `LogState`'s Debug shows it.
-    if log.len() > 12 {
-        format!(
-            "[… {} values …, {:?}]",
-            log.len() - 8,
-            &log[log.len() - 8..]
-        )
-    } else {
-        format!("{log:?}")
-    }
+    super::models::fmt_log(log)
 }
 
 /// Decide one partition's calls (`sends`, `reads`: rows of `lc`).
@@ -717,20 +1087,33 @@ pub fn decide(lc: &LogCalls, partition: i32, sends: &[u32], reads: &[u32]) -> De
         let need = r.from + vals.len() as u64;
         let why = if let Some(k) = (0..vals.len()).find(|&k| {
             let o = r.from + k as u64;
-            o >= m as u64 || log[o as usize] != vals[k]
+            o >= m as u64 || !read_matches(vals[k], log[o as usize])
         }) {
             let o = r.from + k as u64;
             Some(if o >= m as u64 {
                 format!(
                     "it returned {} at offset {o}, but no send is known at offset {m}",
-                    vals[k]
+                    show_value(vals[k])
                 )
             } else {
                 let s = &lc.sends[chain[o as usize] as usize];
-                format!(
-                    "it returned {} at offset {o}, where op {} wrote {}",
-                    vals[k], s.index, s.value
-                )
+                let what = if vals[k] == HIDDEN {
+                    "skipped".to_string()
+                } else {
+                    format!("returned {}", show_value(vals[k]))
+                };
+                if s.index == NO {
+                    format!(
+                        "it {what} at offset {o}, where no send is known (a transaction \
+                         marker, or a record no read_committed read may return)"
+                    )
+                } else {
+                    format!(
+                        "it {what} at offset {o}, where op {} wrote {}",
+                        s.index,
+                        show_value(s.value)
+                    )
+                }
             })
         } else if need > m as u64 {
             Some(format!(
@@ -818,7 +1201,12 @@ fn counterexample(
         }
         let vals = lc.read_values(r);
         let need = r.from as usize + vals.len();
-        if need > len || log[r.from as usize..need] != *vals {
+        if need > len
+            || !log[r.from as usize..need]
+                .iter()
+                .zip(vals)
+                .all(|(&l, &v)| read_matches(v, l))
+        {
             continue;
         }
         let t = if need == 0 {
@@ -839,6 +1227,8 @@ fn counterexample(
         };
         (c.index, Log.describe(&c.input, c.output.as_ref()))
     };
+    // Markers are not ops of the history.
+    placed.retain(|&(_, kind, _, row)| kind != 0 || lc.sends[row as usize].index != NO);
     let tail: Vec<(u64, String)> = placed
         .iter()
         .skip(placed.len().saturating_sub(20))
@@ -851,23 +1241,13 @@ fn counterexample(
     };
     let st = fmt_state(&log[..len]);
     let op = Log.describe(&blocked.input, blocked.output.as_ref());
-    Counterexample {
-        partition: partition as u32 as u64,
-        prefix_len: placed.len(),
-        prefix_tail: tail,
-        message: format!(
-            "after a linearizable prefix of {} ops (state {st}), op {} of process {} ({op}) \
-             cannot be linearized: {}",
-            placed.len(),
-            blocked.index,
-            blocked.process,
-            v.why
-        ),
-        state: st,
-        op_index: blocked.index,
-        op_process: blocked.process,
-        op,
-    }
+    Counterexample::new(
+        partition as u32 as u64,
+        (placed.len(), tail),
+        st,
+        (blocked.index, blocked.process, op),
+        Some(&v.why),
+    )
 }
 
 /// The search budget scaled to a history: 10 s plus 10 µs per call (1M
@@ -943,34 +1323,16 @@ pub fn check_log(lc: &LogCalls, budget: Duration) -> LinearResult {
             }
         }
     }
-    let valid = if counterexample.is_some() {
-        Validity::Invalid
-    } else if unknown.is_some() {
-        Validity::Unknown
-    } else if completed == 0 {
-        unknown = Some(format!(
-            "no operation completed ok ({} indefinite, failed ones dropped): nothing to check",
-            lc.len()
-        ));
-        Validity::Unknown
-    } else {
-        Validity::Valid
-    };
-    LinearResult {
-        valid,
+    LinearResult::from_tally(Tally {
         model: "log".to_string(),
         ops: lc.len() as u64,
         partitions: parts.len() as u64,
         explored,
-        elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+        completed,
         counterexample,
-        unknown_reason: if valid == Validity::Invalid {
-            None
-        } else {
-            unknown
-        },
+        unknown,
         searched_partitions: searched as u64,
-        budget_ms: Some(budget.as_secs_f64() * 1e3),
-        anomalies: BTreeMap::new(),
-    }
+        budget,
+        started: t0,
+    })
 }

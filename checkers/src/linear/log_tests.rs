@@ -326,6 +326,21 @@ fn agree(c: &[Call<LogInput, LogOutput>]) -> Validity {
         "greedy {fast:?}\nsearch {slow:?}\n{c:#?}"
     );
     // The greedy's own answers, per partition, agree with the search's.
+    for (p, cx) in partitions_agree(&lc, limit) {
+        assert!(c.iter().any(|x| x.index == cx.op_index), "partition {p}");
+    }
+    if let Some(cx) = &fast.counterexample {
+        assert!(cx.prefix_tail.len() <= 20 && cx.prefix_tail.len() <= cx.prefix_len);
+    }
+    fast.valid
+}
+
+/// The greedy's answer for each partition of `lc` agrees with the search
+/// on that partition's calls alone; the counterexamples it gave.
+pub(super) fn partitions_agree(
+    lc: &LogCalls,
+    limit: Duration,
+) -> Vec<(i32, Box<super::Counterexample>)> {
     let mut parts: BTreeMap<i32, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
     for (i, s) in lc.sends.iter().enumerate() {
         parts.entry(s.partition).or_default().0.push(i as u32);
@@ -333,6 +348,7 @@ fn agree(c: &[Call<LogInput, LogOutput>]) -> Validity {
     for (i, r) in lc.reads.iter().enumerate() {
         parts.entry(r.partition).or_default().1.push(i as u32);
     }
+    let mut found = Vec::new();
     for (p, (s, r)) in &parts {
         let part = lc.calls_of(s, r);
         let vacuous = part.iter().all(|x| x.complete.is_none());
@@ -341,20 +357,17 @@ fn agree(c: &[Call<LogInput, LogOutput>]) -> Validity {
             Validity::Unknown if vacuous => Validity::Valid,
             v => v,
         };
-        match decide(&lc, *p, s, r) {
-            Decision::Valid => assert_eq!(alone, Validity::Valid, "partition {p}: {c:#?}"),
+        match decide(lc, *p, s, r) {
+            Decision::Valid => assert_eq!(alone, Validity::Valid, "partition {p}: {lc:#?}"),
             Decision::Invalid(cx) => {
-                assert_eq!(alone, Validity::Invalid, "partition {p}: {cx:?}\n{c:#?}");
-                assert!(c.iter().any(|x| x.index == cx.op_index));
+                assert_eq!(alone, Validity::Invalid, "partition {p}: {cx:?}\n{lc:#?}");
                 assert!(cx.message.contains("cannot be linearized"));
+                found.push((*p, cx));
             }
             Decision::Undecided(_) => {}
         }
     }
-    if let Some(cx) = &fast.counterexample {
-        assert!(cx.prefix_tail.len() <= 20 && cx.prefix_tail.len() <= cx.prefix_len);
-    }
-    fast.valid
+    found
 }
 
 /// The read with values whose last value's send is known, and that send.
@@ -651,7 +664,7 @@ fn the_file_scanner_builds_what_the_ops_build() {
     text.push_str("\n{\"index\":100001,\"ti");
     std::fs::write(&path, &text).unwrap();
     let key = |c: &Call<LogInput, LogOutput>| format!("{c:?}");
-    let from_file = super::scan::log_calls_file(&path).unwrap();
+    let from_file = super::scan::log_calls_file(&path, crate::Isolation::ReadCommitted).unwrap();
     let mut a: Vec<String> = from_file.to_calls().iter().map(key).collect();
     let mut b: Vec<String> = log_calls_compact(&ops).to_calls().iter().map(key).collect();
     a.sort();
@@ -670,6 +683,6 @@ fn the_file_scanner_builds_what_the_ops_build() {
         ),
     )
     .unwrap();
-    let e = super::scan::log_calls_file(&path).unwrap_err();
+    let e = super::scan::log_calls_file(&path, crate::Isolation::ReadCommitted).unwrap_err();
     assert_eq!(e.line(), Some(2), "{e}");
 }

@@ -27,9 +27,11 @@ pub mod wgl_reference;
 
 #[cfg(test)]
 mod log_tests;
+#[cfg(test)]
+mod log_txn_tests;
 
 use crate::verdict::Validity;
-use crate::CheckError;
+use crate::{CheckError, Isolation};
 use models::{CasRegister, Kv, LogInput, LogOutput, RegInput, Register};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -129,7 +131,88 @@ pub struct LinearResult {
     pub anomalies: BTreeMap<String, crate::verdict::AnomalyReport>,
 }
 
+impl Counterexample {
+    /// The counterexample of an op (`index`, `process`, description `op`)
+    /// that cannot be placed after a linearizable prefix of `prefix_len`
+    /// ops (`tail`: its last ones, at most 20) reaching `state`; `why`: the
+    /// reason, when the checker knows it.
+    pub(crate) fn new(
+        partition: u64,
+        (prefix_len, tail): (usize, Vec<(u64, String)>),
+        state: String,
+        (index, process, op): (u64, String, String),
+        why: Option<&str>,
+    ) -> Counterexample {
+        let why = why.map_or(String::new(), |w| format!(": {w}"));
+        Counterexample {
+            partition,
+            prefix_len,
+            prefix_tail: tail,
+            message: format!(
+                "after a linearizable prefix of {prefix_len} ops (state {state}), op {index} of \
+                 process {process} ({op}) cannot be linearized{why}"
+            ),
+            state,
+            op_index: index,
+            op_process: process,
+            op,
+        }
+    }
+}
+
+/// What a check found, before it is a verdict ([`LinearResult::from_tally`]).
+pub(crate) struct Tally {
+    pub model: String,
+    pub ops: u64,
+    pub partitions: u64,
+    pub explored: u64,
+    /// Calls that completed ok: none, and a pass would be vacuous.
+    pub completed: usize,
+    pub counterexample: Option<Counterexample>,
+    pub unknown: Option<String>,
+    pub searched_partitions: u64,
+    pub budget: Duration,
+    pub started: Instant,
+}
+
 impl LinearResult {
+    /// The verdict of a tally: invalid with a counterexample, unknown when
+    /// a search gave up or nothing completed, else valid.
+    pub(crate) fn from_tally(t: Tally) -> LinearResult {
+        let mut unknown = t.unknown;
+        let valid = if t.counterexample.is_some() {
+            Validity::Invalid
+        } else if unknown.is_some() {
+            Validity::Unknown
+        } else if t.completed == 0 {
+            // Nothing is constrained: a pass would be vacuous.
+            unknown = Some(format!(
+                "no operation completed ok ({} indefinite, failed ones dropped): nothing to check",
+                t.ops
+            ));
+            Validity::Unknown
+        } else {
+            Validity::Valid
+        };
+        LinearResult {
+            valid,
+            model: t.model,
+            ops: t.ops,
+            partitions: t.partitions,
+            explored: t.explored,
+            elapsed_ms: t.started.elapsed().as_secs_f64() * 1e3,
+            counterexample: t.counterexample,
+            unknown_reason: if valid == Validity::Invalid {
+                None
+            } else {
+                unknown
+            },
+            searched_partitions: t.searched_partitions,
+            budget_ms: Some(t.budget.as_secs_f64() * 1e3),
+            anomalies: BTreeMap::new(),
+        }
+    }
+
     /// Fill [`LinearResult::anomalies`] from the counterexample.
     pub fn with_anomalies(mut self) -> Self {
         use crate::verdict::{class, definition, AnomalyReport, Example};
@@ -324,22 +407,13 @@ where
                     })
                     .collect();
                 let op = model.describe(&b.input, b.output.as_ref());
-                counterexample = Some(Counterexample {
-                    partition: *key,
-                    prefix_len: prefix.len(),
-                    prefix_tail: tail,
-                    message: format!(
-                        "after a linearizable prefix of {} ops (state {st}), op {} of process \
-                         {} ({op}) cannot be linearized",
-                        prefix.len(),
-                        b.index,
-                        b.process
-                    ),
-                    state: st,
-                    op_index: b.index,
-                    op_process: b.process.clone(),
-                    op,
-                });
+                counterexample = Some(Counterexample::new(
+                    *key,
+                    (prefix.len(), tail),
+                    st,
+                    (b.index, b.process.clone(), op),
+                    None,
+                ));
                 break;
             }
             Some(PartOutcome::GaveUp(why)) => {
@@ -352,41 +426,18 @@ where
             }
         }
     }
-    let stats = wgl::SearchStats {
-        explored: explored.into_inner(),
-        cache_entries: 0,
-    };
-    let parts_len = n_parts;
-    let valid = if counterexample.is_some() {
-        Validity::Invalid
-    } else if unknown.is_some() {
-        Validity::Unknown
-    } else if completed == 0 {
-        // Nothing is constrained: a pass would be vacuous.
-        unknown = Some(format!(
-            "no operation completed ok ({n} indefinite, failed ones dropped): nothing to check"
-        ));
-        Validity::Unknown
-    } else {
-        Validity::Valid
-    };
-    LinearResult {
-        valid,
+    LinearResult::from_tally(Tally {
         model: model.name().to_string(),
         ops: n,
-        partitions: parts_len as u64,
-        explored: stats.explored,
-        elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+        partitions: n_parts as u64,
+        explored: explored.into_inner(),
+        completed,
         counterexample,
-        unknown_reason: if valid == Validity::Invalid {
-            None
-        } else {
-            unknown
-        },
+        unknown,
         searched_partitions: n_parts as u64,
-        budget_ms: Some(time_limit.as_secs_f64() * 1e3),
-        anomalies: BTreeMap::new(),
-    }
+        budget: time_limit,
+        started: t0,
+    })
 }
 
 /// The model names `check_edn_file` accepts.
@@ -644,10 +695,10 @@ fn edn_calls<I: Clone + Debug, O: Clone + Debug>(
 }
 
 /// Check a kafka-trial JSONL history with the `log` model: sends append
-/// and return their offset, polls and final reads return contiguous
-/// slices of a partition's log. Transactions are skipped. Offsets are
-/// taken relative to the lowest offset seen in each partition (the
-/// topic is assumed fresh and without transaction markers). The file is
+/// and return their offset, polls and final reads return slices of a
+/// partition's log (transactions as [`log`] says). Offsets are taken
+/// relative to the lowest offset seen in each partition (the topic is
+/// assumed fresh). The file is
 /// streamed into compact calls ([`log::LogCalls`]) and decided by the
 /// greedy of [`log`], the search only where it cannot decide.
 pub fn check_history_log(
@@ -665,9 +716,20 @@ pub fn check_history_log_budget(
     model_name: &str,
     budget: Option<Duration>,
 ) -> Result<LinearResult, CheckError> {
+    check_history_log_isolation(path, model_name, budget, Isolation::ReadCommitted)
+}
+
+/// [`check_history_log_budget`] of a run whose consumers' polls have this
+/// isolation level (what a read_uncommitted poll may return differs).
+pub fn check_history_log_isolation(
+    path: &Path,
+    model_name: &str,
+    budget: Option<Duration>,
+    isolation: Isolation,
+) -> Result<LinearResult, CheckError> {
     log_model(model_name)?;
     let t0 = Instant::now();
-    let calls = scan::log_calls_file(path)?;
+    let calls = scan::log_calls_file(path, isolation)?;
     let budget = budget.unwrap_or_else(|| log::scaled_budget(calls.len() as u64));
     let mut r = log::check_log(&calls, budget);
     // The time includes reading the file.
@@ -701,8 +763,18 @@ pub fn check_ops_log_budget(
     model_name: &str,
     budget: Option<Duration>,
 ) -> Result<LinearResult, CheckError> {
+    check_ops_log_isolation(ops, model_name, budget, Isolation::ReadCommitted)
+}
+
+/// [`check_ops_log_budget`] with the polls' isolation level.
+pub fn check_ops_log_isolation(
+    ops: &[Op],
+    model_name: &str,
+    budget: Option<Duration>,
+    isolation: Isolation,
+) -> Result<LinearResult, CheckError> {
     log_model(model_name)?;
-    let calls = log::log_calls_compact(ops);
+    let calls = log::log_calls_with(ops, isolation);
     let budget = budget.unwrap_or_else(|| log::scaled_budget(calls.len() as u64));
     Ok(log::check_log(&calls, budget))
 }

@@ -186,8 +186,55 @@ impl Model for KvAppend {
 /// `Read(from)` returns a contiguous slice `log[from..from+k]` of the log
 /// as it stood at one instant (any k, up to the end). Partitioned by Kafka
 /// partition. Offsets are relative to the partition's first offset.
+///
+/// Transactions ([`super::log`] has the semantics) are carried by the
+/// values, so that this model, the search and the greedy stay one log of
+/// `u64`s: a record no read_committed read may return (an aborted
+/// record, a transaction marker) has [`HIDDEN`] set in its log value; a
+/// read's [`HIDDEN`] alone (the wildcard) is an offset it skipped, and
+/// matches any hidden record ([`read_matches`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Log;
+
+/// The bit of a log value that no read_committed read may return (an
+/// aborted record, a transaction marker); alone in a read: "skipped".
+pub const HIDDEN: u64 = 1 << 63;
+/// With [`HIDDEN`]: a transaction marker (or another record no send of the
+/// history explains) at the offset in the low bits.
+pub const MARKER: u64 = 1 << 62;
+/// With [`HIDDEN`] and [`MARKER`], in a read: a record of the reading
+/// transaction itself, before it committed — no log value matches it.
+pub const OWN: u64 = 1 << 61;
+
+/// Does a read's value match the log's value at its offset? Equal, or the
+/// read skipped an offset that holds a hidden record.
+#[inline]
+pub fn read_matches(read: u64, log: u64) -> bool {
+    read == log || (read == HIDDEN && log & HIDDEN != 0)
+}
+
+/// A value as a person reads it.
+pub fn show_value(v: u64) -> String {
+    if v & HIDDEN == 0 {
+        v.to_string()
+    } else if v == HIDDEN {
+        "(skipped)".to_string()
+    } else if v & OWN != 0 && v & MARKER != 0 {
+        format!(
+            "{} (its own transaction's, uncommitted)",
+            v & !(HIDDEN | MARKER | OWN)
+        )
+    } else if v & MARKER != 0 {
+        "(marker)".to_string()
+    } else {
+        format!("{} (aborted)", v & !HIDDEN)
+    }
+}
+
+fn show_values(vs: &[u64]) -> String {
+    let v: Vec<String> = vs.iter().map(|&v| show_value(v)).collect();
+    format!("[{}]", v.join(", "))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LogInput {
@@ -283,6 +330,19 @@ impl PartialEq for LogState {
         }
     }
 }
+/// A log as its `Debug` shows it: the last 8 values of a long one.
+pub fn fmt_log(v: &[u64]) -> String {
+    if v.len() > 12 {
+        format!(
+            "[… {} values …, {}]",
+            v.len() - 8,
+            show_values(&v[v.len() - 8..])
+        )
+    } else {
+        show_values(v)
+    }
+}
+
 impl Eq for LogState {}
 impl Hash for LogState {
     fn hash<H: Hasher>(&self, h: &mut H) {
@@ -292,12 +352,7 @@ impl Hash for LogState {
 }
 impl std::fmt::Debug for LogState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.to_vec();
-        if v.len() > 12 {
-            write!(f, "[… {} values …, {:?}]", v.len() - 8, &v[v.len() - 8..])
-        } else {
-            write!(f, "{v:?}")
-        }
+        write!(f, "{}", fmt_log(&self.to_vec()))
     }
 }
 
@@ -318,7 +373,11 @@ impl Model for Log {
             }
             (LogInput::Send { value, .. }, _) => Some(s.push(*value)),
             (LogInput::Read { from, .. }, Some(LogOutput::Values(vs))) => {
-                (s.slice(*from, vs.len())? == *vs).then(|| s.clone())
+                let log = s.slice(*from, vs.len())?;
+                log.iter()
+                    .zip(vs)
+                    .all(|(&l, &r)| read_matches(r, l))
+                    .then(|| s.clone())
             }
             (LogInput::Read { .. }, _) => Some(s.clone()),
         }
@@ -333,11 +392,13 @@ impl Model for Log {
     fn describe(&self, i: &LogInput, o: Option<&LogOutput>) -> String {
         match (i, o) {
             (LogInput::Send { partition, value }, Some(LogOutput::Offset(off))) => {
-                format!("send {value} to {partition} → offset {off}")
+                format!("send {} to {partition} → offset {off}", show_value(*value))
             }
-            (LogInput::Send { partition, value }, _) => format!("send {value} to {partition} → ?"),
+            (LogInput::Send { partition, value }, _) => {
+                format!("send {} to {partition} → ?", show_value(*value))
+            }
             (LogInput::Read { partition, from }, Some(LogOutput::Values(v))) => {
-                format!("read {partition} from {from} → {v:?}")
+                format!("read {partition} from {from} → {}", show_values(v))
             }
             (LogInput::Read { partition, from }, _) => format!("read {partition} from {from} → ?"),
         }

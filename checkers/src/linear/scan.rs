@@ -5,8 +5,8 @@
 //! not recognise (another field order is fine; an escape, an unknown field
 //! or a malformed line goes to serde, which also words the error).
 
-use super::log::{LogCalls, LogCallsBuilder, ProcessRef, Value};
-use crate::CheckError;
+use super::log::{LogCalls, LogCallsBuilder, ProcessRef, Scratch, Value};
+use crate::{CheckError, Isolation};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use trial_histories::cursor::Cursor;
@@ -146,7 +146,8 @@ fn line(b: &[u8], strict: bool) -> Option<Line<'_>> {
 /// Stream a history file into the log model's calls. A malformed line is
 /// an error naming it; a truncated last line is skipped (as the reader
 /// does, with a warning there).
-pub fn log_calls_file(path: &Path) -> Result<LogCalls, CheckError> {
+/// `isolation`: the consumers' polls' (final reads are read_committed).
+pub fn log_calls_file(path: &Path, isolation: Isolation) -> Result<LogCalls, CheckError> {
     let io = |source| {
         CheckError::Read(ReadError::Io {
             path: path.to_path_buf(),
@@ -155,9 +156,9 @@ pub fn log_calls_file(path: &Path) -> Result<LogCalls, CheckError> {
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut r = BufReader::with_capacity(1 << 20, file);
-    let mut b = LogCallsBuilder::new();
+    let mut b = LogCallsBuilder::with_isolation(isolation);
     let mut buf = Vec::with_capacity(512);
-    let mut recs = Vec::new();
+    let mut recs = Scratch::default();
     let mut line_no = 0u64;
     loop {
         buf.clear();

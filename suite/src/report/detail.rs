@@ -10,12 +10,15 @@
 //! `GET /runs/<run>/_ops?t0=A&t1=B` (µs) — the ops of the window, paired
 //! like the report's timeline rows: `{"ops": [[process, f, outcome code,
 //! start µs, end µs | -1, invoke, completion | -1, value, error], …]}`:
-//! every op invoked or completed in the window; an op that spans the whole
-//! window (invoked before its first block, completed after the lines read)
-//! can be missing — a known limit, the lines read stop once every op invoked
-//! in the window has completed. A
-//! window of more than [`MAX_WINDOW_OPS`] lines is refused with an
-//! `error` (the page then keeps its aggregates).
+//! every op whose interval overlaps the window, also one that spans it
+//! (invoked before the window, completed after it): reading starts at the
+//! oldest invocation still in flight at the window's first block (the
+//! index's `open_from`, looking back at most [`MAX_WINDOW_OPS`] lines) and
+//! goes on past the window until every op in flight in it has completed
+//! (at most [`MAX_WINDOW_OPS`] more lines; one still open then is shown
+//! unfinished). An op in flight for longer than that look-back before the
+//! window can still be missed. A window of more than [`MAX_WINDOW_OPS`]
+//! lines is refused with an `error` (the page then keeps its aggregates).
 
 use super::data::{shorten, SHORT_TEXT};
 use anyhow::{bail, Context, Result};
@@ -92,7 +95,10 @@ pub fn answer(cache: &IndexCache, dir: &Path, query: &str) -> Result<Value> {
             r.end - r.start
         )}));
     }
-    Ok(json!({"ops": window(&idx, &mut f, r.start, r.end, a, b)?}))
+    // From the oldest op still in flight at the window's start: one that
+    // spans the window is invoked before it.
+    let from = idx.look_back(r.start, MAX_WINDOW_OPS);
+    Ok(json!({"ops": window(&idx, &mut f, from, r.end, a, b)?}))
 }
 
 /// `[index, time µs, process, type, f, value, error]` of a history line.
@@ -234,5 +240,43 @@ mod tests {
             .iter()
             .all(|o| o[6].as_u64() == Some(o[5].as_u64().unwrap() + 1)));
         assert!(answer(&cache, dir.path(), "nothing").is_err());
+    }
+
+    /// An op invoked long before a window and completed long after it
+    /// overlaps the window: it is among the window's ops.
+    #[test]
+    fn an_op_spanning_the_whole_window_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = String::new();
+        let line = |s: &mut String, i: u64, t: u64, p: u64, kind: &str| {
+            s.push_str(&format!(
+                "{{\"index\":{i},\"time\":{t},\"process\":{p},\"type\":\"{kind}\",\"f\":\"poll\",\"value\":null}}\n"
+            ));
+        };
+        // Process 9 invokes at line 0 and completes at the last line; in
+        // between, processes 0..3 do short ops (1 µs apart).
+        line(&mut s, 0, 0, 9, "invoke");
+        let n = 5000u64;
+        for i in 1..n {
+            let kind = if i % 2 == 1 { "invoke" } else { "ok" };
+            line(&mut s, i, i * 1000, (i - 1) / 2 % 3, kind);
+        }
+        line(&mut s, n, n * 1000, 9, "ok");
+        std::fs::write(dir.path().join(HISTORY_FILE), s).unwrap();
+        let cache = IndexCache::default();
+        let v = answer(&cache, dir.path(), "t0=2000&t1=2100").unwrap();
+        let ops = v["ops"].as_array().unwrap();
+        let long: Vec<&Value> = ops.iter().filter(|o| o[0] == "9").collect();
+        assert_eq!(long.len(), 1, "the spanning op: {ops:?}");
+        assert_eq!(
+            (long[0][5].as_u64(), long[0][6].as_u64()),
+            (Some(0), Some(n))
+        );
+        assert_eq!(
+            (long[0][3].as_u64(), long[0][4].as_u64()),
+            (Some(0), Some(n))
+        );
+        // And the window's own ops, as before.
+        assert!(ops.iter().filter(|o| o[0] != "9").count() >= 50);
     }
 }

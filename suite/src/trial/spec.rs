@@ -149,9 +149,8 @@ impl TestSpec {
     /// `off`, within `linear_budget` or a budget scaled to the history.
     pub fn linear_check(&self, o: trial_checkers::CheckOptions) -> trial_checkers::CheckOptions {
         trial_checkers::CheckOptions {
-            // The `log` model has no transactions: off for a transactional run.
-            linear_model: (self.linearizability == Linearizability::Log && !o.transactional)
-                .then(|| "log".into()),
+            // Transactional runs too: the `log` model knows transactions.
+            linear_model: (self.linearizability == Linearizability::Log).then(|| "log".into()),
             linear_time_limit: self.linear_budget.unwrap_or(o.linear_time_limit),
             linear_scaled_budget: self.linear_budget.is_none(),
             ..o
