@@ -8,10 +8,10 @@ use crate::kafka::node::{CONTROL, LOGS};
 use crate::kafka::quorum::{quorum_leader, QUORUM_STATE};
 use crate::kafka::{admin, zookeeper, ClusterSpec, Timing, BROKER_PORT};
 use crate::platform::docker::{self, engine, image};
-use anyhow::{bail, Result};
-use clap::{Args, Subcommand};
 use crate::platform::ssh::{HostsFile, ShapeFlags, SshPlatform};
 use crate::platform::Platform;
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -377,7 +377,10 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
             );
             if purge_cache {
                 p.purge_cache().await?;
-                println!("removed {} from every host", crate::platform::ssh::remote::CACHE);
+                println!(
+                    "removed {} from every host",
+                    crate::platform::ssh::remote::CACHE
+                );
             }
             Ok(exit::code(exit::VALID))
         }

@@ -448,7 +448,10 @@ impl ScenarioRunArgs {
         opt("--kafka-version", self.kafka_version.clone());
         opt("--mode", self.mode.map(|m| m.to_string()));
         opt("--nemesis-interval", self.nemesis_interval.map(secs));
-        opt("--hosts", self.hosts.as_ref().map(|h| h.display().to_string()));
+        opt(
+            "--hosts",
+            self.hosts.as_ref().map(|h| h.display().to_string()),
+        );
         opt(
             "--isolation",
             self.isolation.map(|i| match i {

@@ -168,13 +168,12 @@ impl Connection {
             return Ok(s.clone());
         }
         let e = &self.entry;
-        let s = tokio::time::timeout(
-            CONNECT_TIMEOUT + GRACE,
-            self.builder().connect(&e.address),
-        )
-        .await
-        .map_err(|_| RunError::Unreachable(format!("no connection within {CONNECT_TIMEOUT:?}")))?
-        .map_err(|err| RunError::Unreachable(format!("{err}")))?;
+        let s = tokio::time::timeout(CONNECT_TIMEOUT + GRACE, self.builder().connect(&e.address))
+            .await
+            .map_err(|_| {
+                RunError::Unreachable(format!("no connection within {CONNECT_TIMEOUT:?}"))
+            })?
+            .map_err(|err| RunError::Unreachable(format!("{err}")))?;
         let s = Arc::new(s);
         *g = Some(s.clone());
         Ok(s)
@@ -429,7 +428,12 @@ pub struct SshHost {
 }
 
 impl SshHost {
-    pub fn new(node: String, ip: IpAddr, env: Vec<(String, String)>, conn: Arc<Connection>) -> Self {
+    pub fn new(
+        node: String,
+        ip: IpAddr,
+        env: Vec<(String, String)>,
+        conn: Arc<Connection>,
+    ) -> Self {
         SshHost {
             node,
             ip,
@@ -486,7 +490,12 @@ mod tests {
     #[test]
     fn commands_carry_env_sudo_and_a_bound() {
         let env = vec![("KT_HEAP_MB".to_string(), "512".to_string())];
-        let w = remote_argv(false, &env, Duration::from_secs(30), &["/opt/kt/bin/broker", "start"]);
+        let w = remote_argv(
+            false,
+            &env,
+            Duration::from_secs(30),
+            &["/opt/kt/bin/broker", "start"],
+        );
         assert_eq!(
             w.join(" "),
             format!("env PATH={PATH} KT_HEAP_MB=512 timeout -k 5 30 /opt/kt/bin/broker start")

@@ -219,7 +219,10 @@ impl HostsFile {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             {
-                bail!("host name {:?}: letters, digits, '-', '_', '.' only", h.name);
+                bail!(
+                    "host name {:?}: letters, digits, '-', '_', '.' only",
+                    h.name
+                );
             }
             if !names.insert(name.clone()) {
                 bail!("host {name} is listed twice");
@@ -236,9 +239,7 @@ impl HostsFile {
                     "broker" => Role::Broker,
                     "controller" => Role::Controller,
                     "zookeeper" => Role::Zookeeper,
-                    _ => bail!(
-                        "host {name}: unknown role {r:?} (broker, controller or zookeeper)"
-                    ),
+                    _ => bail!("host {name}: unknown role {r:?} (broker, controller or zookeeper)"),
                 };
                 roles.insert(role);
             }
@@ -320,7 +321,11 @@ impl HostsFile {
     /// The cluster the roles describe, or why they describe none.
     pub fn shape(&self) -> Result<Shape> {
         let has = |h: &HostEntry, r: Role| h.roles.contains(&r);
-        let zk = self.hosts.iter().filter(|h| has(h, Role::Zookeeper)).count();
+        let zk = self
+            .hosts
+            .iter()
+            .filter(|h| has(h, Role::Zookeeper))
+            .count();
         let brokers = self.hosts.iter().filter(|h| has(h, Role::Broker)).count();
         let combined = self
             .hosts
@@ -409,7 +414,10 @@ impl HostsFile {
         }
         if let Some(m) = flags.mode {
             if m != s.mode {
-                bail!("--mode {m} contradicts the hosts file {file}, which describes a {} cluster", s.mode);
+                bail!(
+                    "--mode {m} contradicts the hosts file {file}, which describes a {} cluster",
+                    s.mode
+                );
             }
         }
         if let Some(k) = flags.zookeeper {
@@ -536,8 +544,7 @@ interface = "eth1"
             .collect();
         assert_eq!(
             names,
-            [("n1", "b"), ("n2", "c"), ("n3", "a")]
-                .map(|(a, b)| (a.to_string(), b.to_string()))
+            [("n1", "b"), ("n2", "c"), ("n3", "a")].map(|(a, b)| (a.to_string(), b.to_string()))
         );
         let s = f.shape().unwrap();
         assert_eq!(
@@ -560,7 +567,10 @@ interface = "eth1"
         // Applying again (the library after the command line) changes nothing.
         let again = spec.clone();
         f.apply(&mut spec, &ShapeFlags::from_spec(&again)).unwrap();
-        assert_eq!(serde_json::to_value(&spec).unwrap(), serde_json::to_value(&again).unwrap());
+        assert_eq!(
+            serde_json::to_value(&spec).unwrap(),
+            serde_json::to_value(&again).unwrap()
+        );
     }
 
     fn roles_file(roles: &[&str]) -> String {
@@ -584,7 +594,11 @@ interface = "eth1"
     fn every_shape_lays_out_its_hosts_exactly() {
         for (roles, mode, split) in [
             (
-                &["broker+controller", "broker+controller", "broker+controller"][..],
+                &[
+                    "broker+controller",
+                    "broker+controller",
+                    "broker+controller",
+                ][..],
                 Mode::Kraft,
                 false,
             ),
@@ -620,12 +634,8 @@ interface = "eth1"
     fn contradicting_flags_are_errors_that_name_the_flag() {
         let f = parse(THREE).unwrap();
         let mut spec = ClusterSpec::default();
-        let e = |flags: ShapeFlags| {
-            format!(
-                "{:#}",
-                f.apply(&mut spec.clone(), &flags).unwrap_err()
-            )
-        };
+        let e =
+            |flags: ShapeFlags| format!("{:#}", f.apply(&mut spec.clone(), &flags).unwrap_err());
         assert!(e(ShapeFlags {
             nodes: Some(5),
             ..Default::default()
@@ -672,31 +682,47 @@ interface = "eth1"
         let mut spec = ClusterSpec::default();
         one.apply(&mut spec, &ShapeFlags::default()).unwrap();
         let v = format!("{:#}", spec.validate().unwrap_err());
-        assert!(v.contains("--replication-factor 3 is above the node count 1"), "{v}");
+        assert!(
+            v.contains("--replication-factor 3 is above the node count 1"),
+            "{v}"
+        );
     }
 
     #[test]
     fn bad_files_say_what_is_wrong() {
         assert!(err("").contains("no [[host]]"));
-        assert!(err("[[host]]\nname=\"a\"\naddress=\"x\"\nroles=[\"broker\"]\nfoo=1\n")
-            .contains("unknown field `foo`"));
-        assert!(err("[[host]]\nname=\"a\"\nroles=[\"broker\"]\n").contains("missing field `address`"));
+        assert!(
+            err("[[host]]\nname=\"a\"\naddress=\"x\"\nroles=[\"broker\"]\nfoo=1\n")
+                .contains("unknown field `foo`")
+        );
+        assert!(
+            err("[[host]]\nname=\"a\"\nroles=[\"broker\"]\n").contains("missing field `address`")
+        );
         assert!(err("[[host]]\nname=\"a\"\naddress=\"x\"\n").contains("host a: no roles"));
-        assert!(err("[[host]]\nname=\"a\"\naddress=\"x\"\nroles=[\"leader\"]\n")
-            .contains("unknown role \"leader\""));
+        assert!(
+            err("[[host]]\nname=\"a\"\naddress=\"x\"\nroles=[\"leader\"]\n")
+                .contains("unknown role \"leader\"")
+        );
         assert!(err(&roles_file(&["broker", "broker"])).contains("no host has the role controller"));
         assert!(err(&roles_file(&["controller"])).contains("no host has the role broker"));
         assert!(err(&roles_file(&["broker+controller", "controller"])).contains("mixes"));
         assert!(err(&roles_file(&["zookeeper+broker", "broker"])).contains("plays no other role"));
-        assert!(err(&roles_file(&["zookeeper", "broker+controller"])).contains("no KRaft controllers"));
+        assert!(
+            err(&roles_file(&["zookeeper", "broker+controller"])).contains("no KRaft controllers")
+        );
         let twice = "[[host]]\nname=\"a\"\naddress=\"x\"\nroles=[\"broker\",\"controller\"]\n[[host]]\nname=\"a\"\naddress=\"y\"\nroles=[\"broker\"]\n";
         assert!(err(twice).contains("host a is listed twice"));
         let same = "[[host]]\nname=\"a\"\naddress=\"x\"\nroles=[\"broker\",\"controller\"]\n[[host]]\nname=\"b\"\naddress=\"x\"\nroles=[\"broker\"]\n";
         assert!(err(same).contains("already another host"));
-        let port = "[[host]]\nname=\"a\"\naddress=\"x\"\nport=70000\nroles=[\"broker\",\"controller\"]\n";
+        let port =
+            "[[host]]\nname=\"a\"\naddress=\"x\"\nport=70000\nroles=[\"broker\",\"controller\"]\n";
         assert!(err(port).contains("port"), "{}", err(port));
         let key = "[defaults]\nkey=\"nokey\"\n[[host]]\nname=\"a\"\naddress=\"x\"\nroles=[\"broker\",\"controller\"]\n";
-        assert!(err(key).contains("key /etc/kt/nokey does not exist"), "{}", err(key));
+        assert!(
+            err(key).contains("key /etc/kt/nokey does not exist"),
+            "{}",
+            err(key)
+        );
         let user = "[[host]]\nname=\"a\"\naddress=\"x\"\nuser=\"-oProxyCommand=x\"\nroles=[\"broker\",\"controller\"]\n";
         assert!(err(user).contains("is not a user name"));
         let addr = "[[host]]\nname=\"a\"\naddress=\"-oProxyCommand=x\"\nroles=[\"broker\",\"controller\"]\n";
@@ -715,13 +741,19 @@ interface = "eth1"
         )
         .unwrap();
         let f = HostsFile::load(&p).unwrap();
-        assert_eq!(f.hosts[0].key.as_deref(), Some(dir.path().join("id").as_path()));
+        assert_eq!(
+            f.hosts[0].key.as_deref(),
+            Some(dir.path().join("id").as_path())
+        );
         assert_eq!(
             f.hosts[0].known_hosts.as_deref(),
             Some(dir.path().join("kh").as_path())
         );
         assert_eq!(f.hosts[0].client_ip().unwrap().to_string(), "127.0.0.1");
-        let e = format!("{:#}", HostsFile::load(&dir.path().join("none.toml")).unwrap_err());
+        let e = format!(
+            "{:#}",
+            HostsFile::load(&dir.path().join("none.toml")).unwrap_err()
+        );
         assert!(e.contains("read the hosts file"), "{e}");
     }
 

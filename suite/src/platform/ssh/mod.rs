@@ -52,8 +52,7 @@ pub struct Blob {
 impl Blob {
     /// Pack `path` (a folder or a file).
     pub fn pack(path: &Path) -> Result<Blob> {
-        let meta =
-            std::fs::metadata(path).with_context(|| format!("read {}", path.display()))?;
+        let meta = std::fs::metadata(path).with_context(|| format!("read {}", path.display()))?;
         let (bytes, archive) = if meta.is_dir() {
             let mut b = tar::Builder::new(Vec::new());
             let mut files = vec![];

@@ -20,7 +20,17 @@ use trial_nemesis::clock::LIBFAKETIME;
 pub const MIN_JAVA: u32 = 17;
 /// Programs the platform's scripts use on a host.
 pub const TOOLS: &[&str] = &[
-    "bash", "tar", "sha256sum", "timeout", "setsid", "awk", "sort", "tr", "ln", "mv", "iptables",
+    "bash",
+    "tar",
+    "sha256sum",
+    "timeout",
+    "setsid",
+    "awk",
+    "sort",
+    "tr",
+    "ln",
+    "mv",
+    "iptables",
 ];
 
 /// What the preflight learned of a host.
@@ -68,7 +78,11 @@ pub fn requirements_script(packages: &[String], devices: &[String]) -> String {
     let mut s = format!("export PATH={PATH}\n");
     for d in devices {
         let q = remote::sq(d);
-        let _ = writeln!(s, "[ -e {q} ] || echo {}", remote::sq(&format!("missing the device {d}")));
+        let _ = writeln!(
+            s,
+            "[ -e {q} ] || echo {}",
+            remote::sq(&format!("missing the device {d}"))
+        );
     }
     for p in packages {
         let miss = remote::sq(&format!("missing the package {p}"));
@@ -122,12 +136,7 @@ pub async fn check(conn: &Connection) -> Result<Facts> {
         .run(&["id".into(), "-un".into()], None, short)
         .await
         .map_err(|err| {
-            anyhow::anyhow!(
-                "host {name} ({}@{}:{}): {err}",
-                e.user,
-                e.address,
-                e.port
-            )
+            anyhow::anyhow!("host {name} ({}@{}:{}): {err}", e.user, e.address, e.port)
         })?;
     let user = String::from_utf8_lossy(&who.stdout).trim().to_string();
     let mut facts = Facts {
@@ -137,11 +146,7 @@ pub async fn check(conn: &Connection) -> Result<Facts> {
     };
     if e.needs_sudo() {
         let out = conn
-            .run(
-                &["sudo".into(), "-n".into(), "true".into()],
-                None,
-                short,
-            )
+            .run(&["sudo".into(), "-n".into(), "true".into()], None, short)
             .await
             .map_err(|err| anyhow::anyhow!("host {name}: {err}"))?;
         if !out.status.success() {
@@ -169,17 +174,22 @@ pub async fn check(conn: &Connection) -> Result<Facts> {
     } else {
         match java_major(&facts.java) {
             Some(m) if m >= MIN_JAVA => facts.java_major = m,
-            _ => problems.push(format!(
-                "Java {MIN_JAVA} or later (found: {})",
-                facts.java
-            )),
+            _ => problems.push(format!("Java {MIN_JAVA} or later (found: {})", facts.java)),
         }
     }
     if !problems.is_empty() {
         bail!("host {name} lacks {}", problems.join(", "));
     }
     // Nothing of ours there, or only leftovers.
-    let fp = Footprint::parse(&conn.script("look for kafka-trial's files", &remote::footprint_script(&[]), short).await?);
+    let fp = Footprint::parse(
+        &conn
+            .script(
+                "look for kafka-trial's files",
+                &remote::footprint_script(&[]),
+                short,
+            )
+            .await?,
+    );
     if !fp.is_clean() {
         let theirs = !fp.owned
             && (!fp.roots.is_empty() || !fp.processes.is_empty() || !fp.mounts.is_empty());
@@ -199,11 +209,22 @@ pub async fn check(conn: &Connection) -> Result<Facts> {
         }
         // A crashed run's remains: remove them, then look again.
         let what = fp.describe();
-        conn.script("remove a crashed run's remains", &remote::teardown_script(None), Duration::from_secs(60))
-            .await?;
-        let again = Footprint::parse(&conn.script("look again", &remote::footprint_script(&[]), short).await?);
+        conn.script(
+            "remove a crashed run's remains",
+            &remote::teardown_script(None),
+            Duration::from_secs(60),
+        )
+        .await?;
+        let again = Footprint::parse(
+            &conn
+                .script("look again", &remote::footprint_script(&[]), short)
+                .await?,
+        );
         if !again.is_clean() {
-            bail!("host {name}: could not remove what an earlier run left: {}", again.describe());
+            bail!(
+                "host {name}: could not remove what an earlier run left: {}",
+                again.describe()
+            );
         }
         tracing::warn!("host {name}: removed what an earlier kafka-trial run left: {what}");
         facts.leftover_removed = Some(what);
@@ -218,7 +239,10 @@ pub async fn check(conn: &Connection) -> Result<Facts> {
             .map_err(|err| anyhow::anyhow!("host {name}: date: {err}"))?;
         let t1 = now_ns();
         let Ok(remote_ns) = String::from_utf8_lossy(&out.stdout).trim().parse::<i128>() else {
-            bail!("host {name}: `date +%s%N` printed {:?}, not nanoseconds (GNU date needed)", String::from_utf8_lossy(&out.stdout));
+            bail!(
+                "host {name}: `date +%s%N` printed {:?}, not nanoseconds (GNU date needed)",
+                String::from_utf8_lossy(&out.stdout)
+            );
         };
         let rtt = (t1 - t0) as f64 / 1e6;
         let offset = (remote_ns - (t0 + t1) / 2) as f64 / 1e6;
@@ -238,7 +262,10 @@ mod tests {
 
     #[test]
     fn java_versions() {
-        assert_eq!(java_major("openjdk version \"17.0.13\" 2024-10-15"), Some(17));
+        assert_eq!(
+            java_major("openjdk version \"17.0.13\" 2024-10-15"),
+            Some(17)
+        );
         assert_eq!(java_major("openjdk version \"21\" 2023-09-19"), Some(21));
         assert_eq!(java_major("java version \"1.8.0_392\""), Some(8));
         assert_eq!(java_major("openjdk version \"11.0.2-ea\""), Some(11));
@@ -251,7 +278,9 @@ mod tests {
             &["faketime".into(), "iptables".into(), "fuse3".into()],
             &["/dev/fuse".into()],
         );
-        assert!(s.contains(&format!("[ -e {LIBFAKETIME} ] || echo 'missing the package faketime'")));
+        assert!(s.contains(&format!(
+            "[ -e {LIBFAKETIME} ] || echo 'missing the package faketime'"
+        )));
         assert!(s.contains("[ -e '/dev/fuse' ] || echo 'missing the device /dev/fuse'"));
         assert!(s.contains("dpkg-query -W -f='${Status}' 'fuse3'"));
         assert_eq!(
@@ -264,7 +293,10 @@ mod tests {
             assert!(b.contains(t));
         }
         for s in [b, s] {
-            let out = std::process::Command::new("bash").args(["-n", "-c", &s]).output().unwrap();
+            let out = std::process::Command::new("bash")
+                .args(["-n", "-c", &s])
+                .output()
+                .unwrap();
             assert!(out.status.success(), "{s}");
         }
     }
@@ -279,6 +311,9 @@ mod tests {
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("uid "), "{text}");
-        assert!(text.contains("missing the interface no-such-nic0"), "{text}");
+        assert!(
+            text.contains("missing the interface no-such-nic0"),
+            "{text}"
+        );
     }
 }

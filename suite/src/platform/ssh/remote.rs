@@ -353,11 +353,21 @@ mod tests {
         assert_eq!(f.cluster.as_deref(), Some("abc123"));
         assert_eq!(f.files, ["/etc/faketimerc"]);
         assert_eq!(f.rules.len(), 2);
-        assert_eq!(f.processes, [(42, "java -cp /opt/kafka/libs/* kafka.Kafka".to_string())]);
+        assert_eq!(
+            f.processes,
+            [(42, "java -cp /opt/kafka/libs/* kafka.Kafka".to_string())]
+        );
         assert_eq!(f.mounts, ["/var/lib/kafka/data"]);
         assert!(!f.is_clean());
         let d = f.describe();
-        for s in ["cluster abc123", "/opt/kt", "KTRIAL", "42 (java", "/var/lib/kafka/data", "/etc/faketimerc"] {
+        for s in [
+            "cluster abc123",
+            "/opt/kt",
+            "KTRIAL",
+            "42 (java",
+            "/var/lib/kafka/data",
+            "/etc/faketimerc",
+        ] {
             assert!(d.contains(s), "{s} in {d}");
         }
         assert!(Footprint::parse("").is_clean());
@@ -380,7 +390,12 @@ mod tests {
         assert!(s.contains("rm -rf -- /opt/kt /opt/kafka /var/log/kafka /var/lib/kafka /run/kt-broker.pid /run/kt-lazyfs /var/cache/kafka-trial/owned"));
         // never the cache itself
         assert!(!s.contains("rm -rf -- /var/cache/kafka-trial\n"));
-        let order = ["kill -9 $pid", "umount", "iptables -w -X", "rm -rf -- /opt/kt"];
+        let order = [
+            "kill -9 $pid",
+            "umount",
+            "iptables -w -X",
+            "rm -rf -- /opt/kt",
+        ];
         let pos: Vec<usize> = order.iter().map(|x| s.find(x).unwrap()).collect();
         assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
         assert!(!teardown_script(None).contains("grep -qxF 'cluster"));
@@ -399,7 +414,8 @@ mod tests {
         assert!(inside.contains("chmod 0644 '/opt/kt/server.properties'.kt-tmp"));
         let outside = upload_script("/etc/faketimerc", false);
         assert!(outside.contains("refusing to overwrite /etc/faketimerc"));
-        assert!(outside.contains("printf '%s\\n' 'path /etc/faketimerc' >> /var/cache/kafka-trial/owned"));
+        assert!(outside
+            .contains("printf '%s\\n' 'path /etc/faketimerc' >> /var/cache/kafka-trial/owned"));
         assert!(upload_script("/opt/kt/bin/broker", true).contains("chmod 0755"));
     }
 
@@ -416,8 +432,11 @@ mod tests {
             cache_probe_script(&sha),
             format!("test -f /var/cache/kafka-trial/dist/{sha}/.complete\n")
         );
-        assert!(cache_link_script(&sha, "/opt/kafka/libs")
-            .contains(&format!("ln -s /var/cache/kafka-trial/dist/{sha}/content '/opt/kafka/libs'")));
+        assert!(
+            cache_link_script(&sha, "/opt/kafka/libs").contains(&format!(
+                "ln -s /var/cache/kafka-trial/dist/{sha}/content '/opt/kafka/libs'"
+            ))
+        );
     }
 
     /// The scripts are valid shell (bash -n parses them without running).
@@ -439,7 +458,11 @@ mod tests {
                 .args(["-n", "-c", &s])
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{s}\n{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{s}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 }
