@@ -342,7 +342,7 @@ pub enum ScenarioCmd {
     /// List the named scenarios: name, purpose, expected verdict.
     List,
     /// Run a named scenario (its preset, then these overrides).
-    Run(ScenarioRunArgs),
+    Run(Box<ScenarioRunArgs>),
 }
 
 #[derive(Args, Debug)]

@@ -166,7 +166,7 @@ impl Footprint {
         if let Some(c) = &self.cluster {
             parts.push(format!("the record of kafka-trial cluster {c} ({OWNED})"));
         } else if self.owned {
-            parts.push(format!("{OWNED}"));
+            parts.push(OWNED.to_string());
         }
         let list = |what: &str, v: &[String]| format!("{what} {}", v.join(", "));
         if !self.roots.is_empty() {
@@ -425,7 +425,7 @@ mod tests {
         let s = cache_fill_script(&sha, true);
         assert!(s.contains(&format!("echo \"{sha}  $t/blob\" | sha256sum -c --status")));
         assert!(s.contains("tar -xf \"$t/blob\" -C \"$t/content\""));
-        assert!(s.contains(&format!("mv \"$t\" \"$d\"")));
+        assert!(s.contains("mv \"$t\" \"$d\""));
         assert!(s.find("sha256sum").unwrap() < s.find(".complete").unwrap());
         assert!(cache_fill_script(&sha, false).contains("mv \"$t/blob\" \"$t/content\""));
         assert_eq!(
