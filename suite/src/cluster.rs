@@ -11,7 +11,8 @@
 //! is registered.
 //!
 //! The Kafka jars are shared read-only into every node at
-//! `/opt/kafka/libs`, and the suite's own programs a fault needs (its
+//! `/opt/kafka/libs` (Docker: a bind mount; SSH: a checksummed cache on the
+//! host, linked there), and the suite's own programs a fault needs (its
 //! `Requirements::tools`, e.g. `kt-lazyfs`) at `/opt/kt/bin/<name>`; everything else goes in through [`Host::upload`], so
 //! another platform only has to implement `Platform` and `Host`.
 
@@ -24,6 +25,7 @@ use crate::kafka::node::{
 };
 use crate::kafka::{admin, dist, zookeeper, KafkaDist, Mode};
 use crate::platform::docker::DockerPlatform;
+use crate::platform::ssh::{HostsFile, ShapeFlags, SshPlatform};
 use crate::platform::{NodeRequest, Platform, Shared};
 use anyhow::{bail, Result};
 use std::path::Path;
@@ -92,13 +94,39 @@ fn broker_env(spec: &ClusterSpec) -> String {
 }
 
 impl Cluster {
-    /// Validate, make sure the image and Kafka are there, start every node
-    /// on the local Docker engine and wait (bounded) until every broker is
-    /// registered.
+    /// Validate, make sure the machines and Kafka are there, start every
+    /// node and wait (bounded) until every broker is registered. The
+    /// machines: the hosts of `spec.hosts` over SSH (checked first: see
+    /// [`SshPlatform::connect`]; the node counts and roles are the file's),
+    /// else containers on the local Docker engine.
     pub async fn start(spec: ClusterSpec) -> Result<Cluster> {
         spec.validate()?;
-        let platform = DockerPlatform::connect(spec.image.as_deref()).await?;
-        Cluster::start_on(Arc::new(platform), spec).await
+        match spec.hosts.clone() {
+            Some(path) => {
+                let hosts = HostsFile::load(&path)?;
+                let mut spec = spec;
+                let flags = ShapeFlags::from_spec(&spec);
+                hosts.apply(&mut spec, &flags)?;
+                spec.validate()?;
+                hosts.check_layout(&spec.layout())?;
+                let platform = SshPlatform::connect(hosts).await?;
+                Cluster::start_on(Arc::new(platform), spec).await
+            }
+            None => {
+                let platform = DockerPlatform::connect(spec.image.as_deref()).await?;
+                Cluster::start_on(Arc::new(platform), spec).await
+            }
+        }
+    }
+
+    /// What the platform records of this cluster (SSH: hosts.json).
+    pub fn platform_report(&self) -> Option<serde_json::Value> {
+        self.platform.report()
+    }
+
+    /// `docker` or `ssh`.
+    pub fn platform_name(&self) -> &'static str {
+        self.platform.name()
     }
 
     /// [`Cluster::start`] on any platform.

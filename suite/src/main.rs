@@ -75,6 +75,10 @@ enum Command {
     /// The node image: build it now (it is also built when first needed).
     #[command(subcommand)]
     Image(cmd::cluster::ImageCmd),
+    /// Hosts for the SSH platform: `hosts sandbox up N --out DIR` starts
+    /// containers running sshd that stand in for them; `hosts sandbox down DIR`.
+    #[command(subcommand)]
+    Hosts(cmd::hosts::HostsCmd),
     /// Remove every container and network the suite left behind.
     Clean,
     /// (Re)render a stored run's report: report.html, latency-raw.svg/.png
@@ -160,6 +164,7 @@ async fn main() -> ExitCode {
         Command::Claims(a) => cmd::claims::claims_cmd(&cli.store, a).await,
         Command::Cluster(c) => cmd::cluster::cluster(c).await,
         Command::Image(c) => cmd::cluster::image_cmd(c).await,
+        Command::Hosts(c) => cmd::hosts::hosts(c).await,
         Command::Clean => cmd::cluster::clean().await,
         Command::Report(a) => cmd::report::report(&store, a),
         Command::Serve(a) => cmd::report::serve(&store, a).await,

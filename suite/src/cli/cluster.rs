@@ -8,9 +8,12 @@ use crate::kafka::node::{CONTROL, LOGS};
 use crate::kafka::quorum::{quorum_leader, QUORUM_STATE};
 use crate::kafka::{admin, zookeeper, ClusterSpec, Timing, BROKER_PORT};
 use crate::platform::docker::{self, engine, image};
+use crate::platform::ssh::{HostsFile, ShapeFlags, SshPlatform};
+use crate::platform::Platform;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use trial_nemesis::{FaultKind, FaultKinds, Requirements};
@@ -18,9 +21,10 @@ use trial_nemesis::{FaultKind, FaultKinds, Requirements};
 /// Options of the cluster itself, shared by `cluster up` and `test`.
 #[derive(Args, Debug, Clone)]
 pub struct ClusterArgs {
-    /// Number of broker nodes (n1..nN).
-    #[arg(long, default_value_t = 3)]
-    pub nodes: usize,
+    /// Number of broker nodes (n1..nN; default 3, or with --hosts the
+    /// file's broker hosts).
+    #[arg(long)]
+    pub nodes: Option<usize>,
     /// KRaft voters (combined mode: the first K nodes; default all up to 5).
     #[arg(long)]
     pub controllers: Option<usize>,
@@ -52,6 +56,13 @@ pub struct ClusterArgs {
     /// Node image to use instead of the suite's own.
     #[arg(long)]
     pub image: Option<String>,
+    /// Run on these machines over SSH instead of containers: a hosts file
+    /// (TOML: each host's name, address, user, port, key and roles; see
+    /// the README's "SSH hosts"). The node counts and roles then come from
+    /// the file; --nodes, --controllers, --split-roles, --zookeeper or
+    /// --mode that say otherwise are errors.
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
     /// Extra broker property, Kafka's own name (repeatable): --broker-config log.flush.interval.messages=1
     #[arg(long = "broker-config", value_name = "KEY=VALUE")]
     pub broker_config: Vec<String>,
@@ -110,10 +121,29 @@ fn cluster_up_requirements(faketime: bool, lazyfs: bool) -> Requirements {
     r
 }
 
+/// Give `spec` the shape of the hosts file `path`, refusing flags that
+/// contradict it (before anything connects).
+pub fn apply_hosts(spec: &mut ClusterSpec, path: &Path, flags: &ShapeFlags) -> Result<()> {
+    let hosts = HostsFile::load(path)?;
+    hosts.apply(spec, flags)
+}
+
 impl ClusterArgs {
-    pub fn spec(&self) -> Result<ClusterSpec> {
-        let spec = ClusterSpec {
+    /// What the command line said about the cluster's shape.
+    pub fn shape_flags(&self) -> ShapeFlags {
+        ShapeFlags {
             nodes: self.nodes,
+            controllers: self.controllers,
+            split_roles: self.split_roles,
+            zookeeper: self.zookeeper,
+            mode: self.mode,
+            image: self.image.clone(),
+        }
+    }
+
+    pub fn spec(&self) -> Result<ClusterSpec> {
+        let mut spec = ClusterSpec {
+            nodes: self.nodes.unwrap_or(3),
             controllers: self.controllers,
             split_roles: self.split_roles,
             kafka_version: self.kafka_version.clone(),
@@ -130,6 +160,9 @@ impl ClusterArgs {
             heap_mb: self.heap_mb,
             ..Default::default()
         };
+        if let Some(h) = &self.hosts {
+            apply_hosts(&mut spec, h, &self.shape_flags())?;
+        }
         spec.validate()?;
         Ok(spec)
     }
@@ -144,8 +177,17 @@ pub enum ClusterCmd {
     Status,
     /// Remove a cluster (all of them if no id is given).
     Down {
-        /// Cluster id as `cluster status` prints it.
+        /// Cluster id as `cluster status` (or `cluster up`) prints it.
         id: Option<String>,
+        /// The cluster runs on these SSH hosts: tear it down there (its
+        /// processes, the KTRIAL chain, its folders; the jar cache stays).
+        /// Needs the id.
+        #[arg(long, value_name = "FILE")]
+        hosts: Option<PathBuf>,
+        /// With --hosts: also remove the jar cache /var/cache/kafka-trial
+        /// from every host.
+        #[arg(long, requires = "hosts")]
+        purge_cache: bool,
     },
 }
 
@@ -192,11 +234,35 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
                 println!("  {:<4} {:<15} {roles}", n.role.name, n.host.ip());
             }
             println!("bootstrap servers: {}", c.bootstrap_servers());
-            println!(
-                "broker logs: {LOGS} inside each node, e.g. `docker exec kt-{}-n1 tail {LOGS}/server.log`",
-                c.id
-            );
-            println!("stop it with: kafka-trial cluster down {}", c.id);
+            match &c.spec.hosts {
+                Some(file) => {
+                    if let Some(r) = c.platform_report() {
+                        for h in r["hosts"].as_array().into_iter().flatten() {
+                            println!(
+                                "  host {} ({}) plays {}: clock offset {} ms, {} bytes uploaded",
+                                h["name"].as_str().unwrap_or("?"),
+                                h["address"].as_str().unwrap_or("?"),
+                                h["node"].as_str().unwrap_or("?"),
+                                h["preflight"]["clock_offset_ms"],
+                                h["uploaded"]["bytes"]
+                            );
+                        }
+                    }
+                    println!("broker logs: {LOGS} on each host");
+                    println!(
+                        "stop it with: kafka-trial cluster down {} --hosts {}",
+                        c.id,
+                        file.display()
+                    );
+                }
+                None => {
+                    println!(
+                        "broker logs: {LOGS} inside each node, e.g. `docker exec kt-{}-n1 tail {LOGS}/server.log`",
+                        c.id
+                    );
+                    println!("stop it with: kafka-trial cluster down {}", c.id);
+                }
+            }
             Ok(exit::code(exit::VALID))
         }
         ClusterCmd::Status => {
@@ -294,7 +360,31 @@ pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
             }
             Ok(exit::code(exit::VALID))
         }
-        ClusterCmd::Down { id } => {
+        ClusterCmd::Down {
+            id,
+            hosts: Some(file),
+            purge_cache,
+        } => {
+            let Some(id) = id else {
+                eprintln!("kafka-trial: `cluster down --hosts FILE` needs the cluster's id");
+                return Ok(exit::code(exit::HARNESS));
+            };
+            let p = SshPlatform::reach(HostsFile::load(&file)?).await?;
+            p.teardown(&id).await?;
+            println!(
+                "cluster {id} removed from {} hosts (nothing of it is left; the jar cache stays)",
+                p.hosts().hosts.len()
+            );
+            if purge_cache {
+                p.purge_cache().await?;
+                println!(
+                    "removed {} from every host",
+                    crate::platform::ssh::remote::CACHE
+                );
+            }
+            Ok(exit::code(exit::VALID))
+        }
+        ClusterCmd::Down { id, .. } => {
             let d = engine::connect().await?;
             let (nc, nn) = match &id {
                 Some(id) => docker::remove_labelled(&d, Some(id)).await?,

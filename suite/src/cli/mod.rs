@@ -4,6 +4,7 @@
 //! - [`test`]: `test` and `scenario` (run trials);
 //! - [`history`]: `check`, `runs`, `show` (the store, offline);
 //! - [`cluster`]: `cluster up|status|down`, `image`, `clean`;
+//! - [`hosts`]: `hosts sandbox up|down` (stand-in hosts for `--hosts`);
 //! - [`report`]: `report` and `serve`;
 //! - [`matrix`]: `matrix` (a scenario over releases, modes and seeds);
 //! - [`claims`]: `claims` (textbook claims as experiments);
@@ -13,6 +14,7 @@ pub mod claims;
 pub mod cluster;
 pub mod exit;
 pub mod history;
+pub mod hosts;
 pub mod matrix;
 pub mod report;
 pub mod test;

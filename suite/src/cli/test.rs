@@ -342,7 +342,7 @@ pub enum ScenarioCmd {
     /// List the named scenarios: name, purpose, expected verdict.
     List,
     /// Run a named scenario (its preset, then these overrides).
-    Run(ScenarioRunArgs),
+    Run(Box<ScenarioRunArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -366,6 +366,10 @@ pub struct ScenarioRunArgs {
     pub mode: Option<crate::kafka::Mode>,
     #[arg(long, value_parser = parse_duration)]
     pub nemesis_interval: Option<Duration>,
+    /// Run on these machines over SSH (see `test --hosts`); the node
+    /// counts and roles come from the file instead of the scenario's.
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<std::path::PathBuf>,
     /// txn workload: the consumers' isolation.level.
     #[arg(long, value_parser = parse_isolation)]
     pub isolation: Option<Isolation>,
@@ -409,6 +413,7 @@ impl ScenarioRunArgs {
             kafka_version: None,
             mode: None,
             nemesis_interval: None,
+            hosts: None,
             isolation: None,
             abort_probability: None,
             group_protocol: None,
@@ -443,6 +448,10 @@ impl ScenarioRunArgs {
         opt("--kafka-version", self.kafka_version.clone());
         opt("--mode", self.mode.map(|m| m.to_string()));
         opt("--nemesis-interval", self.nemesis_interval.map(secs));
+        opt(
+            "--hosts",
+            self.hosts.as_ref().map(|h| h.display().to_string()),
+        );
         opt(
             "--isolation",
             self.isolation.map(|i| match i {
@@ -539,6 +548,34 @@ pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) ->
             .union(&trial_nemesis::requirements(&trial_nemesis::FaultKinds(
                 [trial_nemesis::FaultKind::LoseUnfsynced].into(),
             )));
+    }
+    if let Some(h) = &a.hosts {
+        // The file decides the shape; the scenario's own metadata mode
+        // must agree with it (a ZooKeeper scenario needs zookeeper hosts).
+        let hosts = crate::platform::ssh::HostsFile::load(h)?;
+        let file_mode = hosts.shape()?.mode;
+        if let (Some(m), None) = (sc.spec(TestSpec::new(sc.name)).cluster.mode, a.mode) {
+            if m != file_mode {
+                bail!(
+                    "scenario {} runs in {m} mode; the hosts file {} describes a {file_mode} cluster",
+                    sc.name,
+                    h.display()
+                );
+            }
+        }
+        let shape = &mut spec.cluster;
+        shape.controllers = None;
+        shape.split_roles = false;
+        shape.zookeeper = None;
+        shape.mode = None;
+        hosts.apply(
+            shape,
+            &crate::platform::ssh::ShapeFlags {
+                nodes: a.nodes,
+                mode: a.mode,
+                ..Default::default()
+            },
+        )?;
     }
     spec.store = store.to_path_buf();
     spec.progress = true;

@@ -49,6 +49,15 @@ pub struct ClusterSpec {
     pub zookeeper: Option<usize>,
     /// Node image (default: the suite's own, built when missing).
     pub image: Option<String>,
+    /// A hosts file (`--hosts`): run on those machines over SSH instead of
+    /// containers; the node counts and roles then come from the file
+    /// ([`crate::platform::ssh::HostsFile::apply`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<std::path::PathBuf>,
+    /// With `hosts`: which host plays which node (`n1` → `kafka1
+    /// (172.20.0.2)`), recorded for test.json.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub placement: BTreeMap<String, String>,
     /// `default.replication.factor`.
     pub replication_factor: usize,
     /// `min.insync.replicas`.
@@ -90,6 +99,8 @@ impl Default for ClusterSpec {
             mode: None,
             zookeeper: None,
             image: None,
+            hosts: None,
+            placement: BTreeMap::new(),
             replication_factor: 3,
             min_insync_replicas: 2,
             unclean_leader_election: false,

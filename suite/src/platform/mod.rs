@@ -5,12 +5,13 @@
 //! The Kafka layer (`crate::kafka`, `crate::cluster`) never knows which
 //! platform it runs on: it asks for nodes with a [`NodeRequest`] (name,
 //! what the faults of the run require of a node, folders to share) and then
-//! only execs, uploads and downloads. Docker ([`docker`]) is the platform
-//! today; an SSH platform over real hosts implements the same two traits.
+//! only execs, uploads and downloads. Docker ([`docker`]) is the default
+//! platform; [`ssh`] runs the nodes on the user's machines (`--hosts`).
 //!
 //! Must never: know Kafka's configuration or protocol, or decide faults.
 
 pub mod docker;
+pub mod ssh;
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -74,4 +75,10 @@ pub trait Platform: Send + Sync + Debug {
     async fn provision(&self, cluster: &str, nodes: &[NodeRequest]) -> Result<Vec<Arc<dyn Host>>>;
     /// Remove every machine and network of cluster `cluster` (idempotent).
     async fn teardown(&self, cluster: &str) -> Result<()>;
+    /// What the platform records of a run (the SSH platform: each host's
+    /// preflight facts and bytes uploaded; written as the run's
+    /// `hosts.json`). None: nothing to record.
+    fn report(&self) -> Option<serde_json::Value> {
+        None
+    }
 }

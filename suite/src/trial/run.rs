@@ -65,6 +65,14 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     pb.set_message("starting the cluster");
     let cluster = Cluster::start(spec.cluster.clone()).await?;
     let cluster_ready_secs = t0.elapsed().as_secs_f64();
+    // On SSH hosts: the shape the hosts file gave and which host played
+    // which node.
+    if spec.cluster.hosts.is_some() {
+        let version = spec.cluster.kafka_version.clone();
+        spec.cluster = cluster.spec.clone();
+        spec.cluster.kafka_version = version;
+        run_dir.write_json("test.json", &spec)?;
+    }
     // ... and the release it ran (the default one is only known now).
     if spec.cluster.kafka_version.is_none() {
         spec.cluster.kafka_version = Some(cluster.dist.version.clone());
@@ -94,6 +102,13 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         tracing::warn!("collecting node logs: {e:#}");
     }
     let td = cluster.teardown().await;
+    // The platform's record (SSH: each host's preflight facts and bytes
+    // uploaded), after the teardown so that it is complete.
+    if let Some(r) = cluster.platform_report() {
+        if let Err(e) = run_dir.write_json("hosts.json", &r) {
+            tracing::warn!("writing hosts.json: {e:#}");
+        }
+    }
     let cluster_id = cluster.id.clone();
     drop(cluster);
     let (counters, workload_secs) = outcome?;

@@ -6,11 +6,21 @@
 //! suite's broker-control script are mounted per cluster, so neither a new
 //! Kafka version nor a change of the script needs a new image. The tag is
 //! a hash of the recipe below: change the recipe and the tag changes.
+//!
+//! A variant, [`sshd_image`], adds `openssh-server` for the stand-in hosts
+//! of the SSH platform (`platform::docker::sshd`). It is one layer on top
+//! of the node image (apt inside a container of it, then `docker commit`),
+//! built only when a sandbox asks for it: seconds instead of a second
+//! debootstrap. Its tag hashes the node image's tag and its own recipe.
 
 use super::engine as docker;
 use crate::cache::{cache_dir, cache_lock, which};
 use anyhow::{bail, Context, Result};
-use bollard::query_parameters::CreateImageOptionsBuilder;
+use bollard::models::{ContainerConfig, ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CommitContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+};
 use bollard::Docker;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -280,6 +290,194 @@ async fn import(docker: &Docker, rootfs: &Path, reference: &str) -> Result<()> {
     Ok(())
 }
 
+/// What the sshd variant adds to the node image.
+pub const SSHD_PACKAGES: &[&str] = &["openssh-server"];
+const SSHD_REPO: &str = "kafka-trial-sshd";
+/// Path of the variant's entry script (PID 1 `tini` runs it; it `exec`s sshd).
+pub const SSHD_ENTRY: &str = "/usr/local/sbin/kt-sshd";
+
+/// sshd's settings in the variant: root by key only, one host key (made per
+/// container at its first start, so no two stand-ins share one), and room
+/// for the many sessions a multiplexed controller opens at once (the
+/// defaults, 10 sessions and 10 unauthenticated starts, are below what a
+/// nemesis plus an observer plus the workload's checks use).
+const SSHD_CONFIG: &str = "\
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+HostKey /etc/ssh/ssh_host_ed25519_key
+UseDNS no
+MaxSessions 100
+MaxStartups 100:30:200
+";
+
+/// The entry script: a host key of its own, then sshd in the foreground.
+const SSHD_START: &str = "\
+#!/bin/sh
+set -e
+[ -s /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
+mkdir -p /run/sshd
+exec /usr/sbin/sshd -D -e
+";
+
+/// The layer's recipe, run as root in a container of the node image with
+/// the controller's network (the node image's apt sources name the mirror
+/// the controller's apt uses, and its package lists came with debootstrap;
+/// only when they are stale does apt fetch new ones).
+fn sshd_recipe() -> String {
+    let pkgs = SSHD_PACKAGES.join(" ");
+    format!(
+        "set -e
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y --no-install-recommends {pkgs} || {{ apt-get update && apt-get install -y --no-install-recommends {pkgs}; }}
+apt-get clean
+rm -f /etc/ssh/ssh_host_*
+mkdir -p /etc/ssh/sshd_config.d /root/.ssh
+chmod 700 /root/.ssh
+cat > /etc/ssh/sshd_config.d/kafka-trial.conf <<'KT_EOF'
+{SSHD_CONFIG}KT_EOF
+cat > {SSHD_ENTRY} <<'KT_EOF'
+{SSHD_START}KT_EOF
+chmod 755 {SSHD_ENTRY}
+mkdir -p /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f /tmp/kt-check-key
+/usr/sbin/sshd -t -o HostKey=/tmp/kt-check-key
+rm -f /tmp/kt-check-key /tmp/kt-check-key.pub
+"
+    )
+}
+
+/// The sshd variant's reference: `kafka-trial-sshd:<hash>` of the node
+/// image's tag and the layer's recipe.
+pub fn sshd_image() -> String {
+    let mut h = Sha256::new();
+    h.update(format!("{}|{}", default_image(), sshd_recipe()));
+    let d = h.finalize();
+    let hex: String = d.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("{SSHD_REPO}:{hex}")
+}
+
+/// Make sure the sshd variant exists (building the node image first if
+/// that is missing too); returns its reference.
+pub async fn ensure_sshd(docker: &Docker) -> Result<String> {
+    let reference = sshd_image();
+    if docker::image_exists(docker, &reference).await? {
+        return Ok(reference);
+    }
+    ensure(docker, &default_image()).await?;
+    let _lock = cache_lock("image").await?;
+    if !docker::image_exists(docker, &reference).await? {
+        build_sshd(docker).await?;
+    }
+    Ok(reference)
+}
+
+/// Build the sshd variant: a container of the node image runs the recipe,
+/// and is committed as the new image with tini → the entry script as its
+/// command. The build container carries the suite's label, so `clean`
+/// removes it should this process die half-way.
+async fn build_sshd(docker: &Docker) -> Result<()> {
+    let reference = sshd_image();
+    let started = Instant::now();
+    let container = format!("kt-image-build-sshd-{}", std::process::id());
+    eprintln!(
+        "building the stand-in host image {reference}: {} + {} (once)",
+        default_image(),
+        SSHD_PACKAGES.join(", ")
+    );
+    let body = ContainerCreateBody {
+        image: Some(default_image()),
+        cmd: Some(vec!["/bin/sh".into(), "-c".into(), sshd_recipe()]),
+        labels: Some([(super::LABEL.to_string(), "true".to_string())].into()),
+        host_config: Some(HostConfig {
+            network_mode: Some("host".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let res = async {
+        docker
+            .create_container(
+                Some(
+                    CreateContainerOptionsBuilder::default()
+                        .name(&container)
+                        .build(),
+                ),
+                body,
+            )
+            .await
+            .with_context(|| format!("create build container {container}"))?;
+        docker
+            .start_container(&container, None)
+            .await
+            .with_context(|| format!("start build container {container}"))?;
+        let mut wait = docker.wait_container(&container, None);
+        let code = match tokio::time::timeout(Duration::from_secs(600), wait.next()).await {
+            Err(_) => bail!("the sshd layer was not built within 10 minutes"),
+            Ok(Some(Ok(r))) => r.status_code,
+            Ok(Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. }))) => code,
+            Ok(Some(Err(e))) => return Err(e).context("wait for the build container"),
+            Ok(None) => bail!("the engine ended the wait for {container} without a status"),
+        };
+        if code != 0 {
+            let logs: Vec<String> = docker
+                .logs(
+                    &container,
+                    Some(
+                        LogsOptionsBuilder::default()
+                            .stdout(true)
+                            .stderr(true)
+                            .tail("30")
+                            .build(),
+                    ),
+                )
+                .filter_map(|l| async move { l.ok().map(|l| l.to_string()) })
+                .collect()
+                .await;
+            bail!(
+                "the sshd layer's recipe failed (exit {code}); the last lines:\n{}",
+                logs.concat()
+            );
+        }
+        let (repo, tag) = reference.split_once(':').unwrap_or((&reference, "latest"));
+        docker
+            .commit_container(
+                CommitContainerOptionsBuilder::default()
+                    .container(&container)
+                    .repo(repo)
+                    .tag(tag)
+                    .comment("kafka-trial stand-in host: the node image + openssh-server")
+                    .build(),
+                ContainerConfig {
+                    cmd: Some(vec![
+                        "/usr/bin/tini".into(),
+                        "-s".into(),
+                        "--".into(),
+                        SSHD_ENTRY.into(),
+                    ]),
+                    ..Default::default()
+                },
+            )
+            .await
+            .with_context(|| format!("commit {container} as {reference}"))?;
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    docker
+        .remove_container(
+            &container,
+            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+        )
+        .await
+        .ok();
+    res?;
+    eprintln!(
+        "stand-in host image {reference} built in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +512,17 @@ mod tests {
         let a = default_image();
         assert!(a.starts_with("kafka-trial-node:"));
         assert_eq!(a, default_image());
+    }
+
+    #[test]
+    fn the_sshd_variant_has_its_own_tag_and_a_whole_recipe() {
+        let s = sshd_image();
+        assert!(s.starts_with("kafka-trial-sshd:"));
+        assert_ne!(s.split(':').nth(1), default_image().split(':').nth(1));
+        let r = sshd_recipe();
+        assert!(r.contains("openssh-server"));
+        // The heredocs are closed: the config and the script end with a newline.
+        assert_eq!(r.matches("\nKT_EOF\n").count(), 2);
+        assert!(r.contains("PermitRootLogin prohibit-password"));
     }
 }

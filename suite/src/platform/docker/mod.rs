@@ -8,11 +8,13 @@
 //!
 //! - [`engine`]: connecting to the engine (bollard) and `exec`;
 //! - [`image`]: the node image, built locally with debootstrap;
-//! - [`host`]: [`ContainerHost`], the [`Host`] of one container.
+//! - [`host`]: [`ContainerHost`], the [`Host`] of one container;
+//! - [`sshd`]: containers running sshd that stand in for the SSH platform's hosts.
 
 pub mod engine;
 pub mod host;
 pub mod image;
+pub mod sshd;
 
 pub use engine::{LABEL, LABEL_CLUSTER};
 pub use host::ContainerHost;
@@ -195,6 +197,13 @@ pub async fn remove_labelled(docker: &Docker, cluster: Option<&str>) -> Result<(
         Some(id) => format!("{LABEL_CLUSTER}={id}"),
         None => LABEL.to_string(),
     };
+    remove_with_label(docker, &label).await
+}
+
+/// Remove every container and network matching the engine's label filter
+/// `label` (`key` or `key=value`); returns how many of each.
+pub async fn remove_with_label(docker: &Docker, label: &str) -> Result<(usize, usize)> {
+    let label = label.to_string();
     let filters: HashMap<String, Vec<String>> = [("label".to_string(), vec![label])].into();
     let containers = docker
         .list_containers(Some(
