@@ -603,7 +603,7 @@ impl LogCallsBuilder {
                     from = ao;
                     self.out
                         .values
-                        .extend(std::iter::repeat(HIDDEN).take(lead as usize));
+                        .extend(std::iter::repeat_n(HIDDEN, lead as usize));
                 }
             }
             self.out.values.push(recs[i].value);
@@ -615,7 +615,7 @@ impl LogCallsBuilder {
                 }
                 self.out
                     .values
-                    .extend(std::iter::repeat(HIDDEN).take(gap as usize));
+                    .extend(std::iter::repeat_n(HIDDEN, gap as usize));
                 self.out.values.push(recs[j].value);
                 j += 1;
             }
