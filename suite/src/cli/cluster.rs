@@ -430,3 +430,58 @@ pub async fn clean() -> Result<ExitCode> {
     );
     Ok(exit::code(exit::VALID))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        c: ClusterArgs,
+    }
+
+    fn spec(args: &[&str]) -> Result<ClusterSpec> {
+        let mut v = vec!["x"];
+        v.extend_from_slice(args);
+        Cli::try_parse_from(v).unwrap().c.spec()
+    }
+
+    /// `--hosts` gives the file's shape; a flag that says otherwise is an
+    /// error before anything connects (the hosts do not exist).
+    #[test]
+    fn hosts_decide_the_shape_and_contradicting_flags_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("hosts.toml");
+        let mut text = String::new();
+        for i in 1..=5 {
+            let roles = if i <= 3 {
+                "\"broker\",\"controller\""
+            } else {
+                "\"broker\""
+            };
+            text.push_str(&format!(
+                "[[host]]\nname=\"k{i}\"\naddress=\"192.0.2.{i}\"\nroles=[{roles}]\n"
+            ));
+        }
+        std::fs::write(&f, text).unwrap();
+        let p = f.to_str().unwrap();
+        let s = spec(&["--hosts", p]).unwrap();
+        assert_eq!((s.nodes, s.controllers), (5, Some(3)));
+        assert_eq!(s.hosts.as_deref(), Some(f.as_path()));
+        assert_eq!(s.placement["n4"], "k4 (192.0.2.4)");
+        assert!(spec(&["--hosts", p, "--nodes", "5"]).is_ok());
+        let e = format!("{:#}", spec(&["--hosts", p, "--nodes", "3"]).unwrap_err());
+        assert!(e.contains("--nodes 3 contradicts"), "{e}");
+        let e = format!("{:#}", spec(&["--hosts", p, "--split-roles"]).unwrap_err());
+        assert!(e.contains("--split-roles contradicts"), "{e}");
+        let e = format!(
+            "{:#}",
+            spec(&["--hosts", p, "--replication-factor", "6"]).unwrap_err()
+        );
+        assert!(e.contains("above the node count 5"), "{e}");
+        // Without --hosts, the old default.
+        assert_eq!(spec(&[]).unwrap().nodes, 3);
+    }
+}
