@@ -250,14 +250,9 @@ fn jar_bytes_in_run(run_dir: &Path) -> BTreeMap<String, u64> {
         .collect()
 }
 
-// Ignored for now, on one finding of its own: the trial runs over SSH, is
-// valid, both faults bite, logs are collected, the engine saw nothing but
-// SSH and the jars are not uploaded twice — but each JVM the platform ran
-// leaves its perf-data file (`/tmp/hsperfdata_root/<pid>`) on the host, so
-// the host is not left as found. Remove the `#[ignore]` once the broker's
-// JVM runs with `-XX:-UsePerfData` (or teardown removes those files).
-// Run it: `cargo test -p kafka-trial --test ssh -- --ignored --nocapture`.
-#[ignore = "the SSH platform leaves /tmp/hsperfdata_root/<pid> on the hosts (see the comment)"]
+// Its first run found one leftover: every JVM left its perf-data file
+// (`/tmp/hsperfdata_root/<pid>`) on the host. The control script now runs
+// the JVM with `-XX:-UsePerfData`, and so does the preflight's `java -version`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_trial_over_ssh_uses_only_ssh_and_leaves_the_hosts_as_it_found_them() {
     let _serial = kafka_trial::testing::serial().await;

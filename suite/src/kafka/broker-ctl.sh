@@ -50,10 +50,12 @@ mount_fs() {
     >>"$LOGS/lazyfs.out" 2>&1 </dev/null &
   lazyfs wait-mounted --mountpoint "$DATA" || { tail -n 20 "$LOGS/lazyfs.out" >&2; return 1; }
 }
+# -XX:-UsePerfData: no /tmp/hsperfdata_<user>/<pid> left behind by a
+# killed JVM (a host over SSH must be left as it was found).
 java_opts() {
   local heap=$KT_HEAP_MB
   zookeeper_node && heap=$(( heap < 256 ? heap : 256 ))
-  echo "-Xms${heap}m -Xmx${heap}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Dkafka.logs.dir=$LOGS -Dlog4j2.configurationFile=/opt/kt/log4j2.properties"
+  echo "-Xms${heap}m -Xmx${heap}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Djava.awt.headless=true -Dkafka.logs.dir=$LOGS -Dlog4j2.configurationFile=/opt/kt/log4j2.properties"
 }
 case "${1:-}" in
   format)

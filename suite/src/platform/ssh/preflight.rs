@@ -55,7 +55,7 @@ pub struct Facts {
 pub fn base_script(interface: Option<&str>) -> String {
     let mut s = format!("export PATH={PATH}\n");
     s.push_str("echo \"uid $(id -u)\"\necho \"kernel $(uname -r)\"\n");
-    s.push_str("if command -v java >/dev/null 2>&1; then echo \"java $(java -version 2>&1 | head -n1)\"; else echo 'java none'; fi\n");
+    s.push_str("if command -v java >/dev/null 2>&1; then echo \"java $(java -XX:-UsePerfData -version 2>&1 | head -n1)\"; else echo 'java none'; fi\n");
     let _ = writeln!(
         s,
         "for t in {}; do command -v $t >/dev/null 2>&1 || echo \"missing the program $t\"; done",
