@@ -269,17 +269,8 @@ impl Connection {
     /// fail with its message unless it exits 0.
     pub async fn script(&self, what: &str, script: &str, timeout: Duration) -> Result<String> {
         let out = self
-            .exec(&[], &["bash", "-s"], Some(script.as_bytes()), timeout)
-            .await
-            .map_err(|e| anyhow!("host {}: {what}: {e}", self.entry.name))?;
-        if !out.status.success() {
-            bail!(
-                "host {}: {what} failed (exit {}): {}",
-                self.entry.name,
-                out.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
+            .checked(what, &["bash", "-s"], Some(script.as_bytes()), timeout)
+            .await?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
@@ -291,8 +282,22 @@ impl Connection {
         data: &[u8],
         timeout: Duration,
     ) -> Result<()> {
+        self.checked(what, &["bash", "-c", script], Some(data), timeout)
+            .await
+            .map(|_| ())
+    }
+
+    /// Run `argv` (`stdin` on its standard input) and fail, naming the
+    /// host, `what` and the exit status, unless it succeeded.
+    async fn checked(
+        &self,
+        what: &str,
+        argv: &[&str],
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<std::process::Output> {
         let out = self
-            .exec(&[], &["bash", "-c", script], Some(data), timeout)
+            .exec(&[], argv, stdin, timeout)
             .await
             .map_err(|e| anyhow!("host {}: {what}: {e}", self.entry.name))?;
         if !out.status.success() {
@@ -303,7 +308,7 @@ impl Connection {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Put `contents` at `path` (see [`remote::upload_script`]), counted.
