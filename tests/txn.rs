@@ -9,6 +9,10 @@
 //!   cluster's own FindCoordinator answers; and one process's clients
 //!   commit and abort through the driver seam, read back read_committed.
 //!
+//! - Every broker killed at once and restarted: transactions commit again
+//!   within 20 s of the cluster being ready (every partition led, its ISR
+//!   full), and the run is valid.
+//!
 //! Needs a Docker engine, debootstrap and Maven (`bash .ci/setup`).
 
 use kafka_trial::clients::{
@@ -17,11 +21,11 @@ use kafka_trial::clients::{
 use kafka_trial::cluster::Cluster;
 use kafka_trial::kafka::{admin, txn, ClusterSpec};
 use kafka_trial::observer::ObserverConfig;
-use kafka_trial::trial::{run, TestSpec};
+use kafka_trial::trial::{run, ScriptFault, ScriptStep, ScriptTarget, TestSpec};
 use kafka_trial::workloads::txn::transactional_id;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
-use trial_histories::values::{FinalRead, MicroOp, Txn};
+use trial_histories::values::{FinalRead, MicroOp, Observation, Txn};
 use trial_histories::{read_history, OpType, Process, F};
 use trial_nemesis::{NemesisOptions, Target};
 
@@ -202,6 +206,7 @@ async fn coordinators_are_placed_as_computed_and_transactions_read_back() {
                 group: "kt-txn-test".into(),
                 isolation: Isolation::ReadCommitted,
                 transaction_timeout: Duration::from_secs(20),
+                init_within: Duration::from_secs(30),
             };
             clients.push(d2.transactional(&s2, &t).expect("transactional clients"));
         }
@@ -292,4 +297,115 @@ async fn coordinators_are_placed_as_computed_and_transactions_read_back() {
         "8 ids on one coordinator: {computed:?}"
     );
     cluster.teardown().await.unwrap();
+}
+
+/// A kill of every broker at once (the transaction coordinators, the
+/// partition leaders and the KRaft quorum all gone) and their restart:
+/// the processes whose transactions were open resume them (librdkafka's
+/// "retry call to resume") or replace their producers, and transactions
+/// commit again within 20 s of the cluster being ready. A later pause of
+/// one broker, once the ISR is whole again, gives the run a fault that
+/// met a working system, so that its verdict can be valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transactions_commit_again_after_every_broker_was_killed() {
+    let _serial = kafka_trial::testing::serial().await;
+    let t0 = Instant::now();
+    let all = ScriptTarget::Nodes(vec!["n1".into(), "n2".into(), "n3".into()]);
+    let step =
+        |at: u64, id: u32, start: bool, fault: ScriptFault, target: &ScriptTarget| ScriptStep {
+            at: Duration::from_secs(at),
+            id,
+            start,
+            fault,
+            target: target.clone(),
+        };
+    let one = ScriptTarget::Nodes(vec!["n2".into()]);
+    let mut spec = TestSpec::new("txn-all-killed")
+        .workload("txn")
+        .nodes(3)
+        .replication_factor(3)
+        .min_insync_replicas(2)
+        .acks_all()
+        .idempotence(true)
+        .partitions(3)
+        .time_limit(Duration::from_secs(44))
+        .rate(40.0)
+        .concurrency(4)
+        .seed(5)
+        .store(store())
+        .script(vec![
+            step(5, 0, true, ScriptFault::Kill, &all),
+            step(13, 0, false, ScriptFault::Kill, &all),
+            step(34, 1, true, ScriptFault::Pause, &one),
+            step(39, 1, false, ScriptFault::Pause, &one),
+        ]);
+    spec.abort_probability = 0.1;
+    let report = run(spec).await.expect("the trial runs");
+    eprintln!(
+        "trial in {:.0}s: {}",
+        t0.elapsed().as_secs_f64(),
+        report.results.summary
+    );
+    let h = read_history(&report.run_dir.join("history.jsonl")).unwrap();
+    let secs = |t: u64| t as f64 / 1e9;
+    // The restart: the kill's stop, as the nemesis recorded it.
+    let healed = h
+        .ops
+        .iter()
+        .find(|o| {
+            o.process == Process::Nemesis && o.f.as_str() == "stop-kill" && o.kind != OpType::Invoke
+        })
+        .expect("the kill was stopped")
+        .time;
+    // Ready: the first sample after it in which every partition has a
+    // leader and its whole replica set in sync.
+    let ready = h
+        .ops
+        .iter()
+        .filter(|o| {
+            o.process == Process::Named("observer".into())
+                && o.kind == OpType::Ok
+                && o.time > healed
+        })
+        .find(|o| {
+            let s: Observation = o.value_as().unwrap();
+            !s.partitions.is_empty()
+                && s.partitions
+                    .iter()
+                    .all(|p| p.leader >= 0 && p.isr.len() == p.replicas.len())
+        })
+        .expect("the cluster was ready again")
+        .time;
+    let commits: Vec<u64> = h
+        .ops
+        .iter()
+        .filter(|o| o.f == F::Txn && o.kind == OpType::Ok && o.time > healed)
+        .map(|o| o.time)
+        .collect();
+    eprintln!(
+        "restarted at {:.1}s, ready at {:.1}s, first commit after at {:?}, {} commits after",
+        secs(healed),
+        secs(ready),
+        commits.first().map(|&t| secs(t)),
+        commits.len()
+    );
+    let first = *commits
+        .first()
+        .expect("no transaction committed after the restart");
+    assert!(
+        first <= ready + 20_000_000_000,
+        "the first commit after the restart came {:.1} s after the cluster was ready",
+        secs(first.saturating_sub(ready))
+    );
+    assert!(
+        commits.len() > 20,
+        "commits after the restart: {}",
+        commits.len()
+    );
+    assert_eq!(
+        report.results.exit_code(),
+        0,
+        "{}",
+        report.results.human_summary(3)
+    );
 }

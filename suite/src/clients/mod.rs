@@ -236,6 +236,11 @@ pub struct TxnSettings {
     pub isolation: Isolation,
     /// The broker aborts a transaction left open this long.
     pub transaction_timeout: Duration,
+    /// How long opening the clients may keep resuming `init_transactions`
+    /// after a retriable error (librdkafka: "retry call to resume"): the
+    /// same producer's call is made again until then, as librdkafka asks,
+    /// rather than the producer being dropped for a new one.
+    pub init_within: Duration,
 }
 
 /// A transactional producer and the consumer of the same process

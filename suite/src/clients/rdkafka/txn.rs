@@ -42,7 +42,8 @@ pub fn txn_error(e: KafkaError) -> TxnError {
 impl RdTxn {
     /// Create both clients and `init_transactions` (which fences every
     /// earlier producer of this `transactional.id` and completes its open
-    /// transaction), within the request timeout × 3.
+    /// transaction), each call within the request timeout × 3, resumed
+    /// after retriable errors until [`TxnSettings::init_within`].
     pub fn new(s: &ClientSettings, t: &TxnSettings) -> Result<RdTxn, String> {
         let mut pc = producer_config(s);
         // Transactions need idempotence, hence acks=all; librdkafka refuses
@@ -57,9 +58,22 @@ impl RdTxn {
         let producer: ThreadedProducer<DeliveryContext> =
             pc.create_with_context(DeliveryContext)
                 .map_err(|e| format!("create the transactional producer: {e}"))?;
-        producer
-            .init_transactions(s.request_timeout * 3)
-            .map_err(|e| format!("init_transactions: {}", txn_error(e)))?;
+        // A retriable error (a timeout while no coordinator answers) asks
+        // for the same call again: made until `init_within` has passed.
+        let until = std::time::Instant::now() + t.init_within;
+        loop {
+            match producer.init_transactions(s.request_timeout * 3) {
+                Ok(()) => break,
+                Err(e) => {
+                    let e = txn_error(e);
+                    if e.kind != TxnErrorKind::Retriable || std::time::Instant::now() >= until {
+                        return Err(format!("init_transactions: {e}"));
+                    }
+                    tracing::debug!("init_transactions of {}: {e}; resumed", t.transactional_id);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
         let mut cc = consumer_config(s, &t.group);
         cc.set(
             "isolation.level",

@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 use trial_histories::values::{Assignment, MicroOp, Offset, Partition, Poll, Send, Txn};
 use trial_histories::{Op, OpType, Process, F};
 
-/// How many times a call that failed with a retriable error is made in all.
+/// A call that failed with a retriable error is made at least this many
+/// times in all, and again after that for as long as the run goes on.
 const ATTEMPTS: usize = 3;
+/// The pause between two calls of a resumed call.
+const RESUME_PAUSE: Duration = Duration::from_millis(100);
 /// Chance per transaction that the process picks new partitions.
 const REASSIGN_PROBABILITY: f64 = 0.02;
 
@@ -47,23 +50,35 @@ pub(crate) struct Proc<'a> {
     assigned: Vec<Partition>,
 }
 
-/// Call `f` until it succeeds, fails with a non-retriable error, or has
-/// been called [`ATTEMPTS`] times.
-fn retrying(mut f: impl FnMut() -> Result<(), TxnError>) -> Result<(), TxnError> {
-    let mut last = None;
-    for i in 0..ATTEMPTS {
+/// Call `f` until it succeeds or fails with a non-retriable error.
+///
+/// A retriable error is librdkafka's "retry call to resume": the call
+/// timed out but its operation goes on inside the client, and the same
+/// call must be made again (a new producer would abandon it). So the call
+/// is made again, after a short pause, at least [`ATTEMPTS`] times in all
+/// and then for as long as `go_on()` says the run goes on: a transaction
+/// caught by a whole-cluster outage stays open and completes when the
+/// cluster comes back, instead of being given up as `info` after three
+/// timeouts and its producer replaced. Every call is bounded by its own
+/// timeout, so this ends at most one call after the run does.
+pub(crate) fn resuming(
+    go_on: impl Fn() -> bool,
+    mut f: impl FnMut() -> Result<(), TxnError>,
+) -> Result<(), TxnError> {
+    let mut calls = 0;
+    loop {
         match f() {
             Ok(()) => return Ok(()),
             Err(e) if e.kind == TxnErrorKind::Retriable => {
-                last = Some(e);
-                if i + 1 < ATTEMPTS {
-                    std::thread::sleep(Duration::from_millis(100));
+                calls += 1;
+                if calls >= ATTEMPTS && !go_on() {
+                    return Err(e);
                 }
+                std::thread::sleep(RESUME_PAUSE);
             }
             Err(e) => return Err(e),
         }
     }
-    Err(last.expect("at least one attempt"))
 }
 
 impl<'a> Proc<'a> {
@@ -83,6 +98,12 @@ impl<'a> Proc<'a> {
         }
     }
 
+    /// [`resuming`] for as long as the run goes on.
+    fn resume(&self, f: impl FnMut() -> Result<(), TxnError>) -> Result<(), TxnError> {
+        let ctx = &self.s.ctx;
+        resuming(|| !ctx.done(), f)
+    }
+
     fn txn_settings(&self) -> TxnSettings {
         let ctx = &self.s.ctx;
         TxnSettings {
@@ -94,6 +115,13 @@ impl<'a> Proc<'a> {
             // last stable offset for long.
             transaction_timeout: (ctx.settings.message_timeout * 2)
                 .clamp(Duration::from_secs(10), Duration::from_secs(600)),
+            // While the run goes on (a process has nothing else to do
+            // until its clients are open), at most a transaction timeout
+            // at a time so that a stop is seen.
+            init_within: ctx
+                .deadline
+                .saturating_duration_since(Instant::now())
+                .min((ctx.settings.message_timeout * 2).max(Duration::from_secs(10))),
         }
     }
 
@@ -193,7 +221,7 @@ impl<'a> Proc<'a> {
     /// transaction did not commit whatever the abort answers (`fail`).
     fn abort_after(&self, client: &dyn TxnClient, why: String) -> End {
         let w = self.s.ctx.settings.message_timeout;
-        match retrying(|| client.abort(w)) {
+        match self.resume(|| client.abort(w)) {
             Ok(()) => End::new(OpType::Fail, why, false),
             Err(e) => End::new(OpType::Fail, format!("{why}; then abort: {e}"), true),
         }
@@ -316,14 +344,14 @@ impl<'a> Proc<'a> {
         // failed with an abortable error.
         wait_reports(ops, reports, w + Duration::from_secs(1));
         if abort {
-            return match retrying(|| client.abort(w)) {
+            return match self.resume(|| client.abort(w)) {
                 Ok(()) => End::new(OpType::Fail, "aborted on purpose".to_string(), false),
                 Err(e) => End::new(OpType::Info, format!("abort: {e}"), true),
             };
         }
         *offsets = read_to.into_iter().collect();
         if !offsets.is_empty() {
-            match retrying(|| client.send_offsets(offsets, settings.request_timeout)) {
+            match self.resume(|| client.send_offsets(offsets, settings.request_timeout)) {
                 Ok(()) => {}
                 Err(e) if matches!(e.kind, TxnErrorKind::Fatal | TxnErrorKind::Other) => {
                     return End::new(OpType::Fail, format!("send_offsets: {e}"), true);
@@ -331,11 +359,11 @@ impl<'a> Proc<'a> {
                 Err(e) => return self.abort_after(client, format!("send_offsets: {e}")),
             }
         }
-        match retrying(|| client.commit(w)) {
+        match self.resume(|| client.commit(w)) {
             Ok(()) => End::new(OpType::Ok, None, false),
             // librdkafka raises abortable errors before EndTxn(commit) is
             // sent; if the abort then succeeds, nothing was committed.
-            Err(e) if e.kind == TxnErrorKind::Abortable => match retrying(|| client.abort(w)) {
+            Err(e) if e.kind == TxnErrorKind::Abortable => match self.resume(|| client.abort(w)) {
                 Ok(()) => End::new(OpType::Fail, format!("commit: {e}; aborted"), false),
                 Err(a) => End::new(OpType::Info, format!("commit: {e}; then abort: {a}"), true),
             },

@@ -1,8 +1,8 @@
 //! The transactional workload through the driver seam: against the
 //! in-memory double (a valid history that commits and aborts), and against
 //! a driver that injects librdkafka's error classes, to pin the outcome
-//! mapping of `clients` (retriable commit retried → ok; retries exhausted,
-//! fenced while committing → info; abortable commit then abort → fail;
+//! mapping of `clients` (retriable commit resumed → ok; retries exhausted
+//! after the run's end, fenced while committing → info; abortable commit then abort → fail;
 //! fenced at begin → fail; every info or fatal error replaces the clients).
 
 use super::*;
@@ -230,7 +230,14 @@ fn error_classes_map_to_outcomes() {
             false,
         ),
         (
-            "retries exhausted",
+            "retriable commit, resumed while the run goes on",
+            vec![Err(Retriable); 6],
+            vec![],
+            OpType::Ok,
+            false,
+        ),
+        (
+            "retries exhausted after the run's end",
             vec![Err(Retriable); 3],
             vec![],
             OpType::Info,
@@ -281,6 +288,9 @@ fn error_classes_map_to_outcomes() {
         };
         let mut pr = process::Proc::new(0, &s);
         assert!(pr.open());
+        if name.ends_with("after the run's end") {
+            ctx.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         let end = pr.transaction();
         assert_eq!(end.kind, want, "{name}");
         assert_eq!(end.replace || end.kind == OpType::Info, replaced, "{name}");
