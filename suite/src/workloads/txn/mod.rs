@@ -23,6 +23,15 @@
 //! fatally (fenced), records a `crash`, replaces its clients and goes on
 //! under a fresh process id.
 //!
+//! A call that fails with a retriable error (librdkafka's "retry call to
+//! resume": a commit, abort, `send_offsets` or `init_transactions` that
+//! timed out while no coordinator answered) is made again on the same
+//! producer for as long as the run goes on, so a transaction caught by a
+//! whole-cluster outage completes, with a definite outcome, when the
+//! cluster is back; only at the run's end does it become `info`. A process
+//! whose assignment failed (clients reopened while the group coordinator
+//! was away) asks again before its next transaction.
+//!
 //! Final phase: the queue workload's [`final_read`](super::queue::final_read)
 //! with a fresh `read_committed` consumer.
 

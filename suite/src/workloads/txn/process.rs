@@ -409,7 +409,11 @@ pub(crate) fn txn_process(slot: usize, s: &Shared) {
             std::thread::sleep(Duration::from_millis(500));
             continue;
         }
-        if pr.rng.gen_bool(REASSIGN_PROBABILITY) {
+        // A process whose assignment failed (its clients were reopened
+        // while the group coordinator was away) asks again before its next
+        // transaction, instead of polling nothing until a reassignment
+        // happens to come.
+        if pr.assigned.is_empty() || pr.rng.gen_bool(REASSIGN_PROBABILITY) {
             let parts = pr.random_partitions();
             pr.assign(parts);
         }

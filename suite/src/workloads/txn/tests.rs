@@ -116,12 +116,14 @@ fn txn_through_the_driver_seam_is_valid() {
 }
 
 /// A driver whose transactional clients are the double's, with the
-/// results of `commit` and `begin` taken from a script.
+/// results of `commit`, `begin` and `committed` (the group's offsets an
+/// assignment starts at) taken from a script.
 #[derive(Debug)]
 struct Faulty {
     inner: DoubleDriver,
     commits: Arc<Mutex<VecDeque<Result<(), TxnErrorKind>>>>,
     begins: Arc<Mutex<VecDeque<Result<(), TxnErrorKind>>>>,
+    lookups: Arc<Mutex<VecDeque<Result<(), TxnErrorKind>>>>,
     opened: Arc<Mutex<usize>>,
 }
 
@@ -129,6 +131,7 @@ struct FaultyClient {
     inner: Box<dyn TxnClient>,
     commits: Arc<Mutex<VecDeque<Result<(), TxnErrorKind>>>>,
     begins: Arc<Mutex<VecDeque<Result<(), TxnErrorKind>>>>,
+    lookups: Arc<Mutex<VecDeque<Result<(), TxnErrorKind>>>>,
 }
 
 fn scripted(q: &Mutex<VecDeque<Result<(), TxnErrorKind>>>) -> Option<TxnError> {
@@ -177,7 +180,10 @@ impl TxnClient for FaultyClient {
         p: &[Partition],
         w: Duration,
     ) -> Result<Vec<(Partition, Option<i64>)>, String> {
-        self.inner.committed(p, w)
+        match scripted(&self.lookups) {
+            Some(e) => Err(e.message),
+            None => self.inner.committed(p, w),
+        }
     }
 }
 
@@ -201,6 +207,7 @@ impl Driver for Faulty {
             inner: self.inner.transactional(s, t)?,
             commits: self.commits.clone(),
             begins: self.begins.clone(),
+            lookups: self.lookups.clone(),
         }))
     }
 }
@@ -276,6 +283,7 @@ fn error_classes_map_to_outcomes() {
             inner: DoubleDriver::new(3),
             commits: Arc::new(Mutex::new(commits.into())),
             begins: Arc::new(Mutex::new(begins.into())),
+            lookups: Arc::default(),
             opened: Arc::new(Mutex::new(0)),
         });
         let mut ctx = context(dir.path(), 3, Duration::from_secs(10));
@@ -313,4 +321,49 @@ fn error_classes_map_to_outcomes() {
             );
         }
     }
+}
+
+/// Clients reopened while the group coordinator is away: the assignment
+/// at open fails (its committed offsets cannot be fetched), and the
+/// process asks for an assignment again before its next transaction
+/// instead of polling nothing.
+#[test]
+fn a_failed_assignment_is_asked_again_before_the_next_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = txn_options();
+    o.concurrency = 1;
+    o.rate = 0.0;
+    let driver = Arc::new(Faulty {
+        inner: DoubleDriver::new(3),
+        commits: Arc::default(),
+        begins: Arc::default(),
+        lookups: Arc::new(Mutex::new(vec![Err(TxnErrorKind::Other)].into())),
+        opened: Arc::new(Mutex::new(0)),
+    });
+    let mut ctx = context(dir.path(), 3, Duration::from_millis(300));
+    ctx.driver = driver;
+    let s = Shared {
+        ctx: ctx.clone(),
+        opts: o,
+        next_value: AtomicU64::new(0),
+        next_process: AtomicU64::new(1),
+    };
+    process::txn_process(0, &s);
+    ctx.history.sync().unwrap();
+    let h = read_history(dir.path());
+    let completed: Vec<&Op> = h
+        .iter()
+        .filter(|o| o.kind != OpType::Invoke && matches!(o.f, F::Assign | F::Txn))
+        .collect();
+    assert!(completed.len() >= 3, "{completed:?}");
+    assert_eq!(
+        (completed[0].f.clone(), completed[0].kind),
+        (F::Assign, OpType::Fail)
+    );
+    assert_eq!(
+        (completed[1].f.clone(), completed[1].kind),
+        (F::Assign, OpType::Ok),
+        "the next step after a failed assignment is an assignment"
+    );
+    assert_eq!(completed[2].f, F::Txn);
 }
