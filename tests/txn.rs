@@ -296,6 +296,87 @@ async fn coordinators_are_placed_as_computed_and_transactions_read_back() {
         distinct.len() >= 2,
         "8 ids on one coordinator: {computed:?}"
     );
+
+    // A transaction left open holds partition 1's last stable offset below
+    // a record committed after it: the final read must not take that
+    // offset for the high watermark (and the committed record for never
+    // read); it stays incomplete until the open transaction ends, then
+    // reads the committed record and not the aborted one.
+    let (s4, d4) = (settings.clone(), d.clone());
+    tokio::task::spawn_blocking(move || {
+        let open = |id: &str| {
+            let t = TxnSettings {
+                transactional_id: id.into(),
+                group: "kt-txn-test".into(),
+                isolation: Isolation::ReadCommitted,
+                transaction_timeout: Duration::from_secs(60),
+                init_within: Duration::from_secs(30),
+            };
+            d4.transactional(&s4, &t).expect("transactional clients")
+        };
+        let send = |c: &dyn kafka_trial::clients::TxnClient, v: u64| {
+            c.begin().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            c.send_async(1, 1, v, Box::new(move |o| drop(tx.send(o))))
+                .unwrap();
+            match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+                SendOutcome::Ok { offset, .. } => offset,
+                o => panic!("send {v}: {o:?}"),
+            }
+        };
+        let (hanging, later) = (open("kt-hanging"), open("kt-later"));
+        let held = send(hanging.as_ref(), 100);
+        let after = send(later.as_ref(), 101);
+        later.commit(Duration::from_secs(10)).unwrap();
+        assert!(after > held);
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = s4.clone();
+        settings
+            .consumer_overrides
+            .insert("isolation.level".into(), "read_committed".into());
+        let ctx = kafka_trial::workloads::Context {
+            history: std::sync::Arc::new(
+                trial_histories::HistoryWriter::create(&dir.path().join("history.jsonl")).unwrap(),
+            ),
+            driver: d4.clone(),
+            settings,
+            seed: 1,
+            group: "kt-final-test".into(),
+            deadline: Instant::now(),
+            stop: Default::default(),
+            counters: Default::default(),
+        };
+        let read = |timeout: Duration| {
+            let complete = kafka_trial::workloads::queue::final_read::final_reads(&ctx, 2, timeout);
+            ctx.history.sync().unwrap();
+            let h = read_history(&dir.path().join("history.jsonl")).unwrap();
+            let op = h
+                .ops
+                .iter()
+                .rev()
+                .find(|o| o.f == F::FinalRead && o.kind != OpType::Invoke)
+                .unwrap()
+                .clone();
+            (complete, op.kind, op.value_as::<FinalRead>().unwrap())
+        };
+        let (complete, kind, fr) = read(Duration::from_secs(3));
+        eprintln!(
+            "with a transaction open: {kind:?}, high watermark {}",
+            fr.high_watermark
+        );
+        assert!(!complete && kind == OpType::Info, "{kind:?} {fr:?}");
+        assert!(fr.high_watermark > after, "{fr:?}");
+        hanging.abort(Duration::from_secs(10)).unwrap();
+        let (complete, kind, fr) = read(Duration::from_secs(20));
+        let values: Vec<u64> = fr.records.iter().map(|r| r.value).collect();
+        assert!(complete && kind == OpType::Ok, "{kind:?} {fr:?}");
+        assert!(
+            values.contains(&101) && !values.contains(&100),
+            "{values:?}"
+        );
+    })
+    .await
+    .unwrap();
     cluster.teardown().await.unwrap();
 }
 

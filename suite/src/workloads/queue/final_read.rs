@@ -3,7 +3,9 @@
 //! The transactional workload reuses it with a `read_committed` consumer:
 //! there the last offsets below the high watermark may hold transaction
 //! markers or aborted records that are never returned, so the read also
-//! ends when the consumer's position reaches the high watermark.
+//! ends when the consumer's position reaches the high watermark — the
+//! true one, asked with `read_uncommitted`, not the last stable offset a
+//! `read_committed` consumer is told (see `final_read_one`).
 
 use crate::clients::{ClientSettings, Driver, StartAt};
 use crate::workloads::Context;
@@ -31,6 +33,15 @@ pub fn final_reads(ctx: &Context, partitions: u32, timeout: Duration) -> bool {
     all
 }
 
+/// Whether consumers made with `settings` read committed records only
+/// (librdkafka's default `isolation.level`).
+fn reads_committed(settings: &ClientSettings) -> bool {
+    settings
+        .consumer_overrides
+        .get("isolation.level")
+        .is_none_or(|v| v != "read_uncommitted")
+}
+
 fn final_read_one(
     driver: &dyn Driver,
     settings: &ClientSettings,
@@ -47,9 +58,29 @@ fn final_read_one(
         Err(e) => return (OpType::Fail, fr, Some(e)),
     };
     // Watermarks first: everything below the high watermark is committed to
-    // the ISR, and the read must reach it.
+    // the ISR, and the read must reach it. A read_committed consumer's
+    // watermark query answers the last stable offset instead: a transaction
+    // left open (its producer gone) holds that below records committed
+    // after it, and a read that stopped there would report them never read
+    // (`unseen`). So the high watermark is asked of a read_uncommitted
+    // consumer; the read_committed read then reaches it once every
+    // transaction below it has ended (its coordinator aborts an abandoned
+    // one after the transaction timeout), or is recorded incomplete.
+    let uncommitted;
+    let w = if reads_committed(settings) {
+        let mut s = settings.clone();
+        s.consumer_overrides
+            .insert("isolation.level".into(), "read_uncommitted".into());
+        uncommitted = match driver.consumer(&s, &format!("kt-final-{part}")) {
+            Ok(c) => c,
+            Err(e) => return (OpType::Fail, fr, Some(e)),
+        };
+        uncommitted.as_ref()
+    } else {
+        c.as_ref()
+    };
     let (lo, hi) = loop {
-        match c.watermarks(part, Duration::from_secs(5)) {
+        match w.watermarks(part, Duration::from_secs(5)) {
             Ok(w) => break w,
             Err(e) if Instant::now() >= deadline => {
                 return (OpType::Fail, fr, Some(format!("watermarks: {e}")))
