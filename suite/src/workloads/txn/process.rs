@@ -14,9 +14,6 @@ use std::time::{Duration, Instant};
 use trial_histories::values::{Assignment, MicroOp, Offset, Partition, Poll, Send, Txn};
 use trial_histories::{Op, OpType, Process, F};
 
-/// A call that failed with a retriable error is made at least this many
-/// times in all, and again after that for as long as the run goes on.
-const ATTEMPTS: usize = 3;
 /// The pause between two calls of a resumed call.
 const RESUME_PAUSE: Duration = Duration::from_millis(100);
 /// Chance per transaction that the process picks new partitions.
@@ -55,25 +52,21 @@ pub(crate) struct Proc<'a> {
 /// A retriable error is librdkafka's "retry call to resume": the call
 /// timed out but its operation goes on inside the client, and the same
 /// call must be made again (a new producer would abandon it). So the call
-/// is made again, after a short pause, at least [`ATTEMPTS`] times in all
-/// and then for as long as `go_on()` says the run goes on: a transaction
-/// caught by a whole-cluster outage stays open and completes when the
-/// cluster comes back, instead of being given up as `info` after three
-/// timeouts and its producer replaced. Every call is bounded by its own
-/// timeout, so this ends at most one call after the run does.
+/// is made again, after a short pause, for as long as `go_on()` says the
+/// run goes on: a transaction caught by a whole-cluster outage stays open
+/// and completes when the cluster comes back, instead of being given up as
+/// `info` after a few timeouts and its producer replaced. Once the run is
+/// over the first retriable error is returned, so a process ends at most
+/// one call (its own timeout) after the run does, within the time the
+/// trial waits for its workers.
 pub(crate) fn resuming(
     go_on: impl Fn() -> bool,
     mut f: impl FnMut() -> Result<(), TxnError>,
 ) -> Result<(), TxnError> {
-    let mut calls = 0;
     loop {
         match f() {
             Ok(()) => return Ok(()),
-            Err(e) if e.kind == TxnErrorKind::Retriable => {
-                calls += 1;
-                if calls >= ATTEMPTS && !go_on() {
-                    return Err(e);
-                }
+            Err(e) if e.kind == TxnErrorKind::Retriable && go_on() => {
                 std::thread::sleep(RESUME_PAUSE);
             }
             Err(e) => return Err(e),
