@@ -328,6 +328,17 @@ fn a_new_workload_is_one_module_and_one_registry_line() {
     assert_eq!(json["workload_options"]["trivial_examples"], 7);
     let back: TestSpec = serde_json::from_value(json).unwrap();
     assert_eq!(TrialSpec::from_test(&back).unwrap(), s);
+    // The report's spec section shows it, and no other workload's options.
+    let json = serde_json::to_value(&t).unwrap();
+    let shown = crate::report::html::spec_toml(json.as_object().unwrap()).unwrap();
+    assert!(
+        shown.contains("[workload.trivial]\ntrivial_examples = 7"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("abort_probability") && !shown.contains("sub_via"),
+        "{shown}"
+    );
     // Its own checks, and its options nowhere else.
     let e = TrialSpec::parse(
         "[workload]\nkind = \"trivial\"\n[workload.trivial]\ntrivial_examples = 0\n",
@@ -336,4 +347,25 @@ fn a_new_workload_is_one_module_and_one_registry_line() {
     assert!(format!("{e:#}").contains("at least 1"), "{e:#}");
     let e = flags(&["--trivial-examples", "5"]).apply(None).unwrap_err();
     assert!(e.to_string().contains("trivial workload"), "{e}");
+}
+
+/// The report shows a queue run's spec without the txn workload's options
+/// nor the tables of fault kinds it did not play.
+#[test]
+fn the_report_shows_only_what_applies() {
+    let t = flags(&["--nemesis", "kill"])
+        .apply(None)
+        .unwrap()
+        .to_test(store())
+        .unwrap();
+    let json = serde_json::to_value(&t).unwrap();
+    let shown = crate::report::html::spec_toml(json.as_object().unwrap()).unwrap();
+    assert!(shown.contains("[workload.queue]"), "{shown}");
+    assert!(shown.contains("[nemesis.kill]"), "{shown}");
+    for absent in ["abort_probability", "isolation", "[nemesis.pause]", "churn"] {
+        assert!(!shown.contains(absent), "{absent}: {shown}");
+    }
+    // An older test.json (flat, no spec): no spec, the fields instead.
+    let old = serde_json::json!({"name": "q", "workload": "queue", "seed": 3});
+    assert!(crate::report::html::spec_toml(old.as_object().unwrap()).is_none());
 }
