@@ -23,7 +23,7 @@ pub struct PartitionOptions {
     /// (among brokers), group-coordinator (its workload's consumer group's coordinator alone;
     /// never in the default mix), and with --mode zookeeper zk-all-brokers,zk-one-broker,zk-leader
     /// (brokers cut from the ensemble; in the default mix of a ZooKeeper-mode run).
-    #[arg(id = "partition_topologies", long = "partition-topologies", value_delimiter = ',', default_values_t = defaults().topologies)]
+    #[arg(id = "partition_topologies", long = "partition-topologies", value_name = "TOPOLOGIES", value_delimiter = ',', default_values_t = defaults().topologies)]
     pub topologies: Vec<Topology>,
 }
 
@@ -36,7 +36,7 @@ pub struct KillOptions {
     /// group-coordinator (brokers; the last two need transactions / a consumer group), and with
     /// --mode zookeeper zk-one,zk-majority,zk-leader (the ZooKeeper server of ensemble members).
     /// The default (the first seven) adds zk-one,zk-leader in ZooKeeper mode.
-    #[arg(id = "kill_targets", long = "kill-targets", value_delimiter = ',', default_values_t = defaults().kill_targets)]
+    #[arg(id = "kill_targets", long = "kill-targets", value_name = "TARGETS", value_delimiter = ',', default_values_t = defaults().kill_targets)]
     pub targets: Vec<Target>,
 }
 
@@ -46,7 +46,7 @@ pub struct KillOptions {
 #[command(next_help_heading = "Nemesis: pause")]
 pub struct PauseOptions {
     /// Targets of pause (same names and defaults as kill).
-    #[arg(id = "pause_targets", long = "pause-targets", value_delimiter = ',', default_values_t = defaults().pause_targets)]
+    #[arg(id = "pause_targets", long = "pause-targets", value_name = "TARGETS", value_delimiter = ',', default_values_t = defaults().pause_targets)]
     pub targets: Vec<Target>,
 }
 
@@ -57,10 +57,10 @@ pub struct PauseOptions {
 pub struct LossOptions {
     /// Targets of loss: the links touching these nodes become lossy
     /// (one,minority,majority,all,leaders,controller,replicas-but-one).
-    #[arg(id = "loss_targets", long = "loss-targets", value_delimiter = ',', default_values_t = defaults().loss_targets)]
+    #[arg(id = "loss_targets", long = "loss-targets", value_name = "TARGETS", value_delimiter = ',', default_values_t = defaults().loss_targets)]
     pub targets: Vec<Target>,
     /// Chance that a packet on a lossy link is dropped, in (0, 1].
-    #[arg(id = "loss_probability", long = "loss-probability", default_value_t = defaults().loss_probability)]
+    #[arg(id = "loss_probability", long = "loss-probability", value_name = "P", default_value_t = defaults().loss_probability)]
     pub probability: f64,
 }
 
@@ -70,21 +70,21 @@ pub struct LossOptions {
 #[command(next_help_heading = "Nemesis: clock")]
 pub struct ClockOptions {
     /// Targets of clock faults (one,minority,majority,all,leaders,controller,replicas-but-one).
-    #[arg(id = "clock_targets", long = "clock-targets", value_delimiter = ',', default_values_t = defaults().clock_targets)]
+    #[arg(id = "clock_targets", long = "clock-targets", value_name = "TARGETS", value_delimiter = ',', default_values_t = defaults().clock_targets)]
     pub targets: Vec<Target>,
     /// Clock fault modes to draw from: bump (the clock jumps by an
     /// offset), strobe (it flips back and forth).
-    #[arg(id = "clock_modes", long = "clock-modes", value_delimiter = ',', default_values_t = defaults().clock_modes)]
+    #[arg(id = "clock_modes", long = "clock-modes", value_name = "MODES", value_delimiter = ',', default_values_t = defaults().clock_modes)]
     pub modes: Vec<ClockMode>,
     /// Offsets to draw from, per node, in seconds (e.g. -120,30).
-    #[arg(id = "clock_offsets", long = "clock-offsets", value_delimiter = ',', allow_hyphen_values = true, default_values_t = defaults().clock_offsets)]
+    #[arg(id = "clock_offsets", long = "clock-offsets", value_name = "OFFSETS", value_delimiter = ',', allow_hyphen_values = true, default_values_t = defaults().clock_offsets)]
     pub offsets: Vec<ClockOffset>,
     /// Time between two writes of a strobe.
-    #[arg(id = "clock_strobe_period", long = "clock-strobe-period", value_parser = parse_duration, default_value = "500ms")]
+    #[arg(id = "clock_strobe_period", long = "clock-strobe-period", value_name = "D", value_parser = parse_duration, default_value = "500ms")]
     #[serde(with = "dur")]
     pub strobe_period: Duration,
     /// Writes of a strobe (at most 100).
-    #[arg(id = "clock_strobe_count", long = "clock-strobe-count", default_value_t = defaults().strobe_count)]
+    #[arg(id = "clock_strobe_count", long = "clock-strobe-count", value_name = "N", default_value_t = defaults().strobe_count)]
     pub strobe_count: u32,
 }
 
@@ -94,7 +94,7 @@ pub struct ClockOptions {
 #[command(next_help_heading = "Nemesis: lose-unfsynced")]
 pub struct LoseUnfsyncedOptions {
     /// Targets of lose-unfsynced: one,minority,majority,all,leaders,replicas-but-one.
-    #[arg(id = "lose_unfsynced_targets", long = "lose-unfsynced-targets", value_delimiter = ',', default_values_t = defaults().lose_unfsynced_targets)]
+    #[arg(id = "lose_unfsynced_targets", long = "lose-unfsynced-targets", value_name = "TARGETS", value_delimiter = ',', default_values_t = defaults().lose_unfsynced_targets)]
     pub targets: Vec<Target>,
 }
 
@@ -104,7 +104,7 @@ pub struct LoseUnfsyncedOptions {
 #[command(next_help_heading = "Nemesis: power-loss")]
 pub struct PowerLossOptions {
     /// Targets of power-loss (same names as lose-unfsynced; default majority,all).
-    #[arg(id = "power_loss_targets", long = "power-loss-targets", value_delimiter = ',', default_values_t = defaults().power_loss_targets)]
+    #[arg(id = "power_loss_targets", long = "power-loss-targets", value_name = "TARGETS", value_delimiter = ',', default_values_t = defaults().power_loss_targets)]
     pub targets: Vec<Target>,
 }
 
