@@ -825,7 +825,7 @@ fn print_spec_and_spec_files_reproduce_the_schedule() {
     // A scenario's spec is the scenario.
     let (code, shown, err) = run(&["scenario", "show", "safe"]);
     assert_eq!(code, Some(0), "{err}");
-    std::fs::write(&file, &shown).unwrap();
+    std::fs::write(file, &shown).unwrap();
     let (_, a, _) = run(&["scenario", "run", "safe", "--dry-run"]);
     let (_, b, err) = run(&["test", "--spec", file, "--dry-run"]);
     assert_eq!(a, b, "{err}");
@@ -842,7 +842,7 @@ fn print_spec_and_spec_files_reproduce_the_schedule() {
         assert!(err.contains("is an option of"), "{args:?}: {err}");
     }
     std::fs::write(
-        &file,
+        file,
         "[workload]\nkind = \"queue\"\n[workload.txn]\nisolation = \"read_committed\"\n",
     )
     .unwrap();
