@@ -6,7 +6,7 @@
 use super::exit;
 use crate::clients::Isolation;
 use crate::spec::{SpecArgs, TrialSpec};
-use crate::trial::{self, Linearizability, NemesisPlan, TestSpec, SCENARIOS};
+use crate::trial::{self, Linearizability, TestSpec, SCENARIOS};
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -197,19 +197,15 @@ impl ScenarioRunArgs {
         }
     }
 
-    /// The `scenario run` command line these arguments are (what a matrix
-    /// cell writes into its test.json, so its report repeats that one run).
-    pub fn command_line(&self, store: &Path) -> String {
-        use crate::report::escape::shell_word;
-        let secs = |d: Duration| format!("{}s", d.as_secs_f64());
-        let mut w: Vec<String> = vec!["kafka-trial".into()];
-        w.push("--store".into());
-        w.push(shell_word(&store.display().to_string()));
-        w.extend(["scenario".into(), "run".into(), shell_word(&self.name)]);
+    /// The trial flags these overrides are (`scenario run NAME` takes
+    /// them; [`scenario_spec_with`] parses them as it does).
+    pub fn flag_words(&self) -> Vec<String> {
+        let secs = |d: Duration| crate::spec::format_duration(d);
+        let mut w: Vec<String> = vec![];
         let mut opt = |flag: &str, v: Option<String>| {
             if let Some(v) = v {
                 w.push(flag.to_string());
-                w.push(shell_word(&v));
+                w.push(v);
             }
         };
         opt("--seed", self.seed.map(|x| x.to_string()));
@@ -250,6 +246,17 @@ impl ScenarioRunArgs {
             w.push("--lazyfs".into());
         }
         opt_judge(&mut w, self.judge);
+        w
+    }
+
+    /// The `scenario run` command line these arguments are (what a matrix
+    /// cell writes into its test.json, so its report repeats that one run).
+    pub fn command_line(&self, store: &Path) -> String {
+        use crate::report::escape::shell_word;
+        let mut w: Vec<String> = vec!["kafka-trial".into(), "--store".into()];
+        w.push(shell_word(&store.display().to_string()));
+        w.extend(["scenario".into(), "run".into(), shell_word(&self.name)]);
+        w.extend(self.flag_words().iter().map(|x| shell_word(x)));
         w.join(" ")
     }
 }
@@ -263,93 +270,11 @@ pub fn scenario_spec(store: &Path, a: &ScenarioRunArgs) -> Result<TestSpec> {
 
 /// [`scenario_spec`] with the command line that repeats the run given
 /// (`matrix` builds every cell through here, each with its own
-/// `scenario run` line).
+/// `scenario run` line): the overrides are parsed as `scenario run`'s
+/// flags, so the cell and its command line are the same run.
 pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) -> Result<TestSpec> {
-    let Some(sc) = SCENARIOS.iter().find(|s| s.name == a.name) else {
-        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-        bail!("unknown scenario {:?}; known: {}", a.name, names.join(", "));
-    };
-    let mut base = TestSpec::new(sc.name);
-    if let Some(t) = a.time_limit {
-        base.time_limit = t;
-    }
-    let mut spec = sc.spec(base);
-    if let Some(j) = a.judge {
-        spec.judge = j;
-    }
-    if let Some(l) = a.linearizability {
-        spec.linearizability = l;
-    }
-    if let Some(b) = a.linear_budget {
-        spec.linear_budget = Some(b);
-    }
-    if let Some(s) = a.seed {
-        spec.seed = s;
-    }
-    if let Some(r) = a.rate {
-        spec.rate = r;
-    }
-    if let Some(c) = a.concurrency {
-        spec.concurrency = c;
-    }
-    if let Some(n) = a.nodes {
-        spec.cluster.nodes = n;
-    }
-    if let Some(i) = a.isolation {
-        spec.isolation = i;
-    }
-    if let Some(p) = a.abort_probability {
-        spec.abort_probability = p;
-    }
-    if let Some(p) = a.group_protocol {
-        spec.group.protocol = p;
-    }
-    if let Some(v) = &a.kafka_version {
-        spec.cluster.kafka_version = Some(v.clone());
-    }
-    if let Some(m) = a.mode {
-        spec.cluster.mode = Some(m);
-    }
-    if let (Some(i), NemesisPlan::Generated(o)) = (a.nemesis_interval, &mut spec.nemesis) {
-        o.interval = i;
-    }
-    if a.lazyfs {
-        spec.cluster.requirements = spec
-            .cluster
-            .requirements
-            .union(&trial_nemesis::requirements(&trial_nemesis::FaultKinds(
-                [trial_nemesis::FaultKind::LoseUnfsynced].into(),
-            )));
-    }
-    if let Some(h) = &a.hosts {
-        // The file decides the shape; the scenario's own metadata mode
-        // must agree with it (a ZooKeeper scenario needs zookeeper hosts).
-        let hosts = crate::platform::ssh::HostsFile::load(h)?;
-        let file_mode = hosts.shape()?.mode;
-        if let (Some(m), None) = (sc.spec(TestSpec::new(sc.name)).cluster.mode, a.mode) {
-            if m != file_mode {
-                bail!(
-                    "scenario {} runs in {m} mode; the hosts file {} describes a {file_mode} cluster",
-                    sc.name,
-                    h.display()
-                );
-            }
-        }
-        let shape = &mut spec.cluster;
-        shape.controllers = None;
-        shape.split_roles = false;
-        shape.zookeeper = None;
-        shape.mode = None;
-        hosts.apply(
-            shape,
-            &crate::platform::ssh::ShapeFlags {
-                nodes: a.nodes,
-                mode: a.mode,
-                ..Default::default()
-            },
-        )?;
-    }
-    spec.store = store.to_path_buf();
+    let flags = SpecArgs::parse_from(a.flag_words())?;
+    let mut spec = scenario_trial_spec(&a.name, &flags)?.to_test(store)?;
     spec.progress = true;
     spec.command = Some(command);
     spec.validate()?;
