@@ -270,11 +270,11 @@ pub struct WorkloadSection {
     /// to it, and librdkafka batches across them); a send that ends `info`
     /// retires its process for a fresh one. The --concurrency processes
     /// then only poll. 0: the --concurrency processes send and poll, one
-    /// blocking send at a time. (`--pipeline` is the old name.) Enough of
+    /// blocking send at a time. Enough of
     /// them that a stalled partition cannot hold them all: stalled sends ≈
     /// send rate × share of sends to stalled partitions × fail-over time
     /// (100/s × 1/3 × 8 s ≈ 270 at the defaults).
-    #[arg(long, alias = "pipeline", default_value_t = 256)]
+    #[arg(long, default_value_t = 256)]
     pub senders: usize,
     /// Chance per operation (queue) or per poll with records (group) that a
     /// consumer process crashes: it closes its clients and a fresh process

@@ -267,10 +267,6 @@ impl TestSpec {
         self.senders = n;
         self
     }
-    /// The old name of [`TestSpec::senders`].
-    pub fn pipeline(self, n: usize) -> Self {
-        self.senders(n)
-    }
     /// A timing profile: Kafka's detection knobs, the clients' timeouts and
     /// the generated nemesis' fault durations and interval.
     pub fn timing(mut self, t: Timing) -> Self {
