@@ -369,3 +369,36 @@ fn the_report_shows_only_what_applies() {
     let old = serde_json::json!({"name": "q", "workload": "queue", "seed": 3});
     assert!(crate::report::html::spec_toml(old.as_object().unwrap()).is_none());
 }
+
+/// README's "As a library" spec example, kept compiling here (it needs a
+/// cluster to run, so only its type-checked body is exercised up to the
+/// run).
+#[test]
+fn the_readme_library_example_compiles() {
+    use crate::trial::run;
+    #[allow(dead_code)]
+    async fn from_a_spec() -> anyhow::Result<()> {
+        let mut spec = TrialSpec::load("mine.toml".as_ref())?;
+        spec.cluster.min_insync_replicas = 2;
+        spec.nemesis.faults = "kill".parse()?;
+        spec.normalize()?; // the kill table, its defaults
+        let report = run(spec.to_test("store".as_ref())?).await?;
+        assert_eq!(
+            report.anomaly("lost-write"),
+            0,
+            "{}",
+            report.results.summary
+        );
+        Ok(())
+    }
+    // Up to the run: the spec the example builds is valid.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.toml");
+    std::fs::write(&file, TrialSpec::default().to_toml()).unwrap();
+    let mut spec = TrialSpec::load(&file).unwrap();
+    spec.cluster.min_insync_replicas = 2;
+    spec.nemesis.faults = "kill".parse().unwrap();
+    spec.normalize().unwrap();
+    assert!(spec.nemesis.kill.is_some());
+    spec.to_test(store()).unwrap().validate().unwrap();
+}
