@@ -402,3 +402,34 @@ fn the_readme_library_example_compiles() {
     assert!(spec.nemesis.kill.is_some());
     spec.to_test(store()).unwrap().validate().unwrap();
 }
+
+/// `serve`'s index says a run's key settings in words: two runs of a
+/// matrix on different releases differ there.
+#[test]
+fn serve_says_the_settings_in_words() {
+    let words = |args: &[&str]| {
+        let t = flags(args).apply(None).unwrap().to_test(store()).unwrap();
+        crate::report::serve::settings_in_words(&t)
+    };
+    let a = words(&[
+        "--kafka-version",
+        "3.9.1",
+        "--nemesis",
+        "kill",
+        "--kill-targets",
+        "leaders",
+    ]);
+    assert_eq!(
+        a,
+        "Kafka 3.9.1 (kraft) · queue workload · acks=all, min.insync=2, RF 3, idempotence off · faults: kill (leaders) · seed 0, 1m"
+    );
+    let b = words(&[
+        "--kafka-version",
+        "4.0.0",
+        "--nemesis",
+        "kill",
+        "--kill-targets",
+        "leaders",
+    ]);
+    assert_ne!(a, b);
+}
