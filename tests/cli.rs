@@ -777,3 +777,76 @@ fn check_many_edn_files_in_one_process() {
     assert!(out.contains("bad.edn") && out.contains("line"), "{out}");
     assert!(out.contains("cas-valid.edn: valid"), "{out}");
 }
+
+/// A spec printed by `--print-spec` (a run folder's spec.toml is the same
+/// text) runs again through `--spec` with the same schedule; flags laid
+/// over it win; `scenario show` prints a spec `test --spec` runs as the
+/// scenario; options that do not apply exit 3 before anything starts.
+#[test]
+fn print_spec_and_spec_files_reproduce_the_schedule() {
+    let d = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = bin()
+            .arg("--store")
+            .arg(d.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let flags = [
+        "--nemesis",
+        "kill,loss,clock",
+        "--seed",
+        "11",
+        "--loss-probability",
+        "0.4",
+        "--clock-offsets=-60,15",
+        "--kill-targets",
+        "leaders",
+    ];
+    let (code, spec, err) = run(&[&["test"], &flags[..], &["--print-spec"]].concat());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(spec.contains("[nemesis.loss]\ntargets"), "{spec}");
+    let file = d.path().join("spec.toml");
+    std::fs::write(&file, &spec).unwrap();
+    let file = file.to_str().unwrap();
+    let (code, direct, err) = run(&[&["test"], &flags[..], &["--dry-run"]].concat());
+    assert_eq!(code, Some(0), "{err}");
+    let (code, again, err) = run(&["test", "--spec", file, "--dry-run"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(direct, again);
+    let (_, other, _) = run(&["test", "--spec", file, "--seed", "12", "--dry-run"]);
+    assert_ne!(direct, other);
+    // A scenario's spec is the scenario.
+    let (code, shown, err) = run(&["scenario", "show", "safe"]);
+    assert_eq!(code, Some(0), "{err}");
+    std::fs::write(file, &shown).unwrap();
+    let (_, a, _) = run(&["scenario", "run", "safe", "--dry-run"]);
+    let (_, b, err) = run(&["test", "--spec", file, "--dry-run"]);
+    assert_eq!(a, b, "{err}");
+    // Options that do not apply.
+    for args in [
+        &["test", "--abort-probability", "0.2"][..],
+        &["test", "--workload", "txn", "--sub-via", "subscribe"],
+        &["test", "--nemesis", "kill", "--loss-probability", "0.2"],
+        &["test", "--clock-strobe-count", "3"],
+        &["scenario", "run", "safe", "--churn-probability", "0.1"],
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(3), "{args:?}: {err}");
+        assert!(err.contains("is an option of"), "{args:?}: {err}");
+    }
+    std::fs::write(
+        file,
+        "[workload]\nkind = \"queue\"\n[workload.txn]\nisolation = \"read_committed\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["test", "--spec", file, "--dry-run"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("do not apply"), "{err}");
+}

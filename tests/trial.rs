@@ -174,7 +174,7 @@ async fn pipelined_senders_keep_one_send_outstanding_per_process() {
         .nodes(3)
         .acks_all()
         .idempotence(true)
-        .pipeline(64)
+        .senders(64)
         .concurrency(2)
         .rate(0.0)
         .time_limit(Duration::from_secs(15))

@@ -25,6 +25,7 @@ pub mod kafka;
 pub mod observer;
 pub mod platform;
 pub mod report;
+pub mod spec;
 pub mod testing;
 pub mod tools;
 pub mod trial;

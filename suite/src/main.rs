@@ -1,104 +1,10 @@
 //! `kafka-trial`: put Apache Kafka on trial.
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use kafka_trial::cli as cmd;
+use kafka_trial::cli::app::{Cli, Command};
 use kafka_trial::cli::exit;
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// kafka-trial: Jepsen-style fault-injection trials of Apache Kafka.
-///
-/// Starts a real multi-broker KRaft cluster in containers, drives real
-/// clients (librdkafka) against it while a nemesis partitions, kills, pauses
-/// and skews brokers, records every operation in a history, and checks the
-/// history for lost, duplicated, reordered or phantom records.
-///
-/// Exit codes: 0 valid, 1 anomalies found, 2 unknown (could not decide),
-/// 3 the harness or its input failed.
-#[derive(Parser, Debug)]
-#[command(name = "kafka-trial", version, propagate_version = true)]
-struct Cli {
-    /// Where runs are stored (`<store>/<test>/<timestamp>/`).
-    #[arg(
-        long,
-        global = true,
-        default_value = "store",
-        env = "KAFKA_TRIAL_STORE"
-    )]
-    store: PathBuf,
-    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run a trial: cluster, workload and nemesis, heal, final reads, verdict.
-    Test(Box<cmd::test::TestArgs>),
-    /// Named, documented test presets: `scenario list`, `scenario run NAME`.
-    #[command(subcommand)]
-    Scenario(cmd::test::ScenarioCmd),
-    /// Run a scenario on several Kafka releases, metadata modes and seeds.
-    ///
-    /// `matrix safe --versions 3.6.2,3.9.1,3.9.1:zookeeper,4.0.0 --seeds 1,2`
-    /// makes one ordinary run per release, mode and seed (each in its own
-    /// run folder), then prints a table: verdict, anomaly counts, fail-over
-    /// time, ok ops. The table is also written as matrix.json and
-    /// matrix.html in <store>/matrix/<scenario>/<timestamp>/, which `serve`
-    /// lists. Every release and mode is checked before the first run: one
-    /// the suite cannot run ends the command with exit 3. Exit code: the
-    /// worst cell's (3 if one could not run, 1 anomalies, 2 unknown).
-    Matrix(cmd::matrix::MatrixArgs),
-    /// Textbook claims about Kafka as experiments, with verdicts.
-    ///
-    /// Each claim ("acks=1 keeps every acknowledged write when a partition
-    /// leader fails") is one ordinary run built to refute it; `expected`
-    /// says which way Kafka's documentation predicts it comes out. Prints
-    /// the catalogue's estimated duration, progress per claim, then the
-    /// table (claim, expected, verdict holds/refuted/inconclusive, observed,
-    /// run), also written as claims.json and claims.html in
-    /// <store>/claims/<timestamp>/, which `serve` lists. `--list` prints
-    /// the catalogue. Exit code: 0 every claim came out as documented, 1
-    /// one did not, 2 some were inconclusive, 3 a run could not be made.
-    Claims(cmd::claims::ClaimsArgs),
-    /// Check a stored run or a history file now, and print the verdict.
-    Check(cmd::history::CheckArgs),
-    /// List stored runs, newest first: test, time, verdict, op count.
-    Runs(cmd::history::RunsArgs),
-    /// Print a run's history as aligned lines (like Jepsen's history.txt).
-    Show(cmd::history::ShowArgs),
-    /// A cluster to poke at by hand: up, status, down.
-    #[command(subcommand)]
-    Cluster(cmd::cluster::ClusterCmd),
-    /// The node image: build it now (it is also built when first needed).
-    #[command(subcommand)]
-    Image(cmd::cluster::ImageCmd),
-    /// Hosts for the SSH platform: `hosts sandbox up N --out DIR` starts
-    /// containers running sshd that stand in for them; `hosts sandbox down DIR`.
-    #[command(subcommand)]
-    Hosts(cmd::hosts::HostsCmd),
-    /// Remove every container and network the suite left behind.
-    Clean,
-    /// (Re)render a stored run's report: report.html, latency-raw.svg/.png
-    /// and rate.svg/.png in the run folder.
-    ///
-    /// report.html is self-contained (no network): the verdict, each
-    /// anomaly with its definition and the ops involved, the test's options
-    /// and the command that repeats it, the plots, a zoomable timeline of
-    /// every op (one lane per process, nemesis faults shaded) and a paged
-    /// table of all ops. Open it from disk or through `kafka-trial serve`.
-    Report(cmd::report::ReportArgs),
-    /// Browse the store in a web browser (read-only).
-    ///
-    /// Lists every run newest first with its verdict, options and anomaly
-    /// counts, and serves each run's report, plots, history and node logs.
-    /// A run with no report.html yet (or one older than its results) is
-    /// rendered on demand in memory, never written. Serves only files
-    /// inside the store; binds 127.0.0.1 unless told otherwise.
-    Serve(cmd::report::ServeArgs),
-}
 
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;

@@ -3,92 +3,22 @@
 
 use super::exit;
 use crate::cluster::Cluster;
-use crate::kafka::config::standing_requirements;
 use crate::kafka::node::{CONTROL, LOGS};
 use crate::kafka::quorum::{quorum_leader, QUORUM_STATE};
-use crate::kafka::{admin, zookeeper, ClusterSpec, Timing, BROKER_PORT};
+use crate::kafka::{admin, zookeeper, ClusterSpec, BROKER_PORT};
 use crate::platform::docker::{self, engine, image};
 use crate::platform::ssh::{HostsFile, ShapeFlags, SshPlatform};
 use crate::platform::Platform;
 use anyhow::{bail, Result};
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use trial_nemesis::{FaultKind, FaultKinds, Requirements};
 
-/// Options of the cluster itself, shared by `cluster up` and `test`.
-#[derive(Args, Debug, Clone)]
-pub struct ClusterArgs {
-    /// Number of broker nodes (n1..nN; default 3, or with --hosts the
-    /// file's broker hosts).
-    #[arg(long)]
-    pub nodes: Option<usize>,
-    /// KRaft voters (combined mode: the first K nodes; default all up to 5).
-    #[arg(long)]
-    pub controllers: Option<usize>,
-    /// Dedicated controller nodes c1..cK instead of combined broker+controller.
-    #[arg(long)]
-    pub split_roles: bool,
-    /// Default replication factor of topics.
-    #[arg(long, default_value_t = 3)]
-    pub replication_factor: usize,
-    /// `min.insync.replicas` of the brokers.
-    #[arg(long, default_value_t = 2)]
-    pub min_insync_replicas: usize,
-    /// Allow out-of-sync replicas to become leader (may lose data).
-    #[arg(long)]
-    pub unclean_leader_election: bool,
-    /// Kafka release from Maven Central (default: the newest 4.x that
-    /// resolves; 3.9.1 in ZooKeeper mode). KRaft mode runs 3.3.0 to 4.x,
-    /// ZooKeeper mode 2.8.0 to 3.9.x.
-    #[arg(long)]
-    pub kafka_version: Option<String>,
-    /// Where the metadata lives: `kraft` or `zookeeper` (default: the
-    /// release's own: KRaft from 3.3 on, ZooKeeper before).
-    #[arg(long)]
-    pub mode: Option<crate::kafka::Mode>,
-    /// ZooKeeper mode: the ensemble's size (nodes z1..zK; default 3).
-    /// Implies `--mode zookeeper`.
-    #[arg(long, value_name = "K")]
-    pub zookeeper: Option<usize>,
-    /// Node image to use instead of the suite's own.
-    #[arg(long)]
-    pub image: Option<String>,
-    /// Run on these machines over SSH instead of containers: a hosts file
-    /// (TOML: each host's name, address, user, port, key and roles; see
-    /// the README's "SSH hosts"). The node counts and roles then come from
-    /// the file; --nodes, --controllers, --split-roles, --zookeeper or
-    /// --mode that say otherwise are errors.
-    #[arg(long, value_name = "FILE")]
-    pub hosts: Option<PathBuf>,
-    /// Extra broker property, Kafka's own name (repeatable): --broker-config log.flush.interval.messages=1
-    #[arg(long = "broker-config", value_name = "KEY=VALUE")]
-    pub broker_config: Vec<String>,
-    /// Feature level given to `kafka-storage format` (repeatable), e.g.
-    /// --feature eligible.leader.replicas.version=0 (ELR off; Kafka 4.x
-    /// turns it on for new clusters).
-    #[arg(long = "feature", value_name = "NAME=LEVEL")]
-    pub features: Vec<String>,
-    /// JVM heap per broker in MiB.
-    #[arg(long, default_value_t = 512)]
-    pub heap_mb: u32,
-    /// Timing profile: `fast` (failure detection within ~3 s, faults that
-    /// last ≥ 3× that) or `kafka-defaults` (Kafka's and librdkafka's own
-    /// timeouts, what production runs).
-    #[arg(long, value_enum, default_value = "fast")]
-    pub timing: Timing,
-    /// Launch brokers under libfaketime (what the clock fault requires;
-    /// `test` adds it by itself when its nemesis has clock faults).
-    #[arg(long)]
-    pub faketime: bool,
-    /// Run the brokers on kt-lazyfs (what the lose-unfsynced and
-    /// power-loss faults require; `test` adds it by itself when its nemesis
-    /// has them): to measure the filesystem's cost, or to poke at it.
-    #[arg(long)]
-    pub lazyfs: bool,
-}
+/// Options of the cluster itself: the trial spec's `[cluster]` section,
+/// shared by `cluster up`, `test` and `scenario run`.
+pub type ClusterArgs = crate::spec::ClusterSection;
 
 /// Parse `KEY=VALUE` pairs.
 pub fn parse_pairs(v: &[String], what: &str) -> Result<BTreeMap<String, String>> {
@@ -104,68 +34,11 @@ pub fn parse_pairs(v: &[String], what: &str) -> Result<BTreeMap<String, String>>
     Ok(m)
 }
 
-/// What a cluster to poke at by hand gets: the standing requirements, the
-/// clock fault's with `--faketime`, the filesystem faults' with `--lazyfs`.
-fn cluster_up_requirements(faketime: bool, lazyfs: bool) -> Requirements {
-    let mut r = standing_requirements();
-    if faketime {
-        r = r.union(&trial_nemesis::requirements(&FaultKinds(
-            [FaultKind::Clock].into(),
-        )));
-    }
-    if lazyfs {
-        r = r.union(&trial_nemesis::requirements(&FaultKinds(
-            [FaultKind::LoseUnfsynced].into(),
-        )));
-    }
-    r
-}
-
 /// Give `spec` the shape of the hosts file `path`, refusing flags that
 /// contradict it (before anything connects).
 pub fn apply_hosts(spec: &mut ClusterSpec, path: &Path, flags: &ShapeFlags) -> Result<()> {
     let hosts = HostsFile::load(path)?;
     hosts.apply(spec, flags)
-}
-
-impl ClusterArgs {
-    /// What the command line said about the cluster's shape.
-    pub fn shape_flags(&self) -> ShapeFlags {
-        ShapeFlags {
-            nodes: self.nodes,
-            controllers: self.controllers,
-            split_roles: self.split_roles,
-            zookeeper: self.zookeeper,
-            mode: self.mode,
-            image: self.image.clone(),
-        }
-    }
-
-    pub fn spec(&self) -> Result<ClusterSpec> {
-        let mut spec = ClusterSpec {
-            nodes: self.nodes.unwrap_or(3),
-            controllers: self.controllers,
-            split_roles: self.split_roles,
-            kafka_version: self.kafka_version.clone(),
-            mode: self.mode,
-            zookeeper: self.zookeeper,
-            image: self.image.clone(),
-            replication_factor: self.replication_factor,
-            min_insync_replicas: self.min_insync_replicas,
-            unclean_leader_election: self.unclean_leader_election,
-            broker_overrides: parse_pairs(&self.broker_config, "--broker-config")?,
-            features: crate::kafka::config::parse_features(&self.features)?,
-            requirements: cluster_up_requirements(self.faketime, self.lazyfs),
-            timing: self.timing,
-            heap_mb: self.heap_mb,
-            ..Default::default()
-        };
-        if let Some(h) = &self.hosts {
-            apply_hosts(&mut spec, h, &self.shape_flags())?;
-        }
-        spec.validate()?;
-        Ok(spec)
-    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -206,7 +79,7 @@ pub enum ImageCmd {
 pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
     match cmd {
         ClusterCmd::Up(a) => {
-            let spec = match a.spec() {
+            let spec = match a.to_cluster_spec() {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("kafka-trial: {e:#}");
@@ -445,7 +318,7 @@ mod tests {
     fn spec(args: &[&str]) -> Result<ClusterSpec> {
         let mut v = vec!["x"];
         v.extend_from_slice(args);
-        Cli::try_parse_from(v).unwrap().c.spec()
+        Cli::try_parse_from(v).unwrap().c.to_cluster_spec()
     }
 
     /// `--hosts` gives the file's shape; a flag that says otherwise is an

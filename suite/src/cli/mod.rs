@@ -8,8 +8,10 @@
 //! - [`report`]: `report` and `serve`;
 //! - [`matrix`]: `matrix` (a scenario over releases, modes and seeds);
 //! - [`claims`]: `claims` (textbook claims as experiments);
-//! - [`exit`]: the exit codes.
+//! - [`exit`]: the exit codes;
+//! - [`app`]: the whole command line, every subcommand.
 
+pub mod app;
 pub mod claims;
 pub mod cluster;
 pub mod exit;

@@ -1,41 +1,22 @@
 //! `kafka-trial test` and `kafka-trial scenario`: run a trial from the
-//! command line.
+//! command line. Both take the trial spec's own flags (`crate::spec`,
+//! declared once, flattened here), a spec file (`--spec`) or a scenario's
+//! preset beneath them, and `--print-spec`.
 
-use super::cluster::{parse_pairs, ClusterArgs};
 use super::exit;
-use crate::clients::{Acks, Isolation};
-use crate::trial::{self, Linearizability, NemesisPlan, TestSpec, SCENARIOS};
-use crate::workloads::SubVia;
+use crate::clients::Isolation;
+use crate::spec::{SpecArgs, TrialSpec};
+use crate::trial::{self, Linearizability, TestSpec, SCENARIOS};
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Parse `90`, `90s`, `500ms`, `2m`, `1h`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 30s, 500ms or 2m"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m, h)")),
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("{s:?} is not a valid duration"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
+pub use crate::spec::{parse_duration, parse_judge};
+pub use crate::workloads::parse_commit;
+pub use crate::workloads::txn::parse_isolation;
 
-/// Parse `--commit`.
 /// `--judge promises` on a command line (the default says nothing).
 fn opt_judge(w: &mut Vec<String>, judge: Option<trial_checkers::Judge>) {
     if let Some(j) = judge.filter(|j| *j != trial_checkers::Judge::default()) {
@@ -44,255 +25,36 @@ fn opt_judge(w: &mut Vec<String>, judge: Option<trial_checkers::Judge>) {
     }
 }
 
-/// `--judge anomalies|promises`.
-pub fn parse_judge(s: &str) -> Result<trial_checkers::Judge, String> {
-    s.parse()
-}
-
-pub fn parse_commit(s: &str) -> Result<trial_histories::values::CommitMode, String> {
-    use trial_histories::values::CommitMode;
-    match s {
-        "sync" => Ok(CommitMode::Sync),
-        "async" => Ok(CommitMode::Async),
-        "auto" => Ok(CommitMode::Auto),
-        _ => Err(format!("{s:?}: commit is sync, async or auto")),
-    }
-}
-
-/// Parse `--isolation`.
-pub fn parse_isolation(s: &str) -> Result<Isolation, String> {
-    match s.trim().replace('-', "_").as_str() {
-        "read_committed" => Ok(Isolation::ReadCommitted),
-        "read_uncommitted" => Ok(Isolation::ReadUncommitted),
-        _ => Err(format!(
-            "{s:?}: isolation is read_committed or read_uncommitted"
-        )),
-    }
-}
-
 /// Every option of a trial.
 #[derive(Args, Debug, Clone)]
 pub struct TestArgs {
-    /// Name of the test (the run folder is `<store>/<name>/<timestamp>`).
-    #[arg(long, default_value = "queue")]
-    pub name: String,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
-    /// Producer acks: all, 1 or 0.
-    #[arg(long, default_value = "all")]
-    pub acks: Acks,
-    /// Idempotent producers (enable.idempotence=true; needs --acks all).
+    pub spec: SpecArgs,
+    /// A trial spec to start from (TOML, or JSON): a run folder's
+    /// spec.toml, one printed by --print-spec or written by hand. The
+    /// flags given override it.
+    #[arg(long = "spec", value_name = "FILE")]
+    pub spec_file: Option<PathBuf>,
+    /// Print the effective spec as TOML and exit (nothing runs).
     #[arg(long)]
-    pub idempotence: bool,
-    /// Partitions of the test topic.
-    #[arg(long, default_value_t = 3)]
-    pub partitions: u32,
-    /// Distinct keys the workers send under.
-    #[arg(long, default_value_t = 16)]
-    pub keys: u64,
-    /// How consumers get partitions: assign (manual) or subscribe (group).
-    #[arg(long, value_enum, default_value = "assign")]
-    pub sub_via: SubVia,
-    /// Faults to mix: partition,kill,pause,loss,clock,lose-unfsynced,power-loss, all, or none.
-    #[arg(long, default_value = "none")]
-    pub nemesis: String,
-    /// Mean time between nemesis actions (default: the timing profile's,
-    /// 6s with `fast`, 10s with `kafka-defaults`).
-    #[arg(long, value_parser = parse_duration)]
-    pub nemesis_interval: Option<Duration>,
-    /// Shortest fault of a generated schedule (default: the timing
-    /// profile's, 3× its detection time: 9s with `fast`, none with
-    /// `kafka-defaults`).
-    #[arg(long, value_parser = parse_duration)]
-    pub min_fault_duration: Option<Duration>,
-    /// Partition topologies: halves,one,majority,majorities-ring,bridge,primaries,controller
-    /// (among brokers), group-coordinator (its workload's consumer group's coordinator alone;
-    /// never in the default mix), and with --mode zookeeper zk-all-brokers,zk-one-broker,zk-leader
-    /// (brokers cut from the ensemble; in the default mix of a ZooKeeper-mode run).
-    #[arg(long)]
-    pub partition_topologies: Option<String>,
-    /// Targets of kill: one,minority,majority,all,leaders,controller,replicas-but-one,coordinator,
-    /// group-coordinator (brokers; the last two need transactions / a consumer group), and with
-    /// --mode zookeeper zk-one,zk-majority,zk-leader (the ZooKeeper server of ensemble members).
-    /// Default: the first seven, plus zk-one,zk-leader in ZooKeeper mode.
-    #[arg(long)]
-    pub kill_targets: Option<String>,
-    /// Targets of pause (same names and defaults as kill).
-    #[arg(long)]
-    pub pause_targets: Option<String>,
-    /// Targets of lose-unfsynced: one,minority,majority,all,leaders,replicas-but-one.
-    #[arg(long)]
-    pub lose_unfsynced_targets: Option<String>,
-    /// Targets of power-loss (same names; default majority,all).
-    #[arg(long)]
-    pub power_loss_targets: Option<String>,
-    /// Most faults active at once.
-    #[arg(long, default_value_t = 1)]
-    pub max_concurrent_faults: usize,
-    /// Workload (and fault period) duration.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    pub time_limit: Duration,
-    /// Target ops/s over all workers (0 = as fast as they go).
-    #[arg(long, default_value_t = 200.0)]
-    pub rate: f64,
-    /// Worker processes.
-    #[arg(long, default_value_t = 10)]
-    pub concurrency: usize,
-    /// Logical send processes sharing one producer, each with one send
-    /// outstanding (so a stalled partition holds only the sends that went
-    /// to it, and librdkafka batches across them); a send that ends `info`
-    /// retires its process for a fresh one. The --concurrency processes
-    /// then only poll. 0: the --concurrency processes send and poll, one
-    /// blocking send at a time. (`--pipeline` is the old name.) Enough of
-    /// them that a stalled partition cannot hold them all: stalled sends ≈
-    /// send rate × share of sends to stalled partitions × fail-over time
-    /// (100/s × 1/3 × 8 s ≈ 270 at the defaults).
-    #[arg(long, alias = "pipeline", default_value_t = 256)]
-    pub senders: usize,
-    /// Workload: queue (keyed sends and polls, final reads) or txn
-    /// (transactions of sends and polls committed with the consumed
-    /// offsets, some aborted on purpose; final read_committed reads).
-    #[arg(long, default_value = "queue")]
-    pub workload: String,
-    /// txn workload: the consumers' isolation.level, read_committed or
-    /// read_uncommitted (the final reads are always read_committed).
-    #[arg(long, default_value = "read_committed", value_parser = parse_isolation)]
-    pub isolation: Isolation,
-    /// txn workload: chance that a transaction is aborted on purpose.
-    #[arg(long, default_value_t = crate::workloads::default_abort_probability())]
-    pub abort_probability: f64,
-    /// group workload: group.protocol, classic or consumer (KIP-848, Kafka ≥ 4.0).
-    #[arg(long, value_enum, default_value = "classic")]
-    pub group_protocol: crate::clients::GroupProtocol,
-    /// group workload: the assignor (classic: range, roundrobin,
-    /// cooperative-sticky; consumer: uniform, range). Default: the client's.
-    #[arg(long)]
-    pub assignor: Option<String>,
-    /// group workload: how members commit: sync (after each poll), async, auto.
-    #[arg(long, default_value = "sync", value_parser = parse_commit)]
-    pub commit: trial_histories::values::CommitMode,
-    /// Chance per operation (queue) or per poll with records (group) that a
-    /// consumer process crashes: it closes its clients and a fresh process
-    /// takes its place (group: after the poll, before processing it).
-    #[arg(long, default_value_t = 0.005)]
-    pub crash_probability: f64,
-    /// group workload: chance per poll that a member leaves and a new one
-    /// joins 1–3 s later.
-    #[arg(long, default_value_t = 0.0)]
-    pub churn_probability: f64,
-    /// group workload: chance per poll that a member stalls past
-    /// max.poll.interval.ms before committing.
-    #[arg(long, default_value_t = 0.0)]
-    pub stall_probability: f64,
-    /// Client driver: rdkafka.
-    #[arg(long, default_value = "rdkafka")]
-    pub driver: String,
-    /// How often the observer samples leaders, ISR and the controller.
-    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
-    pub observer_interval: Duration,
-    /// Share of operations that are sends (the rest are polls).
-    #[arg(long, default_value_t = 0.5)]
-    pub send_ratio: f64,
-    /// Seed of the workload and the nemesis schedule.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// librdkafka producer property (repeatable), e.g. --producer-config linger.ms=5
-    #[arg(long = "producer-config", value_name = "KEY=VALUE")]
-    pub producer_config: Vec<String>,
-    /// librdkafka consumer property (repeatable).
-    #[arg(long = "consumer-config", value_name = "KEY=VALUE")]
-    pub consumer_config: Vec<String>,
-    /// librdkafka message.timeout.ms: how long a send may be retried
-    /// (default: the timing profile's, 10s with `fast`).
-    #[arg(long, value_parser = parse_duration)]
-    pub message_timeout: Option<Duration>,
-    /// Which verdict decides the exit code: `anomalies` (1 when the
-    /// checkers count any anomaly) or `promises` (1 only when Kafka broke
-    /// a promise it makes for this configuration; a class the
-    /// configuration permits, e.g. duplicates without idempotence, is
-    /// reported but does not fail the run).
-    #[arg(long, default_value = "anomalies", value_parser = parse_judge)]
-    pub judge: trial_checkers::Judge,
-    /// Check the history's linearizability against the `log` model (per
-    /// partition; a violation is `nonlinearizable`, an undecided search is
-    /// unknown for that checker only), or `off`.
-    #[arg(long, value_enum, default_value_t = Linearizability::Log)]
-    pub linearizability: Linearizability,
-    /// Time budget of the linearizability search (e.g. 30s); default:
-    /// scaled to the history, 10 s + 10 µs per operation.
-    #[arg(long, value_parser = parse_duration)]
-    pub linear_budget: Option<Duration>,
+    pub print_spec: bool,
     /// Print the nemesis schedule and exit, touching no cluster.
     #[arg(long)]
     pub dry_run: bool,
 }
 
 impl TestArgs {
+    /// The trial these arguments describe: the spec file's (or the
+    /// defaults) with the flags given laid over it.
+    pub fn trial_spec(&self) -> Result<TrialSpec> {
+        let base = self.spec_file.as_deref().map(TrialSpec::load).transpose()?;
+        self.spec.apply(base)
+    }
+
     pub fn spec(&self, store: &Path) -> Result<TestSpec> {
-        let timing = self.cluster.timing;
-        let mut o = timing.nemesis_defaults();
-        o.kinds = self.nemesis.parse()?;
-        o.max_concurrent = self.max_concurrent_faults;
-        if let Some(i) = self.nemesis_interval {
-            o.interval = i;
-        }
-        if let Some(d) = self.min_fault_duration {
-            o.min_fault_duration = d;
-        }
-        if let Some(t) = &self.partition_topologies {
-            o.topologies = trial_nemesis::parse_list(t)?;
-        }
-        if let Some(t) = &self.kill_targets {
-            o.kill_targets = trial_nemesis::parse_list(t)?;
-        }
-        if let Some(t) = &self.pause_targets {
-            o.pause_targets = trial_nemesis::parse_list(t)?;
-        }
-        if let Some(t) = &self.lose_unfsynced_targets {
-            o.lose_unfsynced_targets = trial_nemesis::parse_list(t)?;
-        }
-        if let Some(t) = &self.power_loss_targets {
-            o.power_loss_targets = trial_nemesis::parse_list(t)?;
-        }
-        let cluster = self.cluster.spec()?;
-        let mut spec = TestSpec::new(&self.name).timing(timing);
-        spec.cluster = cluster;
-        spec.acks = self.acks;
-        spec.idempotence = self.idempotence;
-        spec.partitions = self.partitions;
-        spec.keys = self.keys;
-        spec.sub_via = self.sub_via;
-        spec.nemesis = NemesisPlan::Generated(o);
-        spec.time_limit = self.time_limit;
-        spec.rate = self.rate;
-        spec.concurrency = self.concurrency;
-        spec.send_ratio = self.send_ratio;
-        spec.senders = self.senders;
-        spec.workload = self.workload.clone();
-        spec.isolation = self.isolation;
-        spec.abort_probability = self.abort_probability;
-        spec.crash_probability = self.crash_probability;
-        spec.group = crate::workloads::GroupOptions {
-            protocol: self.group_protocol,
-            assignor: self.assignor.clone(),
-            commit: self.commit,
-            churn_probability: self.churn_probability,
-            stall_probability: self.stall_probability,
-        };
-        spec.driver = self.driver.clone();
-        spec.observer_interval = self.observer_interval;
-        spec.seed = self.seed;
-        if let Some(m) = self.message_timeout {
-            spec.message_timeout = m;
-        }
-        spec.producer_overrides = parse_pairs(&self.producer_config, "--producer-config")?;
-        spec.consumer_overrides = parse_pairs(&self.consumer_config, "--consumer-config")?;
-        spec.store = store.to_path_buf();
+        let mut spec = self.trial_spec()?.to_test(store)?;
         spec.progress = true;
         spec.command = Some(command_line());
-        spec.judge = self.judge;
-        spec.linearizability = self.linearizability;
-        spec.linear_budget = self.linear_budget;
         spec.validate()?;
         Ok(spec)
     }
@@ -312,8 +74,13 @@ pub fn command_line() -> String {
         .join(" ")
 }
 
-/// Run a spec, print the summary, return the verdict's exit code.
-pub async fn run_spec(spec: TestSpec, dry_run: bool) -> Result<ExitCode> {
+/// Run a spec, print the summary, return the verdict's exit code; or,
+/// with `print_spec`, print its spec as TOML, with `dry_run` its schedule.
+pub async fn run_spec(spec: TestSpec, dry_run: bool, print_spec: bool) -> Result<ExitCode> {
+    if print_spec {
+        print!("{}", TrialSpec::from_test(&spec)?.to_toml());
+        return Ok(exit::code(exit::VALID));
+    }
     if dry_run {
         match spec.planned_schedule()? {
             Some(s) => println!("{s}"),
@@ -334,69 +101,74 @@ pub async fn test(store: &Path, a: TestArgs) -> Result<ExitCode> {
             return Ok(exit::code(exit::HARNESS));
         }
     };
-    run_spec(spec, a.dry_run).await
+    run_spec(spec, a.dry_run, a.print_spec).await
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ScenarioCmd {
     /// List the named scenarios: name, purpose, expected verdict.
     List,
-    /// Run a named scenario (its preset, then these overrides).
-    Run(Box<ScenarioRunArgs>),
+    /// Print a scenario's spec (its preset) as TOML: a file `test --spec`
+    /// runs, to read or to edit.
+    Show {
+        /// Scenario name (see `scenario list`).
+        name: String,
+    },
+    /// Run a named scenario (its preset, then the flags given).
+    Run(Box<ScenarioRunCli>),
 }
 
-#[derive(Args, Debug)]
+/// `scenario run NAME`: the scenario's preset, then the trial flags given
+/// (the same as `test`'s).
+#[derive(Args, Debug, Clone)]
+pub struct ScenarioRunCli {
+    /// Scenario name (see `scenario list`).
+    #[arg(value_name = "NAME")]
+    pub scenario: String,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Print the effective spec as TOML and exit (nothing runs).
+    #[arg(long)]
+    pub print_spec: bool,
+    /// Print the nemesis schedule and exit.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The overrides `matrix` and `claims` put on a scenario (each cell's or
+/// claim's), and the `scenario run` command line that repeats them.
+#[derive(Debug, Clone)]
 pub struct ScenarioRunArgs {
     /// Scenario name (see `scenario list`).
     pub name: String,
-    #[arg(long)]
     pub seed: Option<u64>,
-    #[arg(long, value_parser = parse_duration)]
     pub time_limit: Option<Duration>,
-    #[arg(long)]
     pub rate: Option<f64>,
-    #[arg(long)]
     pub concurrency: Option<usize>,
-    #[arg(long)]
     pub nodes: Option<usize>,
-    #[arg(long)]
     pub kafka_version: Option<String>,
     /// `kraft` or `zookeeper` (default: the scenario's, else the release's).
-    #[arg(long)]
     pub mode: Option<crate::kafka::Mode>,
-    #[arg(long, value_parser = parse_duration)]
     pub nemesis_interval: Option<Duration>,
-    /// Run on these machines over SSH (see `test --hosts`); the node
-    /// counts and roles come from the file instead of the scenario's.
-    #[arg(long, value_name = "FILE")]
+    /// Run on these machines over SSH; the node counts and roles come
+    /// from the file instead of the scenario's.
     pub hosts: Option<std::path::PathBuf>,
     /// txn workload: the consumers' isolation.level.
-    #[arg(long, value_parser = parse_isolation)]
     pub isolation: Option<Isolation>,
     /// txn workload: chance that a transaction is aborted on purpose.
-    #[arg(long)]
     pub abort_probability: Option<f64>,
     /// group scenarios: group.protocol, classic or consumer (KIP-848).
-    #[arg(long, value_enum)]
     pub group_protocol: Option<crate::clients::GroupProtocol>,
     /// Run the brokers on kt-lazyfs even when the scenario has no
-    /// filesystem fault (the same trial with and without it measures its
-    /// cost).
-    #[arg(long)]
+    /// filesystem fault.
     pub lazyfs: bool,
-    /// Which verdict decides the exit code: `anomalies` (default) or
-    /// `promises` (1 only for a broken promise of this configuration).
-    #[arg(long, value_parser = parse_judge)]
+    /// Which verdict decides the exit code.
     pub judge: Option<trial_checkers::Judge>,
     /// Linearizability against the `log` model (default) or `off`.
-    #[arg(long, value_enum)]
     pub linearizability: Option<Linearizability>,
-    /// Time budget of the linearizability search; default: scaled to the
-    /// history.
-    #[arg(long, value_parser = parse_duration)]
+    /// Time budget of the linearizability search.
     pub linear_budget: Option<Duration>,
     /// Print the nemesis schedule and exit.
-    #[arg(long)]
     pub dry_run: bool,
 }
 
@@ -425,19 +197,15 @@ impl ScenarioRunArgs {
         }
     }
 
-    /// The `scenario run` command line these arguments are (what a matrix
-    /// cell writes into its test.json, so its report repeats that one run).
-    pub fn command_line(&self, store: &Path) -> String {
-        use crate::report::escape::shell_word;
-        let secs = |d: Duration| format!("{}s", d.as_secs_f64());
-        let mut w: Vec<String> = vec!["kafka-trial".into()];
-        w.push("--store".into());
-        w.push(shell_word(&store.display().to_string()));
-        w.extend(["scenario".into(), "run".into(), shell_word(&self.name)]);
+    /// The trial flags these overrides are (`scenario run NAME` takes
+    /// them; [`scenario_spec_with`] parses them as it does).
+    pub fn flag_words(&self) -> Vec<String> {
+        let secs = |d: Duration| crate::spec::format_duration(d);
+        let mut w: Vec<String> = vec![];
         let mut opt = |flag: &str, v: Option<String>| {
             if let Some(v) = v {
                 w.push(flag.to_string());
-                w.push(shell_word(&v));
+                w.push(v);
             }
         };
         opt("--seed", self.seed.map(|x| x.to_string()));
@@ -478,6 +246,17 @@ impl ScenarioRunArgs {
             w.push("--lazyfs".into());
         }
         opt_judge(&mut w, self.judge);
+        w
+    }
+
+    /// The `scenario run` command line these arguments are (what a matrix
+    /// cell writes into its test.json, so its report repeats that one run).
+    pub fn command_line(&self, store: &Path) -> String {
+        use crate::report::escape::shell_word;
+        let mut w: Vec<String> = vec!["kafka-trial".into(), "--store".into()];
+        w.push(shell_word(&store.display().to_string()));
+        w.extend(["scenario".into(), "run".into(), shell_word(&self.name)]);
+        w.extend(self.flag_words().iter().map(|x| shell_word(x)));
         w.join(" ")
     }
 }
@@ -491,70 +270,45 @@ pub fn scenario_spec(store: &Path, a: &ScenarioRunArgs) -> Result<TestSpec> {
 
 /// [`scenario_spec`] with the command line that repeats the run given
 /// (`matrix` builds every cell through here, each with its own
-/// `scenario run` line).
+/// `scenario run` line): the overrides are parsed as `scenario run`'s
+/// flags, so the cell and its command line are the same run.
 pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) -> Result<TestSpec> {
-    let Some(sc) = SCENARIOS.iter().find(|s| s.name == a.name) else {
-        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-        bail!("unknown scenario {:?}; known: {}", a.name, names.join(", "));
-    };
+    let flags = SpecArgs::parse_from(a.flag_words())?;
+    let mut spec = scenario_trial_spec(&a.name, &flags)?.to_test(store)?;
+    spec.progress = true;
+    spec.command = Some(command);
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// The spec `scenario run` runs: the scenario's preset, then the flags
+/// given, validated; test.json's `command` is this process's command line.
+pub fn scenario_run_spec(store: &Path, a: &ScenarioRunCli) -> Result<TestSpec> {
+    let trial = scenario_trial_spec(&a.scenario, &a.spec)?;
+    let mut spec = trial.to_test(store)?;
+    spec.progress = true;
+    spec.command = Some(command_line());
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// A scenario's preset with the flags `f` gave laid over it.
+pub fn scenario_trial_spec(name: &str, f: &SpecArgs) -> Result<TrialSpec> {
+    let sc = scenario_named(name)?;
     let mut base = TestSpec::new(sc.name);
-    if let Some(t) = a.time_limit {
-        base.time_limit = t;
+    if f.given("time_limit") {
+        // A scenario may scale its script to the time it gets.
+        base.time_limit = f.spec.time_limit;
     }
-    let mut spec = sc.spec(base);
-    if let Some(j) = a.judge {
-        spec.judge = j;
-    }
-    if let Some(l) = a.linearizability {
-        spec.linearizability = l;
-    }
-    if let Some(b) = a.linear_budget {
-        spec.linear_budget = Some(b);
-    }
-    if let Some(s) = a.seed {
-        spec.seed = s;
-    }
-    if let Some(r) = a.rate {
-        spec.rate = r;
-    }
-    if let Some(c) = a.concurrency {
-        spec.concurrency = c;
-    }
-    if let Some(n) = a.nodes {
-        spec.cluster.nodes = n;
-    }
-    if let Some(i) = a.isolation {
-        spec.isolation = i;
-    }
-    if let Some(p) = a.abort_probability {
-        spec.abort_probability = p;
-    }
-    if let Some(p) = a.group_protocol {
-        spec.group.protocol = p;
-    }
-    if let Some(v) = &a.kafka_version {
-        spec.cluster.kafka_version = Some(v.clone());
-    }
-    if let Some(m) = a.mode {
-        spec.cluster.mode = Some(m);
-    }
-    if let (Some(i), NemesisPlan::Generated(o)) = (a.nemesis_interval, &mut spec.nemesis) {
-        o.interval = i;
-    }
-    if a.lazyfs {
-        spec.cluster.requirements = spec
-            .cluster
-            .requirements
-            .union(&trial_nemesis::requirements(&trial_nemesis::FaultKinds(
-                [trial_nemesis::FaultKind::LoseUnfsynced].into(),
-            )));
-    }
-    if let Some(h) = &a.hosts {
+    let preset = sc.spec(base);
+    let mut trial = TrialSpec::from_test(&preset)?;
+    if f.given("hosts") {
         // The file decides the shape; the scenario's own metadata mode
         // must agree with it (a ZooKeeper scenario needs zookeeper hosts).
+        let h = f.spec.cluster.hosts.as_ref().expect("given");
         let hosts = crate::platform::ssh::HostsFile::load(h)?;
         let file_mode = hosts.shape()?.mode;
-        if let (Some(m), None) = (sc.spec(TestSpec::new(sc.name)).cluster.mode, a.mode) {
+        if let (Some(m), false) = (preset.cluster.mode, f.given("mode")) {
             if m != file_mode {
                 bail!(
                     "scenario {} runs in {m} mode; the hosts file {} describes a {file_mode} cluster",
@@ -563,25 +317,21 @@ pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) ->
                 );
             }
         }
-        let shape = &mut spec.cluster;
-        shape.controllers = None;
-        shape.split_roles = false;
-        shape.zookeeper = None;
-        shape.mode = None;
-        hosts.apply(
-            shape,
-            &crate::platform::ssh::ShapeFlags {
-                nodes: a.nodes,
-                mode: a.mode,
-                ..Default::default()
-            },
-        )?;
+        let c = &mut trial.cluster;
+        c.nodes = None;
+        c.controllers = None;
+        c.split_roles = false;
+        c.zookeeper = None;
+        c.mode = None;
     }
-    spec.store = store.to_path_buf();
-    spec.progress = true;
-    spec.command = Some(command);
-    spec.validate()?;
-    Ok(spec)
+    f.apply(Some(trial))
+}
+
+fn scenario_named(name: &str) -> Result<&'static trial::Scenario> {
+    SCENARIOS.iter().find(|s| s.name == name).ok_or_else(|| {
+        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+        anyhow::anyhow!("unknown scenario {name:?}; known: {}", names.join(", "))
+    })
 }
 
 pub async fn scenario(store: &Path, cmd: ScenarioCmd) -> Result<ExitCode> {
@@ -605,18 +355,28 @@ pub async fn scenario(store: &Path, cmd: ScenarioCmd) -> Result<ExitCode> {
             }
             Ok(exit::code(exit::VALID))
         }
-        ScenarioCmd::Run(a) => {
-            let spec = match scenario_spec(store, &a) {
+        ScenarioCmd::Show { name } => {
+            let spec = match scenario_named(&name)
+                .and_then(|sc| TrialSpec::from_test(&sc.spec(TestSpec::new(sc.name))))
+            {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("kafka-trial: {e:#}");
                     return Ok(exit::code(exit::HARNESS));
                 }
             };
-            let sc = SCENARIOS
-                .iter()
-                .find(|s| s.name == a.name)
-                .expect("checked");
+            print!("{}", spec.to_toml());
+            Ok(exit::code(exit::VALID))
+        }
+        ScenarioCmd::Run(a) => {
+            let spec = match scenario_run_spec(store, &a) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("kafka-trial: {e:#}");
+                    return Ok(exit::code(exit::HARNESS));
+                }
+            };
+            let sc = scenario_named(&a.scenario)?;
             eprintln!(
                 "scenario {}: {} (expected: {}; promises tested: {})",
                 sc.name,
@@ -624,7 +384,7 @@ pub async fn scenario(store: &Path, cmd: ScenarioCmd) -> Result<ExitCode> {
                 sc.expected,
                 sc.promises.join(", ")
             );
-            run_spec(spec, a.dry_run).await
+            run_spec(spec, a.dry_run, a.print_spec).await
         }
     }
 }

@@ -508,6 +508,14 @@ fn options(o: &mut String, run: &RunData) {
             esc(&json_text(seed))
         );
     }
+    let spec = spec_toml(&run.test);
+    if let Some(toml) = &spec {
+        let _ = write!(
+            o,
+            r#"<p>The trial's spec (its <code>spec.toml</code>; <code>kafka-trial test --spec spec.toml</code> runs it again):</p><pre class="spec" id="spec">{}</pre><details class="test-json"><summary>Every field of test.json</summary>"#,
+            esc(toml)
+        );
+    }
     o.push_str(r#"<table class="options"><tbody>"#);
     for (k, v) in &run.test {
         let _ = write!(
@@ -517,7 +525,23 @@ fn options(o: &mut String, run: &RunData) {
             esc(&json_text(v))
         );
     }
-    o.push_str("</tbody></table></section>\n");
+    o.push_str("</tbody></table>");
+    if spec.is_some() {
+        o.push_str("</details>");
+    }
+    o.push_str("</section>\n");
+}
+
+/// A run's test.json as its trial spec in TOML: only what applies to this
+/// run (its workload's options, its fault kinds'). `None` for a test.json
+/// that is not a trial's (an older or a synthetic one): the report then
+/// shows its fields as they are.
+pub(crate) fn spec_toml(test: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let t: crate::trial::TestSpec =
+        serde_json::from_value(serde_json::Value::Object(test.clone())).ok()?;
+    crate::spec::TrialSpec::from_test(&t)
+        .ok()
+        .map(|s| s.to_toml())
 }
 
 fn plots_section(o: &mut String, plots: &Plots) {

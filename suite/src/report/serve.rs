@@ -677,7 +677,16 @@ fn run_row(o: &mut String, r: &RunRow) {
             ))
             .unwrap_or_default(),
     );
-    for k in KEY_OPTIONS {
+    let typed: Option<crate::trial::TestSpec> =
+        serde_json::from_value(Value::Object(r.test_json.clone())).ok();
+    if let Some(t) = &typed {
+        let _ = write!(
+            o,
+            r#"<span class="settings">{}</span>"#,
+            esc(&settings_in_words(t))
+        );
+    }
+    for k in KEY_OPTIONS.iter().filter(|_| typed.is_none()) {
         if let Some(v) = option(&r.test_json, k) {
             let text = match v {
                 Value::Array(xs) => xs.iter().map(data::json_text).collect::<Vec<_>>().join(","),
@@ -741,11 +750,95 @@ fn run_row(o: &mut String, r: &RunRow) {
         link(format!("{base}{RESULTS_FILE}"), "results");
     }
     link(format!("{base}{TEST_FILE}"), "test.json");
-    for l in &r.node_logs {
-        let short = l.strip_prefix(&format!("{NODES_DIR}/")).unwrap_or(l);
-        link(format!("{base}{}", url_path(l)), short);
+    if !r.node_logs.is_empty() {
+        let _ = write!(
+            o,
+            r#"<details class="logs"><summary>{} node logs</summary>"#,
+            r.node_logs.len()
+        );
+        for l in &r.node_logs {
+            let short = l.strip_prefix(&format!("{NODES_DIR}/")).unwrap_or(l);
+            let _ = write!(
+                o,
+                r#"<a href="{}">{}</a> "#,
+                esc(&format!("{base}{}", url_path(l))),
+                esc(short)
+            );
+        }
+        o.push_str("</details>");
     }
     o.push_str("</td></tr>\n");
+}
+
+/// A run's key settings in words, from its spec: release and mode, the
+/// workload, the durability settings, the faults by kind and target.
+pub(crate) fn settings_in_words(t: &crate::trial::TestSpec) -> String {
+    use crate::trial::NemesisPlan;
+    use trial_nemesis::FaultKind as K;
+    let c = &t.cluster;
+    let release = c
+        .kafka_version
+        .clone()
+        .unwrap_or_else(|| "newest 4.x".into());
+    let mut w = vec![
+        format!("Kafka {release} ({})", c.mode()),
+        format!("{} workload", t.workload),
+        format!(
+            "acks={}, min.insync={}, RF {}, idempotence {}{}",
+            t.acks.as_str(),
+            c.min_insync_replicas,
+            c.replication_factor,
+            if t.idempotence { "on" } else { "off" },
+            if c.unclean_leader_election {
+                ", unclean election"
+            } else {
+                ""
+            }
+        ),
+    ];
+    let names = |v: &[trial_nemesis::Target]| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    w.push(match &t.nemesis {
+        NemesisPlan::Script(steps) => format!("scripted faults ({} steps)", steps.len()),
+        NemesisPlan::Generated(o) if o.kinds.is_empty() => "no faults".into(),
+        NemesisPlan::Generated(o) => {
+            let kinds: Vec<String> = o
+                .kinds
+                .iter()
+                .map(|k| match k {
+                    K::Partition => format!(
+                        "partition ({})",
+                        o.topologies
+                            .iter()
+                            .map(|x| x.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    K::Kill => format!("kill ({})", names(&o.kill_targets)),
+                    K::Pause => format!("pause ({})", names(&o.pause_targets)),
+                    K::Loss => format!("loss ({})", names(&o.loss_targets)),
+                    K::Clock => format!("clock ({})", names(&o.clock_targets)),
+                    K::LoseUnfsynced => {
+                        format!("lose-unfsynced ({})", names(&o.lose_unfsynced_targets))
+                    }
+                    K::PowerLoss => format!("power-loss ({})", names(&o.power_loss_targets)),
+                    #[allow(unreachable_patterns)]
+                    other => other.to_string(),
+                })
+                .collect();
+            format!("faults: {}", kinds.join("; "))
+        }
+    });
+    w.push(format!(
+        "seed {}, {}",
+        t.seed,
+        crate::spec::format_duration(t.time_limit)
+    ));
+    w.join(" · ")
 }
 
 /// `20261124T153012.123Z` → `2026-11-24 15:30:12`; anything else as is.

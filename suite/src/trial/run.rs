@@ -23,6 +23,9 @@ use trial_nemesis::{Node, ProcessState, Schedule, Targets};
 /// Run one trial from start to verdict.
 pub async fn run(spec: TestSpec) -> Result<Report> {
     spec.validate()?;
+    // The spec as asked (before the run fills in what it decides): what
+    // `test --spec <run>/spec.toml` runs again.
+    let trial_spec = crate::spec::TrialSpec::from_test(&spec)?.to_toml();
     let mut spec = spec.with_fault_requirements();
     // test.json records the mode the run ran in, not just what was asked
     // (a release's default mode is the release's to choose).
@@ -36,6 +39,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         .create_run(&spec.name)
         .with_context(|| format!("create a run folder in {}", spec.store.display()))?;
     run_dir.write_json("test.json", &spec)?;
+    std::fs::write(run_dir.path.join(crate::spec::SPEC_FILE), trial_spec)?;
     say(format!("run folder: {}", run_dir.path.display()));
 
     // Ctrl-C: stop the workload and the nemesis, heal, tear down, check.

@@ -77,6 +77,11 @@ pub struct TestSpec {
     /// `group` workload: protocol, assignor, commit mode, churn, stalls.
     #[serde(default)]
     pub group: crate::workloads::GroupOptions,
+    /// The options of a workload that keeps them nowhere else (its table
+    /// in the trial spec, `crate::spec`); absent for the first workloads,
+    /// whose options are the fields above.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub workload_options: serde_json::Value,
     pub acks: Acks,
     pub idempotence: bool,
     #[serde(with = "secs")]
@@ -177,6 +182,7 @@ impl TestSpec {
             isolation: Isolation::ReadCommitted,
             abort_probability: crate::workloads::default_abort_probability(),
             group: crate::workloads::GroupOptions::default(),
+            workload_options: serde_json::Value::Null,
             acks: Acks::All,
             idempotence: false,
             message_timeout: t.message,
@@ -260,10 +266,6 @@ impl TestSpec {
     pub fn senders(mut self, n: usize) -> Self {
         self.senders = n;
         self
-    }
-    /// The old name of [`TestSpec::senders`].
-    pub fn pipeline(self, n: usize) -> Self {
-        self.senders(n)
     }
     /// A timing profile: Kafka's detection knobs, the clients' timeouts and
     /// the generated nemesis' fault durations and interval.
@@ -449,7 +451,24 @@ impl TestSpec {
             isolation: self.isolation,
             abort_probability: self.abort_probability,
             group: self.group.clone(),
+            options: self.workload_options.clone(),
         }
+    }
+
+    /// Take the workload options back (what a workload package wrote).
+    pub fn set_workload_options(&mut self, o: WorkloadOptions) {
+        self.partitions = o.partitions;
+        self.keys = o.keys;
+        self.concurrency = o.concurrency;
+        self.senders = o.senders;
+        self.rate = o.rate;
+        self.sub_via = o.sub_via;
+        self.crash_probability = o.crash_probability;
+        self.send_ratio = o.send_ratio;
+        self.isolation = o.isolation;
+        self.abort_probability = o.abort_probability;
+        self.group = o.group;
+        self.workload_options = o.options;
     }
 
     /// The workload this spec names.

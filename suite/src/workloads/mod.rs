@@ -12,10 +12,15 @@
 //!   offsets (consume-transform-produce), some aborted on purpose, final
 //!   `read_committed` reads (Jepsen's Kafka transactional workload).
 //!
-//! Adding a workload: a module implementing [`Workload`] and one line in
-//! [`registry`] (the test-only `trivial` workload shows the whole of it).
+//! A workload is one package ([`Package`]): its module owns the
+//! [`Workload`], its own options (one struct: their flags, with help, and
+//! their table `[workload.<name>]` in a trial spec), their checks, and the
+//! checker options its history implies. Adding one is that module plus one
+//! line in [`registry`] (the test-only `trivial` workload shows the whole
+//! of it, one option included).
 
 pub mod group;
+pub use group::{parse_commit, GroupOptions};
 pub mod pacing;
 pub mod queue;
 #[cfg(test)]
@@ -60,39 +65,10 @@ pub struct WorkloadOptions {
     /// their churn and stalls.
     #[serde(default)]
     pub group: GroupOptions,
-}
-
-/// The `group` workload's knobs.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct GroupOptions {
-    #[serde(default)]
-    pub protocol: crate::clients::GroupProtocol,
-    /// `None`: the protocol's default (`classic`: range then roundrobin,
-    /// eager; `consumer`: the broker's, uniform).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assignor: Option<String>,
-    #[serde(default)]
-    pub commit: trial_histories::values::CommitMode,
-    /// Chance per poll that a member leaves the group cleanly and a new
-    /// member joins 1–3 s later.
-    #[serde(default)]
-    pub churn_probability: f64,
-    /// Chance per poll with records that the member stalls (stops polling,
-    /// heartbeats go on) past `max.poll.interval.ms` before committing.
-    #[serde(default)]
-    pub stall_probability: f64,
-}
-
-impl Default for GroupOptions {
-    fn default() -> Self {
-        GroupOptions {
-            protocol: crate::clients::GroupProtocol::Classic,
-            assignor: None,
-            commit: trial_histories::values::CommitMode::Sync,
-            churn_probability: 0.0,
-            stall_probability: 0.0,
-        }
-    }
+    /// The workload's own options (its table in the trial spec), for
+    /// workloads that keep theirs nowhere else.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub options: serde_json::Value,
 }
 
 /// `--abort-probability`'s default.
@@ -101,10 +77,11 @@ pub fn default_abort_probability() -> f64 {
 }
 
 /// How consumers get their partitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SubVia {
     /// Manual assignment of a random subset of partitions, read from the start.
+    #[default]
     Assign,
     /// Subscription in one consumer group shared by all workers.
     Subscribe,
@@ -186,30 +163,191 @@ pub trait Workload: Send + Sync + std::fmt::Debug {
 /// A workload's constructor, from the common options.
 pub type Build = fn(&WorkloadOptions) -> Box<dyn Workload>;
 
-/// Every workload, by name: one line each.
-pub fn registry() -> Vec<(&'static str, Build)> {
+/// A workload's own options: one struct that is its flags (each with its
+/// help), its table in a trial spec (the field names are the keys, and the
+/// flags' ids) and its checks.
+pub trait PackageOptions:
+    clap::Args + clap::FromArgMatches + Serialize + serde::de::DeserializeOwned + Clone + 'static
+{
+    /// Refuse values that cannot run, before anything starts.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A workload package as the registry holds it.
+pub trait Package: Sync {
+    /// `queue`, …: the value of `--workload` and `[workload] kind`.
+    fn name(&self) -> &'static str;
+    /// Add the workload's own flags to a command.
+    fn augment(&self, cmd: clap::Command) -> clap::Command;
+    /// The ids (= keys in the spec) and long names of its flags.
+    fn flag_ids(&self) -> Vec<(String, String)> {
+        self.augment(clap::Command::new("ids"))
+            .get_arguments()
+            .map(|a| {
+                let id = a.get_id().to_string();
+                let long = a.get_long().unwrap_or(&id).to_string();
+                (id, long)
+            })
+            .collect()
+    }
+    /// Its options as the flags say (their defaults where not given).
+    fn flags_options(&self, m: &clap::ArgMatches) -> Result<serde_json::Value, clap::Error>;
+    /// Its options from a spec's table (absent keys: defaults; unknown
+    /// keys and invalid values refused), as the complete table.
+    fn options(&self, table: &serde_json::Value) -> Result<serde_json::Value, String>;
+    /// Its options as a run carries them.
+    fn read(&self, o: &WorkloadOptions) -> serde_json::Value;
+    /// Put its options (a table) into what a run carries.
+    fn write(&self, table: &serde_json::Value, o: &mut WorkloadOptions) -> Result<(), String>;
+    /// The workload, from the common options and its own.
+    fn build(&self, o: &WorkloadOptions) -> Result<Box<dyn Workload>, String>;
+}
+
+/// How a run carries a workload's options `O`: read them from, and write
+/// them into, fields of [`WorkloadOptions`].
+pub type Carried<O> = (fn(&WorkloadOptions) -> O, fn(&O, &mut WorkloadOptions));
+
+/// A package from its options type `O` and its functions: what each
+/// workload module declares as its `PACKAGE`.
+pub struct Pkg<O> {
+    pub name: &'static str,
+    /// The workload from the common options and its own.
+    pub build: fn(&WorkloadOptions, &O) -> Box<dyn Workload>,
+    /// Where a run carries the options (`None`: `WorkloadOptions::options`;
+    /// the first workloads keep theirs in fields of their own).
+    pub carried: Option<Carried<O>>,
+}
+
+impl<O: PackageOptions> Pkg<O> {
+    fn defaults(&self) -> O {
+        let cmd = O::augment_args(clap::Command::new(self.name).no_binary_name(true));
+        let m = cmd
+            .try_get_matches_from(std::iter::empty::<String>())
+            .expect("every workload option has a default");
+        O::from_arg_matches(&m).expect("defaults parse")
+    }
+
+    fn typed(&self, table: &serde_json::Value) -> Result<O, String> {
+        let mut full = serde_json::to_value(self.defaults()).map_err(|e| e.to_string())?;
+        let full_map = full.as_object_mut().expect("options are a table");
+        match table {
+            serde_json::Value::Null => {}
+            serde_json::Value::Object(m) => {
+                let known: Vec<String> = self.flag_ids().into_iter().map(|(id, _)| id).collect();
+                for (k, v) in m {
+                    if !known.contains(k) {
+                        return Err(format!(
+                            "`{k}` is not an option of the {} workload (its options: {})",
+                            self.name,
+                            known.join(", ")
+                        ));
+                    }
+                    full_map.insert(k.clone(), v.clone());
+                }
+            }
+            other => return Err(format!("options must be a table, not {other}")),
+        }
+        let o: O = serde_json::from_value(full).map_err(|e| e.to_string())?;
+        o.validate()?;
+        Ok(o)
+    }
+}
+
+impl<O: PackageOptions> Package for Pkg<O> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn augment(&self, cmd: clap::Command) -> clap::Command {
+        O::augment_args(cmd)
+    }
+    fn flags_options(&self, m: &clap::ArgMatches) -> Result<serde_json::Value, clap::Error> {
+        let o = O::from_arg_matches(m)?;
+        Ok(serde_json::to_value(o).expect("options are JSON"))
+    }
+    fn options(&self, table: &serde_json::Value) -> Result<serde_json::Value, String> {
+        let o = self.typed(table)?;
+        serde_json::to_value(o).map_err(|e| e.to_string())
+    }
+    fn read(&self, o: &WorkloadOptions) -> serde_json::Value {
+        let typed = match self.carried {
+            Some((read, _)) => read(o),
+            None => self.typed(&o.options).unwrap_or_else(|_| self.defaults()),
+        };
+        serde_json::to_value(typed).expect("options are JSON")
+    }
+    fn write(&self, table: &serde_json::Value, o: &mut WorkloadOptions) -> Result<(), String> {
+        let typed = self.typed(table)?;
+        match self.carried {
+            Some((_, write)) => write(&typed, o),
+            None => o.options = serde_json::to_value(typed).map_err(|e| e.to_string())?,
+        }
+        Ok(())
+    }
+    fn build(&self, o: &WorkloadOptions) -> Result<Box<dyn Workload>, String> {
+        let typed = match self.carried {
+            Some((read, _)) => read(o),
+            None => self.typed(&o.options)?,
+        };
+        typed.validate()?;
+        Ok((self.build)(o, &typed))
+    }
+}
+
+/// Every workload package: one line each.
+pub fn registry() -> Vec<&'static dyn Package> {
     #[allow(unused_mut)]
-    let mut r: Vec<(&'static str, Build)> = vec![
-        ("queue", queue::build),
-        ("txn", txn::build),
-        ("group", group::build),
-    ];
+    let mut r: Vec<&'static dyn Package> = vec![&queue::PACKAGE, &txn::PACKAGE, &group::PACKAGE];
     #[cfg(test)]
-    r.push(("trivial", trivial::build));
+    r.push(&trivial::PACKAGE);
     r
+}
+
+/// The package called `name`.
+pub fn package(name: &str) -> Result<&'static dyn Package, String> {
+    let registry = registry();
+    registry
+        .iter()
+        .find(|p| p.name() == name)
+        .copied()
+        .ok_or_else(|| {
+            let names: Vec<&str> = registry.iter().map(|p| p.name()).collect();
+            format!("unknown workload {name:?}; known: {}", names.join(", "))
+        })
 }
 
 /// The workload called `name`.
 pub fn build(name: &str, o: &WorkloadOptions) -> Result<Box<dyn Workload>, String> {
-    let registry = registry();
-    registry
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, b)| b(o))
-        .ok_or_else(|| {
-            let names: Vec<&str> = registry.iter().map(|(n, _)| *n).collect();
-            format!("unknown workload {name:?}; known: {}", names.join(", "))
-        })
+    package(name)?.build(o)
+}
+
+/// Every workload package's flags, for the command line (each applies only
+/// to its own workload).
+#[derive(Debug, Clone, Default)]
+pub struct PackageFlags(pub std::collections::BTreeMap<&'static str, serde_json::Value>);
+
+impl clap::Args for PackageFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        registry().into_iter().fold(cmd, |c, p| p.augment(c))
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for PackageFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut out = std::collections::BTreeMap::new();
+        for p in registry() {
+            out.insert(p.name(), p.flags_options(m)?);
+        }
+        Ok(PackageFlags(out))
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
 }
 
 /// Live counters for the progress line.
@@ -335,6 +473,7 @@ mod tests {
             isolation: crate::clients::Isolation::ReadCommitted,
             abort_probability: 0.1,
             group: GroupOptions::default(),
+            options: serde_json::Value::Null,
         }
     }
 

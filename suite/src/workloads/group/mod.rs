@@ -39,6 +39,93 @@ pub struct Group {
     shared: std::sync::Mutex<Option<Arc<Shared>>>,
 }
 
+/// The `group` workload's knobs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, clap::Args)]
+#[command(next_help_heading = "Workload: group")]
+pub struct GroupOptions {
+    /// group workload: group.protocol, classic or consumer (KIP-848, Kafka ≥ 4.0).
+    #[serde(default)]
+    #[arg(long = "group-protocol", value_enum, default_value = "classic")]
+    pub protocol: crate::clients::GroupProtocol,
+    /// group workload: the assignor (classic: range, roundrobin,
+    /// cooperative-sticky; consumer: uniform, range). Default: the
+    /// client's (classic: range then roundrobin, eager; consumer: the
+    /// broker's, uniform).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    pub assignor: Option<String>,
+    /// group workload: how members commit: sync (after each poll), async, auto.
+    #[serde(default)]
+    #[arg(long, default_value = "sync", value_parser = parse_commit)]
+    pub commit: trial_histories::values::CommitMode,
+    /// group workload: chance per poll that a member leaves the group
+    /// cleanly and a new member joins 1–3 s later.
+    #[serde(default)]
+    #[arg(long, default_value_t = 0.0)]
+    pub churn_probability: f64,
+    /// group workload: chance per poll with records that the member stalls
+    /// (stops polling, heartbeats go on) past `max.poll.interval.ms` before
+    /// committing.
+    #[serde(default)]
+    #[arg(long, default_value_t = 0.0)]
+    pub stall_probability: f64,
+}
+
+/// Parse `--commit`.
+pub fn parse_commit(s: &str) -> Result<trial_histories::values::CommitMode, String> {
+    use trial_histories::values::CommitMode;
+    match s {
+        "sync" => Ok(CommitMode::Sync),
+        "async" => Ok(CommitMode::Async),
+        "auto" => Ok(CommitMode::Auto),
+        _ => Err(format!("{s:?}: commit is sync, async or auto")),
+    }
+}
+
+impl Default for GroupOptions {
+    fn default() -> Self {
+        GroupOptions {
+            protocol: crate::clients::GroupProtocol::Classic,
+            assignor: None,
+            commit: trial_histories::values::CommitMode::Sync,
+            churn_probability: 0.0,
+            stall_probability: 0.0,
+        }
+    }
+}
+
+impl super::PackageOptions for GroupOptions {
+    fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.churn_probability)
+            || !(0.0..=1.0).contains(&self.stall_probability)
+        {
+            return Err("--churn-probability and --stall-probability must be within 0..1".into());
+        }
+        Ok(())
+    }
+}
+
+/// The group workload as a package (its line in the registry).
+pub static PACKAGE: super::Pkg<GroupOptions> = super::Pkg {
+    name: "group",
+    build: build_with,
+    carried: Some((carried, carry)),
+};
+
+fn carried(o: &WorkloadOptions) -> GroupOptions {
+    o.group.clone()
+}
+
+fn carry(g: &GroupOptions, o: &mut WorkloadOptions) {
+    o.group = g.clone();
+}
+
+fn build_with(o: &WorkloadOptions, g: &GroupOptions) -> Box<dyn Workload> {
+    let mut o = o.clone();
+    carry(g, &mut o);
+    build(&o)
+}
+
 /// [`crate::workloads::registry`]'s constructor.
 pub fn build(o: &WorkloadOptions) -> Box<dyn Workload> {
     let mut opts = o.clone();

@@ -34,6 +34,39 @@ pub struct Queue {
 }
 
 /// [`crate::workloads::REGISTRY`]'s constructor.
+/// The queue workload's own options.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, clap::Args)]
+#[command(next_help_heading = "Workload: queue")]
+pub struct QueueOptions {
+    /// queue workload: how consumers get partitions: assign (manual) or
+    /// subscribe (one consumer group shared by all workers).
+    #[arg(long, value_enum, default_value = "assign")]
+    pub sub_via: SubVia,
+}
+
+impl super::PackageOptions for QueueOptions {}
+
+/// The queue workload as a package (its line in the registry).
+pub static PACKAGE: super::Pkg<QueueOptions> = super::Pkg {
+    name: "queue",
+    build: build_with,
+    carried: Some((carried, carry)),
+};
+
+fn carried(o: &WorkloadOptions) -> QueueOptions {
+    QueueOptions { sub_via: o.sub_via }
+}
+
+fn carry(q: &QueueOptions, o: &mut WorkloadOptions) {
+    o.sub_via = q.sub_via;
+}
+
+fn build_with(o: &WorkloadOptions, q: &QueueOptions) -> Box<dyn Workload> {
+    let mut o = o.clone();
+    carry(q, &mut o);
+    build(&o)
+}
+
 pub fn build(o: &WorkloadOptions) -> Box<dyn Workload> {
     Box::new(Queue { opts: o.clone() })
 }

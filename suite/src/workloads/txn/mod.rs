@@ -58,6 +58,64 @@ pub struct Txn {
     pub opts: WorkloadOptions,
 }
 
+/// The txn workload's own options.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, clap::Args)]
+#[command(next_help_heading = "Workload: txn")]
+pub struct TxnOptions {
+    /// txn workload: the consumers' isolation.level, read_committed or
+    /// read_uncommitted (the final reads are always read_committed).
+    #[arg(long, default_value = "read_committed", value_parser = parse_isolation)]
+    pub isolation: Isolation,
+    /// txn workload: chance that a transaction is aborted on purpose.
+    #[arg(long, default_value_t = super::default_abort_probability())]
+    pub abort_probability: f64,
+}
+
+/// Parse `--isolation`.
+pub fn parse_isolation(s: &str) -> Result<Isolation, String> {
+    match s.trim().replace('-', "_").as_str() {
+        "read_committed" => Ok(Isolation::ReadCommitted),
+        "read_uncommitted" => Ok(Isolation::ReadUncommitted),
+        _ => Err(format!(
+            "{s:?}: isolation is read_committed or read_uncommitted"
+        )),
+    }
+}
+
+impl super::PackageOptions for TxnOptions {
+    fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.abort_probability) {
+            return Err("--abort-probability must be within 0..1".into());
+        }
+        Ok(())
+    }
+}
+
+/// The txn workload as a package (its line in the registry).
+pub static PACKAGE: super::Pkg<TxnOptions> = super::Pkg {
+    name: "txn",
+    build: build_with,
+    carried: Some((carried, carry)),
+};
+
+fn carried(o: &WorkloadOptions) -> TxnOptions {
+    TxnOptions {
+        isolation: o.isolation,
+        abort_probability: o.abort_probability,
+    }
+}
+
+fn carry(t: &TxnOptions, o: &mut WorkloadOptions) {
+    o.isolation = t.isolation;
+    o.abort_probability = t.abort_probability;
+}
+
+fn build_with(o: &WorkloadOptions, t: &TxnOptions) -> Box<dyn Workload> {
+    let mut o = o.clone();
+    carry(t, &mut o);
+    build(&o)
+}
+
 /// [`crate::workloads::registry`]'s constructor.
 pub fn build(o: &WorkloadOptions) -> Box<dyn Workload> {
     Box::new(Txn { opts: o.clone() })
