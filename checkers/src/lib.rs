@@ -259,22 +259,8 @@ impl CheckOptions {
             }
             None => o.linear_scaled_budget = true,
         }
-        // The clients' message timeout (a `message.timeout.ms` or
-        // `delivery.timeout.ms` override wins): how long a stall may last.
-        let overridden = test.get("producer_overrides").and_then(|p| {
-            ["message.timeout.ms", "delivery.timeout.ms"]
-                .iter()
-                .find_map(|k| p.get(*k).and_then(|v| v.as_str()?.parse::<u64>().ok()))
-                .map(Duration::from_millis)
-        });
-        let message_timeout = overridden.or_else(|| {
-            test.get("message_timeout")
-                .and_then(|m| m.as_f64())
-                .filter(|m| m.is_finite() && *m > 0.0)
-                .map(Duration::from_secs_f64)
-        });
-        if let Some(m) = message_timeout {
-            o.stall_threshold = progress::stall_threshold_for(m);
+        if let Some(t) = progress::threshold_from_test_json(test) {
+            o.stall_threshold = t;
         }
         Ok(o)
     }

@@ -75,6 +75,26 @@ pub fn stall_threshold_for(message_timeout: Duration) -> Duration {
     (message_timeout * 2).max(STALL_FLOOR)
 }
 
+/// [`stall_threshold_for`] the message timeout of a run's `test.json`: a
+/// `message.timeout.ms` or `delivery.timeout.ms` producer override, else
+/// its `message_timeout` (seconds). `None` when it names none.
+pub fn threshold_from_test_json(test: &serde_json::Value) -> Option<Duration> {
+    let overridden = test.get("producer_overrides").and_then(|p| {
+        ["message.timeout.ms", "delivery.timeout.ms"]
+            .iter()
+            .find_map(|k| p.get(*k).and_then(|v| v.as_str()?.parse::<u64>().ok()))
+            .map(Duration::from_millis)
+    });
+    overridden
+        .or_else(|| {
+            test.get("message_timeout")
+                .and_then(|m| m.as_f64())
+                .filter(|m| m.is_finite() && *m > 0.0)
+                .map(Duration::from_secs_f64)
+        })
+        .map(stall_threshold_for)
+}
+
 /// An op in flight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InFlight {
