@@ -23,7 +23,8 @@
 //!   stall carries a *weak evidence* caveat ([`CheckerOutput::weak_evidence`]):
 //!   a run that stopped making progress tested nothing for that time.
 //! - **Recovery** per fault: the time from its *heal* (the first healthy
-//!   sample at or after the fault's stop) to the workload's first progress,
+//!   sample at or after the fault's stop, before the next fault begins) to
+//!   the workload's first progress (before the next fault begins),
 //!   and to the start of the first 1 s window whose progress rate is at
 //!   least 80 % of the rate before the fault (over the healthy, fault-free
 //!   stretch just before the fault began, at most 10 s of it, at least
@@ -650,6 +651,14 @@ impl ProgressChecker {
             rate_80_after_heal_s: None,
             unknown: Vec::new(),
         };
+        // The next fault to begin after this one stopped: what happens
+        // after it is that fault's recovery, not this one's.
+        let next = all
+            .iter()
+            .map(|g| g.invoked_ns.min(g.start_ns))
+            .filter(|&t| t > f.end_ns)
+            .min();
+        let before_next = |t: u64| next.is_none_or(|n| t < n);
         // The heal.
         let heal = if self.marks.is_empty() {
             r.unknown
@@ -661,21 +670,33 @@ impl ProgressChecker {
             None
         } else {
             let i = self.marks.partition_point(|m| m.time < f.end_ns);
-            let m = self.marks[i..].iter().find(|m| m.healthy);
-            if m.is_none() {
-                r.unknown
-                    .push("no observer sample saw the cluster ready after the stop".into());
+            match self.marks[i..].iter().find(|m| m.healthy) {
+                Some(m) if before_next(m.time) => Some(*m),
+                Some(_) => {
+                    r.unknown
+                        .push("the next fault began before the cluster was ready again".into());
+                    None
+                }
+                None => {
+                    r.unknown
+                        .push("no observer sample saw the cluster ready after the stop".into());
+                    None
+                }
             }
-            m.copied()
         };
         if let Some(h) = heal {
             r.heal_s = Some(s(h.time));
             r.ready_after_s = Some(s(h.time - f.end_ns));
-            match h.first_ok {
+            match h.first_ok.filter(|&t| before_next(t)) {
                 Some(t) => r.first_ok_after_heal_s = Some(s(t - h.time)),
-                None => r
-                    .unknown
-                    .push("no operation of the workload completed ok after the heal".into()),
+                None => r.unknown.push(format!(
+                    "no operation of the workload completed ok after the heal{}",
+                    if next.is_some() {
+                        " before the next fault"
+                    } else {
+                        ""
+                    }
+                )),
             }
         }
         // The rate before the fault: the healthy, fault-free stretch that
@@ -722,13 +743,7 @@ impl ProgressChecker {
         // Back to 80 % of it: the first 1 s window from the heal on, before
         // the next fault begins and the workload ends.
         if let (Some(h), Some(rate)) = (heal, rate) {
-            let limit = all
-                .iter()
-                .map(|g| g.invoked_ns.min(g.start_ns))
-                .filter(|&t| t > f.end_ns)
-                .min()
-                .unwrap_or(u64::MAX)
-                .min(w1);
+            let limit = next.unwrap_or(u64::MAX).min(w1);
             let win = RATE_WINDOW.as_nanos() as u64;
             let target = RECOVERED_FRACTION * rate * s(win);
             let nb = win / BUCKET_NS;

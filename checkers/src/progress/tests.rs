@@ -411,6 +411,54 @@ fn recovery_that_cannot_be_measured_is_unknown_with_its_reason() {
     );
 }
 
+/// What comes after the next fault began belongs to that fault: a cluster
+/// ready again only during the next fault, or a first op only after it
+/// began, is no recovery of this one.
+#[test]
+fn recovery_stops_at_the_next_fault() {
+    let run = |ready_at: u64| {
+        let mut ev = Vec::new();
+        samples(&mut ev, 0, 5 * S, 500 * MS, true);
+        samples(&mut ev, 5 * S + 250 * MS, ready_at, 500 * MS, false);
+        samples(&mut ev, ready_at, 40 * S, 500 * MS, true);
+        steady(&mut ev, 0, 0, 5 * S, 50);
+        nemesis(&mut ev, 5 * S, "start-kill", json!({"nodes": ["n1"]}));
+        nemesis(&mut ev, 7 * S, "stop-kill", json!(null));
+        nemesis(&mut ev, 12 * S, "start-pause", json!({"nodes": ["n2"]}));
+        nemesis(&mut ev, 14 * S, "stop-pause", json!(null));
+        // The workload resumes only at 20 s.
+        steady(&mut ev, 0, 20 * S, 40 * S, 50);
+        let ops = history(ev);
+        let r = check_ops_with(&ops, &opts(20), &only_progress()).unwrap();
+        progress_of(&r)
+    };
+    // Ready at 13 s: during the pause.
+    let p = run(13 * S);
+    let kill = &p.recovery[0];
+    assert_eq!(kill.heal_s, None);
+    assert!(
+        kill.unknown
+            .iter()
+            .any(|u| u == "the next fault began before the cluster was ready again"),
+        "{:?}",
+        kill.unknown
+    );
+    let pause = &p.recovery[1];
+    assert_eq!(pause.heal_s, Some(14.0));
+    let first = pause.first_ok_after_heal_s.unwrap();
+    assert!((first - 6.003).abs() < 1e-9, "{first}");
+    // Ready at 9 s: healed, but nothing completed before the pause.
+    let p = run(9 * S);
+    let kill = &p.recovery[0];
+    assert_eq!((kill.heal_s, kill.first_ok_after_heal_s), (Some(9.0), None));
+    assert!(
+        kill.unknown.iter().any(|u| u
+            == "no operation of the workload completed ok after the heal before the next fault"),
+        "{:?}",
+        kill.unknown
+    );
+}
+
 /// A healthy cluster, three processes: 0 sends until 5 s then stops, 1
 /// invokes a transaction at 5.5 s that never completes before 41 s, 2
 /// retries a commit that fails every 2 s with an error. No progress from
