@@ -789,19 +789,37 @@ fn check_reports_a_client_stall_as_weak_evidence_without_changing_the_exit_code(
         let d = tempfile::tempdir().unwrap();
         let store = trial_histories::Store::new(d.path());
         let run = store.create_run("demo").unwrap();
-        let ops = [
-            (0, r#""observer""#, "invoke", "observe", "null".to_string()),
-            (0, r#""observer""#, "ok", "observe", healthy.to_string()),
+        // A healthy sample every second.
+        let mut ops: Vec<(u64, &str, &str, &str, String)> = (0..32)
+            .flat_map(|s| {
+                [
+                    (
+                        s * 1000,
+                        r#""observer""#,
+                        "invoke",
+                        "observe",
+                        "null".to_string(),
+                    ),
+                    (
+                        s * 1000,
+                        r#""observer""#,
+                        "ok",
+                        "observe",
+                        healthy.to_string(),
+                    ),
+                ]
+            })
+            .collect();
+        ops.extend([
             (1, "1", "invoke", "send", r#"{"key":1,"value":10}"#.into()),
             (2, "1", "ok", "send", r#"{"key":1,"value":10,"partition":0,"offset":0}"#.into()),
-            (15_000, r#""observer""#, "invoke", "observe", "null".into()),
-            (15_000, r#""observer""#, "ok", "observe", healthy.to_string()),
             (31_000, "1", "invoke", "send", r#"{"key":1,"value":11}"#.into()),
             (31_002, "1", "ok", "send", r#"{"key":1,"value":11,"partition":0,"offset":1}"#.into()),
             (31_100, r#""final""#, "invoke", "final-read", r#"{"partition":0}"#.into()),
             (31_200, r#""final""#, "ok", "final-read",
              r#"{"partition":0,"start_offset":0,"high_watermark":2,"records":[[0,0,1,10],[0,1,1,11]]}"#.into()),
-        ];
+        ]);
+        ops.sort_by_key(|o| o.0);
         let mut f = std::fs::File::create(run.history()).unwrap();
         for (i, (ms, p, t, f_, v)) in ops.iter().enumerate() {
             writeln!(

@@ -3,7 +3,8 @@
 //! Two measurements of the workload against the cluster's health, both
 //! from the observer's samples (`observe` ops; a sample is *healthy* when
 //! it lists partitions and every one has a leader and an ISR holding all
-//! its replicas; a failed sample is not; a sample stands until the next),
+//! its replicas; a failed sample is not; a sample stands until the next,
+//! a healthy one at most [`SAMPLE_STANDS`]),
 //! the fault intervals ([`trial_histories::faults`]) and the completions of
 //! the workload's own operations. *Progress* is an `ok` completion, by a
 //! worker (numeric) process, of a `send`, a `txn`, a `commit`, or a `poll`
@@ -60,6 +61,10 @@ pub const STALL_FLOOR: Duration = Duration::from_secs(10);
 /// The threshold when the run's client timeouts are unknown: that of the
 /// `fast` timing profile (message timeout 10 s).
 pub const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_secs(20);
+/// A healthy sample vouches for the cluster until the next sample, but
+/// for no longer than this: an observer that could not sample for longer
+/// (it blocks while brokers restart) says nothing of that time.
+pub const SAMPLE_STANDS: Duration = Duration::from_secs(5);
 /// Stuck processes listed per stall (the count is exact).
 const PROCESSES_LISTED: usize = 16;
 /// Errors remembered per process.
@@ -501,7 +506,11 @@ impl ProgressChecker {
             if !m.healthy {
                 continue;
             }
-            let end = self.marks.get(i + 1).map_or(self.last_time, |n| n.time);
+            let end = self
+                .marks
+                .get(i + 1)
+                .map_or(self.last_time, |n| n.time)
+                .min(m.time.saturating_add(SAMPLE_STANDS.as_nanos() as u64));
             let (a, b) = (m.time.max(lo), end.min(hi));
             if b <= a {
                 continue;
