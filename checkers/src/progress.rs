@@ -698,6 +698,9 @@ impl ProgressChecker {
             r.ready_after_s = Some(s(h.time - f.end_ns));
             match h.first_ok.filter(|&t| before_next(t)) {
                 Some(t) => r.first_ok_after_heal_s = Some(s(t - h.time)),
+                None if h.time >= w1 => r
+                    .unknown
+                    .push("the workload had ended before the cluster was ready again".into()),
                 None => r.unknown.push(format!(
                     "no operation of the workload completed ok after the heal{}",
                     if next.is_some() {
@@ -751,7 +754,7 @@ impl ProgressChecker {
         };
         // Back to 80 % of it: the first 1 s window from the heal on, before
         // the next fault begins and the workload ends.
-        if let (Some(h), Some(rate)) = (heal, rate) {
+        if let (Some(h), Some(rate)) = (heal.filter(|h| h.time < w1), rate) {
             let limit = next.unwrap_or(u64::MAX).min(w1);
             let win = RATE_WINDOW.as_nanos() as u64;
             let target = RECOVERED_FRACTION * rate * s(win);

@@ -459,6 +459,27 @@ fn recovery_stops_at_the_next_fault() {
     );
 }
 
+/// A cluster ready again only after the workload's last op: its first op
+/// after the heal is unknown (the workload had ended), not "never".
+#[test]
+fn a_heal_after_the_workload_ended_is_unknown() {
+    let mut ev = Vec::new();
+    samples(&mut ev, 0, 5 * S, 500 * MS, true);
+    samples(&mut ev, 5 * S + 250 * MS, 20 * S, 500 * MS, false);
+    samples(&mut ev, 20 * S, 25 * S, 500 * MS, true);
+    steady(&mut ev, 0, 0, 5 * S, 50);
+    steady(&mut ev, 0, 8 * S, 10 * S, 50);
+    nemesis(&mut ev, 5 * S, "start-kill", json!({"nodes": ["n1"]}));
+    nemesis(&mut ev, 7 * S, "stop-kill", json!(null));
+    let r = check_ops_with(&history(ev), &opts(20), &only_progress()).unwrap();
+    let rec = &progress_of(&r).recovery[0];
+    assert_eq!((rec.heal_s, rec.first_ok_after_heal_s), (Some(20.0), None));
+    assert_eq!(
+        rec.unknown,
+        ["the workload had ended before the cluster was ready again"]
+    );
+}
+
 /// A healthy cluster, three processes: 0 sends until 5 s then stops, 1
 /// invokes a transaction at 5.5 s that never completes before 41 s, 2
 /// retries a commit that fails every 2 s with an error. No progress from
