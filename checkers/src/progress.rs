@@ -36,6 +36,10 @@
 //! progress after it; progress counted per 100 ms; per worker process its
 //! op in flight and its last few errors; a snapshot of the processes only
 //! for gaps longer than the threshold.
+//!
+//! One file (over 800 lines, its tests in `progress/tests.rs`): the stall
+//! and the recovery read the same three streams (samples, fault intervals,
+//! progress) and share the healthy intervals computed from them.
 
 use crate::checker::{Checker, CheckerOutput, Context, Invocation};
 use crate::hash::FxHashMap;
