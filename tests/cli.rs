@@ -850,3 +850,101 @@ fn print_spec_and_spec_files_reproduce_the_schedule() {
     assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("do not apply"), "{err}");
 }
+
+/// A healthy cluster (the observer's samples) and no send acknowledged for
+/// 31 s: `check` reports a `client-stall` under the threshold of the run's
+/// test.json (2 × its message timeout) and reads the valid verdict as weak
+/// evidence, exit code 0; with a longer message timeout, no stall.
+#[test]
+fn check_reports_a_client_stall_as_weak_evidence_without_changing_the_exit_code() {
+    let healthy = r#"{"partitions":[{"partition":0,"leader":1,"epoch":0,"replicas":[1,2,3],"isr":[1,2,3]}],"brokers":{"1":"n1","2":"n2","3":"n3"},"unreachable":[],"read_ms":1}"#;
+    for (message_timeout, stall) in [(10.0, true), (30.0, false)] {
+        let d = tempfile::tempdir().unwrap();
+        let store = trial_histories::Store::new(d.path());
+        let run = store.create_run("demo").unwrap();
+        // A healthy sample every second.
+        let mut ops: Vec<(u64, &str, &str, &str, String)> = (0..32)
+            .flat_map(|s| {
+                [
+                    (
+                        s * 1000,
+                        r#""observer""#,
+                        "invoke",
+                        "observe",
+                        "null".to_string(),
+                    ),
+                    (
+                        s * 1000,
+                        r#""observer""#,
+                        "ok",
+                        "observe",
+                        healthy.to_string(),
+                    ),
+                ]
+            })
+            .collect();
+        ops.extend([
+            (1, "1", "invoke", "send", r#"{"key":1,"value":10}"#.into()),
+            (2, "1", "ok", "send", r#"{"key":1,"value":10,"partition":0,"offset":0}"#.into()),
+            (31_000, "1", "invoke", "send", r#"{"key":1,"value":11}"#.into()),
+            (31_002, "1", "ok", "send", r#"{"key":1,"value":11,"partition":0,"offset":1}"#.into()),
+            (31_100, r#""final""#, "invoke", "final-read", r#"{"partition":0}"#.into()),
+            (31_200, r#""final""#, "ok", "final-read",
+             r#"{"partition":0,"start_offset":0,"high_watermark":2,"records":[[0,0,1,10],[0,1,1,11]]}"#.into()),
+        ]);
+        ops.sort_by_key(|o| o.0);
+        let mut f = std::fs::File::create(run.history()).unwrap();
+        for (i, (ms, p, t, f_, v)) in ops.iter().enumerate() {
+            writeln!(
+                f,
+                r#"{{"index":{i},"time":{},"process":{p},"type":"{t}","f":"{f_}","value":{v}}}"#,
+                ms * 1_000_000u64
+            )
+            .unwrap();
+        }
+        drop(f);
+        std::fs::write(
+            run.path.join("test.json"),
+            format!(r#"{{"workload":"queue","message_timeout":{message_timeout}}}"#),
+        )
+        .unwrap();
+        let out = bin()
+            .arg("--store")
+            .arg(d.path())
+            .args(["check", "demo"])
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{s}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run.results()).unwrap()).unwrap();
+        assert_eq!(r["valid"], serde_json::json!(true));
+        let stalls = r["checkers"]["progress"]["stalls"].as_array().unwrap();
+        if stall {
+            assert!(
+                s.starts_with("valid (weak evidence: the clients stalled)"),
+                "{s}"
+            );
+            assert!(
+                s.contains("progress: CLIENT-STALL: 1 (longest 31.0 s, 0.0–31.0 s"),
+                "{s}"
+            );
+            assert!(s.contains("weak evidence: client-stall"), "{s}");
+            assert_eq!(stalls.len(), 1);
+            assert_eq!(r["checkers"]["progress"]["threshold_s"], 20.0);
+            assert_eq!(r["weak_evidence"].as_array().map(Vec::len), Some(1));
+        } else {
+            assert!(s.starts_with("valid: "), "{s}");
+            assert!(
+                s.contains("progress: no client stall (no progress for > 60 s"),
+                "{s}"
+            );
+            assert!(stalls.is_empty() && r.get("weak_evidence").is_none());
+        }
+    }
+}

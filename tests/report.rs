@@ -569,3 +569,71 @@ fn a_run_without_a_group_has_no_group_section() {
     assert!(!html.contains(r#"id="group""#));
     assert!(!html.contains("grp-lane"));
 }
+
+/// A checked run with an observer: "What each fault did" carries each
+/// fault's recovery after its heal (from `checkers.progress`), a "Client
+/// progress" section says whether the clients stalled, and a weak-evidence
+/// finding in results.json is among the caveats.
+#[test]
+fn recovery_after_heal_and_client_stalls_are_shown() {
+    use kafka_trial::report::sample_run::write_checked_sample_run;
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("run");
+    let spec = SampleRunSpec {
+        observer: true,
+        ..Default::default()
+    };
+    let (_run, results) = write_checked_sample_run(&dir, &spec).unwrap();
+    let p: trial_checkers::progress::ProgressResults = results.checker("progress").unwrap();
+    assert!(p.observed && !p.recovery.is_empty(), "{}", p.summary);
+    let files = write_run_report(&dir).unwrap();
+    let html = std::fs::read_to_string(&files.html).unwrap();
+    let effects = section(&html, "effects");
+    assert!(effects.contains("first op after heal"), "{effects}");
+    assert!(effects.contains("80 % of pre-fault rate after heal"));
+    // One row per fault, each with its three recovery cells.
+    assert_eq!(effects.matches("<tr class=").count(), p.recovery.len());
+    let first = p
+        .recovery
+        .iter()
+        .find_map(|r| r.first_ok_after_heal_s)
+        .expect("some fault had a first op after its heal");
+    assert!(
+        effects.contains(&format!("<td>{first:.1} s</td>")),
+        "{first} in {effects}"
+    );
+    let prog = section(&html, "progress");
+    assert!(prog.contains("Client progress"));
+    assert!(
+        prog.contains(&kafka_trial::report::escape::esc(&p.summary)),
+        "{prog}"
+    );
+    assert!(!html.contains("weak evidence:"));
+
+    // The same run, its results saying the clients stalled.
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    doc["weak_evidence"] =
+        serde_json::json!(["client-stall: the workload made no progress for 31.0 s"]);
+    doc["checkers"]["progress"]["stalls"] = serde_json::json!([{
+        "finding": "client-stall", "start_s": 3.0, "end_s": 34.0, "duration_s": 31.0,
+        "gap_start_s": 3.0, "gap_end_s": null, "processes_stuck": 1,
+        "processes": [{"process": 4, "in_flight": {"f": "send", "since_s": 3.1},
+                       "last_error": {"at_s": 9.0, "f": "send", "error": "Local: Message timed out"}}]}]);
+    std::fs::write(dir.join("results.json"), doc.to_string()).unwrap();
+    let files = write_run_report(&dir).unwrap();
+    let html = std::fs::read_to_string(&files.html).unwrap();
+    assert!(
+        section(&html, "warnings")
+            .contains("weak evidence: client-stall: the workload made no progress for 31.0 s"),
+        "caveats"
+    );
+    let prog = section(&html, "progress");
+    assert!(
+        prog.contains("<td>client-stall</td><td>3.0 – 34.0</td><td>31.0 s</td><td>1</td>"),
+        "{prog}"
+    );
+    assert!(
+        prog.contains("<code>4</code>: send since 3.1 s; send at 9.0 s: Local: Message timed out")
+    );
+}

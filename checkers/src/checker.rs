@@ -109,6 +109,10 @@ pub struct CheckerOutput {
     pub unknown_reasons: Vec<String>,
     /// Merged into `warnings`.
     pub warnings: Vec<String>,
+    /// Why a `valid` verdict is weak evidence (the harness's findings, e.g.
+    /// a client stall): merged into `weak_evidence`; they change neither
+    /// the verdict nor the exit code.
+    pub weak_evidence: Vec<String>,
     /// `checkers.<name>` in results.json, as JSON text (ignored for the
     /// checkers whose typed result `Results` holds: `queue`, `stats`).
     pub body: Box<serde_json::value::RawValue>,
@@ -131,6 +135,7 @@ impl CheckerOutput {
             informational: Vec::new(),
             unknown_reasons: Vec::new(),
             warnings: Vec::new(),
+            weak_evidence: Vec::new(),
             body: serde_json::value::to_raw_value(body)
                 .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).expect("null")),
             summary: None,
@@ -164,6 +169,10 @@ pub const REGISTRY: &[Registration] = &[
     Registration {
         name: "group",
         make: crate::group::make,
+    },
+    Registration {
+        name: "progress",
+        make: crate::progress::make,
     },
 ];
 

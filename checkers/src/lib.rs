@@ -43,6 +43,7 @@ pub mod ingest;
 pub mod jepsen;
 pub mod leaders;
 pub mod linear;
+pub mod progress;
 pub mod promises;
 pub mod queue;
 pub mod results;
@@ -152,6 +153,11 @@ pub struct CheckOptions {
     /// Told how far the reading of a history file is (bytes done, bytes in
     /// all), at most ~20 times a second: for a progress bar.
     pub progress: Progress,
+    /// How long a healthy cluster may see the workload make no progress
+    /// before it is a `client-stall` ([`progress`]): a trial's is
+    /// [`progress::stall_threshold_for`] its message timeout; the default
+    /// [`progress::DEFAULT_STALL_THRESHOLD`].
+    pub stall_threshold: Duration,
 }
 
 /// A consumer's `isolation.level`.
@@ -180,6 +186,7 @@ impl Default for CheckOptions {
             transactional: false,
             configuration: None,
             progress: Progress::default(),
+            stall_threshold: progress::DEFAULT_STALL_THRESHOLD,
         }
     }
 }
@@ -251,6 +258,9 @@ impl CheckOptions {
                 )))
             }
             None => o.linear_scaled_budget = true,
+        }
+        if let Some(t) = progress::threshold_from_test_json(test) {
+            o.stall_threshold = t;
         }
         Ok(o)
     }
@@ -347,6 +357,7 @@ pub fn results_from_linear(l: LinearResult, ops: u64) -> Results {
         },
         ops,
         warnings: Vec::new(),
+        weak_evidence: Vec::new(),
         promises: None,
     }
 }
@@ -359,6 +370,7 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
     let mut unknown_reasons = Vec::new();
     let mut anomaly_counts = std::collections::BTreeMap::new();
     let mut warnings = ing.warnings;
+    let mut weak_evidence = Vec::new();
     let mut valid = Validity::Valid;
     // Anomalies other checkers than `queue` found (e.g. `effects`).
     let mut found_elsewhere = Vec::new();
@@ -375,6 +387,7 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
         unknown_reasons.extend(out.unknown_reasons);
         anomaly_counts.extend(out.anomaly_counts);
         warnings.extend(out.warnings);
+        weak_evidence.extend(out.weak_evidence);
         match out.typed {
             Some(t) if out.name == "queue" => match t.downcast::<QueueResults>() {
                 Ok(q) => queue = Some(*q),
@@ -462,8 +475,15 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
             ing.ops
         ),
         Validity::Valid => format!(
-            "valid: {} ops, {} acknowledged sends in {} partitions, every one read back",
-            ing.ops, ok_sends, partitions
+            "valid{}: {} ops, {} acknowledged sends in {} partitions, every one read back",
+            if weak_evidence.is_empty() {
+                ""
+            } else {
+                " (weak evidence: the clients stalled)"
+            },
+            ing.ops,
+            ok_sends,
+            partitions
         ),
     };
     let mut results = Results {
@@ -479,6 +499,7 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
         },
         ops: ing.ops,
         warnings,
+        weak_evidence,
         promises: None,
     };
     results.promises = Some(judge_promises(&results, opts));

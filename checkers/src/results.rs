@@ -84,6 +84,12 @@ pub struct Results {
     /// Problems met while reading that did not stop the check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Why the verdict, even `valid`, is weak evidence: the harness's own
+    /// findings (a `client-stall`: the workload made no progress for longer
+    /// than its timeouts allow while the cluster was healthy). They change
+    /// neither `valid` nor the exit code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weak_evidence: Vec<String>,
     /// What Kafka promised for the run's configuration and whether it kept
     /// it (`crate::promises`). Absent for Jepsen EDN linearizability checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,6 +245,9 @@ impl Results {
         }
         for r in &self.unknown_reasons {
             let _ = writeln!(s, "  unknown: {r}");
+        }
+        for r in &self.weak_evidence {
+            let _ = writeln!(s, "  weak evidence: {r}");
         }
         for w in &self.warnings {
             let _ = writeln!(s, "  warning: {w}");

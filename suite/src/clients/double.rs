@@ -2,7 +2,8 @@
 //! are vectors, behind the [`Driver`] contract, with transactions (open,
 //! committed and aborted records, commit and abort markers that take an
 //! offset each, a last stable offset for `read_committed`, and group
-//! offsets committed with a transaction). For unit tests of workloads and
+//! offsets committed with a transaction). A test can make its clients
+//! stall ([`DoubleDriver::set_stalled`]). For unit tests of workloads and
 //! of the driver seam only; an end-to-end test never uses it.
 
 use super::{
@@ -10,6 +11,7 @@ use super::{
     StartAt, TxnClient, TxnError, TxnErrorKind, TxnSettings,
 };
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use trial_histories::values::{Partition, Record};
@@ -53,6 +55,8 @@ impl Log {
 #[derive(Debug, Clone)]
 pub struct DoubleDriver {
     log: Arc<Mutex<Log>>,
+    /// While set, the clients answer nothing (see [`DoubleDriver::set_stalled`]).
+    stalled: Arc<AtomicBool>,
 }
 
 impl DoubleDriver {
@@ -62,7 +66,17 @@ impl DoubleDriver {
                 partitions: vec![vec![]; partitions],
                 ..Default::default()
             })),
+            stalled: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Make every client of this driver stall, or resume: while stalled,
+    /// a plain send waits before it is accepted (its op stays in flight)
+    /// and a poll returns nothing after its wait (at most 50 ms), as
+    /// clients stuck on brokers that do not answer. The topic itself is
+    /// untouched.
+    pub fn set_stalled(&self, on: bool) {
+        self.stalled.store(on, Ordering::SeqCst);
     }
 }
 
@@ -74,10 +88,14 @@ impl Default for DoubleDriver {
 
 struct DoubleProducer {
     log: Arc<Mutex<Log>>,
+    stalled: Arc<AtomicBool>,
 }
 
 impl Producer for DoubleProducer {
     fn send_async(&self, key: u64, value: u64, done: OnDelivery) -> Result<(), SendOutcome> {
+        while self.stalled.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         let mut log = self.log.lock().expect("log lock");
         let n = log.partitions.len() as u64;
         let p = (key % n) as usize;
@@ -97,6 +115,7 @@ struct DoubleConsumer {
     isolation: Isolation,
     /// (partition, next offset) of each assigned partition.
     positions: Mutex<Vec<(Partition, i64)>>,
+    stalled: Arc<AtomicBool>,
 }
 
 impl Consumer for DoubleConsumer {
@@ -116,7 +135,11 @@ impl Consumer for DoubleConsumer {
         let n = self.log.lock().expect("log lock").partitions.len();
         self.assign(&(0..n as Partition).collect::<Vec<_>>(), StartAt::Beginning)
     }
-    fn poll(&self, max: usize, _within: Duration) -> PollResult {
+    fn poll(&self, max: usize, within: Duration) -> PollResult {
+        if self.stalled.load(Ordering::SeqCst) {
+            std::thread::sleep(within.min(Duration::from_millis(50)));
+            return PollResult::default();
+        }
         let log = self.log.lock().expect("log lock");
         let mut res = PollResult::default();
         for (p, next) in self.positions.lock().expect("lock").iter_mut() {
@@ -283,6 +306,7 @@ impl Driver for DoubleDriver {
     fn producer(&self, _s: &ClientSettings) -> Result<Arc<dyn Producer>, String> {
         Ok(Arc::new(DoubleProducer {
             log: self.log.clone(),
+            stalled: self.stalled.clone(),
         }))
     }
     fn consumer(&self, _s: &ClientSettings, _group: &str) -> Result<Box<dyn Consumer>, String> {
@@ -290,6 +314,7 @@ impl Driver for DoubleDriver {
             log: self.log.clone(),
             isolation: Isolation::ReadCommitted,
             positions: Mutex::new(vec![]),
+            stalled: self.stalled.clone(),
         }))
     }
     fn transactional(
@@ -304,6 +329,7 @@ impl Driver for DoubleDriver {
                 log: self.log.clone(),
                 isolation: t.isolation,
                 positions: Mutex::new(vec![]),
+                stalled: self.stalled.clone(),
             },
             open: Mutex::new(None),
         }))

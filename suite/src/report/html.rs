@@ -226,6 +226,16 @@ fn warnings(o: &mut String, run: &RunData, plots: &Plots) {
             items.push(format!("undecided: {}", json_text(r)));
         }
     }
+    if let Some(rs) = run
+        .results
+        .as_ref()
+        .and_then(|r| r.get("weak_evidence"))
+        .and_then(Value::as_array)
+    {
+        for r in rs {
+            items.push(format!("weak evidence: {}", json_text(r)));
+        }
+    }
     if !run.history.present {
         items.push("no history.jsonl (yet)".into());
     }
@@ -649,13 +659,13 @@ fn timeline(o: &mut String, h: &HistoryDigest) {
 /// The cluster observer's lanes (leader and ISR per partition), under the
 /// timeline and on the same run-long axis as its fault bands.
 fn observer_lanes(o: &mut String, run: &RunData) {
-    if let Some(e) = run
-        .results
-        .as_ref()
-        .and_then(|r| r.get("checkers"))
-        .and_then(|c| c.get("effects"))
-    {
-        super::observed::effects_section(o, e);
+    let checkers = run.results.as_ref().and_then(|r| r.get("checkers"));
+    let progress = checkers.and_then(|c| c.get("progress"));
+    if let Some(e) = checkers.and_then(|c| c.get("effects")) {
+        super::observed::effects_section(o, e, progress);
+    }
+    if let Some(p) = progress {
+        super::progress::section(o, p);
     }
     let path = run.dir.join(trial_histories::store::HISTORY_FILE);
     let obs = super::observed::digest_observations(&path).unwrap_or_default();

@@ -46,6 +46,7 @@ pub mod linear;
 pub mod matrix;
 pub mod observed;
 pub mod plots;
+pub mod progress;
 pub mod promises;
 mod sample_group;
 #[doc(hidden)]

@@ -442,8 +442,13 @@ mod tests {
 
 /// "What each fault did": the `effects` checker's judgement of every fault
 /// interval (from results.json), a fault with no observable effect marked
-/// so. Read leniently: missing fields show as `–`.
-pub fn effects_section(o: &mut String, e: &serde_json::Value) {
+/// so, and the workload's recovery after it (`checkers.progress`, when
+/// given: [`super::progress`]). Read leniently: missing fields show as `–`.
+pub fn effects_section(
+    o: &mut String,
+    e: &serde_json::Value,
+    progress: Option<&serde_json::Value>,
+) {
     let num = |v: &serde_json::Value| v.as_f64().map_or("–".to_string(), |x| format!("{x:.1} s"));
     o.push_str(r#"<section id="effects"><h2>What each fault did</h2>"#);
     if let Some(s) = e.get("summary").and_then(|s| s.as_str()) {
@@ -461,9 +466,11 @@ pub fn effects_section(o: &mut String, e: &serde_json::Value) {
     o.push_str(
         "<table class=\"effects\"><thead><tr><th>fault</th><th>nodes</th><th>from – to</th>\
          <th>effect</th><th>leader changes</th><th>ISR −/+</th><th>controller changes</th>\
-         <th>fenced</th><th>unreachable</th><th>fail-over</th><th>full ISR after heal</th></tr></thead><tbody>\n",
+         <th>fenced</th><th>unreachable</th><th>fail-over</th><th>full ISR after heal</th>",
     );
-    for f in &intervals {
+    o.push_str(super::progress::RECOVERY_HEADS);
+    o.push_str("</tr></thead><tbody>\n");
+    for (i, f) in intervals.iter().enumerate() {
         let s = |k: &str| f.get(k).cloned().unwrap_or(serde_json::Value::Null);
         let list = |k: &str| {
             s(k).as_array()
@@ -480,10 +487,10 @@ pub fn effects_section(o: &mut String, e: &serde_json::Value) {
             .as_object()
             .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
             .unwrap_or(0);
-        let _ = writeln!(
+        let _ = write!(
             o,
             "<tr class=\"{cls}\"><td>{kind}</td><td>{nodes}</td><td>{from} – {to}</td><td>{effect}</td>\
-             <td>{lc}</td><td>{shr} / {exp}</td><td>{cc}</td><td>{fenced}</td><td>{unr}</td><td>{fo}</td><td>{full}</td></tr>",
+             <td>{lc}</td><td>{shr} / {exp}</td><td>{cc}</td><td>{fenced}</td><td>{unr}</td><td>{fo}</td><td>{full}</td>",
             cls = if bit == Some(false) { "no-effect" } else { "bit" },
             kind = esc(s("kind").as_str().unwrap_or("?")),
             nodes = esc(&list("nodes")),
@@ -512,6 +519,8 @@ pub fn effects_section(o: &mut String, e: &serde_json::Value) {
             fo = num(&s("failover_s")),
             full = num(&s("full_isr_after_s")),
         );
+        super::progress::recovery_cells(o, super::progress::recovery_of(progress, i, f));
+        o.push_str("</tr>\n");
     }
     o.push_str("</tbody></table></section>\n");
 }
@@ -535,7 +544,7 @@ mod effects_tests {
             ]
         });
         let mut o = String::new();
-        effects_section(&mut o, &e);
+        effects_section(&mut o, &e, None);
         assert!(o.contains("What each fault did"));
         assert!(o.contains("faults: 2, with an observable effect: 1"));
         assert!(o.contains("<td>kill</td><td>n2</td>"), "{o}");

@@ -126,10 +126,16 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     }
     // Judged against the settings the run ran with (test.json, with the
     // release filled in): what Kafka promised for them.
+    let spec_json = serde_json::to_value(&spec)?;
     let check_options = spec.linear_check(trial_checkers::CheckOptions {
         configuration: Some(trial_checkers::promises::Configuration::from_test_json(
-            &serde_json::to_value(&spec)?,
+            &spec_json,
         )),
+        // No progress in a healthy cluster for longer than the clients'
+        // timeouts allow is a `client-stall` (as `kafka-trial check` reads
+        // it from test.json).
+        stall_threshold: trial_checkers::progress::threshold_from_test_json(&spec_json)
+            .unwrap_or(trial_checkers::progress::DEFAULT_STALL_THRESHOLD),
         // A check longer than a second shows how far it is.
         progress: {
             let pb = pb.clone();

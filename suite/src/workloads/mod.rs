@@ -513,6 +513,90 @@ mod tests {
         }
     }
 
+    /// Clients that stall on purpose (the test double's, for 1.2 s in a
+    /// 3 s run) while an observer records a healthy cluster: the check
+    /// reports one `client-stall` over that window with the senders stuck
+    /// in it, and the verdict is what it would be without it (valid), read
+    /// as weak evidence.
+    #[test]
+    fn a_client_that_stalls_on_purpose_is_a_client_stall() {
+        use trial_histories::{Op, OpType, Process, F};
+        let dir = tempfile::tempdir().unwrap();
+        let w = build("queue", &options(0)).unwrap();
+        let mut ctx = context(dir.path(), 3, Duration::from_millis(3000));
+        let double = DoubleDriver::new(3);
+        ctx.driver = Arc::new(double.clone());
+        let healthy = serde_json::json!({
+            "partitions": (0..3).map(|p| serde_json::json!({
+                "partition": p, "leader": 1, "epoch": 0, "replicas": [1, 2, 3],
+                "isr": [1, 2, 3], "offline": []})).collect::<Vec<_>>(),
+            "brokers": {"1": "n1", "2": "n2", "3": "n3"}, "unreachable": [], "read_ms": 1
+        });
+        let done = Arc::new(AtomicBool::new(false));
+        let observer = {
+            let (h, done) = (ctx.history.clone(), done.clone());
+            std::thread::spawn(move || {
+                let p = Process::Named("observer".into());
+                while !done.load(Ordering::SeqCst) {
+                    h.append(Op::new(p.clone(), OpType::Invoke, F::Observe))
+                        .unwrap();
+                    h.append(Op::new(p.clone(), OpType::Ok, F::Observe).with_value(&healthy))
+                        .unwrap();
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        };
+        let staller = {
+            let (h, double) = (ctx.history.clone(), double.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(1000));
+                double.set_stalled(true);
+                let from = h.now_ns();
+                std::thread::sleep(Duration::from_millis(1200));
+                let to = h.now_ns();
+                double.set_stalled(false);
+                (from as f64 / 1e9, to as f64 / 1e9)
+            })
+        };
+        let running = w.start(ctx.clone());
+        assert!(running.join_within(Duration::from_secs(10)).is_empty());
+        let (from, to) = staller.join().unwrap();
+        assert!(w.final_phase(&ctx, Duration::from_secs(5)));
+        done.store(true, Ordering::SeqCst);
+        observer.join().unwrap();
+        ctx.history.sync().unwrap();
+        let opts = trial_checkers::CheckOptions {
+            stall_threshold: Duration::from_millis(500),
+            ..w.check_options()
+        };
+        let r =
+            trial_checkers::check_history_file(&dir.path().join("history.jsonl"), &opts).unwrap();
+        assert_eq!(r.valid, trial_checkers::Validity::Valid, "{}", r.summary);
+        let p: trial_checkers::progress::ProgressResults = r.checker("progress").unwrap();
+        assert_eq!(p.stalls.len(), 1, "{:?}", p.stalls);
+        let s = &p.stalls[0];
+        // It starts at the last progress before the stall and ends at the
+        // first after it.
+        assert!(
+            s.start_s <= from + 0.01 && s.start_s > from - 0.2,
+            "{s:?} vs {from}–{to}"
+        );
+        assert!(
+            s.end_s >= to - 0.01 && s.end_s < to + 0.5,
+            "{s:?} vs {from}–{to}"
+        );
+        assert!(s.processes_stuck >= 1, "{s:?}");
+        assert!(
+            s.processes.iter().any(|p| p
+                .in_flight
+                .as_ref()
+                .is_some_and(|f| f.f == "send" && f.since_s >= from - 0.2 && f.since_s <= to)),
+            "{s:?}"
+        );
+        assert!(r.summary.contains("weak evidence"), "{}", r.summary);
+        assert!(r.human_summary(0).contains("weak evidence: client-stall"));
+    }
+
     /// A new workload is its module plus one registry line.
     #[test]
     fn a_registered_workload_is_found_by_name() {

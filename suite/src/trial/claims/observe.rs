@@ -111,8 +111,9 @@ impl ClaimRun {
     }
 
     /// Why the run cannot decide a claim, if it cannot: interrupted, no
-    /// fault applied or none that bit, too few acknowledged sends, an
-    /// unknown verdict.
+    /// fault applied or none that bit, the clients stalled in a healthy
+    /// cluster (`weak_evidence`), too few acknowledged sends, an unknown
+    /// verdict.
     pub fn inconclusive(&self, min_ok_sends: u64) -> Option<String> {
         if self.interrupted {
             return Some("the run was interrupted (no final reads)".into());
@@ -128,6 +129,9 @@ impl ClaimRun {
                     e.faults
                 ));
             }
+        }
+        if let Some(w) = self.results.weak_evidence.first() {
+            return Some(format!("the run's evidence is weak: {w}"));
         }
         if self.ok_sends() < min_ok_sends {
             return Some(format!(
