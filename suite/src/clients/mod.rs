@@ -222,6 +222,33 @@ impl std::fmt::Display for TxnError {
     }
 }
 
+/// Call `f` until it succeeds or fails with a non-retriable error.
+///
+/// A retriable error is librdkafka's "retry call to resume": the call
+/// timed out but its operation goes on inside the client, and the same
+/// call must be made again (a new producer would abandon it). So the call
+/// is made again, after a short pause, for as long as `go_on()` says so;
+/// then the last retriable error is returned. The workload resumes while
+/// the run goes on; opening the clients resumes `init_transactions` until
+/// [`TxnSettings::init_within`] has passed.
+pub fn resuming(
+    go_on: impl Fn() -> bool,
+    mut f: impl FnMut() -> Result<(), TxnError>,
+) -> Result<(), TxnError> {
+    loop {
+        match f() {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind == TxnErrorKind::Retriable && go_on() => {
+                std::thread::sleep(RESUME_PAUSE);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The pause between two calls of a resumed call ([`resuming`]).
+const RESUME_PAUSE: Duration = Duration::from_millis(100);
+
 /// `isolation.level` of a transactional workload's consumers.
 pub use trial_checkers::Isolation;
 

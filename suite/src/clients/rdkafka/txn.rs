@@ -8,7 +8,7 @@
 
 use super::{consumer_config, producer_config, DeliveryContext, RdConsumer};
 use crate::clients::{
-    ClientSettings, Consumer, Isolation, OnDelivery, SendOutcome, TxnClient, TxnError,
+    resuming, ClientSettings, Consumer, Isolation, OnDelivery, SendOutcome, TxnClient, TxnError,
     TxnErrorKind, TxnSettings,
 };
 use rdkafka::consumer::Consumer as _;
@@ -61,19 +61,15 @@ impl RdTxn {
         // A retriable error (a timeout while no coordinator answers) asks
         // for the same call again: made until `init_within` has passed.
         let until = std::time::Instant::now() + t.init_within;
-        loop {
-            match producer.init_transactions(s.request_timeout * 3) {
-                Ok(()) => break,
-                Err(e) => {
-                    let e = txn_error(e);
-                    if e.kind != TxnErrorKind::Retriable || std::time::Instant::now() >= until {
-                        return Err(format!("init_transactions: {e}"));
-                    }
-                    tracing::debug!("init_transactions of {}: {e}; resumed", t.transactional_id);
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        }
+        resuming(
+            || std::time::Instant::now() < until,
+            || {
+                producer
+                    .init_transactions(s.request_timeout * 3)
+                    .map_err(txn_error)
+            },
+        )
+        .map_err(|e| format!("init_transactions: {e}"))?;
         let mut cc = consumer_config(s, &t.group);
         cc.set(
             "isolation.level",

@@ -3,7 +3,7 @@
 //! table in [`crate::clients`]).
 
 use super::{transactional_id, Shared};
-use crate::clients::{SendOutcome, TxnClient, TxnError, TxnErrorKind, TxnSettings};
+use crate::clients::{resuming, SendOutcome, TxnClient, TxnError, TxnErrorKind, TxnSettings};
 use crate::workloads::pacing::Pacer;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -14,8 +14,6 @@ use std::time::{Duration, Instant};
 use trial_histories::values::{Assignment, MicroOp, Offset, Partition, Poll, Send, Txn};
 use trial_histories::{Op, OpType, Process, F};
 
-/// The pause between two calls of a resumed call.
-const RESUME_PAUSE: Duration = Duration::from_millis(100);
 /// Chance per transaction that the process picks new partitions.
 const REASSIGN_PROBABILITY: f64 = 0.02;
 
@@ -47,33 +45,6 @@ pub(crate) struct Proc<'a> {
     assigned: Vec<Partition>,
 }
 
-/// Call `f` until it succeeds or fails with a non-retriable error.
-///
-/// A retriable error is librdkafka's "retry call to resume": the call
-/// timed out but its operation goes on inside the client, and the same
-/// call must be made again (a new producer would abandon it). So the call
-/// is made again, after a short pause, for as long as `go_on()` says the
-/// run goes on: a transaction caught by a whole-cluster outage stays open
-/// and completes when the cluster comes back, instead of being given up as
-/// `info` after a few timeouts and its producer replaced. Once the run is
-/// over the first retriable error is returned, so a process ends at most
-/// one call (its own timeout) after the run does, within the time the
-/// trial waits for its workers.
-pub(crate) fn resuming(
-    go_on: impl Fn() -> bool,
-    mut f: impl FnMut() -> Result<(), TxnError>,
-) -> Result<(), TxnError> {
-    loop {
-        match f() {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind == TxnErrorKind::Retriable && go_on() => {
-                std::thread::sleep(RESUME_PAUSE);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 impl<'a> Proc<'a> {
     /// The process of slot `slot`, its clients not yet open.
     pub fn new(slot: usize, s: &'a Shared) -> Proc<'a> {
@@ -91,7 +62,12 @@ impl<'a> Proc<'a> {
         }
     }
 
-    /// [`resuming`] for as long as the run goes on.
+    /// [`resuming`] for as long as the run goes on: a transaction caught by
+    /// a whole-cluster outage stays open and completes when the cluster
+    /// comes back, instead of being given up as `info` and its producer
+    /// replaced. Once the run is over the first retriable error is
+    /// returned, so a process ends at most one call (its own timeout) after
+    /// the run does, within the time the trial waits for its workers.
     fn resume(&self, f: impl FnMut() -> Result<(), TxnError>) -> Result<(), TxnError> {
         let ctx = &self.s.ctx;
         resuming(|| !ctx.done(), f)
@@ -99,22 +75,23 @@ impl<'a> Proc<'a> {
 
     fn txn_settings(&self) -> TxnSettings {
         let ctx = &self.s.ctx;
+        // Longer than a send may be retried (librdkafka requires it), short
+        // enough that an abandoned transaction does not hold the last
+        // stable offset for long.
+        let transaction_timeout = (ctx.settings.message_timeout * 2)
+            .clamp(Duration::from_secs(10), Duration::from_secs(600));
         TxnSettings {
             transactional_id: transactional_id(self.slot),
             group: ctx.group.clone(),
             isolation: self.s.opts.isolation,
-            // Longer than a send may be retried (librdkafka requires it),
-            // short enough that an abandoned transaction does not hold the
-            // last stable offset for long.
-            transaction_timeout: (ctx.settings.message_timeout * 2)
-                .clamp(Duration::from_secs(10), Duration::from_secs(600)),
+            transaction_timeout,
             // While the run goes on (a process has nothing else to do
             // until its clients are open), at most a transaction timeout
             // at a time so that a stop is seen.
             init_within: ctx
                 .deadline
                 .saturating_duration_since(Instant::now())
-                .min((ctx.settings.message_timeout * 2).max(Duration::from_secs(10))),
+                .min(transaction_timeout),
         }
     }
 
