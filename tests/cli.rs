@@ -832,7 +832,13 @@ fn print_spec_and_spec_files_reproduce_the_schedule() {
     // Options that do not apply.
     for args in [
         &["test", "--abort-probability", "0.2"][..],
-        &["test", "--workload", "txn", "--sub-via", "subscribe"],
+        &[
+            "test",
+            "--workload",
+            "group",
+            "--isolation",
+            "read_uncommitted",
+        ],
         &["test", "--nemesis", "kill", "--loss-probability", "0.2"],
         &["test", "--clock-strobe-count", "3"],
         &["scenario", "run", "safe", "--churn-probability", "0.1"],
@@ -841,6 +847,13 @@ fn print_spec_and_spec_files_reproduce_the_schedule() {
         assert_eq!(code, Some(3), "{args:?}: {err}");
         assert!(err.contains("is an option of"), "{args:?}: {err}");
     }
+    // Retired modes say so.
+    let (code, _, err) = run(&["test", "--senders", "0", "--dry-run"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("retired"), "{err}");
+    let (code, _, err) = run(&["test", "--sub-via", "subscribe", "--dry-run"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("--sub-via"), "{err}");
     std::fs::write(
         file,
         "[workload]\nkind = \"queue\"\n[workload.txn]\nisolation = \"read_committed\"\n",

@@ -274,9 +274,10 @@ fn store_with_a_matrix() -> (tempfile::TempDir, PathBuf, trial_histories::Matrix
         "kafka-trial matrix safe --versions 4.4.0,3.9.1:zookeeper".into(),
         versions.clone(),
         vec![1],
+        vec![],
         None,
     );
-    for (i, c) in cells(&versions, &[1]).into_iter().enumerate() {
+    for (i, c) in cells(&versions, &[1], &[]).into_iter().enumerate() {
         let run = store.create_run("safe").unwrap();
         write_checked_sample_run(
             &run.path,

@@ -4,7 +4,9 @@
 //! workload, a fault, a client or a platform are in `ARCHITECTURE.md` at
 //! the root of the repository.
 //!
-//! - [`trial`]: a trial from spec to verdict (the library entry point);
+//! - [`spec`]: what a trial is, as one typed value (the library entry
+//!   point: `TrialSpec::named(…)…run(store)`), a file and the flags;
+//! - [`trial`]: a trial from spec to verdict;
 //! - [`cluster`]: a running Kafka cluster on a platform;
 //! - [`kafka`]: distributions, configuration, timing profiles, nodes, admin;
 //! - [`platform`]: where nodes come from (`Platform`, `Host`; Docker);
@@ -30,3 +32,8 @@ pub mod testing;
 pub mod tools;
 pub mod trial;
 pub mod workloads;
+
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -10,8 +10,9 @@
 //! table so far is written and the command ends.
 
 use super::exit;
-use super::test::{command_line, parse_duration};
+use super::test::command_line;
 use crate::report::claims as page;
+use crate::spec::SpecArgs;
 use crate::trial::claims::{self, mins, Claim, ClaimOptions, ClaimsDoc, CLAIMS};
 use crate::trial::{self, TestSpec};
 use anyhow::{Context, Result};
@@ -33,28 +34,32 @@ pub struct ClaimsArgs {
     /// Print the catalogue (claim, setting, faults, expected, estimate) and exit.
     #[arg(long)]
     pub list: bool,
-    /// Seed of every run (default: each claim's own, 0).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Workload duration of every run (default: each claim's own).
-    #[arg(long, value_parser = parse_duration)]
-    pub time_limit: Option<Duration>,
-    /// Kafka release of every run (default: the suite's).
-    #[arg(long)]
-    pub kafka_version: Option<String>,
     /// Print claims.json on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// The flags of `test`, laid over every claim's own setting: `--seed`
+    /// (default each claim's own, 0), `--time-limit` (default each
+    /// claim's own), `--kafka-version` (default the suite's), and any
+    /// other (a flag that changes a claim's setting, such as `--acks`,
+    /// tests the claim under that setting instead: claims.json records
+    /// the command).
+    #[command(flatten)]
+    pub spec: SpecArgs,
 }
 
 impl ClaimsArgs {
     pub fn options(&self, store: &Path) -> ClaimOptions {
+        let f = &self.spec;
         ClaimOptions {
             store: store.to_path_buf(),
-            seed: self.seed,
-            time_limit: self.time_limit,
-            kafka_version: self.kafka_version.clone(),
+            seed: f.given("seed").then_some(f.spec.seed),
+            time_limit: f.given("time_limit").then_some(f.spec.time_limit),
+            kafka_version: f
+                .given("kafka_version")
+                .then(|| f.spec.cluster.kafka_version.clone())
+                .flatten(),
             progress: true,
+            overrides: (!f.given.is_empty()).then(|| f.clone()),
         }
     }
 }
@@ -107,7 +112,10 @@ pub fn list_text(time_limit: Option<Duration>) -> String {
 
 pub async fn claims_cmd(store_root: &Path, a: ClaimsArgs) -> Result<ExitCode> {
     if a.list {
-        print!("{}", list_text(a.time_limit));
+        print!(
+            "{}",
+            list_text(a.spec.given("time_limit").then_some(a.spec.spec.time_limit))
+        );
         return Ok(exit::code(exit::VALID));
     }
     let plan = match plan(store_root, &a) {
@@ -252,8 +260,7 @@ mod tests {
     fn args(only: &[&str]) -> ClaimsArgs {
         ClaimsArgs {
             only: only.iter().map(|s| s.to_string()).collect(),
-            time_limit: Some(Duration::from_secs(20)),
-            seed: Some(4),
+            spec: SpecArgs::parse_from(["--time-limit", "20s", "--seed", "4"]).unwrap(),
             ..Default::default()
         }
     }
@@ -280,6 +287,17 @@ mod tests {
             .err()
             .unwrap();
         assert!(format!("{e:#}").contains("unknown claim \"nope\""), "{e:#}");
+        // Any flag of `test` reaches every claim; one that does not apply
+        // to a claim's workload is refused before anything runs.
+        let mut a = args(&[]);
+        a.spec = SpecArgs::parse_from(["--rate", "77", "--timing", "kafka-defaults"]).unwrap();
+        for (_, s) in plan(Path::new("s"), &a).unwrap() {
+            assert_eq!(s.rate, 77.0);
+            assert_eq!(s.cluster.timing, crate::kafka::Timing::KafkaDefaults);
+        }
+        a.spec = SpecArgs::parse_from(["--abort-probability", "0.3"]).unwrap();
+        let e = plan(Path::new("s"), &a).err().unwrap();
+        assert!(format!("{e:#}").contains("txn workload"), "{e:#}");
         let l = list_text(None);
         assert!(
             l.contains(claims::PHRASING) && l.contains("expected refuted"),

@@ -11,10 +11,11 @@
 //! matrix so far is written and the command ends.
 
 use super::exit;
-use super::test::{command_line, parse_duration, scenario_spec_with, ScenarioRunArgs};
+use super::test::{command_line, scenario_trial_spec};
+use crate::spec::SpecArgs;
 use crate::trial::matrix::{self, Cell, CellResult, Matrix, MatrixStatus};
 use crate::trial::{self, TestSpec};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::path::Path;
 use std::process::ExitCode;
@@ -35,9 +36,15 @@ pub struct MatrixArgs {
     /// Seeds, comma-separated (default: the scenario's own seed).
     #[arg(long)]
     pub seeds: Option<String>,
-    /// Workload duration of every run (default: the scenario's).
-    #[arg(long, value_parser = parse_duration)]
-    pub time_limit: Option<Duration>,
+    /// A further axis of the matrix: a flag of `test` (a field of the
+    /// spec) and its values, e.g. `--axis acks=1,all` or
+    /// `--axis timing=fast,kafka-defaults` (repeatable; the cells are
+    /// every combination).
+    #[arg(long, value_name = "FLAG=V1,V2,…")]
+    pub axis: Vec<String>,
+    /// The flags of `test`, laid over every cell's scenario preset.
+    #[command(flatten)]
+    pub spec: SpecArgs,
     /// Print the cells (and each one's `scenario run` line) and exit.
     #[arg(long)]
     pub dry_run: bool,
@@ -47,52 +54,143 @@ pub struct MatrixArgs {
 pub struct Plan {
     pub versions: Vec<matrix::VersionMode>,
     pub seeds: Vec<u64>,
+    pub axes: Vec<matrix::Axis>,
     pub cells: Vec<(Cell, TestSpec)>,
 }
 
-/// The cell's `scenario run` arguments.
-fn cell_args(a: &MatrixArgs, c: &Cell) -> ScenarioRunArgs {
-    ScenarioRunArgs {
-        seed: Some(c.seed),
-        time_limit: a.time_limit,
-        kafka_version: Some(c.version.to_string()),
-        mode: Some(c.mode),
-        ..ScenarioRunArgs::named(&a.scenario)
+/// The flags of `test` by long name, and whether each takes a value.
+fn flag_longs() -> Vec<(String, bool)> {
+    use clap::Args as _;
+    SpecArgs::augment_args(clap::Command::new("spec"))
+        .get_arguments()
+        .filter_map(|a| {
+            let takes = a.get_action().takes_values();
+            a.get_long().map(|l| (l.to_string(), takes))
+        })
+        .collect()
+}
+
+/// `--axis FLAG=V1,V2`: the flag must be one of `test`'s that takes a
+/// value, and one the matrix does not set itself.
+fn parse_axis(s: &str) -> Result<matrix::Axis> {
+    let (flag, values) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("--axis {s:?}: expected FLAG=V1,V2 (e.g. acks=1,all)"))?;
+    let flag = flag.trim().trim_start_matches("--").to_string();
+    if ["kafka-version", "mode", "seed"].contains(&flag.as_str()) {
+        bail!("--axis {flag}: the matrix sets it itself (--versions, --seeds)");
     }
+    match flag_longs().into_iter().find(|(l, _)| *l == flag) {
+        Some((_, true)) => {}
+        Some((_, false)) => bail!(
+            "--axis {flag}: --{flag} is a switch; give its values as true,false through a flag that takes them"
+        ),
+        None => bail!("--axis {flag}: `test` has no flag --{flag}"),
+    }
+    let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
+    if values.iter().any(String::is_empty) {
+        bail!("--axis {s:?}: an empty value");
+    }
+    for (i, v) in values.iter().enumerate() {
+        if values[..i].contains(v) {
+            bail!("--axis {s:?} names {v} twice");
+        }
+    }
+    Ok(matrix::Axis { flag, values })
+}
+
+/// The flag words of one cell: the shared flags, then the cell's own.
+fn cell_words(a: &MatrixArgs, c: &Cell) -> Vec<String> {
+    let mut w = a.spec.words.clone();
+    w.extend([
+        "--seed".into(),
+        c.seed.to_string(),
+        "--kafka-version".into(),
+        c.version.to_string(),
+        "--mode".into(),
+        c.mode.to_string(),
+    ]);
+    for (flag, v) in &c.axes {
+        w.push(format!("--{flag}"));
+        w.push(v.clone());
+    }
+    w
+}
+
+/// The `scenario run` line that repeats one cell.
+fn cell_command(store: &Path, scenario: &str, words: &[String]) -> String {
+    use crate::report::escape::shell_word;
+    let mut w: Vec<String> = vec!["kafka-trial".into(), "--store".into()];
+    w.push(shell_word(&store.display().to_string()));
+    w.extend(["scenario".into(), "run".into(), shell_word(scenario)]);
+    w.extend(words.iter().map(|x| shell_word(x)));
+    w.join(" ")
+}
+
+/// The spec one cell runs: `scenario run NAME` with the cell's words.
+fn cell_spec(store: &Path, scenario: &str, words: &[String]) -> Result<TestSpec> {
+    let flags = SpecArgs::parse_from(words)?;
+    let mut spec = scenario_trial_spec(scenario, &flags)?.to_test(store)?;
+    spec.progress = true;
+    spec.command = Some(cell_command(store, scenario, words));
+    spec.validate()?;
+    Ok(spec)
 }
 
 /// Parse and validate everything: the scenario, `--versions`, `--seeds`,
-/// and every cell's spec (the scenario's preset on that release and mode:
-/// `ClusterSpec::validate` refuses what cannot run).
+/// `--axis`, the shared flags, and every cell's spec (the scenario's
+/// preset on that release and mode: `ClusterSpec::validate` refuses what
+/// cannot run).
 pub fn plan(store: &Path, a: &MatrixArgs) -> Result<Plan> {
     // The scenario first: an unknown name is the likelier mistake.
-    let base = scenario_spec_with(store, &ScenarioRunArgs::named(&a.scenario), String::new())?;
+    let base = scenario_trial_spec(&a.scenario, &SpecArgs::default())?;
+    for (id, what) in [
+        ("kafka_version", "--versions"),
+        ("mode", "--versions"),
+        ("seed", "--seeds"),
+    ] {
+        if a.spec.given(id) {
+            bail!(
+                "--{}: the matrix's {what} says it for each cell",
+                id.replace('_', "-")
+            );
+        }
+    }
     let versions = matrix::parse_versions(&a.versions)?;
     let seeds = match &a.seeds {
         Some(s) => matrix::parse_seeds(s)?,
         None => vec![base.seed],
     };
+    let axes = a
+        .axis
+        .iter()
+        .map(|s| parse_axis(s))
+        .collect::<Result<Vec<_>>>()?;
+    for (i, x) in axes.iter().enumerate() {
+        if axes[..i].iter().any(|y| y.flag == x.flag) {
+            bail!("--axis {}: given twice", x.flag);
+        }
+        if a.spec.words.iter().any(|w| *w == format!("--{}", x.flag)) {
+            bail!("--{} is both a flag of every cell and an axis", x.flag);
+        }
+    }
     let mut cells = Vec::new();
-    for c in matrix::cells(&versions, &seeds) {
-        let args = cell_args(a, &c);
-        let spec =
-            scenario_spec_with(store, &args, args.command_line(store)).with_context(|| {
-                format!(
-                    "{} on Kafka {} in {} mode (seed {})",
-                    a.scenario, c.version, c.mode, c.seed
-                )
-            })?;
+    for c in matrix::cells(&versions, &seeds, &axes) {
+        let words = cell_words(a, &c);
+        let spec = cell_spec(store, &a.scenario, &words)
+            .with_context(|| format!("{} on {}", a.scenario, describe(&c)))?;
         cells.push((c, spec));
     }
     Ok(Plan {
         versions,
         seeds,
+        axes,
         cells,
     })
 }
 
 fn describe(c: &Cell) -> String {
-    format!("Kafka {} {} seed {}", c.version, c.mode, c.seed)
+    format!("Kafka {}", c.label())
 }
 
 fn mins(d: Duration) -> String {
@@ -124,7 +222,7 @@ pub async fn matrix(store_root: &Path, a: MatrixArgs) -> Result<ExitCode> {
     let n = plan.cells.len();
     if a.dry_run {
         println!(
-            "matrix {}: {n} cell{} ({} × {} seed{})",
+            "matrix {}: {n} cell{} ({}{} × {} seed{})",
             a.scenario,
             if n == 1 { "" } else { "s" },
             plan.versions
@@ -132,6 +230,10 @@ pub async fn matrix(store_root: &Path, a: MatrixArgs) -> Result<ExitCode> {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", "),
+            plan.axes
+                .iter()
+                .map(|x| format!(" × {} {}", x.flag, x.values.join(",")))
+                .collect::<String>(),
             plan.seeds.len(),
             if plan.seeds.len() == 1 { "" } else { "s" },
         );
@@ -155,7 +257,10 @@ pub async fn matrix(store_root: &Path, a: MatrixArgs) -> Result<ExitCode> {
         command_line(),
         plan.versions.clone(),
         plan.seeds.clone(),
-        a.time_limit.map(|d| d.as_secs_f64()),
+        plan.axes.clone(),
+        a.spec
+            .given("time_limit")
+            .then(|| a.spec.spec.time_limit.as_secs_f64()),
     );
     crate::report::matrix::write_matrix(&dir.path, &m)?;
     eprintln!(
@@ -225,6 +330,7 @@ pub async fn run_cells<F, Fut>(
         let test = spec.name.clone();
         let before = latest_run(store_root, &test);
         let t = Instant::now();
+        let label = describe(&cell);
         let mut r = match run(spec).await {
             Ok(report) => {
                 if report.interrupted {
@@ -249,7 +355,7 @@ pub async fn run_cells<F, Fut>(
         eprintln!(
             "== cell {}/{n}: {}: {} in {}; anomalies: {}; fail-over p50/max {} s; ok ops {}{}",
             i + 1,
-            describe(&cell),
+            label,
             r.verdict.label(),
             mins(t.elapsed()),
             r.anomalies_text(),
@@ -282,11 +388,22 @@ mod tests {
     use super::*;
 
     fn args(scenario: &str, versions: &str, seeds: Option<&str>) -> MatrixArgs {
+        with(scenario, versions, seeds, &["--time-limit", "20s"], &[])
+    }
+
+    fn with(
+        scenario: &str,
+        versions: &str,
+        seeds: Option<&str>,
+        flags: &[&str],
+        axes: &[&str],
+    ) -> MatrixArgs {
         MatrixArgs {
             scenario: scenario.into(),
             versions: versions.into(),
             seeds: seeds.map(Into::into),
-            time_limit: Some(Duration::from_secs(20)),
+            axis: axes.iter().map(|s| s.to_string()).collect(),
+            spec: SpecArgs::parse_from(flags).unwrap(),
             dry_run: true,
         }
     }
@@ -309,15 +426,22 @@ mod tests {
         assert_eq!(spec.store, Path::new("/tmp/st"));
         assert_eq!(
             spec.command.as_deref(),
-            Some("kafka-trial --store /tmp/st scenario run safe --seed 1 --time-limit 20s --kafka-version 3.9.1 --mode zookeeper")
+            Some("kafka-trial --store /tmp/st scenario run safe --time-limit 20s --seed 1 --kafka-version 3.9.1 --mode zookeeper")
         );
-        // The same spec as `scenario run` builds from that line's options.
-        let direct = scenario_spec_with(
-            Path::new("/tmp/st"),
-            &cell_args(&args("safe", "", None), c),
-            "x".into(),
-        )
-        .unwrap();
+        // The same spec as `scenario run` builds from that line's flags.
+        let words: Vec<String> = spec
+            .command
+            .as_deref()
+            .unwrap()
+            .split(' ')
+            .skip(6)
+            .map(String::from)
+            .collect();
+        let flags = SpecArgs::parse_from(&words).unwrap();
+        let direct = scenario_trial_spec("safe", &flags)
+            .unwrap()
+            .to_test(Path::new("/tmp/st"))
+            .unwrap();
         assert_eq!(
             serde_json::to_value(&direct.cluster).unwrap(),
             serde_json::to_value(&spec.cluster).unwrap()
@@ -326,6 +450,86 @@ mod tests {
             serde_json::to_value(&direct.nemesis).unwrap(),
             serde_json::to_value(&spec.nemesis).unwrap()
         );
+    }
+
+    #[test]
+    fn axes_over_spec_fields_and_shared_flags_reach_every_cell() {
+        let p = plan(
+            Path::new("/tmp/st"),
+            &with(
+                "acks-1-leader-kill",
+                "4.4.0,3.9.1",
+                Some("1,2"),
+                &["--rate", "50", "--lazyfs"],
+                &["acks=1,all", "timing=fast,kafka-defaults"],
+            ),
+        )
+        .unwrap();
+        // 2 releases × 2 acks × 2 timings × 2 seeds.
+        assert_eq!(p.cells.len(), 16);
+        let (c, spec) = &p.cells[5];
+        assert_eq!(c.version.to_string(), "4.4.0");
+        assert_eq!(
+            c.axes,
+            vec![
+                ("acks".to_string(), "all".to_string()),
+                ("timing".to_string(), "fast".to_string())
+            ]
+        );
+        assert_eq!(c.seed, 2);
+        assert_eq!(spec.acks, crate::clients::Acks::All);
+        assert_eq!(spec.cluster.timing, crate::kafka::Timing::Fast);
+        assert_eq!(spec.rate, 50.0);
+        assert!(p.cells.iter().all(|(_, s)| s.rate == 50.0));
+        let cmd = spec.command.as_deref().unwrap();
+        assert!(cmd.ends_with("--acks all --timing fast"), "{cmd}");
+        assert!(cmd.contains("--lazyfs --rate 50 "), "{cmd}");
+        assert_eq!(c.label(), "4.4.0 kraft seed 2 acks=all timing=fast");
+        // The page and the table name the axes.
+        let mut m = Matrix::new(
+            "acks-1-leader-kill",
+            "x".into(),
+            p.versions.clone(),
+            p.seeds.clone(),
+            p.axes.clone(),
+            None,
+        );
+        assert_eq!(m.cells.len(), 16);
+        m.refresh();
+        assert_eq!(m.summary.len(), 8, "one per release and axes");
+        assert!(m.table().contains("kraft acks=1 timing=kafka-defaults"));
+        let html = crate::report::matrix::render(&m);
+        assert!(
+            html.contains("× acks 1,all × timing fast,kafka-defaults"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn axes_and_shared_flags_that_cannot_be_are_refused() {
+        let st = Path::new("s");
+        for (flags, axes, why) in [
+            (&[][..], &["no-such=1,2"][..], "has no flag --no-such"),
+            (&[], &["acks"], "expected FLAG=V1,V2"),
+            (&[], &["kafka-version=3.9.1"], "sets it itself"),
+            (&[], &["lazyfs=true,false"], "is a switch"),
+            (&[], &["acks=1,1"], "names 1 twice"),
+            (&[], &["acks=1,all", "acks=0"], "given twice"),
+            (
+                &["--acks", "1"],
+                &["acks=1,all"],
+                "both a flag of every cell and an axis",
+            ),
+            (&["--kafka-version", "3.9.1"], &[], "--versions says it"),
+            (&["--seed", "3"], &[], "--seeds says it"),
+            (&[], &["acks=2"], "acks"),
+            (&["--abort-probability", "0.2"], &[], "txn workload"),
+        ] {
+            let e = plan(st, &with("safe", "4.4.0", None, flags, axes))
+                .err()
+                .unwrap_or_else(|| panic!("{flags:?} {axes:?} accepted"));
+            assert!(format!("{e:#}").contains(why), "{flags:?} {axes:?}: {e:#}");
+        }
     }
 
     #[test]
@@ -364,6 +568,7 @@ mod tests {
             "cmd".into(),
             p.versions.clone(),
             p.seeds.clone(),
+            vec![],
             None,
         );
         let stop = AtomicBool::new(false);

@@ -131,10 +131,6 @@ impl Consumer for DoubleConsumer {
         *self.positions.lock().expect("lock") = at.to_vec();
         Ok(())
     }
-    fn subscribe(&self) -> Result<(), String> {
-        let n = self.log.lock().expect("log lock").partitions.len();
-        self.assign(&(0..n as Partition).collect::<Vec<_>>(), StartAt::Beginning)
-    }
     fn poll(&self, max: usize, within: Duration) -> PollResult {
         if self.stalled.load(Ordering::SeqCst) {
             std::thread::sleep(within.min(Duration::from_millis(50)));

@@ -126,21 +126,10 @@ pub enum StartAt {
     Offset(i64),
 }
 
-/// A change of assignment seen by a consumer inside a poll.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rebalanced {
-    Assigned(Vec<Partition>),
-    Revoked(Vec<Partition>),
-}
-
-/// What one poll returned: records, and rebalances in between.
+/// What one poll returned.
 #[derive(Debug, Default)]
 pub struct PollResult {
     pub records: Vec<Record>,
-    /// Set when a rebalance happened during the poll: the records that came
-    /// after it are in `after`, to be recorded as a separate poll.
-    pub rebalance: Option<Rebalanced>,
-    pub after: Vec<Record>,
     pub error: Option<String>,
 }
 
@@ -175,12 +164,12 @@ pub trait Producer: Send + Sync {
     fn flush(&self, within: Duration);
 }
 
-/// A consumer of the test topic, by manual assignment or by subscription.
+/// A consumer of the test topic, by manual assignment (consumer groups
+/// are [`GroupMember`]s).
 pub trait Consumer: Send {
     fn assign(&self, partitions: &[Partition], from: StartAt) -> Result<(), String>;
     /// Assign exactly these partitions, each read from its own offset.
     fn assign_at(&self, at: &[(Partition, i64)]) -> Result<(), String>;
-    fn subscribe(&self) -> Result<(), String>;
     /// Poll for up to `max` records or `within`, whichever comes first.
     fn poll(&self, max: usize, within: Duration) -> PollResult;
     /// Low and high watermarks of a partition.

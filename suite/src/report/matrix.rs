@@ -11,7 +11,7 @@
 
 use crate::report::escape::esc;
 use crate::report::html::CSP;
-use crate::trial::matrix::{verdicts_text, Matrix, MatrixStatus};
+use crate::trial::matrix::{axes_text, verdicts_text, Matrix, MatrixStatus};
 use anyhow::{Context, Result};
 use std::fmt::Write;
 use std::path::Path;
@@ -59,7 +59,11 @@ pub fn render(m: &Matrix) -> String {
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+        + &m.axes
+            .iter()
+            .map(|a| format!(" × {} {}", a.flag, a.values.join(",")))
+            .collect::<String>();
     let refresh = if m.status == MatrixStatus::Running {
         "<meta http-equiv=\"refresh\" content=\"30\">"
     } else {
@@ -101,7 +105,11 @@ table.matrix .verdict {{ font-size: 12px; padding: 2px 10px; }}
             o,
             r#"<tr class="cell" data-verdict="{vclass}"><td>{v}</td><td>{mode}</td><td class="n">{seed}</td><td><span class="verdict {vclass}">{vlabel}</span>{intr}</td><td>"#,
             v = esc(&c.cell.version.to_string()),
-            mode = esc(c.cell.mode.name()),
+            mode = esc(&format!(
+                "{}{}",
+                c.cell.mode.name(),
+                axes_text(&c.cell.axes, " ")
+            )),
             seed = c.cell.seed,
             vclass = c.verdict.class(),
             vlabel = c.verdict.label(),
@@ -143,7 +151,7 @@ table.matrix .verdict {{ font-size: 12px; padding: 2px 10px; }}
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{} / {}</td><td class=\"n\">{}</td></tr>",
             esc(&s.version.to_string()),
-            esc(s.mode.name()),
+            esc(&format!("{}{}", s.mode.name(), axes_text(&s.axes, " "))),
             esc(&s.verdicts_text()),
             esc(&anomalies),
             s.failover_p50_s.map_or("—".into(), |x| format!("{x:.1}")),
@@ -173,10 +181,11 @@ mod tests {
             "kafka-trial matrix '<b>'".into(),
             v,
             vec![1],
+            vec![],
             None,
         );
         m.cells[0] = CellResult::error(
-            m.cells[0].cell,
+            m.cells[0].cell.clone(),
             "<img src=x onerror=alert(1)>".into(),
             Some("safe/<x>&y".into()),
         );

@@ -106,7 +106,7 @@ impl TrialSpec {
         let c = &self.client;
         t.driver = c.driver.clone();
         t.acks = c.acks;
-        t.idempotence = c.idempotence;
+        t.idempotence = c.idempotent();
         if let Some(m) = c.message_timeout {
             t.message_timeout = m;
         }
@@ -222,7 +222,8 @@ impl TrialSpec {
             client: ClientSection {
                 driver: t.driver.clone(),
                 acks: t.acks,
-                idempotence: t.idempotence,
+                // Kafka's default for these acks goes without saying.
+                idempotence: (t.idempotence != (t.acks == Acks::All)).then_some(t.idempotence),
                 message_timeout: differs(t.message_timeout, clients.message),
                 request_timeout: differs(t.request_timeout, clients.request),
                 producer_config: t

@@ -21,6 +21,41 @@ pub struct SpecArgs {
     pub workloads: PackageFlags,
     /// Ids of the flags given on the command line.
     pub given: BTreeSet<String>,
+    /// The flags given, as words (`--acks 1 --lazyfs`): what repeats them
+    /// on another command line (a matrix cell's, a claim's).
+    pub words: Vec<String>,
+}
+
+impl Default for SpecArgs {
+    /// No flag given: the defaults.
+    fn default() -> Self {
+        SpecArgs::parse_from(std::iter::empty::<String>()).expect("the defaults parse")
+    }
+}
+
+/// The words that repeat the flags of `m` given on the command line, in
+/// the order of `cmd`'s arguments.
+fn given_words(cmd: &clap::Command, m: &ArgMatches) -> Vec<String> {
+    let mut w = Vec::new();
+    for a in cmd.get_arguments() {
+        let id = a.get_id().as_str();
+        if m.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let Some(long) = a.get_long() else { continue };
+        let takes_values = a.get_action().takes_values();
+        if !takes_values {
+            w.push(flag(long));
+            continue;
+        }
+        if let Some(raw) = m.get_raw(id) {
+            for v in raw {
+                w.push(flag(long));
+                w.push(v.to_string_lossy().into_owned());
+            }
+        }
+    }
+    w
 }
 
 impl Args for SpecArgs {
@@ -39,11 +74,13 @@ impl FromArgMatches for SpecArgs {
             .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
             .map(|id| id.to_string())
             .collect();
+        let cmd = SpecArgs::augment_args(clap::Command::new("spec"));
         Ok(SpecArgs {
             spec: TrialSpec::from_arg_matches(m)?,
             faults: FaultFlags::from_arg_matches(m)?,
             workloads: PackageFlags::from_arg_matches(m)?,
             given,
+            words: given_words(&cmd, m),
         })
     }
     fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {

@@ -21,6 +21,7 @@
 //! [`TrialSpec::to_test`] and [`TrialSpec::from_test`] convert, exactly
 //! (a spec printed and loaded back gives the same schedule, byte for byte).
 
+mod builder;
 mod convert;
 pub mod dur;
 pub mod flags;
@@ -32,6 +33,7 @@ pub use kinds::{
     ClockOptions, FaultFlags, KillOptions, LoseUnfsyncedOptions, LossOptions, PartitionOptions,
     PauseOptions, PowerLossOptions,
 };
+pub use trial_nemesis::{FaultKind, Target};
 
 use crate::clients::Acks;
 use crate::kafka::{Mode, Timing};
@@ -108,6 +110,14 @@ mod pairs {
         d: D,
     ) -> Result<Vec<(String, V)>, D::Error> {
         Ok(BTreeMap::<String, V>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+impl ClientSection {
+    /// Whether the producers are idempotent: as given, else Kafka's Java
+    /// producer's default (on with acks=all, off otherwise).
+    pub fn idempotent(&self) -> bool {
+        self.idempotence.unwrap_or(self.acks == Acks::All)
     }
 }
 
@@ -216,10 +226,13 @@ pub struct ClientSection {
     #[arg(long, default_value = "all", value_parser = parse_acks)]
     pub acks: Acks,
     /// Idempotent producers (enable.idempotence; needs --acks all).
-    /// Default false, librdkafka's default: Kafka's Java producer turns it
-    /// on by default since 3.0; give `--idempotence` for that.
-    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub idempotence: bool,
+    /// Default as Kafka's Java producer since 3.0: on, unless acks is not
+    /// `all` (then off, the way the Java producer drops it when
+    /// idempotence is not set explicitly). `--idempotence false` turns it
+    /// off with acks=all (librdkafka's own default).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotence: Option<bool>,
     /// librdkafka message.timeout.ms: how long a send may be retried
     /// (default: the timing profile's, 10s with `fast`).
     #[arg(long, value_parser = parse_duration)]
@@ -269,9 +282,8 @@ pub struct WorkloadSection {
     /// outstanding (so a stalled partition holds only the sends that went
     /// to it, and librdkafka batches across them); a send that ends `info`
     /// retires its process for a fresh one. The --concurrency processes
-    /// then only poll. 0: the --concurrency processes send and poll, one
-    /// blocking send at a time. Enough of
-    /// them that a stalled partition cannot hold them all: stalled sends ≈
+    /// only poll. At least 1; enough of them that a stalled partition
+    /// cannot hold them all: stalled sends ≈
     /// send rate × share of sends to stalled partitions × fail-over time
     /// (100/s × 1/3 × 8 s ≈ 270 at the defaults).
     #[arg(long, default_value_t = 256)]

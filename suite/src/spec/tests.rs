@@ -3,7 +3,6 @@ use crate::cli::test::{scenario_trial_spec, TestArgs};
 use crate::trial::{TestSpec, SCENARIOS};
 use clap::{CommandFactory, Parser};
 use proptest::prelude::*;
-use trial_nemesis::{FaultKind, Target};
 
 fn flags(args: &[&str]) -> SpecArgs {
     SpecArgs::parse_from(args.iter().copied()).unwrap()
@@ -33,7 +32,7 @@ fn any_spec() -> impl Strategy<Value = TrialSpec> {
             1u64..10_000,
             1u32..12,
             (0u32..100_000).prop_map(|r| f64::from(r) / 100.0),
-            0usize..300,
+            1usize..300,
         ),
         (
             0usize..3,
@@ -69,7 +68,7 @@ fn any_spec() -> impl Strategy<Value = TrialSpec> {
             s.workload.senders = senders;
             s.workload.options.clear();
             let (kind, table) = match workload {
-                0 => ("queue", serde_json::json!({"sub_via": "subscribe"})),
+                0 => ("queue", serde_json::json!({})),
                 1 => ("txn", serde_json::json!({"abort_probability": p})),
                 _ => (
                     "group",
@@ -78,7 +77,7 @@ fn any_spec() -> impl Strategy<Value = TrialSpec> {
             };
             s.workload.kind = kind.into();
             s.workload.options.insert(kind.into(), table);
-            s.client.idempotence = idem;
+            s.client.idempotence = (!idem).then_some(false);
             s.cluster.unclean_leader_election = unclean;
             s.cluster.broker_config = pairs.clone().into_iter().collect();
             s.client.producer_config = pairs.into_iter().collect();
@@ -210,7 +209,6 @@ fn options_that_do_not_apply_are_refused() {
         let other = if p.name() == "queue" { "txn" } else { "queue" };
         for (id, long) in p.flag_ids() {
             let value = match id.as_str() {
-                "sub_via" => "subscribe",
                 "isolation" => "read_uncommitted",
                 "protocol" => "classic",
                 "commit" => "async",
@@ -336,7 +334,7 @@ fn a_new_workload_is_one_module_and_one_registry_line() {
         "{shown}"
     );
     assert!(
-        !shown.contains("abort_probability") && !shown.contains("sub_via"),
+        !shown.contains("abort_probability") && !shown.contains("isolation"),
         "{shown}"
     );
     // Its own checks, and its options nowhere else.
@@ -370,37 +368,62 @@ fn the_report_shows_only_what_applies() {
     assert!(crate::report::html::spec_toml(old.as_object().unwrap()).is_none());
 }
 
-/// README's "As a library" spec example, kept compiling here (it needs a
-/// cluster to run, so only its type-checked body is exercised up to the
-/// run).
+/// The builder makes the spec the flags make (the README's examples are
+/// doctests of the crate; this checks what they build up to the run).
 #[test]
-fn the_readme_library_example_compiles() {
-    use crate::trial::run;
-    #[allow(dead_code)]
-    async fn from_a_spec() -> anyhow::Result<()> {
-        let mut spec = TrialSpec::load("mine.toml".as_ref())?;
-        spec.cluster.min_insync_replicas = 2;
-        spec.nemesis.faults = "kill".parse()?;
-        spec.normalize()?; // the kill table, its defaults
-        let report = run(spec.to_test("store".as_ref())?).await?;
-        assert_eq!(
-            report.anomaly("lost-write"),
-            0,
-            "{}",
-            report.results.summary
-        );
-        Ok(())
-    }
-    // Up to the run: the spec the example builds is valid.
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("mine.toml");
-    std::fs::write(&file, TrialSpec::default().to_toml()).unwrap();
-    let mut spec = TrialSpec::load(&file).unwrap();
-    spec.cluster.min_insync_replicas = 2;
-    spec.nemesis.faults = "kill".parse().unwrap();
-    spec.normalize().unwrap();
-    assert!(spec.nemesis.kill.is_some());
-    spec.to_test(store()).unwrap().validate().unwrap();
+fn the_builder_builds_what_the_flags_say() {
+    let built = TrialSpec::named("mine")
+        .nodes(5)
+        .acks(Acks::One)
+        .min_insync_replicas(1)
+        .faults("kill,pause")
+        .unwrap()
+        .fault_options(|n| n.kill.as_mut().unwrap().targets = vec![Target::Leaders])
+        .workload("txn")
+        .workload_option("abort_probability", 0.2)
+        .rate(50.0)
+        .seed(9)
+        .time_limit(Duration::from_secs(30));
+    let mut built = built;
+    built.normalize().unwrap();
+    let flagged = flags(&[
+        "--name",
+        "mine",
+        "--nodes",
+        "5",
+        "--acks",
+        "1",
+        "--min-insync-replicas",
+        "1",
+        "--nemesis",
+        "kill,pause",
+        "--kill-targets",
+        "leaders",
+        "--workload",
+        "txn",
+        "--abort-probability",
+        "0.2",
+        "--rate",
+        "50",
+        "--seed",
+        "9",
+        "--time-limit",
+        "30s",
+    ])
+    .apply(None)
+    .unwrap();
+    assert_eq!(built, flagged);
+    assert_eq!(built.to_toml(), flagged.to_toml());
+    // acks=1: idempotence off by Kafka's default, on when said.
+    let t = built.to_test(store()).unwrap();
+    assert!(!t.idempotence);
+    let t = TrialSpec::named("x").to_test(store()).unwrap();
+    assert!(t.idempotence && t.acks == Acks::All);
+    let on = TrialSpec::named("x").acks(Acks::One).idempotence(true);
+    assert!(on.to_test(store()).unwrap().validate().is_err());
+    // A workload option of another workload is refused by normalize.
+    let mut wrong = TrialSpec::named("x").workload_option("abort_probability", 0.2);
+    assert!(wrong.normalize().is_err());
 }
 
 /// `serve`'s index says a run's key settings in words: two runs of a
@@ -421,7 +444,7 @@ fn serve_says_the_settings_in_words() {
     ]);
     assert_eq!(
         a,
-        "Kafka 3.9.1 (kraft) · queue workload · acks=all, min.insync=2, RF 3, idempotence off · faults: kill (leaders) · seed 0, 1m"
+        "Kafka 3.9.1 (kraft) · queue workload · acks=all, min.insync=2, RF 3, idempotence on · faults: kill (leaders) · seed 0, 1m"
     );
     let b = words(&[
         "--kafka-version",

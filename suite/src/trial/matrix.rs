@@ -113,29 +113,78 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>> {
     Ok(out)
 }
 
+/// A further axis of a matrix (`--axis FLAG=V1,V2`): a flag of `test`
+/// (a field of the spec) and the values it takes, one per cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Axis {
+    /// The flag's long name, without `--` (`acks`, `timing`, …).
+    pub flag: String,
+    pub values: Vec<String>,
+}
+
 /// One run of the matrix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cell {
     #[serde(with = "version_text")]
     pub version: KafkaVersion,
     pub mode: Mode,
     pub seed: u64,
+    /// The cell's value on each further axis (flag, value), in the
+    /// matrix's order of axes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub axes: Vec<(String, String)>,
+}
+
+impl Cell {
+    /// `4.4.0 kraft seed 1` (` acks=1` for each further axis).
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} seed {}{}",
+            self.version,
+            self.mode,
+            self.seed,
+            axes_text(&self.axes, " ")
+        )
+    }
+}
+
+/// ` acks=1 timing=fast` (with `lead` before each; empty without axes).
+pub fn axes_text(axes: &[(String, String)], lead: &str) -> String {
+    axes.iter().map(|(f, v)| format!("{lead}{f}={v}")).collect()
 }
 
 /// The cells in the order they run: the releases as given, each with
-/// every seed in turn (so one release's distribution is fetched once, and
-/// a matrix cut short has whole releases rather than whole seeds).
-pub fn cells(versions: &[VersionMode], seeds: &[u64]) -> Vec<Cell> {
-    versions
-        .iter()
-        .flat_map(|vm| {
-            seeds.iter().map(|&seed| Cell {
-                version: vm.version,
-                mode: vm.mode,
-                seed,
+/// every combination of the further axes, each with every seed in turn
+/// (so one release's distribution is fetched once, and a matrix cut short
+/// has whole releases rather than whole seeds).
+pub fn cells(versions: &[VersionMode], seeds: &[u64], axes: &[Axis]) -> Vec<Cell> {
+    let mut combos: Vec<Vec<(String, String)>> = vec![vec![]];
+    for a in axes {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                a.values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push((a.flag.clone(), v.clone()));
+                    c
+                })
             })
-        })
-        .collect()
+            .collect();
+    }
+    let mut out = Vec::new();
+    for vm in versions {
+        for combo in &combos {
+            for &seed in seeds {
+                out.push(Cell {
+                    version: vm.version,
+                    mode: vm.mode,
+                    seed,
+                    axes: combo.clone(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// What became of a cell.
@@ -314,6 +363,9 @@ pub struct Summary {
     #[serde(with = "version_text")]
     pub version: KafkaVersion,
     pub mode: Mode,
+    /// The further axes' values these runs share.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub axes: Vec<(String, String)>,
     /// Cells by verdict (`valid`, `invalid`, `unknown`, `error`, `not-run`).
     pub verdicts: BTreeMap<String, u64>,
     /// Each anomaly class summed over the runs.
@@ -381,18 +433,19 @@ pub fn verdict_counts<'a>(
 
 /// One summary per release and mode, in the order they first appear.
 pub fn summarise(cells: &[CellResult]) -> Vec<Summary> {
-    let mut keys: Vec<(KafkaVersion, Mode)> = Vec::new();
+    type Key = (KafkaVersion, Mode, Vec<(String, String)>);
+    let mut keys: Vec<Key> = Vec::new();
     for c in cells {
-        let k = (c.cell.version, c.cell.mode);
+        let k = (c.cell.version, c.cell.mode, c.cell.axes.clone());
         if !keys.contains(&k) {
             keys.push(k);
         }
     }
     keys.into_iter()
-        .map(|(version, mode)| {
+        .map(|(version, mode, axes)| {
             let mine: Vec<&CellResult> = cells
                 .iter()
-                .filter(|c| c.cell.version == version && c.cell.mode == mode)
+                .filter(|c| c.cell.version == version && c.cell.mode == mode && c.cell.axes == axes)
                 .collect();
             let mut anomaly_counts = BTreeMap::new();
             for c in &mine {
@@ -420,6 +473,7 @@ pub fn summarise(cells: &[CellResult]) -> Vec<Summary> {
             Summary {
                 version,
                 mode,
+                axes,
                 verdicts: verdict_counts(mine.iter().copied()),
                 anomaly_counts,
                 failover_p50_s,
@@ -455,6 +509,9 @@ pub struct Matrix {
     /// `VERSION:mode`, as run.
     pub versions: Vec<VersionMode>,
     pub seeds: Vec<u64>,
+    /// Further axes (`--axis`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub axes: Vec<Axis>,
     /// `--time-limit` (absent: the scenario's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_limit_s: Option<f64>,
@@ -469,10 +526,11 @@ impl Matrix {
         command: String,
         versions: Vec<VersionMode>,
         seeds: Vec<u64>,
+        axes: Vec<Axis>,
         time_limit_s: Option<f64>,
     ) -> Matrix {
         let now = trial_histories::store::timestamp_now();
-        let cells = cells(&versions, &seeds)
+        let cells = cells(&versions, &seeds, &axes)
             .into_iter()
             .map(CellResult::not_run)
             .collect::<Vec<_>>();
@@ -485,6 +543,7 @@ impl Matrix {
             status: MatrixStatus::Running,
             versions,
             seeds,
+            axes,
             time_limit_s,
             cells,
             summary: vec![],
@@ -540,7 +599,7 @@ impl Matrix {
             .map(|c| {
                 [
                     c.cell.version.to_string(),
-                    c.cell.mode.to_string(),
+                    format!("{}{}", c.cell.mode, axes_text(&c.cell.axes, " ")),
                     c.cell.seed.to_string(),
                     format!(
                         "{}{}",
@@ -580,11 +639,7 @@ impl Matrix {
         }
         for c in &self.cells {
             if let Some(e) = &c.error {
-                let _ = writeln!(
-                    s,
-                    "error in {} {} seed {}: {e}",
-                    c.cell.version, c.cell.mode, c.cell.seed
-                );
+                let _ = writeln!(s, "error in {}: {e}", c.cell.label());
             }
         }
         s.push('\n');
@@ -592,9 +647,10 @@ impl Matrix {
             let runs: u64 = m.verdicts.values().sum();
             let _ = writeln!(
                 s,
-                "{} {}: {} seed{}: {}; anomalies: {}; fail-over p50 {} s, max {} s; ok ops {}",
+                "{} {}{}: {} seed{}: {}; anomalies: {}; fail-over p50 {} s, max {} s; ok ops {}",
                 m.version,
                 m.mode,
+                axes_text(&m.axes, " "),
                 runs,
                 if runs == 1 { "" } else { "s" },
                 m.verdicts_text(),
@@ -672,7 +728,7 @@ mod tests {
     #[test]
     fn cells_run_release_by_release_seed_by_seed() {
         let v = parse_versions("4.4.0,3.9.1:zookeeper").unwrap();
-        let c = cells(&v, &[7, 2]);
+        let c = cells(&v, &[7, 2], &[]);
         let got: Vec<String> = c
             .iter()
             .map(|c| format!("{}:{}/{}", c.version, c.mode, c.seed))
@@ -686,15 +742,15 @@ mod tests {
                 "3.9.1:zookeeper/2"
             ]
         );
-        assert!(cells(&v, &[]).is_empty());
+        assert!(cells(&v, &[], &[]).is_empty());
     }
 
     #[test]
     fn summaries_take_the_median_p50_and_the_max() {
         let v = parse_versions("3.9.1,4.0.0").unwrap();
-        let cs = cells(&v, &[1, 2, 3]);
+        let cs = cells(&v, &[1, 2, 3], &[]);
         let q = |p50: f64, max: f64| Some(Quantiles { p50, max, n: 2 });
-        let mut res: Vec<CellResult> = cs.iter().copied().map(CellResult::not_run).collect();
+        let mut res: Vec<CellResult> = cs.iter().cloned().map(CellResult::not_run).collect();
         for (i, (verdict, fo, lost)) in [
             (CellVerdict::Valid, q(2.0, 3.0), 0),
             (CellVerdict::Invalid, q(4.0, 9.0), 5),
@@ -710,7 +766,7 @@ mod tests {
                 res[i].anomaly_counts.insert("lost-write".into(), lost);
             }
         }
-        res[3] = CellResult::error(cs[3], "no cluster".into(), None);
+        res[3] = CellResult::error(cs[3].clone(), "no cluster".into(), None);
         let s = summarise(&res);
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].failover_p50_s, Some(3.0));
@@ -720,7 +776,7 @@ mod tests {
         assert_eq!(s[0].verdicts_text(), "2 valid, 1 INVALID");
         assert_eq!(s[1].verdicts_text(), "1 error, 2 not run");
         assert_eq!(s[1].failover_p50_s, None);
-        let mut m = Matrix::new("safe", "x".into(), v, vec![1, 2, 3], None);
+        let mut m = Matrix::new("safe", "x".into(), v, vec![1, 2, 3], vec![], None);
         m.cells = res;
         m.refresh();
         assert_eq!(m.exit_code(), trial_checkers::exit_code::HARNESS);
@@ -753,7 +809,7 @@ mod tests {
     fn figures_come_from_results_written_by_the_real_checkers() {
         use crate::report::sample_run::{write_checked_sample_run, SampleRunSpec};
         let d = tempfile::tempdir().unwrap();
-        let cells = cells(&parse_versions("3.9.1:zookeeper").unwrap(), &[1, 2]);
+        let cells = cells(&parse_versions("3.9.1:zookeeper").unwrap(), &[1, 2], &[]);
         let mut res = Vec::new();
         for (i, anomalies) in [false, true].into_iter().enumerate() {
             let dir = d.path().join(format!("run{i}"));
@@ -764,7 +820,8 @@ mod tests {
                 ..Default::default()
             };
             let (_, results) = write_checked_sample_run(&dir, &spec).unwrap();
-            let r = CellResult::from_run_dir(cells[i], &dir, Some(format!("t/run{i}"))).unwrap();
+            let r = CellResult::from_run_dir(cells[i].clone(), &dir, Some(format!("t/run{i}")))
+                .unwrap();
             assert_eq!(r.verdict, CellVerdict::from(results.valid));
             assert_eq!(r.ok_ops, Some(ok_client_ops(&dir.join("history.jsonl"))));
             assert!(r.ok_ops.unwrap() > 100, "{:?}", r.ok_ops);
@@ -800,6 +857,6 @@ mod tests {
                 .max_by(f64::total_cmp)
         );
         // A run folder without results.json is an error, not a verdict.
-        assert!(CellResult::from_run_dir(cells[0], d.path(), None).is_err());
+        assert!(CellResult::from_run_dir(cells[0].clone(), d.path(), None).is_err());
     }
 }

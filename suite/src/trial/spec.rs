@@ -6,7 +6,7 @@ use super::script::{ScriptFault, ScriptStep, ScriptTarget};
 use crate::clients::ClientSettings;
 use crate::clients::{Acks, Isolation};
 use crate::kafka::{ClusterSpec, NodeRole, Timing};
-use crate::workloads::{SubVia, Workload, WorkloadOptions};
+use crate::workloads::{Workload, WorkloadOptions};
 use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,9 +61,9 @@ pub struct TestSpec {
     pub concurrency: usize,
     /// Target ops/s over all workers (0 = as fast as they go).
     pub rate: f64,
-    pub sub_via: SubVia,
     /// Logical send processes sharing one producer, each with one send
-    /// outstanding (0: the consumer processes send too, blocking).
+    /// outstanding (at least 1; `0`, the retired blocking-send mode,
+    /// still reads from old runs' test.json and is refused to run).
     #[serde(default, alias = "pipeline")]
     pub senders: usize,
     pub crash_probability: f64,
@@ -175,7 +175,6 @@ impl TestSpec {
             keys: 16,
             concurrency: 10,
             rate: 200.0,
-            sub_via: SubVia::Assign,
             senders: 256,
             crash_probability: 0.005,
             send_ratio: 0.5,
@@ -184,7 +183,8 @@ impl TestSpec {
             group: crate::workloads::GroupOptions::default(),
             workload_options: serde_json::Value::Null,
             acks: Acks::All,
-            idempotence: false,
+            // Kafka's Java producer's default since 3.0 (with acks=all).
+            idempotence: true,
             message_timeout: t.message,
             request_timeout: t.request,
             producer_overrides: BTreeMap::new(),
@@ -234,8 +234,14 @@ impl TestSpec {
         self.cluster.unclean_leader_election = on;
         self
     }
+    /// Producer acks; acks other than `all` turn idempotence off, as
+    /// Kafka's Java producer does when it is not set explicitly (set it
+    /// after this to say otherwise).
     pub fn acks(mut self, a: Acks) -> Self {
         self.acks = a;
+        if a != Acks::All {
+            self.idempotence = false;
+        }
         self
     }
     pub fn acks_all(self) -> Self {
@@ -261,8 +267,8 @@ impl TestSpec {
         self.concurrency = c;
         self
     }
-    /// `n` logical send processes through one shared producer (0: the
-    /// consumer processes send, one blocking send at a time).
+    /// `n` (at least 1) logical send processes through one shared
+    /// producer.
     pub fn senders(mut self, n: usize) -> Self {
         self.senders = n;
         self
@@ -323,6 +329,9 @@ impl TestSpec {
         }
         if self.concurrency < 1 {
             bail!("--concurrency must be at least 1");
+        }
+        if self.senders < 1 {
+            bail!("--senders must be at least 1 (`--senders 0`, the mode where each consumer process also sent, one blocking send at a time, is retired: one sender is the closest)");
         }
         self.build_workload()?;
         crate::clients::driver(&self.driver).map_err(|e| anyhow!(e))?;
@@ -445,7 +454,6 @@ impl TestSpec {
             concurrency: self.concurrency,
             senders: self.senders,
             rate: self.rate,
-            sub_via: self.sub_via,
             crash_probability: self.crash_probability,
             send_ratio: self.send_ratio,
             isolation: self.isolation,
@@ -462,7 +470,6 @@ impl TestSpec {
         self.concurrency = o.concurrency;
         self.senders = o.senders;
         self.rate = o.rate;
-        self.sub_via = o.sub_via;
         self.crash_probability = o.crash_probability;
         self.send_ratio = o.send_ratio;
         self.isolation = o.isolation;

@@ -43,12 +43,10 @@ pub struct WorkloadOptions {
     /// Consumer processes (each with its own consumer).
     pub concurrency: usize,
     /// Logical send processes sharing the producer, each with one send
-    /// outstanding (0: the consumer processes send too, one blocking send
-    /// at a time).
+    /// outstanding (at least 1).
     pub senders: usize,
     /// Target ops/s over all processes (0 = as fast as they go).
     pub rate: f64,
-    pub sub_via: SubVia,
     /// Chance per op that a consumer process crashes its clients and opens
     /// new ones.
     pub crash_probability: f64,
@@ -74,17 +72,6 @@ pub struct WorkloadOptions {
 /// `--abort-probability`'s default.
 pub fn default_abort_probability() -> f64 {
     0.1
-}
-
-/// How consumers get their partitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum SubVia {
-    /// Manual assignment of a random subset of partitions, read from the start.
-    #[default]
-    Assign,
-    /// Subscription in one consumer group shared by all workers.
-    Subscribe,
 }
 
 /// The topic a workload needs.
@@ -467,7 +454,6 @@ mod tests {
             concurrency: 3,
             senders,
             rate: 400.0,
-            sub_via: SubVia::Assign,
             crash_probability: 0.01,
             send_ratio: 0.5,
             isolation: crate::clients::Isolation::ReadCommitted,
@@ -480,12 +466,10 @@ mod tests {
     /// Only a workload whose members subscribe names the run's group.
     #[test]
     fn groups_are_the_subscribers_group() {
-        let mut o = options(0);
+        let o = options(16);
         assert!(build("queue", &o).unwrap().groups("kt-c1").is_empty());
         assert!(build("txn", &o).unwrap().groups("kt-c1").is_empty());
         assert_eq!(build("group", &o).unwrap().groups("kt-c1"), ["kt-c1"]);
-        o.sub_via = SubVia::Subscribe;
-        assert_eq!(build("queue", &o).unwrap().groups("kt-c1"), ["kt-c1"]);
     }
 
     /// The queue workload, run through the driver seam against the test
@@ -493,7 +477,7 @@ mod tests {
     /// sends acknowledged and read back; both sending modes.
     #[test]
     fn queue_through_the_driver_seam_is_valid() {
-        for senders in [0, 16] {
+        for senders in [1, 16] {
             let dir = tempfile::tempdir().unwrap();
             let w = build("queue", &options(senders)).unwrap();
             assert_eq!(w.topic().partitions, 3);
@@ -522,7 +506,7 @@ mod tests {
     fn a_client_that_stalls_on_purpose_is_a_client_stall() {
         use trial_histories::{Op, OpType, Process, F};
         let dir = tempfile::tempdir().unwrap();
-        let w = build("queue", &options(0)).unwrap();
+        let w = build("queue", &options(16)).unwrap();
         let mut ctx = context(dir.path(), 3, Duration::from_millis(3000));
         let double = DoubleDriver::new(3);
         ctx.driver = Arc::new(double.clone());
@@ -590,7 +574,7 @@ mod tests {
             s.processes.iter().any(|p| p
                 .in_flight
                 .as_ref()
-                .is_some_and(|f| f.f == "send" && f.since_s >= from - 0.2 && f.since_s <= to)),
+                .is_some_and(|f| f.since_s >= from - 0.2 && f.since_s <= to)),
             "{s:?}"
         );
         assert!(r.summary.contains("weak evidence"), "{}", r.summary);

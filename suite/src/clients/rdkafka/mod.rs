@@ -10,14 +10,14 @@ pub mod txn;
 
 use super::{
     ClientSettings, Consumer, Driver, GroupMember, GroupSettings, OnDelivery, PollResult, Producer,
-    Rebalanced, SendOutcome, StartAt, TxnClient, TxnSettings,
+    SendOutcome, StartAt, TxnClient, TxnSettings,
 };
 use rdkafka::config::ClientConfig as RdConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext};
 use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::{BaseRecord, Producer as _, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use trial_histories::values::{Partition, Record};
 
@@ -187,11 +187,10 @@ impl Producer for RdProducer {
     }
 }
 
-/// Consumer context: remembers rebalances so the worker can record them.
+/// Consumer context of the assigning consumers (no group callbacks: the
+/// group workload's members have their own).
 #[derive(Default)]
-pub struct RebalanceContext {
-    events: Mutex<Vec<Rebalanced>>,
-}
+pub struct RebalanceContext;
 
 impl ClientContext for RebalanceContext {}
 
@@ -213,18 +212,7 @@ pub(crate) fn record_of<M: Message>(m: &M) -> Record {
     }
 }
 
-impl ConsumerContext for RebalanceContext {
-    fn post_rebalance(&self, _c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
-        let ev = match r {
-            Rebalance::Assign(tpl) => Rebalanced::Assigned(partitions_of(tpl)),
-            Rebalance::Revoke(tpl) => Rebalanced::Revoked(partitions_of(tpl)),
-            Rebalance::Error(_) => return,
-        };
-        if let Ok(mut g) = self.events.lock() {
-            g.push(ev);
-        }
-    }
-}
+impl ConsumerContext for RebalanceContext {}
 
 /// A librdkafka consumer of the test topic.
 pub struct RdConsumer {
@@ -273,44 +261,22 @@ impl Consumer for RdConsumer {
         self.inner.assign(&tpl).map_err(|e| e.to_string())
     }
 
-    fn subscribe(&self) -> Result<(), String> {
-        self.inner
-            .subscribe(&[&self.topic])
-            .map_err(|e| e.to_string())
-    }
-
     fn poll(&self, max: usize, within: Duration) -> PollResult {
         let deadline = Instant::now() + within;
         let mut res = PollResult::default();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || res.records.len() + res.after.len() >= max {
+            if left.is_zero() || res.records.len() >= max {
                 break;
             }
-            let msg = self.inner.poll(left.min(Duration::from_millis(100)));
-            if res.rebalance.is_none() {
-                if let Ok(mut g) = self.inner.context().events.lock() {
-                    if let Some(ev) = g.pop() {
-                        g.clear();
-                        res.rebalance = Some(ev);
-                    }
-                }
-            }
-            match msg {
+            match self.inner.poll(left.min(Duration::from_millis(100))) {
                 None => {
-                    if !res.records.is_empty() || !res.after.is_empty() {
+                    if !res.records.is_empty() {
                         // Something was read and nothing more is waiting.
                         break;
                     }
                 }
-                Some(Ok(m)) => {
-                    let r = record_of(&m);
-                    if res.rebalance.is_some() {
-                        res.after.push(r);
-                    } else {
-                        res.records.push(r);
-                    }
-                }
+                Some(Ok(m)) => res.records.push(record_of(&m)),
                 Some(Err(e)) => {
                     res.error = Some(e.to_string());
                     break;

@@ -173,6 +173,9 @@ pub struct ClaimOptions {
     pub kafka_version: Option<String>,
     /// Show the live progress line of each run.
     pub progress: bool,
+    /// Further flags of `test` laid over every claim's spec (`claims`
+    /// takes them all).
+    pub overrides: Option<crate::spec::SpecArgs>,
 }
 
 impl ClaimOptions {
@@ -183,6 +186,7 @@ impl ClaimOptions {
             time_limit: None,
             kafka_version: None,
             progress: false,
+            overrides: None,
         }
     }
 }
@@ -198,6 +202,13 @@ impl Claim {
         }
         if let Some(v) = &o.kafka_version {
             s.cluster.kafka_version = Some(v.clone());
+        }
+        if let Some(f) = &o.overrides {
+            let laid = f
+                .apply(Some(crate::spec::TrialSpec::from_test(&s)?))
+                .and_then(|t| t.to_test(&o.store))
+                .with_context(|| format!("claim {}", self.id))?;
+            s = laid;
         }
         s.store = o.store.clone();
         s.progress = o.progress;

@@ -28,9 +28,6 @@ pub const GROUP_TOPIC: &str = "group";
 /// How long the final phase's member may take to drain the topic.
 const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 
-/// Logical senders when the options give none (members never send).
-const DEFAULT_SENDERS: usize = 32;
-
 /// The group workload.
 pub struct Group {
     pub opts: WorkloadOptions,
@@ -129,9 +126,6 @@ fn build_with(o: &WorkloadOptions, g: &GroupOptions) -> Box<dyn Workload> {
 /// [`crate::workloads::registry`]'s constructor.
 pub fn build(o: &WorkloadOptions) -> Box<dyn Workload> {
     let mut opts = o.clone();
-    if opts.senders == 0 {
-        opts.senders = DEFAULT_SENDERS;
-    }
     // Members only poll: `--rate` is the senders' whole rate.
     opts.send_ratio = 1.0;
     Box::new(Group {

@@ -5,19 +5,16 @@
 //! its clients and opens new ones under a fresh process id.
 
 use super::Shared;
-use crate::clients::{Consumer, PollResult, Producer, Rebalanced, SendOutcome, StartAt};
+use crate::clients::{Consumer, PollResult, SendOutcome, StartAt};
 use crate::workloads::pacing::Pacer;
-use crate::workloads::SubVia;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
-use trial_histories::values::{Assignment, Partition, Poll, Record, Send, Subscribe};
+use trial_histories::values::{Assignment, Partition, Poll, Record, Send};
 use trial_histories::{Op, OpType, Process, F};
 
 struct Clients {
-    producer: Option<Arc<dyn Producer>>,
     consumer: Option<Box<dyn Consumer>>,
 }
 
@@ -32,17 +29,6 @@ fn random_partitions(rng: &mut ChaCha8Rng, n: u32) -> Vec<Partition> {
 /// Open clients and attach the consumer (assign or subscribe), recording it.
 fn open(s: &Shared, p: &Process, rng: &mut ChaCha8Rng) -> Clients {
     let ctx = &s.ctx;
-    let producer = if s.opts.senders == 0 {
-        match ctx.driver.producer(&ctx.settings) {
-            Ok(pr) => Some(pr),
-            Err(e) => {
-                tracing::warn!("process {p}: cannot create a producer: {e}");
-                None
-            }
-        }
-    } else {
-        None
-    };
     let consumer = match ctx.driver.consumer(&ctx.settings, &ctx.group) {
         Ok(c) => Some(c),
         Err(e) => {
@@ -53,47 +39,29 @@ fn open(s: &Shared, p: &Process, rng: &mut ChaCha8Rng) -> Clients {
     if let Some(c) = &consumer {
         attach(s, p, c.as_ref(), rng);
     }
-    Clients { producer, consumer }
+    Clients { consumer }
 }
 
+/// Assign a random subset of the partitions, each read from its start.
 fn attach(s: &Shared, p: &Process, c: &dyn Consumer, rng: &mut ChaCha8Rng) {
     let ctx = &s.ctx;
-    match s.opts.sub_via {
-        SubVia::Assign => {
-            let parts = random_partitions(rng, s.opts.partitions);
-            // Every partition starts again from the beginning: all of them
-            // are (re)positioned, so no `revoked` is needed to reset them.
-            let v = Assignment {
-                seek: parts.iter().map(|&p| (p, 0)).collect(),
-                partitions: parts,
-                revoked: vec![],
-                ..Default::default()
-            };
-            ctx.record(Op::new(p.clone(), OpType::Invoke, F::Assign).with_value(&v));
-            let done = match c.assign(&v.partitions, StartAt::Beginning) {
-                Ok(()) => Op::new(p.clone(), OpType::Ok, F::Assign).with_value(&v),
-                Err(e) => Op::new(p.clone(), OpType::Fail, F::Assign)
-                    .with_value(&v)
-                    .with_error(e),
-            };
-            ctx.record(done);
-        }
-        SubVia::Subscribe => {
-            let v = Subscribe {
-                topics: vec![ctx.settings.topic.clone()],
-                group: Some(ctx.group.clone()),
-                ..Default::default()
-            };
-            ctx.record(Op::new(p.clone(), OpType::Invoke, F::Subscribe).with_value(&v));
-            let done = match c.subscribe() {
-                Ok(()) => Op::new(p.clone(), OpType::Ok, F::Subscribe).with_value(&v),
-                Err(e) => Op::new(p.clone(), OpType::Fail, F::Subscribe)
-                    .with_value(&v)
-                    .with_error(e),
-            };
-            ctx.record(done);
-        }
-    }
+    let parts = random_partitions(rng, s.opts.partitions);
+    // Every partition starts again from the beginning: all of them are
+    // (re)positioned, so no `revoked` is needed to reset them.
+    let v = Assignment {
+        seek: parts.iter().map(|&p| (p, 0)).collect(),
+        partitions: parts,
+        revoked: vec![],
+        ..Default::default()
+    };
+    ctx.record(Op::new(p.clone(), OpType::Invoke, F::Assign).with_value(&v));
+    let done = match c.assign(&v.partitions, StartAt::Beginning) {
+        Ok(()) => Op::new(p.clone(), OpType::Ok, F::Assign).with_value(&v),
+        Err(e) => Op::new(p.clone(), OpType::Fail, F::Assign)
+            .with_value(&v)
+            .with_error(e),
+    };
+    ctx.record(done);
 }
 
 /// Close the clients (recorded as a `crash` of process `p`) and open new
@@ -107,10 +75,7 @@ fn crash(
 ) -> Process {
     let ctx = &s.ctx;
     ctx.record(Op::new(p.clone(), OpType::Invoke, F::Crash));
-    // Dropping closes the clients; a producer flushes for a bounded time.
-    if let Some(pr) = clients.producer.take() {
-        pr.flush(Duration::from_millis(200));
-    }
+    // Dropping closes the consumer.
     clients.consumer = None;
     ctx.record(
         Op::new(p.clone(), OpType::Info, F::Crash)
@@ -119,23 +84,6 @@ fn crash(
     let fresh = Process::Worker(s.fresh_process());
     *clients = open(s, &fresh, rng);
     fresh
-}
-
-fn do_send(s: &Shared, p: &Process, pr: &dyn Producer, key: u64) -> OpType {
-    let ctx = &s.ctx;
-    let value = s.fresh_value();
-    let v = Send {
-        key,
-        value,
-        partition: None,
-        offset: None,
-    };
-    ctx.record(Op::new(p.clone(), OpType::Invoke, F::Send).with_value(&v));
-    let wait = ctx.settings.message_timeout + Duration::from_secs(5);
-    let op = send_completion(s, p.clone(), v, pr.send(key, value, wait));
-    let t = op.kind;
-    ctx.record(op);
-    t
 }
 
 /// The completion op of a send with this outcome (and the ok counter).
@@ -177,36 +125,9 @@ fn record_poll(s: &Shared, p: &Process, records: Vec<Record>, error: Option<Stri
 fn do_poll(s: &Shared, p: &Process, c: &dyn Consumer) -> OpType {
     let ctx = &s.ctx;
     ctx.record(Op::new(p.clone(), OpType::Invoke, F::Poll));
-    let PollResult {
-        records,
-        rebalance,
-        after,
-        error,
-    } = c.poll(200, Duration::from_millis(100));
-    let failed = error.is_some() && records.is_empty() && rebalance.is_none();
-    match rebalance {
-        None => record_poll(s, p, records, error),
-        Some(ev) => {
-            // The assignment changed inside this poll: close the poll with
-            // what came before, record the rebalance, and record what came
-            // after as a poll of its own.
-            record_poll(s, p, records, None);
-            let v = match &ev {
-                Rebalanced::Assigned(v) => Assignment {
-                    partitions: v.clone(),
-                    ..Default::default()
-                },
-                Rebalanced::Revoked(v) => Assignment {
-                    revoked: v.clone(),
-                    ..Default::default()
-                },
-            };
-            ctx.record(Op::new(p.clone(), OpType::Invoke, F::Rebalance).with_value(&v));
-            ctx.record(Op::new(p.clone(), OpType::Ok, F::Rebalance).with_value(&v));
-            ctx.record(Op::new(p.clone(), OpType::Invoke, F::Poll));
-            record_poll(s, p, after, error);
-        }
-    }
+    let PollResult { records, error } = c.poll(200, Duration::from_millis(100));
+    let failed = error.is_some() && records.is_empty();
+    record_poll(s, p, records, error);
     if failed {
         OpType::Fail
     } else {
@@ -220,18 +141,9 @@ pub(crate) fn consumer_process(i: u64, s: &Shared) {
     let mut p = Process::Worker(i);
     let mut rng =
         ChaCha8Rng::seed_from_u64(ctx.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i + 1)));
-    // With logical senders these processes only poll, at the polls' share
-    // of the rate.
-    let send_ratio = if s.opts.senders > 0 {
-        0.0
-    } else {
-        s.opts.send_ratio
-    };
-    let my_rate = if s.opts.senders > 0 {
-        s.opts.rate * (1.0 - s.opts.send_ratio)
-    } else {
-        s.opts.rate
-    };
+    // The logical senders send; these processes only poll, at the polls'
+    // share of the rate.
+    let my_rate = s.opts.rate * (1.0 - s.opts.send_ratio);
     let gap = if my_rate > 0.0 {
         s.opts.concurrency as f64 / my_rate
     } else {
@@ -247,23 +159,11 @@ pub(crate) fn consumer_process(i: u64, s: &Shared) {
             p = crash(s, &p, &mut clients, "scheduled crash", &mut rng);
             continue;
         }
-        let send = rng.gen_bool(send_ratio.clamp(0.0, 1.0));
-        let outcome = if send {
-            match &clients.producer {
-                Some(pr) => {
-                    let key = rng.gen_range(0..s.opts.keys.max(1));
-                    do_send(s, &p, pr.as_ref(), key)
-                }
-                None => OpType::Fail,
-            }
-        } else {
-            match &clients.consumer {
-                Some(c) => do_poll(s, &p, c.as_ref()),
-                None => OpType::Fail,
-            }
+        let outcome = match &clients.consumer {
+            Some(c) => do_poll(s, &p, c.as_ref()),
+            None => OpType::Fail,
         };
-        let missing =
-            (s.opts.senders == 0 && clients.producer.is_none()) || clients.consumer.is_none();
+        let missing = clients.consumer.is_none();
         if missing || outcome == OpType::Info {
             // A real application reopens its clients after an error; an
             // indeterminate op retires the process.
@@ -276,8 +176,5 @@ pub(crate) fn consumer_process(i: u64, s: &Shared) {
                 &mut rng,
             );
         }
-    }
-    if let Some(pr) = clients.producer.take() {
-        pr.flush(Duration::from_secs(1));
     }
 }

@@ -109,7 +109,7 @@ fn final_read_one(
             );
         }
         let r = c.poll(10_000, Duration::from_millis(500));
-        for rec in r.records.into_iter().chain(r.after) {
+        for rec in r.records {
             if rec.partition == part && rec.offset < hi {
                 last = last.max(rec.offset);
                 fr.records.push(rec);

@@ -4,8 +4,8 @@
 //!
 //! Processes, each with at most one op outstanding:
 //! - `0 .. concurrency`: consumer processes ([`consumers`]), each with its
-//!   own consumer (assigned or subscribed), polling at their share of
-//!   `--rate`; with `senders = 0` they send too, one blocking send at a time;
+//!   own consumer (a random subset of the partitions assigned, read from
+//!   the start), polling at their share of `--rate`;
 //! - `concurrency ..`: logical send processes ([`senders`]) that share one
 //!   producer, invoked at their share of `--rate`. A stalled partition
 //!   holds only the processes whose sends went to it, so the others keep
@@ -19,7 +19,7 @@ pub mod consumers;
 pub mod final_read;
 pub mod senders;
 
-use super::{Context, Running, SubVia, TopicSpec, Workload, WorkloadOptions};
+use super::{Context, Running, TopicSpec, Workload, WorkloadOptions};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,15 +34,11 @@ pub struct Queue {
 }
 
 /// [`crate::workloads::REGISTRY`]'s constructor.
-/// The queue workload's own options.
+/// The queue workload's own options: none beyond the common ones (its
+/// consumers assign; consumer groups are the group workload's).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, clap::Args)]
 #[command(next_help_heading = "Workload: queue")]
-pub struct QueueOptions {
-    /// queue workload: how consumers get partitions: assign (manual) or
-    /// subscribe (one consumer group shared by all workers).
-    #[arg(long, value_enum, default_value = "assign")]
-    pub sub_via: SubVia,
-}
+pub struct QueueOptions {}
 
 impl super::PackageOptions for QueueOptions {}
 
@@ -53,18 +49,14 @@ pub static PACKAGE: super::Pkg<QueueOptions> = super::Pkg {
     carried: Some((carried, carry)),
 };
 
-fn carried(o: &WorkloadOptions) -> QueueOptions {
-    QueueOptions { sub_via: o.sub_via }
+fn carried(_: &WorkloadOptions) -> QueueOptions {
+    QueueOptions {}
 }
 
-fn carry(q: &QueueOptions, o: &mut WorkloadOptions) {
-    o.sub_via = q.sub_via;
-}
+fn carry(_: &QueueOptions, _: &mut WorkloadOptions) {}
 
-fn build_with(o: &WorkloadOptions, q: &QueueOptions) -> Box<dyn Workload> {
-    let mut o = o.clone();
-    carry(q, &mut o);
-    build(&o)
+fn build_with(o: &WorkloadOptions, _: &QueueOptions) -> Box<dyn Workload> {
+    build(o)
 }
 
 pub fn build(o: &WorkloadOptions) -> Box<dyn Workload> {
@@ -129,22 +121,12 @@ impl Workload for Queue {
                 consumers::consumer_process(i as u64, &s)
             });
         }
-        if o.senders > 0 {
-            let s = shared.clone();
-            running.spawn("senders".into(), move || senders::senders(&s));
-        }
+        let s = shared.clone();
+        running.spawn("senders".into(), move || senders::senders(&s));
         running
     }
 
     fn final_phase(&self, ctx: &Context, timeout: Duration) -> bool {
         final_read::final_reads(ctx, self.opts.partitions, timeout)
-    }
-
-    /// Subscribed consumers share the run's group; assigned ones join none.
-    fn groups(&self, run_group: &str) -> Vec<String> {
-        match self.opts.sub_via {
-            SubVia::Subscribe => vec![run_group.to_string()],
-            SubVia::Assign => vec![],
-        }
     }
 }

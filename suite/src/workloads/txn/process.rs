@@ -300,7 +300,7 @@ impl<'a> Proc<'a> {
                 MicroOp::Poll(pv) => {
                     // A short wait: an empty poll should not hold the transaction open.
                     let r = client.consumer().poll(200, Duration::from_millis(25));
-                    for rec in r.records.into_iter().chain(r.after) {
+                    for rec in r.records {
                         let next = read_to.entry(rec.partition).or_insert(rec.offset + 1);
                         *next = (*next).max(rec.offset + 1);
                         pv.records.push(rec);
