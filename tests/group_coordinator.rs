@@ -9,7 +9,7 @@
 //!
 //! Needs a Docker engine, debootstrap and Maven (`bash .ci/setup`).
 
-use kafka_trial::clients::{driver, Acks, ClientSettings};
+use kafka_trial::clients::{driver, Acks, ClientSettings, GroupProtocol, GroupSettings};
 use kafka_trial::cluster::Cluster;
 use kafka_trial::kafka::coordinator::{self, CoordinatorKind};
 use kafka_trial::kafka::{admin, ClusterSpec, KafkaVersion};
@@ -102,8 +102,17 @@ async fn the_group_coordinator_is_where_kafka_puts_it_and_its_kill_is_observed()
         tokio::task::spawn_blocking(move || {
             let c = driver("rdkafka")
                 .unwrap()
-                .consumer(&settings, &group)
-                .expect("a consumer");
+                .group_member(
+                    &settings,
+                    &GroupSettings {
+                        group,
+                        protocol: GroupProtocol::Classic,
+                        assignor: None,
+                        commit: trial_histories::values::CommitMode::Sync,
+                        max_poll_interval: Duration::from_secs(10),
+                    },
+                )
+                .expect("a group member");
             c.subscribe().expect("subscribe");
             while !stop.load(Ordering::Relaxed) {
                 c.poll(100, Duration::from_millis(200));

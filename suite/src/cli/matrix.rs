@@ -260,7 +260,7 @@ pub async fn matrix(store_root: &Path, a: MatrixArgs) -> Result<ExitCode> {
         plan.axes.clone(),
         a.spec
             .given("time_limit")
-            .then(|| a.spec.spec.time_limit.as_secs_f64()),
+            .then_some(a.spec.spec.time_limit.as_secs_f64()),
     );
     crate::report::matrix::write_matrix(&dir.path, &m)?;
     eprintln!(

@@ -4,26 +4,16 @@
 //! preset beneath them, and `--print-spec`.
 
 use super::exit;
-use crate::clients::Isolation;
 use crate::spec::{SpecArgs, TrialSpec};
-use crate::trial::{self, Linearizability, TestSpec, SCENARIOS};
+use crate::trial::{self, TestSpec, SCENARIOS};
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 pub use crate::spec::{parse_duration, parse_judge};
 pub use crate::workloads::parse_commit;
 pub use crate::workloads::txn::parse_isolation;
-
-/// `--judge promises` on a command line (the default says nothing).
-fn opt_judge(w: &mut Vec<String>, judge: Option<trial_checkers::Judge>) {
-    if let Some(j) = judge.filter(|j| *j != trial_checkers::Judge::default()) {
-        w.push("--judge".into());
-        w.push(j.as_str().into());
-    }
-}
 
 /// Every option of a trial.
 #[derive(Args, Debug, Clone)]
@@ -133,152 +123,6 @@ pub struct ScenarioRunCli {
     /// Print the nemesis schedule and exit.
     #[arg(long)]
     pub dry_run: bool,
-}
-
-/// The overrides `matrix` and `claims` put on a scenario (each cell's or
-/// claim's), and the `scenario run` command line that repeats them.
-#[derive(Debug, Clone)]
-pub struct ScenarioRunArgs {
-    /// Scenario name (see `scenario list`).
-    pub name: String,
-    pub seed: Option<u64>,
-    pub time_limit: Option<Duration>,
-    pub rate: Option<f64>,
-    pub concurrency: Option<usize>,
-    pub nodes: Option<usize>,
-    pub kafka_version: Option<String>,
-    /// `kraft` or `zookeeper` (default: the scenario's, else the release's).
-    pub mode: Option<crate::kafka::Mode>,
-    pub nemesis_interval: Option<Duration>,
-    /// Run on these machines over SSH; the node counts and roles come
-    /// from the file instead of the scenario's.
-    pub hosts: Option<std::path::PathBuf>,
-    /// txn workload: the consumers' isolation.level.
-    pub isolation: Option<Isolation>,
-    /// txn workload: chance that a transaction is aborted on purpose.
-    pub abort_probability: Option<f64>,
-    /// group scenarios: group.protocol, classic or consumer (KIP-848).
-    pub group_protocol: Option<crate::clients::GroupProtocol>,
-    /// Run the brokers on kt-lazyfs even when the scenario has no
-    /// filesystem fault.
-    pub lazyfs: bool,
-    /// Which verdict decides the exit code.
-    pub judge: Option<trial_checkers::Judge>,
-    /// Linearizability against the `log` model (default) or `off`.
-    pub linearizability: Option<Linearizability>,
-    /// Time budget of the linearizability search.
-    pub linear_budget: Option<Duration>,
-    /// Print the nemesis schedule and exit.
-    pub dry_run: bool,
-}
-
-impl ScenarioRunArgs {
-    /// `scenario run NAME` with no overrides.
-    pub fn named(name: &str) -> ScenarioRunArgs {
-        ScenarioRunArgs {
-            name: name.to_string(),
-            seed: None,
-            time_limit: None,
-            rate: None,
-            concurrency: None,
-            nodes: None,
-            kafka_version: None,
-            mode: None,
-            nemesis_interval: None,
-            hosts: None,
-            isolation: None,
-            abort_probability: None,
-            group_protocol: None,
-            lazyfs: false,
-            judge: None,
-            linearizability: None,
-            linear_budget: None,
-            dry_run: false,
-        }
-    }
-
-    /// The trial flags these overrides are (`scenario run NAME` takes
-    /// them; [`scenario_spec_with`] parses them as it does).
-    pub fn flag_words(&self) -> Vec<String> {
-        let secs = |d: Duration| crate::spec::format_duration(d);
-        let mut w: Vec<String> = vec![];
-        let mut opt = |flag: &str, v: Option<String>| {
-            if let Some(v) = v {
-                w.push(flag.to_string());
-                w.push(v);
-            }
-        };
-        opt("--seed", self.seed.map(|x| x.to_string()));
-        opt("--time-limit", self.time_limit.map(secs));
-        opt("--rate", self.rate.map(|x| x.to_string()));
-        opt("--concurrency", self.concurrency.map(|x| x.to_string()));
-        opt("--nodes", self.nodes.map(|x| x.to_string()));
-        opt("--kafka-version", self.kafka_version.clone());
-        opt("--mode", self.mode.map(|m| m.to_string()));
-        opt("--nemesis-interval", self.nemesis_interval.map(secs));
-        opt(
-            "--hosts",
-            self.hosts.as_ref().map(|h| h.display().to_string()),
-        );
-        opt(
-            "--isolation",
-            self.isolation.map(|i| match i {
-                Isolation::ReadCommitted => "read_committed".to_string(),
-                Isolation::ReadUncommitted => "read_uncommitted".to_string(),
-            }),
-        );
-        opt(
-            "--abort-probability",
-            self.abort_probability.map(|x| x.to_string()),
-        );
-        opt(
-            "--group-protocol",
-            self.group_protocol.map(|p| p.as_str().to_string()),
-        );
-        opt(
-            "--linearizability",
-            self.linearizability
-                .filter(|l| *l != Linearizability::Log)
-                .map(|_| "off".to_string()),
-        );
-        opt("--linear-budget", self.linear_budget.map(secs));
-        if self.lazyfs {
-            w.push("--lazyfs".into());
-        }
-        opt_judge(&mut w, self.judge);
-        w
-    }
-
-    /// The `scenario run` command line these arguments are (what a matrix
-    /// cell writes into its test.json, so its report repeats that one run).
-    pub fn command_line(&self, store: &Path) -> String {
-        use crate::report::escape::shell_word;
-        let mut w: Vec<String> = vec!["kafka-trial".into(), "--store".into()];
-        w.push(shell_word(&store.display().to_string()));
-        w.extend(["scenario".into(), "run".into(), shell_word(&self.name)]);
-        w.extend(self.flag_words().iter().map(|x| shell_word(x)));
-        w.join(" ")
-    }
-}
-
-/// The spec `scenario run` runs: the scenario's preset, then the
-/// overrides of `a`, validated (impossible release and mode pairs
-/// refused). test.json's `command` is this process's command line.
-pub fn scenario_spec(store: &Path, a: &ScenarioRunArgs) -> Result<TestSpec> {
-    scenario_spec_with(store, a, command_line())
-}
-
-/// [`scenario_spec`] with the command line that repeats the run given
-/// (`matrix` builds every cell through here, each with its own
-/// `scenario run` line): the overrides are parsed as `scenario run`'s
-/// flags, so the cell and its command line are the same run.
-pub fn scenario_spec_with(store: &Path, a: &ScenarioRunArgs, command: String) -> Result<TestSpec> {
-    let flags = SpecArgs::parse_from(a.flag_words())?;
-    let mut spec = scenario_trial_spec(&a.name, &flags)?.to_test(store)?;
-    spec.progress = true;
-    spec.command = Some(command);
-    spec.validate()?;
-    Ok(spec)
 }
 
 /// The spec `scenario run` runs: the scenario's preset, then the flags
@@ -392,6 +236,9 @@ pub async fn scenario(store: &Path, cmd: ScenarioCmd) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clients::Isolation;
+    use crate::trial::Linearizability;
+    use std::time::Duration;
 
     #[test]
     fn durations_parse() {
@@ -416,24 +263,28 @@ mod tests {
         assert!(parse_isolation("serializable").is_err());
     }
 
+    /// `scenario run NAME` with these flags.
+    fn scenario(name: &str, flags: &[&str]) -> TestSpec {
+        let f = SpecArgs::parse_from(flags).unwrap();
+        let spec = scenario_trial_spec(name, &f)
+            .unwrap()
+            .to_test(Path::new("store"))
+            .unwrap();
+        spec.validate().unwrap();
+        spec
+    }
+
     #[test]
-    fn linearizability_flags_reach_the_spec_its_check_and_the_command_line() {
-        let a = ScenarioRunArgs {
-            linearizability: Some(Linearizability::Off),
-            linear_budget: Some(Duration::from_secs(7)),
-            ..ScenarioRunArgs::named("safe")
-        };
-        let spec = scenario_spec(Path::new("store"), &a).unwrap();
+    fn linearizability_flags_reach_the_spec_and_its_check() {
+        let spec = scenario(
+            "safe",
+            &["--linearizability", "off", "--linear-budget", "7s"],
+        );
         assert_eq!(spec.linearizability, Linearizability::Off);
         assert!(spec.linear_check(Default::default()).linear_model.is_none());
-        let line = a.command_line(Path::new("store"));
-        assert!(
-            line.contains("--linearizability off --linear-budget 7s"),
-            "{line}"
-        );
         // The default: the log model within a budget scaled to the history,
         // in test.json so that `check RUN` does the same.
-        let spec = scenario_spec(Path::new("store"), &ScenarioRunArgs::named("safe")).unwrap();
+        let spec = scenario("safe", &[]);
         let o = spec.linear_check(Default::default());
         assert_eq!(
             (o.linear_model.as_deref(), o.linear_scaled_budget),
@@ -462,13 +313,8 @@ mod tests {
     #[test]
     fn every_scenario_builds_a_valid_spec() {
         for s in SCENARIOS {
-            let a = ScenarioRunArgs {
-                seed: Some(3),
-                lazyfs: s.name == "safe",
-                dry_run: true,
-                ..ScenarioRunArgs::named(s.name)
-            };
-            let spec = scenario_spec(Path::new("store"), &a).unwrap();
+            let lazyfs: &[&str] = if s.name == "safe" { &["--lazyfs"] } else { &[] };
+            let spec = scenario(s.name, &[&["--seed", "3"][..], lazyfs].concat());
             assert_eq!(spec.name, s.name);
             assert_eq!(spec.seed, 3);
             if s.name == "safe" {

@@ -230,7 +230,7 @@ pub(crate) fn parse_num(b: Option<&[u8]>) -> u64 {
 
 impl RdConsumer {
     pub fn new(s: &ClientSettings, group: &str) -> Result<RdConsumer, rdkafka::error::KafkaError> {
-        let inner = consumer_config(s, group).create_with_context(RebalanceContext::default())?;
+        let inner = consumer_config(s, group).create_with_context(RebalanceContext)?;
         Ok(RdConsumer {
             inner,
             topic: s.topic.clone(),

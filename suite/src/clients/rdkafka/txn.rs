@@ -79,7 +79,7 @@ impl RdTxn {
             },
         );
         let inner = cc
-            .create_with_context(super::RebalanceContext::default())
+            .create_with_context(super::RebalanceContext)
             .map_err(|e| format!("create the consumer: {e}"))?;
         Ok(RdTxn {
             producer,
