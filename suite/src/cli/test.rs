@@ -31,6 +31,11 @@ pub struct TestArgs {
     /// Print the nemesis schedule and exit, touching no cluster.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run the trial N times, each on a fresh cluster with the same spec
+    /// and schedule, and print how often it came out INVALID with a 95 %
+    /// (Wilson) interval.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
 }
 
 impl TestArgs {
@@ -65,8 +70,14 @@ pub fn command_line() -> String {
 }
 
 /// Run a spec, print the summary, return the verdict's exit code; or,
-/// with `print_spec`, print its spec as TOML, with `dry_run` its schedule.
-pub async fn run_spec(spec: TestSpec, dry_run: bool, print_spec: bool) -> Result<ExitCode> {
+/// with `print_spec`, print its spec as TOML, with `dry_run` its schedule;
+/// with `repeat` above 1, run it that many times and print the rate.
+pub async fn run_spec(
+    spec: TestSpec,
+    dry_run: bool,
+    print_spec: bool,
+    repeat: u32,
+) -> Result<ExitCode> {
     if print_spec {
         print!("{}", TrialSpec::from_test(&spec)?.to_toml());
         return Ok(exit::code(exit::VALID));
@@ -77,6 +88,13 @@ pub async fn run_spec(spec: TestSpec, dry_run: bool, print_spec: bool) -> Result
             None => println!("scripted nemesis: {:#?}", spec.nemesis),
         }
         return Ok(exit::code(exit::VALID));
+    }
+    if repeat > 1 {
+        let store = spec.store.clone();
+        let r = trial::repeat::repeat(&store, &spec, repeat as usize, trial::run).await;
+        println!();
+        print!("{}", r.table());
+        return Ok(exit::code(r.exit_code()));
     }
     let report = trial::run(spec).await?;
     print!("{}", trial::summary(&report));
@@ -91,7 +109,7 @@ pub async fn test(store: &Path, a: TestArgs) -> Result<ExitCode> {
             return Ok(exit::code(exit::HARNESS));
         }
     };
-    run_spec(spec, a.dry_run, a.print_spec).await
+    run_spec(spec, a.dry_run, a.print_spec, a.repeat).await
 }
 
 #[derive(Subcommand, Debug)]
@@ -123,6 +141,10 @@ pub struct ScenarioRunCli {
     /// Print the nemesis schedule and exit.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run the scenario N times, each on a fresh cluster, and print how
+    /// often it came out INVALID with a 95 % (Wilson) interval.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
 }
 
 /// The spec `scenario run` runs: the scenario's preset, then the flags
@@ -228,7 +250,7 @@ pub async fn scenario(store: &Path, cmd: ScenarioCmd) -> Result<ExitCode> {
                 sc.expected,
                 sc.promises.join(", ")
             );
-            run_spec(spec, a.dry_run, a.print_spec).await
+            run_spec(spec, a.dry_run, a.print_spec, a.repeat).await
         }
     }
 }

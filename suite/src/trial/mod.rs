@@ -25,6 +25,7 @@
 pub mod claims;
 pub mod matrix;
 pub mod progress;
+pub mod repeat;
 pub mod run;
 pub mod scenarios;
 pub mod script;
