@@ -131,8 +131,11 @@ struct JOp {
 }
 
 /// Integer keys below this are their own partition number; any other key
-/// (a keyword, a string, a negative or huge integer) gets a partition
-/// number from here up, in order of first appearance.
+/// (a keyword, a string, a negative or larger integer) is numbered in order
+/// of first appearance, first from `NAMED_KEYS_FROM` while reading, then
+/// (`KeyTable::renumber`) just above the largest integer key, so that
+/// partition numbers stay small (checkers index arrays by them).
+const INT_KEYS_BELOW: i64 = 1 << 20;
 const NAMED_KEYS_FROM: i64 = 1 << 30;
 
 /// Jepsen's keys as partitions, and back to their names.
@@ -143,19 +146,69 @@ pub(crate) struct KeyTable {
     /// number.
     names: BTreeMap<i32, String>,
     next: i64,
+    /// The largest integer key kept as its own number.
+    max_int: i64,
 }
 
 impl KeyTable {
+    /// The final partition number of a key read as `k`.
+    fn renumber(&self, k: i64) -> i64 {
+        if k >= NAMED_KEYS_FROM {
+            k - NAMED_KEYS_FROM + self.max_int + 1
+        } else {
+            k
+        }
+    }
+
+    /// Give the named keys their final numbers, in the ops and the names.
+    fn renumber_all(&mut self, jops: &mut [JOp]) {
+        if self.names.is_empty() {
+            return;
+        }
+        for op in jops.iter_mut() {
+            match &mut op.body {
+                Body::Mops(ms) => {
+                    for m in ms {
+                        match m {
+                            Mop::Send { k, .. } => *k = self.renumber(*k),
+                            Mop::Poll(kv) => {
+                                for (k, _) in kv {
+                                    *k = self.renumber(*k);
+                                }
+                            }
+                        }
+                    }
+                }
+                Body::Keys { keys, .. } => {
+                    for k in keys {
+                        *k = self.renumber(*k);
+                    }
+                }
+                Body::Json(_) => {}
+            }
+            for k in &mut op.rebalanced {
+                *k = self.renumber(*k);
+            }
+        }
+        self.names = std::mem::take(&mut self.names)
+            .into_iter()
+            .map(|(k, n)| (self.renumber(i64::from(k)) as i32, n))
+            .collect();
+    }
+
     fn intern(&mut self, e: &Edn) -> Option<i64> {
         match e {
-            Edn::Int(k) if (0..NAMED_KEYS_FROM).contains(k) => Some(*k),
+            Edn::Int(k) if (0..INT_KEYS_BELOW).contains(k) => {
+                self.max_int = self.max_int.max(*k);
+                Some(*k)
+            }
             Edn::Int(_) | Edn::Keyword(_) | Edn::Str(_) => {
                 let name = full_text(e);
                 if let Some(&k) = self.by_name.get(&name) {
                     return Some(k);
                 }
                 let k = NAMED_KEYS_FROM + self.next;
-                if k > i64::from(i32::MAX) {
+                if k >= NAMED_KEYS_FROM + INT_KEYS_BELOW {
                     return None;
                 }
                 self.next += 1;
@@ -187,7 +240,7 @@ impl Reader<'_> {
         match self.keys.borrow_mut().intern(e) {
             Some(k) => Ok(k),
             None if matches!(e, Edn::Int(_) | Edn::Keyword(_) | Edn::Str(_)) => {
-                self.err("too many distinct keys (more than 2^30 named keys)")
+                self.err("too many distinct keys (more than 2^20 named keys)")
             }
             None => self.err(format!(
                 "key: expected an integer, keyword or string, got {}",
@@ -619,7 +672,8 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
         }
         jops.push(op);
     }
-    let keys = keys.into_inner();
+    let mut keys = keys.into_inner();
+    keys.renumber_all(&mut jops);
 
     // 2. Values: integers kept if unique across keys, else key × M +
     // value; any other value (a keyword, a string) numbered per key.

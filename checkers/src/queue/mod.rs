@@ -231,22 +231,25 @@ impl OffsetLog {
         self.sparse.entry(o).or_insert(0)
     }
 
-    /// Some read returned a record at an offset strictly between a and b.
-    fn any_read_between(&self, a: Offset, b: Offset) -> Option<(Offset, u32)> {
+    /// Some read returned a record at an offset strictly between a and b
+    /// (`mask` READ_BIT); with `mask` 0, any record known there, a
+    /// delivery report's too (Jepsen's version order).
+    fn any_read_between(&self, a: Offset, b: Offset, mask: u32) -> Option<(Offset, u32)> {
         if b <= a + 1 {
             return None;
         }
+        let hit = |s: u32| s != 0 && s & mask == mask;
         let lo = (a + 1).max(0) as usize;
         let hi = (b.max(0) as usize).min(self.dense.len());
         for i in lo..hi {
             let s = self.dense[i];
-            if s & READ_BIT != 0 {
+            if hit(s) {
                 return Some((i as Offset, (s & !READ_BIT) - 1));
             }
         }
         self.sparse
             .range(a + 1..b)
-            .find(|(_, s)| **s & READ_BIT != 0)
+            .find(|(_, s)| hit(**s))
             .map(|(o, s)| (*o, (s & !READ_BIT) - 1))
     }
 
