@@ -518,6 +518,8 @@ impl QueueChecker {
         // kafka-trial places a send for these checks by its own delivery
         // report only; Jepsen by its version order, reads included.
         let pos_flag = if self.jepsen() { 0 } else { F_ACK_POS };
+        // A plain info send counts once read (by an ok op under jepsen).
+        let proof = if self.jepsen() { F_OK_READ } else { 0 };
         for (process, log) in logs {
             pos.clear();
             for &e in log {
@@ -532,8 +534,10 @@ impl QueueChecker {
                 }
                 if e & TAG_TXN == 0 {
                     let vi = &self.vinfo[e as usize];
-                    let counts =
-                        vi.status == S_OK || (vi.status != S_FAIL && vi.first_read_op != NO);
+                    let counts = vi.status == S_OK
+                        || (vi.status != S_FAIL
+                            && vi.first_read_op != NO
+                            && vi.flags & proof == proof);
                     if counts && vi.offset >= 0 && vi.flags & pos_flag == pos_flag {
                         let (p, o, op) = (vi.partition, vi.offset, vi.ack_op);
                         self.send_step(&mut pos, *process, p, o, op);
