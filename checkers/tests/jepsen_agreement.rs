@@ -132,3 +132,63 @@ fn jepsen_model_agrees_with_jepsen_kafka_trial_model_as_today() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// Keys and values are named as Jepsen wrote them in every message:
+/// `key :x offset 0`, `value :a`, never kafka-trial's numbers for them.
+#[test]
+fn messages_name_keys_and_values_as_jepsen_wrote_them() {
+    let r = check("lost-write-consistent.edn", ClientModel::Jepsen);
+    let q = r.checkers.queue.as_ref().unwrap();
+    let msgs: Vec<&str> = q
+        .anomalies
+        .values()
+        .flat_map(|a| a.examples.iter().map(|e| e.message.as_str()))
+        .collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("value :a") && m.contains("key :x offset 0")),
+        "{msgs:?}"
+    );
+    assert!(msgs.iter().all(|m| !m.contains("partition")), "{msgs:?}");
+    assert_eq!(r.client_model, Some(ClientModel::Jepsen));
+    let body = r.checkers.other["jepsen"].json.get();
+    assert!(body.contains("\"client_model\":\"jepsen\""), "{body}");
+    assert!(body.contains("\":x\""), "{body}");
+    // Integer keys keep their numbers; a string key is named with quotes.
+    let t = trial_checkers::jepsen::translate_str(
+        "{:type :invoke, :process 0, :f :send, :value [[:send \"k\" 1] [:send 7 2]]}\n",
+        Path::new("s.edn"),
+    )
+    .unwrap();
+    assert_eq!(t.key_names.values().collect::<Vec<_>>(), vec!["\"k\""]);
+    assert_eq!(t.key_names.keys().copied().collect::<Vec<_>>(), vec![8]);
+}
+
+/// The same history under `--client-model kafka-trial` records the model,
+/// and a kafka-trial history under the default model does not (its
+/// results.json stays as it was).
+#[test]
+fn results_record_the_model() {
+    let r = check("poll-skip.edn", ClientModel::KafkaTrial);
+    assert_eq!(r.client_model, Some(ClientModel::KafkaTrial));
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(json.contains("\"client_model\":\"kafka-trial\""));
+    let mut b = trial_checkers::generate::builder::Builder::new();
+    b.send_ok(0, 1, 0, 0);
+    let native = trial_checkers::check_ops(&b.ops, &CheckOptions::default()).unwrap();
+    assert_eq!(native.client_model, None);
+    assert!(!serde_json::to_string(&native)
+        .unwrap()
+        .contains("client_model"));
+    let jep = trial_checkers::check_ops(
+        &b.ops,
+        &CheckOptions {
+            client_model: Some(ClientModel::Jepsen),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(serde_json::to_string(&jep)
+        .unwrap()
+        .contains("\"client_model\":\"jepsen\""));
+}

@@ -71,7 +71,10 @@ pub struct JepsenBody {
 /// `history.edn.gz`, recognised by its magic bytes).
 pub fn check_jepsen_file(path: &Path, opts: &CheckOptions) -> Result<Results, CheckError> {
     let text = read_edn_text(path)?;
-    check_jepsen_str(&text, path, opts)
+    let t = translate_str(&text, path)?;
+    // The text is not needed to check the ops: give its memory back.
+    drop(text);
+    check_translation(t, path, opts)
 }
 
 /// The text of an EDN file, gunzipped if it starts with gzip's magic
@@ -114,7 +117,15 @@ pub fn check_jepsen_str(
     path: &Path,
     opts: &CheckOptions,
 ) -> Result<Results, CheckError> {
-    let t = translate_str(text, path)?;
+    check_translation(translate_str(text, path)?, path, opts)
+}
+
+/// Check a translated history; `path` names it in errors.
+pub fn check_translation(
+    t: Translation,
+    path: &Path,
+    opts: &CheckOptions,
+) -> Result<Results, CheckError> {
     let mut opts = opts.clone();
     opts.transactional |= t.transactional;
     // A Jepsen history was made by Jepsen's client.

@@ -86,12 +86,42 @@ enum JF {
     Crash,
 }
 
-/// A value as Jepsen wrote it: an integer, or a keyword or string kept
-/// by its EDN text (`:a`, `"a"`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Val {
-    Int(i64),
-    Name(String),
+/// A value as Jepsen wrote it, in 8 bytes: a non-negative integer as
+/// itself, any other value (a keyword, a string, a negative integer, nil)
+/// as `-(n + 1)` for its EDN text's number `n` in [`ValTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Val(i64);
+
+impl Val {
+    fn int(self) -> Option<i64> {
+        (self.0 >= 0).then_some(self.0)
+    }
+}
+
+/// The texts of values that are not non-negative integers.
+#[derive(Default)]
+struct ValTable {
+    by_name: FxHashMap<String, i64>,
+    names: Vec<String>,
+}
+
+impl ValTable {
+    fn intern(&mut self, name: String) -> Val {
+        if let Some(&n) = self.by_name.get(&name) {
+            return Val(-(n + 1));
+        }
+        let n = self.names.len() as i64;
+        self.names.push(name.clone());
+        self.by_name.insert(name, n);
+        Val(-(n + 1))
+    }
+
+    fn name(&self, v: Val) -> String {
+        match v.int() {
+            Some(i) => i.to_string(),
+            None => self.names[(-v.0 - 1) as usize].clone(),
+        }
+    }
 }
 
 /// One micro-op as read. Keys are partition numbers already ([`KeyTable`]);
@@ -225,6 +255,7 @@ struct Reader<'a> {
     path: &'a Path,
     line: u64,
     keys: &'a std::cell::RefCell<KeyTable>,
+    vals: &'a std::cell::RefCell<ValTable>,
 }
 
 impl Reader<'_> {
@@ -251,8 +282,10 @@ impl Reader<'_> {
 
     fn value(&self, e: &Edn) -> Result<Val, CheckError> {
         match e {
-            Edn::Int(v) if *v >= 0 => Ok(Val::Int(*v)),
-            Edn::Int(_) | Edn::Keyword(_) | Edn::Str(_) | Edn::Nil => Ok(Val::Name(full_text(e))),
+            Edn::Int(v) if *v >= 0 => Ok(Val(*v)),
+            Edn::Int(_) | Edn::Keyword(_) | Edn::Str(_) | Edn::Nil => {
+                Ok(self.vals.borrow_mut().intern(full_text(e)))
+            }
             other => self.err(format!(
                 "value: expected an integer, keyword or string, got {}",
                 text(other)
@@ -655,12 +688,14 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
     let mut prev_time = 0u64;
     let mut rebalance_logs = 0u64;
     let keys = std::cell::RefCell::new(KeyTable::default());
+    let vals = std::cell::RefCell::new(ValTable::default());
     for form in OpMaps::new(text) {
         let (line, m) = form.map_err(|e| edn_err(e.line, e.message))?;
         let r = Reader {
             path,
             line,
             keys: &keys,
+            vals: &vals,
         };
         let mut op = r.op(&m)?;
         if op.time == u64::MAX {
@@ -673,6 +708,7 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
         jops.push(op);
     }
     let mut keys = keys.into_inner();
+    let vals = vals.into_inner();
     keys.renumber_all(&mut jops);
 
     // 2. Values: integers kept if unique across keys, else key × M +
@@ -683,15 +719,15 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
     let mut max_v = 0i64;
     for op in &jops {
         if let Body::Mops(ms) = &op.body {
-            let mut note = |k: i64, v: &Val| match v {
-                Val::Name(_) => named = true,
-                Val::Int(v) => {
-                    max_v = max_v.max(*v);
-                    match owner.get(v) {
+            let mut note = |k: i64, v: &Val| match v.int() {
+                None => named = true,
+                Some(v) => {
+                    max_v = max_v.max(v);
+                    match owner.get(&v) {
                         Some(&k0) if k0 != k => clash = true,
                         Some(_) => {}
                         None => {
-                            owner.insert(*v, k);
+                            owner.insert(v, k);
                         }
                     }
                 }
@@ -727,28 +763,22 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
     let mut value_names: FxHashMap<u64, String> = FxHashMap::default();
     let mut enc_at = |k: i64, v: &Val, line: u64| -> Result<u64, CheckError> {
         if named {
-            if let Some(&id) = table.get(&(k, v.clone())) {
+            if let Some(&id) = table.get(&(k, *v)) {
                 return Ok(id);
             }
             let id = table.len() as u64 + 1;
-            table.insert((k, v.clone()), id);
-            value_names.insert(
-                id,
-                match v {
-                    Val::Int(i) => i.to_string(),
-                    Val::Name(n) => n.clone(),
-                },
-            );
+            table.insert((k, *v), id);
+            value_names.insert(id, vals.name(*v));
             return Ok(id);
         }
-        let Val::Int(v) = v else {
+        let Some(v) = v.int() else {
             unreachable!("named is set when any value is a name")
         };
         match multiplier {
-            None => Some(*v as u64),
+            None => Some(v as u64),
             Some(m) => (k as u64)
                 .checked_mul(m)
-                .and_then(|x| x.checked_add(*v as u64)),
+                .and_then(|x| x.checked_add(v as u64)),
         }
         .ok_or_else(|| {
             edn_err(
