@@ -824,7 +824,7 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
     let mut nemesis_pending: FxHashMap<Process, String> = FxHashMap::default();
     // A client's invocation in flight: (its index among the emitted ops,
     // its micro-op count when it is a send/poll/txn).
-    let mut in_flight: FxHashMap<Process, (usize, Option<usize>)> = FxHashMap::default();
+    let mut in_flight: FxHashMap<Process, (usize, Option<(usize, u64)>)> = FxHashMap::default();
     let mut runs: FxHashMap<Process, FinalRun> = FxHashMap::default();
     let mut done_runs: Vec<FinalRun> = Vec::new();
     let mut transactional = false;
@@ -865,7 +865,7 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                 // send/poll; anything else a transaction (an invocation
                 // and its completion may differ in micro-ops: [[:poll]] →
                 // [[:poll {…}] [:poll {…}]]).
-                let inv_len = pending.and_then(|x| x.1).unwrap_or(ms.len());
+                let inv_len = pending.and_then(|x| x.1).map_or(ms.len(), |x| x.0);
                 let single = ms.len() == 1 && inv_len == 1 && *f != JF::Txn;
                 if !single {
                     transactional = true;
@@ -949,11 +949,12 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                         }
                     })
                 };
-                if let Some((at, _)) = pending {
+                let same = pending.and_then(|x| x.1) == Some((ms.len(), shape(ms)));
+                if let (Some((at, _)), false) = (pending, same) {
                     // The invocation says what the completion's micro-ops
                     // are, without results (Jepsen's checker reads only the
                     // completion; its tests' invocations may name other
-                    // values).
+                    // values). Rebuilt only when it differs.
                     let mut inv = build(true)?;
                     inv.index = em.ops[at].index;
                     inv.time = em.ops[at].time;
@@ -1090,7 +1091,7 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
         }
         if !completion && client {
             let n = match &jop.body {
-                Body::Mops(ms) => Some(ms.len()),
+                Body::Mops(ms) => Some((ms.len(), shape(ms))),
                 _ => None,
             };
             let at = em.push(op, jop.time, line);
@@ -1178,10 +1179,24 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
     })
 }
 
+/// What an invocation must agree on with its completion: the micro-ops'
+/// kinds and the sends' keys and values, hashed.
+fn shape(ms: &[Mop]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = crate::hash::FxHasher::default();
+    for m in ms {
+        match m {
+            Mop::Send { k, v, .. } => (1u8, *k, v.0).hash(&mut h),
+            Mop::Poll(_) => 2u8.hash(&mut h),
+        }
+    }
+    h.finish()
+}
+
 /// A synthesized invocation of a subscribe takes the completion's value.
 fn fix_placeholder(
     em: &mut Emitter,
-    pending: Option<(usize, Option<usize>)>,
+    pending: Option<(usize, Option<(usize, u64)>)>,
     jop: &JOp,
     f: F,
     value: &Subscribe,
