@@ -158,6 +158,65 @@ pub struct CheckOptions {
     /// [`progress::stall_threshold_for`] its message timeout; the default
     /// [`progress::DEFAULT_STALL_THRESHOLD`].
     pub stall_threshold: Duration,
+    /// What the checker assumes the history's client did (which positions
+    /// a subscribe keeps, what a failed transaction rewinds, when a
+    /// producer's order restarts, what proves a write lost): `None` chooses
+    /// by the history's source — [`ClientModel::KafkaTrial`] for the
+    /// suite's own histories, [`ClientModel::Jepsen`] for Jepsen's EDN.
+    pub client_model: Option<ClientModel>,
+    /// (op index, partition): reads whose internal order is not judged
+    /// under the `jepsen` client model (keys of a Jepsen op's
+    /// `:rebalance-log`, set by the importer).
+    pub excused_internal: Vec<(u64, i32)>,
+}
+
+/// The client a history's checker assumes (checkers/README.md, "Client
+/// models"). One named model per history source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientModel {
+    /// kafka-trial's own clients: positions reset at a subscribe, after a
+    /// transaction that did not commit, at an assign of unknown outcome; a
+    /// producer's order restarts at a crash; a write is lost when a read
+    /// covered its offset; an `info` transaction's delivery reports place
+    /// its records.
+    #[default]
+    KafkaTrial,
+    /// Jepsen's Kafka client (`jepsen.tests.kafka`): a transaction that did
+    /// not commit rewinds to the last committed read; a subscribe or assign
+    /// (ok or info) keeps the positions of keys still listed and a
+    /// producer forgets its sends to keys it dropped; a write is lost below
+    /// the highest offset an ok read returned in its key; an `info`
+    /// transaction's sends count only once an ok read proved it committed.
+    Jepsen,
+}
+
+impl ClientModel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientModel::KafkaTrial => "kafka-trial",
+            ClientModel::Jepsen => "jepsen",
+        }
+    }
+}
+
+impl std::fmt::Display for ClientModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ClientModel {
+    type Err = CheckError;
+    fn from_str(s: &str) -> Result<Self, CheckError> {
+        match s {
+            "kafka-trial" => Ok(ClientModel::KafkaTrial),
+            "jepsen" => Ok(ClientModel::Jepsen),
+            other => Err(CheckError::Options(format!(
+                "unknown client model {other:?} (kafka-trial or jepsen)"
+            ))),
+        }
+    }
 }
 
 /// A consumer's `isolation.level`.
@@ -187,6 +246,8 @@ impl Default for CheckOptions {
             configuration: None,
             progress: Progress::default(),
             stall_threshold: progress::DEFAULT_STALL_THRESHOLD,
+            client_model: None,
+            excused_internal: Vec::new(),
         }
     }
 }
@@ -203,6 +264,8 @@ impl CheckOptions {
             informational: self.informational.clone(),
             isolation: self.isolation,
             transactional: self.transactional,
+            client_model: self.client_model.unwrap_or_default(),
+            excused_internal: self.excused_internal.iter().copied().collect(),
         }
     }
 
@@ -359,6 +422,7 @@ pub fn results_from_linear(l: LinearResult, ops: u64) -> Results {
         warnings: Vec::new(),
         weak_evidence: Vec::new(),
         promises: None,
+        client_model: None,
     }
 }
 
@@ -501,6 +565,7 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
         warnings,
         weak_evidence,
         promises: None,
+        client_model: opts.client_model.filter(|m| *m != ClientModel::KafkaTrial),
     };
     results.promises = Some(judge_promises(&results, opts));
     results

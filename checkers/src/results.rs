@@ -94,6 +94,11 @@ pub struct Results {
     /// it (`crate::promises`). Absent for Jepsen EDN linearizability checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promises: Option<PromiseResults>,
+    /// The client model the checker assumed ([`crate::ClientModel`]):
+    /// present for a Jepsen history and whenever it was not the default
+    /// (`kafka-trial`), so the suite's own results.json are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_model: Option<crate::ClientModel>,
 }
 
 impl Results {

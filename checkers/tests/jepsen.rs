@@ -73,8 +73,25 @@ fn counted(r: &Results) -> BTreeMap<String, u64> {
 /// Check every case; returns the disagreements (file, why, pending).
 fn disagreements() -> Vec<(String, String, Option<String>)> {
     let mut bad = Vec::new();
-    for c in cases() {
-        let r = check_jepsen_file(&dir().join(&c.file), &CheckOptions::default())
+    // The same verdicts under either client model: these cases show no
+    // difference of the models (the jepsen model is the default here).
+    for (c, model) in cases().into_iter().flat_map(|c| {
+        let k = Case {
+            file: c.file.clone(),
+            want: c.want.clone(),
+            valid: c.valid,
+            pending: c.pending.clone(),
+        };
+        [
+            (c, None),
+            (k, Some(trial_checkers::ClientModel::KafkaTrial)),
+        ]
+    }) {
+        let opts = CheckOptions {
+            client_model: model,
+            ..Default::default()
+        };
+        let r = check_jepsen_file(&dir().join(&c.file), &opts)
             .unwrap_or_else(|e| panic!("{}: {e}", c.file));
         let got = counted(&r);
         let why = if got != c.want {
@@ -92,7 +109,7 @@ fn disagreements() -> Vec<(String, String, Option<String>)> {
             None
         };
         if let Some(why) = why {
-            bad.push((c.file, why, c.pending));
+            bad.push((format!("{} ({model:?})", c.file), why, c.pending));
         }
     }
     bad
@@ -135,11 +152,15 @@ fn a_bad_line_is_named() {
         ("{:index 0 :type :invoke :process 0 :f :send :value [[:send 0 1]]}\n{:type :ok\n", 2, "unclosed"),
         ("{:type :invoke :process 0 :f :send :value [[:send 0 1]]}\n{:type :ok :process 0 :f :send :value [[:send 0 [0 x]]]}\n", 2, "value"),
         ("\n\n{:type :ok :process 0 :f :poll :value [[:poll {0 [[nil 1]]}]]}\n", 3, "without an offset"),
-        ("{:type :invoke :process 0 :f :send :value [[:send -1 1]]}\n", 1, "key -1"),
+        ("{:type :invoke :process 0 :f :send :value [[:send 1.5 1]]}\n", 1, "key: expected an integer, keyword or string, got 1.5"),
+        ("{:type :invoke :process 0 :f :send :value [[:send :x {:a 1}]]}\n", 1, "value: expected an integer, keyword or string, got {:a 1}"),
         ("{:type :started :process 0 :f :send :value [[:send 0 1]]}\n", 1, ":type"),
         ("{:type :invoke :process 0 :f :send :value 5}\n", 1, "micro-ops"),
-        // Pairing: a completion nobody invoked, named by its EDN line.
-        ("{:type :invoke :process 0 :f :send :value [[:send 0 1]]}\n\n{:type :ok :process 1 :f :send :value [[:send 0 [0 1]]]}\n", 3, "op 1"),
+        // Pairing: a second invocation while one is in flight, named by
+        // its EDN line (a completion without an invocation is Jepsen's
+        // `h/history` and gets one).
+        ("{:type :invoke :process 0 :f :send :value [[:send 0 1]]}\n\n{:type :invoke :process 0 :f :send :value [[:send 0 2]]}\n", 3, "op 1"),
+        ("{:type :ok :process 0 :f :send :value [[:send 0 [0 1]]] :rebalance-log 5}\n", 1, ":rebalance-log"),
     ];
     for (text, line, says) in cases {
         let e = check_jepsen_str(text, Path::new("h.edn"), &CheckOptions::default()).unwrap_err();
@@ -151,6 +172,13 @@ fn a_bad_line_is_named() {
         );
         assert!(matches!(e, CheckError::Edn { .. }), "{e:?}");
     }
+    // Nesting deeper than the reader takes is refused, not a stack overflow.
+    let deep = format!(
+        "{{:type :ok :process 0 :f :poll :value {}}}\n",
+        "[".repeat(100_000)
+    );
+    let e = check_jepsen_str(&deep, Path::new("h.edn"), &CheckOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("line 1: nested deeper"), "{e}");
 }
 
 #[test]

@@ -38,7 +38,7 @@ use crate::hash::FxHashMap;
 use crate::linear::edn::{Edn, OpMaps};
 use crate::CheckError;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use trial_histories::values::{Assignment, FinalRead, MicroOp, Poll, Record, Send, Subscribe, Txn};
 use trial_histories::{Op, OpType, Process, F};
 
@@ -66,6 +66,14 @@ pub struct Translation {
     pub transactional: bool,
     /// What the translation could not carry over.
     pub warnings: Vec<String>,
+    /// Partition → Jepsen's key, for keys that are not their own number
+    /// (`:x`, `"x"`).
+    pub key_names: BTreeMap<i32, String>,
+    /// How values were carried over, and their names.
+    pub value_names: ValueNames,
+    /// (op index, partition): keys an op's `:rebalance-log` names, whose
+    /// internal order Jepsen's checker does not judge.
+    pub excused: Vec<(u64, i32)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,16 +86,55 @@ enum JF {
     Crash,
 }
 
-/// One micro-op as read. Values are Jepsen's (not yet re-encoded).
+/// A value as Jepsen wrote it, in 8 bytes: a non-negative integer as
+/// itself, any other value (a keyword, a string, a negative integer, nil)
+/// as `-(n + 1)` for its EDN text's number `n` in [`ValTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Val(i64);
+
+impl Val {
+    fn int(self) -> Option<i64> {
+        (self.0 >= 0).then_some(self.0)
+    }
+}
+
+/// The texts of values that are not non-negative integers.
+#[derive(Default)]
+struct ValTable {
+    by_name: FxHashMap<String, i64>,
+    names: Vec<String>,
+}
+
+impl ValTable {
+    fn intern(&mut self, name: String) -> Val {
+        if let Some(&n) = self.by_name.get(&name) {
+            return Val(-(n + 1));
+        }
+        let n = self.names.len() as i64;
+        self.names.push(name.clone());
+        self.by_name.insert(name, n);
+        Val(-(n + 1))
+    }
+
+    fn name(&self, v: Val) -> String {
+        match v.int() {
+            Some(i) => i.to_string(),
+            None => self.names[(-v.0 - 1) as usize].clone(),
+        }
+    }
+}
+
+/// One micro-op as read. Keys are partition numbers already ([`KeyTable`]);
+/// values are Jepsen's (not yet re-encoded).
 #[derive(Debug, Clone)]
 enum Mop {
     Send {
         k: i64,
         off: Option<i64>,
-        v: i64,
+        v: Val,
     },
     /// Keys with their (offset, value) pairs, in the map's order.
-    Poll(Vec<(i64, Vec<(i64, i64)>)>),
+    Poll(Vec<(i64, Vec<(i64, Val)>)>),
 }
 
 #[derive(Debug)]
@@ -107,11 +154,108 @@ struct JOp {
     f: Result<JF, String>,
     body: Body,
     error: Option<String>,
+    /// `:final? true`: a poll of the final phase.
+    final_poll: bool,
+    /// Keys of its `:rebalance-log` (rebalanced while the op ran).
+    rebalanced: Vec<i64>,
+}
+
+/// Integer keys below this are their own partition number; any other key
+/// (a keyword, a string, a negative or larger integer) is numbered in order
+/// of first appearance, first from `NAMED_KEYS_FROM` while reading, then
+/// (`KeyTable::renumber`) just above the largest integer key, so that
+/// partition numbers stay small (checkers index arrays by them).
+const INT_KEYS_BELOW: i64 = 1 << 20;
+const NAMED_KEYS_FROM: i64 = 1 << 30;
+
+/// Jepsen's keys as partitions, and back to their names.
+#[derive(Default)]
+pub(crate) struct KeyTable {
+    by_name: FxHashMap<String, i64>,
+    /// Partition → the key's EDN text, for keys that are not their own
+    /// number.
+    names: BTreeMap<i32, String>,
+    next: i64,
+    /// The largest integer key kept as its own number.
+    max_int: i64,
+}
+
+impl KeyTable {
+    /// The final partition number of a key read as `k`.
+    fn renumber(&self, k: i64) -> i64 {
+        if k >= NAMED_KEYS_FROM {
+            k - NAMED_KEYS_FROM + self.max_int + 1
+        } else {
+            k
+        }
+    }
+
+    /// Give the named keys their final numbers, in the ops and the names.
+    fn renumber_all(&mut self, jops: &mut [JOp]) {
+        if self.names.is_empty() {
+            return;
+        }
+        for op in jops.iter_mut() {
+            match &mut op.body {
+                Body::Mops(ms) => {
+                    for m in ms {
+                        match m {
+                            Mop::Send { k, .. } => *k = self.renumber(*k),
+                            Mop::Poll(kv) => {
+                                for (k, _) in kv {
+                                    *k = self.renumber(*k);
+                                }
+                            }
+                        }
+                    }
+                }
+                Body::Keys { keys, .. } => {
+                    for k in keys {
+                        *k = self.renumber(*k);
+                    }
+                }
+                Body::Json(_) => {}
+            }
+            for k in &mut op.rebalanced {
+                *k = self.renumber(*k);
+            }
+        }
+        self.names = std::mem::take(&mut self.names)
+            .into_iter()
+            .map(|(k, n)| (self.renumber(i64::from(k)) as i32, n))
+            .collect();
+    }
+
+    fn intern(&mut self, e: &Edn) -> Option<i64> {
+        match e {
+            Edn::Int(k) if (0..INT_KEYS_BELOW).contains(k) => {
+                self.max_int = self.max_int.max(*k);
+                Some(*k)
+            }
+            Edn::Int(_) | Edn::Keyword(_) | Edn::Str(_) => {
+                let name = full_text(e);
+                if let Some(&k) = self.by_name.get(&name) {
+                    return Some(k);
+                }
+                let k = NAMED_KEYS_FROM + self.next;
+                if k >= NAMED_KEYS_FROM + INT_KEYS_BELOW {
+                    return None;
+                }
+                self.next += 1;
+                self.names.insert(k as i32, name.clone());
+                self.by_name.insert(name, k);
+                Some(k)
+            }
+            _ => None,
+        }
+    }
 }
 
 struct Reader<'a> {
     path: &'a Path,
     line: u64,
+    keys: &'a std::cell::RefCell<KeyTable>,
+    vals: &'a std::cell::RefCell<ValTable>,
 }
 
 impl Reader<'_> {
@@ -123,29 +267,30 @@ impl Reader<'_> {
         })
     }
 
-    fn int(&self, e: &Edn, what: &str) -> Result<i64, CheckError> {
-        match e {
-            Edn::Int(i) => Ok(*i),
-            other => self.err(format!("{what}: expected an integer, got {}", text(other))),
-        }
-    }
-
     fn key(&self, e: &Edn) -> Result<i64, CheckError> {
-        let k = self.int(e, "key")?;
-        if !(0..=i64::from(i32::MAX)).contains(&k) {
-            return self.err(format!(
-                "key {k}: keys stand for partitions and must be in 0..=2147483647"
-            ));
+        match self.keys.borrow_mut().intern(e) {
+            Some(k) => Ok(k),
+            None if matches!(e, Edn::Int(_) | Edn::Keyword(_) | Edn::Str(_)) => {
+                self.err("too many distinct keys (more than 2^20 named keys)")
+            }
+            None => self.err(format!(
+                "key: expected an integer, keyword or string, got {}",
+                text(e)
+            )),
         }
-        Ok(k)
     }
 
-    fn value(&self, e: &Edn) -> Result<i64, CheckError> {
-        let v = self.int(e, "value")?;
-        if v < 0 {
-            return self.err(format!("value {v}: values must not be negative"));
+    fn value(&self, e: &Edn) -> Result<Val, CheckError> {
+        match e {
+            Edn::Int(v) if *v >= 0 => Ok(Val(*v)),
+            Edn::Int(_) | Edn::Keyword(_) | Edn::Str(_) | Edn::Nil => {
+                Ok(self.vals.borrow_mut().intern(full_text(e)))
+            }
+            other => self.err(format!(
+                "value: expected an integer, keyword or string, got {}",
+                text(other)
+            )),
         }
-        Ok(v)
     }
 
     fn offset(&self, e: &Edn) -> Result<Option<i64>, CheckError> {
@@ -270,6 +415,8 @@ impl Reader<'_> {
         };
         let process = match m.get("process") {
             Some(Edn::Int(n)) if *n >= 0 => Process::Worker(*n as u64),
+            // `h/op` leaves a missing process nil: one process named nil.
+            None | Some(Edn::Nil) => Process::Named("nil".into()),
             Some(Edn::Keyword(s)) | Some(Edn::Str(s)) if s == "nemesis" => Process::Nemesis,
             Some(Edn::Keyword(s)) | Some(Edn::Str(s)) => Process::Named(s.clone()),
             other => {
@@ -282,6 +429,8 @@ impl Reader<'_> {
         let time = match m.get("time") {
             None | Some(Edn::Nil) => None,
             Some(Edn::Int(t)) if *t >= 0 => Some(*t as u64),
+            // `h/history` gives an op without a time -1.
+            Some(Edn::Int(_)) => None,
             Some(other) => {
                 return self.err(format!(":time must be nanoseconds, got {}", text(other)))
             }
@@ -296,7 +445,7 @@ impl Reader<'_> {
             }
         };
         let value = m.get("value");
-        let client = process.worker().is_some();
+        let client = process != Process::Nemesis;
         let jf = match f {
             "send" if client => Ok(JF::Send),
             "poll" if client => Ok(JF::Poll),
@@ -318,7 +467,31 @@ impl Reader<'_> {
             Edn::Str(s) => s.clone(),
             other => text(other),
         });
+        let rebalanced = match m.get("rebalance-log") {
+            None | Some(Edn::Nil) => Vec::new(),
+            Some(log) => {
+                let Some(events) = log.as_seq() else {
+                    return self.err(format!(
+                        ":rebalance-log must be a vector of {{:keys [k ...]}} maps, got {}",
+                        text(log)
+                    ));
+                };
+                let mut ks = Vec::new();
+                for ev in events {
+                    match ev.get("keys") {
+                        Some(k) => ks.extend(self.keys(Some(k))?),
+                        None => {
+                            return self
+                                .err(format!(":rebalance-log event without :keys: {}", text(ev)))
+                        }
+                    }
+                }
+                ks
+            }
+        };
         Ok(JOp {
+            final_poll: matches!(m.get("final?"), Some(Edn::Bool(true))),
+            rebalanced,
             line: self.line,
             // Filled from the previous op when absent.
             time: time.unwrap_or(u64::MAX),
@@ -354,6 +527,16 @@ pub fn json(e: &Edn) -> serde_json::Value {
                 })
                 .collect(),
         ),
+    }
+}
+
+/// A key's or value's EDN text, whole (`:x`, `"x"`, `-3`, `nil`).
+fn full_text(e: &Edn) -> String {
+    match e {
+        Edn::Keyword(s) => format!(":{s}"),
+        Edn::Str(s) => format!("{s:?}"),
+        Edn::Int(i) => i.to_string(),
+        other => text(other),
     }
 }
 
@@ -440,16 +623,19 @@ pub fn looks_like_kafka(text: &str) -> bool {
 }
 
 /// A consumer's final phase, as Jepsen's final generator runs it: after an
-/// `:assign` with `:seek-to-beginning? true`, the same process polls until
-/// it has read everything acknowledged. Its records of each key become one
-/// `final-read` from offset 0: the prefix of what it read that neither
-/// goes backwards nor jumps over an offset known to hold a record (a jump
-/// is then reported by the polls themselves, as Jepsen does: a poll-skip,
-/// not an internal skip of the final read). The run ends at the process's
-/// next op that is not an `ok` poll.
+/// `:assign` with `:seek-to-beginning? true` (or from its first poll marked
+/// `:final? true`), the same process polls until it has read everything
+/// acknowledged. Its records of each key become one `final-read` from
+/// offset 0: the prefix of what it read that neither goes backwards nor
+/// jumps over an offset known to hold a record (a jump is then reported by
+/// the polls themselves, as Jepsen does: a poll-skip, not an internal skip
+/// of the final read). The run ends at the process's next op that is not
+/// an `ok` poll.
 struct FinalRun {
     line: u64,
-    keys: Vec<i64>,
+    keys: BTreeSet<i64>,
+    /// Keys join as the polls return them (a run of `:final?` polls).
+    grow: bool,
     records: BTreeMap<i64, Vec<(i64, u64)>>,
 }
 
@@ -460,64 +646,99 @@ struct Emitter {
 }
 
 impl Emitter {
-    fn push(&mut self, mut op: Op, time: u64, line: u64) {
+    fn push(&mut self, mut op: Op, time: u64, line: u64) -> usize {
         op.index = self.ops.len() as u64;
         op.time = time;
         self.ops.push(op);
         self.lines.push(line);
+        self.ops.len() - 1
+    }
+}
+
+/// How values are carried over: kept as numbers, re-encoded as
+/// `key × M + value`, or numbered (any value that is not a non-negative
+/// integer), each with its name.
+#[derive(Debug, Clone)]
+pub enum ValueNames {
+    Identity,
+    Multiplier(u64),
+    Table(FxHashMap<u64, String>),
+}
+
+impl ValueNames {
+    /// The name Jepsen gave the value kafka-trial calls `v`.
+    pub fn name(&self, v: u64) -> Option<String> {
+        match self {
+            ValueNames::Identity => None,
+            ValueNames::Multiplier(m) => Some((v % m).to_string()),
+            ValueNames::Table(t) => t.get(&v).cloned(),
+        }
     }
 }
 
 /// Translate a Jepsen Kafka history (the text of `history.edn`).
 pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError> {
+    let edn_err = |line: u64, message: String| CheckError::Edn {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
     // 1. Read every op (compact; the EDN trees are dropped one by one).
     let mut jops = Vec::new();
     let mut prev_time = 0u64;
     let mut rebalance_logs = 0u64;
+    let keys = std::cell::RefCell::new(KeyTable::default());
+    let vals = std::cell::RefCell::new(ValTable::default());
     for form in OpMaps::new(text) {
-        let (line, m) = form.map_err(|e| CheckError::Edn {
-            path: path.to_path_buf(),
-            line: e.line,
-            message: e.message,
-        })?;
-        let r = Reader { path, line };
+        let (line, m) = form.map_err(|e| edn_err(e.line, e.message))?;
+        let r = Reader {
+            path,
+            line,
+            keys: &keys,
+            vals: &vals,
+        };
         let mut op = r.op(&m)?;
         if op.time == u64::MAX {
             op.time = prev_time;
         }
         prev_time = op.time;
-        if m.get("rebalance-log")
-            .and_then(Edn::as_seq)
-            .is_some_and(|l| !l.is_empty())
-        {
+        if !op.rebalanced.is_empty() {
             rebalance_logs += 1;
         }
         jops.push(op);
     }
+    let mut keys = keys.into_inner();
+    let vals = vals.into_inner();
+    keys.renumber_all(&mut jops);
 
-    // 2. Values: kept if unique across keys, else key × M + value.
+    // 2. Values: integers kept if unique across keys, else key × M +
+    // value; any other value (a keyword, a string) numbered per key.
     let mut owner: FxHashMap<i64, i64> = FxHashMap::default();
     let mut clash = false;
+    let mut named = false;
     let mut max_v = 0i64;
-    let mut note = |k: i64, v: i64| {
-        max_v = max_v.max(v);
-        match owner.get(&v) {
-            Some(&k0) if k0 != k => clash = true,
-            Some(_) => {}
-            None => {
-                owner.insert(v, k);
-            }
-        }
-    };
     for op in &jops {
         if let Body::Mops(ms) = &op.body {
+            let mut note = |k: i64, v: &Val| match v.int() {
+                None => named = true,
+                Some(v) => {
+                    max_v = max_v.max(v);
+                    match owner.get(&v) {
+                        Some(&k0) if k0 != k => clash = true,
+                        Some(_) => {}
+                        None => {
+                            owner.insert(v, k);
+                        }
+                    }
+                }
+            };
             for m in ms {
                 match m {
-                    Mop::Send { k, v, .. } => note(*k, *v),
+                    Mop::Send { k, v, .. } => note(*k, v),
                     Mop::Poll(kv) => {
                         for (k, prs) in kv {
                             for (_, v) in prs {
-                                note(*k, *v);
+                                note(*k, v);
                             }
                         }
                     }
@@ -526,30 +747,44 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
         }
     }
     drop(owner);
-    let multiplier = if clash {
+    let multiplier = if clash && !named {
         let mut m = 10u64;
         while m <= max_v as u64 {
-            m = m.checked_mul(10).ok_or_else(|| CheckError::Edn {
-                path: path.to_path_buf(),
-                line: 0,
-                message: "values too large to make unique per key".into(),
-            })?;
+            m = m
+                .checked_mul(10)
+                .ok_or_else(|| edn_err(0, "values too large to make unique per key".into()))?;
         }
         Some(m)
     } else {
         None
     };
-    let enc = |k: i64, v: i64| -> Option<u64> {
+    // Named values: (key, value) → number from 1, and back.
+    let mut table: FxHashMap<(i64, Val), u64> = FxHashMap::default();
+    let mut value_names: FxHashMap<u64, String> = FxHashMap::default();
+    let mut enc_at = |k: i64, v: &Val, line: u64| -> Result<u64, CheckError> {
+        if named {
+            if let Some(&id) = table.get(&(k, *v)) {
+                return Ok(id);
+            }
+            let id = table.len() as u64 + 1;
+            table.insert((k, *v), id);
+            value_names.insert(id, vals.name(*v));
+            return Ok(id);
+        }
+        let Some(v) = v.int() else {
+            unreachable!("named is set when any value is a name")
+        };
         match multiplier {
             None => Some(v as u64),
-            Some(m) => (k as u64).checked_mul(m)?.checked_add(v as u64),
+            Some(m) => (k as u64)
+                .checked_mul(m)
+                .and_then(|x| x.checked_add(v as u64)),
         }
-    };
-    let enc_at = |k: i64, v: i64, line: u64| -> Result<u64, CheckError> {
-        enc(k, v).ok_or_else(|| CheckError::Edn {
-            path: PathBuf::from(path),
-            line,
-            message: format!("key {k} value {v}: too large to make unique per key"),
+        .ok_or_else(|| {
+            edn_err(
+                line,
+                format!("key {k} value {v}: too large to make unique per key"),
+            )
         })
     };
 
@@ -587,15 +822,20 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
     };
     let mut assigned: FxHashMap<Process, BTreeSet<i64>> = FxHashMap::default();
     let mut nemesis_pending: FxHashMap<Process, String> = FxHashMap::default();
+    // A client's invocation in flight: (its index among the emitted ops,
+    // its micro-op count when it is a send/poll/txn).
+    let mut in_flight: FxHashMap<Process, (usize, Option<(usize, u64)>)> = FxHashMap::default();
     let mut runs: FxHashMap<Process, FinalRun> = FxHashMap::default();
     let mut done_runs: Vec<FinalRun> = Vec::new();
     let mut transactional = false;
     let mut last_time = 0u64;
+    let mut excused: Vec<(u64, i32)> = Vec::new();
     for jop in &jops {
         last_time = last_time.max(jop.time);
         let line = jop.line;
         let p = jop.process.clone();
         let completion = jop.kind != OpType::Invoke;
+        let client = p != Process::Nemesis && jop.f.is_ok();
         // A final run ends at any completion of its process other than an
         // ok poll (a new seek starts a new one below).
         if completion && !(jop.kind == OpType::Ok && jop.f == Ok(JF::Poll)) {
@@ -603,78 +843,132 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                 done_runs.push(r);
             }
         }
+        // Jepsen's checker reads completions only; its histories may hold
+        // a completion without an invocation (`h/history` of completions),
+        // which gets one here, just before it.
+        let pending = if completion && client {
+            match in_flight.remove(&p) {
+                Some(x) => Some(x),
+                None if jop.f == Ok(JF::Crash) => None,
+                None => {
+                    em.synthetic += 1;
+                    let placeholder = Op::new(p.clone(), OpType::Invoke, F::Crash);
+                    Some((em.push(placeholder, jop.time, line), None))
+                }
+            }
+        } else {
+            None
+        };
         let op = match (&jop.f, &jop.body) {
             (Ok(f @ (JF::Send | JF::Poll | JF::Txn)), Body::Mops(ms)) => {
-                let single = ms.len() == 1 && *f != JF::Txn;
+                // One micro-op on both sides of a :send/:poll is a plain
+                // send/poll; anything else a transaction (an invocation
+                // and its completion may differ in micro-ops: [[:poll]] →
+                // [[:poll {…}] [:poll {…}]]).
+                let inv_len = pending.and_then(|x| x.1).map_or(ms.len(), |x| x.0);
+                let single = ms.len() == 1 && inv_len == 1 && *f != JF::Txn;
                 if !single {
                     transactional = true;
                 }
                 if jop.kind == OpType::Ok && *f == JF::Poll {
+                    if jop.final_poll && !runs.contains_key(&p) {
+                        runs.insert(
+                            p.clone(),
+                            FinalRun {
+                                line,
+                                keys: BTreeSet::new(),
+                                grow: true,
+                                records: BTreeMap::new(),
+                            },
+                        );
+                    }
                     if let Some(run) = runs.get_mut(&p) {
                         for m in ms {
                             if let Mop::Poll(kv) = m {
                                 for (k, prs) in kv {
+                                    if run.grow {
+                                        run.keys.insert(*k);
+                                    }
                                     let e = run.records.entry(*k).or_default();
                                     for (o, v) in prs {
-                                        e.push((*o, enc_at(*k, *v, line)?));
+                                        e.push((*o, enc_at(*k, v, line)?));
                                     }
                                 }
                             }
                         }
                     }
                 }
-                let invoke = jop.kind == OpType::Invoke;
-                let send = |k: i64, off: Option<i64>, v: i64| -> Result<Send, CheckError> {
-                    Ok(Send {
-                        key: k as u64,
-                        value: enc_at(k, v, line)?,
-                        partition: if invoke { None } else { Some(k as i32) },
-                        offset: if invoke { None } else { off },
+                let mut build = |invoke: bool| -> Result<Op, CheckError> {
+                    let mut records = Vec::new();
+                    let mut txn = Txn::default();
+                    for m in ms {
+                        match m {
+                            Mop::Send { k, off, v } => txn.ops.push(MicroOp::Send(Send {
+                                key: *k as u64,
+                                value: enc_at(*k, v, line)?,
+                                partition: if invoke { None } else { Some(*k as i32) },
+                                offset: if invoke { None } else { *off },
+                            })),
+                            Mop::Poll(kv) => {
+                                records.clear();
+                                if !invoke {
+                                    for (k, prs) in kv {
+                                        for (o, v) in prs {
+                                            records.push(Record {
+                                                partition: *k as i32,
+                                                offset: *o,
+                                                key: *k as u64,
+                                                value: enc_at(*k, v, line)?,
+                                            });
+                                        }
+                                    }
+                                }
+                                txn.ops.push(MicroOp::Poll(Poll {
+                                    records: std::mem::take(&mut records),
+                                    ..Default::default()
+                                }));
+                            }
+                        }
+                    }
+                    let kind = if invoke { OpType::Invoke } else { jop.kind };
+                    Ok(match (single, txn.ops.pop()) {
+                        (true, Some(MicroOp::Send(s))) => {
+                            Op::new(p.clone(), kind, F::Send).with_value(&s)
+                        }
+                        (true, Some(MicroOp::Poll(poll))) => {
+                            let o = Op::new(p.clone(), kind, F::Poll);
+                            if invoke {
+                                o
+                            } else {
+                                o.with_value(&poll)
+                            }
+                        }
+                        (_, last) => {
+                            txn.ops.extend(last);
+                            Op::new(p.clone(), kind, F::Txn).with_value(&txn)
+                        }
                     })
                 };
-                let records = |kv: &[(i64, Vec<(i64, i64)>)]| -> Result<Vec<Record>, CheckError> {
-                    let mut out = Vec::new();
-                    for (k, prs) in kv {
-                        for (o, v) in prs {
-                            out.push(Record {
-                                partition: *k as i32,
-                                offset: *o,
-                                key: *k as u64,
-                                value: enc_at(*k, *v, line)?,
-                            });
-                        }
-                    }
-                    Ok(out)
-                };
-                match (single, &ms[..]) {
-                    (true, [Mop::Send { k, off, v }]) => {
-                        Op::new(p.clone(), jop.kind, F::Send).with_value(&send(*k, *off, *v)?)
-                    }
-                    (true, [Mop::Poll(kv)]) => {
-                        let o = Op::new(p.clone(), jop.kind, F::Poll);
-                        if invoke {
-                            o
-                        } else {
-                            o.with_value(&Poll {
-                                records: records(kv)?,
-                                ..Default::default()
-                            })
-                        }
-                    }
-                    _ => {
-                        let mut t = Txn::default();
-                        for m in ms {
-                            t.ops.push(match m {
-                                Mop::Send { k, off, v } => MicroOp::Send(send(*k, *off, *v)?),
-                                Mop::Poll(kv) => MicroOp::Poll(Poll {
-                                    records: records(kv)?,
-                                    ..Default::default()
-                                }),
-                            });
-                        }
-                        Op::new(p.clone(), jop.kind, F::Txn).with_value(&t)
+                let same = pending.and_then(|x| x.1) == Some((ms.len(), shape(ms)));
+                if let (Some((at, _)), false) = (pending, same) {
+                    // The invocation says what the completion's micro-ops
+                    // are, without results (Jepsen's checker reads only the
+                    // completion; its tests' invocations may name other
+                    // values). Rebuilt only when it differs.
+                    let mut inv = build(true)?;
+                    inv.index = em.ops[at].index;
+                    inv.time = em.ops[at].time;
+                    inv.error = em.ops[at].error.take();
+                    em.ops[at] = inv;
+                }
+                let op = build(jop.kind == OpType::Invoke)?;
+                if completion {
+                    let at = em.ops.len() as u64;
+                    for k in &jop.rebalanced {
+                        excused.push((at, *k as i32));
                     }
                 }
+                op
             }
             (Ok(JF::Assign), Body::Keys { keys, seek }) => {
                 let now: BTreeSet<i64> = keys.iter().copied().collect();
@@ -690,7 +984,8 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                             p.clone(),
                             FinalRun {
                                 line,
-                                keys: now.iter().copied().collect(),
+                                keys: now.clone(),
+                                grow: false,
                                 records: BTreeMap::new(),
                             },
                         );
@@ -737,6 +1032,7 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                         );
                     em.synthetic += 1;
                     em.push(r, jop.time, line);
+                    fix_placeholder(&mut em, pending, jop, F::Subscribe, &s);
                     continue;
                 }
                 op
@@ -765,13 +1061,10 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
                         k
                     }
                     (_, Some(pending)) => {
-                        return Err(CheckError::Edn {
-                            path: path.to_path_buf(),
+                        return Err(edn_err(
                             line,
-                            message: format!(
-                                "nemesis op :{name} while :{pending} has not completed"
-                            ),
-                        })
+                            format!("nemesis op :{name} while :{pending} has not completed"),
+                        ))
                     }
                 };
                 Op::new(p.clone(), kind, f).with_value(v)
@@ -783,6 +1076,28 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
             Some(e) => op.with_error(e.clone()),
             None => op,
         };
+        if let (Some((at, _)), false) =
+            (pending, matches!(jop.f, Ok(JF::Send | JF::Poll | JF::Txn)))
+        {
+            // A synthesized invocation of an assign or crash: the
+            // completion's f and value.
+            let mut inv = Op::new(p.clone(), OpType::Invoke, op.f.clone());
+            inv.value = op.value.clone();
+            inv.index = em.ops[at].index;
+            inv.time = em.ops[at].time;
+            if em.ops[at].f == F::Crash && em.ops[at].value.get() == "null" {
+                em.ops[at] = inv;
+            }
+        }
+        if !completion && client {
+            let n = match &jop.body {
+                Body::Mops(ms) => Some((ms.len(), shape(ms))),
+                _ => None,
+            };
+            let at = em.push(op, jop.time, line);
+            in_flight.insert(p, (at, n));
+            continue;
+        }
         em.push(op, jop.time, line);
     }
     done_runs.extend(runs.into_values());
@@ -832,13 +1147,15 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
     let mut warnings = Vec::new();
     if let Some(m) = multiplier {
         warnings.push(format!(
-            "values repeat across keys: value v of key k is reported as k*{m}+v"
+            "values repeat across keys: value v of key k is numbered k*{m}+v (messages give \
+             Jepsen's names)"
         ));
     }
     if rebalance_logs > 0 {
         warnings.push(format!(
-            "{rebalance_logs} op(s) carry a :rebalance-log; it is not translated, so internal \
-             poll skips of rebalanced keys are reported (Jepsen excuses them)"
+            "{rebalance_logs} op(s) carry a :rebalance-log: under the jepsen client model their \
+             rebalanced keys' internal poll skips are excused, as Jepsen's checker does; under \
+             kafka-trial's they are reported"
         ));
     }
     Ok(Translation {
@@ -850,5 +1167,44 @@ pub fn translate_str(text: &str, path: &Path) -> Result<Translation, CheckError>
         value_multiplier: multiplier,
         transactional,
         warnings,
+        key_names: keys.names,
+        value_names: if named {
+            ValueNames::Table(value_names)
+        } else if let Some(m) = multiplier {
+            ValueNames::Multiplier(m)
+        } else {
+            ValueNames::Identity
+        },
+        excused,
     })
+}
+
+/// What an invocation must agree on with its completion: the micro-ops'
+/// kinds and the sends' keys and values, hashed.
+fn shape(ms: &[Mop]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = crate::hash::FxHasher::default();
+    for m in ms {
+        match m {
+            Mop::Send { k, v, .. } => (1u8, *k, v.0).hash(&mut h),
+            Mop::Poll(_) => 2u8.hash(&mut h),
+        }
+    }
+    h.finish()
+}
+
+/// A synthesized invocation of a subscribe takes the completion's value.
+fn fix_placeholder(
+    em: &mut Emitter,
+    pending: Option<(usize, Option<(usize, u64)>)>,
+    jop: &JOp,
+    f: F,
+    value: &Subscribe,
+) {
+    if let Some((at, _)) = pending {
+        let mut inv = Op::new(jop.process.clone(), OpType::Invoke, f).with_value(value);
+        inv.index = em.ops[at].index;
+        inv.time = em.ops[at].time;
+        em.ops[at] = inv;
+    }
 }

@@ -76,7 +76,13 @@ pub struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
     line: u64,
+    /// Forms open around the one being read (the reader recurses).
+    depth: u32,
 }
+
+/// Deeper nesting than this is refused (an error naming the line), so a
+/// hostile file cannot overflow the stack. Jepsen's ops nest ~6 deep.
+pub const MAX_DEPTH: u32 = 256;
 
 impl<'a> Parser<'a> {
     pub fn new(s: &'a str) -> Self {
@@ -85,6 +91,7 @@ impl<'a> Parser<'a> {
             s: s.as_bytes(),
             pos: 0,
             line: 1,
+            depth: 0,
         }
     }
 
@@ -179,6 +186,16 @@ impl<'a> Parser<'a> {
     }
 
     fn value(&mut self) -> Result<Edn, EdnError> {
+        if self.depth >= MAX_DEPTH {
+            return self.err(format!("nested deeper than {MAX_DEPTH} forms"));
+        }
+        self.depth += 1;
+        let v = self.value_inner();
+        self.depth -= 1;
+        v
+    }
+
+    fn value_inner(&mut self) -> Result<Edn, EdnError> {
         self.skip_ws();
         let Some(c) = self.peek() else {
             return self.err("unexpected end of input");

@@ -155,7 +155,10 @@ impl Checker for QueueFeed {
             // unknown may have changed anything.
             F::Assign | F::Rebalance => match op.kind {
                 OpType::Fail => {}
-                OpType::Info if op.f == F::Assign => self.queue.reset_consumer(key),
+                // Jepsen's client: an assign that did not fail took effect.
+                OpType::Info if op.f == F::Assign && !self.queue.jepsen() => {
+                    self.queue.reset_consumer(key)
+                }
                 _ => {
                     let a = match crate::decode::assignment(op.value.get()) {
                         Some(a) => a,
@@ -168,7 +171,12 @@ impl Checker for QueueFeed {
             },
             // Subscribing changes the group's assignment wholesale; the
             // rebalances that follow say what was assigned.
-            F::Subscribe if op.kind != OpType::Fail => self.queue.reset_consumer(key),
+            // (Jepsen's client keeps the positions of the keys still
+            // subscribed: the importer's rebalance after the subscribe says
+            // which.)
+            F::Subscribe if op.kind != OpType::Fail && !self.queue.jepsen() => {
+                self.queue.reset_consumer(key)
+            }
             F::Crash => self.queue.crash(key),
             F::FinalRead => {
                 if op.kind == OpType::Ok {

@@ -33,6 +33,10 @@ impl QueueChecker {
         // read_uncommitted such a read proves nothing: consumers return
         // uncommitted and aborted records too.
         let infer = self.opts.isolation == Isolation::ReadCommitted;
+        let jepsen = self.jepsen();
+        // Jepsen's checker: only a read by an op that completed ok proves a
+        // commit (`must-have-committed?`).
+        let proof = if jepsen { F_OK_READ } else { 0 };
         let committed: Vec<bool> = self
             .txns
             .iter()
@@ -42,9 +46,25 @@ impl QueueChecker {
                         && (t.status == S_INFO || t.status == S_INVOKED)
                         && self.txn_sends[t.sends.0 as usize..(t.sends.0 + t.sends.1) as usize]
                             .iter()
-                            .any(|&v| self.vinfo[v as usize].first_read_op != NO))
+                            .any(|&v| {
+                                let vi = &self.vinfo[v as usize];
+                                vi.first_read_op != NO && vi.flags & proof == proof
+                            }))
             })
             .collect();
+        // (jepsen) Delivery reports of sends that did not end ok place
+        // their records only now that their commit is proven.
+        for (p, o, v, op, time) in std::mem::take(&mut self.deferred_acks) {
+            let vi = &self.vinfo[v as usize];
+            let proven = if vi.txn != NO32 {
+                committed[vi.txn as usize]
+            } else {
+                vi.flags & F_OK_READ != 0
+            };
+            if proven {
+                self.observe(p, o, v, op, time, Source::Ack);
+            }
+        }
         self.check_sends(&send_logs, &committed);
 
         // Final reads: completeness and coverage.
@@ -125,6 +145,8 @@ impl QueueChecker {
         for v in 0..self.vinfo.len() {
             let vi = self.vinfo[v].clone();
             let read = vi.first_read_op != NO;
+            // Jepsen counts a value seen only when an ok op read it.
+            let seen = read && (!jepsen || vi.flags & F_OK_READ != 0);
             if read {
                 match vi.status {
                     S_NONE => self.anoms.add(Anomaly::GarbageRead, max, || Example {
@@ -188,7 +210,9 @@ impl QueueChecker {
                     }
                     _ => {}
                 }
-                continue;
+                if seen {
+                    continue;
+                }
             }
             if vi.flags & F_SELF_READ != 0 {
                 // Only its own transaction read it (reported as a
@@ -200,7 +224,7 @@ impl QueueChecker {
             let is_committed = if vi.txn != NO32 {
                 committed[vi.txn as usize]
             } else {
-                vi.status == S_OK
+                vi.status == S_OK || (jepsen && vi.status == S_INFO && vi.flags & F_OK_READ != 0)
             };
             if !is_committed {
                 continue;
@@ -222,13 +246,22 @@ impl QueueChecker {
             } else {
                 vi.ack_op
             };
-            // Never read: lost if a read covered it.
-            let cover = if vi.offset >= 0 {
+            // Never read: lost if a read covered it (kafka-trial), or if
+            // an ok op read a higher offset of its partition (Jepsen).
+            let cover = if vi.offset < 0 {
+                None
+            } else if jepsen {
+                self.part_ix.get(&vi.partition).and_then(|&pi| {
+                    self.parts[pi as usize]
+                        .1
+                        .max_ok_read
+                        .filter(|m| m.0 > vi.offset)
+                        .map(|m| m.1)
+                })
+            } else {
                 self.part_ix
                     .get(&vi.partition)
                     .and_then(|&pi| covering(&self.parts[pi as usize].1.covered, vi.offset))
-            } else {
-                None
             };
             match cover {
                 Some(reader) => self.anoms.add(Anomaly::LostWrite, max, || Example {
@@ -289,13 +322,19 @@ impl QueueChecker {
             self.anoms.examples[i] = unseen_examples;
         }
 
-        // Gaps: a skip only if some read returned a record inside the gap.
+        // Gaps: a skip only if some read returned a record inside the gap
+        // (Jepsen: any record of the version order, a proven send's too).
+        let skip_proof = if jepsen { 0 } else { READ_BIT };
         let gaps = std::mem::take(&mut self.gaps);
         for g in gaps {
             let Some(&pi) = self.part_ix.get(&g.partition) else {
                 continue;
             };
-            let Some((o, v)) = self.parts[pi as usize].1.log.any_read_between(g.from, g.to) else {
+            let Some((o, v)) = self.parts[pi as usize]
+                .1
+                .log
+                .any_read_between(g.from, g.to, skip_proof)
+            else {
                 continue;
             };
             let value = self.vinfo[v as usize].value;
@@ -476,6 +515,11 @@ impl QueueChecker {
         let mut pos: Vec<(Partition, Offset, u64)> = Vec::new();
         // Per partition inside one txn: (partition, last offset, max offset).
         let mut ss: Vec<(Partition, Offset, Offset)> = Vec::new();
+        // kafka-trial places a send for these checks by its own delivery
+        // report only; Jepsen by its version order, reads included.
+        let pos_flag = if self.jepsen() { 0 } else { F_ACK_POS };
+        // A plain info send counts once read (by an ok op under jepsen).
+        let proof = if self.jepsen() { F_OK_READ } else { 0 };
         for (process, log) in logs {
             pos.clear();
             for &e in log {
@@ -483,11 +527,18 @@ impl QueueChecker {
                     pos.clear();
                     continue;
                 }
+                if e & TAG_KEEP == TAG_KEEP {
+                    let keep = &self.keeps[(e & !TAG_KEEP) as usize];
+                    pos.retain(|x| keep.contains(&x.0));
+                    continue;
+                }
                 if e & TAG_TXN == 0 {
                     let vi = &self.vinfo[e as usize];
-                    let counts =
-                        vi.status == S_OK || (vi.status != S_FAIL && vi.first_read_op != NO);
-                    if counts && vi.offset >= 0 && vi.flags & F_ACK_POS != 0 {
+                    let counts = vi.status == S_OK
+                        || (vi.status != S_FAIL
+                            && vi.first_read_op != NO
+                            && vi.flags & proof == proof);
+                    if counts && vi.offset >= 0 && vi.flags & pos_flag == pos_flag {
                         let (p, o, op) = (vi.partition, vi.offset, vi.ack_op);
                         self.send_step(&mut pos, *process, p, o, op);
                     }
@@ -508,7 +559,7 @@ impl QueueChecker {
                 for k in start..start + n {
                     let v = self.txn_sends[k];
                     let vi = &self.vinfo[v as usize];
-                    if vi.offset < 0 || vi.txn != t as u32 || vi.flags & F_ACK_POS == 0 {
+                    if vi.offset < 0 || vi.txn != t as u32 || vi.flags & pos_flag != pos_flag {
                         continue;
                     }
                     let (p, o, value) = (vi.partition, vi.offset, vi.value);

@@ -45,6 +45,9 @@ const NO_START: Offset = Offset::MAX;
 // value id, a transaction's id with TAG_TXN, or a crash.
 const TAG_TXN: u64 = 1 << 62;
 const TAG_CRASH: u64 = 2 << 62;
+/// (jepsen client model) An assignment: the producer keeps its last sends
+/// only to the partitions `keeps[e & !TAG_KEEP]` lists.
+const TAG_KEEP: u64 = 3 << 62;
 const NS_PER_S: u64 = 1_000_000_000;
 
 // Value status.
@@ -64,6 +67,9 @@ const F_ACK_POS: u8 = 4;
 /// Its own transaction read it (a precommitted read): the value was seen,
 /// so it is neither lost nor unseen, but the read proves no commit.
 const F_SELF_READ: u8 = 8;
+/// Some op that completed ok (a poll, a transaction, a final read) read
+/// it: what proves a commit and a read under the jepsen client model.
+const F_OK_READ: u8 = 16;
 
 /// The anomaly classes of this checker, in report order.
 pub const CLASSES: &[&str] = &[
@@ -145,6 +151,11 @@ pub struct QueueOptions {
     pub isolation: Isolation,
     /// The workload writes transactions (also inferred from the history).
     pub transactional: bool,
+    /// The client the history's processes ran ([`crate::ClientModel`]).
+    pub client_model: crate::ClientModel,
+    /// (op, partition) whose internal poll order is not judged under the
+    /// jepsen model (a Jepsen op's `:rebalance-log`).
+    pub excused_internal: crate::hash::FxHashSet<(u64, Partition)>,
 }
 
 impl Default for QueueOptions {
@@ -154,6 +165,8 @@ impl Default for QueueOptions {
             informational: vec![class::INT_SEND_SKIP.to_string()],
             isolation: Isolation::default(),
             transactional: false,
+            client_model: crate::ClientModel::KafkaTrial,
+            excused_internal: Default::default(),
         }
     }
 }
@@ -218,22 +231,25 @@ impl OffsetLog {
         self.sparse.entry(o).or_insert(0)
     }
 
-    /// Some read returned a record at an offset strictly between a and b.
-    fn any_read_between(&self, a: Offset, b: Offset) -> Option<(Offset, u32)> {
+    /// Some read returned a record at an offset strictly between a and b
+    /// (`mask` READ_BIT); with `mask` 0, any record known there, a
+    /// delivery report's too (Jepsen's version order).
+    fn any_read_between(&self, a: Offset, b: Offset, mask: u32) -> Option<(Offset, u32)> {
         if b <= a + 1 {
             return None;
         }
+        let hit = |s: u32| s != 0 && s & mask == mask;
         let lo = (a + 1).max(0) as usize;
         let hi = (b.max(0) as usize).min(self.dense.len());
         for i in lo..hi {
             let s = self.dense[i];
-            if s & READ_BIT != 0 {
+            if hit(s) {
                 return Some((i as Offset, (s & !READ_BIT) - 1));
             }
         }
         self.sparse
             .range(a + 1..b)
-            .find(|(_, s)| **s & READ_BIT != 0)
+            .find(|(_, s)| hit(**s))
             .map(|(o, s)| (*o, (s & !READ_BIT) - 1))
     }
 
@@ -264,6 +280,8 @@ struct PartState {
     info_sends: u64,
     fail_sends: u64,
     max_read: Option<(Offset, u64)>,
+    /// The highest offset an ok op read, and that op (jepsen lost-write).
+    max_ok_read: Option<(Offset, u64)>,
     final_read: Option<FinalReadSummary>,
     final_attempts: u32,
     /// When each offset became known to exist. For the realtime lag.
@@ -442,6 +460,13 @@ pub struct QueueChecker {
     /// start, value at the last offset).
     scratch: Vec<(Partition, Offset, Offset, u64)>,
     last_time: u64,
+    /// (jepsen client model) Delivery reports of sends that did not end
+    /// ok, placed at the end only if their writer proved committed:
+    /// (partition, offset, value id, op, time).
+    deferred_acks: Vec<(Partition, Offset, u32, u64, u64)>,
+    /// (jepsen client model) The partitions each assignment kept
+    /// (`TAG_KEEP` entries of the send logs).
+    keeps: Vec<Vec<Partition>>,
 }
 
 /// The queue checker's findings.
@@ -538,6 +563,8 @@ impl QueueChecker {
             has_txn: false,
             scratch: Vec::new(),
             last_time: 0,
+            deferred_acks: Vec::new(),
+            keeps: Vec::new(),
         }
     }
 
@@ -629,6 +656,10 @@ impl QueueChecker {
         self.unseen_delta[s] += d;
     }
 
+    pub(crate) fn jepsen(&self) -> bool {
+        self.opts.client_model == crate::ClientModel::Jepsen
+    }
+
     fn note_time(&mut self, t: u64) {
         self.last_time = self.last_time.max(t);
     }
@@ -702,6 +733,11 @@ impl QueueChecker {
                     self.observe(p, o, v, op, time, Source::Ack);
                 }
             }
+        } else if let (Some(p), Some(o), true) = (partition, offset, self.jepsen()) {
+            // Jepsen places an info send once an ok read proves it.
+            if o >= 0 {
+                self.deferred_acks.push((p, o, v, op, time));
+            }
         }
     }
 
@@ -767,12 +803,22 @@ impl QueueChecker {
     /// A value was read by op (completed at `time`); `reader_txn` is the
     /// reading transaction (`NO32`: a poll or final read). Returns the
     /// value id and whether the reader is the value's own writer.
-    fn read_value(&mut self, value: u64, time: u64, op: u64, reader_txn: u32) -> (u32, bool) {
+    fn read_value(
+        &mut self,
+        value: u64,
+        time: u64,
+        op: u64,
+        reader_txn: u32,
+        ok: bool,
+    ) -> (u32, bool) {
         let v = self.vid(value);
         let vi = &mut self.vinfo[v as usize];
         if reader_txn != NO32 && vi.txn == reader_txn {
             vi.flags |= F_SELF_READ;
             return (v, true);
+        }
+        if ok {
+            vi.flags |= F_OK_READ;
         }
         if vi.first_read_op == NO {
             vi.first_read_op = op;
@@ -800,6 +846,16 @@ impl QueueChecker {
     /// `partitions`, not revoked, not sought) keeps its position; one that
     /// left, was revoked or sought loses it; a seek sets a known position.
     pub fn assignment(&mut self, op: u64, process: ProcKey, a: &Assignment) {
+        if self.jepsen() {
+            // Jepsen's producer forgets its last sends to keys it dropped.
+            let id = self.keeps.len() as u64;
+            self.keeps.push(a.partitions.clone());
+            self.procs
+                .entry(process)
+                .or_default()
+                .sends
+                .push(TAG_KEEP | id);
+        }
         let ps = self.procs.entry(process).or_default();
         let mut kept = Vec::with_capacity(ps.consumer.len());
         let mut dropped = Vec::new();
@@ -814,7 +870,11 @@ impl QueueChecker {
                 dropped.push(c);
             }
         }
-        for &(p, o) in &a.seek {
+        // Jepsen's checker has no seeks: a sought partition is a fresh
+        // start there (its final phase runs in a new process).
+        let seeks = if self.jepsen() { &[][..] } else { &a.seek[..] };
+        let ps = self.procs.entry(process).or_default();
+        for &(p, o) in seeks {
             if a.partitions.contains(&p) {
                 kept.push(ConsumerRun {
                     partition: p,
@@ -828,6 +888,25 @@ impl QueueChecker {
         }
         ps.consumer = kept;
         for c in dropped {
+            self.flush_run(c);
+        }
+    }
+
+    /// Positions of a process's consumer, to put back after an op the
+    /// jepsen client model rewinds (a transaction that did not commit, a
+    /// poll that did not end ok: Jepsen's client resumes from its last
+    /// committed read).
+    fn save_positions(&self, process: ProcKey) -> Vec<ConsumerRun> {
+        self.procs
+            .get(&process)
+            .map_or_else(Vec::new, |ps| ps.consumer.clone())
+    }
+
+    fn restore_positions(&mut self, process: ProcKey, saved: Vec<ConsumerRun>) {
+        let ps = self.procs.entry(process).or_default();
+        let now = std::mem::replace(&mut ps.consumer, saved);
+        // The runs the rewound op extended still prove what they covered.
+        for c in now {
             self.flush_run(c);
         }
     }

@@ -48,6 +48,15 @@ pub struct CheckArgs {
     /// unknown, 2, unless a promise was broken anyway).
     #[arg(long, default_value = "anomalies", value_parser = super::test::parse_judge)]
     pub judge: trial_checkers::Judge,
+    /// The client the history's processes ran, which decides what resets
+    /// or rewinds a consumer's position, what a subscribe keeps, when a
+    /// producer's order restarts and what proves a write lost
+    /// (checkers/README.md, "Client models"): `kafka-trial` (the default
+    /// for the suite's own histories) or `jepsen` (the default for a
+    /// Jepsen Kafka history). results.json records it unless it is the
+    /// suite's default.
+    #[arg(long, value_parser = ["kafka-trial", "jepsen"])]
+    pub client_model: Option<String>,
 }
 
 /// The format of a history given to `check`.
@@ -122,7 +131,8 @@ pub fn results_path(history: &Path) -> PathBuf {
 }
 
 fn is_edn(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()) == Some("edn")
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".edn") || name.ends_with(".edn.gz")
 }
 
 /// Check a history: run the checkers, print a summary (or JSON), write the
@@ -138,10 +148,13 @@ pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
     if !a.more.is_empty() {
         return check_many(a, time_limit);
     }
+    let client_model: Option<trial_checkers::ClientModel> =
+        a.client_model.as_deref().map(str::parse).transpose()?;
     let path = resolve(store, &a.run)?;
     let edn = is_edn(&path);
     let text = if (edn && a.format == Format::Auto) || a.format == Format::Jepsen {
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+        // Also gzipped (history.edn.gz); not UTF-8 is exit 3 with its line.
+        trial_checkers::jepsen::read_edn_text(&path)?
     } else {
         String::new()
     };
@@ -158,7 +171,11 @@ pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
                  checked by the queue and transaction checkers"
             );
         }
-        trial_checkers::jepsen::check_jepsen_str(&text, &path, &CheckOptions::default())?
+        let opts = CheckOptions {
+            client_model,
+            ..CheckOptions::default()
+        };
+        trial_checkers::jepsen::check_jepsen_str(&text, &path, &opts)?
     } else if edn && a.format == Format::Auto {
         let model = a.model.as_deref().unwrap_or("cas-register");
         if model == "log" {
@@ -181,7 +198,10 @@ pub fn check(store: &Store, a: CheckArgs) -> Result<ExitCode> {
         // A run's test.json turns linearizability on (`log`, with its
         // budget) unless the run had it off; `--model log` asks for it
         // with `--time-limit`.
-        let base = run_check_options(&path)?;
+        let base = CheckOptions {
+            client_model,
+            ..run_check_options(&path)?
+        };
         let (progress, bar) = check_progress_bar();
         let opts = match &a.model {
             Some(m) => CheckOptions {
