@@ -35,12 +35,22 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     let say = |m: String| note(&pb, spec.progress, m);
     let t0 = Instant::now();
     let store = Store::new(&spec.store);
+    // A store short of space for a run this long: said before it starts.
+    if let Some(w) = crate::upkeep::free_bytes(&spec.store)
+        .and_then(|free| crate::upkeep::space_warning(&spec.store, free, spec.time_limit))
+    {
+        eprintln!("warning: {w}");
+    }
     let run_dir = store
         .create_run(&spec.name)
         .with_context(|| format!("create a run folder in {}", spec.store.display()))?;
     run_dir.write_json("test.json", &spec)?;
     std::fs::write(run_dir.path.join(crate::spec::SPEC_FILE), trial_spec)?;
     say(format!("run folder: {}", run_dir.path.display()));
+    // This process runs the run: `controller.json` until the end (a
+    // controller that dies leaves it, and the run reads as interrupted).
+    let mut lock = crate::owner::RunLock::take(&run_dir.path)
+        .with_context(|| format!("write {}", crate::owner::CONTROLLER_FILE))?;
 
     // Ctrl-C: stop the workload and the nemesis, heal, tear down, check.
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -67,7 +77,17 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     };
 
     pb.set_message("starting the cluster");
-    let cluster = Cluster::start(spec.cluster.clone()).await?;
+    let cluster = Cluster::start_labelled(
+        spec.cluster.clone(),
+        crate::owner::run_labels(&run_dir.path),
+    )
+    .await?;
+    if let Err(e) = lock.set_cluster(&cluster.id) {
+        tracing::warn!(
+            "recording the cluster in {}: {e}",
+            crate::owner::CONTROLLER_FILE
+        );
+    }
     let cluster_ready_secs = t0.elapsed().as_secs_f64();
     // On SSH hosts: the shape the hosts file gave and which host played
     // which node.
@@ -167,6 +187,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
             }
         };
     pb.finish_and_clear();
+    drop(lock);
     let (ok, fail, info) = counters.snapshot();
     Ok(Report {
         run_dir: run_dir.path.clone(),
