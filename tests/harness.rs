@@ -1,0 +1,214 @@
+//! The harness under its own faults (issue 30), on real nodes.
+//!
+//! - The drop of un-fsynced writes right after a SIGKILL of a broker that
+//!   was writing steadily never fails "busy" (20 kill + drop cycles on one
+//!   node): the control script waits for the killed JVM to leave the
+//!   kernel, and retries a busy unmount within a bound.
+//!
+//! Each test is short and serialised (`testing::serial`).
+
+use kafka_trial::clients::rdkafka::RdProducer;
+use kafka_trial::clients::{Acks, ClientSettings, Producer, SendOutcome};
+use kafka_trial::cluster::Cluster;
+use kafka_trial::kafka::node::CONTROL;
+use kafka_trial::kafka::{admin, ClusterSpec};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use trial_nemesis::{FaultKind, FaultKinds, Node, ProcessRole};
+
+fn settings(bootstrap: &str, topic: &str) -> ClientSettings {
+    ClientSettings {
+        bootstrap: bootstrap.to_string(),
+        topic: topic.to_string(),
+        acks: Acks::All,
+        idempotence: false,
+        message_timeout: Duration::from_secs(30),
+        request_timeout: Duration::from_secs(5),
+        socket_timeout: Duration::from_secs(5),
+        session_timeout: Duration::from_secs(6),
+        // Back at the restarted broker at once (librdkafka's reconnect
+        // backoff grows to 10 s by default).
+        producer_overrides: BTreeMap::from([
+            ("reconnect.backoff.ms".to_string(), "20".to_string()),
+            ("reconnect.backoff.max.ms".to_string(), "100".to_string()),
+            ("retry.backoff.ms".to_string(), "20".to_string()),
+            ("retry.backoff.max.ms".to_string(), "100".to_string()),
+            (
+                "topic.metadata.refresh.interval.ms".to_string(),
+                "200".to_string(),
+            ),
+        ]),
+        consumer_overrides: BTreeMap::new(),
+    }
+}
+
+/// A producer sending one record every 2 ms until `stop`, counting the
+/// acknowledged ones (the broker's restarts make the rest wait or fail).
+fn steady_writer(
+    s: ClientSettings,
+    stop: Arc<AtomicBool>,
+    acked: Arc<AtomicU64>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let p = RdProducer::new(&s).expect("producer");
+        let mut v = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let acked = acked.clone();
+            let _ = p.send_async(
+                v,
+                v,
+                Box::new(move |o| {
+                    if matches!(o, SendOutcome::Ok { .. }) {
+                        acked.fetch_add(1, Ordering::Relaxed);
+                    }
+                }),
+            );
+            v += 1;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        p.flush(Duration::from_secs(5));
+    })
+}
+
+/// 20 cycles on one broker on kt-lazyfs, written to steadily (a producer
+/// sends every 2 ms throughout): wait until the restarted broker holds
+/// files of the mount open and mapped (every fifth cycle, until it
+/// acknowledges the producer's records again), SIGKILL it, drop its
+/// un-fsynced writes, start it. Every drop succeeds (never "busy"). The
+/// figure printed: per cycle, how long the killed JVM took to leave the
+/// kernel after it read as dead (the window in which the old drop failed),
+/// the drop's busy retries and its wait, the bytes dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_drop_after_a_sigkill_is_never_busy_over_20_cycles() {
+    let _serial = kafka_trial::testing::serial().await;
+    let t0 = Instant::now();
+    let mut spec = ClusterSpec {
+        nodes: 1,
+        replication_factor: 1,
+        min_insync_replicas: 1,
+        ..Default::default()
+    };
+    spec.requirements = spec
+        .requirements
+        .union(&trial_nemesis::requirements(&FaultKinds(
+            [FaultKind::PowerLoss].into(),
+        )));
+    let cluster = Cluster::start(spec)
+        .await
+        .expect("a 1-node cluster on kt-lazyfs");
+    let id = cluster.id.clone();
+    let bootstrap = cluster.bootstrap_servers();
+    admin::create_topic(&bootstrap, "steady", 1, 1, &[], Duration::from_secs(60))
+        .await
+        .expect("topic");
+    eprintln!("cluster ready in {:.1}s", t0.elapsed().as_secs_f64());
+    let n = cluster.nodes[0].clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(AtomicU64::new(0));
+    let writer = steady_writer(settings(&bootstrap, "steady"), stop.clone(), acked.clone());
+
+    const CYCLES: usize = 20;
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for cycle in 1..=CYCLES {
+        let tc = Instant::now();
+        // The restarted JVM holds files of the mount, open and mapped (the
+        // log segments and their index files: what kept the old drop
+        // busy), and writes (the KRaft metadata log, and once it serves,
+        // the producer's records).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let held = loop {
+            let o = n
+                .exec(&[
+                    "bash",
+                    "-c",
+                    "p=$(cat /run/kt-broker.pid) && grep -c ' /var/lib/kafka/data/' /proc/$p/maps",
+                ])
+                .await
+                .expect("exec");
+            let k: u64 = o.stdout.trim().parse().unwrap_or(0);
+            if k > 0 {
+                break k;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cycle {cycle}: the broker mapped no file of the mount within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        // Every fifth cycle (the first included), also until the broker
+        // acknowledges the producer's records again (a serving broker).
+        if cycle % 5 == 1 {
+            let before = acked.load(Ordering::Relaxed);
+            while acked.load(Ordering::Relaxed) < before + 20 {
+                assert!(
+                    Instant::now() < deadline,
+                    "cycle {cycle}: the broker acknowledged no writes within 30 s"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let writing_s = tc.elapsed().as_secs_f64();
+        let kill = n.exec(&[CONTROL, "kill"]).await.expect("kill");
+        assert!(kill.success(), "cycle {cycle}: kill: {kill:?}");
+        let gone_ms: Option<u64> = kill
+            .stdout
+            .split("gone after ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|x| x.parse().ok());
+        match n.drop_unfsynced().await {
+            Ok(r) => rows.push((
+                cycle,
+                writing_s,
+                held,
+                gone_ms,
+                r["busy_retries"].as_u64().unwrap_or(u64::MAX),
+                r["waited_gone_ms"].as_u64().unwrap_or(u64::MAX),
+                r["bytes_dropped"].as_u64().unwrap_or(0),
+            )),
+            Err(e) => failures.push(format!("cycle {cycle}: {e}")),
+        }
+        n.start(ProcessRole::Broker).await.expect("start");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let total_acked = acked.load(Ordering::Relaxed);
+    tokio::task::spawn_blocking(move || writer.join().unwrap())
+        .await
+        .unwrap();
+    eprintln!(
+        "cycle  up_s  mapped  jvm_gone_after_kill_ms  busy_retries  drop_waited_ms  bytes_dropped"
+    );
+    for (c, w, m, g, b, wait, bytes) in &rows {
+        eprintln!(
+            "{c:>5}  {w:>4.1}  {m:>6}  {:>22}  {b:>12}  {wait:>14}  {bytes:>13}",
+            g.map_or("-".to_string(), |g| g.to_string())
+        );
+    }
+    let retries: u64 = rows.iter().map(|r| r.4).sum();
+    let zombie: Vec<u64> = rows.iter().filter_map(|r| r.3).collect();
+    eprintln!(
+        "{} cycles in {:.1}s: {} drops ok, busy retries {retries}, killed JVM gone after \
+         max {} ms (cycles where it was not gone at once: {}), {total_acked} records acknowledged",
+        CYCLES,
+        t0.elapsed().as_secs_f64(),
+        rows.len(),
+        zombie.iter().max().copied().unwrap_or(0),
+        zombie.iter().filter(|&&g| g > 0).count(),
+    );
+    cluster.teardown().await.expect("teardown");
+    kafka_trial::testing::assert_no_leftovers(&id).await;
+    assert!(failures.is_empty(), "drops failed: {failures:#?}");
+    assert_eq!(rows.len(), CYCLES);
+    assert!(
+        rows.iter().all(|r| r.4 != u64::MAX && r.5 != u64::MAX),
+        "every drop report says its retries and its wait: {rows:?}"
+    );
+    assert!(
+        rows.iter().filter(|r| r.6 > 0).count() >= CYCLES / 2,
+        "the steady writes left un-fsynced bytes to drop: {rows:?}"
+    );
+    assert!(total_acked >= 20 * 4, "{total_acked} records acknowledged");
+}
