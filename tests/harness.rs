@@ -212,3 +212,176 @@ async fn the_drop_after_a_sigkill_is_never_busy_over_20_cycles() {
     );
     assert!(total_acked >= 20 * 4, "{total_acked} records acknowledged");
 }
+
+/// `kafka-trial --store <store> <args>`.
+fn kt(store: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kafka-trial"));
+    c.arg("--store").arg(store);
+    c
+}
+
+/// A trial in the background: `test --name NAME` on one node, no fault.
+fn trial(store: &std::path::Path, name: &str, secs: u64) -> std::process::Child {
+    kt(store)
+        .args([
+            "test",
+            "--name",
+            name,
+            "--nodes",
+            "1",
+            "--replication-factor",
+            "1",
+        ])
+        .args([
+            "--min-insync-replicas",
+            "1",
+            "--partitions",
+            "1",
+            "--rate",
+            "100",
+        ])
+        .args(["--time-limit", &format!("{secs}s")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start kafka-trial")
+}
+
+/// The run folder of test `name` and its controller.json once the cluster
+/// is recorded there (bounded).
+async fn running_run(store: &std::path::Path, name: &str) -> (std::path::PathBuf, String) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let dir = store.join(name).join("latest");
+        if let Ok(b) = std::fs::read(dir.join(kafka_trial::owner::CONTROLLER_FILE)) {
+            let f: kafka_trial::owner::ControllerFile = serde_json::from_slice(&b).unwrap();
+            let history = std::fs::metadata(dir.join("history.jsonl")).map_or(0, |m| m.len());
+            if let Some(c) = f.cluster {
+                if history > 0 {
+                    return (std::fs::canonicalize(&dir).unwrap(), c);
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "{name}: no cluster within 90 s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn containers_of(cluster: &str) -> Vec<String> {
+    let d = kafka_trial::platform::docker::engine::connect()
+        .await
+        .unwrap();
+    kafka_trial::owner::find(&d)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.cluster == cluster)
+        .flat_map(|f| f.containers)
+        .collect()
+}
+
+/// Two trials at once on one store; one controller killed with SIGKILL
+/// mid-trial. The next command notices its cluster (and only its) and
+/// names the command that removes it; `runs` shows the dead run
+/// `interrupted` and the live one `running`; `check` of the dead run gives
+/// a verdict from what was written (unknown: no final reads); `clean`
+/// asked for both clusters removes the dead one and keeps the live one,
+/// which then finishes with a verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_controller_leaves_an_interrupted_run_that_clean_removes_and_a_live_run_is_untouched(
+) {
+    let _serial = kafka_trial::testing::serial().await;
+    let t0 = Instant::now();
+    let d = tempfile::tempdir().unwrap();
+    let store = d.path();
+    let mut dead = trial(store, "dead", 60);
+    let mut live = trial(store, "live", 40);
+    let (dead_dir, dead_cluster) = running_run(store, "dead").await;
+    let (live_dir, live_cluster) = running_run(store, "live").await;
+    // Let the dead one write a little of its workload, then kill -9.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    dead.kill().unwrap(); // SIGKILL
+    dead.wait().unwrap();
+    eprintln!(
+        "{:.1}s: controller of {} killed (cluster {dead_cluster}); live run {} (cluster {live_cluster})",
+        t0.elapsed().as_secs_f64(),
+        dead_dir.display(),
+        live_dir.display()
+    );
+    assert!(
+        !containers_of(&dead_cluster).await.is_empty(),
+        "left behind"
+    );
+
+    // The next command: `runs`.
+    let out = kt(store).arg("runs").output().unwrap();
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    eprintln!("runs:\n{so}{se}");
+    assert_eq!(out.status.code(), Some(0));
+    let line = |test: &str| {
+        so.lines()
+            .find(|l| l.starts_with(test))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(line("dead").contains("interrupted"), "{so}");
+    assert!(line("live").contains("running"), "{so}");
+    assert!(
+        se.contains(&format!("kafka-trial clean --cluster {dead_cluster}"))
+            && se.contains(&dead_dir.display().to_string()),
+        "the dead run's leftovers and the command that removes them: {se}"
+    );
+    assert!(
+        !se.contains(&live_cluster),
+        "nothing about the live run: {se}"
+    );
+
+    // `check` of the dead run: a verdict from what was written.
+    let out = kt(store).arg("check").arg(&dead_dir).output().unwrap();
+    let so = String::from_utf8_lossy(&out.stdout);
+    eprintln!("check: {so}");
+    assert_eq!(out.status.code(), Some(2), "unknown: {so}");
+    assert!(so.contains("final read"), "{so}");
+
+    // `clean` of both: the dead cluster goes, the live one stays.
+    let out = kt(store)
+        .args([
+            "clean",
+            "--cluster",
+            &dead_cluster,
+            "--cluster",
+            &live_cluster,
+        ])
+        .output()
+        .unwrap();
+    let so = String::from_utf8_lossy(&out.stdout);
+    eprintln!("clean: {so}");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(so.contains(&format!("kept cluster {live_cluster}")), "{so}");
+    assert!(containers_of(&dead_cluster).await.is_empty(), "{so}");
+    assert!(!containers_of(&live_cluster).await.is_empty(), "{so}");
+    let out = kt(store).arg("runs").output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("clean --cluster"),
+        "nothing left to notice"
+    );
+
+    // The live run finishes as if nothing happened.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(s) = live.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the live run did not end");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(status.code(), Some(0), "the live run is valid");
+    assert!(live_dir.join("results.json").is_file());
+    assert!(!live_dir.join(kafka_trial::owner::CONTROLLER_FILE).exists());
+    kafka_trial::testing::assert_no_leftovers(&live_cluster).await;
+    kafka_trial::testing::assert_no_leftovers(&dead_cluster).await;
+    eprintln!("done in {:.1}s", t0.elapsed().as_secs_f64());
+}
