@@ -64,8 +64,9 @@ pub fn space_warning(store: &Path, free: u64, time_limit: Duration) -> Option<St
 
 fn humantime(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 60 && s % 60 == 0 {
-        format!("{} min", s / 60)
+    let (m, rest) = (s / 60, s % 60);
+    if m > 0 && rest == 0 {
+        format!("{m} min")
     } else {
         format!("{s} s")
     }
