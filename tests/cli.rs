@@ -971,7 +971,12 @@ fn runs_show_sizes_and_prune_dry_runs_then_removes() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        let out = bin().arg("--store").arg(d.path()).args(args).output().unwrap();
+        let out = bin()
+            .arg("--store")
+            .arg(d.path())
+            .args(args)
+            .output()
+            .unwrap();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).to_string(),
@@ -988,10 +993,17 @@ fn runs_show_sizes_and_prune_dry_runs_then_removes() {
     assert_eq!(code, Some(0));
     assert!(s.contains("2 runs") && s.contains("would go"), "{s}");
     assert!(
-        s.contains(&format!("keeping demo/{}: linked by matrix/demo/", runs[0].timestamp)),
+        s.contains(&format!(
+            "keeping demo/{}: linked by matrix/demo/",
+            runs[0].timestamp
+        )),
         "{s}"
     );
-    assert_eq!(store.list_runs().unwrap().len(), 4, "a dry run removes nothing");
+    assert_eq!(
+        store.list_runs().unwrap().len(),
+        4,
+        "a dry run removes nothing"
+    );
     let (code, s) = run(&["runs", "--prune", "--keep", "1", "--yes"]);
     assert_eq!(code, Some(0));
     assert!(s.contains("removed 2 runs"), "{s}");
