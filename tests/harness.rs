@@ -385,3 +385,105 @@ async fn a_dead_controller_leaves_an_interrupted_run_that_clean_removes_and_a_li
     kafka_trial::testing::assert_no_leftovers(&dead_cluster).await;
     eprintln!("done in {:.1}s", t0.elapsed().as_secs_f64());
 }
+
+/// Unmounts its tmpfs when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// The store on a 64 MB tmpfs that is nearly full: the controller warns
+/// before the trial (less free space than its length needs), and when the
+/// history can no longer be written the trial stops with exit 3 and a
+/// message that says so, heals and tears the cluster down (nothing of it
+/// left), and the history written up to then parses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_store_stops_the_trial_with_exit_3_and_leaves_a_history_that_parses() {
+    let _serial = kafka_trial::testing::serial().await;
+    let t0 = Instant::now();
+    let mnt = std::env::temp_dir().join(format!("kt-fulldisk-{}", std::process::id()));
+    std::fs::create_dir_all(&mnt).unwrap();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .expect("mount");
+    assert!(ok.success(), "mounting a tmpfs (the tests run as root)");
+    let _guard = Tmpfs(mnt.clone());
+    // Fill it but ~400 kB.
+    let free = kafka_trial::upkeep::free_bytes(&mnt).unwrap();
+    let filler = vec![0u8; (free - 400_000) as usize];
+    std::fs::write(mnt.join("filler"), filler).unwrap();
+    let store = mnt.join("store");
+    let out = tokio::task::spawn_blocking({
+        let store = store.clone();
+        move || {
+            kt(&store)
+                .args([
+                    "test",
+                    "--name",
+                    "full",
+                    "--nodes",
+                    "1",
+                    "--replication-factor",
+                    "1",
+                ])
+                .args([
+                    "--min-insync-replicas",
+                    "1",
+                    "--partitions",
+                    "1",
+                    "--rate",
+                    "300",
+                ])
+                .args(["--time-limit", "60s", "--nemesis", "pause"])
+                .args(["--nemesis-interval", "3s"])
+                .output()
+                .expect("kafka-trial")
+        }
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    eprintln!(
+        "{:.1}s: exit {:?}\n{err}",
+        t0.elapsed().as_secs_f64(),
+        out.status.code()
+    );
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("warning: the store"),
+        "the space warning: {err}"
+    );
+    assert!(
+        err.contains("could not be written") && err.contains("No space left on device"),
+        "{err}"
+    );
+    assert!(err.contains("healed and tore down"), "{err}");
+    let run = std::fs::read_dir(store.join("full"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_type().unwrap().is_dir())
+        .expect("the run folder")
+        .path();
+    // Written up to the full disk: whole lines, every one parses.
+    let h = trial_histories::read_history(&run.join("history.jsonl")).expect("the history parses");
+    assert!(h.ops.len() > 100, "{} ops", h.ops.len());
+    eprintln!("{} ops written before the disk was full", h.ops.len());
+    // Torn down: no container or network of the run's left.
+    let d = kafka_trial::platform::docker::engine::connect()
+        .await
+        .unwrap();
+    let left: Vec<_> = kafka_trial::owner::find(&d)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.run.as_deref() == Some(run.as_path()))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(t0.elapsed() < Duration::from_secs(90));
+}

@@ -117,7 +117,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         &run_dir,
         &pb,
         interrupted.clone(),
-        cancel_rx,
+        (cancel_tx.clone(), cancel_rx),
     )
     .await;
     // Logs and teardown happen whatever the trial's outcome.
@@ -219,7 +219,10 @@ async fn trial(
     run_dir: &trial_histories::RunDir,
     pb: &ProgressBar,
     interrupted: Arc<AtomicBool>,
-    cancel: tokio::sync::watch::Receiver<bool>,
+    (cancel_tx, cancel): (
+        tokio::sync::watch::Sender<bool>,
+        tokio::sync::watch::Receiver<bool>,
+    ),
 ) -> Result<(Arc<Counters>, f64)> {
     let bootstrap = cluster.bootstrap_servers();
     let topic = workload.topic();
@@ -365,7 +368,15 @@ async fn trial(
     // Without a terminal the spinner is hidden: print the line every 10 s.
     let plain = spec.progress && pb.is_hidden();
     let mut last_plain = Instant::now();
+    let mut write_failed = None;
     while started.elapsed() < spec.time_limit && !interrupted.load(Ordering::SeqCst) {
+        // The history cannot be written (a full disk): stop now, heal, and
+        // tear down; nothing more can be recorded.
+        if let Some(e) = history.failure() {
+            let _ = cancel_tx.send(true);
+            write_failed = Some(e);
+            break;
+        }
         let (ok, fail, info) = counters.snapshot();
         let faults = active_faults(&schedule, history.start().elapsed());
         let line = format!(
@@ -406,6 +417,18 @@ async fn trial(
         Err(e) => tracing::warn!("nemesis: {e}"),
     }
 
+    if let Some(e) = write_failed {
+        bail!(
+            "the history {} could not be written ({e}; is the store's disk full? `df -h {}`): \
+             the trial stopped at {:.0} s, healed and tore down; the {} ops written before \
+             still read (`kafka-trial check {}` says what they show)",
+            run_dir.history().display(),
+            run_dir.path.display(),
+            workload_secs,
+            history.len(),
+            run_dir.path.display()
+        );
+    }
     if interrupted.load(Ordering::SeqCst) {
         // No final reads after Ctrl-C: the checkers will say what they can.
         return Ok((counters, workload_secs));
