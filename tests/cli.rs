@@ -1013,3 +1013,70 @@ fn check_reports_a_client_stall_as_weak_evidence_without_changing_the_exit_code(
         }
     }
 }
+
+/// `runs` shows each run's size and the store's total; `runs --prune` is a
+/// dry run unless --yes, needs --keep or --older-than (exit 3 without),
+/// and keeps a run a matrix page links (issue 30).
+#[test]
+fn runs_show_sizes_and_prune_dry_runs_then_removes() {
+    let d = tempfile::tempdir().unwrap();
+    let store = trial_histories::Store::new(d.path());
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        let run = store.create_run("demo").unwrap();
+        write_history(&run.history(), None);
+        std::fs::write(run.path.join("results.json"), r#"{"valid": true}"#).unwrap();
+        runs.push(run);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let m = store.create_matrix("demo").unwrap();
+    std::fs::write(
+        m.path.join("matrix.json"),
+        format!(r#"{{"cells": [{{"run": "demo/{}"}}]}}"#, runs[0].timestamp),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = bin()
+            .arg("--store")
+            .arg(d.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, s) = run(&["runs"]);
+    assert_eq!(code, Some(0));
+    assert!(s.lines().next().unwrap().contains("size"), "{s}");
+    assert!(s.contains(" kB") && s.contains("4 runs, "), "{s}");
+
+    let (code, _) = run(&["runs", "--prune"]);
+    assert_eq!(code, Some(3), "nothing to go by");
+    let (code, s) = run(&["runs", "--prune", "--keep", "1"]);
+    assert_eq!(code, Some(0));
+    assert!(s.contains("2 runs") && s.contains("would go"), "{s}");
+    assert!(
+        s.contains(&format!(
+            "keeping demo/{}: linked by matrix/demo/",
+            runs[0].timestamp
+        )),
+        "{s}"
+    );
+    assert_eq!(
+        store.list_runs().unwrap().len(),
+        4,
+        "a dry run removes nothing"
+    );
+    let (code, s) = run(&["runs", "--prune", "--keep", "1", "--yes"]);
+    assert_eq!(code, Some(0));
+    assert!(s.contains("removed 2 runs"), "{s}");
+    let left: Vec<String> = store
+        .list_runs()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.timestamp)
+        .collect();
+    assert_eq!(left, [runs[3].timestamp.clone(), runs[0].timestamp.clone()]);
+}

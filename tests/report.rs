@@ -637,3 +637,43 @@ fn recovery_after_heal_and_client_stalls_are_shown() {
         prog.contains("<code>4</code>: send since 3.1 s; send at 9.0 s: Local: Message timed out")
     );
 }
+
+/// A fault whose step failed on a node (issue 30) is marked in the fault
+/// table: "applied only in part", the node and its reason (escaped).
+#[test]
+fn a_fault_that_applied_only_in_part_says_where_it_failed() {
+    let spec = SampleRunSpec {
+        ops: 200,
+        ..Default::default()
+    };
+    let (_d, run, _files, _html) = render(&spec);
+    let h = run.dir.join("history.jsonl");
+    let text = std::fs::read_to_string(&h).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let (i, t) = (
+        last["index"].as_u64().unwrap() + 1,
+        last["time"].as_u64().unwrap() + 1000,
+    );
+    let start = serde_json::json!({"index": i, "time": t, "process": "nemesis", "type": "info",
+        "f": "start-power-loss", "value": {"id": 90, "target": "all", "nodes": ["n1", "n2"],
+        "dropped": {"n1": {"bytes_dropped": 4096}},
+        "failed": {"n2": "drop-unfsynced: <busy>"}}, "error": "n2: busy"});
+    let stop = serde_json::json!({"index": i + 1, "time": t + 1000, "process": "nemesis",
+        "type": "info", "f": "stop-power-loss", "value": {"id": 90, "started": ["n1", "n2"]}});
+    let mut f = std::fs::OpenOptions::new().append(true).open(&h).unwrap();
+    use std::io::Write;
+    writeln!(f, "{start}\n{stop}").unwrap();
+    drop(f);
+    let files = write_run_report(&run.dir).unwrap();
+    let html = std::fs::read_to_string(&files.html).unwrap();
+    let row = html
+        .split(r#"<tr class="fault"#)
+        .skip(1)
+        .find(|r| r.contains("power-loss"))
+        .expect("the power loss in the fault table");
+    assert!(row.starts_with(" partly"), "{row}");
+    assert!(
+        row.contains("applied only in part</strong>: failed on <strong>n2</strong> (drop-unfsynced: &lt;busy&gt;)"),
+        "{row}"
+    );
+}

@@ -190,6 +190,10 @@ pub struct FaultEffect {
     /// its replicas − stop (s); null if not before the next fault started
     /// or the history ended.
     pub full_isr_after_s: Option<f64>,
+    /// Nodes where a step of the fault failed, with why (the start's
+    /// `failed`): the fault applied only in part.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed: BTreeMap<String, String>,
 }
 
 /// Ok client ops per second (numeric processes; between the first and the
@@ -239,6 +243,10 @@ pub struct EffectsResults {
     /// Observer samples that read something (`ok`).
     pub samples: u64,
     pub faults: u64,
+    /// Faults that applied only in part: a step failed on some node
+    /// (`intervals[].failed` says where and why).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub partly_applied: u64,
     /// Faults with an observable effect (null without an observer).
     pub with_effect: Option<u64>,
     pub failover_s: Option<Quantiles>,
@@ -395,6 +403,18 @@ impl Checker for Effects {
             );
             out.validity = Validity::Invalid;
         }
+        for e in r.intervals.iter().filter(|e| !e.failed.is_empty()) {
+            out.warnings.push(format!(
+                "the {} fault at {:.1} s applied only in part: it failed on {}",
+                e.kind,
+                e.start_s,
+                e.failed
+                    .iter()
+                    .map(|(n, why)| format!("{n} ({why})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if r.faults > 0 {
             if !observed {
                 out.warnings.push(format!(
@@ -499,6 +519,7 @@ impl Effects {
             group_coordinator_changes: 0,
             group_rebalances: 0,
             group_coordinator_moved_s: None,
+            failed: f.failed.clone(),
         };
         let lo = self.unreadable.partition_point(|&t| t < begin);
         let hi = self.unreadable.partition_point(|&t| t <= end);
@@ -629,6 +650,7 @@ impl Effects {
             observed,
             samples: self.samples.len() as u64,
             faults: intervals.len() as u64,
+            partly_applied: intervals.iter().filter(|e| !e.failed.is_empty()).count() as u64,
             with_effect,
             failover_s,
             ok_ops_per_s,
@@ -783,6 +805,12 @@ pub fn summary_line(r: &EffectsResults) -> String {
         )),
         None if r.with_effect.is_some() && r.faults > 0 => s.push_str("; no fail-over"),
         None => {}
+    }
+    if r.partly_applied > 0 {
+        s.push_str(&format!(
+            "; {} applied only in part (a step failed on a node)",
+            r.partly_applied
+        ));
     }
     let a = &r.ok_ops_per_s;
     if r.faults > 0 {
@@ -1030,6 +1058,53 @@ mod tests {
             assert_eq!(i.leader_changes, BTreeMap::from([(0, 1)]));
             assert_eq!(i.newly_unreachable, vec![1, 2]);
         }
+    }
+
+    /// A power loss whose drop failed on a node: the interval keeps the
+    /// node's reason, the run counts the fault as applied only in part,
+    /// and a warning names the node.
+    #[test]
+    fn a_fault_that_failed_on_a_node_says_so() {
+        let mut b = Builder::new();
+        observe(&mut b, 1, 0, &[1, 2, 3], &[]);
+        b.send_ok(0, 1, 0, 0);
+        b.sleep(S);
+        nemesis(
+            &mut b,
+            "start-power-loss",
+            json!({"target": "all", "nodes": ["n1", "n2", "n3"],
+                   "dropped": {"n1": {"bytes_dropped": 4096}},
+                   "failed": {"n2": "drop-unfsynced: busy", "n3": "drop-unfsynced: busy"}}),
+        );
+        b.sleep(S);
+        observe(&mut b, 2, 1, &[2], &[1, 3]);
+        nemesis(
+            &mut b,
+            "stop-power-loss",
+            json!({"started": ["n1", "n2", "n3"]}),
+        );
+        b.sleep(S / 2);
+        observe(&mut b, 2, 1, &[1, 2, 3], &[]);
+        b.final_read(0, 0, 1, &[(0, 1)]);
+        let r = crate::check_ops(&b.ops, &crate::CheckOptions::default()).unwrap();
+        let e = effects(&r);
+        assert_eq!((e.faults, e.partly_applied), (1, 1), "{}", e.summary);
+        assert_eq!(
+            e.intervals[0].failed.keys().collect::<Vec<_>>(),
+            vec!["n2", "n3"]
+        );
+        assert!(
+            e.summary.contains("1 applied only in part"),
+            "{}",
+            e.summary
+        );
+        let w = r.warnings.join("\n");
+        assert!(
+            w.contains("power-loss fault at") && w.contains("n2 (drop-unfsynced: busy)"),
+            "{w}"
+        );
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["intervals"][0]["failed"]["n3"], "drop-unfsynced: busy");
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub struct FaultInterval {
     pub nodes: Vec<String>,
     /// The start completion's value, as JSON text (what the nemesis did).
     pub detail: String,
+    /// The nodes where a step of the start failed, with why (the value's
+    /// `failed`): the fault did not fully apply there. Empty when every
+    /// step succeeded (and in histories written before it was recorded).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed: BTreeMap<String, String>,
 }
 
 /// Every fault interval of a history, sorted by start, and the time during
@@ -90,6 +95,7 @@ struct OpenFault {
     start_op: u64,
     nodes: Vec<String>,
     detail: String,
+    failed: BTreeMap<String, String>,
 }
 
 /// Streaming form: feed every op in history order ([`FaultTracker::push`]),
@@ -151,6 +157,7 @@ impl FaultTracker {
                 start_op: op.index,
                 nodes: nodes_hit(op.value.get()),
                 detail: op.value.get().to_string(),
+                failed: failed_nodes(op.value.get()),
             });
         } else if let Some(kind) = f.strip_prefix("stop-") {
             // The start this stop undoes, else (no ids, or a start that
@@ -196,6 +203,7 @@ impl FaultTracker {
             end_op,
             nodes: o.nodes,
             detail: o.detail,
+            failed: o.failed,
         });
         if self.open.is_empty() {
             if let Some(s) = self.active_since.take() {
@@ -245,10 +253,39 @@ struct StartValue {
     nodes: Option<Vec<String>>,
     #[serde(default)]
     grudge: Option<BTreeMap<String, Vec<String>>>,
+    /// The part of the grudge in force when some rules failed.
+    #[serde(default)]
+    applied_grudge: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// The nodes where a step of a start failed, with why: its value's
+/// `failed` object (node → reason). Empty when it has none.
+pub fn failed_nodes(value: &str) -> BTreeMap<String, String> {
+    if !may_be_struct(value) {
+        return BTreeMap::new();
+    }
+    #[derive(Deserialize)]
+    struct Failed {
+        #[serde(default)]
+        failed: Option<BTreeMap<String, serde_json::Value>>,
+    }
+    let Ok(Failed { failed: Some(f) }) = serde_json::from_str::<Failed>(value) else {
+        return BTreeMap::new();
+    };
+    f.into_iter()
+        .map(|(n, r)| {
+            let r = match r {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (n, r)
+        })
+        .collect()
 }
 
 /// The nodes a start's value says it hit: its `nodes` list, or for a
-/// grudge (node → nodes it cannot hear) the nodes outside the largest set
+/// grudge (node → nodes it cannot hear; the `applied_grudge` when the
+/// nemesis says only part of it took) the nodes outside the largest set
 /// of nodes that all still hear each other (a connected component of
 /// "neither holds a grudge against the other"; ties go to the side with
 /// the smallest names). When the grudge leaves everyone connected (a
@@ -263,7 +300,7 @@ pub fn nodes_hit(value: &str) -> Vec<String> {
     if let Some(n) = v.nodes {
         return n;
     }
-    let Some(g) = v.grudge else {
+    let Some(g) = v.applied_grudge.or(v.grudge) else {
         return Vec::new();
     };
     let mut all: BTreeSet<&str> = BTreeSet::new();
@@ -441,6 +478,40 @@ mod tests {
         assert_eq!(fi.intervals.len(), 1);
         assert_eq!((fi.intervals[0].start_ns, fi.intervals[0].end_ns), (10, 30));
         assert_eq!(fi.intervals[0].nodes, vec!["n1".to_string()]);
+    }
+
+    /// A start that failed on some nodes keeps their reasons; a
+    /// partition whose rules took only in part hits what took.
+    #[test]
+    fn failed_steps_are_kept_per_node() {
+        use serde_json::json;
+        let ops = vec![nem(
+            0,
+            10,
+            OpType::Info,
+            "start-power-loss",
+            json!({"id": 1, "nodes": ["n1", "n2", "n3"], "dropped": {"n1": {}},
+                   "failed": {"n2": "drop-unfsynced: busy", "n3": "drop-unfsynced: busy"}}),
+        )];
+        let fi = FaultIntervals::of_ops(&ops);
+        let f = &fi.intervals[0];
+        assert_eq!(f.nodes.len(), 3);
+        assert_eq!(
+            f.failed.keys().collect::<Vec<_>>(),
+            vec!["n2", "n3"],
+            "{f:?}"
+        );
+        assert_eq!(f.failed["n2"], "drop-unfsynced: busy");
+        let g = r#"{"grudge":{"n1":["n2","n3"],"n2":["n1"],"n3":["n1"]},
+                    "applied_grudge":{"n1":[],"n2":["n1"],"n3":["n1"]},
+                    "failed":{"n1":"iptables: exit 4"}}"#;
+        // n1 still cannot be heard by the others: cut off either way.
+        assert_eq!(nodes_hit(g), vec!["n1".to_string()]);
+        let g = r#"{"grudge":{"n1":["n2"],"n2":["n1"],"n3":[]},
+                    "applied_grudge":{"n1":[],"n2":[],"n3":[]}}"#;
+        assert!(nodes_hit(g).is_empty(), "nothing took, nothing hit");
+        assert!(failed_nodes("null").is_empty());
+        assert!(failed_nodes(r#"{"failed": 3}"#).is_empty());
     }
 
     #[test]

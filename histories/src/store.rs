@@ -91,6 +91,9 @@ pub struct RunSummary {
     /// `true`, `false`, `"unknown"`, or absent if never checked.
     pub verdict: Option<serde_json::Value>,
     pub ops: Option<u64>,
+    /// Bytes the run folder takes (its files, node logs included).
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 impl RunSummary {
@@ -112,6 +115,15 @@ pub fn timestamp_now() -> String {
     );
     now.format(&fmt)
         .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+/// The time a run-folder timestamp (`20261124T153012.123Z`) names.
+pub fn timestamp_time(ts: &str) -> Option<std::time::SystemTime> {
+    let fmt = time::macros::format_description!(
+        "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
+    );
+    let t = time::PrimitiveDateTime::parse(ts, fmt).ok()?;
+    Some(std::time::SystemTime::from(t.assume_utc()))
 }
 
 fn valid_test_name(name: &str) -> bool {
@@ -349,7 +361,26 @@ fn summarise(test: &str, ts: &str, path: &Path) -> RunSummary {
         path: path.to_path_buf(),
         verdict,
         ops,
+        bytes: dir_bytes(path),
     }
+}
+
+/// Bytes of the regular files under `path` (symlinks not followed).
+pub fn dir_bytes(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(e.path());
+            } else if ft.is_file() {
+                total += e.metadata().map(|m| m.len()).unwrap_or(0);
+            }
+        }
+    }
+    total
 }
 
 fn count_lines(p: &Path) -> Option<u64> {

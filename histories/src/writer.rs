@@ -24,6 +24,11 @@ struct Inner {
     next_index: u64,
     line: Vec<u8>,
     failed: Option<String>,
+    /// The file (when writing one), to cut a line a failed write left
+    /// half written (a full disk): what was written still parses.
+    file: Option<File>,
+    /// Bytes of whole lines written.
+    written: u64,
 }
 
 impl HistoryWriter {
@@ -34,7 +39,20 @@ impl HistoryWriter {
             .write(true)
             .truncate(true)
             .open(path)?;
-        Ok(Self::from_writer(f))
+        let keep = f.try_clone().ok();
+        let w = Self::from_writer(f);
+        w.inner.lock().unwrap_or_else(|p| p.into_inner()).file = keep;
+        Ok(w)
+    }
+
+    /// Why writing failed, if it did (every later append fails too): a
+    /// trial stops when its history cannot be written.
+    pub fn failure(&self) -> Option<String> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .failed
+            .clone()
     }
 
     /// A writer over any sink (e.g. a `Vec<u8>` in tests). The sink should be
@@ -46,6 +64,8 @@ impl HistoryWriter {
                 next_index: 0,
                 line: Vec::with_capacity(256),
                 failed: None,
+                file: None,
+                written: 0,
             }),
             start: Instant::now(),
             count: AtomicU64::new(0),
@@ -93,8 +113,13 @@ impl HistoryWriter {
             .and_then(|_| inner.out.flush());
         if let Err(e) = res {
             inner.failed = Some(e.to_string());
+            // Cut the half-written line: the file stays whole lines.
+            if let Some(f) = &inner.file {
+                let _ = f.set_len(inner.written);
+            }
             return Err(e);
         }
+        inner.written += inner.line.len() as u64;
         inner.next_index += 1;
         self.count.fetch_add(1, Ordering::Relaxed);
         Ok(op)
@@ -109,6 +134,7 @@ impl HistoryWriter {
         serde_json::to_writer(&mut inner.line, op).map_err(io::Error::other)?;
         inner.line.push(b'\n');
         inner.out.write_all(&inner.line)?;
+        inner.written += inner.line.len() as u64;
         inner.next_index = op.index + 1;
         self.count.fetch_add(1, Ordering::Relaxed);
         Ok(())

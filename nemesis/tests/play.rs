@@ -556,6 +556,48 @@ async fn a_failed_action_is_recorded_and_the_run_goes_on() {
     assert_eq!(ops[7].value_json()["resumed"], json!(["n3"]));
 }
 
+/// A partition whose rules fail on one node: the op names the node with
+/// the reason, and `applied_grudge` says which part of the grudge is in
+/// force (the nodes it hit are read from it).
+#[tokio::test]
+async fn a_partition_that_failed_on_a_node_records_what_took() {
+    let (net, nodes) = DoubleNet::new(3);
+    net.fail_when("n1", "-A KTRIAL");
+    let grudge = complete_grudge(&[set(&["n1"]), set(&["n2", "n3"])]);
+    let s = plan(
+        3,
+        pair(
+            0,
+            0,
+            1,
+            Fault::Partition {
+                topology: Topology::One,
+                grudge: Some(grudge),
+            },
+        ),
+    );
+    let (buf, r) = play(&s, nodes, no_targets()).await;
+    assert_eq!(r.failed_actions, 1);
+    let v = buf.ops()[1].value_json();
+    assert!(
+        v["failed"]["n1"].as_str().unwrap().contains("-A KTRIAL"),
+        "{v}"
+    );
+    assert_eq!(v["failed"].as_object().unwrap().len(), 1);
+    assert_eq!(
+        v["applied_grudge"],
+        json!({"n1": [], "n2": ["n1"], "n3": ["n1"]})
+    );
+    assert_eq!(v["rules"], json!(2));
+    // The interval reads the nodes hit from what took: n1 is still cut
+    // off (the others drop it).
+    assert_eq!(
+        trial_histories::faults::nodes_hit(&v.to_string()),
+        vec!["n1".to_string()]
+    );
+    assert!(r.heal.verified);
+}
+
 #[tokio::test]
 async fn targets_naming_unknown_nodes_fail_the_action() {
     let (net, nodes) = DoubleNet::new(3);

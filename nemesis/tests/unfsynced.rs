@@ -139,6 +139,13 @@ async fn dynamic_targets_a_dead_broker_and_a_failed_drop() {
     assert_eq!(v["already_dead"], json!(["n3"]));
     assert!(v["dropped"].get("n1").is_none());
     assert!(v["dropped"].get("n3").is_some());
+    // The node whose step failed is named, with the reason.
+    assert_eq!(v["failed"].as_object().unwrap().len(), 1, "{v}");
+    let why = v["failed"]["n1"].as_str().unwrap();
+    assert!(
+        why.starts_with("drop-unfsynced: ") && why.contains("injected failure of drop-unfsynced"),
+        "{why}"
+    );
     assert_eq!(v["leaders"], json!({"0": "n1", "1": "n3"}));
     assert!(
         ops[1]
@@ -152,6 +159,82 @@ async fn dynamic_targets_a_dead_broker_and_a_failed_drop() {
     assert_eq!(net.state("n1"), ProcessState::Running);
     assert_eq!(net.state("n3"), ProcessState::Running);
     assert!(!net.calls("n2").contains(&"kill".to_string()));
+}
+
+/// Issue 30: a power loss of all three whose drop fails on two (as a
+/// drop right after a SIGKILL did, "busy"): all three are killed (down),
+/// only one dropped, and the op's `failed` names the two with the reason;
+/// a kill that fails on one node names it too (and leaves it out of
+/// `nodes`).
+#[tokio::test]
+async fn a_step_that_fails_on_a_node_is_recorded_with_its_reason() {
+    let (net, nodes) = DoubleNet::new(3);
+    net.fail_when("n2", "drop-unfsynced");
+    net.fail_when("n3", "drop-unfsynced");
+    let s = plan(3, pair(0, 0, 10, power(Target::All, &["n1", "n2", "n3"])));
+    let (buf, r) = play(&s, nodes, no_targets()).await;
+    assert_eq!(r.failed_actions, 1);
+    let ops = buf.ops();
+    let v = ops[1].value_json();
+    assert_eq!(v["nodes"], json!(["n1", "n2", "n3"]), "all three killed");
+    assert_eq!(
+        v["dropped"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["n1"]
+    );
+    let failed = v["failed"].as_object().expect("failed recorded");
+    assert_eq!(failed.keys().collect::<Vec<_>>(), ["n2", "n3"]);
+    for n in ["n2", "n3"] {
+        assert!(
+            failed[n]
+                .as_str()
+                .unwrap()
+                .contains("injected failure of drop-unfsynced"),
+            "{v}"
+        );
+    }
+    assert!(ops[1].error.is_some());
+    assert!(r.heal.verified);
+
+    // A kill that fails on n2: `nodes` is n1 only, `failed` has n2.
+    let (net, nodes) = DoubleNet::new(3);
+    net.fail_when("n2", "kill");
+    let s = plan(
+        3,
+        pair(
+            0,
+            0,
+            10,
+            Fault::Kill {
+                target: Target::All,
+                nodes: Some(set(&["n1", "n2"])),
+                process: Default::default(),
+            },
+        ),
+    );
+    let (buf, _) = play(&s, nodes, no_targets()).await;
+    let v = buf.ops()[1].value_json();
+    assert_eq!(v["nodes"], json!(["n1"]));
+    assert!(v["failed"]["n2"]
+        .as_str()
+        .unwrap()
+        .contains("injected failure of kill"));
+    // A power loss whose kill fails on n3: n3 is neither down nor dropped.
+    let (net, nodes) = DoubleNet::new(3);
+    net.fail_when("n3", "kill");
+    let s = plan(3, pair(0, 0, 10, power(Target::All, &["n1", "n2", "n3"])));
+    let (buf, _) = play(&s, nodes, no_targets()).await;
+    let v = buf.ops()[1].value_json();
+    assert_eq!(v["nodes"], json!(["n1", "n2"]));
+    assert!(
+        v["failed"]["n3"].as_str().unwrap().starts_with("kill: "),
+        "{v}"
+    );
+    assert!(v["dropped"].get("n3").is_none());
+    // Everything applied: no `failed` at all.
+    let (_net, nodes) = DoubleNet::new(3);
+    let s = plan(3, pair(0, 0, 10, power(Target::All, &["n1", "n2", "n3"])));
+    let (buf, _) = play(&s, nodes, no_targets()).await;
+    assert!(buf.ops()[1].value_json().get("failed").is_none());
 }
 
 #[tokio::test]

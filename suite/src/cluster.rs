@@ -100,6 +100,15 @@ impl Cluster {
     /// [`SshPlatform::connect`]; the node counts and roles are the file's),
     /// else containers on the local Docker engine.
     pub async fn start(spec: ClusterSpec) -> Result<Cluster> {
+        Cluster::start_labelled(spec, vec![]).await
+    }
+
+    /// [`Cluster::start`] with labels on its machines (a trial's: its run
+    /// folder, see [`crate::owner`]).
+    pub async fn start_labelled(
+        spec: ClusterSpec,
+        labels: Vec<(String, String)>,
+    ) -> Result<Cluster> {
         spec.validate()?;
         match spec.hosts.clone() {
             Some(path) => {
@@ -110,11 +119,11 @@ impl Cluster {
                 spec.validate()?;
                 hosts.check_layout(&spec.layout())?;
                 let platform = SshPlatform::connect(hosts).await?;
-                Cluster::start_on(Arc::new(platform), spec).await
+                Cluster::start_on_labelled(Arc::new(platform), spec, labels).await
             }
             None => {
                 let platform = DockerPlatform::connect(spec.image.as_deref()).await?;
-                Cluster::start_on(Arc::new(platform), spec).await
+                Cluster::start_on_labelled(Arc::new(platform), spec, labels).await
             }
         }
     }
@@ -131,6 +140,15 @@ impl Cluster {
 
     /// [`Cluster::start`] on any platform.
     pub async fn start_on(platform: Arc<dyn Platform>, spec: ClusterSpec) -> Result<Cluster> {
+        Cluster::start_on_labelled(platform, spec, vec![]).await
+    }
+
+    /// [`Cluster::start_on`] with labels on its machines.
+    pub async fn start_on_labelled(
+        platform: Arc<dyn Platform>,
+        spec: ClusterSpec,
+        labels: Vec<(String, String)>,
+    ) -> Result<Cluster> {
         spec.validate()?;
         let dist = dist::ensure(spec.version().as_deref()).await?;
         let id = new_cluster_id();
@@ -152,6 +170,7 @@ impl Cluster {
                 packages: spec.requirements.packages.iter().cloned().collect(),
                 env: vec![("KT_HEAP_MB".into(), spec.heap_mb.to_string())],
                 shared: shared.clone(),
+                labels: labels.clone(),
             })
             .collect();
         let mut cluster = Cluster {

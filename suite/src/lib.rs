@@ -13,11 +13,14 @@
 //! - [`clients`]: client drivers behind one outcome contract (rdkafka);
 //! - [`workloads`]: what the clients do (queue);
 //! - [`observer`]: the cluster-state sampler;
+//! - [`owner`]: who runs a trial (its run folder's `controller.json`, its
+//!   containers' labels): live runs, interrupted ones, what dead ones left;
 //! - [`report`]: plots, report.html and `serve`;
 //! - [`cli`]: the `kafka-trial` command line;
 //! - [`cache`]: the controller's cache folder and its locks;
 //! - [`testing`]: helpers for `cargo test` suites;
-//! - [`tools`]: programs of the suite shipped into the nodes (kt-lazyfs).
+//! - [`tools`]: programs of the suite shipped into the nodes (kt-lazyfs);
+//! - [`upkeep`]: the store's upkeep (run sizes, `runs --prune`, free space).
 
 pub mod cache;
 pub mod cli;
@@ -25,12 +28,14 @@ pub mod clients;
 pub mod cluster;
 pub mod kafka;
 pub mod observer;
+pub mod owner;
 pub mod platform;
 pub mod report;
 pub mod spec;
 pub mod testing;
 pub mod tools;
 pub mod trial;
+pub mod upkeep;
 pub mod workloads;
 
 /// The README's Rust examples, compiled as doctests.

@@ -59,6 +59,11 @@ async fn main() -> ExitCode {
     ) {
         restore_sigpipe();
     }
+    // What trials whose controller died left on the engine: said before
+    // anything else (`clean` says what it removes itself).
+    if !matches!(cli.command, Command::Clean(_)) {
+        kafka_trial::owner::notice_leftovers().await;
+    }
     let store = trial_histories::Store::new(&cli.store);
     let res = match cli.command {
         Command::Check(a) => cmd::history::check(&store, a),
@@ -71,7 +76,7 @@ async fn main() -> ExitCode {
         Command::Cluster(c) => cmd::cluster::cluster(c).await,
         Command::Image(c) => cmd::cluster::image_cmd(c).await,
         Command::Hosts(c) => cmd::hosts::hosts(c).await,
-        Command::Clean => cmd::cluster::clean().await,
+        Command::Clean(a) => cmd::cluster::clean(a).await,
         Command::Report(a) => cmd::report::report(&store, a),
         Command::Serve(a) => cmd::report::serve(&store, a).await,
     };

@@ -372,13 +372,20 @@ fn broker_nodes(f: &FaultInterval) -> Vec<String> {
 }
 
 /// The nodes whose un-fsynced writes a filesystem fault dropped: the keys
-/// of its value's `dropped`, else its `nodes`.
+/// of its value's `dropped` (a node whose drop failed has no report there:
+/// it was killed and lost nothing), else (older histories, without drop
+/// reports) its `nodes`; never a node the value's `failed` names.
 fn dropped_nodes(f: &FaultInterval) -> Vec<String> {
     let detail: Value = serde_json::from_str(&f.detail).unwrap_or(Value::Null);
-    match detail.get("dropped").and_then(Value::as_object) {
-        Some(m) if !m.is_empty() => m.keys().filter(|n| is_broker_name(n)).cloned().collect(),
+    let lost: Vec<String> = match detail.get("dropped").and_then(Value::as_object) {
+        Some(m) if !m.is_empty() || !f.failed.is_empty() => {
+            m.keys().filter(|n| is_broker_name(n)).cloned().collect()
+        }
         _ => broker_nodes(f),
-    }
+    };
+    lost.into_iter()
+        .filter(|n| !f.failed.contains_key(n))
+        .collect()
 }
 
 impl Exposure {
@@ -543,6 +550,7 @@ mod sweep_tests {
                     start_op: 0,
                     end_op: None,
                     nodes: nodes.iter().map(|n| format!("n{n}")).collect(),
+                    failed: Default::default(),
                     detail: "null".into(),
                 })
                 .collect();

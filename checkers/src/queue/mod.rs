@@ -878,7 +878,8 @@ impl QueueChecker {
             if a.partitions.contains(&p) {
                 kept.push(ConsumerRun {
                     partition: p,
-                    last: o - 1,
+                    // A seek to i64::MIN (a hostile history) is no overflow.
+                    last: o.saturating_sub(1),
                     last_op: op,
                     run_start: NO_START,
                     known_ix: u32::MAX,

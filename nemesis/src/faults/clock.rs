@@ -5,7 +5,7 @@
 //! Stop writes `+0` on the nodes touched; heal writes `+0` where the file
 //! says otherwise. The commands are in [`crate::clock`].
 
-use super::ctx::{exec_ok, heal_step, merge, names_json, split, FaultCtx, NodeHealing};
+use super::ctx::{exec_ok, heal_step, merge, names_json, split, FaultCtx, NodeHealing, PerNode};
 use super::{wrong_fault, wrong_undo, Done, FaultBehaviour, Started, Undo};
 use crate::clock::{self as cmd, LIBFAKETIME};
 use crate::error::PlanError;
@@ -119,7 +119,7 @@ impl FaultBehaviour for Clock {
         };
         let ns: BTreeSet<String> = offsets.keys().cloned().collect();
         let offsets = Arc::new(offsets);
-        let mut errors = Vec::new();
+        let mut per = PerNode::default();
         let mut touched: BTreeSet<String> = BTreeSet::new();
         let mut writes = 0u32;
         let mut now: BTreeMap<String, ClockOffset> = BTreeMap::new();
@@ -154,10 +154,10 @@ impl FaultBehaviour for Clock {
                         touched.insert(n.clone());
                         now.insert(n, o);
                     }
-                    Err(e) => errors.push(e),
+                    Err(e) => per.fail(&n, e),
                 }
             }
-            if !errors.is_empty() {
+            if !per.errors.is_empty() {
                 break;
             }
         }
@@ -171,9 +171,10 @@ impl FaultBehaviour for Clock {
         if mode == ClockMode::Strobe {
             value["period_ms"] = json!(period.as_millis() as u64);
         }
+        per.record(&mut value);
         merge(&mut value, how);
         let any = !touched.is_empty();
-        Started::undo_if(Done::new(value, errors), any, Touched(touched))
+        Started::undo_if(Done::new(value, per.errors), any, Touched(touched))
     }
 
     async fn stop(&self, ctx: &mut FaultCtx<'_>, undo: Undo) -> Done {
@@ -185,11 +186,10 @@ impl FaultBehaviour for Clock {
                 exec_ok(n.as_ref(), &cmd::write_offset_argv(ClockOffset::ZERO)).await
             })
             .await;
-        let (ok, errors) = split(res);
-        Done::new(
-            json!({ "reset": names_json(&ok), "offset": ClockOffset::ZERO }),
-            errors,
-        )
+        let per = split(res);
+        let mut value = json!({ "reset": names_json(&per.ok), "offset": ClockOffset::ZERO });
+        per.record(&mut value);
+        Done::new(value, per.errors)
     }
 
     /// Back to `+0` where the file says otherwise.

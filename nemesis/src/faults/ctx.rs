@@ -124,19 +124,57 @@ pub(crate) fn merge(value: &mut Value, extra: Value) {
     }
 }
 
-/// The nodes that succeeded, and the errors.
-pub(crate) fn split(res: Vec<(String, Result<(), String>)>) -> (BTreeSet<String>, Vec<String>) {
-    let mut ok = BTreeSet::new();
-    let mut errors = Vec::new();
+/// What a step did on each node: the nodes it succeeded on, the errors
+/// (the op's `error`), and each node's reason where it failed (the op
+/// value's `failed`).
+#[derive(Debug, Default)]
+pub(crate) struct PerNode {
+    pub ok: BTreeSet<String>,
+    pub errors: Vec<String>,
+    pub failed: BTreeMap<String, String>,
+}
+
+impl PerNode {
+    /// Record `node`'s failure.
+    pub fn fail(&mut self, node: &str, e: String) {
+        self.failed
+            .entry(node.to_string())
+            .and_modify(|r| {
+                r.push_str("; ");
+                r.push_str(&e);
+            })
+            .or_insert_with(|| e.clone());
+        self.errors.push(e);
+    }
+
+    /// Add `failed` to `value` (an object) when a node failed: every
+    /// node-level step's failure is in the history, by node.
+    pub fn record(&self, value: &mut Value) {
+        record_failed(value, &self.failed);
+    }
+}
+
+/// `value["failed"] = {node: reason}` unless `failed` is empty.
+pub(crate) fn record_failed(value: &mut Value, failed: &BTreeMap<String, String>) {
+    if !failed.is_empty() {
+        if let Value::Object(m) = value {
+            m.insert("failed".into(), json!(failed));
+        }
+    }
+}
+
+/// The nodes that succeeded, the errors, and each failed node's reason.
+pub(crate) fn split(res: Vec<(String, Result<(), String>)>) -> PerNode {
+    let mut out = PerNode::default();
     for (n, r) in res {
         match r {
             Ok(()) => {
-                ok.insert(n);
+                out.ok.insert(n);
             }
-            Err(e) => errors.push(e),
+            Err(e) => out.fail(&n, e),
         }
     }
-    (ok, errors)
+    out
 }
 
 impl FaultCtx<'_> {

@@ -98,8 +98,8 @@ impl FaultBehaviour for Loss {
                 }
             }
         }
-        let (applied, errs) = net::add_rules(ctx, rules).await;
-        errors.extend(errs);
+        let (applied, per) = net::add_rules(ctx, rules).await;
+        errors.extend(per.errors.iter().cloned());
         let mut value = json!({
             "target": target,
             "nodes": names_json(&ns),
@@ -107,6 +107,7 @@ impl FaultBehaviour for Loss {
             "lossy": lossy,
             "rules": applied.len(),
         });
+        per.record(&mut value);
         merge(&mut value, how);
         let any = !applied.is_empty();
         Started::undo_if(Done::new(value, errors), any, Rules(applied))

@@ -2,7 +2,7 @@
 //! appending and deleting exactly the rules a fault added, and heal's flush
 //! and verification of the whole chain (once per node for both kinds).
 
-use super::ctx::{exec_ok, heal_exec, FaultCtx, NodeHealing};
+use super::ctx::{exec_ok, heal_exec, FaultCtx, NodeHealing, PerNode};
 use super::Done;
 use crate::iptables;
 use crate::node::Node;
@@ -32,11 +32,12 @@ fn per_node(rules: Vec<(String, Vec<String>)>) -> Arc<BTreeMap<String, Vec<Vec<S
 }
 
 /// Append rules (after making sure the chain exists); returns the rules
-/// actually in place and the errors.
+/// actually in place, and each node's failure (`ok` holds the nodes whose
+/// rules are all in place).
 pub(crate) async fn add_rules(
     ctx: &FaultCtx<'_>,
     rules: Vec<(String, Vec<String>)>,
-) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+) -> (Vec<(String, Vec<String>)>, PerNode) {
     let by_node = per_node(rules);
     let which: BTreeSet<String> = by_node.keys().cloned().collect();
     let res = ctx
@@ -60,20 +61,26 @@ pub(crate) async fn add_rules(
         })
         .await;
     let mut applied = Vec::new();
-    let mut errors = Vec::new();
+    let mut per = PerNode::default();
     for (name, r) in res {
         match r {
             Ok((done, err)) => {
                 applied.extend(done.into_iter().map(|s| (name.clone(), s)));
-                errors.extend(err);
+                match err {
+                    Some(e) => per.fail(&name, e),
+                    None => {
+                        per.ok.insert(name);
+                    }
+                }
             }
-            Err(e) => errors.push(e),
+            Err(e) => per.fail(&name, e),
         }
     }
-    (applied, errors)
+    (applied, per)
 }
 
-/// Delete exactly the rules a start added: `{removed_rules}`.
+/// Delete exactly the rules a start added: `{removed_rules}` (and
+/// `failed`, by node).
 pub(crate) async fn remove_rules(ctx: &FaultCtx<'_>, rules: Rules) -> Done {
     let by_node = per_node(rules.0);
     let which: BTreeSet<String> = by_node.keys().cloned().collect();
@@ -94,17 +101,21 @@ pub(crate) async fn remove_rules(ctx: &FaultCtx<'_>, rules: Rules) -> Done {
         })
         .await;
     let mut removed = 0;
-    let mut errors = Vec::new();
-    for (_, r) in res {
+    let mut per = PerNode::default();
+    for (name, r) in res {
         match r {
             Ok((k, e)) => {
                 removed += k;
-                errors.extend(e);
+                for e in e {
+                    per.fail(&name, e);
+                }
             }
-            Err(e) => errors.push(e),
+            Err(e) => per.fail(&name, e),
         }
     }
-    Done::new(json!({ "removed_rules": removed }), errors)
+    let mut value = json!({ "removed_rules": removed });
+    per.record(&mut value);
+    Done::new(value, per.errors)
 }
 
 async fn list_rules(node: &dyn Node) -> Result<Vec<String>, String> {

@@ -29,8 +29,10 @@ async fn say(ctx: &FaultCtx<'_>, nodes: &BTreeSet<String>, step: &'static str) -
                 .map_err(|e| e.to_string())
         })
         .await;
-    let (ok, errors) = split(res);
-    Done::new(json!({ "nodes": names_json(&ok) }), errors)
+    let per = split(res);
+    let mut value = json!({ "nodes": names_json(&per.ok) });
+    per.record(&mut value);
+    Done::new(value, per.errors)
 }
 
 #[async_trait]

@@ -111,18 +111,39 @@ impl FaultBehaviour for Partition {
         };
         let mut rules = Vec::new();
         let mut errors = Vec::new();
+        // Which peer each rule cuts a node from (for the grudge applied).
+        let mut src_of: std::collections::BTreeMap<(String, Vec<String>), String> =
+            Default::default();
         for (node, drops) in &grudge {
             for src in drops {
                 match ctx.ip_of(src).and_then(iptables::drop_from) {
-                    Ok(spec) => rules.push((node.clone(), spec)),
+                    Ok(spec) => {
+                        src_of.insert((node.clone(), spec.clone()), src.clone());
+                        rules.push((node.clone(), spec));
+                    }
                     Err(e) => errors.push(e),
                 }
             }
         }
-        let (applied, errs) = net::add_rules(ctx, rules).await;
-        errors.extend(errs);
+        let (applied, per) = net::add_rules(ctx, rules).await;
+        errors.extend(per.errors.iter().cloned());
         value["grudge"] = json!(grudge);
         value["rules"] = json!(applied.len());
+        if !errors.is_empty() {
+            // Part of the grudge is not in force: say which part is (the
+            // nodes a partition hit are read from it).
+            let mut held: crate::grudge::Grudge = grudge
+                .keys()
+                .map(|n| (n.clone(), Default::default()))
+                .collect();
+            for (node, spec) in &applied {
+                if let Some(src) = src_of.get(&(node.clone(), spec.clone())) {
+                    held.entry(node.clone()).or_default().insert(src.clone());
+                }
+            }
+            value["applied_grudge"] = json!(held);
+        }
+        per.record(&mut value);
         let any = !applied.is_empty();
         Started::undo_if(Done::new(value, errors), any, Rules(applied))
     }

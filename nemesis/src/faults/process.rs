@@ -122,27 +122,32 @@ pub(crate) async fn start(
             async move { timed(what, call).await }
         })
         .await;
-    let (ok, errors) = split(res);
-    for n in &ok {
+    let per = split(res);
+    let ok = &per.ok;
+    for n in ok {
         signal.book(ctx.processes).insert((n.clone(), process));
         if signal == Signal::Kill {
             // A killed process is no longer paused: its restart runs it.
             ctx.processes.paused.remove(&(n.clone(), process));
         }
     }
-    let mut value = json!({ "target": target, "nodes": names_json(&ok) });
+    let mut value = json!({ "target": target, "nodes": names_json(ok) });
     if !process.is_broker() {
         value["process"] = json!(process);
     }
     if !skipped.is_empty() {
         value["skipped_dead"] = names_json(&skipped);
     }
+    per.record(&mut value);
     merge(&mut value, how);
-    let any = !ok.is_empty();
+    let any = !per.ok.is_empty();
     Started::undo_if(
-        Done::new(value, errors),
+        Done::new(value, per.errors),
         any,
-        Signalled { process, nodes: ok },
+        Signalled {
+            process,
+            nodes: per.ok,
+        },
     )
 }
 
@@ -162,11 +167,13 @@ pub(crate) async fn stop(ctx: &mut FaultCtx<'_>, signal: Signal, undo: Signalled
             async move { timed(what, call).await }
         })
         .await;
-    let (ok, errors) = split(res);
-    for n in &ok {
+    let per = split(res);
+    for n in &per.ok {
         signal.book(ctx.processes).remove(&(n.clone(), process));
     }
-    Done::new(json!({ signal.undone_key(): names_json(&ok) }), errors)
+    let mut value = json!({ signal.undone_key(): names_json(&per.ok) });
+    per.record(&mut value);
+    Done::new(value, per.errors)
 }
 
 /// The heal step's name: `state`, `resume`, `start` for the broker,

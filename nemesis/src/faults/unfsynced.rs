@@ -14,12 +14,18 @@
 //! concurrently); `power-loss` kills every target first, and only when all
 //! are dead drops each one, so no broker survives to replicate to the
 //! others what they are about to lose (a correlated failure). The start's
-//! `info` value has `nodes` (killed), `dropped` (node → drop report) and,
-//! for a broker found already dead, `already_dead`. Heal is the process
+//! `info` value has `nodes` (killed), `dropped` (node → drop report: only
+//! the nodes whose drop succeeded), `failed` (node → why its kill or drop
+//! failed, when one did: such a node lost nothing, and the promise model
+//! does not count it as power-lost) and, for a broker found already dead,
+//! `already_dead`. The drop itself waits, inside the node, for the killed
+//! JVM to be gone from the kernel (its exiting threads keep the mount
+//! busy) and retries a busy unmount a bounded number of times; its report
+//! says how long it waited and how often it retried. Heal is the process
 //! faults' heal (start every dead broker; the control script remounts the
 //! filesystem when needed).
 
-use super::ctx::{merge, names_json, timed, FaultCtx, NodeHealing};
+use super::ctx::{merge, names_json, record_failed, timed, FaultCtx, NodeHealing};
 use super::process::{self, Signal, Signalled};
 use super::{wrong_fault, wrong_undo, Done, FaultBehaviour, Started, Undo};
 use crate::error::PlanError;
@@ -30,7 +36,7 @@ use crate::schedule::{pick_target, Action, Fault, PlanNodes};
 use async_trait::async_trait;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The suite's FUSE filesystem program (shipped into the node).
@@ -116,9 +122,13 @@ async fn start(
         })
         .await
     };
+    let mut failed: BTreeMap<String, String> = BTreeMap::new();
     for (n, r) in outcomes {
         match r {
-            Err(e) => errors.push(e),
+            Err(e) => {
+                failed.insert(n, format!("kill: {e}"));
+                errors.push(e);
+            }
             Ok((was, report)) => {
                 if was {
                     already_dead.insert(n.clone());
@@ -128,7 +138,10 @@ async fn start(
                     Ok(v) => {
                         dropped.insert(n, v);
                     }
-                    Err(e) => errors.push(e),
+                    Err(e) => {
+                        failed.insert(n, format!("drop-unfsynced: {e}"));
+                        errors.push(e);
+                    }
                 }
             }
         }
@@ -149,6 +162,7 @@ async fn start(
     if !already_dead.is_empty() {
         value["already_dead"] = names_json(&already_dead);
     }
+    record_failed(&mut value, &failed);
     merge(&mut value, how);
     let any = !killed.is_empty();
     Started::undo_if(

@@ -77,8 +77,9 @@ pub enum Command {
     /// containers running sshd that stand in for them; `hosts sandbox down DIR`.
     #[command(subcommand)]
     Hosts(super::hosts::HostsCmd),
-    /// Remove every container and network the suite left behind.
-    Clean,
+    /// Remove every container and network the suite left behind (never a
+    /// running trial's: its controller is alive).
+    Clean(super::cluster::CleanArgs),
     /// (Re)render a stored run's report: report.html, latency-raw.svg/.png
     /// and rate.svg/.png in the run folder.
     ///

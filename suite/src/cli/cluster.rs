@@ -294,13 +294,42 @@ pub async fn image_cmd(cmd: ImageCmd) -> Result<ExitCode> {
 
 /// Remove every container and network with the suite's label, and the
 /// work folders of clusters.
-pub async fn clean() -> Result<ExitCode> {
+/// `clean`'s arguments.
+#[derive(clap::Args, Debug, Default)]
+pub struct CleanArgs {
+    /// Only this cluster (its id, as `cluster list` and the note about a
+    /// dead run's leftovers name it); repeatable. Without it, everything
+    /// the suite left behind.
+    #[arg(long = "cluster", value_name = "ID")]
+    pub clusters: Vec<String>,
+}
+
+/// Remove what the suite left behind: every container and network it
+/// labelled whose controller is not running (a cluster whose trial still
+/// runs, on this machine, is kept and named).
+pub async fn clean(a: CleanArgs) -> Result<ExitCode> {
     let d = engine::connect().await?;
-    let (nc, nn) = docker::remove_labelled(&d, None).await?;
+    let c = crate::owner::clean(&d, &a.clusters).await?;
     println!(
-        "removed {nc} containers and {nn} networks labelled {}",
+        "removed {} containers and {} networks labelled {}",
+        c.containers,
+        c.networks,
         docker::LABEL
     );
+    for f in &c.kept {
+        println!(
+            "kept cluster {}: its controller (pid {}) still runs{}",
+            f.cluster,
+            f.owner.map(|o| o.pid).unwrap_or_default(),
+            f.run
+                .as_deref()
+                .map(|r| format!(" the run {}", r.display()))
+                .unwrap_or_default()
+        );
+    }
+    for id in &c.missing {
+        println!("no cluster {id} on this engine");
+    }
     Ok(exit::code(exit::VALID))
 }
 

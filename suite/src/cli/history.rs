@@ -75,6 +75,89 @@ pub struct RunsArgs {
     /// Only runs of this test.
     #[arg(long)]
     pub test: Option<String>,
+    /// Remove old runs: say which (a dry run) unless --yes. Needs --keep
+    /// or --older-than. Never removes a running trial's folder, nor (without
+    /// --include-linked) a run a matrix, claims or shrink page links.
+    #[arg(long)]
+    pub prune: bool,
+    /// With --prune: keep the N newest runs of each test.
+    #[arg(long, value_name = "N", requires = "prune")]
+    pub keep: Option<usize>,
+    /// With --prune: only runs older than AGE (30m, 12h, 7d, 2w).
+    #[arg(long, value_name = "AGE", requires = "prune", value_parser = parse_age)]
+    pub older_than: Option<std::time::Duration>,
+    /// With --prune: only runs whose verdict is valid (keep every run with
+    /// anomalies, unknown, unchecked or interrupted).
+    #[arg(long, requires = "prune")]
+    pub only_valid: bool,
+    /// With --prune: remove runs a matrix, claims or shrink page links too
+    /// (each is named with the page whose link breaks).
+    #[arg(long, requires = "prune")]
+    pub include_linked: bool,
+    /// With --prune: delete (without it, only say what would go).
+    #[arg(long, requires = "prune")]
+    pub yes: bool,
+}
+
+fn parse_age(s: &str) -> std::result::Result<std::time::Duration, String> {
+    crate::upkeep::parse_age(s).map_err(|e| e.to_string())
+}
+
+/// `runs --prune`: the plan, and with --yes its removal.
+fn prune(store: &Store, a: &RunsArgs) -> Result<ExitCode> {
+    use crate::upkeep::{apply, plan, PruneRules};
+    let rules = PruneRules {
+        keep: a.keep,
+        older_than: a.older_than,
+        only_valid: a.only_valid,
+        include_linked: a.include_linked,
+    };
+    let p = match plan(store, &rules, std::time::SystemTime::now()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(exit::code(exit::HARNESS));
+        }
+    };
+    let p = crate::upkeep::Plan {
+        decisions: p
+            .decisions
+            .into_iter()
+            .filter(|d| a.test.as_deref().is_none_or(|t| t == d.run.test))
+            .collect(),
+    };
+    let verb = if a.yes { "removing" } else { "would remove" };
+    for d in &p.decisions {
+        if d.remove {
+            println!(
+                "{verb} {}  {}{}",
+                d.name,
+                human_bytes(d.run.bytes),
+                if d.why.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", d.why)
+                }
+            );
+        } else if !d.linked_by.is_empty() || d.why == "running" {
+            println!("keeping {}: {}", d.name, d.why);
+        }
+    }
+    let n = p.removed().count();
+    let kept = p.decisions.len() - n;
+    if a.yes {
+        let freed = apply(store, &p)?;
+        println!(
+            "removed {n} runs, freed {}; {kept} kept",
+            human_bytes(freed)
+        );
+    } else {
+        println!(
+            "{n} runs ({}) would go, {kept} stay; --yes removes them",
+            human_bytes(p.bytes_freed())
+        );
+    }
+    Ok(exit::code(exit::VALID))
 }
 
 #[derive(clap::Args, Debug)]
@@ -422,6 +505,9 @@ fn run_check_options(history: &std::path::Path) -> Result<CheckOptions> {
 }
 
 pub fn runs(store: &Store, a: RunsArgs) -> Result<ExitCode> {
+    if a.prune {
+        return prune(store, &a);
+    }
     let runs = store
         .list_runs()
         .with_context(|| format!("reading the store {}", store.root().display()))?;
@@ -429,9 +515,19 @@ pub fn runs(store: &Store, a: RunsArgs) -> Result<ExitCode> {
         .into_iter()
         .filter(|r| a.test.as_deref().is_none_or(|t| t == r.test))
         .collect();
+    // A run without results is `running` while its controller lives and
+    // `interrupted` once it died (crate::owner).
+    let states: Vec<Option<&'static str>> = runs
+        .iter()
+        .map(|r| crate::owner::run_state(&r.path).word())
+        .collect();
     if a.json {
-        for r in &runs {
-            println!("{}", serde_json::to_string(r)?);
+        for (r, st) in runs.iter().zip(&states) {
+            let mut v = serde_json::to_value(r)?;
+            if let Some(st) = st {
+                v["state"] = serde_json::json!(st);
+            }
+            println!("{}", serde_json::to_string(&v)?);
         }
         return Ok(exit::code(exit::VALID));
     }
@@ -441,19 +537,36 @@ pub fn runs(store: &Store, a: RunsArgs) -> Result<ExitCode> {
     }
     let w = runs.iter().map(|r| r.test.len()).max().unwrap_or(4).max(4);
     println!(
-        "{:<w$}  {:<24}  {:<9}  {:>9}",
-        "test", "time", "verdict", "ops"
+        "{:<w$}  {:<24}  {:<11}  {:>9}  {:>9}",
+        "test", "time", "verdict", "ops", "size"
     );
-    for r in &runs {
+    for (r, st) in runs.iter().zip(&states) {
         println!(
-            "{:<w$}  {:<24}  {:<9}  {:>9}",
+            "{:<w$}  {:<24}  {:<11}  {:>9}  {:>9}",
             r.test,
             r.timestamp,
-            r.verdict_str(),
-            r.ops.map_or("-".to_string(), |n| n.to_string())
+            st.unwrap_or(r.verdict_str()),
+            r.ops.map_or("-".to_string(), |n| n.to_string()),
+            human_bytes(r.bytes)
         );
     }
+    let total: u64 = runs.iter().map(|r| r.bytes).sum();
+    println!("{} runs, {}", runs.len(), human_bytes(total));
     Ok(exit::code(exit::VALID))
+}
+
+/// `812 B`, `7.4 MB`, `1.2 GB` (powers of 1000).
+pub fn human_bytes(n: u64) -> String {
+    let f = n as f64;
+    if n < 1000 {
+        format!("{n} B")
+    } else if f < 1e6 {
+        format!("{:.1} kB", f / 1e3)
+    } else if f < 1e9 {
+        format!("{:.1} MB", f / 1e6)
+    } else {
+        format!("{:.1} GB", f / 1e9)
+    }
 }
 
 pub fn show(store: &Store, a: ShowArgs) -> Result<ExitCode> {

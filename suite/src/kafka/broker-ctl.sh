@@ -9,12 +9,40 @@ ZOOCFG=/opt/kt/zoo.cfg
 zookeeper_node() { [ -f "$ZOOCFG" ]; }
 LOGS=/var/log/kafka
 pid() { [ -s "$PIDFILE" ] && cat "$PIDFILE"; }
-alive() {
+# The JVM's state letter (R, S, D, T, t, Z, X, …), read from one read of
+# its status file: a killed JVM is a zombie until tini reaps it, and a
+# status file that vanishes between a test and a grep read as "alive".
+# Fails when there is no such process.
+pstate() {
   local p st; p=$(pid) || return 1
-  # Read once: a killed JVM is a zombie until tini reaps it, and a status
-  # file that vanishes between a test and a grep read as "alive".
   st=$(cat "/proc/$p/status" 2>/dev/null) || return 1
-  ! grep -q '^State:[[:space:]]*[ZX]' <<<"$st"
+  st=$(sed -n 's/^State:[[:space:]]*\([A-Za-z]\).*/\1/p' <<<"$st")
+  [ -n "$st" ] || return 1
+  echo "$st"
+}
+alive() {
+  local st; st=$(pstate) || return 1
+  [[ $st != [ZX] ]]
+}
+# The JVM is gone from the kernel, not just signalled: its pid reaped. A
+# SIGKILLed JVM's leader reads as a zombie while its other threads still
+# exit, holding its open files and mapped index files on the data folder
+# (an unmount then fails "busy"); only once the whole thread group has
+# exited does tini reap the leader and the pid vanish.
+gone() {
+  local p; p=$(pid) || return 0
+  [ ! -e "/proc/$p" ]
+}
+# Who holds a file or a mapping under $DATA (for an error message).
+holders() {
+  local d p c
+  for d in /proc/[0-9]*; do
+    p=${d#/proc/}
+    if ls -l "$d/fd" 2>/dev/null | grep -q -- "-> $DATA/" || grep -q " $DATA/" "$d/maps" 2>/dev/null || [ "$(readlink "$d/cwd" 2>/dev/null)" = "$DATA" ]; then
+      c=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null | cut -c1-60)
+      echo -n "$p ($(sed -n 's/^State:[[:space:]]*//p' "$d/status" 2>/dev/null) ${c:-?}); "
+    fi
+  done
 }
 # The run's fault environment (e.g. libfaketime's for the clock fault,
 # KT_LAZYFS=1 for the filesystem faults), written by the suite.
@@ -90,7 +118,11 @@ case "${1:-}" in
   kill)
     if alive; then kill -9 "$(pid)"; for _ in $(seq 1 100); do alive || break; sleep 0.05; done; fi
     alive && { echo "still alive"; exit 1; }
-    echo "killed"
+    # Dead; give its threads up to 10 s more to leave the kernel (a start
+    # or a drop right after finds the files and the ports released).
+    t0=$(date +%s%N)
+    for _ in $(seq 1 200); do gone && break; sleep 0.05; done
+    if gone; then echo "killed (gone after $(( ($(date +%s%N) - t0) / 1000000 )) ms)"; else echo "killed (not yet reaped)"; fi
     ;;
   drop-unfsynced)
     # The power loss of the disk: only for a dead broker (a live one would
@@ -99,7 +131,25 @@ case "${1:-}" in
     load_env
     [ "${KT_LAZYFS:-0}" = 1 ] || { echo "this node does not run on kt-lazyfs (KT_LAZYFS is not 1)" >&2; exit 1; }
     echo "[$(date -u '+%F %T')] kafka-trial: drop-unfsynced" >>"$LOGS/lazyfs.out"
-    report=$(lazyfs drop --mountpoint "$DATA" --state "$LZSTATE") || exit 1
+    # Wait (bounded: 30 s) for the killed JVM to be gone from the kernel,
+    # then drop; an unmount still refused as busy (a FUSE release in
+    # flight) is tried again, up to 40 times 0.25 s apart. The report says
+    # how long the wait took and how many drops were tried again.
+    t0=$(date +%s%N)
+    for _ in $(seq 1 600); do gone && break; sleep 0.05; done
+    waited=$(( ($(date +%s%N) - t0) / 1000000 ))
+    gone || echo "[$(date -u '+%F %T')] kafka-trial: the killed JVM $(pid) is not gone after ${waited} ms: $(holders)" >>"$LOGS/lazyfs.out"
+    retries=0
+    while :; do
+      if report=$(lazyfs drop --mountpoint "$DATA" --state "$LZSTATE" 2>/tmp/kt-drop.err); then break; fi
+      err=$(cat /tmp/kt-drop.err)
+      if [[ $err == *busy* ]] && [ "$retries" -lt 40 ]; then
+        retries=$((retries + 1)); sleep 0.25; continue
+      fi
+      echo "$err; after ${retries} retries and ${waited} ms waiting for the killed JVM; holders: $(holders)" >&2
+      exit 1
+    done
+    report="${report%\}},\"busy_retries\":$retries,\"waited_gone_ms\":$waited}"
     echo "$report" >>"$LOGS/lazyfs.out"
     mount_fs || exit 1
     echo "$report"
@@ -107,11 +157,13 @@ case "${1:-}" in
   pause) alive && kill -STOP "$(pid)" ;;
   resume) alive && kill -CONT "$(pid)" ;;
   state)
-    if alive; then
-      if grep -q '^State:[[:space:]]*T' "/proc/$(pid)/status"; then echo paused; else echo running; fi
-    else
-      echo dead
-    fi
+    # One read of the status file (the same race as alive's: a process
+    # that dies between two reads must not read as running).
+    case "$(pstate)" in
+      ''|Z|X) echo dead ;;
+      T|t) echo paused ;;
+      *) echo running ;;
+    esac
     ;;
   *) echo "usage: broker format ID [FEATURE=LEVEL...]|start|kill|pause|resume|state|drop-unfsynced" >&2; exit 2 ;;
 esac

@@ -45,6 +45,10 @@ pub struct NodeRequest {
     /// Environment of the node's processes.
     pub env: Vec<(String, String)>,
     pub shared: Vec<Shared>,
+    /// Labels for the machine where the platform has them (Docker: the
+    /// container's and its network's, e.g. the run folder a trial's
+    /// cluster serves; see `owner`).
+    pub labels: Vec<(String, String)>,
 }
 
 /// One machine of a cluster.

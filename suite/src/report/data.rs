@@ -282,6 +282,9 @@ pub struct FaultInterval {
     pub end_op: Option<u64>,
     /// What the nemesis says it did (shortened).
     pub detail: String,
+    /// Nodes where a step failed, with why (the fault applied only in
+    /// part there).
+    pub failed: BTreeMap<String, String>,
 }
 
 /// Every field of one history line, for the ops that anomalies name.
@@ -864,6 +867,7 @@ pub fn digest_history(path: &Path, named: &BTreeSet<u64>) -> io::Result<HistoryD
             start_op: f.start_op,
             end_op: f.end_op,
             detail: shorten(&f.detail, SHORT_TEXT * 2),
+            failed: f.failed,
         })
         .collect();
     d.spans.sort_by_key(|s| s.invoke);

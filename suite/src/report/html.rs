@@ -633,9 +633,26 @@ fn timeline(o: &mut String, h: &HistoryDigest) {
     if !h.faults.is_empty() {
         o.push_str(r#"<h3>Fault intervals</h3><table class="faults"><thead><tr><th>kind</th><th>from (s)</th><th>to (s)</th><th>ops</th><th>what the nemesis did</th></tr></thead><tbody>"#);
         for f in &h.faults {
+            // A fault that applied only in part says where it failed.
+            let failed = if f.failed.is_empty() {
+                String::new()
+            } else {
+                let mut s = String::from(
+                    r#"<div class="partly"><strong>applied only in part</strong>: failed on "#,
+                );
+                for (i, (n, why)) in f.failed.iter().enumerate() {
+                    if i > 0 {
+                        s.push_str(", ");
+                    }
+                    let _ = write!(s, "<strong>{}</strong> ({})", esc(n), esc(why));
+                }
+                s.push_str("</div>");
+                s
+            };
             let _ = write!(
                 o,
-                r##"<tr class="fault" data-kind="{k}"><td><span class="swatch" style="background:{c}"></span>{k}</td><td>{s}</td><td>{e}{stopped}</td><td><a href="#row-{so}" class="to-row" data-op="{so}">{so}</a>{eo}</td><td><code>{d}</code></td></tr>"##,
+                r##"<tr class="fault{partly}" data-kind="{k}"><td><span class="swatch" style="background:{c}"></span>{k}</td><td>{s}</td><td>{e}{stopped}</td><td><a href="#row-{so}" class="to-row" data-op="{so}">{so}</a>{eo}</td><td>{failed}<code>{d}</code></td></tr>"##,
+                partly = if f.failed.is_empty() { "" } else { " partly" },
                 k = esc(&f.kind),
                 c = css(fault_color(&f.kind)),
                 s = secs(f.start_ns),

@@ -35,12 +35,22 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     let say = |m: String| note(&pb, spec.progress, m);
     let t0 = Instant::now();
     let store = Store::new(&spec.store);
+    // A store short of space for a run this long: said before it starts.
+    if let Some(w) = crate::upkeep::free_bytes(&spec.store)
+        .and_then(|free| crate::upkeep::space_warning(&spec.store, free, spec.time_limit))
+    {
+        eprintln!("warning: {w}");
+    }
     let run_dir = store
         .create_run(&spec.name)
         .with_context(|| format!("create a run folder in {}", spec.store.display()))?;
     run_dir.write_json("test.json", &spec)?;
     std::fs::write(run_dir.path.join(crate::spec::SPEC_FILE), trial_spec)?;
     say(format!("run folder: {}", run_dir.path.display()));
+    // This process runs the run: `controller.json` until the end (a
+    // controller that dies leaves it, and the run reads as interrupted).
+    let mut lock = crate::owner::RunLock::take(&run_dir.path)
+        .with_context(|| format!("write {}", crate::owner::CONTROLLER_FILE))?;
 
     // Ctrl-C: stop the workload and the nemesis, heal, tear down, check.
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -67,7 +77,17 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
     };
 
     pb.set_message("starting the cluster");
-    let cluster = Cluster::start(spec.cluster.clone()).await?;
+    let cluster = Cluster::start_labelled(
+        spec.cluster.clone(),
+        crate::owner::run_labels(&run_dir.path),
+    )
+    .await?;
+    if let Err(e) = lock.set_cluster(&cluster.id) {
+        tracing::warn!(
+            "recording the cluster in {}: {e}",
+            crate::owner::CONTROLLER_FILE
+        );
+    }
     let cluster_ready_secs = t0.elapsed().as_secs_f64();
     // On SSH hosts: the shape the hosts file gave and which host played
     // which node.
@@ -97,7 +117,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         &run_dir,
         &pb,
         interrupted.clone(),
-        cancel_rx,
+        (cancel_tx.clone(), cancel_rx),
     )
     .await;
     // Logs and teardown happen whatever the trial's outcome.
@@ -167,6 +187,7 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
             }
         };
     pb.finish_and_clear();
+    drop(lock);
     let (ok, fail, info) = counters.snapshot();
     Ok(Report {
         run_dir: run_dir.path.clone(),
@@ -198,7 +219,10 @@ async fn trial(
     run_dir: &trial_histories::RunDir,
     pb: &ProgressBar,
     interrupted: Arc<AtomicBool>,
-    cancel: tokio::sync::watch::Receiver<bool>,
+    (cancel_tx, cancel): (
+        tokio::sync::watch::Sender<bool>,
+        tokio::sync::watch::Receiver<bool>,
+    ),
 ) -> Result<(Arc<Counters>, f64)> {
     let bootstrap = cluster.bootstrap_servers();
     let topic = workload.topic();
@@ -344,7 +368,15 @@ async fn trial(
     // Without a terminal the spinner is hidden: print the line every 10 s.
     let plain = spec.progress && pb.is_hidden();
     let mut last_plain = Instant::now();
+    let mut write_failed = None;
     while started.elapsed() < spec.time_limit && !interrupted.load(Ordering::SeqCst) {
+        // The history cannot be written (a full disk): stop now, heal, and
+        // tear down; nothing more can be recorded.
+        if let Some(e) = history.failure() {
+            let _ = cancel_tx.send(true);
+            write_failed = Some(e);
+            break;
+        }
         let (ok, fail, info) = counters.snapshot();
         let faults = active_faults(&schedule, history.start().elapsed());
         let line = format!(
@@ -385,6 +417,18 @@ async fn trial(
         Err(e) => tracing::warn!("nemesis: {e}"),
     }
 
+    if let Some(e) = write_failed {
+        bail!(
+            "the history {} could not be written ({e}; is the store's disk full? `df -h {}`): \
+             the trial stopped at {:.0} s, healed and tore down; the {} ops written before \
+             still read (`kafka-trial check {}` says what they show)",
+            run_dir.history().display(),
+            run_dir.path.display(),
+            workload_secs,
+            history.len(),
+            run_dir.path.display()
+        );
+    }
     if interrupted.load(Ordering::SeqCst) {
         // No final reads after Ctrl-C: the checkers will say what they can.
         return Ok((counters, workload_secs));

@@ -105,8 +105,10 @@ impl Context {
             self.counters.count(op.kind);
         }
         if let Err(e) = self.history.append(op) {
-            tracing::error!("cannot append to the history: {e}");
-            self.stop.store(true, Ordering::Relaxed);
+            // Once: every worker meets the same failure (a full disk).
+            if !self.stop.swap(true, Ordering::Relaxed) {
+                tracing::error!("cannot append to the history: {e}");
+            }
         }
     }
 

@@ -69,11 +69,20 @@ impl Platform for DockerPlatform {
 
     async fn provision(&self, cluster: &str, nodes: &[NodeRequest]) -> Result<Vec<Arc<dyn Host>>> {
         let network = Self::network(cluster);
-        let labels: HashMap<String, String> = [
+        // The owner (this process) on everything: `clean` never removes
+        // what a live controller runs (see `owner`).
+        let mut labels: HashMap<String, String> = [
             (LABEL.to_string(), "true".to_string()),
             (LABEL_CLUSTER.to_string(), cluster.to_string()),
+            (
+                crate::owner::LABEL_OWNER.to_string(),
+                crate::owner::Owner::me().label(),
+            ),
         ]
         .into();
+        if let Some(req) = nodes.first() {
+            labels.extend(req.labels.iter().cloned());
+        }
         self.docker
             .create_network(NetworkCreateRequest {
                 name: network.clone(),

@@ -217,6 +217,7 @@ fn the_section_draws_lanes_owners_an_overlap_and_the_checker_summary() {
         start_op: 0,
         end_op: None,
         detail: String::new(),
+        failed: Default::default(),
     }];
     let mut html = String::new();
     group_section(
