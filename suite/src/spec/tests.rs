@@ -213,6 +213,7 @@ fn options_that_do_not_apply_are_refused() {
                 "protocol" => "classic",
                 "commit" => "async",
                 "assignor" => "range",
+                "sub_via" => "assign",
                 _ => "1",
             };
             let flag = format!("--{long}");

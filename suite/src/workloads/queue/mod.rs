@@ -38,9 +38,25 @@ pub struct Queue {
 /// consumers assign; consumer groups are the group workload's).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, clap::Args)]
 #[command(next_help_heading = "Workload: queue")]
-pub struct QueueOptions {}
+pub struct QueueOptions {
+    /// Retired: the queue's consumers always assign (`assign`, what older
+    /// spec files say, is accepted); consumer groups are the group
+    /// workload's.
+    #[arg(long, hide = true)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_via: Option<String>,
+}
 
-impl super::PackageOptions for QueueOptions {}
+impl super::PackageOptions for QueueOptions {
+    fn validate(&self) -> Result<(), String> {
+        match self.sub_via.as_deref() {
+            None | Some("assign") => Ok(()),
+            Some(other) => Err(format!(
+                "sub_via {other:?}: the queue workload's subscribing consumers are retired (they kept one rebalance per poll and dropped the others); run `--workload group` for consumer groups"
+            )),
+        }
+    }
+}
 
 /// The queue workload as a package (its line in the registry).
 pub static PACKAGE: super::Pkg<QueueOptions> = super::Pkg {
@@ -50,7 +66,7 @@ pub static PACKAGE: super::Pkg<QueueOptions> = super::Pkg {
 };
 
 fn carried(_: &WorkloadOptions) -> QueueOptions {
-    QueueOptions {}
+    QueueOptions { sub_via: None }
 }
 
 fn carry(_: &QueueOptions, _: &mut WorkloadOptions) {}
