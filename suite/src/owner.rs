@@ -14,11 +14,9 @@
 //!   command says so ([`notice_leftovers`]) with the command that removes
 //!   it, and `clean` removes only such clusters, never a live run's.
 
-use crate::platform::docker::{engine, LABEL, LABEL_CLUSTER};
+use crate::platform::docker::{engine, LABEL_CLUSTER};
 use anyhow::{Context, Result};
-use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
-};
+use bollard::query_parameters::{ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder};
 use bollard::Docker;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -228,15 +226,7 @@ impl Found {
 
 /// Every container and network of the suite on the engine, by cluster.
 pub async fn find(docker: &Docker) -> Result<Vec<Found>> {
-    let filters: HashMap<String, Vec<String>> =
-        [("label".to_string(), vec![LABEL.to_string()])].into();
-    let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
+    let containers = crate::platform::docker::labelled_containers(docker)
         .await
         .context("list containers")?;
     let mut by: BTreeMap<String, Found> = BTreeMap::new();
@@ -266,6 +256,7 @@ pub async fn find(docker: &Docker) -> Result<Vec<Found>> {
             .containers
             .push(name);
     }
+    let filters = crate::platform::docker::label_filter();
     let networks = docker
         .list_networks(Some(
             ListNetworksOptionsBuilder::default()

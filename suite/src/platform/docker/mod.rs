@@ -293,18 +293,29 @@ impl FoundCluster {
     }
 }
 
-/// Every cluster the suite has running, found by label.
-pub async fn find_clusters(docker: &Docker) -> Result<Vec<FoundCluster>> {
-    let filters: HashMap<String, Vec<String>> =
-        [("label".to_string(), vec![LABEL.to_string()])].into();
-    let containers = docker
+/// The engine's filter for what the suite made: its label.
+pub fn label_filter() -> HashMap<String, Vec<String>> {
+    [("label".to_string(), vec![LABEL.to_string()])].into()
+}
+
+/// Every container the suite made (running or not), by its label.
+pub async fn labelled_containers(
+    docker: &Docker,
+) -> Result<Vec<bollard::models::ContainerSummary>, bollard::errors::Error> {
+    let filters = label_filter();
+    docker
         .list_containers(Some(
             ListContainersOptionsBuilder::default()
                 .all(true)
                 .filters(&filters)
                 .build(),
         ))
-        .await?;
+        .await
+}
+
+/// Every cluster the suite has running, found by label.
+pub async fn find_clusters(docker: &Docker) -> Result<Vec<FoundCluster>> {
+    let containers = labelled_containers(docker).await?;
     let mut by_id: BTreeMap<String, FoundCluster> = BTreeMap::new();
     for c in containers {
         let labels = c.labels.clone().unwrap_or_default();
