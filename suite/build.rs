@@ -5,9 +5,11 @@
 //! test` — carries the binary that matches its own source, and a change to
 //! the filesystem needs no new node image.
 //!
-//! A nested `cargo build --release -p kt-lazyfs` of this workspace, in its
-//! own target folder under `OUT_DIR` (the outer build holds its own target
-//! folder's lock). `KT_LAZYFS_BIN=<path>` skips the build and embeds that
+//! A nested `cargo build --release -p kt-lazyfs` of this workspace, in a
+//! target folder of its own (the outer build holds its own target folder's
+//! lock): `<target>/kt-lazyfs`, one for every profile of the outer build,
+//! so that `cargo test` after `cargo build --release` (the README's two
+//! commands) finds it built — it is always a release build. `KT_LAZYFS_BIN=<path>` skips the build and embeds that
 //! file instead (a prebuilt binary, e.g. for a cross build).
 
 use std::path::{Path, PathBuf};
@@ -44,7 +46,7 @@ fn build_lazyfs() -> PathBuf {
         root.join("Cargo.lock").display()
     );
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
-    let target_dir = out.join("lazyfs-target");
+    let target_dir = shared_target(&out).unwrap_or_else(|| out.join("lazyfs-target"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args([
@@ -85,4 +87,15 @@ fn build_lazyfs() -> PathBuf {
     let bin = target_dir.join("release").join("kt-lazyfs");
     assert!(Path::new(&bin).is_file(), "{} was not built", bin.display());
     bin
+}
+
+/// `<target>/kt-lazyfs` of the outer build, from its `OUT_DIR`
+/// (`<target>/<profile>/build/<pkg>-<hash>/out`); `None` for a layout
+/// other than Cargo's usual one (the build then stays under `OUT_DIR`).
+fn shared_target(out: &Path) -> Option<PathBuf> {
+    let build = out.ancestors().nth(2)?;
+    if build.file_name()? != "build" {
+        return None;
+    }
+    Some(out.ancestors().nth(4)?.join("kt-lazyfs"))
 }

@@ -4,7 +4,8 @@
 //! each. A reader may refuse its input (an error); it must never panic.
 //!
 //! Targets: history JSONL (the reader, the checkers' streaming pass, the
-//! fault intervals), hosts.toml (`HostsFile::parse`), the trial spec
+//! fault intervals), Jepsen EDN (the Kafka importer and its check under
+//! both client models; the linearizability checker's EDN), hosts.toml (`HostsFile::parse`), the trial spec
 //! (`TrialSpec::parse`, TOML and JSON), results.json as `report` and
 //! `serve` read it (`render_report_page`). Mutations: bytes (insert,
 //! delete, replace with JSON/TOML-significant bytes, truncate) and values
@@ -50,10 +51,14 @@ const SPICE: &[u8] = b"{}[]\":,.-+eE019\\ \n\t=#'<>/&nultrufase\x00\xff";
 type Edit = (u16, u8, u8);
 
 fn mutate_bytes(seed: &str, edits: &[Edit]) -> Vec<u8> {
+    mutate_with(seed, edits, SPICE)
+}
+
+fn mutate_with(seed: &str, edits: &[Edit], spice: &[u8]) -> Vec<u8> {
     let mut b = seed.as_bytes().to_vec();
     for &(pos, kind, byte) in edits {
         let p = pos as usize % (b.len() + 1);
-        let c = SPICE[byte as usize % SPICE.len()];
+        let c = spice[byte as usize % spice.len()];
         match kind % 8 {
             0..=2 => b.insert(p, c),
             3 | 4 => {
@@ -326,4 +331,137 @@ fn fuzz_results_json_read_by_report_and_serve() {
     })
     .unwrap();
     report("results.json", cases, refused.get(), t);
+}
+
+/// Bytes that matter to EDN: its collections, tags, comments, keywords.
+const EDN_SPICE: &[u8] = b"{}[]()#:;^@~`\\\" \n,-+.eEN0129nilrueas\x00\xff";
+
+/// Tokens spliced into EDN at a token boundary: values of other types and
+/// edge values (a number past i64, deep nesting, a set, a tagged form).
+const EDN_TOKENS: &[&str] = &[
+    "nil",
+    "-1",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "1e400",
+    "1.5",
+    "#{}",
+    "#{1 1}",
+    "#inst \"2026\"",
+    "\"\\u0000\"",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+    "{:a}",
+    ":",
+    "\\c",
+    "()",
+    "{}",
+    "[]",
+    "\"<script>alert(1)</script>\"",
+];
+
+/// Splice tokens at the starts of tokens of `seed` (after a space, a comma
+/// or an opening bracket), replacing the token that was there.
+fn splice_tokens(seed: &str, picks: &[(u32, usize)]) -> Vec<u8> {
+    let starts: Vec<usize> = seed
+        .char_indices()
+        .filter(|&(_, c)| matches!(c, ' ' | ',' | '[' | '{' | '('))
+        .map(|(i, _)| i + 1)
+        .collect();
+    let mut out = seed.to_string();
+    let mut chosen: Vec<(usize, &str)> = picks
+        .iter()
+        .map(|&(a, b)| {
+            (
+                starts[a as usize % starts.len()],
+                EDN_TOKENS[b % EDN_TOKENS.len()],
+            )
+        })
+        .collect();
+    // From the end, so that earlier positions stay valid.
+    chosen.sort_by(|x, y| y.0.cmp(&x.0));
+    chosen.dedup_by_key(|x| x.0);
+    for (at, tok) in chosen {
+        let end = out[at..]
+            .find([' ', ',', ']', '}', ')', '\n'])
+            .map_or(out.len(), |e| at + e);
+        out.replace_range(at..end, tok);
+    }
+    out.into_bytes()
+}
+
+/// A Jepsen history through the importer and its check under both client
+/// models, and the linearizability checker's EDN reader and search
+/// (cas-register, bounded in time). Whether the Kafka readers took it, and
+/// whether the register readers did.
+fn check_edn(dir: &Path, bytes: &[u8]) -> (bool, bool) {
+    use trial_checkers::jepsen::{check_jepsen_str, translate_str};
+    let p = dir.join("history.edn");
+    std::fs::write(&p, bytes).unwrap();
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        let kafka = trial_checkers::jepsen::check_jepsen_file(&p, &Default::default()).is_ok();
+        let linear =
+            trial_checkers::check_edn_file(&p, "cas-register", std::time::Duration::from_secs(2))
+                .is_ok();
+        return (kafka, linear);
+    };
+    let translated = translate_str(text, &p).is_ok();
+    let mut opts = trial_checkers::CheckOptions::default();
+    let kt = check_jepsen_str(text, &p, &opts).is_ok();
+    opts.client_model = Some(trial_checkers::ClientModel::Jepsen);
+    let jepsen = check_jepsen_str(text, &p, &opts).is_ok();
+    let ops = trial_checkers::linear::edn::parse_ops(text).is_ok();
+    let linear = trial_checkers::linear::check_edn_str(
+        text,
+        &p,
+        "cas-register",
+        std::time::Duration::from_secs(2),
+    )
+    .is_ok();
+    (translated && kt && jepsen, ops && linear)
+}
+
+#[test]
+fn fuzz_jepsen_edn() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = [corpus("jepsen.edn"), corpus("cas.edn")];
+    for s in &seeds {
+        let p = dir.path().join("seed.edn");
+        std::fs::write(&p, s).unwrap();
+        assert!(
+            trial_checkers::jepsen::check_jepsen_file(&p, &Default::default()).is_ok()
+                || trial_checkers::check_edn_file(
+                    &p,
+                    "cas-register",
+                    std::time::Duration::from_secs(2)
+                )
+                .is_ok(),
+            "the seed corpus itself reads (either as a Kafka or as a register history)"
+        );
+    }
+    let t = Instant::now();
+    let mut r = runner(384);
+    let cases = r.config().cases;
+    let refused = std::cell::Cell::new(0usize);
+    r.run(
+        &(edits(), picks(), any::<bool>(), 0..3u8),
+        |(e, p, which, how)| {
+            let seed = &seeds[which as usize];
+            let bytes = match how {
+                0 => mutate_with(seed, &e, EDN_SPICE),
+                1 => splice_tokens(seed, &p),
+                _ => {
+                    let spliced = String::from_utf8(splice_tokens(seed, &p)).unwrap();
+                    mutate_with(&spliced, &e, EDN_SPICE)
+                }
+            };
+            // Refused: the reader of the seed's own kind said no.
+            let (kafka, register) = check_edn(dir.path(), &bytes);
+            if !(if which { register } else { kafka }) {
+                refused.set(refused.get() + 1);
+            }
+            Ok(())
+        },
+    )
+    .unwrap();
+    report("Jepsen EDN", cases, refused.get(), t);
 }
