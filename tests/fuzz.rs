@@ -378,7 +378,7 @@ fn splice_tokens(seed: &str, picks: &[(u32, usize)]) -> Vec<u8> {
         })
         .collect();
     // From the end, so that earlier positions stay valid.
-    chosen.sort_by(|x, y| y.0.cmp(&x.0));
+    chosen.sort_by_key(|y| std::cmp::Reverse(y.0));
     chosen.dedup_by_key(|x| x.0);
     for (at, tok) in chosen {
         let end = out[at..]
