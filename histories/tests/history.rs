@@ -78,6 +78,7 @@ proptest! {
             let written = w.append(o).unwrap();
             prop_assert_eq!(written.index, op.index);
         }
+        w.sync().unwrap();
         let h = read_history(&path).unwrap();
         prop_assert_eq!(h.ops.len(), ops.len());
         for (a, b) in h.ops.iter().zip(&ops) {
@@ -201,6 +202,54 @@ fn pairing_errors_are_clear() {
     let e = pair_all(vec![mk(0, 2, OpType::Ok)]).unwrap_err();
     assert!(matches!(e, PairError::Orphan { index: 0, .. }));
     assert!(e.to_string().contains("never invoked"));
+}
+
+/// Lines are written in groups, but none waits long: without a `sync`,
+/// what was appended is in the file, whole lines only, within a few
+/// `FLUSH_EVERY` (a controller killed then loses at most that much), and
+/// a burst is written as soon as `FLUSH_BYTES` gather.
+#[test]
+fn appended_lines_reach_the_file_within_the_flush_interval_without_a_sync() {
+    use trial_histories::writer::{FLUSH_BYTES, FLUSH_EVERY};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.jsonl");
+    let w = HistoryWriter::create(&path).unwrap();
+    let op = |v: u64| {
+        Op::new(Process::Worker(1), OpType::Invoke, F::Send).with_value(&Send {
+            key: 1,
+            value: v,
+            partition: None,
+            offset: None,
+        })
+    };
+    w.append(op(1)).unwrap();
+    w.append(op(2)).unwrap();
+    let lines = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
+    let t = std::time::Instant::now();
+    while lines(&path).lines().count() < 2 {
+        assert!(
+            t.elapsed() < FLUSH_EVERY * 50,
+            "two lines appended were not written within {:?}",
+            FLUSH_EVERY * 50
+        );
+        std::thread::sleep(FLUSH_EVERY / 4);
+    }
+    // A burst larger than FLUSH_BYTES is written at once, not after the
+    // interval: whole lines, the last of them complete.
+    let n = FLUSH_BYTES as u64 / 40 + 100;
+    for v in 0..n {
+        w.append(op(v + 3)).unwrap();
+    }
+    let text = lines(&path);
+    assert!(text.len() >= FLUSH_BYTES, "{} bytes written", text.len());
+    assert!(text.ends_with('\n'), "the file ends inside a line");
+    assert_eq!(
+        read_history(&path).unwrap().ops.len(),
+        text.lines().count(),
+        "every line written parses"
+    );
+    w.sync().unwrap();
+    assert_eq!(read_history(&path).unwrap().ops.len() as u64, n + 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

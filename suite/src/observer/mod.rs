@@ -512,6 +512,7 @@ mod tests {
             }
         )
         .unwrap());
+        h.sync().unwrap();
         let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
         let ops: Vec<Op> = text
             .lines()
