@@ -1,7 +1,9 @@
 //! Transactional history checking throughput: check a simulated 1M-op
 //! transactional history file (reading the file included) through the
 //! normal entry point with the transactional options. For the 1M-op
-//! figure see `examples/check_file.rs` (`gen-txn`, `check-txn`).
+//! figure see `examples/check_file.rs` (`gen-txn`, `check-txn`); its
+//! memory (peak RSS per op) and the commands are in `checkers/README.md`,
+//! "Issue 35: the transactional check's memory".
 
 mod common;
 

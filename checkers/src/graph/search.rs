@@ -352,8 +352,12 @@ fn search(local: &Local, sub: &[u32], spec: &Spec, s: &mut Scratch, total: &mut 
         return Outcome::None;
     }
     if s.stamp.len() < n * STATES {
-        s.stamp.resize(n * STATES, 0);
-        s.parent.resize(n * STATES, (0, 0));
+        // Fresh zeroed buffers rather than a resize that writes every
+        // slot: the allocator's zero pages cost no memory until the search
+        // touches them, and most searches touch few. (A stamp from an
+        // earlier start is never `now`, so none need keeping.)
+        s.stamp = vec![0; n * STATES];
+        s.parent = vec![(0, 0); n * STATES];
     }
     let mut budget = BUDGET.min(*total);
     let goal = spec.goal();

@@ -326,17 +326,21 @@ impl QueueChecker {
         // (Jepsen: any record of the version order, a proven send's too).
         let skip_proof = if jepsen { 0 } else { READ_BIT };
         let gaps = std::mem::take(&mut self.gaps);
-        for g in gaps {
-            let Some(&pi) = self.part_ix.get(&g.partition) else {
-                continue;
-            };
-            let Some((o, v)) = self.parts[pi as usize]
-                .1
-                .log
-                .any_read_between(g.from, g.to, skip_proof)
-            else {
-                continue;
-            };
+        let mut found = Vec::new();
+        {
+            let (part_ix, parts) = (&self.part_ix, &self.parts);
+            gaps.drain(
+                |p, from, to| {
+                    let &pi = part_ix.get(&p)?;
+                    parts[pi as usize]
+                        .1
+                        .log
+                        .any_read_between(from, to, skip_proof)
+                },
+                |g, (o, v)| found.push((*g, o, v)),
+            );
+        }
+        for (g, o, v) in found {
             let value = self.vinfo[v as usize].value;
             let name = if g.process == NO {
                 "final".to_string()
@@ -415,6 +419,14 @@ impl QueueChecker {
                     at.join(", ")
                 ),
             });
+        }
+
+        // Coverage (lost writes, unseen values) and the known offsets (the
+        // realtime lag of each poll) are done with: free them before the
+        // graph, the peak of a transactional check.
+        for (_, ps) in &mut self.parts {
+            ps.covered = Vec::new();
+            ps.known = KnownSteps::default();
         }
 
         // Transaction cycles.
@@ -705,17 +717,19 @@ impl QueueChecker {
                 input.versions.push(vo);
             }
         }
-        for &(t, p, o, value) in &self.txn_reads {
-            let n = node_of[t as usize];
-            if n != NO32 {
-                input.reads.push(graph::LastRead {
+        // (Collected in place: the reads' buffer becomes the graph's.)
+        input.reads = std::mem::take(&mut self.txn_reads)
+            .into_iter()
+            .filter_map(|(t, p, o, value)| {
+                let n = node_of[t as usize];
+                (n != NO32).then_some(graph::LastRead {
                     txn: n,
                     partition: p,
                     offset: o,
                     value,
-                });
-            }
-        }
+                })
+            })
+            .collect();
         let findings = graph::analyse(&input, max);
         let ix = |c: &str| CLASSES.iter().position(|x| *x == c);
         for (c, n) in &findings.counts {

@@ -23,6 +23,7 @@
 
 pub mod feed;
 mod finish;
+mod gaps;
 mod reads;
 #[cfg(test)]
 mod tests;
@@ -384,15 +385,7 @@ struct ProcState {
     sends: Vec<u64>,
 }
 
-#[derive(Clone, Copy)]
-struct Gap {
-    class: Anomaly,
-    partition: Partition,
-    from: Offset,
-    to: Offset,
-    ops: [u64; 2],
-    process: ProcKey,
-}
+use gaps::{Gap, GapStore};
 
 #[derive(Default)]
 struct AnomalyTally {
@@ -431,7 +424,7 @@ pub struct QueueChecker {
     parts: Vec<(Partition, PartState)>,
     procs: FxHashMap<ProcKey, ProcState>,
     proc_names: FxHashMap<ProcKey, String>,
-    gaps: Vec<Gap>,
+    gaps: GapStore,
     /// (partition, offset) → every distinct value seen there, with the op.
     conflicts: FxHashMap<(Partition, Offset), Vec<(u64, u64)>>,
     /// value id → every distinct position it was seen at, with the op.
@@ -548,7 +541,7 @@ impl QueueChecker {
             parts: Vec::new(),
             procs: FxHashMap::default(),
             proc_names: FxHashMap::default(),
-            gaps: Vec::new(),
+            gaps: GapStore::default(),
             conflicts: FxHashMap::default(),
             dups: FxHashMap::default(),
             txns: Vec::new(),
