@@ -306,7 +306,9 @@ impl TestSpec {
         let k: FaultKinds = kinds.parse()?;
         let mut o = match self.nemesis {
             NemesisPlan::Generated(o) => o,
-            NemesisPlan::Script(_) | NemesisPlan::Fixed(_) => self.cluster.timing.nemesis_defaults(),
+            NemesisPlan::Script(_) | NemesisPlan::Fixed(_) => {
+                self.cluster.timing.nemesis_defaults()
+            }
         };
         o.kinds = k;
         self.nemesis = NemesisPlan::Generated(o);

@@ -190,7 +190,9 @@ fn fewer_planned(f: &Fault) -> Vec<(String, Fault)> {
                 )
             })
             .collect(),
-        Fault::LoseUnfsynced { nodes: Some(ns), .. } => one(ns)
+        Fault::LoseUnfsynced {
+            nodes: Some(ns), ..
+        } => one(ns)
             .into_iter()
             .map(|(w, n)| {
                 (
@@ -244,7 +246,11 @@ fn fewer_planned(f: &Fault) -> Vec<(String, Fault)> {
             topology,
             grudge: Some(g),
         } => {
-            let cutting: Vec<&String> = g.iter().filter(|(_, v)| !v.is_empty()).map(|(k, _)| k).collect();
+            let cutting: Vec<&String> = g
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, _)| k)
+                .collect();
             if cutting.len() <= 2 {
                 return vec![];
             }

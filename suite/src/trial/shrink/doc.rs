@@ -4,7 +4,7 @@
 //! folders; the path from the original to the minimal one) and
 //! `shrink.html` (the same as a self-contained page).
 
-use super::{Budget, CandidateRecord, Shrunk, ShrinkTarget, Stopped};
+use super::{Budget, CandidateRecord, ShrinkTarget, Shrunk, Stopped};
 use crate::spec::TrialSpec;
 use crate::trial::TestSpec;
 use anyhow::{bail, Context, Result};
@@ -37,7 +37,9 @@ pub struct OriginalRun {
 /// a run without results or without a schedule.
 pub fn load_run(store: &Path, run: &str) -> Result<OriginalRun> {
     let st = Store::new(store);
-    let history = st.resolve(run).with_context(|| format!("{run:?} is not a run"))?;
+    let history = st
+        .resolve(run)
+        .with_context(|| format!("{run:?} is not a run"))?;
     let dir = history
         .parent()
         .map(Path::to_path_buf)
@@ -211,7 +213,10 @@ pub fn minimal_toml(spec: &TestSpec, doc: &ShrinkDoc) -> Result<String> {
         doc.time_limit_after_s
     );
     let _ = writeln!(o, "# reproduced in {}.", doc.minimal_rate);
-    let _ = writeln!(o, "# Rerun: kafka-trial test --spec minimal.toml --repeat 10");
+    let _ = writeln!(
+        o,
+        "# Rerun: kafka-trial test --spec minimal.toml --repeat 10"
+    );
     o.push_str(&body);
     Ok(o)
 }

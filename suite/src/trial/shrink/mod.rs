@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "name", rename_all = "kebab-case")]
 pub enum ShrinkTarget {
-    /// An anomaly class Kafka's configuration does not permit.
+    /// An anomaly class (by default one the configuration forbids).
     Class(String),
     /// A broken promise (`--judge promises`), by its id.
     Promise(String),
@@ -63,7 +63,7 @@ impl std::fmt::Display for ShrinkTarget {
 /// What one run of a candidate showed.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RunOutcome {
-    /// Anomaly classes found that the configuration does not permit.
+    /// Anomaly classes found (permitted by the configuration or not).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub classes: BTreeSet<String>,
     /// Promises broken (ids).
@@ -284,9 +284,7 @@ impl<R: CandidateRunner> Search<'_, R> {
             }
         }
         if let Some(w) = self.o.budget.wall {
-            let overhead = self
-                .overhead
-                .unwrap_or(self.o.overhead_guess.as_secs_f64());
+            let overhead = self.overhead.unwrap_or(self.o.overhead_guess.as_secs_f64());
             let each = c.time_limit.as_secs_f64() + overhead;
             let need = self.spent() + each * more_runs as f64;
             if need > w.as_secs_f64() {
@@ -404,7 +402,11 @@ impl<R: CandidateRunner> Search<'_, R> {
         };
         self.say(format!(
             "[{index}] {}: {} — {}; {} runs so far",
-            if ok { "reproduces" } else { "does not reproduce" },
+            if ok {
+                "reproduces"
+            } else {
+                "does not reproduce"
+            },
             rec.rate_text(),
             if ok { "kept" } else { "dropped" },
             self.runs

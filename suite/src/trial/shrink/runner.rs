@@ -35,13 +35,14 @@ impl CandidateRunner for TrialRunner {
     }
 }
 
-/// The classes a run's results show that its configuration does not
-/// permit, and the promises it broke.
+/// The classes a run's results show (evidence: a non-zero count, an
+/// informational `unseen` left out; permitted by the configuration or
+/// not: acks=1 permits `lost-write`, and it is still what a shrink of an
+/// acks=1 run looks for), and the promises it broke.
 pub fn findings(results: &Results) -> (BTreeSet<String>, BTreeSet<String>) {
     let classes = results
         .evidence()
         .into_iter()
-        .filter(|(_, _, permitted)| permitted.is_none())
         .map(|(c, _, _)| c)
         .collect();
     let broken = results
@@ -74,10 +75,11 @@ pub fn outcome_of(store: &Path, report: &Report) -> RunOutcome {
 /// promises` the first broken promise, else the first class the
 /// configuration does not permit. An error names what the run showed.
 pub fn target_of(results: &Results, judge: Judge, class: Option<&str>) -> Result<ShrinkTarget> {
-    let (classes, broken) = findings(results);
-    let all: BTreeSet<String> = results
+    let (all, broken) = findings(results);
+    let forbidden: BTreeSet<String> = results
         .evidence()
         .into_iter()
+        .filter(|(_, _, permitted)| permitted.is_none())
         .map(|(c, _, _)| c)
         .collect();
     let shown = || {
@@ -105,7 +107,7 @@ pub fn target_of(results: &Results, judge: Judge, class: Option<&str>) -> Result
             ),
         };
     }
-    match classes.iter().next() {
+    match forbidden.iter().next() {
         Some(c) => Ok(ShrinkTarget::Class(c.clone())),
         None => bail!(
             "the run showed no anomaly its configuration forbids (its anomaly classes: {}); --class CLASS shrinks one of them",

@@ -90,8 +90,8 @@ impl CandidateRunner for SimRunner {
             .checked_sub(schedule.period + Duration::from_secs(1))
             .expect("the clock runs longer than a period");
         let report = trial_nemesis::run(&schedule, nodes, targets, history, rx, origin)
-        .await
-        .expect("the double plays every schedule");
+            .await
+            .expect("the double plays every schedule");
         assert!(report.heal.verified);
         // What applied: the start-pause infos that paused the node, each
         // until its stop (or the heal at the end of the period).
@@ -121,10 +121,7 @@ impl CandidateRunner for SimRunner {
             longest = longest.max(stop - start);
         }
         // The double really paused it.
-        let paused = net
-            .calls(self.node)
-            .iter()
-            .any(|c| c.starts_with("pause"));
+        let paused = net.calls(self.node).iter().any(|c| c.starts_with("pause"));
         let culprit = paused && longest >= self.min_pause;
         let lost = culprit && self.rng.gen_bool(self.p);
         self.calls.push((schedule.actions.len() / 2, culprit));
@@ -226,7 +223,12 @@ async fn twelve_faults_shrink_to_the_one_pause_that_loses_writes() {
     let s = shrink(&spec, original, None, &target, &o, &mut r).await;
     assert_eq!(s.stopped, Stopped::Done, "{:#?}", s.candidates);
     // One fault: the pause, of n3 alone, for the 2 s the bug needs.
-    assert_eq!(s.minimal.faults.len(), 1, "{:?}", s.minimal.describe_faults());
+    assert_eq!(
+        s.minimal.faults.len(),
+        1,
+        "{:?}",
+        s.minimal.describe_faults()
+    );
     let ShrinkFault::Planned(f) = &s.minimal.faults[0] else {
         panic!()
     };
@@ -236,11 +238,22 @@ async fn twelve_faults_shrink_to_the_one_pause_that_loses_writes() {
         f.fault
     );
     assert_eq!(f.start, Duration::from_secs(37));
-    assert_eq!(f.stop, Some(Duration::from_secs(39)), "window halved to 2 s");
+    assert_eq!(
+        f.stop,
+        Some(Duration::from_secs(39)),
+        "window halved to 2 s"
+    );
     // The time limit cut to just past it; the rate halved to the floor.
     assert_eq!(s.minimal.time_limit, Duration::from_secs(44));
     assert_eq!(s.minimal.rate, candidate::MIN_RATE);
-    assert_eq!((s.minimal.concurrency, s.minimal.senders, s.minimal.partitions), (1, 1, 1));
+    assert_eq!(
+        (
+            s.minimal.concurrency,
+            s.minimal.senders,
+            s.minimal.partitions
+        ),
+        (1, 1, 1)
+    );
     // The budget: never more runs than allowed; each run was a call.
     assert_eq!(s.runs, r.calls.len());
     assert!(s.runs <= 100, "{}", s.runs);
@@ -258,7 +271,9 @@ async fn twelve_faults_shrink_to_the_one_pause_that_loses_writes() {
     // The minimal spec runs again (`test --spec minimal.toml`).
     let min_spec = s.minimal.to_spec(&spec);
     min_spec.validate().unwrap();
-    let toml = crate::spec::TrialSpec::from_test(&min_spec).unwrap().to_toml();
+    let toml = crate::spec::TrialSpec::from_test(&min_spec)
+        .unwrap()
+        .to_toml();
     let back = crate::spec::TrialSpec::parse(&toml)
         .unwrap()
         .to_test(Path::new("store"))
@@ -269,7 +284,10 @@ async fn twelve_faults_shrink_to_the_one_pause_that_loses_writes() {
     assert_eq!(fs, &vec![f.clone()]);
     assert_eq!(back.time_limit, Duration::from_secs(44));
     let rerun = r.run(&back).await;
-    assert!(rerun.classes.contains("lost-write"), "the minimal reproduces");
+    assert!(
+        rerun.classes.contains("lost-write"),
+        "the minimal reproduces"
+    );
 }
 
 #[tokio::test]
@@ -287,8 +305,16 @@ async fn the_budget_bounds_runs_and_wall_time_and_keeps_the_best() {
         );
         let mut r = SimRunner::new(1.0, 1);
         let s = shrink(&spec, original, None, &target, &o, &mut r).await;
-        assert!(s.runs <= max && r.calls.len() == s.runs, "{max}: {}", s.runs);
-        assert!(matches!(s.stopped, Stopped::Budget(_)), "{max}: {:?}", s.stopped);
+        assert!(
+            s.runs <= max && r.calls.len() == s.runs,
+            "{max}: {}",
+            s.runs
+        );
+        assert!(
+            matches!(s.stopped, Stopped::Budget(_)),
+            "{max}: {:?}",
+            s.stopped
+        );
         // Every candidate ran whole: 2 runs each.
         assert!(s.candidates.iter().all(|c| c.runs.len() == 2), "{max}");
         match s.minimal_record() {
@@ -350,7 +376,10 @@ async fn a_coin_flip_anomaly_is_still_found_with_four_runs_per_candidate() {
         // Never a false culprit: every kept candidate has the pause.
         for i in &s.path {
             assert!(
-                s.candidates[*i].faults.iter().any(|f| f.contains("pause") && f.contains("n3")),
+                s.candidates[*i]
+                    .faults
+                    .iter()
+                    .any(|f| f.contains("pause") && f.contains("n3")),
                 "seed {seed}: {:?}",
                 s.candidates[*i]
             );
@@ -361,7 +390,10 @@ async fn a_coin_flip_anomaly_is_still_found_with_four_runs_per_candidate() {
         }
         // Every run with the culprit applied is a coin: their rate.
         for c in &s.candidates[1..] {
-            if c.faults.iter().any(|f| f.contains("pause") && f.contains("n3")) {
+            if c.faults
+                .iter()
+                .any(|f| f.contains("pause") && f.contains("n3"))
+            {
                 n_all += c.decided;
                 k_all += c.reproduced;
             }
@@ -513,8 +545,11 @@ fn a_run_that_cannot_be_shrunk_is_refused_before_anything_runs() {
     // The first forbidden class in results.json's (alphabetical) order.
     assert_eq!(target, ShrinkTarget::Class("duplicate".into()));
     assert_eq!(original.faults.len(), 12);
-    let (_, target, _) =
-        prepare(store, &args("sim/20261208T000000.000Z", Some("int-poll-skip"))).unwrap();
+    let (_, target, _) = prepare(
+        store,
+        &args("sim/20261208T000000.000Z", Some("int-poll-skip")),
+    )
+    .unwrap();
     assert_eq!(target, ShrinkTarget::Class("int-poll-skip".into()));
     assert_eq!(run.rel, "sim/20261208T000000.000Z");
     let e = prepare(store, &args("sim/20261208T000000.000Z", Some("g0"))).unwrap_err();
@@ -527,7 +562,10 @@ fn a_run_that_cannot_be_shrunk_is_refused_before_anything_runs() {
     let code = rt
         .block_on(crate::cli::shrink::shrink_cmd(store, args("empty", None)))
         .unwrap();
-    assert_eq!(code, std::process::ExitCode::from(crate::cli::exit::HARNESS));
+    assert_eq!(
+        code,
+        std::process::ExitCode::from(crate::cli::exit::HARNESS)
+    );
     assert!(!store.join("shrink").exists());
 }
 
@@ -564,14 +602,25 @@ async fn the_output_is_a_runnable_spec_a_json_path_and_a_page() {
     loaded.validate().unwrap();
     assert_eq!(loaded.time_limit, s.minimal.time_limit);
     let text = std::fs::read_to_string(d.path().join(doc::MINIMAL_FILE)).unwrap();
-    assert!(text.starts_with("# kafka-trial shrink of sim/20261208T000000.000Z for lost-write: 12 → 1 faults"), "{text}");
+    assert!(
+        text.starts_with(
+            "# kafka-trial shrink of sim/20261208T000000.000Z for lost-write: 12 → 1 faults"
+        ),
+        "{text}"
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.path().join(doc::JSON_FILE)).unwrap()).unwrap();
     assert_eq!(json["faults_before"], 12);
     assert_eq!(json["faults_after"], 1);
-    assert_eq!(json["candidates"][0]["runs"][0]["run"], "sim/20261208T000000.000Z");
+    assert_eq!(
+        json["candidates"][0]["runs"][0]["run"],
+        "sim/20261208T000000.000Z"
+    );
     assert_eq!(json["path"][0], 0);
-    assert_eq!(json["candidates"].as_array().unwrap().len(), s.candidates.len());
+    assert_eq!(
+        json["candidates"].as_array().unwrap().len(),
+        s.candidates.len()
+    );
     let html = std::fs::read_to_string(d.path().join(doc::HTML_FILE)).unwrap();
     assert!(html.contains("href=\"../../sim/20261208T000000.000Z/report.html\""));
     assert!(html.contains("class=\"min\""));
