@@ -427,28 +427,35 @@ impl Candidate {
 
     /// The workload's smaller variants, in the order they are tried, each
     /// with its knob and what changed: the time limit cut to just past the
-    /// last fault; then the rate, the consumers, the senders and the
+    /// last fault, else halfway there; then the rate, the consumers, the senders and the
     /// partitions, each first at its floor, then halved. Each is one step:
     /// the search asks again after one is kept.
     pub fn smaller_workloads(&self) -> Vec<(&'static str, String, Candidate)> {
         let mut out = vec![];
         let cut = self.last_fault_end() + TIME_MARGIN;
         let cut = Duration::from_secs(cut.as_secs() + u64::from(cut.subsec_nanos() > 0));
-        if cut < self.time_limit {
+        // Just past the last fault first, then halfway there (Kafka may
+        // need longer than the margin to show the loss after the heal).
+        let halfway = Duration::from_secs((self.time_limit.as_secs() + cut.as_secs()).div_ceil(2));
+        let mut limits = vec![cut];
+        if halfway > cut && halfway < self.time_limit {
+            limits.push(halfway);
+        }
+        for limit in limits.into_iter().filter(|l| *l < self.time_limit) {
             let mut c = self.clone();
             // A fault without a stop is stopped where it was healed.
             for f in &mut c.faults {
                 if f.stop().is_none() {
-                    *f = f.with_stop(self.time_limit.min(cut));
+                    *f = f.with_stop(self.time_limit.min(limit));
                 }
             }
-            c.time_limit = cut;
+            c.time_limit = limit;
             out.push((
                 "time-limit",
                 format!(
                     "time limit {}s → {}s (the last fault ends at {:.1}s)",
                     self.time_limit.as_secs(),
-                    cut.as_secs(),
+                    limit.as_secs(),
                     self.last_fault_end().as_secs_f64()
                 ),
                 c,

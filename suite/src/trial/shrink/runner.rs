@@ -40,11 +40,7 @@ impl CandidateRunner for TrialRunner {
 /// not: acks=1 permits `lost-write`, and it is still what a shrink of an
 /// acks=1 run looks for), and the promises it broke.
 pub fn findings(results: &Results) -> (BTreeSet<String>, BTreeSet<String>) {
-    let classes = results
-        .evidence()
-        .into_iter()
-        .map(|(c, _, _)| c)
-        .collect();
+    let classes = results.evidence().into_iter().map(|(c, _, _)| c).collect();
     let broken = results
         .promises
         .iter()
