@@ -66,10 +66,33 @@ pub fn outcome_of(store: &Path, report: &Report) -> RunOutcome {
     }
 }
 
+/// Data loss first: the classes a bug report is most often about.
+const FIRST: [&str; 2] = ["lost-write", "inconsistent-offsets"];
+
+/// Of the classes the checkers did not permit (`forbidden`): one whose
+/// finding broke a promise, else lost or rewritten acknowledged writes,
+/// else the first in results.json's (alphabetical) order.
+fn default_class(results: &Results, forbidden: &BTreeSet<String>) -> Option<String> {
+    let broke = |c: &String| {
+        results
+            .promises
+            .as_ref()
+            .is_some_and(|p| p.classes.get(c).is_some_and(|j| j.judgement.is_broken()))
+    };
+    let rank = |c: &String| {
+        (
+            !broke(c),
+            FIRST.iter().position(|f| f == c).unwrap_or(FIRST.len()),
+        )
+    };
+    forbidden.iter().min_by_key(|c| rank(c)).cloned()
+}
+
 /// The target of a shrink of a run with these results: `class` when
 /// given (it must be among the run's findings), else under `--judge
-/// promises` the first broken promise, else the first class the
-/// configuration does not permit. An error names what the run showed.
+/// promises` the first broken promise, else a class the checkers do not
+/// permit ([`default_class`]: a broken promise's, then data loss). An
+/// error names what the run showed.
 pub fn target_of(results: &Results, judge: Judge, class: Option<&str>) -> Result<ShrinkTarget> {
     let (all, broken) = findings(results);
     let forbidden: BTreeSet<String> = results
@@ -103,8 +126,8 @@ pub fn target_of(results: &Results, judge: Judge, class: Option<&str>) -> Result
             ),
         };
     }
-    match forbidden.iter().next() {
-        Some(c) => Ok(ShrinkTarget::Class(c.clone())),
+    match default_class(results, &forbidden) {
+        Some(c) => Ok(ShrinkTarget::Class(c)),
         None => bail!(
             "the run showed no anomaly its configuration forbids (its anomaly classes: {}); --class CLASS shrinks one of them",
             shown()
