@@ -279,3 +279,80 @@ async fn ctrl_c_heals_tears_down_and_keeps_the_history() {
         "no cluster left after Ctrl-C"
     );
 }
+
+/// Issue 34: `acks-1-leader-kill` (60 s, three leader kills) shrinks to at
+/// most 2 faults that still lose acknowledged writes in at least 2 of 3
+/// reruns. Long (one run per candidate, ~15–25 minutes here): ignored by
+/// default; `cargo test -p kafka-trial --test trial -- --ignored shrink_`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "long: a shrink of real trials (~15–25 min)"]
+async fn shrink_acks_1_leader_kill_to_at_most_two_faults_that_still_lose_writes() {
+    use kafka_trial::trial::shrink::{
+        self, doc, outcome_of, Budget, Candidate, ShrinkOptions, ShrinkTarget, TrialRunner,
+    };
+    let _serial = kafka_trial::testing::serial().await;
+    let store = store();
+    let sc = kafka_trial::trial::SCENARIOS
+        .iter()
+        .find(|s| s.name == "acks-1-leader-kill")
+        .unwrap();
+    let mut lossy = None;
+    for seed in 0..3 {
+        let spec = sc
+            .spec(TestSpec::new(sc.name).time_limit(Duration::from_secs(60)))
+            .seed(seed)
+            .store(&store);
+        let r = run(spec).await.expect("the trial runs");
+        if r.anomaly("lost-write") > 0 {
+            lossy = Some(r);
+            break;
+        }
+    }
+    let report = lossy.expect("acks=1 with leader kills lost writes in one of 3 runs");
+    let rel = kafka_trial::trial::claims::relative(&store, &report.run_dir);
+    let orig = doc::load_run(&store, &rel).unwrap();
+    let original = Candidate::original(&orig.spec, orig.schedule.as_ref()).unwrap();
+    let before = original.faults.len();
+    let target = ShrinkTarget::Class("lost-write".into());
+    let mut o = ShrinkOptions::new(
+        1,
+        Budget {
+            wall: Some(Duration::from_secs(25 * 60)),
+            max_runs: Some(14),
+        },
+    );
+    o.progress = true;
+    let mut base = orig.spec.clone();
+    base.name = "acks-1-leader-kill-shrink".into();
+    base.progress = false;
+    let seen = outcome_of(&store, &report);
+    let mut runner = TrialRunner {
+        store: store.clone(),
+    };
+    let s = shrink::shrink(&base, original, Some(seen), &target, &o, &mut runner).await;
+    eprintln!(
+        "shrunk {before} → {} faults in {} runs, {:.0}s: {:?}",
+        s.minimal.faults.len(),
+        s.runs,
+        s.elapsed_s,
+        s.minimal.describe_faults()
+    );
+    assert!(s.runs <= 14);
+    assert!(
+        s.minimal.faults.len() <= 2,
+        "{:?}",
+        s.minimal.describe_faults()
+    );
+    let spec = s.minimal.to_spec(&base);
+    let mut lost = 0;
+    for _ in 0..3 {
+        let r = run(spec.clone()).await.expect("the minimal spec runs");
+        if r.anomaly("lost-write") > 0 {
+            lost += 1;
+        }
+    }
+    assert!(
+        lost >= 2,
+        "the minimal schedule lost writes in {lost} of 3 reruns"
+    );
+}

@@ -73,6 +73,7 @@ async fn main() -> ExitCode {
         Command::Scenario(c) => cmd::test::scenario(&cli.store, c).await,
         Command::Matrix(a) => cmd::matrix::matrix(&cli.store, a).await,
         Command::Claims(a) => cmd::claims::claims_cmd(&cli.store, a).await,
+        Command::Shrink(a) => cmd::shrink::shrink_cmd(&cli.store, a).await,
         Command::Cluster(c) => cmd::cluster::cluster(c).await,
         Command::Image(c) => cmd::cluster::image_cmd(c).await,
         Command::Hosts(c) => cmd::hosts::hosts(c).await,

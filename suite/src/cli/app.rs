@@ -61,6 +61,22 @@ pub enum Command {
     /// the catalogue. Exit code: 0 every claim came out as documented, 1
     /// one did not, 2 some were inconclusive, 3 a run could not be made.
     Claims(super::claims::ClaimsArgs),
+    /// Shrink a failing run to the smallest fault schedule that still
+    /// shows its anomaly, with how often it does.
+    ///
+    /// Delta debugging over the run's faults (halves, then single
+    /// faults), then each fault's targets (one node instead of several)
+    /// and window (halved), then the workload (time limit cut to just past
+    /// the last fault, rate, processes, partitions). Each candidate runs
+    /// --runs-per-candidate times on fresh clusters and reproduces when at
+    /// least one run shows the class; its rate (95 % Wilson interval) is
+    /// kept. The budget bounds the search; Ctrl-C keeps the best so far.
+    /// Writes <store>/shrink/<ts>/minimal.toml (rerun it with `test --spec
+    /// minimal.toml --repeat 10`), shrink.json and shrink.html. Exit code:
+    /// 1 the minimal schedule reproduces, 2 the original did not
+    /// reproduce, 3 the run cannot be shrunk (not a run, no schedule, a
+    /// class it did not show).
+    Shrink(super::shrink::ShrinkArgs),
     /// Check a stored run or a history file now, and print the verdict.
     Check(super::history::CheckArgs),
     /// List stored runs, newest first: test, time, verdict, op count.

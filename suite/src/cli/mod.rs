@@ -8,6 +8,7 @@
 //! - [`report`]: `report` and `serve`;
 //! - [`matrix`]: `matrix` (a scenario over releases, modes and seeds);
 //! - [`claims`]: `claims` (textbook claims as experiments);
+//! - [`shrink`]: `shrink` (a failing run's smallest schedule that still fails);
 //! - [`exit`]: the exit codes;
 //! - [`app`]: the whole command line, every subcommand.
 
@@ -19,4 +20,5 @@ pub mod history;
 pub mod hosts;
 pub mod matrix;
 pub mod report;
+pub mod shrink;
 pub mod test;

@@ -804,6 +804,7 @@ pub(crate) fn settings_in_words(t: &crate::trial::TestSpec) -> String {
     };
     w.push(match &t.nemesis {
         NemesisPlan::Script(steps) => format!("scripted faults ({} steps)", steps.len()),
+        NemesisPlan::Fixed(faults) => format!("fixed faults ({})", faults.len()),
         NemesisPlan::Generated(o) if o.kinds.is_empty() => "no faults".into(),
         NemesisPlan::Generated(o) => {
             let kinds: Vec<String> = o

@@ -135,9 +135,10 @@ impl TrialSpec {
         t.set_workload_options(o);
         // nemesis
         let n = &self.nemesis;
-        t.nemesis = match &n.script {
-            Some(steps) => NemesisPlan::Script(steps.clone()),
-            None => {
+        t.nemesis = match (&n.script, &n.schedule) {
+            (_, Some(faults)) => NemesisPlan::Fixed(faults.clone()),
+            (Some(steps), None) => NemesisPlan::Script(steps.clone()),
+            (None, None) => {
                 let mut o = timing.nemesis_defaults();
                 o.kinds = n.faults.clone();
                 if let Some(i) = n.interval {
@@ -211,6 +212,23 @@ impl TrialSpec {
                 lose_unfsynced: None,
                 power_loss: None,
                 script: Some(steps.clone()),
+                schedule: None,
+            },
+            NemesisPlan::Fixed(faults) => NemesisSection {
+                faults: FaultKinds::none(),
+                interval: None,
+                jitter_percent: defaults.jitter_percent,
+                min_fault_duration: None,
+                max_concurrent: defaults.max_concurrent,
+                partition: None,
+                kill: None,
+                pause: None,
+                loss: None,
+                clock: None,
+                lose_unfsynced: None,
+                power_loss: None,
+                script: None,
+                schedule: Some(faults.clone()),
             },
             NemesisPlan::Generated(o) => nemesis_section(o, &defaults),
         };
@@ -301,5 +319,6 @@ fn nemesis_section(o: &NemesisOptions, defaults: &NemesisOptions) -> NemesisSect
             targets: o.power_loss_targets.clone(),
         }),
         script: None,
+        schedule: None,
     }
 }

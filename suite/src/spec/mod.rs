@@ -351,6 +351,12 @@ pub struct NemesisSection {
     /// A fixed sequence of faults instead of a schedule (scenarios).
     #[arg(skip)]
     pub script: Option<Vec<ScriptStep>>,
+    /// Faults exactly as a run planned them (`[[nemesis.schedule]]`:
+    /// start, stop, seed and the fault), instead of a generated schedule
+    /// (what `shrink` writes).
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Vec<crate::trial::fixed::FixedFault>>,
 }
 
 /// What is checked and how the verdict is given.
@@ -445,6 +451,9 @@ impl TrialSpec {
         self.workload.options.insert(kind, table);
         // The fault kinds' tables.
         let n = &mut self.nemesis;
+        if n.schedule.is_some() && (n.script.is_some() || !n.faults.0.is_empty()) {
+            bail!("[nemesis]: a fixed schedule and a script or generated faults at once");
+        }
         if n.script.is_some() && !n.faults.0.is_empty() {
             bail!(
                 "[nemesis]: a script and generated faults ({}) at once",
@@ -548,7 +557,7 @@ fn merge(base: &mut Value, given: Value, path: &str) -> Result<()> {
         };
         let open_table = (path == "workload" && v.is_object())
             || (path == "nemesis" && KIND_TABLES.contains(&k.as_str()))
-            || (path == "nemesis" && k == "script");
+            || (path == "nemesis" && (k == "script" || k == "schedule"));
         match b.get_mut(&k) {
             _ if open_table => {
                 b.insert(k, v);

@@ -14,6 +14,9 @@
 //! - [`spec`]: [`TestSpec`] (→ `test.json`), [`NemesisPlan`], [`Report`];
 //! - [`run`](mod@run): [`run()`] and the terminal [`summary`];
 //! - [`script`]: scripted faults resolved against the topic's leaders;
+//! - [`fixed`]: fixed schedules, faults replayed exactly as planned;
+//! - [`shrink`]: from a failing run to the smallest schedule that still
+//!   fails, with its reproduction rate (`kafka-trial shrink`);
 //! - [`scenarios`]: the named presets (`kafka-trial scenario list`);
 //! - [`claims`]: textbook claims as experiments with verdicts
 //!   (`kafka-trial claims`): the catalogue, `claims.json`;
@@ -23,12 +26,14 @@
 //! - [`progress`]: the live progress line.
 
 pub mod claims;
+pub mod fixed;
 pub mod matrix;
 pub mod progress;
 pub mod repeat;
 pub mod run;
 pub mod scenarios;
 pub mod script;
+pub mod shrink;
 pub mod spec;
 pub mod targets;
 

@@ -264,6 +264,10 @@ async fn trial(
         NemesisPlan::Generated(o) => {
             Schedule::generate_with_zookeeper(spec.seed, &brokers, &zookeeper, spec.time_limit, o)?
         }
+        NemesisPlan::Fixed(faults) => {
+            super::fixed::validate(faults, &brokers, &zookeeper, spec.time_limit)?;
+            super::fixed::to_schedule(faults, &brokers, &zookeeper, spec.time_limit, spec.seed)
+        }
         NemesisPlan::Script(steps) => {
             let controllers: Vec<String> = cluster
                 .nodes

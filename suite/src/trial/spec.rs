@@ -39,6 +39,9 @@ pub enum NemesisPlan {
     /// A fixed sequence whose targets are resolved once the topic exists
     /// (deterministic scenarios such as "pause the followers, kill the leader").
     Script(Vec<ScriptStep>),
+    /// Faults exactly as planned (kind, targets, start and stop), played
+    /// as they are: what `shrink` writes for a generated schedule.
+    Fixed(Vec<super::fixed::FixedFault>),
 }
 
 /// The first release whose consumer group protocol (KIP-848,
@@ -303,7 +306,9 @@ impl TestSpec {
         let k: FaultKinds = kinds.parse()?;
         let mut o = match self.nemesis {
             NemesisPlan::Generated(o) => o,
-            NemesisPlan::Script(_) => self.cluster.timing.nemesis_defaults(),
+            NemesisPlan::Script(_) | NemesisPlan::Fixed(_) => {
+                self.cluster.timing.nemesis_defaults()
+            }
         };
         o.kinds = k;
         self.nemesis = NemesisPlan::Generated(o);
@@ -378,6 +383,10 @@ impl TestSpec {
                 let (brokers, zookeeper) = self.nemesis_names();
                 o.validate_with_zookeeper(brokers.len(), zookeeper.len())?;
             }
+            NemesisPlan::Fixed(faults) => {
+                let (brokers, zookeeper) = self.nemesis_names();
+                super::fixed::validate(faults, &brokers, &zookeeper, self.time_limit)?;
+            }
             NemesisPlan::Script(steps) => {
                 for s in steps {
                     if s.target == ScriptTarget::ZookeeperLeader {
@@ -418,6 +427,7 @@ impl TestSpec {
             NemesisPlan::Script(steps) => {
                 FaultKinds(steps.iter().map(|s| s.fault.kind()).collect())
             }
+            NemesisPlan::Fixed(faults) => super::fixed::kinds(faults),
         }
     }
 
@@ -441,6 +451,16 @@ impl TestSpec {
                     self.time_limit,
                     o,
                 )?))
+            }
+            NemesisPlan::Fixed(faults) => {
+                let (brokers, zookeeper) = self.nemesis_names();
+                Ok(Some(super::fixed::to_schedule(
+                    faults,
+                    &brokers,
+                    &zookeeper,
+                    self.time_limit,
+                    self.seed,
+                )))
             }
             NemesisPlan::Script(_) => Ok(None),
         }
