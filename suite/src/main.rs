@@ -79,6 +79,7 @@ async fn main() -> ExitCode {
         Command::Clean(a) => cmd::cluster::clean(a).await,
         Command::Report(a) => cmd::report::report(&store, a),
         Command::Serve(a) => cmd::report::serve(&store, a).await,
+        Command::Probe(a) => kafka_trial::external::probe::probe_cmd(a).await,
     };
     match res {
         Ok(code) => code,

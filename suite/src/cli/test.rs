@@ -57,7 +57,10 @@ impl TestArgs {
 
 /// This process's command line, quoted for a shell.
 pub fn command_line() -> String {
-    std::env::args()
+    // Secrets of `--client-config` written `***`.
+    let args: Vec<String> = std::env::args().collect();
+    crate::external::secrets::redact_words(&args)
+        .into_iter()
         .map(|a| {
             if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
                 format!("'{}'", a.replace('\'', "'\\''"))
