@@ -272,11 +272,13 @@ pub async fn read(
                     Setting::known(mv.to_string(), "ApiVersions finalized features"),
                 );
             }
+            let _ = controller;
             rb.set(
                 "controller",
-                match controller {
+                match active_controller(brokers).await {
+                    Some(c) if kraft => Setting::known(c.to_string(), "DescribeQuorum leader"),
                     Some(c) => Setting::known(c.to_string(), "Metadata controller_id"),
-                    None => Setting::unknown("Metadata names no controller"),
+                    None => Setting::unknown("neither DescribeQuorum nor Metadata named it"),
                 },
             );
             if let Some(c) = cluster_id {
@@ -337,6 +339,48 @@ async fn read_wire(
         }
     }
     Err(last)
+}
+
+/// The active controller: in KRaft the leader of `__cluster_metadata`
+/// (DescribeQuorum, which brokers forward to the quorum), else (ZooKeeper
+/// mode, or a broker that does not forward it) Metadata's controller — in
+/// KRaft mode that is only a broker that forwards, so it is not used there.
+pub async fn active_controller(brokers: &[(i32, String)]) -> Option<i32> {
+    use crate::observer::{quorum_state, QuorumAnswer};
+    use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+    use kafka_protocol::messages::{DescribeQuorumRequest, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+    let t = Duration::from_secs(5);
+    for (_, addr) in brokers {
+        let Some(a) = resolve(addr) else { continue };
+        let Ok(mut conn) = Conn::open(a, t).await else {
+            continue;
+        };
+        let kraft = conn.features.contains_key("metadata.version");
+        if let (true, Some(v)) = (kraft, conn.version(ApiKey::DescribeQuorum, 0..=2)) {
+            let req = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+                .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+                .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
+            if let Ok(r) = conn.call(&req, v, t).await {
+                if let Ok(QuorumAnswer::Leader(c)) = quorum_state(&r) {
+                    return (c.id >= 0).then_some(c.id);
+                }
+            }
+            continue;
+        }
+        if kraft {
+            continue;
+        }
+        if let Some(v) = conn.version(ApiKey::Metadata, 9..=12) {
+            let req = MetadataRequest::default()
+                .with_topics(Some(vec![]))
+                .with_allow_auto_topic_creation(false);
+            if let Ok(md) = conn.call(&req, v, t).await {
+                return (md.controller_id.0 >= 0).then_some(md.controller_id.0);
+            }
+        }
+    }
+    None
 }
 
 /// `host:port` → its first address.

@@ -297,6 +297,7 @@ pub(crate) async fn run_on(
         names,
         nodes,
         built: None,
+        addresses: conn.brokers.clone(),
         observe: conn.observer(),
         parts: Some((topic.clone(), parts)),
     };

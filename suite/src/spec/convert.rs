@@ -103,6 +103,8 @@ impl TrialSpec {
     pub fn to_test(&self, store: &Path) -> Result<TestSpec> {
         let timing = self.cluster.timing;
         let mut t = TestSpec::new(&self.name).timing(timing);
+        // A cluster the user runs (refusing what cannot apply to it).
+        t.external = crate::external::ExternalSpec::from_spec(self)?;
         t.cluster = self.cluster.to_cluster_spec()?;
         t.seed = self.seed;
         t.time_limit = self.time_limit;
@@ -119,8 +121,6 @@ impl TrialSpec {
         }
         t.producer_overrides = c.producer_config.iter().cloned().collect();
         t.consumer_overrides = c.consumer_config.iter().cloned().collect();
-        // A cluster the user runs (refusing what cannot apply to it).
-        t.external = crate::external::ExternalSpec::from_spec(self)?;
         // workload
         let w = &self.workload;
         t.workload = w.kind.clone();

@@ -245,6 +245,8 @@ pub(crate) struct Site<'a> {
     pub nodes: Vec<Arc<dyn Node>>,
     /// The cluster the suite built (`None`: the user's).
     pub built: Option<&'a Cluster>,
+    /// The user's cluster: (broker id, address) from its metadata.
+    pub addresses: Vec<(i32, String)>,
     /// The observer's brokers and controllers (its topic is set here);
     /// `None`: not observed.
     pub observe: Option<ObserverConfig>,
@@ -268,6 +270,7 @@ impl<'a> Site<'a> {
             zookeeper,
             nodes: cluster.nemesis_nodes(),
             built: Some(cluster),
+            addresses: vec![],
             observe: Some(ObserverConfig::for_cluster(cluster, "")),
             parts: None,
         }
@@ -421,6 +424,7 @@ pub(crate) async fn trial(
         topic: topic.name.clone(),
         names,
         nodes: site.built.map(|c| c.nodes.clone()).unwrap_or_default(),
+        brokers: site.addresses.clone(),
         transactional_ids: workload.transactional_ids(),
         groups: workload.groups(&group),
     });
