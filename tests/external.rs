@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use trial_nemesis::{FaultKind, Schedule};
 
 /// A secret given on the command line, and one in a properties file: the
-/// clients accept both (`sasl.password`, `ssl.key.password`) and ignore
-/// them on a PLAINTEXT connection.
+/// clients accept both (`sasl.password`, `sasl.oauthbearer.config`) and
+/// ignore them on a PLAINTEXT connection.
 const SECRET_FLAG: &str = "hunter2-flag-5f1c9e";
 const SECRET_FILE: &str = "hunter2-file-77ab03";
 
@@ -136,7 +136,7 @@ async fn a_cluster_the_user_runs_is_tested_through_bootstrap_and_hooks() {
     )
     .unwrap();
     let props = dir.path().join("client.properties");
-    std::fs::write(&props, format!("# the file's secret\nssl.key.password={SECRET_FILE}\n")).unwrap();
+    std::fs::write(&props, format!("# the file's secret\nsasl.oauthbearer.config=principal=kt {SECRET_FILE}\n")).unwrap();
 
     let words = |seed: u64| -> Vec<String> {
         [
@@ -293,7 +293,9 @@ async fn a_cluster_the_user_runs_is_tested_through_bootstrap_and_hooks() {
     assert!(std::fs::read_to_string(run_dir.join("test.json"))
         .unwrap()
         .contains("\"sasl.password\": \"***\""));
-    assert!(!stdout.contains(SECRET_FLAG) && !stderr.contains(SECRET_FLAG));
+    for s in [SECRET_FLAG, SECRET_FILE] {
+        assert!(!stdout.contains(s) && !stderr.contains(s), "the terminal shows a secret");
+    }
     drop(cluster);
 }
 

@@ -84,7 +84,11 @@ async fn main() -> ExitCode {
     match res {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kafka-trial: error: {e:#}");
+            // A secret of `--client-config` quoted in an error: `***`.
+            eprintln!(
+                "kafka-trial: error: {}",
+                kafka_trial::external::secrets::scrub(&format!("{e:#}"))
+            );
             exit::code(exit::HARNESS)
         }
     }

@@ -108,7 +108,10 @@ pub async fn test(store: &Path, a: TestArgs) -> Result<ExitCode> {
     let spec = match a.spec(store) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("kafka-trial: {e:#}");
+            eprintln!(
+                "kafka-trial: {}",
+                crate::external::secrets::scrub(&format!("{e:#}"))
+            );
             return Ok(exit::code(exit::HARNESS));
         }
     };

@@ -19,7 +19,7 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "HOST:PORT[,…]", required = true)]
     pub bootstrap: String,
     /// A property of every client (repeatable), e.g.
-    /// --client-config security.protocol=SASL_SSL.
+    /// --client-config security.protocol=SASL_PLAINTEXT.
     #[arg(long, value_name = "KEY=VALUE", value_parser = crate::spec::parse_pair)]
     pub client_config: Vec<(String, String)>,
     /// Client properties from a file (KEY=VALUE lines).
@@ -129,7 +129,7 @@ pub async fn probe_cmd(a: ProbeArgs) -> Result<std::process::ExitCode> {
             Ok(exit::code(exit::VALID))
         }
         Err(e) => {
-            eprintln!("kafka-trial probe: {e:#}");
+            eprintln!("kafka-trial probe: {}", secrets::scrub(&format!("{e:#}")));
             Ok(exit::code(exit::HARNESS))
         }
     }

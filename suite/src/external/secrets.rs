@@ -113,12 +113,58 @@ pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
+/// Every secret value this process was given (never forgotten): what
+/// [`scrub`] takes out of a message.
+static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// `text` with every secret value this process was given replaced by
+/// `***` (librdkafka's configuration errors quote the value).
+pub fn scrub(text: &str) -> String {
+    let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut t = text.to_string();
+    for v in seen.iter().filter(|v| v.len() >= 3) {
+        t = t.replace(v.as_str(), REDACTED);
+    }
+    t
+}
+
+fn remember(pairs: &[(String, String)]) {
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    for (k, v) in pairs {
+        if is_secret(k) && !seen.contains(v) {
+            seen.push(v.clone());
+        }
+    }
+}
+
+/// Refuse settings librdkafka does not take (an unknown property, one
+/// this build lacks — it has no OpenSSL, so no `ssl.*` — or a bad value),
+/// naming the key; a secret's value never appears in the message.
+pub fn check(pairs: &[(String, String)]) -> Result<()> {
+    use rdkafka::consumer::BaseConsumer;
+    remember(pairs);
+    for (k, v) in pairs {
+        let mut c = rdkafka::config::ClientConfig::new();
+        c.set("bootstrap.servers", "127.0.0.1:1")
+            .set("log_level", "0")
+            .set(k, v);
+        if let Err(e) = c.create::<BaseConsumer>() {
+            bail!(
+                "client setting {k}: librdkafka refuses it: {}",
+                scrub(&e.to_string())
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Client settings by the bootstrap address they apply to.
 static REGISTRY: Mutex<BTreeMap<String, Vec<(String, String)>>> = Mutex::new(BTreeMap::new());
 
 /// Every client this process makes for `bootstrap` gets `pairs` (the last
 /// registration wins; [`forget`] at the end of the run).
 pub fn register(bootstrap: &str, pairs: Vec<(String, String)>) {
+    remember(&pairs);
     REGISTRY
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -214,6 +260,16 @@ mod tests {
         assert_eq!(p[1], ("sasl.password".into(), "s3".into()));
         let e = parse_properties("a=1\nsecretwithoutequals\n").unwrap_err();
         assert!(!format!("{e:#}").contains("secretwithoutequals"));
+    }
+
+    #[test]
+    fn settings_librdkafka_refuses_are_named_without_their_secret() {
+        let e = check(&[("ssl.key.password".into(), "s3cr3t-xyz".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ssl.key.password") && !e.contains("s3cr3t-xyz"), "{e}");
+        assert!(check(&[("sasl.password".into(), "p".into())]).is_ok());
+        assert_eq!(scrub("value s3cr3t-xyz here"), "value *** here");
     }
 
     #[test]

@@ -54,6 +54,7 @@ impl Connected {
     /// metadata (bounded).
     pub async fn connect(x: &ExternalSpec) -> Result<Connected> {
         let settings = x.client_settings()?;
+        secrets::check(&settings)?;
         let plaintext = secrets::plaintext(&settings);
         secrets::register(&x.bootstrap, settings);
         let md = admin::metadata(&x.bootstrap, None, Duration::from_secs(15))

@@ -270,7 +270,7 @@ pub struct ClientSection {
     #[serde(with = "pairs", default, skip_serializing_if = "Vec::is_empty")]
     pub consumer_config: Vec<(String, String)>,
     /// With --bootstrap: a property of every client and admin call
-    /// (repeatable), e.g. --client-config security.protocol=SASL_SSL;
+    /// (repeatable), e.g. --client-config security.protocol=SASL_PLAINTEXT;
     /// secrets (passwords, keys, sasl.jaas.config) are written `***`.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_pair)]
     #[serde(with = "pairs", default, skip_serializing_if = "Vec::is_empty")]
