@@ -170,6 +170,7 @@ pub async fn read(
     // A broker's own settings (the first that answers).
     let mut broker_cfg = None;
     let mut last_err = String::from("no broker in the metadata");
+    let mut answered = None;
     for (id, _) in brokers {
         match describe(
             bootstrap,
@@ -181,6 +182,7 @@ pub async fn read(
         {
             Ok(m) => {
                 broker_cfg = Some(m);
+                answered = Some(*id);
                 break;
             }
             Err(e) => last_err = format!("{e:#}"),
@@ -188,10 +190,10 @@ pub async fn read(
     }
     let broker_cfg = broker_cfg.unwrap_or_default();
     for k in BROKER_KEYS {
-        let s = broker_cfg
-            .get(k)
-            .cloned()
-            .unwrap_or_else(|| Setting::unknown(format!("not read from any broker ({last_err})")));
+        let s = broker_cfg.get(k).cloned().unwrap_or_else(|| match answered {
+            Some(id) => Setting::unknown(format!("broker {id}: not in its configuration")),
+            None => Setting::unknown(format!("not read from any broker ({last_err})")),
+        });
         rb.set(&format!("broker {k}"), s);
     }
     // The mode, from the broker's configuration: KRaft has process.roles,
