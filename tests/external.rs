@@ -119,7 +119,9 @@ async fn a_cluster_the_user_runs_is_tested_through_bootstrap_and_hooks() {
     }
     let groups_before = {
         let b = bootstrap.clone();
-        tokio::task::spawn_blocking(move || groups(&b)).await.unwrap()
+        tokio::task::spawn_blocking(move || groups(&b))
+            .await
+            .unwrap()
     };
 
     // The hooks: the user's own tools, here docker on the containers.
@@ -137,7 +139,11 @@ async fn a_cluster_the_user_runs_is_tested_through_bootstrap_and_hooks() {
     )
     .unwrap();
     let props = dir.path().join("client.properties");
-    std::fs::write(&props, format!("# the file's secret (the flag's wins)\nsasl.password={SECRET_FILE}\n")).unwrap();
+    std::fs::write(
+        &props,
+        format!("# the file's secret (the flag's wins)\nsasl.password={SECRET_FILE}\n"),
+    )
+    .unwrap();
 
     let words = |seed: u64| -> Vec<String> {
         [
@@ -224,13 +230,22 @@ async fn a_cluster_the_user_runs_is_tested_through_bootstrap_and_hooks() {
         .iter()
         .map(|i| i["kind"].as_str().unwrap())
         .collect();
-    assert!(kinds.contains(&"kill") && kinds.contains(&"pause"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"kill") && kinds.contains(&"pause"),
+        "{kinds:?}"
+    );
     assert_eq!(e["with_effect"], e["faults"], "every fault bit: {e:#}");
     assert!(e["partly_applied"].is_null() || e["partly_applied"] == 0);
     let hooks_log = std::fs::read_to_string(run_dir.join("hooks.jsonl")).unwrap();
-    let calls: Vec<Value> = hooks_log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let calls: Vec<Value> = hooks_log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     for a in ["kill", "restart", "pause", "resume"] {
-        assert!(calls.iter().any(|c| c["action"] == a && c["code"] == 0), "{a} ran: {hooks_log}");
+        assert!(
+            calls.iter().any(|c| c["action"] == a && c["code"] == 0),
+            "{a} ran: {hooks_log}"
+        );
     }
     for c in &calls {
         eprintln!("hook {} {} {} ms", c["node"], c["action"], c["ms"]);
@@ -243,8 +258,14 @@ async fn a_cluster_the_user_runs_is_tested_through_bootstrap_and_hooks() {
     assert_eq!(cfg["unclean.leader.election.enable"]["value"], "true");
     // Set by the cluster (the suite sets it cluster-wide), not Kafka's default.
     let src = cfg["min.insync.replicas"]["source"].as_str().unwrap();
-    assert!(src.starts_with("topic: ") && !src.contains("Kafka's default"), "{src}");
-    assert_eq!(cfg["unclean.leader.election.enable"]["source"], "topic: server.properties");
+    assert!(
+        src.starts_with("topic: ") && !src.contains("Kafka's default"),
+        "{src}"
+    );
+    assert_eq!(
+        cfg["unclean.leader.election.enable"]["source"],
+        "topic: server.properties"
+    );
     assert_eq!(cfg["mode"]["value"], "kraft");
     assert!(
         cfg.as_object()
@@ -267,7 +288,11 @@ async fn a_cluster_the_user_runs_is_tested_through_bootstrap_and_hooks() {
     let md = kafka_trial::kafka::admin::metadata(&bootstrap, None, Duration::from_secs(10))
         .await
         .unwrap();
-    assert!(!md.topics.keys().any(|t| t.starts_with("kt-trial-")), "{:?}", md.topics.keys());
+    assert!(
+        !md.topics.keys().any(|t| t.starts_with("kt-trial-")),
+        "{:?}",
+        md.topics.keys()
+    );
     assert_eq!(md.topics["sentinel"].len(), 1);
     let b = bootstrap.clone();
     let (groups_after, sentinel) = tokio::task::spawn_blocking(move || {
@@ -275,7 +300,11 @@ async fn a_cluster_the_user_runs_is_tested_through_bootstrap_and_hooks() {
     })
     .await
     .unwrap();
-    assert_eq!(sentinel, Offset::Offset(0), "the other group's offset is untouched");
+    assert_eq!(
+        sentinel,
+        Offset::Offset(0),
+        "the other group's offset is untouched"
+    );
     for g in &groups_after {
         assert!(
             groups_before.contains(g) || g.starts_with("kt-trial-") || g == "kt-lister",
@@ -295,7 +324,10 @@ async fn a_cluster_the_user_runs_is_tested_through_bootstrap_and_hooks() {
         .unwrap()
         .contains("\"sasl.password\": \"***\""));
     for s in [SECRET_FLAG, SECRET_FILE] {
-        assert!(!stdout.contains(s) && !stderr.contains(s), "the terminal shows a secret");
+        assert!(
+            !stdout.contains(s) && !stderr.contains(s),
+            "the terminal shows a secret"
+        );
     }
     drop(cluster);
 }
@@ -311,7 +343,13 @@ fn impossible_options_exit_3() {
         &["--nemesis", "partition"],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_kafka-trial"))
-            .args(["--store", store().to_str().unwrap(), "test", "--bootstrap", "127.0.0.1:1"])
+            .args([
+                "--store",
+                store().to_str().unwrap(),
+                "test",
+                "--bootstrap",
+                "127.0.0.1:1",
+            ])
             .args(extra)
             .output()
             .unwrap();

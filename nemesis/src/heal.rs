@@ -89,9 +89,8 @@ async fn heal_node(node: Arc<dyn Node>) -> (NodeHeal, BTreeSet<FaultKind>) {
     let mut healing = NodeHealing::default();
     // Only the kinds the node can carry (`Node::fault_kinds`).
     let kinds = node.fault_kinds();
-    let carries = |b: &&&dyn faults::FaultBehaviour| {
-        kinds.as_ref().is_none_or(|k| k.contains(&b.kind()))
-    };
+    let carries =
+        |b: &&&dyn faults::FaultBehaviour| kinds.as_ref().is_none_or(|k| k.contains(&b.kind()));
     for b in faults::REGISTRY.iter().filter(carries) {
         b.heal_node(node, &mut healing).await;
     }

@@ -242,7 +242,10 @@ impl HookNode {
             stderr: stderr.clone(),
             error: error.clone(),
         };
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(call);
         match (code, error) {
             (Some(0), _) => Ok(stdout),
             (_, Some(e)) => Err(NodeError::Exec {
@@ -375,11 +378,17 @@ mod tests {
              pause = \"sleep 5\"\nresume = \"true\"\ntimeout = \"300ms\"\n[hosts]\n2 = \"h2\"",
         );
         n.kill(ProcessRole::Broker).await.unwrap();
-        assert_eq!(n.state(ProcessRole::Broker).await.unwrap(), ProcessState::Dead);
+        assert_eq!(
+            n.state(ProcessRole::Broker).await.unwrap(),
+            ProcessState::Dead
+        );
         let e = n.start(ProcessRole::Broker).await.unwrap_err().to_string();
         assert!(e.contains("exit 7") && e.contains("oops"), "{e}");
         // A failed restart leaves it dead: heal will try again.
-        assert_eq!(n.state(ProcessRole::Broker).await.unwrap(), ProcessState::Dead);
+        assert_eq!(
+            n.state(ProcessRole::Broker).await.unwrap(),
+            ProcessState::Dead
+        );
         let t = Instant::now();
         let e = n.pause(ProcessRole::Broker).await.unwrap_err().to_string();
         assert!(e.contains("timed out"), "{e}");
@@ -396,7 +405,10 @@ mod tests {
     #[tokio::test]
     async fn a_state_hook_is_asked() {
         let (n, _) = node("state = \"echo paused\"");
-        assert_eq!(n.state(ProcessRole::Broker).await.unwrap(), ProcessState::Paused);
+        assert_eq!(
+            n.state(ProcessRole::Broker).await.unwrap(),
+            ProcessState::Paused
+        );
         let (n, _) = node("state = \"echo what\"");
         assert!(n.state(ProcessRole::Broker).await.is_err());
     }

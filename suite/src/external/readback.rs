@@ -96,7 +96,11 @@ const BROKER_KEYS: [&str; 7] = [
     "zookeeper.connect",
 ];
 /// What the promise verdict cannot do without.
-pub const NEEDED: [&str; 3] = ["min.insync.replicas", "unclean.leader.election.enable", "mode"];
+pub const NEEDED: [&str; 3] = [
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+    "mode",
+];
 const ELR_FEATURE: &str = "eligible.leader.replicas.version";
 
 fn source(s: &ConfigSource, whose: &str) -> String {
@@ -124,8 +128,7 @@ async fn describe(
         .set("socket.timeout.ms", "5000")
         .set("log_level", "3");
     crate::external::secrets::apply(bootstrap, &mut c);
-    let admin: AdminClient<DefaultClientContext> =
-        c.create().context("create an admin client")?;
+    let admin: AdminClient<DefaultClientContext> = c.create().context("create an admin client")?;
     let res = admin
         .describe_configs(
             &[spec],
@@ -190,15 +193,20 @@ pub async fn read(
     }
     let broker_cfg = broker_cfg.unwrap_or_default();
     for k in BROKER_KEYS {
-        let s = broker_cfg.get(k).cloned().unwrap_or_else(|| match answered {
-            Some(id) => Setting::unknown(format!("broker {id}: not in its configuration")),
-            None => Setting::unknown(format!("not read from any broker ({last_err})")),
-        });
+        let s = broker_cfg
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| match answered {
+                Some(id) => Setting::unknown(format!("broker {id}: not in its configuration")),
+                None => Setting::unknown(format!("not read from any broker ({last_err})")),
+            });
         rb.set(&format!("broker {k}"), s);
     }
     // The mode, from the broker's configuration: KRaft has process.roles,
     // ZooKeeper mode a zookeeper.connect.
-    let roles = broker_cfg.get("process.roles").and_then(|s| s.value.clone());
+    let roles = broker_cfg
+        .get("process.roles")
+        .and_then(|s| s.value.clone());
     let zk = broker_cfg
         .get("zookeeper.connect")
         .and_then(|s| s.value.clone());
@@ -398,7 +406,10 @@ mod tests {
     #[test]
     fn unknown_lists_what_the_promise_model_needs() {
         let mut rb = ReadBack::default();
-        rb.set("min.insync.replicas", Setting::known("1", "topic: Kafka's default"));
+        rb.set(
+            "min.insync.replicas",
+            Setting::known("1", "topic: Kafka's default"),
+        );
         rb.set("mode", Setting::unknown("x"));
         rb.unknown = NEEDED
             .iter()

@@ -35,7 +35,11 @@ pub fn redacted(pairs: &[(String, String)]) -> Vec<(String, String)> {
     pairs
         .iter()
         .map(|(k, v)| {
-            let v = if is_secret(k) { REDACTED.to_string() } else { v.clone() };
+            let v = if is_secret(k) {
+                REDACTED.to_string()
+            } else {
+                v.clone()
+            };
             (k.clone(), v)
         })
         .collect()
@@ -43,10 +47,7 @@ pub fn redacted(pairs: &[(String, String)]) -> Vec<(String, String)> {
 
 /// Serde `serialize_with` for `Vec<(String, String)>` client settings: a
 /// table of them, secrets `***` (test.json, spec.toml).
-pub fn redact_pairs<S: serde::Serializer>(
-    v: &[(String, String)],
-    s: S,
-) -> Result<S::Ok, S::Error> {
+pub fn redact_pairs<S: serde::Serializer>(v: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
     use serde::Serialize;
     redacted(v)
         .into_iter()
@@ -223,7 +224,12 @@ mod tests {
         ] {
             assert!(is_secret(k), "{k}");
         }
-        for k in ["security.protocol", "sasl.mechanism", "sasl.username", "client.id"] {
+        for k in [
+            "security.protocol",
+            "sasl.mechanism",
+            "sasl.username",
+            "client.id",
+        ] {
             assert!(!is_secret(k), "{k}");
         }
     }
@@ -267,7 +273,10 @@ mod tests {
         let e = check(&[("ssl.key.password".into(), "s3cr3t-xyz".into())])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("ssl.key.password") && !e.contains("s3cr3t-xyz"), "{e}");
+        assert!(
+            e.contains("ssl.key.password") && !e.contains("s3cr3t-xyz"),
+            "{e}"
+        );
         assert!(check(&[("sasl.password".into(), "p".into())]).is_ok());
         assert_eq!(scrub("value s3cr3t-xyz here"), "value *** here");
     }
@@ -280,6 +289,9 @@ mod tests {
         forget("h:1");
         assert!(lookup("h:1").is_empty());
         assert!(plaintext(&[]));
-        assert!(!plaintext(&[("security.protocol".into(), "SASL_SSL".into())]));
+        assert!(!plaintext(&[(
+            "security.protocol".into(),
+            "SASL_SSL".into()
+        )]));
     }
 }

@@ -164,8 +164,7 @@ pub async fn delete_topic(bootstrap: &str, topic: &str) -> Result<()> {
         .set("socket.timeout.ms", "5000")
         .set("log_level", "3");
     secrets::apply(bootstrap, &mut c);
-    let admin: AdminClient<DefaultClientContext> =
-        c.create().context("create an admin client")?;
+    let admin: AdminClient<DefaultClientContext> = c.create().context("create an admin client")?;
     let res = admin
         .delete_topics(
             &[topic],
@@ -211,7 +210,10 @@ pub fn apply_readback(spec: &mut TestSpec, rb: &ReadBack) {
     // `flush.messages` is the effective one).
     for (k, read) in [
         ("flush.messages", "flush.messages"),
-        ("log.flush.interval.messages", "broker log.flush.interval.messages"),
+        (
+            "log.flush.interval.messages",
+            "broker log.flush.interval.messages",
+        ),
     ] {
         if let Some(v) = rb.value(read) {
             c.broker_overrides.insert(k.into(), v.into());

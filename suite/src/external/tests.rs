@@ -39,7 +39,10 @@ fn what_cannot_apply_to_a_cluster_the_user_runs_is_refused() {
         let m = format!("{e:#}");
         assert!(!m.is_empty(), "{extra:?}");
     }
-    let e = format!("{:#}", spec(&["--bootstrap", "kafka-0:9092", "--nemesis", "kill"]).unwrap_err());
+    let e = format!(
+        "{:#}",
+        spec(&["--bootstrap", "kafka-0:9092", "--nemesis", "kill"]).unwrap_err()
+    );
     assert!(e.contains("--fault-hooks"), "{e}");
     for bad in ["kafka-0", "kafka-0:x", ":9092", ""] {
         assert!(spec(&["--bootstrap", bad]).is_err(), "{bad:?}");
@@ -59,19 +62,43 @@ fn what_cannot_apply_to_a_cluster_the_user_runs_is_refused() {
 fn hooks_decide_which_faults_play() {
     let f = hooks_file("kill = \"k {id}\"\nrestart = \"r {id}\"\n");
     let p = f.path().to_str().unwrap();
-    let s = spec(&["--bootstrap", "k:9092", "--fault-hooks", p, "--nemesis", "kill"]).unwrap();
+    let s = spec(&[
+        "--bootstrap",
+        "k:9092",
+        "--fault-hooks",
+        p,
+        "--nemesis",
+        "kill",
+    ])
+    .unwrap();
     assert_eq!(
         s.external.unwrap().hooks.unwrap().kill.as_deref(),
         Some("k {id}")
     );
     let e = format!(
         "{:#}",
-        spec(&["--bootstrap", "k:9092", "--fault-hooks", p, "--nemesis", "kill,pause"]).unwrap_err()
+        spec(&[
+            "--bootstrap",
+            "k:9092",
+            "--fault-hooks",
+            p,
+            "--nemesis",
+            "kill,pause"
+        ])
+        .unwrap_err()
     );
     assert!(e.contains("pause and resume"), "{e}");
     let e = format!(
         "{:#}",
-        spec(&["--bootstrap", "k:9092", "--fault-hooks", p, "--nemesis", "partition"]).unwrap_err()
+        spec(&[
+            "--bootstrap",
+            "k:9092",
+            "--fault-hooks",
+            p,
+            "--nemesis",
+            "partition"
+        ])
+        .unwrap_err()
     );
     assert!(e.contains("cannot be played"), "{e}");
 }
@@ -152,7 +179,10 @@ fn the_promise_model_reads_what_was_read_back_and_says_what_was_not() {
     x.config = Some(rb);
     s.external = Some(x);
     let c = Configuration::from_test_json(&serde_json::to_value(&s).unwrap());
-    assert_eq!(c.unknown, vec!["unclean.leader.election.enable".to_string()]);
+    assert_eq!(
+        c.unknown,
+        vec!["unclean.leader.election.enable".to_string()]
+    );
     let exp = trial_checkers::promises::Exposure::default();
     let r = trial_checkers::promises::judge_results(&c, false, &exp, &[], false);
     assert!(r.headline.contains("not read back"), "{}", r.headline);
