@@ -575,7 +575,12 @@ fn assemble(ing: ingest::Ingested, linear: Option<LinearResult>, opts: &CheckOpt
 /// configuration (or the defaults with what the options and the group
 /// checker know), the faults it applied, every class found judged.
 fn judge_promises(r: &Results, opts: &CheckOptions) -> PromiseResults {
-    let known = opts.configuration.is_some();
+    // Settings of a cluster the user runs that could not be read back
+    // are not known either.
+    let known = opts
+        .configuration
+        .as_ref()
+        .is_some_and(|c| c.unknown.is_empty());
     let cfg = opts.configuration.clone().unwrap_or_else(|| {
         let group: Option<group::GroupResults> = r.checker("group");
         promises::Configuration {

@@ -87,10 +87,14 @@ impl HealReport {
 async fn heal_node(node: Arc<dyn Node>) -> (NodeHeal, BTreeSet<FaultKind>) {
     let node = node.as_ref();
     let mut healing = NodeHealing::default();
-    for b in faults::REGISTRY {
+    // Only the kinds the node can carry (`Node::fault_kinds`).
+    let kinds = node.fault_kinds();
+    let carries =
+        |b: &&&dyn faults::FaultBehaviour| kinds.as_ref().is_none_or(|k| k.contains(&b.kind()));
+    for b in faults::REGISTRY.iter().filter(carries) {
         b.heal_node(node, &mut healing).await;
     }
-    for b in faults::REGISTRY {
+    for b in faults::REGISTRY.iter().filter(carries) {
         b.verify_node(node, &mut healing).await;
     }
     (healing.report, healing.healed)

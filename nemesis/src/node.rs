@@ -135,6 +135,13 @@ pub trait Node: Send + Sync + Debug {
     async fn resume(&self, process: ProcessRole) -> Result<(), NodeError>;
     /// Whether the process runs, is stopped, or is gone.
     async fn state(&self, process: ProcessRole) -> Result<ProcessState, NodeError>;
+    /// The fault kinds this node can carry, if not every kind: heal and
+    /// verify skip the others (a broker reached only through the user's
+    /// hooks has no iptables or clock file of ours to look at). Default:
+    /// every kind.
+    fn fault_kinds(&self) -> Option<Vec<crate::options::FaultKind>> {
+        None
+    }
     /// The power loss of the node's disk: put the filesystem under the
     /// broker's data back to what was last fsynced (data, lengths, names),
     /// and return the drop report (files and bytes dropped; the suite's is

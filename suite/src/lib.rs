@@ -8,6 +8,8 @@
 //!   point: `TrialSpec::named(…)…run(store)`), a file and the flags;
 //! - [`trial`]: a trial from spec to verdict;
 //! - [`cluster`]: a running Kafka cluster on a platform;
+//! - [`external`]: trials against a cluster the user runs (`--bootstrap`,
+//!   hooks, configuration read back, `probe`);
 //! - [`kafka`]: distributions, configuration, timing profiles, nodes, admin;
 //! - [`platform`]: where nodes come from (`Platform`, `Host`; Docker);
 //! - [`clients`]: client drivers behind one outcome contract (rdkafka);
@@ -26,6 +28,7 @@ pub mod cache;
 pub mod cli;
 pub mod clients;
 pub mod cluster;
+pub mod external;
 pub mod kafka;
 pub mod observer;
 pub mod owner;

@@ -80,11 +80,16 @@ async fn main() -> ExitCode {
         Command::Clean(a) => cmd::cluster::clean(a).await,
         Command::Report(a) => cmd::report::report(&store, a),
         Command::Serve(a) => cmd::report::serve(&store, a).await,
+        Command::Probe(a) => kafka_trial::external::probe::probe_cmd(a).await,
     };
     match res {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kafka-trial: error: {e:#}");
+            // A secret of `--client-config` quoted in an error: `***`.
+            eprintln!(
+                "kafka-trial: error: {}",
+                kafka_trial::external::secrets::scrub(&format!("{e:#}"))
+            );
             exit::code(exit::HARNESS)
         }
     }

@@ -68,6 +68,11 @@ pub struct Configuration {
     /// `kraft` | `zookeeper`.
     pub mode: Option<String>,
     pub timing: Option<String>,
+    /// A cluster the user runs (test.json `external.config.unknown`): the
+    /// settings that could not be read back from it. Any: the promise
+    /// verdict is unknown unless a promise was broken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
 }
 
 impl Default for Configuration {
@@ -91,6 +96,7 @@ impl Default for Configuration {
             kafka_version: None,
             mode: None,
             timing: None,
+            unknown: vec![],
         }
     }
 }
@@ -259,6 +265,18 @@ impl Configuration {
                     .unwrap_or("fast")
                     .to_string(),
             ),
+            unknown: v
+                .get("external")
+                .and_then(|x| x.get("config"))
+                .and_then(|c| c.get("unknown"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 

@@ -741,7 +741,12 @@ pub fn judge_results(
         if unknown {
             h.push_str(" that this run could judge (the anomaly verdict is unknown)");
         }
-        if !configuration_known {
+        if !cfg.unknown.is_empty() {
+            h.push_str(&format!(
+                " (not read back from the cluster: {}; the promise verdict is unknown)",
+                cfg.unknown.join(", ")
+            ));
+        } else if !configuration_known {
             h.push_str(" (configuration unknown: the suite's defaults were assumed)");
         }
         h

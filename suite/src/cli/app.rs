@@ -113,6 +113,11 @@ pub enum Command {
     /// rendered on demand in memory, never written. Serves only files
     /// inside the store; binds 127.0.0.1 unless told otherwise.
     Serve(super::report::ServeArgs),
+    /// A read-only look at a cluster you run (`--bootstrap`) before a
+    /// trial: brokers, controller, the configuration the promise model
+    /// would read back, and whether the credentials can create and delete
+    /// a topic (a `kt-trial-probe-…` topic, deleted at once).
+    Probe(crate::external::probe::ProbeArgs),
 }
 
 #[cfg(test)]

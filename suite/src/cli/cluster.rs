@@ -79,6 +79,13 @@ pub enum ImageCmd {
 pub async fn cluster(cmd: ClusterCmd) -> Result<ExitCode> {
     match cmd {
         ClusterCmd::Up(a) => {
+            // The options of a cluster the user runs (`test --bootstrap`).
+            if a.bootstrap.is_some() || a.keep_topic || a.fault_hooks.is_some() {
+                eprintln!(
+                    "kafka-trial: --bootstrap, --keep-topic and --fault-hooks are options of `test` on a cluster you run, not of `cluster up`"
+                );
+                return Ok(exit::code(exit::HARNESS));
+            }
             let spec = match a.to_cluster_spec() {
                 Ok(s) => s,
                 Err(e) => {

@@ -123,7 +123,12 @@ fn cell_command(store: &Path, scenario: &str, words: &[String]) -> String {
     let mut w: Vec<String> = vec!["kafka-trial".into(), "--store".into()];
     w.push(shell_word(&store.display().to_string()));
     w.extend(["scenario".into(), "run".into(), shell_word(scenario)]);
-    w.extend(words.iter().map(|x| shell_word(x)));
+    // Secrets of `--client-config` written `***`.
+    w.extend(
+        crate::external::secrets::redact_words(words)
+            .iter()
+            .map(|x| shell_word(x)),
+    );
     w.join(" ")
 }
 

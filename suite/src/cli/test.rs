@@ -57,7 +57,10 @@ impl TestArgs {
 
 /// This process's command line, quoted for a shell.
 pub fn command_line() -> String {
-    std::env::args()
+    // Secrets of `--client-config` written `***`.
+    let args: Vec<String> = std::env::args().collect();
+    crate::external::secrets::redact_words(&args)
+        .into_iter()
         .map(|a| {
             if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
                 format!("'{}'", a.replace('\'', "'\\''"))
@@ -105,7 +108,10 @@ pub async fn test(store: &Path, a: TestArgs) -> Result<ExitCode> {
     let spec = match a.spec(store) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("kafka-trial: {e:#}");
+            eprintln!(
+                "kafka-trial: {}",
+                crate::external::secrets::scrub(&format!("{e:#}"))
+            );
             return Ok(exit::code(exit::HARNESS));
         }
     };

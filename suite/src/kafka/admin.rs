@@ -32,6 +32,8 @@ fn base_config(bootstrap: &str) -> ClientConfig {
     c.set("bootstrap.servers", bootstrap)
         .set("socket.timeout.ms", "5000")
         .set("log_level", "3");
+    // A cluster the user runs: its security settings (`--client-config`).
+    crate::external::secrets::apply(bootstrap, &mut c);
     c
 }
 

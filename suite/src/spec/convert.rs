@@ -90,6 +90,10 @@ impl ClusterSection {
             timing: c.timing,
             faketime: has(FaultKind::Clock),
             lazyfs: has(FaultKind::LoseUnfsynced),
+            // A cluster the user runs: from the run's `external`.
+            bootstrap: None,
+            keep_topic: false,
+            fault_hooks: None,
         }
     }
 }
@@ -99,6 +103,8 @@ impl TrialSpec {
     pub fn to_test(&self, store: &Path) -> Result<TestSpec> {
         let timing = self.cluster.timing;
         let mut t = TestSpec::new(&self.name).timing(timing);
+        // A cluster the user runs (refusing what cannot apply to it).
+        t.external = crate::external::ExternalSpec::from_spec(self)?;
         t.cluster = self.cluster.to_cluster_spec()?;
         t.seed = self.seed;
         t.time_limit = self.time_limit;
@@ -254,6 +260,15 @@ impl TrialSpec {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
+                client_config: t
+                    .external
+                    .as_ref()
+                    .map(|x| x.client_config.clone())
+                    .unwrap_or_default(),
+                client_config_file: t
+                    .external
+                    .as_ref()
+                    .and_then(|x| x.client_config_file.clone()),
             },
             workload: WorkloadSection {
                 kind: t.workload.clone(),
@@ -276,6 +291,11 @@ impl TrialSpec {
                 observer_interval: t.observer_interval,
             },
         };
+        if let Some(x) = &t.external {
+            s.cluster.bootstrap = Some(x.bootstrap.clone());
+            s.cluster.keep_topic = x.keep_topic;
+            s.cluster.fault_hooks = x.fault_hooks.clone();
+        }
         s.normalize()?;
         Ok(s)
     }

@@ -212,6 +212,25 @@ pub struct ClusterSection {
     /// cost.
     #[arg(long)]
     pub lazyfs: bool,
+    /// A cluster you already run: its bootstrap servers. No cluster is
+    /// built; the trial creates its own topic (`kt-trial-…`, unique per
+    /// run; refused if it exists), reads the brokers' and the topic's
+    /// configuration back for the promise model, and deletes the topic at
+    /// the end. Faults only through --fault-hooks. See the README's
+    /// "A cluster you already run".
+    #[arg(long, value_name = "HOST:PORT[,…]")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<String>,
+    /// With --bootstrap: leave the trial's topic on the cluster at the end.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_topic: bool,
+    /// With --bootstrap: a TOML file mapping the nemesis' actions (kill,
+    /// restart, pause, resume, isolate, heal) to your own commands, per
+    /// broker id (`{id}`, `{host}`); see the README.
+    #[arg(long, value_name = "FILE")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_hooks: Option<PathBuf>,
 }
 
 /// The clients: driver and producer settings.
@@ -250,6 +269,17 @@ pub struct ClientSection {
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_pair)]
     #[serde(with = "pairs", default, skip_serializing_if = "Vec::is_empty")]
     pub consumer_config: Vec<(String, String)>,
+    /// With --bootstrap: a property of every client and admin call
+    /// (repeatable), e.g. --client-config security.protocol=SASL_PLAINTEXT;
+    /// secrets (passwords, keys, sasl.jaas.config) are written `***`.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_pair)]
+    #[serde(with = "pairs", default, skip_serializing_if = "Vec::is_empty")]
+    pub client_config: Vec<(String, String)>,
+    /// With --bootstrap: client properties from a file (KEY=VALUE lines,
+    /// read when the trial starts; --client-config wins).
+    #[arg(long, value_name = "FILE")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_config_file: Option<PathBuf>,
 }
 
 /// What every workload reads; the chosen workload's own options are the
@@ -513,14 +543,22 @@ impl TrialSpec {
         TrialSpec::parse(&text).with_context(|| format!("spec {}", path.display()))
     }
 
-    /// The spec as TOML (what `--print-spec` prints and `spec.toml` holds).
+    /// The spec as TOML (what `--print-spec` prints and `spec.toml` holds),
+    /// secrets of `client_config` written `***`.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("a trial spec is always TOML")
+        toml::to_string(&self.redacted()).expect("a trial spec is always TOML")
     }
 
-    /// The spec as a TOML table value (for the report).
+    /// The spec as a TOML table value (for the report), secrets `***`.
     pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).expect("a trial spec is always JSON")
+        serde_json::to_value(self.redacted()).expect("a trial spec is always JSON")
+    }
+
+    /// This spec as it may be written: `client_config` secrets `***`.
+    pub fn redacted(&self) -> TrialSpec {
+        let mut s = self.clone();
+        s.client.client_config = crate::external::secrets::redacted(&s.client.client_config);
+        s
     }
 }
 

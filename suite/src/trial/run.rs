@@ -76,67 +76,85 @@ pub async fn run(spec: TestSpec) -> Result<Report> {
         }))
     };
 
-    pb.set_message("starting the cluster");
-    let cluster = Cluster::start_labelled(
-        spec.cluster.clone(),
-        crate::owner::run_labels(&run_dir.path),
-    )
-    .await?;
-    if let Err(e) = lock.set_cluster(&cluster.id) {
-        tracing::warn!(
-            "recording the cluster in {}: {e}",
-            crate::owner::CONTROLLER_FILE
-        );
-    }
-    let cluster_ready_secs = t0.elapsed().as_secs_f64();
-    // On SSH hosts: the shape the hosts file gave and which host played
-    // which node.
-    if spec.cluster.hosts.is_some() {
-        let version = spec.cluster.kafka_version.clone();
-        spec.cluster = cluster.spec.clone();
-        spec.cluster.kafka_version = version;
-        run_dir.write_json("test.json", &spec)?;
-    }
-    // ... and the release it ran (the default one is only known now).
-    if spec.cluster.kafka_version.is_none() {
-        spec.cluster.kafka_version = Some(cluster.dist.version.clone());
-        run_dir.write_json("test.json", &spec)?;
-    }
-    say(format!(
-        "cluster {} ready in {cluster_ready_secs:.1}s: Kafka {} ({} mode), {} nodes, bootstrap {}",
-        cluster.id,
-        cluster.dist.version,
-        spec.cluster.mode(),
-        cluster.nodes.len(),
-        cluster.bootstrap_servers()
-    ));
-    let outcome = trial(
-        &spec,
-        &workload,
-        &cluster,
-        &run_dir,
-        &pb,
-        interrupted.clone(),
-        (cancel_tx.clone(), cancel_rx),
-    )
-    .await;
-    // Logs and teardown happen whatever the trial's outcome.
-    pb.set_message("collecting logs and tearing down");
-    if let Err(e) = cluster.collect_logs(&run_dir.nodes()).await {
-        tracing::warn!("collecting node logs: {e:#}");
-    }
-    let td = cluster.teardown().await;
-    // The platform's record (SSH: each host's preflight facts and bytes
-    // uploaded), after the teardown so that it is complete.
-    if let Some(r) = cluster.platform_report() {
-        if let Err(e) = run_dir.write_json("hosts.json", &r) {
-            tracing::warn!("writing hosts.json: {e:#}");
+    // A cluster the user runs (`--bootstrap`): none is built.
+    let (outcome, cluster_id, cluster_ready_secs) = if let Some(x) = spec.external.clone() {
+        crate::external::site::run_on(
+            x,
+            &mut spec,
+            &workload,
+            &run_dir,
+            &pb,
+            t0,
+            interrupted.clone(),
+            (cancel_tx.clone(), cancel_rx),
+        )
+        .await?
+    } else {
+        pb.set_message("starting the cluster");
+        let cluster = Cluster::start_labelled(
+            spec.cluster.clone(),
+            crate::owner::run_labels(&run_dir.path),
+        )
+        .await?;
+        if let Err(e) = lock.set_cluster(&cluster.id) {
+            tracing::warn!(
+                "recording the cluster in {}: {e}",
+                crate::owner::CONTROLLER_FILE
+            );
         }
-    }
-    let cluster_id = cluster.id.clone();
-    drop(cluster);
+        let cluster_ready_secs = t0.elapsed().as_secs_f64();
+        // On SSH hosts: the shape the hosts file gave and which host played
+        // which node.
+        if spec.cluster.hosts.is_some() {
+            let version = spec.cluster.kafka_version.clone();
+            spec.cluster = cluster.spec.clone();
+            spec.cluster.kafka_version = version;
+            run_dir.write_json("test.json", &spec)?;
+        }
+        // ... and the release it ran (the default one is only known now).
+        if spec.cluster.kafka_version.is_none() {
+            spec.cluster.kafka_version = Some(cluster.dist.version.clone());
+            run_dir.write_json("test.json", &spec)?;
+        }
+        say(format!(
+            "cluster {} ready in {cluster_ready_secs:.1}s: Kafka {} ({} mode), {} nodes, bootstrap {}",
+            cluster.id,
+            cluster.dist.version,
+            spec.cluster.mode(),
+            cluster.nodes.len(),
+            cluster.bootstrap_servers()
+        ));
+        let site = Site::built(&cluster);
+        let outcome = trial(
+            &spec,
+            &workload,
+            &site,
+            &run_dir,
+            &pb,
+            interrupted.clone(),
+            (cancel_tx.clone(), cancel_rx),
+        )
+        .await;
+        // Logs and teardown happen whatever the trial's outcome.
+        pb.set_message("collecting logs and tearing down");
+        if let Err(e) = cluster.collect_logs(&run_dir.nodes()).await {
+            tracing::warn!("collecting node logs: {e:#}");
+        }
+        let td = cluster.teardown().await;
+        // The platform's record (SSH: each host's preflight facts and bytes
+        // uploaded), after the teardown so that it is complete.
+        if let Some(r) = cluster.platform_report() {
+            if let Err(e) = run_dir.write_json("hosts.json", &r) {
+                tracing::warn!("writing hosts.json: {e:#}");
+            }
+        }
+        let cluster_id = cluster.id.clone();
+        drop(cluster);
+        // The trial's error first, then the teardown's.
+        let outcome = outcome.and_then(|o| td.map(|_| o));
+        (outcome, cluster_id, cluster_ready_secs)
+    };
     let (counters, workload_secs) = outcome?;
-    td?;
 
     pb.set_message("checking the history");
     let history_path = run_dir.history();
@@ -212,10 +230,57 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn trial(
+/// Where a trial runs: a cluster the suite built, or one the user runs
+/// (`crate::external::site`).
+pub(crate) struct Site<'a> {
+    /// The cluster's id (the run's consumer group is `kt-<id>`).
+    pub id: String,
+    pub bootstrap: String,
+    /// Broker (and controller, ZooKeeper) id → node name.
+    pub names: BTreeMap<i32, String>,
+    /// The names the nemesis plans over: brokers, the ZooKeeper ensemble.
+    pub brokers: Vec<String>,
+    pub zookeeper: Vec<String>,
+    /// What the nemesis acts on.
+    pub nodes: Vec<Arc<dyn Node>>,
+    /// The cluster the suite built (`None`: the user's).
+    pub built: Option<&'a Cluster>,
+    /// The user's cluster: (broker id, address) from its metadata.
+    pub addresses: Vec<(i32, String)>,
+    /// The observer's brokers and controllers (its topic is set here);
+    /// `None`: not observed.
+    pub observe: Option<ObserverConfig>,
+    /// The topic, already created and healthy (the user's cluster);
+    /// `None`: create the workload's topic here.
+    pub parts: Option<(String, Vec<admin::PartitionInfo>)>,
+}
+
+impl<'a> Site<'a> {
+    pub fn built(cluster: &'a Cluster) -> Site<'a> {
+        let (brokers, zookeeper) = nemesis_names(cluster.nodes.iter().map(|n| &n.role));
+        Site {
+            id: cluster.id.clone(),
+            bootstrap: cluster.bootstrap_servers(),
+            names: cluster
+                .nodes
+                .iter()
+                .map(|n| (n.role.id, n.role.name.clone()))
+                .collect(),
+            brokers,
+            zookeeper,
+            nodes: cluster.nemesis_nodes(),
+            built: Some(cluster),
+            addresses: vec![],
+            observe: Some(ObserverConfig::for_cluster(cluster, "")),
+            parts: None,
+        }
+    }
+}
+
+pub(crate) async fn trial(
     spec: &TestSpec,
     workload: &Arc<dyn Workload>,
-    cluster: &Cluster,
+    site: &Site<'_>,
     run_dir: &trial_histories::RunDir,
     pb: &ProgressBar,
     interrupted: Arc<AtomicBool>,
@@ -224,21 +289,29 @@ async fn trial(
         tokio::sync::watch::Receiver<bool>,
     ),
 ) -> Result<(Arc<Counters>, f64)> {
-    let bootstrap = cluster.bootstrap_servers();
-    let topic = workload.topic();
-    pb.set_message(format!("creating topic {}", topic.name));
-    let parts = admin::create_topic(
-        &bootstrap,
-        &topic.name,
-        topic.partitions as i32,
-        spec.cluster.replication_factor as i32,
-        &[(
-            "min.insync.replicas",
-            &spec.cluster.min_insync_replicas.to_string(),
-        )],
-        Duration::from_secs(60),
-    )
-    .await?;
+    let bootstrap = site.bootstrap.clone();
+    let mut topic = workload.topic();
+    let parts = match &site.parts {
+        Some((name, parts)) => {
+            topic.name = name.clone();
+            parts.clone()
+        }
+        None => {
+            pb.set_message(format!("creating topic {}", topic.name));
+            admin::create_topic(
+                &bootstrap,
+                &topic.name,
+                topic.partitions as i32,
+                spec.cluster.replication_factor as i32,
+                &[(
+                    "min.insync.replicas",
+                    &spec.cluster.min_insync_replicas.to_string(),
+                )],
+                Duration::from_secs(60),
+            )
+            .await?
+        }
+    };
     for p in &parts {
         if p.replicas.len() != spec.cluster.replication_factor || p.isr.len() != p.replicas.len() {
             bail!(
@@ -251,15 +324,11 @@ async fn trial(
             );
         }
     }
-    let names: BTreeMap<i32, String> = cluster
-        .nodes
-        .iter()
-        .map(|n| (n.role.id, n.role.name.clone()))
-        .collect();
+    let names = site.names.clone();
     // The brokers (with any dedicated KRaft controllers) and the ZooKeeper
     // ensemble apart: broker faults and the classic cuts aim at the first,
     // the zk-* targets and topologies at the second.
-    let (brokers, zookeeper) = nemesis_names(cluster.nodes.iter().map(|n| &n.role));
+    let (brokers, zookeeper) = (site.brokers.clone(), site.zookeeper.clone());
     let schedule = match &spec.nemesis {
         NemesisPlan::Generated(o) => {
             Schedule::generate_with_zookeeper(spec.seed, &brokers, &zookeeper, spec.time_limit, o)?
@@ -269,6 +338,9 @@ async fn trial(
             super::fixed::to_schedule(faults, &brokers, &zookeeper, spec.time_limit, spec.seed)
         }
         NemesisPlan::Script(steps) => {
+            let cluster = site
+                .built
+                .ok_or_else(|| anyhow!("a scripted nemesis needs a cluster the suite built"))?;
             let controllers: Vec<String> = cluster
                 .nodes
                 .iter()
@@ -328,12 +400,14 @@ async fn trial(
     // The cluster observer records leaders, epochs, ISR and the controller
     // from now until recovery, so the history shows whether faults bit.
     // Dropping its handle (an early return) stops it too.
-    let mut observe = ObserverConfig::for_cluster(cluster, &topic.name);
-    observe.interval = spec.observer_interval;
-    observe.transactional_ids = workload.transactional_ids();
-    let group = format!("kt-{}", cluster.id);
-    observe.groups = workload.groups(&group);
-    let observer = Observer::spawn(observe, history.clone());
+    let group = format!("kt-{}", site.id);
+    let observer = site.observe.clone().map(|mut observe| {
+        observe.topic = topic.name.clone();
+        observe.interval = spec.observer_interval;
+        observe.transactional_ids = workload.transactional_ids();
+        observe.groups = workload.groups(&group);
+        Observer::spawn(observe, history.clone())
+    });
     let settings = spec.client_settings(&bootstrap, &topic.name);
     let driver = crate::clients::driver(&spec.driver).map_err(|e| anyhow!(e))?;
     let counters = Arc::new(Counters::default());
@@ -353,13 +427,14 @@ async fn trial(
         bootstrap: bootstrap.clone(),
         topic: topic.name.clone(),
         names,
-        nodes: cluster.nodes.clone(),
+        nodes: site.built.map(|c| c.nodes.clone()).unwrap_or_default(),
+        brokers: site.addresses.clone(),
         transactional_ids: workload.transactional_ids(),
         groups: workload.groups(&group),
     });
     let nemesis = {
         let schedule = schedule.clone();
-        let nodes = cluster.nemesis_nodes();
+        let nodes = site.nodes.clone();
         let history = history.clone();
         let origin = history.start();
         tokio::spawn(async move {
@@ -440,10 +515,11 @@ async fn trial(
     // Recovery: every broker running and every partition's ISR full.
     pb.set_message("waiting for recovery (every broker up, every ISR full)");
     let t = Instant::now();
-    for n in &cluster.nodes {
-        if !matches!(n.state(n.main_process()).await, Ok(ProcessState::Running)) {
-            tracing::warn!("{} is not running after heal: starting it", n.role.name);
-            let _ = n.start(n.main_process()).await;
+    for n in &site.nodes {
+        let main = n.processes()[0];
+        if !matches!(n.state(main).await, Ok(ProcessState::Running)) {
+            tracing::warn!("{} is not running after heal: starting it", n.name());
+            let _ = n.start(main).await;
         }
     }
     let recovered = admin::wait_topic_healthy(
@@ -458,13 +534,15 @@ async fn trial(
         Ok(_) => tracing::info!("recovered in {:.1}s", t.elapsed().as_secs_f64()),
         Err(e) => tracing::warn!("not fully recovered: {e:#}"),
     }
-    let observed = observer.stop().await;
-    tracing::info!(
-        samples = observed.samples,
-        recorded = observed.recorded,
-        failed = observed.failed,
-        "observer done"
-    );
+    if let Some(observer) = observer {
+        let observed = observer.stop().await;
+        tracing::info!(
+            samples = observed.samples,
+            recorded = observed.recorded,
+            failed = observed.failed,
+            "observer done"
+        );
+    }
     pb.set_message("final reads of every partition");
     let timeout = spec.final_read_timeout;
     // Bounded even if the client hangs: a final read that never returns

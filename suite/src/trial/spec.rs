@@ -122,6 +122,10 @@ pub struct TestSpec {
     /// history (`trial_checkers::linear::log::scaled_budget`).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_secs")]
     pub linear_budget: Option<Duration>,
+    /// A cluster the user runs (`--bootstrap`): no cluster is built;
+    /// test.json also records the configuration read back from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<crate::external::ExternalSpec>,
 }
 
 /// Linearizability checked on a trial's history (`--linearizability`).
@@ -204,6 +208,7 @@ impl TestSpec {
             command: None,
             linearizability: Linearizability::Log,
             linear_budget: None,
+            external: None,
         }
     }
     pub fn nodes(mut self, n: usize) -> Self {
@@ -326,6 +331,9 @@ impl TestSpec {
     /// Refuse impossible options with a message, before anything starts.
     pub fn validate(&self) -> Result<()> {
         self.cluster.validate()?;
+        if let Some(x) = &self.external {
+            crate::external::parse_bootstrap(&x.bootstrap)?;
+        }
         if self.name.is_empty() || self.name.contains('/') || self.name.starts_with('.') {
             bail!("test name {:?} must be a plain folder name", self.name);
         }

@@ -22,6 +22,9 @@ pub(crate) struct ClusterTargets {
     pub transactional_ids: Vec<String>,
     /// The workload's consumer groups (empty without one).
     pub groups: Vec<String>,
+    /// A cluster the user runs (no `nodes`): its brokers (id, address),
+    /// asked for the active controller.
+    pub brokers: Vec<(i32, String)>,
 }
 
 #[async_trait]
@@ -54,6 +57,10 @@ impl Targets for ClusterTargets {
             .collect())
     }
     async fn active_controller(&self) -> Result<Option<String>, NodeError> {
+        if self.nodes.is_empty() {
+            let c = crate::external::readback::active_controller(&self.brokers).await;
+            return Ok(c.and_then(|c| self.names.get(&c).cloned()));
+        }
         Ok(zookeeper::active_controller(&self.nodes).await)
     }
     async fn zookeeper_leader(&self) -> Result<Option<String>, NodeError> {

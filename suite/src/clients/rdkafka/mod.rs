@@ -76,6 +76,8 @@ pub(crate) fn common(s: &ClientSettings) -> RdConfig {
         .set("reconnect.backoff.max.ms", "1000")
         .set("topic.metadata.refresh.interval.ms", "2000")
         .set("log_level", "3");
+    // A cluster the user runs: its security settings (`--client-config`).
+    crate::external::secrets::apply(&s.bootstrap, &mut c);
     c
 }
 
