@@ -1,5 +1,5 @@
-//! The history writer: appends one JSON line per op, and hands the lines
-//! to the operating system in groups — at the latest [`FLUSH_EVERY`] after
+//! The history writer: appends one JSON line per op, and hands a file's
+//! lines to the operating system in groups — at the latest [`FLUSH_EVERY`] after
 //! the oldest of them was appended (a thread of the writer's own sees to it
 //! when nothing else is appended), or once [`FLUSH_BYTES`] have gathered —
 //! so that a controller killed at any instant leaves every line older than
@@ -39,6 +39,9 @@ struct Inner {
     pending: Vec<u8>,
     /// When the oldest of them was appended.
     oldest: Option<Instant>,
+    /// Whether lines wait to be written in groups (a file), or each is
+    /// written at once (a sink given to [`HistoryWriter::from_writer`]).
+    grouped: bool,
     failed: Option<String>,
     /// The file (when writing one), to cut a line a failed write left
     /// half written (a full disk): what was written still parses.
@@ -58,7 +61,7 @@ impl Inner {
         }
         self.pending.push(b'\n');
         let oldest = *self.oldest.get_or_insert_with(Instant::now);
-        if self.pending.len() >= FLUSH_BYTES || oldest.elapsed() >= FLUSH_EVERY {
+        if !self.grouped || self.pending.len() >= FLUSH_BYTES || oldest.elapsed() >= FLUSH_EVERY {
             self.write_pending()?;
         }
         Ok(())
@@ -113,7 +116,26 @@ impl HistoryWriter {
             .open(path)?;
         let keep = f.try_clone().ok();
         let w = Self::from_writer(f);
-        w.inner.lock().unwrap_or_else(|p| p.into_inner()).file = keep;
+        {
+            let mut g = w.inner.lock().unwrap_or_else(|p| p.into_inner());
+            g.file = keep;
+            g.grouped = true;
+        }
+        // Lines appended just before a quiet spell are written within
+        // FLUSH_EVERY all the same. The thread ends with the writer.
+        let weak = Arc::downgrade(&w.inner);
+        let _ = std::thread::Builder::new()
+            .name("history-flush".into())
+            .spawn(move || loop {
+                std::thread::sleep(FLUSH_EVERY);
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
+                if g.failed.is_none() && g.oldest.is_some_and(|t| t.elapsed() >= FLUSH_EVERY) {
+                    let _ = g.write_pending();
+                }
+            });
         Ok(w)
     }
 
@@ -128,34 +150,21 @@ impl HistoryWriter {
     }
 
     /// A writer over any sink (e.g. a `Vec<u8>` in tests). The sink should be
-    /// unbuffered: lines reach it in groups, each with one `write_all` and
-    /// then a flush; [`HistoryWriter::sync`] (or dropping the writer) hands
-    /// it what is still pending.
+    /// unbuffered: each line reaches it at once, with one `write_all` and
+    /// then a flush (a test that watches the sink sees every op as it is
+    /// appended; only [`HistoryWriter::create`]'s files are written in
+    /// groups).
     pub fn from_writer<W: Write + Send + 'static>(out: W) -> HistoryWriter {
         let inner = Arc::new(Mutex::new(Inner {
             out: Box::new(out),
             next_index: 0,
             pending: Vec::with_capacity(FLUSH_BYTES + 4096),
             oldest: None,
+            grouped: false,
             failed: None,
             file: None,
             written: 0,
         }));
-        // Lines appended just before a quiet spell are written within
-        // FLUSH_EVERY all the same. The thread ends with the writer.
-        let weak = Arc::downgrade(&inner);
-        let _ = std::thread::Builder::new()
-            .name("history-flush".into())
-            .spawn(move || loop {
-                std::thread::sleep(FLUSH_EVERY);
-                let Some(inner) = weak.upgrade() else {
-                    return;
-                };
-                let mut g = inner.lock().unwrap_or_else(|p| p.into_inner());
-                if g.failed.is_none() && g.oldest.is_some_and(|t| t.elapsed() >= FLUSH_EVERY) {
-                    let _ = g.write_pending();
-                }
-            });
         HistoryWriter {
             inner,
             start: Instant::now(),
