@@ -203,39 +203,27 @@ impl TrialSpec {
         let mut options = BTreeMap::new();
         options.insert(t.workload.clone(), table);
         let defaults = timing.nemesis_defaults();
+        // A script or a fixed schedule: no generated faults, the timing's
+        // defaults for the rest.
+        let listed = |script, schedule| NemesisSection {
+            faults: FaultKinds::none(),
+            interval: None,
+            jitter_percent: defaults.jitter_percent,
+            min_fault_duration: None,
+            max_concurrent: defaults.max_concurrent,
+            partition: None,
+            kill: None,
+            pause: None,
+            loss: None,
+            clock: None,
+            lose_unfsynced: None,
+            power_loss: None,
+            script,
+            schedule,
+        };
         let nemesis = match &t.nemesis {
-            NemesisPlan::Script(steps) => NemesisSection {
-                faults: FaultKinds::none(),
-                interval: None,
-                jitter_percent: defaults.jitter_percent,
-                min_fault_duration: None,
-                max_concurrent: defaults.max_concurrent,
-                partition: None,
-                kill: None,
-                pause: None,
-                loss: None,
-                clock: None,
-                lose_unfsynced: None,
-                power_loss: None,
-                script: Some(steps.clone()),
-                schedule: None,
-            },
-            NemesisPlan::Fixed(faults) => NemesisSection {
-                faults: FaultKinds::none(),
-                interval: None,
-                jitter_percent: defaults.jitter_percent,
-                min_fault_duration: None,
-                max_concurrent: defaults.max_concurrent,
-                partition: None,
-                kill: None,
-                pause: None,
-                loss: None,
-                clock: None,
-                lose_unfsynced: None,
-                power_loss: None,
-                script: None,
-                schedule: Some(faults.clone()),
-            },
+            NemesisPlan::Script(steps) => listed(Some(steps.clone()), None),
+            NemesisPlan::Fixed(faults) => listed(None, Some(faults.clone())),
             NemesisPlan::Generated(o) => nemesis_section(o, &defaults),
         };
         let mut s = TrialSpec {

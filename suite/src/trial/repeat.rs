@@ -50,6 +50,22 @@ pub fn wilson(k: usize, n: usize) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
+/// `7 of 10 runs (70 %, 95 % interval 40–89 %)`: `k` of `n` runs with
+/// the 95 % Wilson interval of the rate.
+pub fn rate_text(k: usize, n: usize) -> String {
+    if n == 0 {
+        return "no run gave a verdict".into();
+    }
+    let (lo, hi) = wilson(k, n);
+    format!(
+        "{k} of {n} run{} ({:.0} %, 95 % interval {:.0}–{:.0} %)",
+        if n == 1 { "" } else { "s" },
+        100.0 * k as f64 / n as f64,
+        100.0 * lo,
+        100.0 * hi
+    )
+}
+
 impl Repeat {
     /// Runs with a verdict (valid, INVALID or unknown) and, of them, those
     /// INVALID.
@@ -73,14 +89,7 @@ impl Repeat {
         if n == 0 {
             return "no run gave a verdict".into();
         }
-        let (lo, hi) = wilson(k, n);
-        format!(
-            "INVALID in {k} of {n} run{} ({:.0} %, 95 % interval {:.0}–{:.0} %)",
-            if n == 1 { "" } else { "s" },
-            100.0 * k as f64 / n as f64,
-            100.0 * lo,
-            100.0 * hi
-        )
+        format!("INVALID in {}", rate_text(k, n))
     }
 
     /// Each class: in how many runs it appeared.

@@ -175,25 +175,10 @@ pub struct CandidateRecord {
 }
 
 impl CandidateRecord {
-    /// `2 of 3 runs (67 %, 95 % 21–94 %)`.
+    /// `2 of 3 runs (67 %, 95 % interval 21–94 %)`.
     pub fn rate_text(&self) -> String {
-        rate_text(self.reproduced, self.decided)
+        crate::trial::repeat::rate_text(self.reproduced, self.decided)
     }
-}
-
-/// `2 of 3 runs (67 %, 95 % 21–94 %)`.
-pub fn rate_text(k: usize, n: usize) -> String {
-    if n == 0 {
-        return "no run gave a verdict".into();
-    }
-    let (lo, hi) = wilson(k, n);
-    format!(
-        "{k} of {n} run{} ({:.0} %, 95 % {:.0}–{:.0} %)",
-        if n == 1 { "" } else { "s" },
-        100.0 * k as f64 / n as f64,
-        100.0 * lo,
-        100.0 * hi
-    )
 }
 
 /// Why the search ended.
