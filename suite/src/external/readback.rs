@@ -123,12 +123,9 @@ async fn describe(
     whose: &str,
     keys: &[&str],
 ) -> Result<BTreeMap<String, Setting>> {
-    let mut c = rdkafka::config::ClientConfig::new();
-    c.set("bootstrap.servers", bootstrap)
-        .set("socket.timeout.ms", "5000")
-        .set("log_level", "3");
-    crate::external::secrets::apply(bootstrap, &mut c);
-    let admin: AdminClient<DefaultClientContext> = c.create().context("create an admin client")?;
+    let admin: AdminClient<DefaultClientContext> = crate::kafka::admin::base_config(bootstrap)
+        .create()
+        .context("create an admin client")?;
     let res = admin
         .describe_configs(
             &[spec],

@@ -159,12 +159,9 @@ impl Connected {
 /// Delete one topic through the admin API (the caller names only topics
 /// of its own).
 pub async fn delete_topic(bootstrap: &str, topic: &str) -> Result<()> {
-    let mut c = rdkafka::config::ClientConfig::new();
-    c.set("bootstrap.servers", bootstrap)
-        .set("socket.timeout.ms", "5000")
-        .set("log_level", "3");
-    secrets::apply(bootstrap, &mut c);
-    let admin: AdminClient<DefaultClientContext> = c.create().context("create an admin client")?;
+    let admin: AdminClient<DefaultClientContext> = crate::kafka::admin::base_config(bootstrap)
+        .create()
+        .context("create an admin client")?;
     let res = admin
         .delete_topics(
             &[topic],

@@ -27,7 +27,9 @@ pub struct Metadata {
     pub topics: BTreeMap<String, Vec<PartitionInfo>>,
 }
 
-fn base_config(bootstrap: &str) -> ClientConfig {
+/// An admin client's settings: the bootstrap, short socket timeouts, quiet
+/// logs, and a user's cluster's security settings.
+pub(crate) fn base_config(bootstrap: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", bootstrap)
         .set("socket.timeout.ms", "5000")
